@@ -1,0 +1,273 @@
+/**
+ * `/containers/…` endpoints. Handlers translate HTTP to engine calls and back;
+ * policy stays in engine/.
+ */
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import { filterContainers, inspectView, parseFilters, summaryView } from '../engine/container-views.js';
+import { topProcesses } from '../engine/top.js';
+import {
+  boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
+} from './context.js';
+import type { Router } from './router.js';
+import { frame } from './stream.js';
+import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
+import { readLogs } from '../runtime/logs.js';
+import { listChanges } from '../image/layer-diff.js';
+import { archiveFromRoot, exportRoot, extractToRoot, statInRoot } from '../image/archive.js';
+import type { WaitCondition } from '../engine/containers.js';
+
+/** Docker timestamps in query strings: unix seconds with an optional fraction → ns. */
+function unixNs(v: string | null): bigint | undefined {
+  if (!v || v === '0') return undefined;
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (!m) throw new InvalidParameterError(`invalid timestamp: ${v}`);
+  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+}
+
+export function registerContainerRoutes(r: Router, engine: Engine): void {
+  const cs = engine.containers;
+
+  r.get('/containers/json', async (ctx) => {
+    const q = ctx.query;
+    const all = boolParam(q, 'all');
+    const limit = intParam(q, 'limit') ?? -1;
+    const filters = parseFilters(q.get('filters'));
+    let list = cs.store.all();
+    if (!all && !filters.status && limit <= 0) list = list.filter((c) => c.State.Running || c.State.Restarting || c.State.Paused);
+    list = filterContainers(list, filters, {
+      lookup: (n) => { try { return cs.lookup(n); } catch { return undefined; } },
+      imageMatches: (a, imageId) => engine.images.tryResolve(a)?.id === imageId,
+    });
+    list.sort((a, b) => (a.Created < b.Created ? 1 : a.Created > b.Created ? -1 : 0));
+    if (limit > 0) list = list.slice(0, limit);
+    sendJson(need(ctx), 200, list.map((c) => summaryView(c, c.Image)));
+  });
+
+  r.post('/containers/create', async (ctx) => {
+    const body = await readJson(ctx.req);
+    const platform = ctx.query.get('platform');
+    if (platform && !/^linux(\/(amd64|x86_64))?$/.test(platform)) {
+      throw new NotFoundError(`image with reference ${body.Image} was found but does not match the specified platform: wanted ${platform}`);
+    }
+    const out = await cs.create(body, ctx.query.get('name') || undefined);
+    sendJson(need(ctx), 201, out);
+  });
+
+  r.get('/containers/:id/json', async (ctx) => {
+    const c = cs.lookup(ctx.params.id);
+    const img = engine.images.store.get(c.Image);
+    const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
+    const view = inspectView(c, engine.paths, lowers, engine.exec.idsOf(c.Id));
+    if (boolParam(ctx.query, 'size')) {
+      view.SizeRw = 0;
+      view.SizeRootFs = img ? engine.images.size(img) : 0;
+    }
+    sendJson(need(ctx), 200, view);
+  });
+
+  r.get('/containers/:id/top', async (ctx) => {
+    const c = cs.lookup(ctx.params.id);
+    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    const pids = await engine.runtimes.get(c.Runtime).pids(c.Id);
+    sendJson(need(ctx), 200, await topProcesses(pids, ctx.query.get('ps_args') ?? '-ef'));
+  });
+
+  r.get('/containers/:id/logs', async (ctx) => {
+    const res = need(ctx);
+    const c = cs.lookup(ctx.params.id);
+    const q = ctx.query;
+    const stdout = boolParam(q, 'stdout');
+    const stderr = boolParam(q, 'stderr');
+    if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+    if (c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
+    const tailRaw = q.get('tail');
+    const tail = !tailRaw || tailRaw === 'all' ? undefined : Number(tailRaw);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid tail: ${tailRaw}`);
+    const follow = boolParam(q, 'follow');
+    const timestamps = boolParam(q, 'timestamps');
+    const tty = !!c.Config.Tty;
+    res.writeHead(200, {
+      ...COMMON_HEADERS,
+      ...(versionAtLeast(ctx.version, '1.42') ? { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' } : {}),
+    });
+    res.flushHeaders();
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    const logPath = join(engine.paths.containerDir(c.Id), 'ctr.log');
+    try {
+      for await (const e of readLogs(logPath, {
+        follow, tail, since: unixNs(q.get('since')), until: unixNs(q.get('until')), stdout, stderr, signal: ac.signal,
+        isDone: () => { const cur = cs.store.get(c.Id); return !cur || (!cur.State.Running && !cur.State.Restarting); },
+      })) {
+        const payload = timestamps ? Buffer.concat([Buffer.from(e.time + ' '), e.line]) : e.line;
+        const ok = res.write(tty ? payload : frame(e.stream === 'stdout' ? 1 : 2, payload));
+        if (!ok) await new Promise((r2) => res.once('drain', r2));
+      }
+    } catch (e) {
+      if (!ac.signal.aborted && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    res.end();
+  });
+
+  r.get('/containers/:id/changes', async (ctx) => {
+    const c = cs.lookup(ctx.params.id);
+    const img = engine.images.store.get(c.Image);
+    const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
+    const changes = await listChanges(join(engine.paths.containerDir(c.Id), 'upper'), lowers);
+    sendJson(need(ctx), 200, changes.length ? changes : null);
+  });
+
+  r.get('/containers/:id/export', async (ctx) => {
+    const res = need(ctx);
+    await cs.withRootfs(ctx.params.id, async (rootfs) => {
+      res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/x-tar' });
+      await pipeline(exportRoot(rootfs), res);
+    });
+  });
+
+  r.get('/containers/:id/stats', async () => {
+    throw new NotImplementedError('container stats are not implemented yet');
+  });
+
+  r.post('/containers/:id/update', async () => {
+    throw new NotImplementedError('updating a container\'s resources is not implemented yet');
+  });
+
+  r.post('/containers/:id/resize', async (ctx) => {
+    const h = intParam(ctx.query, 'h') ?? 0;
+    const w = intParam(ctx.query, 'w') ?? 0;
+    await cs.resize(ctx.params.id, h, w);
+    sendNoContent(need(ctx), 200);
+  });
+
+  r.post('/containers/:id/start', async (ctx) => {
+    if (ctx.query.get('checkpoint')) throw new NotImplementedError('checkpoints are not supported');
+    await cs.start(ctx.params.id);
+    sendNoContent(need(ctx));
+  });
+
+  r.post('/containers/:id/stop', async (ctx) => {
+    await cs.stop(ctx.params.id, intParam(ctx.query, 't'), ctx.query.get('signal') || undefined);
+    sendNoContent(need(ctx));
+  });
+
+  r.post('/containers/:id/restart', async (ctx) => {
+    await cs.restart(ctx.params.id, intParam(ctx.query, 't'), ctx.query.get('signal') || undefined);
+    sendNoContent(need(ctx));
+  });
+
+  r.post('/containers/:id/kill', async (ctx) => {
+    await cs.kill(ctx.params.id, ctx.query.get('signal') || 'SIGKILL');
+    sendNoContent(need(ctx));
+  });
+
+  r.post('/containers/:id/rename', async (ctx) => {
+    const name = ctx.query.get('name');
+    if (!name) throw new InvalidParameterError('Neither old nor new names may be empty');
+    await cs.rename(ctx.params.id, name);
+    sendNoContent(need(ctx));
+  });
+
+  r.post('/containers/:id/pause', async (ctx) => { await cs.pause(ctx.params.id); sendNoContent(need(ctx)); });
+  r.post('/containers/:id/unpause', async (ctx) => { await cs.unpause(ctx.params.id); sendNoContent(need(ctx)); });
+
+  r.post('/containers/:id/attach', async (ctx) => attach(engine, ctx), { hijack: true });
+
+  r.post('/containers/:id/wait', async (ctx) => {
+    const res = need(ctx);
+    const cond = (ctx.query.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new InvalidParameterError(`invalid condition: ${cond}`);
+    const { ready } = cs.wait(ctx.params.id, cond);
+    // The CLI blocks on the headers before it starts the container: send them now.
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    let closed = false;
+    res.on('close', () => { closed = true; });
+    const result = await ready;
+    if (!closed) res.end(JSON.stringify(result) + '\n');
+  });
+
+  r.delete('/containers/:id', async (ctx) => {
+    if (boolParam(ctx.query, 'link')) throw new NotImplementedError('links are not supported');
+    await cs.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
+    sendNoContent(need(ctx));
+  });
+
+  const statHeader = (s: object) => Buffer.from(JSON.stringify(s)).toString('base64');
+  const archivePath = (ctx: RequestContext) => {
+    const p = ctx.query.get('path');
+    if (!p) throw new InvalidParameterError('path parameter is required');
+    return p;
+  };
+  const notFoundIn = (e: unknown, path: string, id: string) => {
+    if (e instanceof NotFoundError) return new NotFoundError(`Could not find the file ${path} in container ${id}`);
+    return e;
+  };
+
+  r.head('/containers/:id/archive', async (ctx) => {
+    const res = need(ctx);
+    const path = archivePath(ctx);
+    await cs.withRootfs(ctx.params.id, async (rootfs) => {
+      const st = await statInRoot(rootfs, path).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
+      res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
+      res.end();
+    });
+  });
+
+  r.get('/containers/:id/archive', async (ctx) => {
+    const res = need(ctx);
+    const path = archivePath(ctx);
+    await cs.withRootfs(ctx.params.id, async (rootfs) => {
+      const st = await statInRoot(rootfs, path).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
+      res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
+      await pipeline(archiveFromRoot(rootfs, path), res);
+    });
+  });
+
+  r.put('/containers/:id/archive', async (ctx) => {
+    const res = need(ctx);
+    const path = archivePath(ctx);
+    await cs.withRootfs(ctx.params.id, async (rootfs, c) => {
+      if (c.HostConfig.ReadonlyRootfs) throw new ForbiddenError('container rootfs is marked read-only');
+      await extractToRoot(rootfs, path, ctx.req, {
+        noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
+        copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
+      }).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
+    });
+    sendNoContent(res, 200);
+  });
+
+  r.post('/containers/prune', async (ctx) => {
+    const f = parseFilters(ctx.query.get('filters'));
+    const until = f.until?.[0] ? Number(f.until[0]) : undefined;
+    sendJson(need(ctx), 200, await cs.prune(until, f.label ?? []));
+  });
+}
+
+/**
+ * `POST /containers/{id}/attach`. Hijacked (the Docker CLI, docker-py) it
+ * carries stdin too; as a plain request it streams output only.
+ */
+async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
+  const q = ctx.query;
+  const c = engine.containers.lookup(ctx.params.id);
+  const tty = !!c.Config.Tty;
+  if (!boolParam(q, 'stream') && !boolParam(q, 'logs')) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+  if (boolParam(q, 'logs')) throw new NotImplementedError('attach with logs=1 is not implemented yet; use `logs`');
+  const keys = q.get('detachKeys') ? parseDetachKeys(q.get('detachKeys')!) : undefined;
+  const h = await engine.containers.attach(ctx.params.id, { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') });
+  if (ctx.socket) {
+    sendUpgrade(ctx, tty);
+    pipeHijack(ctx.socket, h, { tty, early: ctx.head, detachKeys: keys });
+    return;
+  }
+  const res = ctx.res!;
+  res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  res.flushHeaders();
+  h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(tty ? chunk : frame(n, chunk)));
+  await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
+  res.end();
+}

@@ -1,0 +1,104 @@
+/**
+ * `/images/…` endpoints (and the image-producing ones not built yet, which
+ * answer 501 so no client mistakes them for success).
+ */
+import { Readable } from 'node:stream';
+import { InvalidParameterError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import { parseFilters } from '../engine/container-views.js';
+import { matchLabel } from '../engine/volumes.js';
+import { boolParam, need, sendJson, sendNoContent } from './context.js';
+import type { Router } from './router.js';
+import { JsonMessageStream } from './stream.js';
+
+export function registerImageRoutes(r: Router, engine: Engine): void {
+  const is = engine.images;
+
+  r.get('/images/json', async (ctx) => {
+    const f = parseFilters(ctx.query.get('filters'));
+    for (const k of Object.keys(f)) if (!['dangling', 'label', 'reference', 'before', 'since', 'until'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
+    const before = f.before?.[0] ? is.resolve(f.before[0]) : undefined;
+    const since = f.since?.[0] ? is.resolve(f.since[0]) : undefined;
+    const list = is.summaries().filter((s) => {
+      const tags = s.RepoTags as string[];
+      if (f.dangling) {
+        const want = f.dangling.some((d) => d === 'true' || d === '1');
+        if (want !== (tags.length === 0)) return false;
+      }
+      if (f.label && !f.label.every((l) => matchLabel(s.Labels as Record<string, string>, l))) return false;
+      if (f.reference && !f.reference.some((p) => tags.some((t) => globMatch(p, t) || globMatch(p, t.replace(/:[^:/]+$/, ''))))) return false;
+      if (before && !((s.Created as number) < Math.floor(Date.parse(before.config.created ?? '') / 1000))) return false;
+      if (since && !((s.Created as number) > Math.floor(Date.parse(since.config.created ?? '') / 1000))) return false;
+      return true;
+    });
+    sendJson(need(ctx), 200, list);
+  });
+
+  r.post('/images/create', async (ctx) => {
+    const res = need(ctx);
+    const q = ctx.query;
+    const fromSrc = q.get('fromSrc');
+    if (q.get('fromImage')) {
+      throw new NotImplementedError(`pulling images is not implemented yet: import one with \`berth import\` (wanted ${q.get('fromImage')}${q.get('tag') ? ':' + q.get('tag') : ''})`);
+    }
+    if (!fromSrc) throw new InvalidParameterError('fromSrc or fromImage is required');
+    let source: Readable;
+    if (fromSrc === '-') {
+      source = ctx.req;
+    } else {
+      let url: URL;
+      try { url = new URL(fromSrc); } catch { throw new InvalidParameterError(`invalid URL: ${fromSrc}`); }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError(`unsupported URL scheme: ${url.protocol}`);
+      const resp = await fetch(url).catch((e) => { throw new SystemError(`Get ${fromSrc}: ${errorMessage(e)}`); });
+      if (!resp.ok || !resp.body) throw new SystemError(`Get ${fromSrc}: ${resp.status} ${resp.statusText}`);
+      source = Readable.fromWeb(resp.body as import('node:stream/web').ReadableStream);
+    }
+    const out = new JsonMessageStream(res);
+    if (fromSrc !== '-') out.write({ status: 'Downloading from ' + fromSrc });
+    try {
+      const img = await is.import(source, {
+        repo: q.get('repo') || undefined, tag: q.get('tag') || undefined, changes: q.getAll('changes'),
+        message: q.get('message') || undefined, source: fromSrc, platform: q.get('platform') || undefined,
+      });
+      out.write({ status: img.id });
+    } catch (e) {
+      if (!out.headersSent) throw e;
+      out.error(errorMessage(e));
+    }
+    out.end();
+  });
+
+  r.post('/images/prune', async (ctx) => {
+    const f = parseFilters(ctx.query.get('filters'));
+    const dangling = f.dangling?.[0];
+    const all = dangling === 'false' || dangling === '0';
+    sendJson(need(ctx), 200, await is.prune(all));
+  });
+
+  r.get('/images/get', async () => { throw new NotImplementedError('image save is not implemented yet'); });
+  r.post('/images/load', async () => { throw new NotImplementedError('image load is not implemented yet'); });
+  r.post('/build', async () => { throw new NotImplementedError('building images is not implemented yet'); });
+  r.post('/commit', async () => { throw new NotImplementedError('commit is not implemented yet'); });
+  r.post('/auth', async () => { throw new NotImplementedError('registry login is not implemented yet'); });
+
+  r.get('/images/:name*/json', async (ctx) => sendJson(need(ctx), 200, is.inspect(is.resolve(ctx.params.name))));
+  r.get('/images/:name*/history', async (ctx) => sendJson(need(ctx), 200, is.history(is.resolve(ctx.params.name))));
+  r.get('/images/:name*/get', async () => { throw new NotImplementedError('image save is not implemented yet'); });
+  r.post('/images/:name*/push', async () => { throw new NotImplementedError('pushing images is not implemented yet'); });
+  r.post('/images/:name*/tag', async (ctx) => {
+    const repo = ctx.query.get('repo');
+    if (!repo) throw new InvalidParameterError('repository name must have at least one component');
+    const tag = ctx.query.get('tag');
+    is.tag(ctx.params.name, tag ? `${repo}:${tag}` : repo);
+    sendNoContent(need(ctx), 201);
+  });
+  r.delete('/images/:name*', async (ctx) => {
+    sendJson(need(ctx), 200, await is.remove(ctx.params.name, boolParam(ctx.query, 'force'), boolParam(ctx.query, 'noprune')));
+  });
+}
+
+/** Docker's reference filter: shell-style glob on the familiar name. */
+function globMatch(pattern: string, s: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
+  return re.test(s);
+}

@@ -1,0 +1,115 @@
+/**
+ * `/_ping`, `/version`, `/info`, `/events`, `/system/df`.
+ */
+import os from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
+import type { Engine } from '../engine/engine.js';
+import { parseFilters } from '../engine/container-views.js';
+import type { EngineEvent } from '../engine/events.js';
+import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, need, sendJson } from './context.js';
+import type { Router } from './router.js';
+import { InvalidParameterError } from '../errors.js';
+import { cgroupVersion } from '../runtime/cgroup-version.js';
+
+export const BERTH_VERSION = '0.1.0';
+
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    return m ? m[1] : 'Linux';
+  } catch { return 'Linux'; }
+}
+
+/** Docker's `since`/`until` for events: unix seconds (fraction allowed) or RFC 3339 → ns. */
+function eventTime(v: string | null, dflt: number): number {
+  if (!v) return dflt;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1e9);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidParameterError(`invalid timestamp: ${v}`);
+  return t * 1e6;
+}
+
+function eventMatches(e: EngineEvent, f: Record<string, string[]>): boolean {
+  if (f.type && !f.type.includes(e.Type)) return false;
+  if (f.event && !f.event.some((a) => e.Action === a || e.Action.startsWith(`${a}:`))) return false;
+  if (f.container && (e.Type !== 'container' || !f.container.some((c) => e.Actor.ID.startsWith(c) || e.Actor.Attributes.name === c))) return false;
+  if (f.image && !f.image.some((i) => e.Actor.Attributes.image === i || e.Actor.ID === i)) return false;
+  if (f.volume && (e.Type !== 'volume' || !f.volume.includes(e.Actor.ID))) return false;
+  if (f.label && !f.label.every((l) => { const [k, v] = l.split('='); return v === undefined ? k in e.Actor.Attributes : e.Actor.Attributes[k] === v; })) return false;
+  return true;
+}
+
+export function registerSystemRoutes(r: Router, engine: Engine): void {
+  const ping = async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
+    const res = need(ctx);
+    res.writeHead(200, {
+      ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate',
+      Pragma: 'no-cache', 'Builder-Version': '1', Swarm: 'inactive', 'Content-Length': '2',
+    });
+    res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
+  };
+  r.get('/_ping', ping);
+  r.head('/_ping', ping);
+
+  r.get('/version', async (ctx) => {
+    sendJson(need(ctx), 200, {
+      Platform: { Name: 'berth' },
+      Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: os.arch() === 'x64' ? 'amd64' : os.arch() } }],
+      Version: BERTH_VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: `node${process.versions.node}`,
+      Os: 'linux', Arch: os.arch() === 'x64' ? 'amd64' : os.arch(), KernelVersion: os.release(), BuildTime: '', Experimental: false,
+    });
+  });
+
+  r.get('/info', async (ctx) => {
+    const all = engine.containers.store.all();
+    const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+    const paused = all.filter((c) => c.State.Paused).length;
+    sendJson(need(ctx), 200, {
+      ID: 'berth', Containers: all.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: all.length - running - paused,
+      Images: engine.images.store.list().length, Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+      MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
+      IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
+      LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
+      KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
+      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] },
+      NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,
+      HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: false,
+      ServerVersion: BERTH_VERSION,
+      Runtimes: Object.fromEntries(['runc', 'crun'].filter((n) => existsSync(`/usr/sbin/${n}`) || existsSync(`/usr/bin/${n}`)).map((n) => [n, { path: n }])),
+      DefaultRuntime: engine.runtimes.defaultName, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
+      SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: null,
+    });
+  });
+
+  r.get('/events', async (ctx) => {
+    const res = need(ctx);
+    const f = parseFilters(ctx.query.get('filters'));
+    const now = Date.now() * 1e6;
+    const since = eventTime(ctx.query.get('since'), now);
+    const until = eventTime(ctx.query.get('until'), Number.MAX_SAFE_INTEGER);
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const send = (e: EngineEvent) => { if (eventMatches(e, f)) res.write(JSON.stringify(e) + '\n'); };
+    if (ctx.query.get('since')) for (const e of engine.events.past(since, Math.min(until, now))) send(e);
+    if (until <= now) { res.end(); return; }
+    await new Promise<void>((resolve) => {
+      const unsubscribe = engine.events.subscribe((e) => send(e));
+      const timer = until < Number.MAX_SAFE_INTEGER ? setTimeout(() => { unsubscribe(); resolve(); }, (until - now) / 1e6) : undefined;
+      res.on('close', () => { clearTimeout(timer); unsubscribe(); resolve(); });
+    });
+    res.end();
+  });
+
+  r.get('/system/df', async (ctx) => {
+    const images = engine.images.summaries();
+    sendJson(need(ctx), 200, {
+      LayersSize: engine.images.store.list().length ? images.reduce((n, i) => n + (i.Size as number), 0) : 0,
+      Images: images,
+      Containers: engine.containers.store.all().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.ImageRef, ImageID: c.Image, State: c.State.Status, SizeRw: 0, SizeRootFs: 0, Created: Math.floor(Date.parse(c.Created) / 1000), Status: c.State.Status, Mounts: [], Labels: c.Config.Labels ?? {} })),
+      Volumes: engine.volumes.list().map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: v.Scope, Options: v.Options, UsageData: { Size: -1, RefCount: engine.volumes.users(v.Name).length } })),
+      BuildCache: [],
+    });
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * `/volumes/…` endpoints.
+ */
+import type { Engine } from '../engine/engine.js';
+import { parseFilters } from '../engine/container-views.js';
+import { matchLabel } from '../engine/volumes.js';
+import { boolParam, need, readJson, sendJson, sendNoContent } from './context.js';
+import type { Router } from './router.js';
+import { InvalidParameterError } from '../errors.js';
+import type { VolumeRecord } from '../store/volume-store.js';
+
+function view(v: VolumeRecord): Record<string, unknown> {
+  return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
+}
+
+export function registerVolumeRoutes(r: Router, engine: Engine): void {
+  const vs = engine.volumes;
+  r.get('/volumes', async (ctx) => {
+    const f = parseFilters(ctx.query.get('filters'));
+    for (const k of Object.keys(f)) if (!['dangling', 'driver', 'label', 'name'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
+    const list = vs.list().filter((v) => {
+      if (f.name && !f.name.some((n) => v.Name.includes(n))) return false;
+      if (f.driver && !f.driver.includes(v.Driver)) return false;
+      if (f.label && !f.label.every((l) => matchLabel(v.Labels, l))) return false;
+      if (f.dangling) {
+        const dangling = vs.users(v.Name).length === 0;
+        if (f.dangling.some((d) => (d === 'true' || d === '1') !== dangling)) return false;
+      }
+      return true;
+    });
+    sendJson(need(ctx), 200, { Volumes: list.map(view), Warnings: null });
+  });
+  r.post('/volumes/create', async (ctx) => {
+    const body = await readJson(ctx.req);
+    sendJson(need(ctx), 201, view(await vs.create(body)));
+  });
+  r.post('/volumes/prune', async (ctx) => {
+    const f = parseFilters(ctx.query.get('filters'));
+    const all = (f.all ?? []).some((v) => v === 'true' || v === '1');
+    sendJson(need(ctx), 200, await vs.prune({ all, label: f.label }));
+  });
+  r.get('/volumes/:name', async (ctx) => sendJson(need(ctx), 200, view(vs.inspect(ctx.params.name))));
+  r.delete('/volumes/:name', async (ctx) => {
+    await vs.remove(ctx.params.name, boolParam(ctx.query, 'force'));
+    sendNoContent(need(ctx));
+  });
+}

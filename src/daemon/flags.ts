@@ -1,0 +1,66 @@
+/**
+ * berthd's command line: dockerd's flags where they apply.
+ */
+import { InvalidParameterError } from '../errors.js';
+
+export interface DaemonFlags {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  group: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  debug: boolean;
+  defaultRuntime: string;
+  pidfile: string;
+  help: boolean;
+  version: boolean;
+}
+
+export const DAEMON_USAGE = `Usage:	berthd [OPTIONS]
+
+A Docker-compatible container engine daemon
+
+Options:
+      --data-root string        Root directory of persistent berth state (default "/var/lib/berth")
+  -D, --debug                   Enable debug mode
+      --default-runtime string  Default OCI runtime for containers: runc or crun (default "runc")
+      --exec-root string        Root directory for execution state files (default "/run/berth")
+  -G, --group string            Group for the unix socket (default "berth")
+  -H, --host list               Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
+  -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+  -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
+  -v, --version                 Print version information and quit
+`;
+
+export function parseDaemonFlags(argv: string[]): DaemonFlags {
+  const f: DaemonFlags = {
+    hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
+    defaultRuntime: 'runc', pidfile: '', help: false, version: false,
+  };
+  const takes: Record<string, keyof DaemonFlags> = {
+    '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
+    '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let val: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) { val = a.slice(eq + 1); a = a.slice(0, eq); }
+    if (a === '-D' || a === '--debug') { f.debug = true; continue; }
+    if (a === '-h' || a === '--help') { f.help = true; continue; }
+    if (a === '-v' || a === '--version') { f.version = true; continue; }
+    const key = takes[a];
+    if (!key) throw new InvalidParameterError(`unknown flag: ${a}`);
+    if (val === undefined) {
+      val = argv[++i];
+      if (val === undefined) throw new InvalidParameterError(`flag needs an argument: ${a}`);
+    }
+    if (key === 'hosts') f.hosts.push(val);
+    else (f as unknown as Record<string, string>)[key] = val;
+  }
+  if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(f.logLevel)) throw new InvalidParameterError(`Unable to parse logging level: ${f.logLevel}`);
+  if (f.debug) f.logLevel = 'debug';
+  if (f.hosts.length === 0) f.hosts.push(`unix://${f.execRoot}/berth.sock`);
+  if (!f.pidfile) f.pidfile = `${f.execRoot}/berthd.pid`;
+  return f;
+}

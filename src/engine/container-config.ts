@@ -1,0 +1,183 @@
+/**
+ * Turns a `POST /containers/create` body plus the image's defaults into the
+ * container's effective Config and HostConfig, the way dockerd merges them,
+ * and refuses loudly what berth does not do yet (a value that differs from
+ * the default for a feature not implemented is a NotImplementedError, never
+ * silently dropped).
+ */
+import { InvalidParameterError, NotImplementedError } from '../errors.js';
+import type { ContainerDefaults } from '../image/config.js';
+
+export interface CreateRequest {
+  Hostname?: string; Domainname?: string; User?: string;
+  AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean;
+  Env?: string[] | null; Cmd?: string[] | string | null; Entrypoint?: string[] | string | null;
+  Healthcheck?: Record<string, any> | null;
+  Image?: string; Volumes?: Record<string, object> | null; WorkingDir?: string;
+  Labels?: Record<string, string> | null; StopSignal?: string; StopTimeout?: number | null;
+  NetworkDisabled?: boolean; MacAddress?: string; OnBuild?: string[] | null; Shell?: string[] | null;
+  ArgsEscaped?: boolean;
+  HostConfig?: Record<string, any>;
+  NetworkingConfig?: Record<string, any>;
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function asList(v: string[] | string | null | undefined): string[] | null {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'string' ? [v] : v;
+}
+
+/** Merges KEY=VALUE lists: later entries override earlier ones with the same key. */
+export function mergeEnv(base: string[], over: string[]): string[] {
+  const out = [...base];
+  for (const e of over) {
+    const k = e.split('=')[0];
+    const i = out.findIndex((x) => x.split('=')[0] === k);
+    if (!e.includes('=')) continue; // a bare KEY with no value in the environment is dropped, as Docker does
+    if (i >= 0) out[i] = e; else out.push(e);
+  }
+  return out;
+}
+
+export interface EffectiveConfig {
+  Config: Record<string, any>;
+  HostConfig: Record<string, any>;
+  Path: string;
+  Args: string[];
+}
+
+const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+const SUPPORTED_LOG_DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local', 'none']);
+
+/** Fields of HostConfig berth has not built yet; a non-empty value is refused. */
+const NOT_YET: Record<string, string> = {
+  PortBindings: 'publishing ports (-p) needs bridge networking, which berth does not have yet',
+  PublishAllPorts: 'publishing ports (-P) needs bridge networking, which berth does not have yet',
+  Links: 'links are not supported',
+  Devices: '--device is not supported yet',
+  DeviceRequests: '--gpus is not supported',
+  DeviceCgroupRules: '--device-cgroup-rule is not supported yet',
+  ExtraHosts: '--add-host is not supported yet',
+  Dns: '--dns needs bridge networking, which berth does not have yet',
+  DnsSearch: '--dns-search needs bridge networking, which berth does not have yet',
+  DnsOptions: '--dns-option needs bridge networking, which berth does not have yet',
+  BlkioWeightDevice: '--blkio-weight-device is not supported yet',
+  BlkioDeviceReadBps: '--device-read-bps is not supported yet',
+  BlkioDeviceWriteBps: '--device-write-bps is not supported yet',
+  BlkioDeviceReadIOps: '--device-read-iops is not supported yet',
+  BlkioDeviceWriteIOps: '--device-write-iops is not supported yet',
+  CgroupParent: '--cgroup-parent is not supported yet',
+  VolumeDriver: '--volume-driver is not supported',
+  Isolation: '--isolation is not supported on Linux',
+  UsernsMode: '--userns is not supported yet',
+  CgroupnsMode: '--cgroupns is not supported yet',
+  Runtime: '',
+};
+
+function isSet(v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === false || v === 0) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v as object).length > 0;
+  return true;
+}
+
+export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, imageRef: string, id: string): EffectiveConfig {
+  const hc: Record<string, any> = { ...(req.HostConfig ?? {}) };
+  for (const [k, why] of Object.entries(NOT_YET)) {
+    if (!why) continue;
+    if (k === 'CgroupnsMode' && (hc[k] === 'private' || hc[k] === 'host' || !hc[k])) continue;
+    if (k === 'UsernsMode' && (hc[k] === 'host' || !hc[k])) continue;
+    if (isSet(hc[k])) throw new NotImplementedError(why);
+  }
+  if (req.MacAddress) throw new NotImplementedError('--mac-address needs bridge networking, which berth does not have yet');
+
+  const restart = hc.RestartPolicy?.Name ?? '';
+  if (!RESTART_POLICIES.has(restart)) throw new InvalidParameterError(`invalid restart policy '${restart}'`);
+  if (restart !== 'on-failure' && (hc.RestartPolicy?.MaximumRetryCount ?? 0) > 0) {
+    throw new InvalidParameterError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if (hc.AutoRemove && restart && restart !== 'no') {
+    throw new InvalidParameterError(`can't create 'AutoRemove' container with restart policy`);
+  }
+  const logType = hc.LogConfig?.Type ?? '';
+  if (!SUPPORTED_LOG_DRIVERS.has(logType)) throw new NotImplementedError(`logging driver "${logType}" is not supported by berth (json-file, local, none are)`);
+  for (const opt of Object.keys(hc.LogConfig?.Config ?? {})) {
+    if (opt !== 'max-size') throw new NotImplementedError(`log option "${opt}" is not supported by berth (max-size is)`);
+  }
+
+  const netMode: string = hc.NetworkMode || 'default';
+  if (!['default', 'none', 'host'].includes(netMode)) {
+    if (netMode === 'bridge') throw new NotImplementedError('bridge networking is not implemented yet: use --network none or --network host');
+    if (netMode.startsWith('container:')) throw new NotImplementedError('--network container:<name> is not supported yet');
+    throw new NotImplementedError(`network ${netMode} not found: user-defined networks are not implemented yet`);
+  }
+  for (const k of ['PidMode', 'IpcMode', 'UTSMode']) {
+    const v = hc[k] ?? '';
+    const ok = k === 'IpcMode' ? ['', 'private', 'host', 'shareable'] : ['', 'host'];
+    if (!ok.includes(v)) throw new NotImplementedError(`${k} "${v}" is not supported yet`);
+  }
+
+  // Entrypoint/Cmd: a request Entrypoint replaces the image's and drops its Cmd (dockerd's merge).
+  let entrypoint = asList(req.Entrypoint);
+  let cmd = asList(req.Cmd);
+  if (entrypoint && entrypoint.length === 1 && entrypoint[0] === '') entrypoint = [];
+  if (entrypoint === null) {
+    entrypoint = image.Entrypoint ?? null;
+    if (!cmd || cmd.length === 0) cmd = image.Cmd ?? null;
+  }
+  const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
+  if (argv.length === 0) throw new InvalidParameterError('No command specified');
+
+  const env = mergeEnv(image.Env ?? [], req.Env ?? []);
+  const labels = { ...(image.Labels ?? {}), ...(req.Labels ?? {}) };
+  const volumes = { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) };
+  const exposed = { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) };
+  const config: Record<string, any> = {
+    Hostname: req.Hostname || (netMode === 'host' ? '' : id.slice(0, 12)),
+    Domainname: req.Domainname ?? '',
+    User: req.User ?? image.User ?? '',
+    AttachStdin: !!req.AttachStdin, AttachStdout: !!req.AttachStdout, AttachStderr: !!req.AttachStderr,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
+    Tty: !!req.Tty, OpenStdin: !!req.OpenStdin, StdinOnce: !!req.StdinOnce,
+    Env: env,
+    Cmd: cmd,
+    ...(req.Healthcheck || image.Healthcheck ? { Healthcheck: req.Healthcheck ?? image.Healthcheck } : {}),
+    Image: imageRef,
+    Volumes: Object.keys(volumes).length ? volumes : null,
+    WorkingDir: req.WorkingDir || image.WorkingDir || '',
+    Entrypoint: entrypoint && entrypoint.length ? entrypoint : null,
+    OnBuild: image.OnBuild ?? null,
+    Labels: labels,
+    ...(req.StopSignal || image.StopSignal ? { StopSignal: req.StopSignal || image.StopSignal } : {}),
+    ...(req.StopTimeout !== undefined && req.StopTimeout !== null ? { StopTimeout: req.StopTimeout } : {}),
+  };
+  if (config.WorkingDir && !config.WorkingDir.startsWith('/')) {
+    throw new InvalidParameterError(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+  const hostConfig: Record<string, any> = {
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: logType || 'json-file', Config: hc.LogConfig?.Config ?? {} },
+    NetworkMode: netMode === 'default' ? 'none' : netMode, PortBindings: {}, RestartPolicy: { Name: restart || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
+    AutoRemove: !!hc.AutoRemove, VolumeDriver: '', VolumesFrom: null, ConsoleSize: hc.ConsoleSize ?? [0, 0],
+    CapAdd: null, CapDrop: null, CgroupnsMode: 'private', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
+    IpcMode: hc.IpcMode || 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
+    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: hc.Runtime || '',
+    Isolation: '', CpuShares: 0, Memory: 0, NanoCpus: 0, CgroupParent: '', BlkioWeight: 0, CpuPeriod: 0, CpuQuota: 0,
+    CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0, CpusetCpus: '', CpusetMems: '', Devices: [], DeviceCgroupRules: null,
+    DeviceRequests: null, MemoryReservation: 0, MemorySwap: 0, MemorySwappiness: null, OomKillDisable: null, PidsLimit: null,
+    Ulimits: null, Init: null, Mounts: undefined, Tmpfs: undefined, Sysctls: undefined,
+    MaskedPaths: undefined, ReadonlyPaths: undefined,
+    ...stripUndefined(hc),
+  };
+  hostConfig.NetworkMode = netMode === 'default' ? 'none' : netMode;
+  if (!hostConfig.ShmSize) hostConfig.ShmSize = 67108864;
+  return { Config: config, HostConfig: hostConfig, Path: argv[0], Args: argv.slice(1) };
+}
+
+function stripUndefined(o: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}

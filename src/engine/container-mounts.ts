@@ -1,0 +1,145 @@
+/**
+ * Mounts of a container, from `-v`/`Binds`, `--mount`/`Mounts`, `--tmpfs`,
+ * `--volumes-from` and the image's VOLUMEs (anonymous volumes), resolved at
+ * create time into Docker's `Mounts` list (what inspect shows) and turned into
+ * OCI mounts at start.
+ */
+import { isAbsolute, posix } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import type { ContainerRecord, MountPoint } from '../store/container-store.js';
+
+export interface MountRequestContext {
+  /** Creates (or returns) a named volume; `anonymous` for `-v /path` and image VOLUMEs. */
+  ensureVolume(name: string | undefined, anonymous: boolean, labels?: Record<string, string>): Promise<{ Name: string; Mountpoint: string }>;
+  /** Finds a container for --volumes-from. */
+  lookupContainer(nameOrId: string): ContainerRecord;
+}
+
+/** tmpfs destinations keep their options here (Docker keeps them in HostConfig.Tmpfs). */
+export interface ResolvedMount extends MountPoint { TmpfsOptions?: string; NoCopy?: boolean }
+
+const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
+
+function cleanDest(dest: string, raw: string): string {
+  if (!dest || !dest.startsWith('/')) throw new InvalidParameterError(`invalid mount config: mount path must be absolute: ${raw}`);
+  const d = posix.normalize(dest);
+  if (d === '/') throw new InvalidParameterError(`invalid specification: destination can't be '/' in '${raw}'`);
+  return d.replace(/\/$/, '');
+}
+
+/** Parses one `-v` spec: `name:/dst[:opts]`, `/host:/dst[:opts]`. */
+function parseBind(spec: string): { source: string; dest: string; opts: string[] } {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3) throw new InvalidParameterError(`invalid volume specification: '${spec}'`);
+  return { source: parts[0], dest: parts[1], opts: parts[2] ? parts[2].split(',') : [] };
+}
+
+export async function resolveMounts(hc: Record<string, any>, config: Record<string, any>, ctx: MountRequestContext): Promise<ResolvedMount[]> {
+  const mounts: ResolvedMount[] = [];
+  const taken = new Set<string>();
+  const add = (m: ResolvedMount) => {
+    if (taken.has(m.Destination)) throw new InvalidParameterError(`Duplicate mount point: ${m.Destination}`);
+    taken.add(m.Destination);
+    mounts.push(m);
+  };
+
+  for (const spec of (hc.Binds ?? []) as string[]) {
+    const { source, dest, opts } = parseBind(spec);
+    const destination = cleanDest(dest, spec);
+    let rw = true;
+    let propagation = '';
+    let noCopy = false;
+    for (const o of opts) {
+      if (o === 'ro') rw = false;
+      else if (o === 'rw') rw = true;
+      else if (PROPAGATIONS.has(o)) propagation = o;
+      else if (o === 'nocopy') noCopy = true;
+      else if (o === 'z' || o === 'Z') throw new NotImplementedError(`SELinux relabeling (:${o}) is not supported: SELinux is not enabled`);
+      else throw new InvalidParameterError(`invalid mode: ${o}`);
+    }
+    if (isAbsolute(source)) {
+      // `-v /host:/dst` creates a missing host directory, like dockerd.
+      if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
+      add({ Type: 'bind', Source: source, Destination: destination, Mode: opts.join(','), RW: rw, Propagation: propagation || 'rprivate' });
+    } else {
+      if (noCopy && propagation) throw new InvalidParameterError(`invalid mode: ${opts.join(',')}`);
+      const v = await ctx.ensureVolume(source, false);
+      add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: opts.filter((o) => o !== 'nocopy').join(',') || 'z', RW: rw, Propagation: '', NoCopy: noCopy });
+    }
+  }
+
+  for (const m of (hc.Mounts ?? []) as Record<string, any>[]) {
+    const destination = cleanDest(m.Target ?? m.Destination ?? '', JSON.stringify(m));
+    const rw = !m.ReadOnly;
+    switch (m.Type) {
+      case 'bind': {
+        if (!m.Source || !isAbsolute(m.Source)) throw new InvalidParameterError(`invalid mount config for type "bind": invalid mount path: '${m.Source ?? ''}' mount path must be absolute`);
+        if (!existsSync(m.Source)) throw new InvalidParameterError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        add({ Type: 'bind', Source: m.Source, Destination: destination, Mode: '', RW: rw, Propagation: m.BindOptions?.Propagation || 'rprivate' });
+        break;
+      }
+      case 'volume': {
+        if (m.VolumeOptions?.DriverConfig?.Name && m.VolumeOptions.DriverConfig.Name !== 'local') {
+          throw new NotImplementedError(`volume driver ${m.VolumeOptions.DriverConfig.Name} is not supported`);
+        }
+        const v = await ctx.ensureVolume(m.Source || undefined, !m.Source, m.VolumeOptions?.Labels);
+        add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: 'z', RW: rw, Propagation: '', NoCopy: !!m.VolumeOptions?.NoCopy });
+        break;
+      }
+      case 'tmpfs': {
+        const opts: string[] = [];
+        if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
+        if (m.TmpfsOptions?.Mode) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
+        add({ Type: 'tmpfs', Source: '', Destination: destination, Mode: '', RW: rw, Propagation: '', TmpfsOptions: opts.join(',') });
+        break;
+      }
+      default:
+        throw new NotImplementedError(`mount type "${m.Type}" is not supported`);
+    }
+  }
+
+  for (const [dest, opts] of Object.entries((hc.Tmpfs ?? {}) as Record<string, string>)) {
+    const destination = cleanDest(dest, dest);
+    const list = opts ? opts.split(',') : [];
+    add({ Type: 'tmpfs', Source: '', Destination: destination, Mode: '', RW: !list.includes('ro'), Propagation: '', TmpfsOptions: list.filter((o) => o !== 'ro' && o !== 'rw').join(',') });
+  }
+
+  for (const spec of (hc.VolumesFrom ?? []) as string[]) {
+    const [name, mode] = spec.split(':');
+    if (mode && mode !== 'ro' && mode !== 'rw') throw new InvalidParameterError(`invalid mode for volumes-from: ${mode}`);
+    let src: ContainerRecord;
+    try { src = ctx.lookupContainer(name); } catch (e) {
+      if (e instanceof NotFoundError) throw new NotFoundError(`No such container: ${name}`);
+      throw e;
+    }
+    for (const m of src.Mounts) {
+      if (m.Type === 'tmpfs' || taken.has(m.Destination)) continue;
+      add({ ...m, RW: mode ? mode === 'rw' : m.RW });
+    }
+  }
+
+  for (const dest of Object.keys((config.Volumes ?? {}) as Record<string, object>)) {
+    const destination = cleanDest(dest, dest);
+    if (taken.has(destination)) continue;
+    const v = await ctx.ensureVolume(undefined, true);
+    add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: '', RW: true, Propagation: '' });
+  }
+  return mounts;
+}
+
+export interface OciMount { destination: string; type: string; source: string; options: string[] }
+
+/** OCI mounts for a container's user mounts, parents before children. */
+export function ociMounts(mounts: ResolvedMount[]): OciMount[] {
+  const sorted = [...mounts].sort((a, b) => a.Destination.split('/').length - b.Destination.split('/').length);
+  return sorted.map((m) => {
+    if (m.Type === 'tmpfs') {
+      const opts = ['nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ? m.TmpfsOptions.split(',') : [])];
+      if (!m.RW) opts.push('ro');
+      return { destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts };
+    }
+    const opts = ['rbind', m.RW ? 'rw' : 'ro', m.Propagation || 'rprivate'];
+    return { destination: m.Destination, type: 'bind', source: m.Source, options: opts };
+  });
+}

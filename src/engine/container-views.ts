@@ -1,0 +1,166 @@
+/**
+ * What clients see of a container: `GET /containers/{id}/json` (inspect) and
+ * `GET /containers/json` (ps) with its filters. Shapes follow the Docker
+ * Engine API v1.50 definitions `ContainerInspectResponse` and `ContainerSummary`.
+ */
+import { join } from 'node:path';
+import { InvalidParameterError } from '../errors.js';
+import type { ContainerRecord } from '../store/container-store.js';
+import type { DataPaths } from '../store/paths.js';
+import { matchLabel } from './volumes.js';
+
+export function inspectView(c: ContainerRecord, paths: DataPaths, imageLowerDirs: string[], execIds: string[]): Record<string, unknown> {
+  const dir = paths.containerDir(c.Id);
+  const hc = { ...c.HostConfig };
+  const mounts = c.Mounts.map((m) => ({
+    Type: m.Type, ...(m.Name ? { Name: m.Name } : {}), Source: m.Source, Destination: m.Destination,
+    ...(m.Driver ? { Driver: m.Driver } : {}), Mode: m.Mode, RW: m.RW, Propagation: m.Propagation,
+  }));
+  const net = c.HostConfig.NetworkMode;
+  return {
+    Id: c.Id,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: c.State,
+    Image: c.Image,
+    ResolvConfPath: join(dir, 'resolv.conf'),
+    HostnamePath: join(dir, 'hostname'),
+    HostsPath: join(dir, 'hosts'),
+    LogPath: c.HostConfig.LogConfig?.Type === 'none' ? '' : join(dir, 'ctr.log'),
+    Name: `/${c.Name}`,
+    RestartCount: c.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: execIds.length ? execIds : null,
+    HostConfig: hc,
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        LowerDir: imageLowerDirs.join(':'),
+        UpperDir: join(dir, 'upper'),
+        WorkDir: join(dir, 'work'),
+        MergedDir: join(dir, 'merged'),
+      },
+    },
+    Mounts: mounts,
+    Config: c.Config,
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
+      Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+      Networks: { [net]: endpoint(c.Id) },
+    },
+  };
+}
+
+function endpoint(id: string): Record<string, unknown> {
+  return {
+    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '',
+    IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+    ...(id ? {} : {}),
+  };
+}
+
+/** Docker's human status: `Up 3 seconds`, `Exited (0) 5 seconds ago`, `Created`. */
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  const s = c.State;
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Running) {
+    const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    const health = s.Health && s.Health.Status !== 'none' ? ` (${s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status})` : '';
+    return s.Paused ? `${up} (Paused)` : up + health;
+  }
+  if (s.Status === 'removing') return 'Removal In Progress';
+  if (s.Dead) return 'Dead';
+  if (s.StartedAt === '0001-01-01T00:00:00Z') return 'Created';
+  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+}
+
+/** Go's `units.HumanDuration`, which `docker ps` uses. */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export function summaryView(c: ContainerRecord, imageId: string): Record<string, unknown> {
+  return {
+    Id: c.Id,
+    Names: [`/${c.Name}`],
+    Image: c.ImageRef,
+    ImageID: imageId,
+    Command: [c.Path, ...c.Args].map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' '),
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: { [c.HostConfig.NetworkMode]: endpoint(c.Id) } },
+    Mounts: c.Mounts.map((m) => ({ Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation })),
+  };
+}
+
+export type Filters = Record<string, string[]>;
+
+/** Parses Docker's `filters` query parameter (both `{"k":["v"]}` and the legacy `{"k":{"v":true}}`). */
+export function parseFilters(raw: string | null | undefined): Filters {
+  if (!raw) return {};
+  let v: unknown;
+  try { v = JSON.parse(raw); } catch { throw new InvalidParameterError(`invalid filter '${raw}'`); }
+  const out: Filters = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (Array.isArray(val)) out[k] = val.map(String);
+    else if (val && typeof val === 'object') out[k] = Object.keys(val).filter((x) => (val as Record<string, unknown>)[x]);
+    else throw new InvalidParameterError(`invalid filter '${k}'`);
+  }
+  return out;
+}
+
+const CONTAINER_FILTERS = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'expose', 'publish']);
+
+export interface ListContext {
+  lookup(nameOrId: string): ContainerRecord | undefined;
+  imageMatches(ancestor: string, imageId: string): boolean;
+}
+
+export function filterContainers(all: ContainerRecord[], f: Filters, ctx: ListContext): ContainerRecord[] {
+  for (const k of Object.keys(f)) if (!CONTAINER_FILTERS.has(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
+  const statuses = f.status ?? [];
+  for (const s of statuses) {
+    if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+  }
+  const before = f.before?.[0] ? ctx.lookup(f.before[0]) : undefined;
+  const since = f.since?.[0] ? ctx.lookup(f.since[0]) : undefined;
+  if (f.before?.[0] && !before) throw new InvalidParameterError(`No such container: ${f.before[0]}`);
+  if (f.since?.[0] && !since) throw new InvalidParameterError(`No such container: ${f.since[0]}`);
+  return all.filter((c) => {
+    if (f.id && !f.id.some((p) => c.Id.startsWith(p))) return false;
+    if (f.name && !f.name.some((n) => new RegExp(n.replace(/^\//, '')).test(c.Name))) return false;
+    if (f.label && !f.label.every((l) => matchLabel(c.Config.Labels, l))) return false;
+    if (statuses.length && !statuses.includes(c.State.Status)) return false;
+    if (f.exited && !(c.State.Status === 'exited' && f.exited.map(Number).includes(c.State.ExitCode))) return false;
+    if (f.ancestor && !f.ancestor.some((a) => ctx.imageMatches(a, c.Image))) return false;
+    if (before && !(c.Created < before.Created)) return false;
+    if (since && !(c.Created > since.Created)) return false;
+    if (f.volume && !f.volume.some((v) => c.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
+    if (f.network && !f.network.includes(c.HostConfig.NetworkMode)) return false;
+    if (f.health && !f.health.includes(c.State.Health?.Status ?? 'none')) return false;
+    return true;
+  });
+}

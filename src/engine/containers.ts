@@ -1,0 +1,655 @@
+/**
+ * The container service: create, start, stop, kill, pause, restart, wait,
+ * remove, rename, attach, resize, and the reactions to a container's exit
+ * (state, restart policy, auto-remove). Each container's operations run one
+ * at a time (a per-container queue), so a stop racing a start sees a settled
+ * state.
+ *
+ * A container's files: containers/<id>/{upper,work,merged} (overlay on the
+ * image's layers), hostname/hosts/resolv.conf, ctr.log (conmon's k8s-file);
+ * its OCI bundle and conmon's sockets live in the exec root (bundleDir).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BerthError, ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
+} from '../errors.js';
+import type { ContainerRecord, ContainerStore, ContainerState } from '../store/container-store.js';
+import type { DataPaths } from '../store/paths.js';
+import { mountOverlay, unmount, isMounted } from '../store/mounts.js';
+import { copyTree } from '../store/copy.js';
+import type { ImageService } from './images.js';
+import type { VolumeService } from './volumes.js';
+import type { EventBus } from './events.js';
+import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
+import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
+import { generateName, normalizeName } from './names.js';
+import { writeEtcFiles } from './container-files.js';
+import { AttachHandle, type AttachOptions } from './attach-handle.js';
+import { buildSpec } from '../runtime/spec.js';
+import { resolveUser } from '../runtime/user.js';
+import type { OciRuntime } from '../runtime/oci-runtime.js';
+import { createContainer, resizeTerminal } from '../runtime/conmon.js';
+import { attachContainer } from '../runtime/attach.js';
+import { readExitCode } from '../runtime/exit-watcher.js';
+import { signalNumber } from './signals.js';
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+export interface WaitResult { StatusCode: number; Error: { Message: string } | null }
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+function freshState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+  };
+}
+
+export interface RuntimeRegistry {
+  get(name: string): OciRuntime;
+  defaultName: string;
+}
+
+export class ContainerService {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly pendingAttach = new Map<string, Set<AttachHandle>>();
+  private readonly exitWaiters = new Map<string, Set<(code: number) => void>>();
+  private readonly removeWaiters = new Map<string, Set<(code: number) => void>>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private shuttingDown = false;
+
+  constructor(
+    readonly store: ContainerStore,
+    private readonly images: ImageService,
+    private readonly volumes: VolumeService,
+    private readonly paths: DataPaths,
+    private readonly events: EventBus,
+    private readonly runtimes: RuntimeRegistry,
+  ) {}
+
+  /** Runs `fn` after every earlier operation on the same container settled. */
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.queues.set(id, tail);
+    void tail.then(() => { if (this.queues.get(id) === tail) this.queues.delete(id); });
+    return next;
+  }
+
+  /** Finds a container by full ID, name, or unique ID prefix. */
+  lookup(nameOrId: string): ContainerRecord {
+    const key = nameOrId.startsWith('/') ? nameOrId.slice(1) : nameOrId;
+    const byId = this.store.get(key);
+    if (byId) return byId;
+    const idByName = this.store.idByName(key);
+    if (idByName) return this.store.get(idByName)!;
+    if (/^[a-f0-9]+$/.test(key) && key.length > 0) {
+      const matches = this.store.findByPrefix(key);
+      if (matches.length === 1) return matches[0];
+      if (matches.length > 1) throw new InvalidParameterError(`multiple IDs found with provided prefix: ${key}`);
+    }
+    throw new NotFoundError(`No such container: ${nameOrId}`);
+  }
+
+  private attributes(c: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(c.Config.Labels ?? {}), image: c.ImageRef, name: c.Name, ...extra };
+  }
+
+  // ---------------------------------------------------------------- create
+
+  async create(req: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+    if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
+    const image = this.images.resolve(req.Image);
+    const id = randomBytes(32).toString('hex');
+    let cname: string;
+    if (name) {
+      cname = normalizeName(name);
+      const other = this.store.idByName(cname);
+      if (other) throw nameConflict(cname, other);
+    } else {
+      cname = generateName((n) => this.store.idByName(n) !== undefined);
+    }
+    const eff = effectiveConfig(req, image.config.config ?? {}, req.Image, id);
+    const runtimeName = eff.HostConfig.Runtime || this.runtimes.defaultName;
+    this.runtimes.get(runtimeName); // unknown runtime → error before anything is written
+    eff.HostConfig.Runtime = runtimeName;
+
+    const createdVolumes: string[] = [];
+    const dir = this.paths.containerDir(id);
+    try {
+      const mounts = await resolveMounts(eff.HostConfig, eff.Config, {
+        ensureVolume: async (vname, anonymous, labels) => {
+          const existed = vname ? this.volumes.list().some((v) => v.Name === vname) : false;
+          const v = await this.volumes.create({ Name: vname, Labels: labels }, anonymous);
+          if (!existed) createdVolumes.push(v.Name);
+          return v;
+        },
+        lookupContainer: (n) => this.lookup(n),
+      });
+      await mkdir(join(dir, 'upper'), { recursive: true });
+      await mkdir(join(dir, 'work'), { recursive: true });
+      await mkdir(join(dir, 'merged'), { recursive: true });
+      const rec: ContainerRecord = {
+        Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: req.Image,
+        Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
+        NetworkingConfig: req.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
+      };
+      try {
+        this.store.insert(rec);
+      } catch (e) {
+        if (/UNIQUE/.test(errorMessage(e))) throw nameConflict(cname, this.store.idByName(cname) ?? '');
+        throw e;
+      }
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      for (const v of createdVolumes) await this.volumes.remove(v, true).catch(() => undefined);
+      throw e;
+    }
+    this.events.emit('container', 'create', id, this.attributes(this.store.get(id)!));
+    return { Id: id, Warnings: [] };
+  }
+
+  // ---------------------------------------------------------------- start
+
+  start(nameOrId: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, () => this.startLocked(c.Id));
+  }
+
+  private async rootfsMount(c: ContainerRecord): Promise<string> {
+    const dir = this.paths.containerDir(c.Id);
+    const merged = join(dir, 'merged');
+    if (await isMounted(merged)) return merged;
+    const img = this.images.store.get(c.Image);
+    if (!img) throw new SystemError(`image ${c.Image} of container ${c.Id} is missing`);
+    let lowers = this.images.layers.lowerDirs(img.topLayer);
+    if (lowers.length === 0) {
+      const empty = join(dir, 'empty');
+      await mkdir(empty, { recursive: true });
+      lowers = [empty];
+    }
+    await mountOverlay(lowers, join(dir, 'upper'), join(dir, 'work'), merged);
+    return merged;
+  }
+
+  /** Copies the image's content at a fresh volume's destination into it, as Docker does. */
+  private async populateVolumes(c: ContainerRecord, rootfs: string): Promise<void> {
+    for (const m of c.Mounts as ResolvedMount[]) {
+      if (m.Type !== 'volume' || m.NoCopy) continue;
+      const marker = join(this.paths.volumeDir(m.Name!), '.populated');
+      if (existsSync(marker)) continue;
+      const src = join(rootfs, m.Destination);
+      const entries = await readdir(m.Source).catch(() => ['?']);
+      if (entries.length === 0 && existsSync(src)) await copyTree(src, m.Source);
+      await writeFile(marker, '');
+    }
+  }
+
+  private async startLocked(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c) throw new NotFoundError(`No such container: ${id}`);
+    if (c.State.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
+    if (c.State.Running) throw new NotModifiedError('container already started');
+    if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError(`container is marked for removal and cannot be started`);
+    const runtime = this.runtimes.get(c.Runtime);
+    const bundleDir = this.paths.bundleDir(c.Id);
+    const cdir = this.paths.containerDir(c.Id);
+    const undo: (() => Promise<unknown>)[] = [];
+    try {
+      const rootfs = await this.rootfsMount(c);
+      undo.push(() => unmount(rootfs));
+      await this.populateVolumes(c, rootfs);
+      const etc = await writeEtcFiles(cdir, { hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode });
+      const user = await resolveUser(rootfs, c.Config.User ?? '');
+      const groupAdd = ((c.HostConfig.GroupAdd ?? []) as string[]).map((g) => {
+        if (/^\d+$/.test(g)) return Number(g);
+        throw new InvalidParameterError(`group-add by name (${g}) is not supported yet; use a numeric gid`);
+      });
+      const env = [...c.Config.Env as string[]];
+      if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
+      if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
+      if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
+      const userMounts = ociMounts(c.Mounts as ResolvedMount[]);
+      const dests = new Set(userMounts.map((m) => m.destination));
+      const etcMounts = [
+        ['/etc/resolv.conf', etc.resolvConf], ['/etc/hostname', etc.hostname], ['/etc/hosts', etc.hosts],
+      ].filter(([d]) => !dests.has(d)).map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] }));
+      const hc = c.HostConfig;
+      const spec = buildSpec({
+        id: c.Id, rootfsPath: rootfs, readonlyRootfs: !!hc.ReadonlyRootfs,
+        args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', tty: !!c.Config.Tty,
+        hostname: c.Config.Hostname, domainname: c.Config.Domainname || undefined,
+        user: { uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids, ...groupAdd] },
+        mounts: [...etcMounts, ...userMounts],
+        capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
+        network: hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' },
+        pid: hc.PidMode === 'host' ? 'host' : 'private',
+        ipc: hc.IpcMode === 'host' ? 'host' : 'private',
+        uts: hc.UTSMode === 'host' ? 'host' : 'private',
+        resources: hc, cgroupsPath: `/berth/${c.Id}`, shmSize: hc.ShmSize, sysctls: hc.Sysctls,
+        securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
+        init: !!hc.Init,
+      });
+      await rm(bundleDir, { recursive: true, force: true });
+      await mkdir(bundleDir, { recursive: true });
+      undo.push(() => rm(bundleDir, { recursive: true, force: true }));
+      await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
+      await rm(join(this.paths.exitDir, c.Id), { force: true });
+      await runtime.delete(c.Id, true).catch(() => undefined);
+      const logType = hc.LogConfig?.Type;
+      const created = await createContainer({
+        id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
+        logPath: logType === 'none' ? '/dev/null' : join(cdir, 'ctr.log'),
+        tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
+        consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
+        logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
+      });
+      undo.push(() => runtime.delete(c.Id, true));
+      const waiting = this.pendingAttach.get(c.Id);
+      if (waiting) {
+        this.pendingAttach.delete(c.Id);
+        for (const h of waiting) h.connect(await attachContainer(bundleDir));
+      }
+      await runtime.start(c.Id);
+      c.State = {
+        ...c.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+        Pid: created.pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.State.FinishedAt,
+      };
+      c.ManualStop = false;
+      this.store.save(c);
+      this.events.emit('container', 'start', c.Id, this.attributes(c));
+    } catch (e) {
+      for (const u of undo.reverse()) await u().catch(() => undefined);
+      const msg = errorMessage(e);
+      const code = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
+      if (!(e instanceof BerthError && e.kind !== 'System')) {
+        c.State = { ...c.State, Status: c.State.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Pid: 0, ExitCode: code, Error: msg };
+        this.store.save(c);
+        for (const h of this.pendingAttach.get(c.Id) ?? []) h.end();
+        this.pendingAttach.delete(c.Id);
+      }
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- exit handling
+
+  /** Called by the exit watcher (or start-up reconciliation) when conmon records an exit. */
+  onExit(id: string, code: number): void {
+    void this.serial(id, () => this.handleExit(id, code)).catch((e) => {
+      console.error(`berthd: handling exit of ${id}: ${errorMessage(e)}`);
+    });
+  }
+
+  private async handleExit(id: string, code: number): Promise<void> {
+    const c = this.store.get(id);
+    if (!c || (!c.State.Running && !c.State.Restarting)) return;
+    const bundleDir = this.paths.bundleDir(id);
+    const oom = existsSync(join(bundleDir, 'oom'));
+    await this.runtimes.get(c.Runtime).delete(id, true).catch(() => undefined);
+    await rm(bundleDir, { recursive: true, force: true });
+    await rm(join(this.paths.exitDir, id), { force: true });
+    await unmount(join(this.paths.containerDir(id), 'merged')).catch(() => undefined);
+    c.State = {
+      ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+      ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString(),
+    };
+    if (c.State.Health) c.State.Health = { ...c.State.Health, Status: 'unhealthy' };
+    this.store.save(c);
+    if (oom) this.events.emit('container', 'oom', id, this.attributes(c));
+    this.events.emit('container', 'die', id, this.attributes(c, { exitCode: String(code) }));
+    for (const w of this.exitWaiters.get(id) ?? []) w(code);
+    this.exitWaiters.delete(id);
+
+    if (!this.shuttingDown && this.shouldRestart(c, code)) {
+      c.RestartCount += 1;
+      c.State = { ...c.State, Status: 'restarting', Restarting: true };
+      this.store.save(c);
+      const delay = Math.min(100 * 2 ** Math.min(c.RestartCount - 1, 10), 60_000);
+      const t = setTimeout(() => {
+        this.restartTimers.delete(id);
+        void this.serial(id, async () => {
+          const cur = this.store.get(id);
+          if (!cur || !cur.State.Restarting) return;
+          cur.State = { ...cur.State, Restarting: false, Status: 'exited' };
+          this.store.save(cur);
+          await this.startLocked(id);
+          this.events.emit('container', 'restart', id, this.attributes(cur));
+        }).catch((e) => console.error(`berthd: restarting ${id}: ${errorMessage(e)}`));
+      }, delay);
+      this.restartTimers.set(id, t);
+      return;
+    }
+    if (c.HostConfig.AutoRemove) {
+      await this.removeLocked(id, { force: true, volumes: true });
+    }
+  }
+
+  private shouldRestart(c: ContainerRecord, code: number): boolean {
+    if (c.ManualStop) return false;
+    const p = c.HostConfig.RestartPolicy ?? { Name: 'no' };
+    switch (p.Name) {
+      case 'always': case 'unless-stopped': return true;
+      case 'on-failure': return code !== 0 && (!p.MaximumRetryCount || c.RestartCount < p.MaximumRetryCount);
+      default: return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- stop / kill
+
+  private waitForExit(id: string, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const c = this.store.get(id);
+      if (!c || !c.State.Running) return resolve(true);
+      const set = this.exitWaiters.get(id) ?? new Set();
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => { clearTimeout(timer); set.delete(done); resolve(true); };
+      set.add(done);
+      this.exitWaiters.set(id, set);
+      timer = setTimeout(() => { set.delete(done); resolve(false); }, ms);
+    });
+  }
+
+  /**
+   * Waits for the exit while polling conmon's exit file: the fs.watch based
+   * watcher can lag or miss events, and stop must not take longer than needed.
+   */
+  private async awaitExit(id: string, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const c = this.store.get(id);
+      if (!c || !c.State.Running) return true;
+      const code = readExitCode(this.paths.exitDir, id);
+      if (code !== null) { await this.handleExit(id, code); return true; }
+      if (await this.waitForExit(id, Math.min(100, deadline - Date.now()))) {
+        const c2 = this.store.get(id);
+        if (!c2 || !c2.State.Running) return true;
+      }
+    }
+    return false;
+  }
+
+  stop(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, () => this.stopLocked(c.Id, timeout, signal));
+  }
+
+  private async stopLocked(id: string, timeout?: number, signal?: string): Promise<void> {
+    const c = this.store.get(id)!;
+    this.cancelRestart(c);
+    if (!c.State.Running) throw new NotModifiedError('container already stopped');
+    c.ManualStop = true;
+    this.store.save(c);
+    const runtime = this.runtimes.get(c.Runtime);
+    const sig = signal || c.Config.StopSignal || 'SIGTERM';
+    const t = timeout ?? c.Config.StopTimeout ?? 10;
+    if (t !== 0) {
+      await runtime.kill(id, signalNumber(sig)).catch(() => undefined);
+      if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
+      if (await this.awaitExit(id, t < 0 ? 365 * 86400_000 : t * 1000)) return;
+    }
+    await runtime.kill(id, 9, true).catch(() => undefined);
+    if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
+    if (!(await this.awaitExit(id, 30_000))) throw new SystemError(`container ${id} did not exit after SIGKILL`);
+  }
+
+  private cancelRestart(c: ContainerRecord): void {
+    const t = this.restartTimers.get(c.Id);
+    if (t) {
+      clearTimeout(t);
+      this.restartTimers.delete(c.Id);
+      c.State = { ...c.State, Restarting: false, Status: 'exited' };
+      c.ManualStop = true;
+      this.store.save(c);
+    }
+  }
+
+  kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
+    const c = this.lookup(nameOrId);
+    const sig = signalNumber(signal);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id)!;
+      if (!cur.State.Running) throw new ConflictError(`Cannot kill container: ${nameOrId}: Container ${c.Id} is not running`);
+      cur.ManualStop = true;
+      this.store.save(cur);
+      await this.runtimes.get(cur.Runtime).kill(c.Id, sig, sig === 9);
+      if (sig === 9) await this.awaitExit(c.Id, 10_000);
+    });
+  }
+
+  restart(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id)!;
+      if (cur.State.Running) await this.stopLocked(c.Id, timeout, signal);
+      else this.cancelRestart(cur);
+      await this.startLocked(c.Id);
+      this.events.emit('container', 'restart', c.Id, this.attributes(cur));
+    });
+  }
+
+  pause(nameOrId: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id)!;
+      if (!cur.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+      if (cur.State.Paused) throw new ConflictError(`Container ${c.Id} is already paused`);
+      await this.runtimes.get(cur.Runtime).pause(c.Id);
+      cur.State = { ...cur.State, Paused: true, Status: 'paused' };
+      this.store.save(cur);
+      this.events.emit('container', 'pause', c.Id, this.attributes(cur));
+    });
+  }
+
+  unpause(nameOrId: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id)!;
+      if (!cur.State.Paused) throw new ConflictError(`Container ${c.Id} is not paused`);
+      await this.runtimes.get(cur.Runtime).resume(c.Id);
+      cur.State = { ...cur.State, Paused: false, Status: 'running' };
+      this.store.save(cur);
+      this.events.emit('container', 'unpause', c.Id, this.attributes(cur));
+    });
+  }
+
+  // ---------------------------------------------------------------- wait
+
+  wait(nameOrId: string, condition: WaitCondition = 'not-running'): { ready: Promise<WaitResult> } {
+    const c = this.lookup(nameOrId);
+    const id = c.Id;
+    const result = (code: number): WaitResult => ({ StatusCode: code, Error: null });
+    if (condition === 'removed') {
+      return {
+        ready: new Promise((resolve) => {
+          const set = this.removeWaiters.get(id) ?? new Set();
+          set.add((code) => resolve(result(code)));
+          this.removeWaiters.set(id, set);
+        }),
+      };
+    }
+    if (condition === 'not-running' && !c.State.Running && !c.State.Restarting) {
+      return { ready: Promise.resolve(result(c.State.ExitCode)) };
+    }
+    return {
+      ready: new Promise((resolve) => {
+        const set = this.exitWaiters.get(id) ?? new Set();
+        set.add((code) => resolve(result(code)));
+        this.exitWaiters.set(id, set);
+      }),
+    };
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  remove(nameOrId: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, () => this.removeLocked(c.Id, o));
+  }
+
+  private async removeLocked(id: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
+    const c = this.store.get(id);
+    if (!c) return;
+    this.cancelRestart(c);
+    if (c.State.Running) {
+      if (!o.force) {
+        const what = c.State.Paused ? 'paused' : 'running';
+        throw new ConflictError(`cannot remove container "/${c.Name}": container is ${what}: stop the container before removing or force remove`);
+      }
+      c.ManualStop = true;
+      const runtime = this.runtimes.get(c.Runtime);
+      await runtime.kill(id, 9, true).catch(() => undefined);
+      if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
+      await this.awaitExit(id, 30_000);
+    }
+    c.State = { ...c.State, Status: 'removing' };
+    this.store.save(c);
+    const runtime = this.runtimes.get(c.Runtime);
+    await runtime.delete(id, true).catch(() => undefined);
+    const cdir = this.paths.containerDir(id);
+    await unmount(join(cdir, 'merged'));
+    await rm(this.paths.bundleDir(id), { recursive: true, force: true });
+    await rm(cdir, { recursive: true, force: true });
+    this.store.delete(id);
+    if (o.volumes) {
+      for (const m of c.Mounts) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        const v = this.volumes.list().find((x) => x.Name === m.Name);
+        if (v?.Anonymous) await this.volumes.remove(m.Name, true).catch(() => undefined);
+      }
+    }
+    this.events.emit('container', 'destroy', id, this.attributes(c));
+    for (const w of this.removeWaiters.get(id) ?? []) w(c.State.ExitCode);
+    this.removeWaiters.delete(id);
+    for (const w of this.exitWaiters.get(id) ?? []) w(c.State.ExitCode);
+    this.exitWaiters.delete(id);
+    for (const h of this.pendingAttach.get(id) ?? []) h.end();
+    this.pendingAttach.delete(id);
+  }
+
+  async prune(until?: number, labels: string[] = []): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    for (const c of this.store.all()) {
+      if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
+      if (until !== undefined && Date.parse(c.Created) / 1000 >= until) continue;
+      if (!labels.every((l) => { const [k, v] = l.split('='); return v === undefined ? k in (c.Config.Labels ?? {}) : c.Config.Labels?.[k] === v; })) continue;
+      await this.remove(c.Id, {});
+      deleted.push(c.Id);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+  }
+
+  // ---------------------------------------------------------------- rename / resize / attach
+
+  rename(nameOrId: string, newName: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    const name = normalizeName(newName);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id)!;
+      if (cur.Name === name) throw new InvalidParameterError(`Renaming a container with the same name as its current name`);
+      const other = this.store.idByName(name);
+      if (other) throw nameConflict(name, other);
+      const old = cur.Name;
+      cur.Name = name;
+      this.store.save(cur);
+      this.events.emit('container', 'rename', c.Id, this.attributes(cur, { oldName: `/${old}` }));
+    });
+  }
+
+  async resize(nameOrId: string, rows: number, cols: number): Promise<void> {
+    const c = this.lookup(nameOrId);
+    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    await resizeTerminal(this.paths.bundleDir(c.Id), rows, cols);
+  }
+
+  /** Attaches to the container's stdio; before start the handle waits for it. */
+  async attach(nameOrId: string, o: AttachOptions): Promise<AttachHandle> {
+    const c = this.lookup(nameOrId);
+    const h = new AttachHandle({ ...o, stdin: o.stdin && !!c.Config.OpenStdin });
+    if (c.State.Running) {
+      h.connect(await attachContainer(this.paths.bundleDir(c.Id)));
+    } else {
+      const set = this.pendingAttach.get(c.Id) ?? new Set();
+      set.add(h);
+      this.pendingAttach.set(c.Id, set);
+      h.once('end', () => this.pendingAttach.get(c.Id)?.delete(h));
+    }
+    return h;
+  }
+
+  // ---------------------------------------------------------------- daemon life
+
+  /**
+   * Start-up reconciliation: conmon kept containers alive while berthd was
+   * away. Exit files that appeared meanwhile become exits; a container whose
+   * conmon is gone without an exit file is marked dead-exited (255).
+   */
+  async reconcile(): Promise<void> {
+    for (const c of this.store.all()) {
+      if (c.State.Status === 'removing') { await this.removeLocked(c.Id, { force: true }).catch(() => undefined); continue; }
+      if (c.State.Restarting) {
+        c.State = { ...c.State, Restarting: false, Status: 'exited' };
+        this.store.save(c);
+        if (!c.ManualStop) this.onAutoStart(c.Id);
+        continue;
+      }
+      if (!c.State.Running) {
+        if (!c.ManualStop && (c.HostConfig.RestartPolicy?.Name === 'always')) this.onAutoStart(c.Id);
+        continue;
+      }
+      const code = readExitCode(this.paths.exitDir, c.Id);
+      if (code !== null) { this.onExit(c.Id, code); continue; }
+      const conmonPid = await readFile(join(this.paths.bundleDir(c.Id), 'conmon.pid'), 'utf8').then(Number).catch(() => 0);
+      if (conmonPid > 0 && pidAlive(conmonPid)) continue;
+      this.onExit(c.Id, 255);
+    }
+  }
+
+  private onAutoStart(id: string): void {
+    void this.serial(id, () => this.startLocked(id)).catch((e) => console.error(`berthd: restarting ${id}: ${errorMessage(e)}`));
+  }
+
+  /** Daemon shutdown: containers keep running under conmon; only timers stop. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    for (const t of this.restartTimers.values()) clearTimeout(t);
+    this.restartTimers.clear();
+  }
+
+  /** Mounts the rootfs for a file operation on a container that is not running; returns a release function. */
+  async withRootfs<T>(nameOrId: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, async () => {
+      const wasMounted = await isMounted(join(this.paths.containerDir(c.Id), 'merged'));
+      const rootfs = await this.rootfsMount(c);
+      try {
+        return await fn(rootfs, c);
+      } finally {
+        const cur = this.store.get(c.Id);
+        if (!wasMounted && !(cur?.State.Running)) await unmount(rootfs).catch(() => undefined);
+      }
+    });
+  }
+}
+
+function nameConflict(name: string, id: string): ConflictError {
+  return new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`);
+}
+
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Docker's log `max-size` (e.g. "10m") in bytes. */
+function parseLogSize(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const m = /^(\d+)([kmg]?)b?$/i.exec(v.trim());
+  if (!m) throw new InvalidParameterError(`invalid max-size: ${v}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mult;
+}

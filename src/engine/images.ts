@@ -1,0 +1,281 @@
+/**
+ * The image service: lookup by name or ID, import, tag, remove, list and the
+ * views `images`, `inspect` and `history` show. Policy lives here; bytes live
+ * in store/.
+ */
+import type { Readable } from 'node:stream';
+import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { ImageConfig, ContainerDefaults } from '../image/config.js';
+import { hostArchitecture } from '../image/config.js';
+import { applyChanges } from '../image/change.js';
+import {
+  familiarString, formatReference, looksLikeId, parseReference, withDefaultTag, familiarName,
+} from '../image/reference.js';
+import type { ImageRecord, ImageStore } from '../store/image-store.js';
+import type { LayerStore } from '../store/layer-store.js';
+import type { ContainerStore } from '../store/container-store.js';
+import type { DataPaths } from '../store/paths.js';
+import type { EventBus } from './events.js';
+
+export interface ImportOptions {
+  repo?: string;          // "name[:tag]" or "name" with a separate tag
+  tag?: string;
+  changes?: string[];
+  message?: string;
+  source?: string;        // "-" or the URL, recorded in history
+  platform?: string;
+}
+
+export type DeleteResponseItem = { Untagged: string } | { Deleted: string };
+
+export class ImageService {
+  constructor(
+    readonly store: ImageStore,
+    readonly layers: LayerStore,
+    private readonly containers: ContainerStore,
+    private readonly paths: DataPaths,
+    private readonly events: EventBus,
+  ) {}
+
+  /** Finds an image by reference, full/short ID or digest; `No such image: x` otherwise. */
+  resolve(nameOrId: string): ImageRecord {
+    const img = this.tryResolve(nameOrId);
+    if (!img) throw new NotFoundError(`No such image: ${nameOrId}`);
+    return img;
+  }
+
+  tryResolve(nameOrId: string): ImageRecord | undefined {
+    if (nameOrId.startsWith('sha256:') && nameOrId.length === 71) return this.store.get(nameOrId);
+    let refErr: unknown;
+    try {
+      const ref = withDefaultTag(parseReference(nameOrId));
+      if (!ref.digest) {
+        const id = this.store.resolveTag(formatReference(ref));
+        if (id) return this.store.get(id);
+      }
+    } catch (e) { refErr = e; }
+    if (looksLikeId(nameOrId)) {
+      const ids = this.store.findByPrefix(nameOrId);
+      if (ids.length === 1) return this.store.get(ids[0]);
+      if (ids.length > 1) throw new InvalidParameterError(`multiple IDs found with provided prefix: ${nameOrId}`);
+    }
+    if (refErr && !looksLikeId(nameOrId)) throw refErr;
+    return undefined;
+  }
+
+  /** Repo tags in Docker's familiar form (`busybox:latest`). */
+  repoTags(imageId: string): string[] {
+    return this.store.tagsOf(imageId).map((r) => familiarString(parseReference(r)));
+  }
+
+  /** Sum of the image's layer sizes (what `images` shows as SIZE). */
+  size(img: ImageRecord): number {
+    return this.layers.chain(img.topLayer).reduce((n, l) => n + l.size, 0);
+  }
+
+  async import(tar: Readable, o: ImportOptions): Promise<ImageRecord> {
+    let target: string | undefined;
+    if (o.repo) {
+      const ref = parseReference(o.tag ? `${o.repo}:${o.tag}` : o.repo);
+      if (ref.digest) throw new InvalidParameterError('cannot import digest reference');
+      target = formatReference(withDefaultTag(ref));
+    }
+    if (o.platform && o.platform !== `linux/${hostArchitecture()}` && o.platform !== 'linux') {
+      throw new InvalidParameterError(`importing for platform ${o.platform} is not supported`);
+    }
+    const defaults: ContainerDefaults = applyChanges({}, o.changes ?? []);
+    const layer = await this.layers.importLayer(tar, null);
+    const created = new Date().toISOString();
+    const config: ImageConfig = {
+      architecture: hostArchitecture(),
+      os: 'linux',
+      created,
+      ...(o.message ? { comment: o.message } : {}),
+      config: defaults,
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created, created_by: '', comment: o.message || `Imported from ${o.source ?? '-'}` }],
+    };
+    const img = this.store.put(Buffer.from(JSON.stringify(config)), layer.chainId, layer.size);
+    this.events.emit('image', 'import', img.id, {});
+    if (target) this.tag(img.id, target);
+    return img;
+  }
+
+  /** Points `target` (a reference string) at the image `source` names. */
+  tag(source: string, target: string): void {
+    const img = this.resolve(source);
+    const ref = parseReference(target);
+    if (ref.digest) throw new InvalidParameterError(`refusing to create a tag with a digest reference`);
+    const norm = formatReference(withDefaultTag(ref));
+    this.store.tag(norm, img.id);
+    this.events.emit('image', 'tag', img.id, { name: familiarString(withDefaultTag(ref)) });
+  }
+
+  /**
+   * `rmi`: untags, then deletes the image once no tag and no container
+   * references it. A container's image is never deleted from under it: with
+   * `force` the tags go but the image stays (dangling) until no container uses
+   * it, which is what keeps its layers alive.
+   */
+  async remove(nameOrId: string, force: boolean, noPrune = false): Promise<DeleteResponseItem[]> {
+    const img = this.resolve(nameOrId);
+    const out: DeleteResponseItem[] = [];
+    const tags = this.store.tagsOf(img.id);
+    const users = this.containers.usesImage(img.id);
+    const short = img.id.slice(7, 19);
+    const byRef = !looksLikeId(nameOrId) && !nameOrId.startsWith('sha256:');
+    const running = users.find((c) => c.State.Running || c.State.Paused || c.State.Restarting);
+
+    if (byRef) {
+      const ref = formatReference(withDefaultTag(parseReference(nameOrId)));
+      const name = familiarString(parseReference(ref));
+      const untag = () => {
+        this.store.untag(ref);
+        out.push({ Untagged: name });
+        this.events.emit('image', 'untag', img.id, { name });
+      };
+      if (tags.length > 1) { untag(); return out; }
+      if (running) {
+        throw new ConflictError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.Id.slice(0, 12)}`);
+      }
+      if (users.length > 0 && !force) {
+        throw new ConflictError(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0].Id.slice(0, 12)} is using its referenced image ${short}`);
+      }
+      untag();
+      if (users.length > 0) return out; // forced: the image stays, dangling, for its containers
+    } else {
+      if (running) {
+        throw new ConflictError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.Id.slice(0, 12)}`);
+      }
+      if (users.length > 0 && !force) {
+        throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0].Id.slice(0, 12)}`);
+      }
+      if (tags.length > 1 && !force) {
+        throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+      }
+      for (const t of tags) {
+        this.store.untag(t);
+        out.push({ Untagged: familiarString(parseReference(t)) });
+        this.events.emit('image', 'untag', img.id, { name: familiarString(parseReference(t)) });
+      }
+      if (users.length > 0) return out;
+    }
+    if (this.store.children(img.id).length > 0 && !force) {
+      return out; // keep parents of local children (Docker keeps them as intermediate images)
+    }
+    void noPrune;
+    this.store.delete(img.id);
+    out.push({ Deleted: img.id });
+    this.events.emit('image', 'delete', img.id, {});
+    await this.layers.collectGarbage();
+    return out;
+  }
+
+  /** Removes dangling images (or all unused with `all`) not used by containers. */
+  async prune(all: boolean): Promise<{ ImagesDeleted: DeleteResponseItem[]; SpaceReclaimed: number }> {
+    const deleted: DeleteResponseItem[] = [];
+    let space = 0;
+    for (const img of this.store.list()) {
+      const tags = this.store.tagsOf(img.id);
+      if (tags.length > 0 && !all) continue;
+      if (this.containers.usesImage(img.id).length > 0) continue;
+      if (this.store.children(img.id).length > 0) continue;
+      for (const t of tags) { this.store.untag(t); deleted.push({ Untagged: familiarString(parseReference(t)) }); }
+      this.store.delete(img.id);
+      deleted.push({ Deleted: img.id });
+      this.events.emit('image', 'delete', img.id, {});
+    }
+    space = await this.layers.collectGarbage();
+    return { ImagesDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  /** `GET /images/json` items. */
+  summaries(): Record<string, unknown>[] {
+    const tags = this.store.allTags();
+    const used = new Map<string, number>();
+    for (const c of this.containers.all()) used.set(c.Image, (used.get(c.Image) ?? 0) + 1);
+    return this.store.list().map((img) => {
+      const t = (tags.get(img.id) ?? []).map((r) => familiarString(parseReference(r)));
+      const size = this.size(img);
+      return {
+        Id: img.id,
+        ParentId: img.parent,
+        RepoTags: t,
+        RepoDigests: [],
+        Created: Math.floor(Date.parse(img.config.created ?? '') / 1000) || Math.floor(img.created / 1000),
+        Size: size,
+        SharedSize: -1,
+        VirtualSize: size,
+        Labels: img.config.config?.Labels ?? {},
+        Containers: used.get(img.id) ?? 0,
+      };
+    });
+  }
+
+  /** `GET /images/{name}/json`. */
+  inspect(img: ImageRecord): Record<string, unknown> {
+    const chain = this.layers.chain(img.topLayer);
+    const lowers = chain.map((l) => this.paths.layerDiff(l.chainId)).reverse();
+    const cfg = img.config;
+    return {
+      Id: img.id,
+      RepoTags: this.repoTags(img.id),
+      RepoDigests: [],
+      Parent: img.parent,
+      Comment: cfg.comment ?? '',
+      Created: cfg.created ?? new Date(img.created).toISOString(),
+      DockerVersion: '',
+      Author: cfg.author ?? '',
+      Config: { ...emptyContainerConfig(), ...(cfg.config ?? {}) },
+      Architecture: cfg.architecture,
+      ...(cfg.variant ? { Variant: cfg.variant } : {}),
+      Os: cfg.os,
+      Size: this.size(img),
+      GraphDriver: {
+        Name: 'overlay2',
+        Data: lowers.length ? { UpperDir: lowers[0], LowerDir: lowers.slice(1).join(':') || undefined, MergedDir: undefined } : {},
+      },
+      RootFS: { Type: 'layers', Layers: cfg.rootfs.diff_ids },
+      Metadata: { LastTagTime: img.lastTag ? new Date(img.lastTag).toISOString() : '0001-01-01T00:00:00Z' },
+    };
+  }
+
+  /** `GET /images/{name}/history`, newest first. */
+  history(img: ImageRecord): Record<string, unknown>[] {
+    const hist = img.config.history ?? [];
+    const chain = this.layers.chain(img.topLayer);
+    let layerIdx = 0;
+    const rows = hist.map((h) => {
+      const size = h.empty_layer ? 0 : (chain[layerIdx++]?.size ?? 0);
+      return {
+        Id: '<missing>', Created: Math.floor(Date.parse(h.created ?? '') / 1000) || 0,
+        CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '',
+      };
+    }).reverse();
+    if (rows.length > 0) {
+      rows[0].Id = img.id;
+      const t = this.repoTags(img.id);
+      rows[0].Tags = t.length ? t : null;
+    }
+    return rows;
+  }
+
+  /** Name to show for an image ID: its first tag, else the short ID. */
+  displayName(imageId: string): string {
+    const t = this.store.tagsOf(imageId)[0];
+    return t ? familiarString(parseReference(t)) : imageId.slice(7, 19);
+  }
+
+  familiar(ref: string): string {
+    try { return familiarName(parseReference(ref)); } catch { return ref; }
+  }
+}
+
+/** The container-config keys Docker always shows in image inspect. */
+export function emptyContainerConfig(): Record<string, unknown> {
+  return {
+    Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+    Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+    WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Volumes with the `local` driver: a directory under the data root, created
+ * on demand by `-v name:/path`, by image VOLUMEs (anonymous) or by
+ * `volume create`. In use = referenced by some container record.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, readdir, stat } from 'node:fs/promises';
+import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { DataPaths } from '../store/paths.js';
+import type { VolumeRecord, VolumeStore } from '../store/volume-store.js';
+import type { ContainerStore } from '../store/container-store.js';
+import type { EventBus } from './events.js';
+
+const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export interface VolumeCreateRequest {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+export class VolumeService {
+  constructor(
+    private readonly store: VolumeStore,
+    private readonly containers: ContainerStore,
+    private readonly paths: DataPaths,
+    private readonly events: EventBus,
+  ) {}
+
+  async create(req: VolumeCreateRequest, anonymous = false): Promise<VolumeRecord> {
+    const driver = req.Driver || 'local';
+    if (driver !== 'local') throw new NotFoundError(`plugin "${driver}" not found`);
+    const opts = req.DriverOpts ?? {};
+    if (Object.keys(opts).length > 0) {
+      throw new InvalidParameterError(`volume options are not supported yet by berth's local driver: ${Object.keys(opts).join(', ')}`);
+    }
+    const name = req.Name || randomBytes(32).toString('hex');
+    if (!nameRe.test(name)) {
+      throw new InvalidParameterError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+    }
+    const existing = this.store.get(name);
+    if (existing) return existing;
+    await mkdir(this.paths.volumeData(name), { recursive: true, mode: 0o755 });
+    const rec = this.store.insert({
+      Name: name, Driver: 'local', Mountpoint: this.paths.volumeData(name), CreatedAt: new Date().toISOString(),
+      Labels: req.Labels ?? {}, Options: opts, Scope: 'local', Anonymous: anonymous,
+    });
+    this.events.emit('volume', 'create', name, { driver: 'local' });
+    return rec;
+  }
+
+  inspect(name: string): VolumeRecord {
+    const v = this.store.get(name);
+    if (!v) throw new NotFoundError(`get ${name}: no such volume`);
+    return v;
+  }
+
+  list(): VolumeRecord[] { return this.store.list(); }
+
+  /** Names of containers whose mounts reference the volume. */
+  users(name: string): string[] {
+    return this.containers.all().filter((c) => c.Mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id);
+  }
+
+  async remove(name: string, force = false): Promise<void> {
+    const v = this.store.get(name);
+    if (!v) {
+      if (force) return;
+      throw new NotFoundError(`get ${name}: no such volume`);
+    }
+    const users = this.users(name);
+    if (users.length > 0) throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    this.store.delete(name);
+    await rm(this.paths.volumeDir(name), { recursive: true, force: true });
+    this.events.emit('volume', 'destroy', name, { driver: 'local' });
+  }
+
+  /** Removes unused volumes (anonymous only unless `all`), like `volume prune [-a]`. */
+  async prune(filters: { all?: boolean; label?: string[] } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let space = 0;
+    for (const v of this.store.list()) {
+      if (!filters.all && !v.Anonymous) continue;
+      if (filters.label && !filters.label.every((l) => matchLabel(v.Labels, l))) continue;
+      if (this.users(v.Name).length > 0) continue;
+      space += await duBytes(v.Mountpoint);
+      await this.remove(v.Name);
+      deleted.push(v.Name);
+    }
+    return { VolumesDeleted: deleted, SpaceReclaimed: space };
+  }
+}
+
+export function matchLabel(labels: Record<string, string> | null | undefined, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return labels?.[filter] !== undefined;
+  return labels?.[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+/** Bytes of regular files under `dir` (apparent size, like `du -sb`). */
+export async function duBytes(dir: string): Promise<number> {
+  let total = 0;
+  let entries: import('node:fs').Dirent[];
+  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return 0; }
+  for (const e of entries) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory()) total += await duBytes(p);
+    else if (e.isFile()) total += (await stat(p)).size;
+  }
+  return total;
+}

@@ -1,0 +1,112 @@
+/**
+ * Image references: Docker's grammar and normalisation (distribution/reference).
+ *
+ *   reference  := name [ ":" tag ] [ "@" digest ]
+ *   name       := [domain "/"] path-component ["/" path-component]*
+ *
+ * `busybox` normalises to `docker.io/library/busybox:latest`; a first component
+ * is a registry domain when it contains "." or ":" or is "localhost".
+ * `familiar` gives the short form users see (`busybox:latest`).
+ */
+import { InvalidParameterError } from '../errors.js';
+
+export const DEFAULT_DOMAIN = 'docker.io';
+export const DEFAULT_TAG = 'latest';
+
+export interface Reference {
+  /** Registry host[:port], e.g. "docker.io", "127.0.0.1:5000". */
+  domain: string;
+  /** Repository path inside the registry, e.g. "library/busybox". */
+  path: string;
+  tag?: string;
+  digest?: string;
+}
+
+const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const tagRe = /^[\w][\w.-]{0,127}$/;
+const digestRe = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+const domainRe = /^(?:localhost|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
+
+/** True for a full or short hex image ID rather than a name. */
+export function looksLikeId(s: string): boolean {
+  return /^(sha256:)?[a-f0-9]{12,64}$/.test(s);
+}
+
+export function parseReference(input: string): Reference {
+  const invalid = () => new InvalidParameterError(`invalid reference format: ${input}`);
+  if (!input || input.length > 255 + 128 + 80) throw invalid();
+  let rest = input;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!digestRe.test(digest)) throw new InvalidParameterError(`invalid reference format: ${input}`);
+  }
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!tagRe.test(tag)) throw invalid();
+  }
+  if (!rest) throw invalid();
+  let domain = DEFAULT_DOMAIN;
+  let path = rest;
+  const slash = rest.indexOf('/');
+  if (slash >= 0) {
+    const first = rest.slice(0, slash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+      domain = first;
+      path = rest.slice(slash + 1);
+      if (!domainRe.test(domain)) throw invalid();
+    }
+  }
+  if (path !== path.toLowerCase()) {
+    throw new InvalidParameterError(`invalid reference format: repository name (${path}) must be lowercase`);
+  }
+  for (const c of path.split('/')) if (!pathComponent.test(c)) throw invalid();
+  if (domain === 'index.docker.io') domain = DEFAULT_DOMAIN;
+  if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = `library/${path}`;
+  return { domain, path, tag, digest };
+}
+
+/** Adds the default tag when neither tag nor digest is present. */
+export function withDefaultTag(ref: Reference): Reference {
+  return ref.tag || ref.digest ? ref : { ...ref, tag: DEFAULT_TAG };
+}
+
+/** Full name without tag: `docker.io/library/busybox`. */
+export function repositoryName(ref: Reference): string {
+  return `${ref.domain}/${ref.path}`;
+}
+
+/** Canonical string: `docker.io/library/busybox:latest`. */
+export function formatReference(ref: Reference): string {
+  let s = repositoryName(ref);
+  if (ref.tag) s += `:${ref.tag}`;
+  if (ref.digest) s += `@${ref.digest}`;
+  return s;
+}
+
+/** The short form Docker prints: `busybox:latest`, `user/app:1`, `host:5000/a:b`. */
+export function familiarName(ref: Reference): string {
+  let name = repositoryName(ref);
+  if (ref.domain === DEFAULT_DOMAIN) {
+    name = ref.path.startsWith('library/') && ref.path.split('/').length === 2 ? ref.path.slice(8) : ref.path;
+  }
+  return name;
+}
+
+export function familiarString(ref: Reference): string {
+  let s = familiarName(ref);
+  if (ref.tag) s += `:${ref.tag}`;
+  if (ref.digest) s += `@${ref.digest}`;
+  return s;
+}
+
+/** Normalised tagged reference string as stored in the tag table. */
+export function normalizeTagged(input: string): string {
+  return formatReference(withDefaultTag(parseReference(input)));
+}

@@ -1,0 +1,41 @@
+/**
+ * Where berth keeps things. The data root (`--data-root`, default
+ * /var/lib/berth) survives reboots; the exec root (`--exec-root`, default
+ * /run/berth) holds what dies with the machine: OCI bundles, conmon's attach
+ * sockets and exit files. conmon's attach socket path must fit in sun_path
+ * (107 bytes), which is why the exec-root subdirectories have one-letter names.
+ */
+import { join } from 'node:path';
+
+export class DataPaths {
+  constructor(readonly dataRoot: string, readonly execRoot: string) {}
+
+  get db(): string { return join(this.dataRoot, 'berth.db'); }
+  get tmp(): string { return join(this.dataRoot, 'tmp'); }
+  get layers(): string { return join(this.dataRoot, 'layers'); }
+  get blobs(): string { return join(this.dataRoot, 'blobs', 'sha256'); }
+  get containers(): string { return join(this.dataRoot, 'containers'); }
+  get volumes(): string { return join(this.dataRoot, 'volumes'); }
+
+  /** `layers/<hex>`; its `diff/` is the overlay lower dir. */
+  layerDir(chainId: string): string { return join(this.layers, hex(chainId)); }
+  layerDiff(chainId: string): string { return join(this.layerDir(chainId), 'diff'); }
+
+  containerDir(id: string): string { return join(this.containers, id); }
+  volumeDir(name: string): string { return join(this.volumes, name); }
+  volumeData(name: string): string { return join(this.volumes, name, '_data'); }
+
+  /** OCI bundle of a container: config.json, conmon's attach socket, ctl fifo, pid files. */
+  bundleDir(id: string): string { return join(this.execRoot, 'c', id); }
+  /** conmon --exit-dir for containers: file <id> holds the exit code. */
+  get exitDir(): string { return join(this.execRoot, 'exits'); }
+  /** Per-exec-session dir (attach socket, exit dir). */
+  execDir(execId: string): string { return join(this.execRoot, 'e', execId.slice(0, 32)); }
+  /** OCI runtime state (--root of runc/crun), kept apart from other engines'. */
+  runtimeState(runtime: string): string { return join(this.execRoot, 'runtime', runtime); }
+  get socketDefault(): string { return join(this.execRoot, 'berth.sock'); }
+}
+
+export function hex(digest: string): string {
+  return digest.startsWith('sha256:') ? digest.slice(7) : digest;
+}
