@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { effectiveConfig, mergeEnv } from '../../../src/engine/container-config.js';
+
+const id = 'f'.repeat(64);
+
+test('the image Cmd is used when the request has none', () => {
+  const e = effectiveConfig({ Image: 'bb' }, { Cmd: ['sh'] }, 'bb', id);
+  assert.equal(e.Path, 'sh');
+  assert.deepEqual(e.Args, []);
+  assert.equal(e.Config.Hostname, id.slice(0, 12));
+});
+
+test('a request Entrypoint replaces the image\'s and drops the image Cmd', () => {
+  const e = effectiveConfig({ Image: 'bb', Entrypoint: ['/bin/echo'] }, { Entrypoint: ['/init'], Cmd: ['x'] }, 'bb', id);
+  assert.deepEqual([e.Path, ...e.Args], ['/bin/echo']);
+});
+
+test('--entrypoint "" clears the image entrypoint', () => {
+  const e = effectiveConfig({ Image: 'bb', Entrypoint: [''], Cmd: ['ls'] }, { Entrypoint: ['/init'] }, 'bb', id);
+  assert.deepEqual([e.Path, ...e.Args], ['ls']);
+});
+
+test('no command at all is a 400', () => {
+  assert.throws(() => effectiveConfig({ Image: 'bb' }, {}, 'bb', id), /No command specified/);
+});
+
+test('env from the request overrides the image env by key', () => {
+  assert.deepEqual(mergeEnv(['A=1', 'B=2'], ['B=3', 'C=4']), ['A=1', 'B=3', 'C=4']);
+});
+
+test('unsupported features fail loudly instead of being ignored', () => {
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } }, {}, 'bb', id), /publishing ports/);
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'bridge' } }, {}, 'bb', id), /bridge networking/);
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { LogConfig: { Type: 'syslog', Config: {} } } }, {}, 'bb', id), /logging driver "syslog"/);
+});
+
+test('restart policy validation follows Docker', () => {
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { RestartPolicy: { Name: 'sometimes' } } }, {}, 'bb', id), /invalid restart policy/);
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } }, {}, 'bb', id), /AutoRemove/);
+});
+
+test('the default network is none until bridge networking exists', () => {
+  const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'default' } }, {}, 'bb', id);
+  assert.equal(e.HostConfig.NetworkMode, 'none');
+});

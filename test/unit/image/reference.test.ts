@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { familiarString, normalizeTagged, parseReference, withDefaultTag, looksLikeId } from '../../../src/image/reference.js';
+
+test('a bare name normalises to docker.io/library/<name>:latest', () => {
+  assert.equal(normalizeTagged('busybox'), 'docker.io/library/busybox:latest');
+  assert.equal(normalizeTagged('user/app:1.0'), 'docker.io/user/app:1.0');
+});
+
+test('a first component with a dot, a port or localhost is a registry domain', () => {
+  const r = parseReference('127.0.0.1:5000/a/b:tag');
+  assert.deepEqual([r.domain, r.path, r.tag], ['127.0.0.1:5000', 'a/b', 'tag']);
+  assert.equal(parseReference('localhost/x').domain, 'localhost');
+  assert.equal(parseReference('registry.example.com/team/x').path, 'team/x');
+});
+
+test('digest references keep the digest and take no default tag', () => {
+  const d = 'sha256:' + 'a'.repeat(64);
+  const r = withDefaultTag(parseReference(`busybox@${d}`));
+  assert.equal(r.digest, d);
+  assert.equal(r.tag, undefined);
+});
+
+test('familiar form drops docker.io/library', () => {
+  assert.equal(familiarString(withDefaultTag(parseReference('busybox'))), 'busybox:latest');
+  assert.equal(familiarString(withDefaultTag(parseReference('host:5000/x'))), 'host:5000/x:latest');
+});
+
+test('invalid references are refused with Docker\'s message', () => {
+  assert.throws(() => parseReference('Busybox'), /must be lowercase/);
+  assert.throws(() => parseReference('a b'), /invalid reference format/);
+  assert.throws(() => parseReference('x:'), /invalid reference format/);
+  assert.throws(() => parseReference(''), /invalid reference format/);
+});
+
+test('hex strings look like image IDs', () => {
+  assert.ok(looksLikeId('0123456789ab'));
+  assert.ok(!looksLikeId('busybox'));
+});
