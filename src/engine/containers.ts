@@ -28,7 +28,7 @@ import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts
 import { generateName, normalizeName } from './names.js';
 import { writeEtcFiles } from './container-files.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
-import { buildSpec } from '../runtime/spec.js';
+import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { createContainer, resizeTerminal } from '../runtime/conmon.js';
@@ -114,6 +114,8 @@ export class ContainerService {
       cname = generateName((n) => this.store.idByName(n) !== undefined);
     }
     const eff = effectiveConfig(req, image.config.config ?? {}, req.Image, id);
+    // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
+    const { warnings } = mapResources(eff.HostConfig);
     const runtimeName = eff.HostConfig.Runtime || this.runtimes.defaultName;
     this.runtimes.get(runtimeName); // unknown runtime → error before anything is written
     eff.HostConfig.Runtime = runtimeName;
@@ -150,7 +152,7 @@ export class ContainerService {
       throw e;
     }
     this.events.emit('container', 'create', id, this.attributes(this.store.get(id)!));
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   }
 
   // ---------------------------------------------------------------- start
@@ -204,11 +206,7 @@ export class ContainerService {
       undo.push(() => unmount(rootfs));
       await this.populateVolumes(c, rootfs);
       const etc = await writeEtcFiles(cdir, { hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode });
-      const user = await resolveUser(rootfs, c.Config.User ?? '');
-      const groupAdd = ((c.HostConfig.GroupAdd ?? []) as string[]).map((g) => {
-        if (/^\d+$/.test(g)) return Number(g);
-        throw new InvalidParameterError(`group-add by name (${g}) is not supported yet; use a numeric gid`);
-      });
+      const user = await resolveUser(rootfs, c.Config.User ?? '', c.HostConfig.GroupAdd ?? []);
       const env = [...c.Config.Env as string[]];
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
@@ -224,7 +222,7 @@ export class ContainerService {
         id: c.Id, rootfsPath: rootfs, readonlyRootfs: !!hc.ReadonlyRootfs,
         args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', tty: !!c.Config.Tty,
         hostname: c.Config.Hostname, domainname: c.Config.Domainname || undefined,
-        user: { uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids, ...groupAdd] },
+        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
         mounts: [...etcMounts, ...userMounts],
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
         network: hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' },
@@ -280,8 +278,13 @@ export class ContainerService {
   // ---------------------------------------------------------------- exit handling
 
   /** Called by the exit watcher (or start-up reconciliation) when conmon records an exit. */
-  onExit(id: string, code: number): void {
-    void this.serial(id, () => this.handleExit(id, code)).catch((e) => {
+  onExit(id: string, code: number, fromExitFile = true): void {
+    void this.serial(id, async () => {
+      // An exit file already handled (by stop's own polling) is gone; a late
+      // watcher event for it must not end the container's next run.
+      if (fromExitFile && readExitCode(this.paths.exitDir, id) === null) return;
+      await this.handleExit(id, code);
+    }).catch((e) => {
       console.error(`berthd: handling exit of ${id}: ${errorMessage(e)}`);
     });
   }
@@ -606,7 +609,7 @@ export class ContainerService {
       if (code !== null) { this.onExit(c.Id, code); continue; }
       const conmonPid = await readFile(join(this.paths.bundleDir(c.Id), 'conmon.pid'), 'utf8').then(Number).catch(() => 0);
       if (conmonPid > 0 && pidAlive(conmonPid)) continue;
-      this.onExit(c.Id, 255);
+      this.onExit(c.Id, 255, false);
     }
   }
 

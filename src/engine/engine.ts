@@ -14,6 +14,7 @@ import { ImageService } from './images.js';
 import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
 import { ExecService } from './exec.js';
+import { HealthMonitor } from './health.js';
 import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
 import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
@@ -34,6 +35,7 @@ export class Engine {
   readonly volumes: VolumeService;
   readonly containers: ContainerService;
   readonly exec: ExecService;
+  readonly health: HealthMonitor;
   readonly runtimes: RuntimeRegistry;
   readonly startedAt = new Date();
   private exitWatch: { close(): void } | null = null;
@@ -63,6 +65,7 @@ export class Engine {
     this.volumes = new VolumeService(volumeStore, containerStore, this.paths, this.events);
     this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
+    this.health = new HealthMonitor(this.containers, this.exec, this.events);
   }
 
   /** Opens the data root, cleans what a crash left half-done, and reconciles containers. */
@@ -83,6 +86,7 @@ export class Engine {
     await engine.layers.sweepOrphans();
     engine.exitWatch = watchExits(paths.exitDir, (id, code) => engine.containers.onExit(id, code));
     await engine.containers.reconcile();
+    for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
     engine.events.subscribe((e) => {
       if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) engine.exec.forgetContainer(e.Actor.ID);
     });
@@ -91,6 +95,7 @@ export class Engine {
 
   close(): void {
     this.containers.shutdown();
+    this.health.close();
     this.exitWatch?.close();
     this.db.close();
   }

@@ -1,0 +1,33 @@
+/**
+ * Hash and count bytes as they stream past, so a blob is verified while it
+ * is written and never has to be held in memory or read twice.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export class DigestingStream extends Transform {
+  bytes = 0;
+  constructor(readonly hash: crypto.Hash) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/**
+ * sha256 state over the first `length` bytes of a file. Used only when the
+ * in-memory hash of an upload is gone (a restart between chunks).
+ */
+export async function hashFilePrefix(file: string, length: number): Promise<crypto.Hash> {
+  const hash = crypto.createHash('sha256');
+  if (length === 0) return hash;
+  const sink = new DigestingStream(hash);
+  sink.resume();
+  await pipeline(fs.createReadStream(file, { start: 0, end: length - 1 }), sink);
+  return hash;
+}

@@ -1,0 +1,45 @@
+/**
+ * Where everything lives under the storage root. One place decides paths, so
+ * the on-disk format can be read in one screen:
+ *
+ *   blobs/sha256/<hex>                                   content, global, deduplicated
+ *   repositories/<name>/_layers/<hex>                    link: the blob is in <name>
+ *   repositories/<name>/_manifests/revisions/<hex>       link + media type (JSON)
+ *   repositories/<name>/_manifests/tags/<tag>            the digest the tag points at
+ *   _uploads/<uuid>/{data,state}                         upload sessions in progress
+ *   _tmp/                                                temp files, renamed into place
+ *
+ * The shape follows docker-registry's filesystem driver (a blob is visible in a
+ * repository only through a link), which is what makes cross-repository mount
+ * a link write and dedup free. Names and tags are validated (`names.ts`)
+ * before they reach here, so they cannot escape the root.
+ */
+import path from 'node:path';
+import type { Digest } from './names.js';
+
+export class StorageLayout {
+  constructor(readonly root: string) {}
+
+  get blobsDir(): string { return path.join(this.root, 'blobs', 'sha256'); }
+  blob(d: Digest): string { return path.join(this.blobsDir, d.hex); }
+
+  get repositoriesDir(): string { return path.join(this.root, 'repositories'); }
+  repository(name: string): string { return path.join(this.repositoriesDir, ...name.split('/')); }
+
+  layersDir(name: string): string { return path.join(this.repository(name), '_layers'); }
+  layerLink(name: string, d: Digest): string { return path.join(this.layersDir(name), d.hex); }
+
+  revisionsDir(name: string): string { return path.join(this.repository(name), '_manifests', 'revisions'); }
+  revision(name: string, d: Digest): string { return path.join(this.revisionsDir(name), d.hex); }
+
+  tagsDir(name: string): string { return path.join(this.repository(name), '_manifests', 'tags'); }
+  tag(name: string, tag: string): string { return path.join(this.tagsDir(name), tag); }
+
+  get uploadsDir(): string { return path.join(this.root, '_uploads'); }
+  upload(uuid: string): string { return path.join(this.uploadsDir, uuid); }
+  uploadData(uuid: string): string { return path.join(this.upload(uuid), 'data'); }
+  uploadState(uuid: string): string { return path.join(this.upload(uuid), 'state'); }
+
+  /** Same filesystem as everything else, so `rename` out of it is atomic. */
+  get tmpDir(): string { return path.join(this.root, '_tmp'); }
+}

@@ -1,0 +1,164 @@
+/**
+ * The one module that runs an OCI runtime binary (runc or crun). conmon runs
+ * `runtime create`/`exec` itself; everything else — start, kill, pause,
+ * state, delete — goes through here with argv arrays, and a failure carries
+ * the runtime's stderr in a `CommandError`.
+ *
+ * runc and crun take the same flags for what berth uses; where they differ
+ * (messages for a missing container, crun's `ps` on a stopped container) the
+ * difference is handled here so callers see one behaviour.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
+
+export type RuntimeName = 'runc' | 'crun';
+
+export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface RuntimeState { status: RuntimeStatus; pid: number }
+
+/** runc says "container does not exist", crun fails to open `<root>/<id>/status`. */
+const NOT_EXIST = /does not exist|No such file or directory/;
+
+export class OciRuntime {
+  /**
+   * @param name  runtime name as the API knows it (`runc`, `crun`)
+   * @param path  absolute path of the binary
+   * @param stateRoot  `--root` of the runtime: berth keeps its containers'
+   *   state apart from other engines using the same runtime on this host
+   */
+  constructor(readonly name: string, readonly path: string, readonly stateRoot?: string) {}
+
+  /** Flags that come before the subcommand in every call, conmon's included. */
+  get globalArgs(): string[] {
+    return this.stateRoot ? [`--root=${this.stateRoot}`] : [];
+  }
+
+  /**
+   * Global flags conmon should pass to the runtime it runs (`--runtime-arg`):
+   * the state root, and a JSON log at `ociLogPath` where the runtime writes
+   * its error when `create`/`exec` fails (read back with `lastRuntimeError`).
+   */
+  monitorArgs(ociLogPath: string): string[] {
+    return [...this.globalArgs, '--log-format=json', `--log=${ociLogPath}`];
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  /** `all` signals every process in the container (needed to kill a paused or `--pid host` one). */
+  async kill(id: string, signal: string | number, all = false): Promise<void> {
+    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  /** Removes the runtime's state (and cgroup); a container it never heard of is fine. */
+  async delete(id: string, force = false): Promise<void> {
+    try {
+      await this.run(['delete', ...(force ? ['--force'] : []), id]);
+    } catch (e) {
+      if (e instanceof CommandError && NOT_EXIST.test(e.stderr)) return;
+      throw e;
+    }
+  }
+
+  /** The runtime's view of the container, or null when it does not know it. */
+  async state(id: string): Promise<RuntimeState | null> {
+    let out: string;
+    try {
+      out = await this.run(['state', id]);
+    } catch (e) {
+      if (e instanceof CommandError && NOT_EXIST.test(e.stderr)) return null;
+      throw e;
+    }
+    const s = JSON.parse(out) as { status?: string; pid?: number };
+    return { status: (s.status ?? 'stopped') as RuntimeStatus, pid: s.pid ?? 0 };
+  }
+
+  /** Host pids of the container's processes; empty once it stopped. */
+  async pids(id: string): Promise<number[]> {
+    try {
+      const out = await this.run(['ps', '--format', 'json', id]);
+      const list = JSON.parse(out) as number[] | null;
+      return list ?? [];
+    } catch (e) {
+      // crun 1.8 crashes on `ps` of a stopped container; both fail for an unknown one.
+      const st = await this.state(id).catch(() => null);
+      if (!st || st.status === 'stopped' || st.status === 'creating') return [];
+      throw e;
+    }
+  }
+
+  /** Applies an OCI `linux.resources` object (JSON file) to a live container. */
+  async update(id: string, resourcesJsonPath: string): Promise<void> {
+    await this.run(['update', '--resources', resourcesJsonPath, id]);
+  }
+
+  private run(args: string[]): Promise<string> {
+    const argv = [this.path, ...this.globalArgs, ...args];
+    return new Promise((resolve, reject) => {
+      execFile(argv[0], argv.slice(1), { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const code = typeof err.code === 'number' ? err.code : null;
+        reject(new CommandError(argv, code, stderr || err.message));
+      });
+    });
+  }
+}
+
+/** Where distributions put the runtimes, searched before $PATH. */
+const SEARCH_DIRS = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/sbin', '/bin'];
+const KNOWN: readonly string[] = ['runc', 'crun'] satisfies RuntimeName[];
+
+/** Resolves a runtime by name to its binary; the state root stays the runtime's default. */
+export function findRuntime(name: string): OciRuntime {
+  if (!KNOWN.includes(name)) throw new InvalidParameterError(`unknown or invalid runtime name: ${name}`);
+  const dirs = [...SEARCH_DIRS, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'))];
+  for (const dir of dirs) {
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return new OciRuntime(name, p);
+    } catch {
+      // keep looking
+    }
+  }
+  throw new SystemError(`OCI runtime ${name} not found in ${dirs.join(', ')}`);
+}
+
+/**
+ * The last error the runtime wrote to its JSON log (`--log-format=json`),
+ * e.g. `exec failed: unable to start container process: exec: "x":
+ * executable file not found in $PATH`. runc and crun both write one object
+ * per line with `level` and `msg`; null when there is none.
+ */
+export function lastRuntimeError(ociLogPath: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(ociLogPath, 'utf8');
+  } catch {
+    return null;
+  }
+  let found: string | null = null;
+  // crun does not end its entries with a newline: split between objects too.
+  for (const piece of text.split(/\n|(?<=\})(?=\{)/)) {
+    if (!piece.trim()) continue;
+    try {
+      const e = JSON.parse(piece) as { level?: string; msg?: string };
+      if (e.msg && (e.level === 'error' || e.level === 'fatal')) found = e.msg;
+    } catch {
+      // a line cut short by a crash: ignore
+    }
+  }
+  return found;
+}
