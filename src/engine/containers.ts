@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BerthError, ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
@@ -294,13 +294,15 @@ export class ContainerService {
     if (!c || (!c.State.Running && !c.State.Restarting)) return;
     const bundleDir = this.paths.bundleDir(id);
     const oom = existsSync(join(bundleDir, 'oom'));
+    // The exit file's mtime is when the process ended, even if berthd learns of it later.
+    const finishedAt = await stat(join(this.paths.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
     await this.runtimes.get(c.Runtime).delete(id, true).catch(() => undefined);
     await rm(bundleDir, { recursive: true, force: true });
     await rm(join(this.paths.exitDir, id), { force: true });
     await unmount(join(this.paths.containerDir(id), 'merged')).catch(() => undefined);
     c.State = {
       ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
-      ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString(),
+      ExitCode: code, OOMKilled: oom, FinishedAt: finishedAt,
     };
     if (c.State.Health) c.State.Health = { ...c.State.Health, Status: 'unhealthy' };
     this.store.save(c);

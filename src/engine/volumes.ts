@@ -43,7 +43,7 @@ export class VolumeService {
     if (existing) return existing;
     await mkdir(this.paths.volumeData(name), { recursive: true, mode: 0o755 });
     const rec = this.store.insert({
-      Name: name, Driver: 'local', Mountpoint: this.paths.volumeData(name), CreatedAt: new Date().toISOString(),
+      Name: name, Driver: 'local', Mountpoint: this.paths.volumeData(name), CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       Labels: req.Labels ?? {}, Options: opts, Scope: 'local', Anonymous: anonymous,
     });
     this.events.emit('volume', 'create', name, { driver: 'local' });
