@@ -264,7 +264,7 @@ export class ContainerService {
     } catch (e) {
       for (const u of undo.reverse()) await u().catch(() => undefined);
       const msg = errorMessage(e);
-      const code = /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128;
+      const code = /not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
       if (!(e instanceof BerthError && e.kind !== 'System')) {
         c.State = { ...c.State, Status: c.State.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Pid: 0, ExitCode: code, Error: msg };
         this.store.save(c);

@@ -13,32 +13,31 @@ import { mkdir, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { CommandError, InvalidParameterError } from '../errors.js';
 
-const UNIFIED_CONTROLLERS = '/sys/fs/cgroup/unified/cgroup.controllers';
-
 /**
  * Gives every controller that sits on the hybrid v2 hierarchy its own v1
  * mount at /sys/fs/cgroup/<ctrl>. Idempotent: once done, the v2 controller
  * list is empty and nothing happens; a concurrent mount by someone else is
  * fine too. No-op on pure v1 or pure v2 hosts (no `unified` file).
+ * `cgroupRoot` is there for tests.
  */
-export async function prepareCgroupsForCrun(): Promise<void> {
-  for (const ctrl of await unifiedControllers()) {
-    const target = join('/sys/fs/cgroup', ctrl);
+export async function prepareCgroupsForCrun(cgroupRoot = '/sys/fs/cgroup'): Promise<void> {
+  for (const ctrl of await unifiedControllers(cgroupRoot)) {
+    const target = join(cgroupRoot, ctrl);
     if ((await cgroupMounts()).some((m) => m.mountPoint === target)) continue;
     await mkdir(target, { recursive: true });
     try {
       await mountV1Hierarchy(ctrl, target);
     } catch (e) {
       // Lost a race with another process doing the same: fine if the controller moved.
-      if (!(await unifiedControllers()).includes(ctrl)) continue;
+      if (!(await unifiedControllers(cgroupRoot)).includes(ctrl)) continue;
       throw e;
     }
   }
 }
 
-async function unifiedControllers(): Promise<string[]> {
+async function unifiedControllers(cgroupRoot: string): Promise<string[]> {
   try {
-    return (await readFile(UNIFIED_CONTROLLERS, 'utf8')).split(/\s+/).filter(Boolean);
+    return (await readFile(join(cgroupRoot, 'unified', 'cgroup.controllers'), 'utf8')).split(/\s+/).filter(Boolean);
   } catch {
     return [];
   }

@@ -87,8 +87,9 @@ export async function startExec(o: ExecOptions): Promise<ExecSession> {
     pid = started.data;
   } catch (e) {
     stream?.close();
-    conmon.release();
+    // Before releasing the start pipe: its EOF would let a waiting conmon run the process.
     await endFailedConmon(conmon, join(dir, 'conmon.pid'));
+    conmon.release();
     conmon.sync.close();
     throw e;
   }
@@ -98,7 +99,9 @@ export async function startExec(o: ExecOptions): Promise<ExecSession> {
 
 /** The runtime's own error (its JSON log), else what conmon relayed, else conmon's stderr. */
 async function failure(conmon: ConmonProcess, dir: string, msg: ConmonMessage | null): Promise<SystemError> {
-  const code = await Promise.race([conmon.launched, new Promise<null>((r) => setTimeout(r, 1000, null))]);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([conmon.launched, new Promise<null>((r) => { timer = setTimeout(r, 1000, null); })]);
+  clearTimeout(timer);
   const why = lastRuntimeError(join(dir, 'oci-log')) ?? msg?.message?.trim()
     ?? (conmon.stderr() || `conmon exited (status ${code}) without reporting`);
   return new SystemError(`OCI runtime exec failed: ${why}: unknown`);

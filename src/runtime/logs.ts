@@ -74,12 +74,18 @@ export function parseTimestamp(s: string): bigint | null {
 }
 
 /** `2026-11-23T05:24:16.323537138Z`: UTC, nine fractional digits (Go's RFC3339NanoFixed). */
+let cachedWholeSecs = -1n;
+let cachedWholeText = '';
+
 export function formatTimestamp(ns: bigint): string {
   let secs = ns / 1_000_000_000n;
   let frac = ns % 1_000_000_000n;
   if (frac < 0n) { frac += 1_000_000_000n; secs -= 1n; }
-  const whole = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
-  return `${whole}.${frac.toString().padStart(9, '0')}Z`;
+  if (secs !== cachedWholeSecs) {
+    cachedWholeSecs = secs;
+    cachedWholeText = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
+  }
+  return `${cachedWholeText}.${frac.toString().padStart(9, '0')}Z`;
 }
 
 interface LogRecord { stream: 'stdout' | 'stderr'; partial: boolean; timeText: string; text: Buffer }
@@ -206,13 +212,14 @@ async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntr
       if (o.signal?.aborted) return;
       // Asked before draining: whatever the container wrote before it was done is in the file now.
       const finishing = o.follow && (o.isDone?.() ?? false);
-      const block = Buffer.alloc(BLOCK);
       for (;;) {
+        // A fresh block per read: the entries handed out are slices of it.
+        const block = Buffer.allocUnsafe(BLOCK);
         const { bytesRead } = await fh.read(block, 0, BLOCK, pos);
         if (bytesRead === 0) break;
         const dataAt = pos - rest.length; // file offset of data[0]
         pos += bytesRead;
-        let data = rest.length ? Buffer.concat([rest, block.subarray(0, bytesRead)]) : Buffer.from(block.subarray(0, bytesRead));
+        const data = rest.length ? Buffer.concat([rest, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
         let lineStart = 0;
         for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, lineStart)) {
           const skipped = skip?.has(dataAt + lineStart);
@@ -224,8 +231,7 @@ async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntr
           yield e;
           if (o.signal?.aborted) return;
         }
-        data = data.subarray(lineStart);
-        rest = Buffer.from(data);
+        rest = Buffer.from(data.subarray(lineStart)); // a copy: do not pin the block
       }
       if (!o.follow) return;
       if (o.until !== undefined && BigInt(Date.now()) * 1_000_000n > o.until) return;

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { findRuntime, OciRuntime } from '../../../src/runtime/oci-runtime.js';
 import { removeCgroup } from '../../../src/runtime/cgroup-setup.js';
-import { isConmonAlive } from '../../../src/runtime/conmon.js';
 import type { AttachStream } from '../../../src/runtime/attach.js';
 
 /** Short on purpose: `<bundle>/attach` must fit in sun_path. */
@@ -71,7 +70,13 @@ let counter = 0;
 
 export interface Bundle { id: string; dir: string; logPath: string; cgroupsPath: string }
 
-export interface BundleOptions { args: string[]; terminal?: boolean; env?: string[] }
+export interface BundleOptions {
+  args: string[];
+  terminal?: boolean;
+  env?: string[];
+  /** Put the bundle under a directory this long (to test sun_path limits). */
+  padding?: number;
+}
 
 /**
  * Writes `<env.dir>/<n>/config.json` and registers cleanup with `t.after`:
@@ -80,8 +85,8 @@ export interface BundleOptions { args: string[]; terminal?: boolean; env?: strin
 export function makeBundle(t: TestContext, env: Env, o: BundleOptions): Bundle {
   const n = `${++counter}`;
   const id = `bt${process.pid}-${env.runtime.name[0]}${n}`;
-  const dir = join(env.dir, n);
-  mkdirSync(dir);
+  const dir = o.padding ? join(env.dir, 'p'.repeat(o.padding), n) : join(env.dir, n);
+  mkdirSync(dir, { recursive: true });
   const c = baseSpec();
   c.process.terminal = !!o.terminal;
   c.process.args = o.args;
@@ -98,12 +103,12 @@ export function makeBundle(t: TestContext, env: Env, o: BundleOptions): Bundle {
 
 export async function cleanupBundle(env: Env, b: Bundle): Promise<void> {
   await env.runtime.delete(b.id, true).catch(() => undefined);
-  for (const pidFile of [join(b.dir, 'conmon.pid')]) {
-    let pid = 0;
-    try { pid = Number(readFileSync(pidFile, 'utf8')); } catch { /* none */ }
-    if (pid > 0 && (await isConmonAlive(pid))) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
+  // The container's conmon and those of its exec sessions (their dirs are inside the bundle).
+  for (let i = 0; i < 50; i++) {
+    const stray = conmonsMentioning(b.dir);
+    if (stray.length === 0) break;
+    if (i === 10) for (const pid of stray) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    await sleep(10);
   }
   await removeCgroup(b.cgroupsPath).catch(() => undefined);
   rmSync(b.dir, { recursive: true, force: true });

@@ -95,6 +95,19 @@ for (const runtimeName of ['runc', 'crun'] as const) {
       assert.equal(await exitOf(b.id), 3);
     });
 
+    test('a bundle path too long for sun_path still attaches', async (t) => {
+      const b = makeBundle(t, env, { padding: 120, args: ['sh', '-c', 'read x; echo long:$x'] });
+      assert.ok(Buffer.byteLength(join(b.dir, 'attach')) > 107);
+      await create(b, { stdin: true });
+      const a = await attachContainer(b.dir);
+      const c = collect(a);
+      await env.runtime.start(b.id);
+      a.writeStdin(Buffer.from('path\n'));
+      await c.closed;
+      assert.equal(c.text(1), 'long:path\n');
+      assert.equal(await exitOf(b.id), 0);
+    });
+
     test('-t: console size at create, resize through ctl, output on stdout with \\r\\n', async (t) => {
       const b = makeBundle(t, env, { terminal: true, args: ['sh', '-c', 'stty size; read x; stty size; echo got:$x; exit 4'] });
       await create(b, { tty: true, consoleSize: [33, 101] });

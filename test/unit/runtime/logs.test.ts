@@ -124,7 +124,7 @@ describe('tail', () => {
     for (let i = 0; i < 20_000; i++) lines.push(rec(i, i % 3 ? 'stdout' : 'stderr', 'F', `line ${i} ${'x'.repeat(i % 97)}`));
     const p = file(lines.join(''));
     const got = texts(await collect(p, { tail: 3 }));
-    assert.deepEqual(got, [17997, 17998, 17999].map((i) => `line ${i} ${'x'.repeat(i % 97)}\n`));
+    assert.deepEqual(got, [19997, 19998, 19999].map((i) => `line ${i} ${'x'.repeat(i % 97)}\n`));
     assert.equal((await collect(p, { tail: 5000 })).length, 5000);
     assert.equal((await collect(p, { tail: 30000 })).length, 20000);
   });
@@ -190,7 +190,9 @@ describe('follow', () => {
     writeFileSync(`${p}.tmp`, rec(4, 'stderr', 'F', 'after-rotate'));
     renameSync(`${p}.tmp`, p);
     await until(4);
+    // Truncated in place (not conmon's way; best effort: noticed once it is shorter than what was read).
     truncateSync(p, 0);
+    await new Promise((r) => setTimeout(r, 300));
     appendFileSync(p, rec(5, 'stdout', 'F', 'after-truncate'));
     await until(5);
     // Written just before the container counts as done: still delivered.
