@@ -1,0 +1,123 @@
+/**
+ * Parser directives: `# syntax=…`, `# escape=…`, `# check=…` at the very top
+ * of a Dockerfile (https://docs.docker.com/reference/dockerfile/#parser-directives).
+ *
+ * Docker's rules, followed here:
+ * - a directive is a comment of the form `# key=value`; whitespace around `#`,
+ *   the key and `=` is allowed; the key is case-insensitive, the value is not;
+ * - directives are only looked for until the first line that is not one: a
+ *   blank line, an ordinary comment, an instruction, or an *unknown* directive
+ *   (which is then just a comment, and so is everything after it);
+ * - each directive may appear once (`only one escape parser directive can be used`);
+ * - `escape` takes only `\` or a backtick.
+ */
+import { InvalidParameterError } from '../../errors.js';
+
+/** The escape character: `\` by default, a backtick for Windows-style paths. */
+export type EscapeChar = '\\' | '`';
+
+export type DirectiveName = 'syntax' | 'escape' | 'check';
+
+/** `# check=skip=A,B;error=true` (Dockerfile 1.8 build checks). */
+export interface CheckDirective {
+  /** Check names to skip; empty when none, or when `skipAll`. */
+  skip: string[];
+  /** `skip=all`. */
+  skipAll: boolean;
+  /** `error=true`: failing checks fail the build. */
+  error: boolean;
+}
+
+export interface Directives {
+  /** The frontend image asked for (`docker/dockerfile:1`); berth parses every Dockerfile itself. */
+  syntax?: string;
+  escape: EscapeChar;
+  check?: CheckDirective;
+  /** Every directive found, in order, with its line (for diagnostics). */
+  found: { name: DirectiveName; value: string; line: number }[];
+}
+
+const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+const KNOWN: ReadonlySet<string> = new Set<DirectiveName>(['syntax', 'escape', 'check']);
+
+/**
+ * Watches the first lines of a Dockerfile for directives. The lexer feeds it
+ * every line (leading whitespace trimmed) until it says it is done.
+ */
+export class DirectiveScanner {
+  readonly directives: Directives = { escape: '\\', found: [] };
+  private open = true;
+
+  /** True while directives may still appear. */
+  get looking(): boolean {
+    return this.open;
+  }
+
+  /**
+   * Looks at one line; records it when it is a directive. Throws
+   * `InvalidParameterError` for a repeated directive or a bad value.
+   */
+  scan(line: string, lineNo: number): void {
+    if (!this.open) return;
+    const m = DIRECTIVE.exec(line);
+    const name = m?.[1].toLowerCase();
+    if (!m || !name || !KNOWN.has(name)) {
+      this.open = false;
+      return;
+    }
+    const key = name as DirectiveName;
+    if (this.directives.found.some((d) => d.name === key)) {
+      throw new InvalidParameterError(`only one ${key} parser directive can be used`);
+    }
+    const value = m[2];
+    this.directives.found.push({ name: key, value, line: lineNo });
+    switch (key) {
+      case 'escape':
+        if (value !== '\\' && value !== '`') {
+          throw new InvalidParameterError(`invalid escape token '${value}' does not match \` or \\`);
+        }
+        this.directives.escape = value;
+        break;
+      case 'syntax':
+        this.directives.syntax = value;
+        break;
+      case 'check':
+        this.directives.check = parseCheckDirective(value);
+        break;
+    }
+  }
+}
+
+/**
+ * Parses the value of `# check=`: `;`-separated `skip=<names|all>` and
+ * `error=<bool>` (booleans as Go's `strconv.ParseBool` reads them, which is
+ * what BuildKit uses).
+ */
+export function parseCheckDirective(value: string): CheckDirective {
+  const out: CheckDirective = { skip: [], skipAll: false, error: false };
+  const text = value.trim();
+  if (text === '') return out;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new InvalidParameterError(`invalid check option "${part}"`);
+    const key = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    if (key === 'skip') {
+      if (v === 'all') out.skipAll = true;
+      else out.skip = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    } else if (key === 'error') {
+      const b = parseGoBool(v);
+      if (b === undefined) throw new InvalidParameterError(`failed to parse check option "${part}": invalid syntax`);
+      out.error = b;
+    } else {
+      throw new InvalidParameterError(`invalid check option "${key}"`);
+    }
+  }
+  return out;
+}
+
+function parseGoBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
