@@ -21,6 +21,7 @@ import type { DataPaths } from '../store/paths.js';
 import { mountOverlay, unmount, isMounted } from '../store/mounts.js';
 import { copyTree } from '../store/copy.js';
 import type { ImageService } from './images.js';
+import type { ImageRecord } from '../store/image-store.js';
 import type { VolumeService } from './volumes.js';
 import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
@@ -59,6 +60,8 @@ export class ContainerService {
   private readonly exitWaiters = new Map<string, Set<(code: number) => void>>();
   private readonly removeWaiters = new Map<string, Set<(code: number) => void>>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Names taken by creates in flight, before their rows exist. */
+  private readonly reservedNames = new Set<string>();
   private shuttingDown = false;
 
   constructor(
@@ -110,10 +113,20 @@ export class ContainerService {
       cname = normalizeName(name);
       const other = this.store.idByName(cname);
       if (other) throw nameConflict(cname, other);
+      if (this.reservedNames.has(cname)) throw nameConflict(cname, '');
     } else {
-      cname = generateName((n) => this.store.idByName(n) !== undefined);
+      cname = generateName((n) => this.store.idByName(n) !== undefined || this.reservedNames.has(n));
     }
-    const eff = effectiveConfig(req, image.config.config ?? {}, req.Image, id);
+    this.reservedNames.add(cname);
+    try {
+      return await this.createNamed(req, req.Image, id, cname, image);
+    } finally {
+      this.reservedNames.delete(cname);
+    }
+  }
+
+  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord): Promise<{ Id: string; Warnings: string[] }> {
+    const eff = effectiveConfig(req, image.config.config ?? {}, imageRef, id);
     // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
     const { warnings } = mapResources(eff.HostConfig);
     const runtimeName = eff.HostConfig.Runtime || this.runtimes.defaultName;
@@ -136,7 +149,7 @@ export class ContainerService {
       await mkdir(join(dir, 'work'), { recursive: true });
       await mkdir(join(dir, 'merged'), { recursive: true });
       const rec: ContainerRecord = {
-        Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: req.Image,
+        Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: imageRef,
         Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
         NetworkingConfig: req.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
       };
@@ -608,10 +621,10 @@ export class ContainerService {
         continue;
       }
       const code = readExitCode(this.paths.exitDir, c.Id);
-      if (code !== null) { this.onExit(c.Id, code); continue; }
+      if (code !== null) { await this.serial(c.Id, () => this.handleExit(c.Id, code)); continue; }
       const conmonPid = await readFile(join(this.paths.bundleDir(c.Id), 'conmon.pid'), 'utf8').then(Number).catch(() => 0);
       if (conmonPid > 0 && pidAlive(conmonPid)) continue;
-      this.onExit(c.Id, 255, false);
+      await this.serial(c.Id, () => this.handleExit(c.Id, 255));
     }
   }
 
