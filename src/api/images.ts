@@ -7,7 +7,7 @@ import { InvalidParameterError, NotImplementedError, SystemError, errorMessage }
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { matchLabel } from '../engine/volumes.js';
-import { boolParam, need, sendJson, sendNoContent } from './context.js';
+import { boolParam, need, readJson, sendJson, sendNoContent } from './context.js';
 import type { Router } from './router.js';
 import { JsonMessageStream } from './stream.js';
 
@@ -78,7 +78,18 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
   r.get('/images/get', async () => { throw new NotImplementedError('image save is not implemented yet'); });
   r.post('/images/load', async () => { throw new NotImplementedError('image load is not implemented yet'); });
   r.post('/build', async () => { throw new NotImplementedError('building images is not implemented yet'); });
-  r.post('/commit', async () => { throw new NotImplementedError('commit is not implemented yet'); });
+  r.post('/commit', async (ctx) => {
+    const q = ctx.query;
+    const container = q.get('container');
+    if (!container) throw new InvalidParameterError('container is required');
+    const body = await readJson(ctx.req);
+    const img = await engine.commit(container, {
+      repo: q.get('repo') || undefined, tag: q.get('tag') || undefined, author: q.get('author') || undefined,
+      comment: q.get('comment') || undefined, changes: q.getAll('changes').flatMap((c) => c.split('\n')).filter(Boolean),
+      pause: boolParam(q, 'pause', true), config: Object.keys(body).length ? body : undefined,
+    });
+    sendJson(need(ctx), 201, { Id: img.id });
+  });
   r.post('/auth', async () => { throw new NotImplementedError('registry login is not implemented yet'); });
 
   r.get('/images/:name*/json', async (ctx) => sendJson(need(ctx), 200, is.inspect(is.resolve(ctx.params.name))));

@@ -19,6 +19,9 @@ import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
 import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
 import { InvalidParameterError } from '../errors.js';
+import { commitContainer, defaultsFromContainer } from './commit.js';
+import type { ImageRecord } from '../store/image-store.js';
+import type { ContainerDefaults } from '../image/config.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -91,6 +94,28 @@ export class Engine {
       if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) engine.exec.forgetContainer(e.Actor.ID);
     });
     return engine;
+  }
+
+  /**
+   * POST /commit: pauses a running container (unless told not to) while its
+   * upper dir is read, so the layer is a consistent snapshot.
+   */
+  async commit(nameOrId: string, o: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean; config?: ContainerDefaults }): Promise<ImageRecord> {
+    const c = this.containers.lookup(nameOrId);
+    const pause = o.pause !== false && c.State.Running && !c.State.Paused;
+    if (pause) await this.containers.pause(c.Id);
+    let img: ImageRecord;
+    try {
+      img = await commitContainer(this.images, this.paths, c, {
+        config: o.config ? { ...defaultsFromContainer(c), ...o.config } : undefined,
+        changes: o.changes, author: o.author, comment: o.comment,
+      });
+    } finally {
+      if (pause) await this.containers.unpause(c.Id);
+    }
+    if (o.repo) this.images.tag(img.id, o.tag ? `${o.repo}:${o.tag}` : o.repo);
+    this.events.emit('container', 'commit', c.Id, { name: c.Name, image: c.ImageRef, imageID: img.id });
+    return img;
   }
 
   close(): void {

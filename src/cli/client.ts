@@ -1,0 +1,310 @@
+/**
+ * The Docker Engine API client berth's commands talk through: HTTP/1.1 over a
+ * unix socket, the same requests the Docker 28 CLI sends (see
+ * shared/notes/interfaces.md §5), so berthd sees one kind of traffic whichever
+ * CLI is used.
+ *
+ * - Version negotiation as `client/ping.go`: `HEAD /_ping` (falling back to
+ *   `GET`), `Api-Version` header, min(that, 1.50), 1.24 when absent; every
+ *   later path carries `/v<version>`.
+ * - Query strings are encoded like Go's `url.Values.Encode` (sorted keys,
+ *   QueryEscape), so logs of both CLIs compare byte for byte.
+ * - Errors: a status ≥ 400 becomes `ApiError` with Docker's text
+ *   `Error response from daemon: <message>`.
+ * - Hijacked requests (attach, exec start) expect `101` and hand back the raw
+ *   socket.
+ */
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+
+export const CLIENT_API_VERSION = '1.50';
+const FALLBACK_API_VERSION = '1.24';
+
+/** A non-2xx/3xx answer from the daemon. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  /** The daemon's own message, without the "Error response from daemon: " prefix. */
+  readonly daemonMessage: string;
+  constructor(statusCode: number, daemonMessage: string, message = `Error response from daemon: ${daemonMessage}`) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = statusCode;
+    this.daemonMessage = daemonMessage;
+  }
+}
+
+/** The socket could not be reached at all (no daemon, no permission). */
+export class ConnectError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ConnectError';
+    this.code = code;
+  }
+}
+
+export type QueryValue = string | number | boolean | undefined | null;
+export type Query = Record<string, QueryValue | readonly string[]>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** Plain objects are sent as JSON; Buffers and streams as they are (streams chunked). */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Abort the request (used to drop a pending `wait` after `run -d`). */
+  signal?: AbortSignal;
+}
+
+export interface PingInfo {
+  apiVersion?: string;
+  osType?: string;
+  experimental: boolean;
+  builderVersion?: string;
+}
+
+/** Go's url.QueryEscape: unreserved characters stay, space becomes `+`. */
+export function queryEscape(s: string): string {
+  let out = '';
+  for (const byte of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+/** url.Values.Encode: keys sorted; true → "1", false/undefined/null left out; arrays repeat the key. */
+export function encodeQuery(q: Query | undefined): string {
+  if (!q) return '';
+  const parts: string[] = [];
+  for (const key of Object.keys(q).sort()) {
+    const v = q[key];
+    if (v === undefined || v === null || v === false) continue;
+    const values = Array.isArray(v) ? (v as readonly string[]) : [v === true ? '1' : String(v)];
+    for (const one of values) parts.push(`${queryEscape(key)}=${queryEscape(one)}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** Go path escaping for a path segment such as an image name (`/images/a%2Fb/json` is not used: Docker keeps slashes). */
+function pathSegment(s: string): string {
+  return s.split('/').map((p) => encodeURIComponent(p).replace(/%3A/gi, ':').replace(/%40/g, '@')).join('/');
+}
+
+/** Builds `/containers/<id>/json` style paths with each dynamic part escaped. */
+export function apiPath(strings: TemplateStringsArray, ...parts: string[]): string {
+  let out = strings[0];
+  parts.forEach((p, i) => { out += pathSegment(p) + strings[i + 1]; });
+  return out;
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks);
+}
+
+function versionLess(a: string, b: string): boolean {
+  const [a1, a2] = a.split('.').map(Number);
+  const [b1, b2] = b.split('.').map(Number);
+  return a1 < b1 || (a1 === b1 && a2 < b2);
+}
+
+function connectError(err: NodeJS.ErrnoException, host: string): Error {
+  switch (err.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED':
+      return new ConnectError(err.code, `Cannot connect to the berth daemon at ${host}. Is the berth daemon running?`);
+    case 'EACCES':
+    case 'EPERM':
+      return new ConnectError(err.code, `permission denied while trying to connect to the berth daemon socket at ${host}: ${err.message}`);
+    default:
+      return err;
+  }
+}
+
+export interface ClientOptions {
+  socketPath: string;
+  /** The address as the user gave it, for messages (`unix:///run/berth/berth.sock`). */
+  host: string;
+  userAgent?: string;
+  /** Print each request on stderr (`berth -D`). */
+  debug?: (line: string) => void;
+}
+
+export class ApiClient {
+  readonly socketPath: string;
+  readonly host: string;
+  private readonly agent: http.Agent;
+  private readonly userAgent: string;
+  private readonly debug?: (line: string) => void;
+  private negotiated?: Promise<PingInfo>;
+  /** The API version every path is prefixed with, once negotiated. */
+  version = CLIENT_API_VERSION;
+
+  constructor(opts: ClientOptions) {
+    this.socketPath = opts.socketPath;
+    this.host = opts.host;
+    this.userAgent = opts.userAgent ?? 'Berth-Client/0.1.0 (linux)';
+    this.debug = opts.debug;
+    this.agent = new http.Agent({ keepAlive: true });
+  }
+
+  /** Releases pooled connections so the process can exit. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private baseHeaders(): Record<string, string> {
+    return { Host: 'api.moby.localhost', 'User-Agent': this.userAgent };
+  }
+
+  /** `HEAD /_ping`, retried as `GET` unless the answer was 200 or 500 (client/ping.go). */
+  async ping(): Promise<PingInfo> {
+    const once = (method: string) => new Promise<IncomingMessage>((resolve, reject) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: '/_ping', agent: this.agent, headers: this.baseHeaders() }, resolve);
+      req.on('error', (e) => reject(connectError(e, this.host)));
+      req.end();
+    });
+    let res = await once('HEAD');
+    res.resume();
+    if (res.statusCode !== 200 && res.statusCode !== 500) {
+      res = await once('GET');
+      await readAll(res);
+    }
+    const h = res.headers;
+    const info: PingInfo = {
+      apiVersion: (h['api-version'] as string | undefined) || undefined,
+      osType: h['ostype'] as string | undefined,
+      experimental: h['docker-experimental'] === 'true',
+      builderVersion: h['builder-version'] as string | undefined,
+    };
+    if (res.statusCode !== undefined && res.statusCode >= 400 && !info.apiVersion) {
+      throw new ApiError(res.statusCode, `ping failed with status ${res.statusCode}`);
+    }
+    return info;
+  }
+
+  /** Pings once and fixes the API version: min(daemon, 1.50), 1.24 when the daemon does not say. */
+  negotiate(): Promise<PingInfo> {
+    this.negotiated ??= this.ping().then((info) => {
+      const server = info.apiVersion ?? FALLBACK_API_VERSION;
+      this.version = versionLess(server, CLIENT_API_VERSION) ? server : CLIENT_API_VERSION;
+      return info;
+    });
+    return this.negotiated;
+  }
+
+  /** True when the negotiated version is at least `v` (`1.42` for exec ConsoleSize…). */
+  versionAtLeast(v: string): boolean {
+    return !versionLess(this.version, v);
+  }
+
+  private fullPath(path: string, query?: Query): string {
+    return `/v${this.version}${path}${encodeQuery(query)}`;
+  }
+
+  private prepareBody(opts: RequestOptions): { headers: Record<string, string>; body?: Buffer | Readable } {
+    const headers: Record<string, string> = { ...this.baseHeaders(), ...(opts.headers ?? {}) };
+    const b = opts.body;
+    if (b === undefined || b === null) {
+      return { headers };
+    }
+    if (Buffer.isBuffer(b)) return { headers: { 'Content-Length': String(b.length), ...headers }, body: b };
+    if (b instanceof Readable) return { headers, body: b };
+    const text = Buffer.from(JSON.stringify(b));
+    return { headers: { 'Content-Type': 'application/json', 'Content-Length': String(text.length), ...headers }, body: text };
+  }
+
+  /**
+   * Sends a request and resolves with the response once its headers arrived
+   * (a stream the caller consumes), or rejects with ApiError for status ≥ 400.
+   */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    await this.negotiate();
+    const full = this.fullPath(path, opts.query);
+    this.debug?.(`${method} ${full}`);
+    const { headers, body } = this.prepareBody(opts);
+    if (body === undefined && (method === 'POST' || method === 'PUT')) headers['Content-Length'] ??= '0';
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: full, agent: this.agent, headers, signal: opts.signal }, resolve);
+      req.on('error', (e) => reject(connectError(e, this.host)));
+      if (body instanceof Readable) {
+        body.on('error', (e) => req.destroy(e));
+        body.pipe(req);
+      } else req.end(body);
+    });
+    if ((res.statusCode ?? 500) >= 400) throw await responseError(res, full);
+    return res;
+  }
+
+  /** A request whose answer is JSON (or empty: resolves undefined). */
+  async json<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    const text = (await readAll(res)).toString('utf8');
+    if (!text.trim()) return undefined as T;
+    return JSON.parse(text) as T;
+  }
+
+  /** A request whose answer is ignored (204, or 304 for start/stop of a container already there). */
+  async call(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
+    const res = await this.request(method, path, opts);
+    await readAll(res);
+  }
+
+  /**
+   * A hijacked request (`Connection: Upgrade`, `Upgrade: tcp`) on its own
+   * connection. Resolves with the raw socket after `101`, plus any bytes the
+   * daemon sent right behind the headers.
+   */
+  async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<{ socket: Socket; head: Buffer }> {
+    await this.negotiate();
+    const full = this.fullPath(path, opts.query);
+    this.debug?.(`${method} ${full} (upgrade)`);
+    const prepared = this.prepareBody(opts);
+    const headers: Record<string, string> = { 'Content-Length': '0', ...prepared.headers, Connection: 'Upgrade', Upgrade: 'tcp' };
+    const body = prepared.body;
+    return new Promise((resolve, reject) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: full, agent: false, headers });
+      req.on('upgrade', (res, socket, head) => {
+        if (res.statusCode === 101) {
+          socket.setNoDelay?.(true);
+          resolve({ socket, head });
+        } else {
+          socket.destroy();
+          reject(new Error(`unable to upgrade to tcp, received ${res.statusCode}`));
+        }
+      });
+      req.on('response', (res) => {
+        void responseError(res, full).then((e) => {
+          if ((res.statusCode ?? 0) < 400) reject(new Error(`unable to upgrade to tcp, received ${res.statusCode}`));
+          else reject(e);
+        });
+      });
+      req.on('error', (e) => reject(connectError(e, this.host)));
+      if (body instanceof Readable) body.pipe(req);
+      else req.end(body);
+    });
+  }
+}
+
+/** Docker's error text for a failed response (client/request.go checkResponseErr). */
+async function responseError(res: IncomingMessage, url: string): Promise<ApiError> {
+  const status = res.statusCode ?? 500;
+  const body = (await readAll(res)).toString('utf8');
+  if (body.trim() === '') {
+    return new ApiError(status, '', `request returned ${http.STATUS_CODES[status] ?? status} for API route and version ${url}, check if the server supports the requested API version`);
+  }
+  const ct = String(res.headers['content-type'] ?? '');
+  let msg = body.trim();
+  if (ct.includes('application/json') || msg.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (typeof parsed.message === 'string') msg = parsed.message;
+    } catch { /* not JSON after all: the text is the message */ }
+  }
+  return new ApiError(status, msg);
+}

@@ -1,0 +1,106 @@
+/**
+ * What every command runs with: the standard streams, the global options, the
+ * client configuration, and an API client that is connected (and the daemon
+ * started, when allowed) only when a command first needs it — so `--help`,
+ * flag errors and `berth version`'s client half work without a daemon.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { ApiClient, ConnectError } from './client.js';
+import { ConfigFile, defaultConfigDir } from './config-file.js';
+import { startDaemon } from './daemon-autostart.js';
+import { StatusError } from './errors.js';
+import { resolveHost, type DaemonAddress } from './host.js';
+
+export interface GlobalOptions {
+  hosts: string[];
+  debug: boolean;
+  logLevel: string;
+  configDir?: string;
+}
+
+export type OutStream = Writable & { isTTY?: boolean; columns?: number; rows?: number };
+export type InStream = Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown; fd?: number };
+
+export interface CliStreams {
+  in: InStream;
+  out: OutStream;
+  err: OutStream;
+}
+
+export class CliContext {
+  readonly in: InStream;
+  readonly out: OutStream;
+  readonly err: OutStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly globals: GlobalOptions;
+  private clientPromise?: Promise<ApiClient>;
+  private clientInstance?: ApiClient;
+  private configFile?: ConfigFile;
+
+  constructor(streams: CliStreams, globals: GlobalOptions, env: NodeJS.ProcessEnv) {
+    this.in = streams.in;
+    this.out = streams.out;
+    this.err = streams.err;
+    this.globals = globals;
+    this.env = env;
+  }
+
+  get address(): DaemonAddress {
+    return resolveHost(this.globals.hosts, this.env);
+  }
+
+  get config(): ConfigFile {
+    this.configFile ??= new ConfigFile(this.globals.configDir ?? defaultConfigDir(this.env));
+    return this.configFile;
+  }
+
+  debug(line: string): void {
+    if (this.globals.debug) this.err.write(`DEBU ${line}\n`);
+  }
+
+  /** The connected client; starts berthd first when the socket is absent and we are root. */
+  client(): Promise<ApiClient> {
+    this.clientPromise ??= this.connect();
+    return this.clientPromise;
+  }
+
+  private async connect(): Promise<ApiClient> {
+    const addr = this.address;
+    const client = new ApiClient({ socketPath: addr.socketPath, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
+    this.clientInstance = client;
+    try {
+      await client.negotiate();
+      return client;
+    } catch (e) {
+      if (!(e instanceof ConnectError)) throw e;
+      const absent = e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
+      const mayStart = absent && process.getuid?.() === 0 && !this.env.BERTH_NO_AUTOSTART;
+      if (!mayStart) throw new StatusError(1, e.message);
+    }
+    const probe = new ApiClient({ socketPath: addr.socketPath, host: addr.host });
+    try {
+      await startDaemon(addr, async () => {
+        try {
+          await probe.ping();
+          return true;
+        } catch {
+          return false;
+        }
+      }, (l) => this.debug(l));
+    } catch (e) {
+      throw new StatusError(1, (e as Error).message);
+    } finally {
+      probe.close();
+    }
+    const fresh = new ApiClient({ socketPath: addr.socketPath, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
+    this.clientInstance = fresh;
+    client.close();
+    await fresh.negotiate();
+    return fresh;
+  }
+
+  /** Drops pooled connections so the process may exit. */
+  close(): void {
+    this.clientInstance?.close();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * How a berth command ends badly. Docker's CLI has one rule that scripts rely
+ * on: the exit status says who failed — 125 the CLI or daemon in run/create
+ * (and any flag error), 126/127 the container command could not be invoked or
+ * found, otherwise the container's own status; 1 for every other failure.
+ */
+
+/** Exit with `status`; print `message` on stderr first when it is not empty (Docker's cli.StatusError). */
+export class StatusError extends Error {
+  readonly status: number;
+  constructor(status: number, message = '') {
+    super(message);
+    this.name = 'StatusError';
+    this.status = status;
+  }
+}
+
+/** The wrong number of positional arguments: printed with the usage line, exit 1. */
+export class ArgsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgsError';
+  }
+}
+
+/**
+ * A flag berth accepts for compatibility but does not implement: refused
+ * loudly (STYLE.md habit 9) instead of silently ignored.
+ */
+export class UnsupportedFlagError extends Error {
+  constructor(flag: string, why: string) {
+    super(`${flag} is not supported by berth: ${why}`);
+    this.name = 'UnsupportedFlagError';
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Go's text/tabwriter, which lays out every table the Docker CLI prints.
+ * Docker's formatter uses `NewWriter(out, 10, 1, 3, ' ', 0)`: cells are
+ * tab-terminated, a column is as wide as its widest cell plus 3 (at least 10),
+ * the last cell of a line is not padded, and column widths are computed per
+ * block of consecutive lines that have that column — the recursion below is
+ * `(*Writer).format` from Go's source, so uneven tables match too.
+ */
+
+export interface TabwriterOptions {
+  minwidth: number;
+  padding: number;
+}
+
+/** Docker's table formatter settings (`cli/command/formatter/formatter.go`). */
+export const DOCKER_TABLE: TabwriterOptions = { minwidth: 10, padding: 3 };
+
+/** Display width: runes, as Go's tabwriter counts them (UTF-8 characters, not bytes). */
+function width(s: string): number {
+  return [...s].length;
+}
+
+/**
+ * Formats text whose cells are separated by `\t` and lines by `\n`. A final
+ * line without `\n` is written as is, like Flush does.
+ */
+export function tabwrite(text: string, opts: TabwriterOptions = DOCKER_TABLE): string {
+  const rawLines = text.split('\n');
+  const trailingNewline = rawLines[rawLines.length - 1] === '';
+  if (trailingNewline) rawLines.pop();
+  const lines = rawLines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  let out = '';
+
+  const writeLines = (line0: number, line1: number): void => {
+    for (let i = line0; i < line1; i++) {
+      const cells = lines[i];
+      cells.forEach((c, j) => {
+        out += c;
+        if (j < widths.length) out += ' '.repeat(Math.max(0, widths[j] - width(c)));
+      });
+      if (i < lines.length - 1 || trailingNewline) out += '\n';
+    }
+  };
+
+  const format = (line0: number, line1: number): void => {
+    const column = widths.length;
+    for (let t = line0; t < line1; t++) {
+      if (column >= lines[t].length - 1) continue;
+      // This line has a cell in `column`: print what lies above, then measure the block.
+      writeLines(line0, t);
+      line0 = t;
+      let w = opts.minwidth;
+      for (; t < line1; t++) {
+        const cells = lines[t];
+        if (column >= cells.length - 1) break;
+        w = Math.max(w, width(cells[column]) + opts.padding);
+      }
+      widths.push(w);
+      format(line0, t);
+      widths.pop();
+      line0 = t;
+    }
+    writeLines(line0, line1);
+  };
+
+  format(0, lines.length);
+  return out;
+}

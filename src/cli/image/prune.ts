@@ -1,0 +1,37 @@
+/** `berth image prune`: dangling images (all unused ones with `-a`), after confirmation. */
+import type { Command } from '../command.js';
+import type { CliContext } from '../context.js';
+import { humanSize } from '../format/units.js';
+import { filtersJson, filterFlag, parseFilters } from '../opts/filters.js';
+import { confirm } from '../prompt.js';
+
+export async function pruneImages(ctx: CliContext, all: boolean, filterArgs: readonly string[]): Promise<{ output: string; reclaimed: number }> {
+  const filters = parseFilters(filterArgs);
+  filters.dangling = { [all ? 'false' : 'true']: true };
+  const client = await ctx.client();
+  const report = await client.json<{ ImagesDeleted?: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed?: number }>('POST', '/images/prune', { query: { filters: filtersJson(filters) } });
+  const items = report?.ImagesDeleted ?? [];
+  if (items.length === 0) return { output: '', reclaimed: 0 };
+  let output = 'Deleted Images:\n';
+  for (const i of items) output += i.Untagged ? `untagged: ${i.Untagged}\n` : `deleted: ${i.Deleted}\n`;
+  return { output, reclaimed: report.SpaceReclaimed ?? 0 };
+}
+
+export const imagePruneCommand: Command = {
+  name: 'prune', usage: '[OPTIONS]', short: 'Remove unused images', args: { max: 0 },
+  flags: [
+    { name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images, not just dangling ones' },
+    filterFlag('Provide filter values (e.g. "until=<timestamp>")'),
+    { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
+  ],
+  async run(ctx, f) {
+    const all = f.bool('all');
+    const warning = all
+      ? 'WARNING! This will remove all images without at least one container associated to them.'
+      : 'WARNING! This will remove all dangling images.';
+    if (!f.bool('force') && !(await confirm(ctx, warning))) return;
+    const r = await pruneImages(ctx, all, f.list('filter'));
+    if (r.output) ctx.out.write(`${r.output}\n`);
+    ctx.out.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+  },
+};

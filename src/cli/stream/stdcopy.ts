@@ -1,0 +1,70 @@
+/**
+ * Docker's multiplexed stream (`pkg/stdcopy`): non-tty attach, exec and logs
+ * output arrive as frames `[stream, 0, 0, 0, size uint32 BE] + payload`,
+ * stream 1 stdout, 2 stderr, 3 a daemon-side error (`systemerr`) that ends the
+ * copy with that message. Tty streams are raw bytes and skip this.
+ */
+import type { Writable } from 'node:stream';
+
+export const STDIN = 0;
+export const STDOUT = 1;
+export const STDERR = 2;
+export const SYSTEMERR = 3;
+
+const HEADER = 8;
+
+export interface Frame {
+  stream: number;
+  payload: Buffer;
+}
+
+/** Incremental frame parser: feed chunks as they arrive, get whole frames back. */
+export class StdcopyDemuxer {
+  private buf: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const frames: Frame[] = [];
+    while (this.buf.length >= HEADER) {
+      const stream = this.buf[0];
+      if (stream > SYSTEMERR) throw new Error(`Unrecognized input header: ${stream}`);
+      const size = this.buf.readUInt32BE(4);
+      if (this.buf.length < HEADER + size) break;
+      frames.push({ stream, payload: this.buf.subarray(HEADER, HEADER + size) });
+      this.buf = this.buf.subarray(HEADER + size);
+    }
+    return frames;
+  }
+
+  /** Bytes of an incomplete frame left at the end of the stream. */
+  get pending(): number {
+    return this.buf.length;
+  }
+}
+
+/** Encodes one frame (used by tests and fakes). */
+export function encodeFrame(stream: number, payload: Buffer | string): Buffer {
+  const p = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const h = Buffer.alloc(HEADER);
+  h[0] = stream;
+  h.writeUInt32BE(p.length, 4);
+  return Buffer.concat([h, p]);
+}
+
+/**
+ * Routes a frame to stdout/stderr; resolves after the write was accepted so
+ * a slow reader applies backpressure. Stream 3 becomes an Error.
+ */
+export function writeFrame(frame: Frame, out: Writable, err: Writable): Error | undefined {
+  switch (frame.stream) {
+    case STDIN:
+    case STDOUT:
+      out.write(frame.payload);
+      return undefined;
+    case STDERR:
+      err.write(frame.payload);
+      return undefined;
+    default:
+      return new Error(frame.payload.toString('utf8'));
+  }
+}

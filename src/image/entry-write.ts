@@ -1,0 +1,154 @@
+/**
+ * Writes one tar entry at a host path whose parent directory the caller has
+ * already checked: the last step shared by applying a layer and extracting a
+ * `docker cp` archive.
+ *
+ * Nothing here follows a symlink at the final component: an existing path is
+ * removed (not written through), files are created O_EXCL|O_NOFOLLOW and
+ * their owner and mode set on the open descriptor, directories are opened
+ * O_NOFOLLOW before fchown/fchmod, device nodes get their mode at mknod time,
+ * and owners, xattrs and times use the l* calls. Directory mtimes are set by
+ * `finish()`, after everything inside them has been written.
+ */
+import type { BigIntStats } from 'node:fs';
+import { constants } from 'node:fs';
+import { lchown, link, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
+import { InvalidParameterError } from '../errors.js';
+import type { SpecialFs } from './fs-special.js';
+import type { TarHeader } from './tar-format.js';
+import { isWhiteoutDevice, OVERLAY_OPAQUE_XATTR } from './whiteouts.js';
+
+export interface EntryWriterOptions {
+  fsx: SpecialFs;
+  /** Owner of every entry instead of the tar's uid/gid. */
+  owner?: { uid: number; gid: number };
+  /** Refuse to replace a directory with a non-directory or the reverse (`docker cp`'s default). */
+  noOverwriteDirNonDir?: boolean;
+  /**
+   * The target is an overlay layer or upper dir: a directory that replaces a
+   * whiteout is made opaque, or lower contents would reappear under it.
+   */
+  overlay?: boolean;
+  /** Drop these xattrs from entries (e.g. overlay's own, which a layer must not smuggle in). */
+  dropXattr?: (name: string) => boolean;
+}
+
+export interface WriteResult {
+  /** Something that was not merged into (a non-directory, or a directory replaced by a non-directory) was removed first. */
+  replaced: boolean;
+  /** Bytes of file content written. */
+  bytes: number;
+}
+
+async function lstatOrNull(path: string): Promise<BigIntStats | null> {
+  try {
+    return await lstat(path, { bigint: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+async function writeAll(fh: import("node:fs/promises").FileHandle, body: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<number> {
+  let total = 0;
+  for await (const chunk of body) {
+    let off = 0;
+    while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+    total += chunk.length;
+  }
+  return total;
+}
+
+export class EntryWriter {
+  private dirTimes: [string, number][] = [];
+  constructor(private readonly opts: EntryWriterOptions) {}
+
+  /**
+   * Writes `h` at `target`. `display` names the entry in errors; `linkTarget`
+   * is the host path a hard link points at (checked by the caller).
+   * `knownAbsent` skips the lstat of `target` when the caller knows nothing
+   * is there (an entry in a directory this same job created).
+   */
+  async write(target: string, h: TarHeader, body: AsyncIterable<Buffer> | Iterable<Buffer>, display: string, linkTarget?: string, knownAbsent = false): Promise<WriteResult> {
+    const existing = knownAbsent ? null : await lstatOrNull(target);
+    const isDir = h.type === 'dir';
+    let replaced = false;
+    let makeOpaque = false;
+    if (existing && !(existing.isDirectory() && isDir)) {
+      if (this.opts.noOverwriteDirNonDir && existing.isDirectory() !== isDir) {
+        throw new InvalidParameterError(existing.isDirectory()
+          ? `cannot overwrite directory ${display} with non-directory`
+          : `cannot overwrite non-directory ${display} with directory`);
+      }
+      if (h.type === 'link' && linkTarget === target) throw new InvalidParameterError(`tar entry ${display} is a hard link to itself`);
+      makeOpaque = !!this.opts.overlay && isDir && isWhiteoutDevice(existing);
+      await rm(target, { recursive: true, force: true });
+      replaced = true;
+    }
+
+    const uid = this.opts.owner?.uid ?? h.uid;
+    const gid = this.opts.owner?.gid ?? h.gid;
+    let bytes = 0;
+    switch (h.type) {
+      case 'file': {
+        const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          bytes = await writeAll(fh, body);
+          await fh.chown(uid, gid);
+          await fh.chmod(h.mode & 0o7777); // after chown, which clears setuid/setgid
+        } finally {
+          await fh.close();
+        }
+        break;
+      }
+      case 'dir': {
+        if (!existing || replaced) await mkdir(target, { mode: 0o700 });
+        const fh = await open(target, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+        try {
+          await fh.chown(uid, gid);
+          await fh.chmod(h.mode & 0o7777);
+        } finally {
+          await fh.close();
+        }
+        if (makeOpaque) await this.opts.fsx.setXattr(target, OVERLAY_OPAQUE_XATTR, 'y');
+        break;
+      }
+      case 'symlink':
+        await symlink(h.linkname, target);
+        await lchown(target, uid, gid);
+        break;
+      case 'link':
+        if (!linkTarget) throw new InvalidParameterError(`tar entry ${display}: hard link without a target`);
+        // link(2) does not follow a symlink at linkTarget; the new name shares the target's inode and metadata.
+        await link(linkTarget, target);
+        return { replaced, bytes: 0 };
+      case 'char':
+      case 'block':
+      case 'fifo':
+        await this.opts.fsx.mknod(target, h.type, h.mode & 0o7777, h.devmajor, h.devminor);
+        await lchown(target, uid, gid);
+        break;
+    }
+
+    for (const [name, value] of h.xattrs) {
+      if (this.opts.dropXattr?.(name)) continue;
+      await this.opts.fsx.setXattr(target, name, value, { ignoreUnsupported: true });
+    }
+    if (isDir) this.dirTimes.push([target, h.mtime]);
+    else await lutimes(target, h.mtime, h.mtime);
+    return { replaced, bytes };
+  }
+
+  /** Sets the directories' mtimes, now that nothing more is created inside them. */
+  async finish(): Promise<void> {
+    for (let i = this.dirTimes.length - 1; i >= 0; i--) {
+      const [path, mtime] = this.dirTimes[i];
+      try {
+        await lutimes(path, mtime, mtime);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // replaced later in the archive
+      }
+    }
+    this.dirTimes = [];
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The one module that makes device nodes and reads or writes extended
+ * attributes. Node has neither mknod(2) nor the *xattr(2) calls.
+ *
+ * Why a Perl helper and not setfattr/getfattr/mknod: the `attr` package
+ * (setfattr, getfattr) is not part of a Debian base system and is missing on
+ * this machine, while perl-base is Essential on Debian (always installed), and
+ * Perl's core `syscall` reaches lsetxattr/llistxattr/lgetxattr/mknodat
+ * directly. One helper process serves every call of one job (a layer apply, a
+ * diff, an archive): a layer with 10,000 whiteouts costs one spawn, not
+ * 10,000. Requests are pipelined over stdin (one line each, paths and values
+ * hex-encoded so any byte survives), answered in order on stdout; callers may
+ * fire many without awaiting each.
+ *
+ * The helper starts on the first call; `close()` ends it. Syscall numbers
+ * are per architecture: x86-64 and arm64 are known.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { NotImplementedError, SystemError } from '../errors.js';
+
+const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number }> = {
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259 },
+  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33 },
+};
+
+/** Linux errno values the callers tell apart. */
+const ENODATA = 61;
+const ENOTSUP = 95;
+const EPERM = 1;
+
+/*
+ * Protocol, one request a line, fields separated by tabs, strings in hex:
+ *   x <path> <name> <value>     lsetxattr            → K | E <errno>
+ *   g <path> <name>             lgetxattr            → K <value> | E <errno>
+ *   l <path>                    llistxattr + lgetxattr → K [<name>:<value>]… | E <errno>
+ *   n <path> <mode> <dev>       mknodat(AT_FDCWD)    → K | E <errno>
+ * Perl's syscall passes numbers as integers and strings as pointers; string
+ * arguments must be writable variables, hence the copies.
+ */
+const HELPER = String.raw`
+use strict;
+my ($SETX, $GETX, $LISTX, $MKNOD) = @ARGV;
+binmode STDIN; binmode STDOUT; $| = 1;
+umask 0;
+my $MAX = 65536;
+while (defined(my $line = <STDIN>)) {
+  chomp $line;
+  my @f = split /\t/, $line, -1;
+  my $op = $f[0];
+  my $path = pack('H*', $f[1]);
+  if ($op eq 'x') {
+    my $name = pack('H*', $f[2]); my $value = pack('H*', $f[3]);
+    my $r = syscall($SETX + 0, $path, $name, $value, length($value) + 0, 0);
+    print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'g') {
+    my $name = pack('H*', $f[2]); my $buf = "\0" x $MAX;
+    my $n = syscall($GETX + 0, $path, $name, $buf, $MAX + 0);
+    print $n == -1 ? "E\t" . ($! + 0) . "\n" : "K\t" . unpack('H*', substr($buf, 0, $n)) . "\n";
+  } elsif ($op eq 'l') {
+    my $buf = "\0" x $MAX;
+    my $n = syscall($LISTX + 0, $path, $buf, $MAX + 0);
+    if ($n == -1) { print "E\t" . ($! + 0) . "\n"; }
+    else {
+      my @out = ('K');
+      foreach my $name (split /\0/, substr($buf, 0, $n)) {
+        next if $name eq '';
+        my $nm = $name; my $v = "\0" x $MAX;
+        my $m = syscall($GETX + 0, $path, $nm, $v, $MAX + 0);
+        next if $m == -1;
+        push @out, unpack('H*', $name) . ':' . unpack('H*', substr($v, 0, $m));
+      }
+      print join("\t", @out) . "\n";
+    }
+  } elsif ($op eq 'n') {
+    my $r = syscall($MKNOD + 0, -100, $path, $f[2] + 0, $f[3] + 0);
+    print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } else {
+    print "E\t22\n";
+  }
+}
+`;
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+export type SpecialNodeType = 'char' | 'block' | 'fifo';
+
+interface Pending { resolve: (fields: string[]) => void; reject: (err: Error) => void }
+
+/** The kernel's device number encoding for mknod (new_encode_dev). */
+function encodeDev(major: number, minor: number): number {
+  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
+}
+
+function hexOf(s: string | Buffer): string {
+  return (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('hex');
+}
+
+function errnoMessage(errno: number): string {
+  switch (errno) {
+    case 1: return 'operation not permitted';
+    case 2: return 'no such file or directory';
+    case 13: return 'permission denied';
+    case 17: return 'file exists';
+    case 20: return 'not a directory';
+    case 22: return 'invalid argument';
+    case 28: return 'no space left on device';
+    case 61: return 'no data available';
+    case 95: return 'operation not supported';
+    default: return `errno ${errno}`;
+  }
+}
+
+/** An error from the helper, with the errno the kernel returned. */
+export class SpecialFsError extends SystemError {
+  constructor(readonly op: string, readonly path: string, readonly errno: number) {
+    super(`${op} ${path}: ${errnoMessage(errno)}`);
+  }
+}
+
+export class SpecialFs {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private queue: Pending[] = [];
+  private stdoutTail = '';
+  private stderr = '';
+  private dead: Error | null = null;
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const nums = SYSCALLS[process.arch];
+    if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
+    const child = spawn('perl', ['-e', HELPER, String(nums.lsetxattr), String(nums.lgetxattr), String(nums.llistxattr), String(nums.mknodat)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    child.stderr.on('data', (c: Buffer) => { if (this.stderr.length < 4096) this.stderr += c.toString(); });
+    child.stdin.on('error', () => undefined); // the exit handler reports it
+    const fail = (err: Error) => {
+      if (this.dead) return;
+      this.dead = err;
+      for (const p of this.queue.splice(0)) p.reject(err);
+    };
+    child.on('error', (e) => fail(new SystemError(`xattr/mknod helper (perl): ${e.message}`, { cause: e })));
+    // 'close', not 'exit': answers still in the stdout pipe must be read first.
+    child.on('close', (code, signal) => {
+      fail(new SystemError(`xattr/mknod helper (perl) exited (${signal ?? code})${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
+    });
+    this.child = child;
+    return child;
+  }
+
+  private onData(chunk: string): void {
+    const text = this.stdoutTail + chunk;
+    const lines = text.split('\n');
+    this.stdoutTail = lines.pop()!;
+    for (const line of lines) this.queue.shift()?.resolve(line.split('\t'));
+  }
+
+  private call(fields: string[]): Promise<string[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    let child: ChildProcessWithoutNullStreams;
+    try { child = this.start(); } catch (e) { return Promise.reject(e); }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ resolve, reject });
+      child.stdin.write(fields.join('\t') + '\n');
+    });
+  }
+
+  /**
+   * mknod for a character or block device or a fifo, with exactly `perm`
+   * (the helper runs with umask 0), so callers need no chmod — chmod(2)
+   * follows symlinks, and a node in a running container's tree may be
+   * swapped for one.
+   */
+  async mknod(path: string, type: SpecialNodeType, perm: number, major = 0, minor = 0): Promise<void> {
+    const kind = type === 'char' ? S_IFCHR : type === 'block' ? S_IFBLK : S_IFIFO;
+    const r = await this.call(['n', hexOf(path), String(kind | (perm & 0o7777)), String(type === 'fifo' ? 0 : encodeDev(major, minor))]);
+    if (r[0] !== 'K') throw new SpecialFsError('mknod', path, Number(r[1]));
+  }
+
+  /**
+   * lsetxattr (never follows a symlink). With `ignoreUnsupported`, a file
+   * system or file type that refuses the attribute (ENOTSUP, EPERM: user.*
+   * on a symlink) is skipped and false returned, as dockerd does for xattrs
+   * from image layers.
+   */
+  async setXattr(path: string, name: string, value: Buffer | string, opts: { ignoreUnsupported?: boolean } = {}): Promise<boolean> {
+    const r = await this.call(['x', hexOf(path), hexOf(name), hexOf(typeof value === 'string' ? Buffer.from(value) : value)]);
+    if (r[0] === 'K') return true;
+    const errno = Number(r[1]);
+    if (opts.ignoreUnsupported && (errno === ENOTSUP || errno === EPERM)) return false;
+    throw new SpecialFsError(`setxattr ${name}`, path, errno);
+  }
+
+  /** lgetxattr; undefined when the file has no such attribute. */
+  async getXattr(path: string, name: string): Promise<Buffer | undefined> {
+    const r = await this.call(['g', hexOf(path), hexOf(name)]);
+    if (r[0] === 'K') return Buffer.from(r[1] ?? '', 'hex');
+    const errno = Number(r[1]);
+    if (errno === ENODATA || errno === ENOTSUP) return undefined;
+    throw new SpecialFsError(`getxattr ${name}`, path, errno);
+  }
+
+  /** Every extended attribute of a file (not following a symlink), by name. */
+  async listXattrs(path: string): Promise<Map<string, Buffer>> {
+    const r = await this.call(['l', hexOf(path)]);
+    const out = new Map<string, Buffer>();
+    if (r[0] !== 'K') {
+      const errno = Number(r[1]);
+      if (errno === ENOTSUP) return out;
+      throw new SpecialFsError('listxattr', path, errno);
+    }
+    for (const pair of r.slice(1)) {
+      const colon = pair.indexOf(':');
+      out.set(Buffer.from(pair.slice(0, colon), 'hex').toString('utf8'), Buffer.from(pair.slice(colon + 1), 'hex'));
+    }
+    return out;
+  }
+
+  /** Ends the helper; pending calls still get their answers first. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child || this.dead) return;
+    await new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      child.stdin.end();
+    });
+  }
+}
+
+/** Runs `fn` with a helper and always ends the helper afterwards. */
+export async function withSpecialFs<T>(fn: (fsx: SpecialFs) => Promise<T>): Promise<T> {
+  const fsx = new SpecialFs();
+  try {
+    return await fn(fsx);
+  } finally {
+    await fsx.close();
+  }
+}

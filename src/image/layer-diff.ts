@@ -1,0 +1,236 @@
+/**
+ * What a container (or build step) changed, read from its overlay upper dir:
+ * as an OCI layer tar (`commit`, builds) and as Docker's change list
+ * (`GET /containers/{id}/changes`).
+ *
+ * An upper-dir walk is a correct diff only while overlayfs runs without
+ * `redirect_dir` and `metacopy` (true on this kernel, see the interfaces
+ * notes §3.5); an upper dir that uses either is refused rather than turned
+ * into a wrong layer.
+ *
+ * Mount-point artefacts: Docker keeps the files and directories that exist
+ * only to be mounted over out of commits and diffs with its init layer.
+ * berth has no init layer; the runtime creates missing mount points in the
+ * upper dir instead. So by default paths for which `isEngineMountPoint`
+ * holds are left out (with everything below them): the files berth
+ * bind-mounts (/etc/hostname, /etc/hosts, /etc/resolv.conf) plus
+ * /.dockerenv, and /proc, /sys, /dev, which are always mounted over (tmpfs,
+ * proc, sysfs), so nothing a container writes there reaches the upper dir.
+ * Pass `exclude` to change that (`() => false` keeps everything). A parent
+ * directory created only to hold such a mount point (e.g. /etc in an image
+ * without one) still shows up.
+ */
+import type { BigIntStats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { SystemError } from '../errors.js';
+import { SpecialFs, withSpecialFs } from './fs-special.js';
+import { newHeader } from './tar-format.js';
+import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
+import { byteOrder, walkTree, type TreeItem } from './tree-walk.js';
+import { isOpaqueDir, isWhiteoutDevice, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts.js';
+
+export interface Change {
+  Path: string;
+  /** Docker's kinds: 0 modified, 1 added, 2 deleted. */
+  Kind: 0 | 1 | 2;
+}
+
+export interface DiffOptions {
+  /** Clamp every mtime to this many seconds since the epoch (SOURCE_DATE_EPOCH). */
+  sourceDateEpoch?: number;
+  /** Container paths ("/etc/hostname") to leave out with everything below them; default `isEngineMountPoint`. */
+  exclude?: (path: string) => boolean;
+}
+
+const ENGINE_MOUNT_FILES = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/.dockerenv']);
+const ENGINE_MOUNT_TREES = ['/proc', '/sys', '/dev'];
+
+/** Paths that exist in an upper dir only because the engine or runtime mounts something there. */
+export function isEngineMountPoint(path: string): boolean {
+  return ENGINE_MOUNT_FILES.has(path) || ENGINE_MOUNT_TREES.some((t) => path === t || path.startsWith(t + '/'));
+}
+
+/** Upper-dir features whose presence makes a plain walk a wrong diff. */
+const UNSUPPORTED_OVERLAY_XATTRS = ['trusted.overlay.redirect', 'trusted.overlay.metacopy', 'user.overlay.redirect', 'user.overlay.metacopy'];
+
+function refuseUnsupported(item: TreeItem): void {
+  for (const x of UNSUPPORTED_OVERLAY_XATTRS) {
+    if (item.xattrs.has(x)) throw new SystemError(`cannot diff ${item.path}: overlay ${x.split('.').pop()} is in use (a walk of the upper dir would give a wrong layer)`);
+  }
+}
+
+/** Whiteouts before their siblings (the OCI spec's advice), each group in byte order. */
+function whiteoutsFirst(a: TreeItem, b: TreeItem): number {
+  const wa = isWhiteoutDevice(a.st);
+  const wb = isWhiteoutDevice(b.st);
+  if (wa !== wb) return wa ? -1 : 1;
+  return byteOrder(a.name, b.name);
+}
+
+function clamp(mtime: number, epoch: number | undefined): number {
+  return epoch !== undefined && mtime > epoch ? epoch : mtime;
+}
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i === -1 ? '' : rel.slice(0, i + 1);
+}
+
+/**
+ * The upper dir as an OCI layer tar, deterministic: sorted walk, whiteouts
+ * first, no atime/ctime, no uname/gname. overlay whiteouts (0/0 char
+ * devices) become empty regular files `.wh.X` (mode 0600, the device's
+ * owner and mtime); an opaque directory D is followed at once by
+ * `D/.wh..wh..opq` (D's permission bits and owner, mtime 0), as dockerd
+ * writes them. Hard links inside the layer stay hard links. xattrs travel
+ * as PAX records, except overlayfs' own and SELinux labels.
+ */
+export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable {
+  const exclude = opts.exclude ?? isEngineMountPoint;
+  const epoch = opts.sourceDateEpoch;
+  return packTar(async function* (): AsyncGenerator<PackEntry> {
+    const fsx = new SpecialFs();
+    const hardlinks = new HardlinkTracker();
+    try {
+      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel) => exclude('/' + rel), compare: whiteoutsFirst });
+      for await (const item of walk) {
+        if (isWhiteoutDevice(item.st)) {
+          yield {
+            header: newHeader({
+              name: parentOf(item.rel) + WHITEOUT_PREFIX + item.name, type: 'file', mode: 0o600,
+              uid: Number(item.st.uid), gid: Number(item.st.gid), mtime: clamp(Number(item.st.mtimeNs / 1_000_000_000n), epoch),
+            }),
+          };
+          continue;
+        }
+        refuseUnsupported(item);
+        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch });
+        if (!entry) continue;
+        yield entry;
+        if (item.st.isDirectory() && isOpaqueDir(item.xattrs)) {
+          yield {
+            header: newHeader({
+              name: `${item.rel}/${OPAQUE_MARKER}`, type: 'file', mode: Number(item.st.mode) & 0o777,
+              uid: Number(item.st.uid), gid: Number(item.st.gid), mtime: 0,
+            }),
+          };
+        }
+      }
+    } finally {
+      await fsx.close();
+    }
+  });
+}
+
+async function lstatOrNull(path: string): Promise<BigIntStats | null> {
+  try {
+    return await lstat(path, { bigint: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/**
+ * The merged view of a stack of lower dirs (top-most first) as overlayfs
+ * shows it: a name whited out, or below an opaque directory or a
+ * non-directory in a higher layer, is not there. (dockerd only asks whether
+ * any lower layer has the name; this is the view the container saw.)
+ */
+class LowerView {
+  private opaque = new Map<string, boolean>();
+  constructor(private readonly layers: string[], private readonly fsx: SpecialFs) {}
+
+  private async isOpaque(path: string): Promise<boolean> {
+    let v = this.opaque.get(path);
+    if (v === undefined) {
+      v = isOpaqueDir(await this.fsx.listXattrs(path));
+      this.opaque.set(path, v);
+    }
+    return v;
+  }
+
+  async stat(rel: string): Promise<BigIntStats | undefined> {
+    const parts = rel.split('/');
+    for (const layer of this.layers) {
+      let ancestorsHere = true;
+      let hidesBelow = false;
+      for (let i = 1; i < parts.length; i++) {
+        const p = join(layer, ...parts.slice(0, i));
+        const st = await lstatOrNull(p);
+        if (!st) { ancestorsHere = false; break; }
+        if (!st.isDirectory()) return undefined; // a file, link or whiteout hides everything below
+        if (await this.isOpaque(p)) hidesBelow = true;
+      }
+      if (ancestorsHere) {
+        const st = await lstatOrNull(join(layer, rel));
+        if (st) return isWhiteoutDevice(st) ? undefined : st;
+      }
+      if (hidesBelow) return undefined;
+    }
+    return undefined;
+  }
+}
+
+/** dockerd's sameFsTime: equal, or equal seconds when either side lacks nanoseconds. */
+function sameTime(a: bigint, b: bigint): boolean {
+  const s = 1_000_000_000n;
+  return a === b || (a / s === b / s && (a % s === 0n || b % s === 0n));
+}
+
+const MODIFIED = 0;
+const ADDED = 1;
+const DELETED = 2;
+
+/**
+ * Docker's change list for an upper dir over `lowerDirs` (top-most first),
+ * in walk order: D for whiteouts and for opaque directories that hide
+ * something below; A for names the lower layers do not have (or hide, below
+ * an opaque directory); C for the
+ * rest, except directories whose mode, size and mtime match the lower
+ * directory. The parent of an A or D is listed as C unless already listed
+ * (dockerd's rule, so `rm /etc/x` shows `C /etc` and `D /etc/x`).
+ */
+export async function listChanges(upperDir: string, lowerDirs: string[], opts: { exclude?: (path: string) => boolean } = {}): Promise<Change[]> {
+  const exclude = opts.exclude ?? isEngineMountPoint;
+  return withSpecialFs(async (fsx) => {
+    const lowers = new LowerView(lowerDirs, fsx);
+    const changes: Change[] = [];
+    const changedDirs = new Set<string>();
+    /** Upper dirs that are opaque: nothing below them comes from the lower layers. */
+    const opaqueUpper = new Set<string>();
+    const belowOpaque = (rel: string) => {
+      for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) if (opaqueUpper.has(rel.slice(0, i))) return true;
+      return false;
+    };
+    for await (const item of walkTree(upperDir, { skip: (rel) => exclude('/' + rel) })) {
+      const path = '/' + item.rel;
+      const isDir = item.st.isDirectory();
+      let kind: 0 | 1 | 2;
+      if (isWhiteoutDevice(item.st)) {
+        kind = DELETED;
+      } else {
+        const lower = belowOpaque(item.rel) ? undefined : await lowers.stat(item.rel);
+        const opaque = isDir && isOpaqueDir(await fsx.listXattrs(item.path));
+        if (opaque) opaqueUpper.add(item.rel);
+        if (opaque && lower) kind = DELETED;
+        else if (!lower) kind = ADDED;
+        else if (isDir && lower.isDirectory() && lower.mode === item.st.mode && lower.size === item.st.size && sameTime(lower.mtimeNs, item.st.mtimeNs)) continue;
+        else kind = MODIFIED;
+      }
+      if (isDir) changedDirs.add(path);
+      if (kind !== MODIFIED) {
+        const parent = posix.dirname(path);
+        if (parent !== '/' && !changedDirs.has(parent)) {
+          changes.push({ Path: parent, Kind: MODIFIED });
+          changedDirs.add(parent);
+        }
+      }
+      changes.push({ Path: path, Kind: kind });
+    }
+    return changes;
+  });
+}
