@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { openDb, type Db } from '../store/db.js';
 import { DataPaths } from '../store/paths.js';
 import { LayerStore } from '../store/layer-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerStore } from '../store/container-store.js';
 import { VolumeStore } from '../store/volume-store.js';
@@ -34,6 +35,7 @@ export class Engine {
   readonly db: Db;
   readonly events = new EventBus();
   readonly layers: LayerStore;
+  readonly content: ContentStore;
   readonly images: ImageService;
   readonly volumes: VolumeService;
   readonly containers: ContainerService;
@@ -46,7 +48,8 @@ export class Engine {
   private constructor(readonly options: EngineOptions) {
     this.paths = new DataPaths(options.dataRoot, options.execRoot);
     this.db = openDb(this.paths.db);
-    this.layers = new LayerStore(this.db, this.paths);
+    this.content = new ContentStore(this.paths);
+    this.layers = new LayerStore(this.db, this.paths, this.content);
     const imageStore = new ImageStore(this.db);
     const containerStore = new ContainerStore(this.db);
     const volumeStore = new VolumeStore(this.db);

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS layers (
@@ -47,6 +47,24 @@ CREATE TABLE IF NOT EXISTS volumes (
 );
 `;
 
+/** v2: the compressed blob kept for each layer (what push sends), and manifests by repository (RepoDigests). */
+const SCHEMA_V2 = `
+CREATE TABLE IF NOT EXISTS layer_blobs (
+  diff_id    TEXT NOT NULL,
+  digest     TEXT NOT NULL,         -- sha256:… of the compressed blob in blobs/
+  size       INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  PRIMARY KEY (diff_id, digest)
+);
+CREATE TABLE IF NOT EXISTS image_manifests (
+  image_id   TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  repository TEXT NOT NULL,         -- docker.io/library/busybox
+  digest     TEXT NOT NULL,         -- manifest digest (blob in blobs/)
+  media_type TEXT NOT NULL,
+  PRIMARY KEY (image_id, repository, digest)
+);
+`;
+
 export function openDb(path: string): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -55,8 +73,11 @@ export function openDb(path: string): Db {
   db.pragma('busy_timeout = 5000');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version < SCHEMA_VERSION) {
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.transaction(() => {
+      if (version < 1) db.exec(SCHEMA);
+      if (version < 2) db.exec(SCHEMA_V2);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
   }
   return db;
 }

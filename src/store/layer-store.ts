@@ -14,6 +14,33 @@ import type { Readable } from 'node:stream';
 import type { Db } from './db.js';
 import { DataPaths, hex } from './paths.js';
 import { applyLayer } from '../image/layer-apply.js';
+import { createGzip } from 'node:zlib';
+import type { ContentStore, BlobInfo } from './content-store.js';
+import { tee } from './tee.js';
+
+export const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+
+export interface LayerBlob { digest: string; size: number; mediaType: string }
+
+/** How an imported layer's blob is known: already in the content store (pull), or to be kept from the stream. */
+export interface ImportLayerOptions { blob?: LayerBlob }
+
+function isGzip(first: Buffer): boolean { return first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b; }
+
+/** Reads the first bytes without consuming them. */
+async function peek(src: Readable, n: number): Promise<Buffer> {
+  for (;;) {
+    const chunk = src.read() as Buffer | null;
+    if (chunk) { src.unshift(chunk); return chunk.subarray(0, n); }
+    if (src.readableEnded) return Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const done = () => { src.off('readable', done); src.off('end', done); src.off('error', fail); resolve(); };
+      const fail = (e: Error) => { src.off('readable', done); src.off('end', done); reject(e); };
+      src.once('readable', done); src.once('end', done); src.once('error', fail);
+    });
+  }
+}
 
 export interface LayerRecord {
   chainId: string;
@@ -41,7 +68,17 @@ export function chainIds(diffIds: string[]): string[] {
 interface LayerRow { chain_id: string; diff_id: string; parent: string | null; size: number; created: number }
 
 export class LayerStore {
-  constructor(private readonly db: Db, private readonly paths: DataPaths) {}
+  constructor(private readonly db: Db, private readonly paths: DataPaths, private readonly content: ContentStore) {}
+
+  /** The compressed blob kept for a layer (push sends it; digests stay stable). */
+  blobOf(diffId: string): LayerBlob | undefined {
+    const r = this.db.prepare('SELECT digest, size, media_type FROM layer_blobs WHERE diff_id = ? LIMIT 1').get(diffId) as { digest: string; size: number; media_type: string } | undefined;
+    return r && { digest: r.digest, size: r.size, mediaType: r.media_type };
+  }
+
+  recordBlob(diffId: string, b: LayerBlob): void {
+    this.db.prepare('INSERT OR IGNORE INTO layer_blobs (diff_id, digest, size, media_type) VALUES (?, ?, ?, ?)').run(diffId, b.digest, b.size, b.mediaType);
+  }
 
   get(chainId: string): LayerRecord | undefined {
     const r = this.db.prepare('SELECT * FROM layers WHERE chain_id = ?').get(chainId) as LayerRow | undefined;
@@ -57,20 +94,36 @@ export class LayerStore {
    * the layer only becomes visible after its diffId is known and the directory
    * is renamed into place. An identical layer already present is reused.
    */
-  async importLayer(tar: Readable, parent: string | null): Promise<LayerRecord> {
+  async importLayer(tar: Readable, parent: string | null, o: ImportLayerOptions = {}): Promise<LayerRecord> {
     if (parent && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
     const stage = join(this.paths.tmp, `layer-${randomBytes(8).toString('hex')}`);
     await mkdir(join(stage, 'diff'), { recursive: true });
     try {
-      const { diffId, size } = await applyLayer(tar, join(stage, 'diff'));
+      let blob: Promise<BlobInfo> | undefined;
+      let source: Readable = tar;
+      if (!o.blob) {
+        // Keep a gzip blob of the layer as it streams in: push sends exactly these bytes later.
+        const compressed = isGzip(await peek(tar, 2));
+        const [forApply, forBlob] = tee(tar);
+        source = forApply;
+        blob = this.content.put(compressed ? forBlob : forBlob.pipe(createGzip()));
+      }
+      const [{ diffId, size }, blobInfo] = await Promise.all([applyLayer(source, join(stage, 'diff')), blob]);
       const chainId = chainIdOf(parent, diffId);
+      const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
       const existing = this.get(chainId);
-      if (existing) return existing;
+      if (existing) {
+        this.recordBlob(diffId, layerBlob);
+        return existing;
+      }
       const rec: LayerRecord = { chainId, diffId, parent, size, created: Date.now() };
       await mkdir(this.paths.layers, { recursive: true });
       await rename(stage, this.paths.layerDir(chainId));
-      this.db.prepare('INSERT INTO layers (chain_id, diff_id, parent, size, created) VALUES (?, ?, ?, ?, ?)')
-        .run(rec.chainId, rec.diffId, rec.parent, rec.size, rec.created);
+      this.db.transaction(() => {
+        this.db.prepare('INSERT INTO layers (chain_id, diff_id, parent, size, created) VALUES (?, ?, ?, ?, ?)')
+          .run(rec.chainId, rec.diffId, rec.parent, rec.size, rec.created);
+        this.recordBlob(diffId, layerBlob);
+      })();
       return rec;
     } finally {
       await rm(stage, { recursive: true, force: true });
@@ -128,6 +181,25 @@ export class LayerStore {
     for (const l of dead) {
       freed += l.size;
       await rm(this.paths.layerDir(l.chain_id), { recursive: true, force: true });
+    }
+    return freed + (await this.collectBlobs());
+  }
+
+  /**
+   * Deletes blobs that neither a remaining layer (by diffId) nor an image
+   * manifest references. Returns the bytes freed.
+   */
+  async collectBlobs(): Promise<number> {
+    const dead = this.db.prepare(`SELECT diff_id, digest, size FROM layer_blobs
+      WHERE diff_id NOT IN (SELECT diff_id FROM layers)`).all() as { diff_id: string; digest: string; size: number }[];
+    if (dead.length === 0) return 0;
+    this.db.transaction(() => { for (const b of dead) this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ? AND digest = ?').run(b.diff_id, b.digest); })();
+    let freed = 0;
+    for (const b of dead) {
+      const still = this.db.prepare('SELECT 1 FROM layer_blobs WHERE digest = ? UNION SELECT 1 FROM image_manifests WHERE digest = ?').get(b.digest, b.digest);
+      if (still) continue;
+      freed += b.size;
+      await this.content.delete(b.digest);
     }
     return freed;
   }
