@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# install.sh [--hello] — sets up berth on a Debian 12 machine (run as root).
+#
+#   1. apt packages berth and its tests use (runtimes, conmon, netavark, …)
+#   2. npm dependencies (better-sqlite3 compiles from source: ~1 minute)
+#   3. npm run build
+#   4. group `berth` (owns the API socket), /usr/local/bin/{berth,berthd}
+#      as symlinks into this checkout
+#   5. the cgroup v1 hugetlb mount crun 1.8 needs on hybrid hosts (berthd
+#      does it too)
+#
+# With --hello it then makes a busybox image with berth (`berth import`) and
+# runs `berth run --rm busybox echo "Hello from berth"`; the berth CLI starts
+# berthd on /run/berth/berth.sock when it is not running.
+#
+# Running it again only installs what is missing. It never needs the docker CLI.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: sudo ./scripts/install.sh [--hello]
+
+Installs berth's dependencies, builds it and links berth/berthd into
+/usr/local/bin. --hello then imports a busybox image and runs it with berth.
+
+Environment:
+  BERTH_SKIP_APT=1     do not install Debian packages (they are only checked)
+  BERTH_REINSTALL=1    run `npm ci` even when node_modules looks up to date
+EOF
+}
+
+HELLO=0
+for arg in "$@"; do
+  case "$arg" in
+    --hello) HELLO=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
+info() { printf '    %s\n' "$*"; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  die "needs root (packages, mounts, /usr/local/bin): sudo $0 $*"
+fi
+
+# --- 1. Debian packages ------------------------------------------------------
+# Runtime: runc crun conmon (monitor) netavark aardvark-dns (networks)
+#   iptables iproute2 util-linux (mount, nsenter, script) kmod (modprobe
+#   overlay) procps tini (--init) ca-certificates (registries over TLS).
+# Tests: busybox-static (test images), skopeo and docker-registry (pull/push
+#   interop), attr (setfattr: whiteout xattrs), python3-docker and
+#   docker-compose (client compatibility), debootstrap (Debian test rootfs),
+#   git curl.
+# Build: build-essential python3 (node-gyp compiles better-sqlite3).
+# No recommends: docker-compose recommends docker.io, which berth replaces.
+# Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
+PACKAGES=(
+  runc crun conmon netavark aardvark-dns iptables iproute2 util-linux kmod procps
+  tini ca-certificates busybox-static skopeo docker-registry attr python3-docker
+  docker-compose debootstrap git curl tar build-essential python3
+)
+
+step "Debian packages"
+if [ -r /etc/os-release ]; then
+  . /etc/os-release
+  if [ "${ID:-}" != debian ] || [ "${VERSION_ID:-}" != 12 ]; then
+    info "warning: berth is tested on Debian 12; this is ${PRETTY_NAME:-unknown}"
+  fi
+fi
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  if [ "$status" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  info "all ${#PACKAGES[@]} packages are installed"
+elif [ "${BERTH_SKIP_APT:-0}" = 1 ]; then
+  die "missing packages (BERTH_SKIP_APT=1 set): ${missing[*]}"
+else
+  info "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# netavark and aardvark-dns live outside PATH on Debian.
+for f in /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns; do
+  [ -x "$f" ] || info "warning: $f not found (networking will not work)"
+done
+
+# --- 2. Node.js and npm dependencies ------------------------------------------
+step "Node.js dependencies"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+  || die "Node.js >= 20 with npm is required (Debian 12's nodejs is 18: install Node 20, e.g. from NodeSource, then rerun)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js >= 20 is required, found $(node --version) (Debian 12's nodejs is 18: install Node 20, e.g. from NodeSource, then rerun)"
+info "node $(node --version), npm $(npm --version)"
+
+# better-sqlite3's prebuilt binaries come from GitHub, which these machines
+# cannot reach: build from source straight away instead of timing out first,
+# against the installed Node headers when there are some (node-gyp would
+# otherwise download them from nodejs.org).
+export npm_config_build_from_source=better-sqlite3
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+if [ -z "$(npm config get nodedir 2>/dev/null | grep -v '^undefined$' || true)" ] \
+   && [ -f "$node_prefix/include/node/node_version.h" ]; then
+  export npm_config_nodedir=$node_prefix
+fi
+
+# node_modules/.berth-deps records what the last successful install was made
+# from: package.json, the lockfile and the Node version (native modules are
+# built for one ABI). When it matches and better-sqlite3 loads, skip npm.
+deps_key() { cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1; node --version; }
+deps_current() {
+  [ -f node_modules/.berth-deps ] && [ "$(cat node_modules/.berth-deps)" = "$(deps_key)" ] || return 1
+  node -e 'new (require("better-sqlite3"))(":memory:").close()' >/dev/null 2>&1
+}
+if [ "${BERTH_REINSTALL:-0}" != 1 ] && deps_current; then
+  info "node_modules is up to date"
+else
+  if [ -f package-lock.json ]; then
+    info "npm ci (compiles better-sqlite3 from source: about a minute)"
+    if ! npm ci --no-audit --no-fund; then
+      # npm 11 refuses `ci` when an optional dependency is missing from the
+      # lockfile, and node-unix-socket names platform packages that were never
+      # published (so no lockfile can list them); `npm install` handles that.
+      info "npm ci failed; trying npm install (it may update package-lock.json)"
+      npm install --no-audit --no-fund
+    fi
+  else
+    info "npm install (no package-lock.json; compiles better-sqlite3: about a minute)"
+    npm install --no-audit --no-fund
+  fi
+  node -e 'new (require("better-sqlite3"))(":memory:").close()' \
+    || die "better-sqlite3 does not load after npm install (see the node-gyp output above)"
+  deps_key > node_modules/.berth-deps
+fi
+
+# --- 3. Build ------------------------------------------------------------------
+step "Build (tsc)"
+npm run build --silent
+info "compiled into $REPO/dist"
+
+# --- 4. Group and commands -----------------------------------------------------
+step "Group and commands"
+if getent group berth >/dev/null; then
+  info "group berth exists"
+else
+  groupadd --system berth
+  info "created group berth (members may use /run/berth/berth.sock)"
+fi
+for cmd in berth berthd; do
+  if [ ! -e "bin/$cmd" ]; then
+    info "warning: bin/$cmd is missing in this checkout; linking anyway"
+  else
+    chmod 0755 "bin/$cmd"
+  fi
+  ln -sfn "$REPO/bin/$cmd" "/usr/local/bin/$cmd"
+  info "/usr/local/bin/$cmd -> $REPO/bin/$cmd"
+done
+
+# --- 5. cgroups for crun -------------------------------------------------------
+# crun 1.8 refuses to run while any controller sits on the cgroup v2 side of a
+# hybrid layout (here: hugetlb). Mounting a v1 hierarchy for it moves it off
+# v2, as Debian's cgroupfs-mount does; berthd does the same at start-up.
+step "cgroups"
+unified=/sys/fs/cgroup/unified/cgroup.controllers
+if [ -r "$unified" ] && [ -n "$(tr -d '[:space:]' < "$unified")" ]; then
+  for ctrl in $(cat "$unified"); do
+    target=/sys/fs/cgroup/$ctrl
+    if mountpoint -q "$target"; then continue; fi
+    if mkdir -p "$target" && mount -t cgroup -o "$ctrl" cgroup "$target"; then
+      info "mounted a v1 $ctrl hierarchy at $target (for crun)"
+    else
+      info "warning: could not mount a v1 $ctrl hierarchy; crun will fail, runc works"
+    fi
+  done
+  remaining=$(tr '\n' ' ' < "$unified")
+  [ -z "${remaining// /}" ] || info "warning: controllers still on cgroup v2 ($remaining): crun will fail, runc works"
+else
+  info "no controllers on the cgroup v2 hierarchy: crun and runc both work"
+fi
+
+# --- 6. Hello ------------------------------------------------------------------
+if [ "$HELLO" = 1 ]; then
+  step "Hello from berth"
+  berth=/usr/local/bin/berth
+  if "$berth" image inspect busybox >/dev/null 2>&1; then
+    info "image busybox already exists"
+  else
+    rootfs=$(mktemp -d /tmp/berth-busybox.XXXXXX)
+    trap 'rm -rf "$rootfs"' EXIT
+    "$REPO/scripts/make-busybox-rootfs.sh" "$rootfs"
+    info "berth import --change 'CMD [\"sh\"]' - busybox"
+    tar -C "$rootfs" --numeric-owner -c . | "$berth" import --change 'CMD ["sh"]' - busybox
+  fi
+  info 'berth run --rm busybox echo "Hello from berth"'
+  "$berth" run --rm busybox echo "Hello from berth"
+fi
+
+step "Done"
+info "berth run -it busybox sh      # a shell in a container"
+info "sudo npm test                 # the whole test suite"
