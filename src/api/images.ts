@@ -7,7 +7,9 @@ import { InvalidParameterError, NotImplementedError, SystemError, errorMessage }
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { matchLabel } from '../engine/volumes.js';
-import { boolParam, need, readJson, sendJson, sendNoContent } from './context.js';
+import { boolParam, COMMON_HEADERS, need, readJson, sendJson, sendNoContent, type RequestContext } from './context.js';
+import { pipeline } from 'node:stream/promises';
+import { loadImages, saveImages } from '../engine/image-archive.js';
 import type { Router } from './router.js';
 import { JsonMessageStream } from './stream.js';
 
@@ -75,8 +77,30 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     sendJson(need(ctx), 200, await is.prune(all));
   });
 
-  r.get('/images/get', async () => { throw new NotImplementedError('image save is not implemented yet'); });
-  r.post('/images/load', async () => { throw new NotImplementedError('image load is not implemented yet'); });
+  const save = async (ctx: RequestContext, names: string[]) => {
+    const res = need(ctx);
+    if (names.length === 0) throw new InvalidParameterError('no images given to save');
+    if (ctx.query.get('platform')) throw new NotImplementedError('save --platform is not supported yet');
+    const archive = saveImages(is, engine.content, names);
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/x-tar' });
+    await pipeline(archive, res).catch(() => res.destroy());
+  };
+  r.get('/images/get', async (ctx) => save(ctx, ctx.query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean)));
+  r.post('/images/load', async (ctx) => {
+    const res = need(ctx);
+    const quiet = boolParam(ctx.query, 'quiet');
+    const out = new JsonMessageStream(res);
+    try {
+      const loaded = await loadImages(is, engine.paths, ctx.req, (msg) => { if (!quiet) out.write({ status: msg }); });
+      for (const l of loaded) {
+        if (l.tags.length === 0) out.write({ stream: `Loaded image ID: ${l.id}\n` });
+        for (const t of l.tags) out.write({ stream: `Loaded image: ${t}\n` });
+      }
+    } catch (e) {
+      out.error(errorMessage(e));
+    }
+    out.end();
+  });
   r.post('/build', async () => { throw new NotImplementedError('building images is not implemented yet'); });
   r.post('/commit', async (ctx) => {
     const q = ctx.query;
@@ -94,7 +118,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
 
   r.get('/images/:name*/json', async (ctx) => sendJson(need(ctx), 200, is.inspect(is.resolve(ctx.params.name))));
   r.get('/images/:name*/history', async (ctx) => sendJson(need(ctx), 200, is.history(is.resolve(ctx.params.name))));
-  r.get('/images/:name*/get', async () => { throw new NotImplementedError('image save is not implemented yet'); });
+  r.get('/images/:name*/get', async (ctx) => save(ctx, [ctx.params.name]));
   r.post('/images/:name*/push', async () => { throw new NotImplementedError('pushing images is not implemented yet'); });
   r.post('/images/:name*/tag', async (ctx) => {
     const repo = ctx.query.get('repo');

@@ -105,6 +105,8 @@ export interface LoadedImage { id: string; tags: string[] }
 export async function loadImages(images: ImageService, paths: DataPaths, archive: Readable, onProgress: (msg: string) => void): Promise<LoadedImage[]> {
   const dir = join(paths.tmp, `load-${randomBytes(8).toString('hex')}`);
   await mkdir(dir, { recursive: true });
+  const lease = images.layers.lease();
+  let failed = false;
   try {
     await extractFiles(archive, dir);
     const fileOf = (name: string) => {
@@ -126,7 +128,7 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
       if (diffIds.length !== e.Layers.length) throw new InvalidParameterError(`invalid manifest: ${e.Layers.length} layers for ${diffIds.length} diff_ids`);
       let parent: string | null = null;
       for (let i = 0; i < e.Layers.length; i++) {
-        const rec = await images.layers.importLayer(createReadStream(fileOf(e.Layers[i])), parent);
+        const rec = await images.layers.importLayer(createReadStream(fileOf(e.Layers[i])), parent, { lease });
         if (rec.diffId !== diffIds[i]) {
           throw new InvalidParameterError(`invalid diffID for layer ${i}: calculated ${rec.diffId}, expected ${diffIds[i]}`);
         }
@@ -143,7 +145,13 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
       loaded.push({ id: img.id, tags });
     }
     return loaded;
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
+    lease.release();
+    // Layers of an image that did not make it are garbage now.
+    if (failed) await images.layers.collectGarbage().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }

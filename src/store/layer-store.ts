@@ -24,7 +24,13 @@ export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.g
 export interface LayerBlob { digest: string; size: number; mediaType: string }
 
 /** How an imported layer's blob is known: already in the content store (pull), or to be kept from the stream. */
-export interface ImportLayerOptions { blob?: LayerBlob }
+export interface ImportLayerOptions { blob?: LayerBlob; lease?: Lease }
+
+/**
+ * Layers an operation in flight (a pull, a load, a build) has imported but no
+ * image references yet: garbage collection must not take them.
+ */
+export interface Lease { readonly layers: Set<string>; release(): void }
 
 function isGzip(first: Buffer): boolean { return first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b; }
 
@@ -68,7 +74,15 @@ export function chainIds(diffIds: string[]): string[] {
 interface LayerRow { chain_id: string; diff_id: string; parent: string | null; size: number; created: number }
 
 export class LayerStore {
+  private readonly leases = new Set<Lease>();
+
   constructor(private readonly db: Db, private readonly paths: DataPaths, private readonly content: ContentStore) {}
+
+  lease(): Lease {
+    const l: Lease = { layers: new Set(), release: () => { this.leases.delete(l); } };
+    this.leases.add(l);
+    return l;
+  }
 
   /** The compressed blob kept for a layer (push sends it; digests stay stable). */
   blobOf(diffId: string): LayerBlob | undefined {
@@ -111,6 +125,7 @@ export class LayerStore {
       const [{ diffId, size }, blobInfo] = await Promise.all([applyLayer(source, join(stage, 'diff')), blob]);
       const chainId = chainIdOf(parent, diffId);
       const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
+      o.lease?.layers.add(chainId);
       const existing = this.get(chainId);
       if (existing) {
         this.recordBlob(diffId, layerBlob);
@@ -163,8 +178,9 @@ export class LayerStore {
    */
   async collectGarbage(): Promise<number> {
     const referenced = new Set<string>();
-    const tops = this.db.prepare('SELECT top_layer FROM images WHERE top_layer IS NOT NULL').all() as { top_layer: string }[];
-    for (const { top_layer } of tops) {
+    const tops = (this.db.prepare('SELECT top_layer FROM images WHERE top_layer IS NOT NULL').all() as { top_layer: string }[]).map((r) => r.top_layer);
+    for (const l of this.leases) tops.push(...l.layers);
+    for (const top_layer of tops) {
       let cur: string | null = top_layer;
       while (cur && !referenced.has(cur)) {
         referenced.add(cur);

@@ -6,7 +6,8 @@
  * daemon's step output rendered; a failing step's code becomes the exit
  * status, `-q` prints only the image ID, `--iidfile` saves it.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -135,17 +136,17 @@ async function build(ctx: CliContext, f: ParsedFlags): Promise<void> {
       throw new StatusError(1, `unable to prepare context: path "${contextArg}" not found`);
     }
     let dockerfileContent: Buffer | undefined;
-    if (fileFlag === '-') dockerfileContent = await readAll(ctx.in);
-    else {
-      const df = fileFlag ? fileFlag : `${contextArg}/Dockerfile`;
-      try {
-        readFileSync(fileFlag && !fileFlag.startsWith('/') && !statIsFile(fileFlag) ? `${contextArg}/${fileFlag}` : df);
-      } catch {
-        throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${df}: no such file or directory`);
+    let dockerfilePath = '';
+    if (fileFlag === '-') {
+      dockerfileContent = await readAll(ctx.in);
+    } else {
+      // -f is relative to the current directory, not the context (Docker's GetContextFromLocalDir).
+      dockerfilePath = fileFlag ? resolve(fileFlag) : defaultDockerfile(resolve(contextArg));
+      if (!existsSync(dockerfilePath)) {
+        throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dockerfilePath}: no such file or directory`);
       }
     }
-    const flagForTar = fileFlag && fileFlag !== '-' && !fileFlag.startsWith('/') && !statIsFile(fileFlag) ? `${contextArg}/${fileFlag}` : fileFlag === '-' ? '' : fileFlag;
-    context = contextTar(contextArg, flagForTar, dockerfileContent);
+    context = contextTar(resolve(contextArg), dockerfilePath, dockerfileContent);
   }
 
   const quiet = f.bool('quiet');
@@ -194,12 +195,11 @@ async function build(ctx: CliContext, f: ParsedFlags): Promise<void> {
   }
 }
 
-function statIsFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
+/** `Dockerfile`, or `dockerfile` when only that exists (Docker is "nice" that way). */
+function defaultDockerfile(contextDir: string): string {
+  const upper = join(contextDir, 'Dockerfile');
+  const lower = join(contextDir, 'dockerfile');
+  return !existsSync(upper) && existsSync(lower) ? lower : upper;
 }
 
 export const buildCommand: Command = {
