@@ -12,6 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import { loadImages, saveImages } from '../engine/image-archive.js';
 import type { Router } from './router.js';
 import { JsonMessageStream } from './stream.js';
+import { decodeRegistryAuth } from '../engine/distribution.js';
+import { statusFromError } from './status.js';
 
 export function registerImageRoutes(r: Router, engine: Engine): void {
   const is = engine.images;
@@ -40,8 +42,26 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     const res = need(ctx);
     const q = ctx.query;
     const fromSrc = q.get('fromSrc');
-    if (q.get('fromImage')) {
-      throw new NotImplementedError(`pulling images is not implemented yet: import one with \`berth import\` (wanted ${q.get('fromImage')}${q.get('tag') ? ':' + q.get('tag') : ''})`);
+    const fromImage = q.get('fromImage');
+    if (fromImage) {
+      const tag = q.get('tag');
+      // `tag` may be a tag or a digest; empty with fromImage alone means "all tags" only when the CLI says so.
+      const ref = tag ? (tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
+      const out = new JsonMessageStream(res);
+      const ac = new AbortController();
+      res.on('close', () => { if (!res.writableFinished) ac.abort(); });
+      try {
+        await engine.distribution.pull(ref, {
+          auth: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined),
+          platform: q.get('platform') || undefined, allTags: !tag && !fromImage.includes(':') && !fromImage.includes('@') && q.has('tag'),
+          progress: (m) => out.write(m), signal: ac.signal,
+        });
+      } catch (e) {
+        if (!out.headersSent && statusFromError(e) === 404) throw e;
+        out.error(errorMessage(e));
+      }
+      out.end();
+      return;
     }
     if (!fromSrc) throw new InvalidParameterError('fromSrc or fromImage is required');
     let source: Readable;
@@ -114,12 +134,29 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     });
     sendJson(need(ctx), 201, { Id: img.id });
   });
-  r.post('/auth', async () => { throw new NotImplementedError('registry login is not implemented yet'); });
+  r.post('/auth', async (ctx) => {
+    const body = await readJson(ctx.req);
+    sendJson(need(ctx), 200, await engine.distribution.login(body));
+  });
 
   r.get('/images/:name*/json', async (ctx) => sendJson(need(ctx), 200, is.inspect(is.resolve(ctx.params.name))));
   r.get('/images/:name*/history', async (ctx) => sendJson(need(ctx), 200, is.history(is.resolve(ctx.params.name))));
   r.get('/images/:name*/get', async (ctx) => save(ctx, [ctx.params.name]));
-  r.post('/images/:name*/push', async () => { throw new NotImplementedError('pushing images is not implemented yet'); });
+  r.post('/images/:name*/push', async (ctx) => {
+    const res = need(ctx);
+    is.resolve(ctx.query.get('tag') ? `${ctx.params.name}:${ctx.query.get('tag')}` : ctx.params.name);
+    const out = new JsonMessageStream(res);
+    try {
+      await engine.distribution.push(ctx.params.name, {
+        tag: ctx.query.get('tag') || undefined,
+        auth: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined),
+        progress: (m) => out.write(m),
+      });
+    } catch (e) {
+      out.error(errorMessage(e));
+    }
+    out.end();
+  });
   r.post('/images/:name*/tag', async (ctx) => {
     const repo = ctx.query.get('repo');
     if (!repo) throw new InvalidParameterError('repository name must have at least one component');

@@ -12,6 +12,7 @@ export interface DaemonFlags {
   debug: boolean;
   defaultRuntime: string;
   pidfile: string;
+  insecureRegistries: string[];
   help: boolean;
   version: boolean;
 }
@@ -27,6 +28,7 @@ Options:
       --exec-root string        Root directory for execution state files (default "/run/berth")
   -G, --group string            Group for the unix socket (default "berth")
   -H, --host list               Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
+      --insecure-registry list  Registries reached over plain HTTP or unverified TLS (localhost is always)
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
   -v, --version                 Print version information and quit
@@ -35,11 +37,11 @@ Options:
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
-    defaultRuntime: 'runc', pidfile: '', help: false, version: false,
+    defaultRuntime: 'runc', pidfile: '', insecureRegistries: [], help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
-    '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile',
+    '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
@@ -56,6 +58,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
       if (val === undefined) throw new InvalidParameterError(`flag needs an argument: ${a}`);
     }
     if (key === 'hosts') f.hosts.push(val);
+    else if (key === 'insecureRegistries') f.insecureRegistries.push(val);
     else (f as unknown as Record<string, string>)[key] = val;
   }
   if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(f.logLevel)) throw new InvalidParameterError(`Unable to parse logging level: ${f.logLevel}`);

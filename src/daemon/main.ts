@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   if (flags.help) { process.stdout.write(DAEMON_USAGE); return; }
   if (flags.version) { process.stdout.write(`berthd version ${BERTH_VERSION}\n`); return; }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
-  const engine = await Engine.open({ dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime });
+  const engine = await Engine.open({ dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries });
   const servers: Server[] = [];
   for (const host of flags.hosts) {
     if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: only unix:// sockets are supported yet`);

@@ -16,6 +16,7 @@ import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
+import { Distribution } from './distribution.js';
 import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
 import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
@@ -28,6 +29,8 @@ export interface EngineOptions {
   dataRoot: string;
   execRoot: string;
   defaultRuntime: string;
+  /** Registries reached over plain HTTP or unverified TLS (`--insecure-registry`). */
+  insecureRegistries?: string[];
 }
 
 export class Engine {
@@ -41,6 +44,7 @@ export class Engine {
   readonly containers: ContainerService;
   readonly exec: ExecService;
   readonly health: HealthMonitor;
+  readonly distribution: Distribution;
   readonly runtimes: RuntimeRegistry;
   readonly startedAt = new Date();
   private exitWatch: { close(): void } | null = null;
@@ -72,6 +76,7 @@ export class Engine {
     this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
     this.health = new HealthMonitor(this.containers, this.exec, this.events);
+    this.distribution = new Distribution(this.images, this.content, options.insecureRegistries ?? []);
   }
 
   /** Opens the data root, cleans what a crash left half-done, and reconciles containers. */

@@ -68,6 +68,15 @@ export class ImageService {
     return this.store.tagsOf(imageId).map((r) => familiarString(parseReference(r)));
   }
 
+  /** `name@sha256:…` for each registry manifest known for the image (not for indexes' children). */
+  repoDigests(imageId: string): string[] {
+    const seen = new Set<string>();
+    for (const m of this.store.manifestsOf(imageId)) {
+      seen.add(`${familiarName(parseReference(m.repository))}@${m.digest}`);
+    }
+    return [...seen];
+  }
+
   /** Sum of the image's layer sizes (what `images` shows as SIZE). */
   size(img: ImageRecord): number {
     return this.layers.chain(img.topLayer).reduce((n, l) => n + l.size, 0);
@@ -201,7 +210,7 @@ export class ImageService {
         Id: img.id,
         ParentId: img.parent,
         RepoTags: t,
-        RepoDigests: [],
+        RepoDigests: this.repoDigests(img.id),
         Created: Math.floor(Date.parse(img.config.created ?? '') / 1000) || Math.floor(img.created / 1000),
         Size: size,
         SharedSize: -1,
@@ -220,7 +229,7 @@ export class ImageService {
     return {
       Id: img.id,
       RepoTags: this.repoTags(img.id),
-      RepoDigests: [],
+      RepoDigests: this.repoDigests(img.id),
       Parent: img.parent,
       Comment: cfg.comment ?? '',
       Created: cfg.created ?? new Date(img.created).toISOString(),

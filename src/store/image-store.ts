@@ -105,6 +105,20 @@ export class ImageStore {
     return m;
   }
 
+  /** Records that `imageId` is known to a registry repository by this manifest (RepoDigests). */
+  addManifest(imageId: string, repository: string, digest: string, mediaType: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO image_manifests (image_id, repository, digest, media_type) VALUES (?, ?, ?, ?)').run(imageId, repository, digest, mediaType);
+  }
+
+  manifestsOf(imageId: string): { repository: string; digest: string; mediaType: string }[] {
+    return (this.db.prepare('SELECT repository, digest, media_type FROM image_manifests WHERE image_id = ?').all(imageId) as { repository: string; digest: string; media_type: string }[])
+      .map((r) => ({ repository: r.repository, digest: r.digest, mediaType: r.media_type }));
+  }
+
+  repositoriesOf(imageId: string): string[] {
+    return [...new Set(this.manifestsOf(imageId).map((m) => m.repository))];
+  }
+
   /** Images whose parent is `id` (local build/commit lineage). */
   children(id: string): string[] {
     return (this.db.prepare('SELECT id FROM images WHERE parent = ?').all(id) as { id: string }[]).map((r) => r.id);

@@ -90,6 +90,10 @@ export class LayerStore {
     return r && { digest: r.digest, size: r.size, mediaType: r.media_type };
   }
 
+  blobReferenced(digest: string): boolean {
+    return this.db.prepare('SELECT 1 FROM layer_blobs WHERE digest = ? UNION SELECT 1 FROM image_manifests WHERE digest = ?').get(digest, digest) !== undefined;
+  }
+
   recordBlob(diffId: string, b: LayerBlob): void {
     this.db.prepare('INSERT OR IGNORE INTO layer_blobs (diff_id, digest, size, media_type) VALUES (?, ?, ?, ?)').run(diffId, b.digest, b.size, b.mediaType);
   }

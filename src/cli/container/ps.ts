@@ -38,6 +38,7 @@ export interface ContainerSummary {
   Status: string;
   NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
   Mounts?: { Name?: string; Source?: string; Driver?: string }[] | null;
+  ImageManifestDescriptor?: { platform?: unknown } | null;
 }
 
 const DEFAULT_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
@@ -45,7 +46,7 @@ const DEFAULT_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\
 export const CONTAINER_HEADERS: Record<string, string> = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED',
   Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Label: 'LABEL',
-  Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS',
+  Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS', Platform: 'PLATFORM',
 };
 
 function joinHostPort(host: string, port: string): string {
@@ -140,6 +141,7 @@ export function containerContext(c: ContainerSummary, trunc: boolean, now = Date
     }).join(','),
     LocalVolumes: () => String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
     Networks: () => Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    Platform: () => c.ImageManifestDescriptor?.platform ?? null,
   };
 }
 

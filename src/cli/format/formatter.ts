@@ -54,6 +54,14 @@ export function marshalContext(ctx: RowContext): Record<string, unknown> {
   return out;
 }
 
+/**
+ * json.Marshal's output: `<`, `>`, `&`, U+2028 and U+2029 escaped. Docker's
+ * `--format json` rows go through the contexts' MarshalJSON, which escapes.
+ */
+export function goMarshal(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Header functions: Docker's HeaderFunctions leave their first argument as it is. */
 const HEADER_FUNCS: Record<string, TemplateFunc> = Object.fromEntries(
   ['json', 'split', 'join', 'title', 'lower', 'upper', 'pad', 'truncate'].map((n) => [n, (v: unknown) => v]),
@@ -86,7 +94,7 @@ function run(t: Template, data: unknown): string {
 export function formatRows(format: string, rows: readonly RowContext[], headers: Record<string, string>): string {
   const source = preFormat(format);
   if (isJsonFormat(format)) {
-    return rows.map((r) => `${JSON.stringify(marshalContext(r))}\n`).join('');
+    return rows.map((r) => `${goMarshal(marshalContext(r))}\n`).join('');
   }
   const tmpl = parse(source);
   let body = '';

@@ -46,7 +46,11 @@ export const historyCommand: Command = {
     const client = await ctx.client();
     const items = await client.json<HistoryItem[]>('GET', apiPath`/images/${f.args[0]}/history`, { query: { platform: f.string('platform') || undefined } });
     let format = f.string('format');
-    if (format === '' || format === 'table') format = f.bool('quiet') ? '{{.ID}}' : 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+    if (format === '' || format === 'table') {
+      format = f.bool('quiet') ? '{{.ID}}'
+        : f.bool('human') ? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}'
+          : 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+    }
     else if (f.bool('quiet')) format = '{{.ID}}';
     const now = Date.now();
     ctx.out.write(formatRows(format, (items ?? []).map((h) => historyContext(h, !f.bool('no-trunc'), f.bool('human'), now)), HEADERS));

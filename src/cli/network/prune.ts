@@ -20,6 +20,6 @@ export const networkPruneCommand: Command = {
   async run(ctx, f) {
     if (!f.bool('force') && !(await confirm(ctx, 'WARNING! This will remove all custom networks not used by at least one container.'))) return;
     const output = await pruneNetworks(ctx, f.list('filter'));
-    if (output) ctx.out.write(output);
+    if (output) ctx.out.write(`${output}\n`);
   },
 };

@@ -35,13 +35,21 @@ interface RunResult {
 
 function run(program: string, action: string, input: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, timeout: HELPER_TIMEOUT_MS });
+    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+    // Own timer rather than spawn's `timeout`, whose timer outlives a helper that never started.
+    const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
     child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.on('error', () => undefined); // a helper that exits without reading stdin
     child.stdin.end(input);
   });

@@ -1,0 +1,85 @@
+/**
+ * What the builder needs from the engine, and what it gets from a caller.
+ * The builder (builder.ts) decides what each instruction does; the engine
+ * (engine/build.ts) implements these with its stores and services: images
+ * and layers to read and write, containers to RUN in, the cache table.
+ */
+import type { Readable } from 'node:stream';
+import type { ImageRecord } from '../store/image-store.js';
+import type { LayerRecord } from '../store/layer-store.js';
+import type { CacheEntry, CacheEntryInput } from '../store/build-cache.js';
+
+/** One RUN, as the engine should execute it. */
+export interface RunSpec {
+  /** Image ID the container starts from. */
+  image: string;
+  argv: string[];
+  env: string[];
+  user: string;
+  workdir: string;
+  network: 'none' | 'host';
+  /** Extra bind mounts, `-v` syntax (`/host/file:/dev/pipes/EOF:ro`). */
+  binds: string[];
+  /** HostConfig resource fields from the build request (Memory, CpuShares, ShmSize, Ulimits…). */
+  resources: Record<string, unknown>;
+  /** Chain ID of the image's top layer: the committed layer goes on top of it. */
+  parentLayer: string | null;
+  /** Clamp the committed layer's mtimes (seconds). */
+  sourceDateEpoch?: number;
+  signal: AbortSignal;
+}
+
+export interface RunHooks {
+  /** The container exists (before it starts): ` ---> Running in <id12>`. */
+  created(containerId: string): void;
+  /** Output of the command, stdout (1) or stderr (2). */
+  output(stream: 1 | 2, chunk: Buffer): void;
+}
+
+export interface RunOutcome {
+  containerId: string;
+  exitCode: number;
+  /** The committed layer (exit code 0 only). */
+  layer?: LayerRecord;
+}
+
+export interface BuildBackend {
+  /** Scratch space for this build (removed by the caller). */
+  readonly tmpDir: string;
+  /** A local image by reference or ID; `pull` asks for a fresh copy when the engine can pull. Throws NotFound. */
+  resolveImage(ref: string, pull: boolean): Promise<ImageRecord>;
+  image(id: string): ImageRecord | undefined;
+  /** Layer directories of a layer chain, top-most first. */
+  lowerDirs(topLayer: string | null): string[];
+  /** Sum of the sizes of a layer chain. */
+  chainSize(topLayer: string | null): number;
+  importLayer(tar: Readable, parent: string | null): Promise<LayerRecord>;
+  /** Stores an image; `existed` tells whether the ID was already there. */
+  putImage(configBytes: Buffer, topLayer: string | null, parentImageId: string): { image: ImageRecord; existed: boolean };
+  /** Creates a container, runs it to the end with its output streamed, commits its changes on success and removes it — always. */
+  run(spec: RunSpec, hooks: RunHooks): Promise<RunOutcome>;
+  tag(imageId: string, ref: string): void;
+  /** Undoes a failed build: removes these images (newest first) unless something else uses them, and their cache entries. */
+  discardImages(ids: readonly string[]): Promise<void>;
+  cache: BuildCacheAccess;
+}
+
+/** The build cache table, as the builder uses it. */
+export interface BuildCacheAccess {
+  get(key: string): CacheEntry | undefined;
+  put(e: CacheEntryInput): void;
+  touch(key: string): void;
+  /** The most recent entry on this parent with this kind, other than `key`. */
+  latestOnParent(parent: string, kind: string, exceptKey: string): CacheEntry | undefined;
+  /** The most recent entry for this instruction as written, other than `key`. */
+  latestForInstruction(kind: string, original: string, exceptKey: string): CacheEntry | undefined;
+  delete(key: string): void;
+}
+
+/** Where the builder writes the classic builder's JSON stream. */
+export interface BuildOutput {
+  /** Text for the user (`{"stream": …}`). */
+  stream(text: string): void;
+  /** Structured data (`{"aux": …}`). */
+  aux(data: Record<string, unknown>): void;
+}

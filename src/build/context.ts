@@ -1,0 +1,75 @@
+/**
+ * The build context: the tar a client sends with `POST /build` (gzip
+ * accepted), unpacked into a private directory under the data root's tmp/,
+ * or fetched from `remote=` (a Git repository or a tarball URL).
+ *
+ * Unpacking goes through `extractToRoot`: every entry's parents are resolved
+ * inside the directory, names that climb out are refused, nothing lands
+ * outside it. Then `.dockerignore` is applied once more on the server
+ * (clients apply it already; `remote=` contexts and other clients may not):
+ * ignored paths are deleted, so COPY and ADD never see them. The Dockerfile
+ * is read before that, so ignoring it (which Docker allows) does not lose it.
+ */
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { InvalidParameterError } from '../errors.js';
+import { extractToRoot, resolveInRoot } from '../image/archive.js';
+import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
+
+/** Unpacks a context tar into the existing, empty directory `dir`. */
+export async function unpackContext(tar: Readable, dir: string): Promise<void> {
+  await extractToRoot(dir, '/', tar);
+}
+
+/** The Dockerfile's text; `name` is a path inside the context (`-f sub/Dockerfile.dev`). */
+export async function readDockerfile(dir: string, name: string): Promise<{ text: string; path: string }> {
+  const rel = posix.normalize('/' + name).slice(1);
+  const host = resolveInRoot(dir, rel);
+  const st = await lstat(host).catch(() => null);
+  if (!st || !st.isFile()) {
+    throw new InvalidParameterError(`Cannot locate specified Dockerfile: ${name}`);
+  }
+  return { text: await readFile(host, 'utf8'), path: rel };
+}
+
+/**
+ * The ignore patterns for a build: `<Dockerfile>.dockerignore` next to the
+ * Dockerfile when it exists (BuildKit's rule), else `.dockerignore` at the
+ * context root.
+ */
+export async function readIgnoreFile(dir: string, dockerfilePath: string): Promise<string[]> {
+  for (const candidate of [`${dockerfilePath}.dockerignore`, '.dockerignore']) {
+    const host = resolveInRoot(dir, candidate);
+    const st = await lstat(host).catch(() => null);
+    if (st?.isFile()) return readDockerignore(await readFile(host, 'utf8'));
+  }
+  return [];
+}
+
+/** Deletes what the patterns exclude from the context directory; returns how many paths went. */
+export async function applyDockerignore(dir: string, patterns: string[]): Promise<number> {
+  const m = new IgnoreMatcher(patterns);
+  if (m.empty) return 0;
+  let removed = 0;
+  const walk = async (rel: string): Promise<void> => {
+    const names = await readdir(rel ? join(dir, rel) : dir);
+    for (const name of names.sort()) {
+      const child = rel ? `${rel}/${name}` : name;
+      const host = join(dir, child);
+      const st = await lstat(host);
+      if (m.matches(child)) {
+        if (st.isDirectory() && m.hasExclusions && m.mayReincludeBelow(child)) {
+          await walk(child);
+          continue;
+        }
+        await rm(host, { recursive: true, force: true });
+        removed++;
+        continue;
+      }
+      if (st.isDirectory()) await walk(child);
+    }
+  };
+  await walk('');
+  return removed;
+}

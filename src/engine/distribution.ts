@@ -1,0 +1,276 @@
+/**
+ * Pull, push and login: the engine side of the distribution API. The
+ * registry client moves bytes; this module decides what to fetch or send,
+ * verifies every blob (digest and size) before it becomes visible, keeps
+ * in-flight layers leased so garbage collection leaves them alone, and
+ * cleans up everything a failed or cancelled pull fetched.
+ */
+import { Transform } from 'node:stream';
+import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
+import {
+  familiarName, familiarString, formatReference, parseReference, repositoryName, withDefaultTag, type Reference,
+} from '../image/reference.js';
+import type { ImageConfig } from '../image/config.js';
+import { RegistryClient, endpointFor, type RegistryCredentials } from '../registry/client/registry-client.js';
+import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
+import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
+import { getCredentials } from '../registry/auth/docker-config.js';
+import type { ImageService } from './images.js';
+import type { ContentStore } from '../store/content-store.js';
+import { chainIds, DOCKER_LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
+import type { ImageRecord } from '../store/image-store.js';
+
+export type Progress = (msg: Record<string, unknown>) => void;
+
+export interface AuthConfig { username?: string; password?: string; serveraddress?: string; identitytoken?: string; registrytoken?: string }
+
+const DOCKER_CONFIG_MEDIA = 'application/vnd.docker.container.image.v1+json';
+const PARALLEL_DOWNLOADS = 3;
+const LAYER_TYPES = new Set([
+  'application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+]);
+
+/** Decodes `X-Registry-Auth` (base64url JSON, Docker's EncodeAuthConfig). */
+export function decodeRegistryAuth(header: string | undefined): AuthConfig | undefined {
+  if (!header) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+    return v && typeof v === 'object' ? (v as AuthConfig) : undefined;
+  } catch { return undefined; }
+}
+
+const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+
+export class Distribution {
+  constructor(
+    private readonly images: ImageService,
+    private readonly content: ContentStore,
+    private readonly insecureRegistries: string[],
+  ) {}
+
+  private async client(ref: Reference, auth?: AuthConfig): Promise<RegistryClient> {
+    let creds: RegistryCredentials | undefined;
+    if (auth && (auth.username || auth.identitytoken || auth.registrytoken)) {
+      creds = { username: auth.username, password: auth.password, identityToken: auth.identitytoken, registryToken: auth.registrytoken };
+    } else {
+      // No credentials from the client: use root's Docker config, as `berth` and `docker` share it.
+      const stored = await getCredentials(ref.domain).catch(() => undefined);
+      if (stored) creds = { username: stored.username, password: stored.password, identityToken: stored.identityToken };
+    }
+    return new RegistryClient(endpointFor(ref.domain, this.insecureRegistries), creds, { userAgent: 'berth/0.1.0' });
+  }
+
+  /** `POST /auth`: checks credentials against the registry. */
+  async login(auth: AuthConfig): Promise<{ Status: string; IdentityToken?: string }> {
+    const server = (auth.serveraddress || 'docker.io').replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '').replace(/\/$/, '');
+    const domain = server === 'index.docker.io' ? 'docker.io' : server;
+    const client = new RegistryClient(endpointFor(domain, this.insecureRegistries), { username: auth.username, password: auth.password });
+    try {
+      await client.ping();
+      return { Status: 'Login Succeeded', ...(client.identityToken ? { IdentityToken: client.identityToken } : {}) };
+    } finally { client.close(); }
+  }
+
+  /** Pulls one reference (or every tag with `allTags`). */
+  async pull(refStr: string, o: { auth?: AuthConfig; platform?: string; allTags?: boolean; progress: Progress; signal?: AbortSignal }): Promise<void> {
+    const ref = parseReference(refStr);
+    if (o.allTags) {
+      if (ref.tag || ref.digest) throw new InvalidParameterError('tag can\'t be used with --all-tags/-a');
+      const client = await this.client(ref, o.auth);
+      const tags = await client.listTags(ref.path).finally(() => client.close());
+      for (const tag of tags) await this.pullOne({ ...ref, tag }, o);
+      o.progress({ status: `Status: Downloaded newer image for ${familiarName(ref)}` });
+      return;
+    }
+    await this.pullOne(withDefaultTag(ref), o, true);
+  }
+
+  private async pullOne(ref: Reference, o: { auth?: AuthConfig; platform?: string; progress: Progress; signal?: AbortSignal }, final = false): Promise<ImageRecord> {
+    const client = await this.client(ref, o.auth);
+    const lease = this.images.layers.lease();
+    const fetched: string[] = [];
+    let ok = false;
+    try {
+      const reference = ref.digest ?? ref.tag!;
+      o.progress({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag });
+      let top;
+      try {
+        top = await client.getManifest(ref.path, reference);
+      } catch (e) {
+        if (e instanceof NotFoundError) throw new NotFoundError(`manifest for ${familiarString(ref)} not found: manifest unknown: manifest unknown`);
+        throw e;
+      }
+      let manifest = top;
+      if (isIndexMediaType(top.mediaType)) {
+        const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: PlatformDescriptor[] };
+        const chosen = selectManifest(index.manifests, o.platform ? parsePlatform(o.platform) : defaultPlatform());
+        manifest = await client.getManifest(ref.path, chosen.digest);
+      }
+      const m = JSON.parse(manifest.bytes.toString('utf8')) as { config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
+      if (!m.config || !m.layers) throw new InvalidParameterError(`unsupported manifest type ${manifest.mediaType}`);
+      for (const l of m.layers) {
+        if (!LAYER_TYPES.has(l.mediaType)) throw new InvalidParameterError(`unsupported layer media type ${l.mediaType} (${l.digest})`);
+      }
+      const configBytes = await streamToBuffer(await client.getBlob(ref.path, m.config.digest), m.config.size, m.config.digest);
+      const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+      const diffIds = config.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== m.layers.length) throw new InvalidParameterError(`invalid image config: ${diffIds.length} diff_ids for ${m.layers.length} layers`);
+      const chains = chainIds(diffIds);
+      const present = chains.map((c) => this.images.layers.has(c));
+      m.layers.forEach((l, i) => o.progress(present[i] ? { status: 'Already exists', progressDetail: {}, id: short(l.digest) } : { status: 'Pulling fs layer', progressDetail: {}, id: short(l.digest) }));
+
+      // Download missing blobs in parallel; each is verified by the content store before commit.
+      const queue = m.layers.map((l, i) => ({ l, i })).filter(({ i }) => !present[i]);
+      const downloads = new Map<number, Promise<void>>();
+      let next = 0;
+      const worker = async () => {
+        while (next < queue.length) {
+          const { l, i } = queue[next++];
+          if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); continue; }
+          const body = await client.getBlob(ref.path, l.digest);
+          o.signal?.addEventListener('abort', () => body.destroy(new Error('pull cancelled')), { once: true });
+          let got = 0;
+          let lastReport = 0;
+          // Count in the pipe itself: a 'data' listener would start the flow before the writer exists.
+          const counted = body.pipe(new Transform({
+            transform(c: Buffer, _e, cb) {
+              got += c.length;
+              if (got - lastReport > 256 * 1024 || got === l.size) {
+                lastReport = got;
+                o.progress({ status: 'Downloading', progressDetail: { current: got, total: l.size }, id: short(l.digest) });
+              }
+              cb(null, c);
+            },
+          }));
+          body.once('error', (e) => counted.destroy(e));
+          fetched.push(l.digest);
+          await this.content.put(counted, { digest: l.digest, size: l.size }).catch((e) => {
+            throw new InvalidParameterError(`failed to verify layer ${l.digest}: ${errorMessage(e)}`);
+          });
+          o.progress({ status: 'Verifying Checksum', progressDetail: {}, id: short(l.digest) });
+          o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) });
+          void i;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, queue.length) }, worker));
+      void downloads;
+
+      let parent: string | null = null;
+      for (let i = 0; i < m.layers.length; i++) {
+        const l = m.layers[i];
+        if (!present[i] || !this.images.layers.has(chains[i])) {
+          o.progress({ status: 'Extracting', progressDetail: {}, id: short(l.digest) });
+          const blob: LayerBlob = { digest: l.digest, size: l.size, mediaType: l.mediaType };
+          const rec = await this.images.layers.importLayer(this.content.open(l.digest), parent, { blob, lease });
+          if (rec.diffId !== diffIds[i]) throw new InvalidParameterError(`layer ${l.digest}: its content has diffID ${rec.diffId}, the image config says ${diffIds[i]}`);
+          o.progress({ status: 'Pull complete', progressDetail: {}, id: short(l.digest) });
+        }
+        lease.layers.add(chains[i]);
+        parent = chains[i];
+      }
+      const size = this.images.layers.chain(parent).reduce((n, l) => n + l.size, 0);
+      const img = this.images.store.put(configBytes, parent, size);
+      await this.content.putBytes(top.bytes);
+      this.images.store.addManifest(img.id, repositoryName(ref), top.digest, top.mediaType);
+      if (top !== manifest) {
+        await this.content.putBytes(manifest.bytes);
+        this.images.store.addManifest(img.id, repositoryName(ref), manifest.digest, manifest.mediaType);
+      }
+      const existed = ref.tag ? this.images.store.resolveTag(formatReference(ref)) === img.id : true;
+      if (ref.tag) this.images.tag(img.id, formatReference(ref));
+      o.progress({ status: `Digest: ${top.digest}` });
+      if (final) {
+        o.progress({ status: existed ? `Status: Image is up to date for ${familiarString(ref)}` : `Status: Downloaded newer image for ${familiarString(ref)}` });
+      }
+      ok = true;
+      return img;
+    } finally {
+      client.close();
+      lease.release();
+      if (!ok) {
+        // Nothing of a failed pull may stay: unreferenced layers, then blobs no layer took.
+        await this.images.layers.collectGarbage().catch(() => undefined);
+        for (const d of fetched) if (!this.images.layers.blobReferenced(d)) await this.content.delete(d);
+      }
+    }
+  }
+
+  async push(name: string, o: { tag?: string; auth?: AuthConfig; progress: Progress }): Promise<void> {
+    const ref = withDefaultTag(parseReference(o.tag ? `${name}:${o.tag}` : name));
+    const img = this.images.resolve(formatReference(ref));
+    const client = await this.client(ref, o.auth);
+    try {
+      o.progress({ status: `The push refers to repository [${familiarName(ref)}]` });
+      const layers = this.images.layers.chain(img.topLayer);
+      const descs: { mediaType: string; size: number; digest: string }[] = [];
+      const otherRepos = this.images.store.repositoriesOf(img.id).filter((r) => r.startsWith(`${ref.domain}/`) && r !== repositoryName(ref));
+      for (const l of [...layers].reverse()) o.progress({ status: 'Preparing', progressDetail: {}, id: short(l.diffId) });
+      for (const l of [...layers].reverse()) {
+        const blob = this.images.layers.blobOf(l.diffId);
+        if (!blob) throw new NotFoundError(`layer ${l.diffId} has no stored blob to push`);
+        const id = short(l.diffId);
+        if (await client.blobExists(ref.path, blob.digest)) { o.progress({ status: 'Layer already exists', progressDetail: {}, id }); continue; }
+        let mounted = false;
+        for (const r of otherRepos) {
+          if (await client.mountBlob(ref.path, blob.digest, r.slice(ref.domain.length + 1))) {
+            o.progress({ status: `Mounted from ${familiarName(parseReference(r))}`, progressDetail: {}, id });
+            mounted = true;
+            break;
+          }
+        }
+        if (mounted) continue;
+        await client.uploadBlob(ref.path, blob.digest, blob.size, () => this.content.open(blob.digest), {
+          onProgress: (n) => o.progress({ status: 'Pushing', progressDetail: { current: n, total: blob.size }, id }),
+        });
+        o.progress({ status: 'Pushed', progressDetail: {}, id });
+      }
+      for (const l of layers) {
+        const b = this.images.layers.blobOf(l.diffId)!;
+        descs.push({ mediaType: b.mediaType.includes('oci') ? DOCKER_LAYER_GZIP : b.mediaType, size: b.size, digest: b.digest });
+      }
+      if (!(await client.blobExists(ref.path, img.id))) {
+        await client.uploadBlob(ref.path, img.id, img.configBytes.length, () => bufferStream(img.configBytes));
+      }
+      // Re-send a manifest we already have for exactly these blobs (its digest must not change); else write Docker's v2.
+      let bytes: Buffer | undefined;
+      let mediaType: string = MediaType.dockerManifest;
+      for (const m of this.images.store.manifestsOf(img.id)) {
+        if (isIndexMediaType(m.mediaType)) continue;
+        const candidate = await this.content.read(m.digest).catch(() => undefined);
+        if (candidate) { bytes = candidate; mediaType = m.mediaType; break; }
+      }
+      bytes ??= Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: MediaType.dockerManifest,
+        config: { mediaType: DOCKER_CONFIG_MEDIA, size: img.configBytes.length, digest: img.id },
+        layers: descs,
+      }, null, 3));
+      const digest = await client.putManifest(ref.path, ref.tag!, bytes, mediaType);
+      await this.content.putBytes(bytes);
+      this.images.store.addManifest(img.id, repositoryName(ref), digest, mediaType);
+      o.progress({ status: `${ref.tag}: digest: ${digest} size: ${bytes.length}` });
+      o.progress({ progressDetail: {}, aux: { Tag: ref.tag, Digest: digest, Size: bytes.length } });
+    } finally {
+      client.close();
+    }
+  }
+}
+
+async function streamToBuffer(s: import('node:stream').Readable, size: number, digest: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of s) {
+    n += (c as Buffer).length;
+    if (n > Math.max(size, 8 << 20)) throw new InvalidParameterError(`blob ${digest} is larger than its descriptor says`);
+    chunks.push(c as Buffer);
+  }
+  const b = Buffer.concat(chunks);
+  const got = `sha256:${(await import('node:crypto')).createHash('sha256').update(b).digest('hex')}`;
+  if (got !== digest) throw new InvalidParameterError(`failed to verify ${digest}: digest mismatch: got ${got}`);
+  return b;
+}
+
+function bufferStream(b: Buffer): import('node:stream').Readable {
+  return (async function* () { yield b; })() as unknown as import('node:stream').Readable;
+}
