@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { loadImages, saveImages } from '../engine/image-archive.js';
 import type { Router } from './router.js';
 import { JsonMessageStream } from './stream.js';
+import { registerBuildRoutes } from './build.js';
 import { decodeRegistryAuth } from '../engine/distribution.js';
 import { statusFromError } from './status.js';
 
@@ -121,7 +122,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     }
     out.end();
   });
-  r.post('/build', async () => { throw new NotImplementedError('building images is not implemented yet'); });
+  registerBuildRoutes(r, engine);
   r.post('/commit', async (ctx) => {
     const q = ctx.query;
     const container = q.get('container');

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { CommandError } from '../errors.js';
 import { extractToRoot } from '../image/archive.js';
 import { BLOCK } from '../image/tar-format.js';
@@ -81,7 +82,6 @@ export async function archiveKind(path: string): Promise<Compression | undefined
   if (c === 'other') return undefined;
   if (c === 'none') return looksLikeTarHeader(head) ? 'none' : undefined;
   if (c === 'gzip') {
-    const { createGunzip } = await import('node:zlib');
     const gz = createReadStream(path).pipe(createGunzip());
     return looksLikeTarHeader(await firstBytes(gz, BLOCK)) ? 'gzip' : undefined;
   }

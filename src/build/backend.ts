@@ -46,8 +46,11 @@ export interface RunOutcome {
 export interface BuildBackend {
   /** Scratch space for this build (removed by the caller). */
   readonly tmpDir: string;
-  /** A local image by reference or ID; `pull` asks for a fresh copy when the engine can pull. Throws NotFound. */
-  resolveImage(ref: string, pull: boolean): Promise<ImageRecord>;
+  /**
+   * An image by reference or ID: the local one, else pulled (always pulled
+   * with `pull`). Pull progress goes to `progress`. Throws NotFound.
+   */
+  resolveImage(ref: string, pull: boolean, progress: (msg: Record<string, unknown>) => void): Promise<ImageRecord>;
   image(id: string): ImageRecord | undefined;
   /** Layer directories of a layer chain, top-most first. */
   lowerDirs(topLayer: string | null): string[];
@@ -82,4 +85,6 @@ export interface BuildOutput {
   stream(text: string): void;
   /** Structured data (`{"aux": …}`). */
   aux(data: Record<string, unknown>): void;
+  /** A progress message of a pull (`{"status": "Pulling fs layer", "id": …}`), passed through as is. */
+  progress(msg: Record<string, unknown>): void;
 }

@@ -34,8 +34,8 @@ function ancestors(path: string): string[] {
 
 /** The plan's entries plus the parent directories they need, in tar order. */
 export async function layerEntries(plan: CopyPlan, destView: LayerView, o: LayerOptions): Promise<PlanEntry[]> {
-  const byPath = new Map(plan.entries.map((e) => [e.path, e]));
   const clamp = (t: number) => (o.sourceDateEpoch !== undefined && t > o.sourceDateEpoch ? o.sourceDateEpoch : t);
+  const byPath = new Map(plan.entries.map((e) => [e.path, { ...e, mtime: clamp(e.mtime) }]));
   const wanted = new Set<string>();
   for (const e of plan.entries) for (const a of ancestors(e.path)) wanted.add(a);
   if (plan.destDir) {

@@ -215,7 +215,8 @@ export class ApiClient {
     }
     if (Buffer.isBuffer(b)) return { headers: { 'Content-Length': String(b.length), ...headers }, body: b };
     if (b instanceof Readable) return { headers, body: b };
-    const text = Buffer.from(JSON.stringify(b));
+    // Go's json.Encoder, which the Docker client uses, ends the body with a newline.
+    const text = Buffer.from(`${JSON.stringify(b)}\n`);
     return { headers: { 'Content-Type': 'application/json', 'Content-Length': String(text.length), ...headers }, body: text };
   }
 
@@ -279,9 +280,10 @@ export class ApiClient {
         }
       });
       req.on('response', (res) => {
+        // Docker says only "unable to upgrade…"; a daemon message, when there is one, says more.
         void responseError(res, full).then((e) => {
-          if ((res.statusCode ?? 0) < 400) reject(new Error(`unable to upgrade to tcp, received ${res.statusCode}`));
-          else reject(e);
+          if ((res.statusCode ?? 0) >= 400 && e.daemonMessage) reject(e);
+          else reject(new Error(`unable to upgrade to tcp, received ${res.statusCode}`));
         });
       });
       req.on('error', (e) => reject(connectError(e, this.host)));

@@ -86,7 +86,7 @@ export class CliContext {
         } catch {
           return false;
         }
-      }, (l) => this.debug(l));
+      }, { debug: (l) => this.debug(l) });
     } catch (e) {
       throw new StatusError(1, (e as Error).message);
     } finally {

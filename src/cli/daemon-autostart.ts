@@ -40,11 +40,20 @@ function tail(path: string, lines: number): string {
  * Spawns berthd for `addr` and resolves once `isUp()` says it answers.
  * Rejects with the end of the daemon's log when it exits or stays silent.
  */
-export async function startDaemon(addr: DaemonAddress, isUp: () => Promise<boolean>, debug?: (line: string) => void): Promise<void> {
-  const log = logPath(addr);
+export interface StartOptions {
+  debug?: (line: string) => void;
+  /** The daemon program (tests use a fake). */
+  bin?: string;
+  waitMs?: number;
+  /** Where its output goes; /var/log/berthd.log or next to the socket by default. */
+  logFile?: string;
+}
+
+export async function startDaemon(addr: DaemonAddress, isUp: () => Promise<boolean>, opts: StartOptions = {}): Promise<void> {
+  const { debug, bin = berthdPath(), waitMs = WAIT_MS } = opts;
+  const log = opts.logFile ?? logPath(addr);
   mkdirSync(dirname(log), { recursive: true });
   const fd = openSync(log, 'a');
-  const bin = berthdPath();
   debug?.(`starting ${bin} -H ${addr.host} (log ${log})`);
   const child = spawn(process.execPath, [bin, '-H', addr.host], { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -52,13 +61,13 @@ export async function startDaemon(addr: DaemonAddress, isUp: () => Promise<boole
   child.on('exit', (code) => { exited = code; });
   child.on('error', () => { exited = -1; });
   child.unref();
-  const deadline = Date.now() + WAIT_MS;
+  const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
     if (await isUp()) return;
     if (exited !== undefined) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const why = exited !== undefined ? `berthd exited with status ${exited}` : `berthd did not answer within ${WAIT_MS / 1000}s`;
+  const why = exited !== undefined ? `berthd exited with status ${exited}` : `berthd did not answer within ${waitMs / 1000}s`;
   const last = tail(log, 5);
   throw new Error(`failed to start the berth daemon at ${addr.host}: ${why} (log: ${log})${last ? `\n${last}` : ''}`);
 }

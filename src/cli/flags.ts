@@ -313,8 +313,8 @@ function wrap(i: number, w: number, s: string): string {
   return r;
 }
 
-/** The "Options:" block, laid out like pflag's FlagUsagesWrapped (Docker wraps at 80 columns off a terminal). */
-export function flagUsages(specs: readonly FlagSpec[], cols = 80): string {
+/** The "Options:" block, laid out like pflag's FlagUsagesWrapped at Docker's width (terminal width - 1, 79 off a terminal). */
+export function flagUsages(specs: readonly FlagSpec[], cols = 79): string {
   const lines: string[] = [];
   let maxlen = 0;
   const visible = [...specs].filter((s) => !s.hidden).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

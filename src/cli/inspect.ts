@@ -23,7 +23,7 @@ function getter(client: ApiClient, type: string, size: boolean): (ref: string) =
 }
 
 export const inspectCommand: Command = {
-  name: 'inspect', usage: '[OPTIONS] NAME|ID [NAME|ID...]', short: 'Return low-level information on Docker objects',
+  name: 'inspect', usage: '[OPTIONS] NAME|ID [NAME|ID...]', short: 'Return low-level information on berth objects',
   args: { min: 1 },
   flags: [
     inspectFormatFlag(),

@@ -44,7 +44,7 @@ export function refuseUnsupported(specs: readonly FlagSpec[], given: readonly st
 }
 
 export async function runCli(argv: readonly string[], streams: CliStreams, env: NodeJS.ProcessEnv): Promise<number> {
-  const root = rootCommand();
+  const root = rootCommand(env);
   const rootInv: Invocation = { path: PROGRAM, command: root };
   let gflags;
   try {

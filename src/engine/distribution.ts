@@ -17,14 +17,14 @@ import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor
 import { getCredentials } from '../registry/auth/docker-config.js';
 import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
-import { chainIds, DOCKER_LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
+import { chainIds, DOCKER_LAYER_GZIP, LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
 import type { ImageRecord } from '../store/image-store.js';
 
 export type Progress = (msg: Record<string, unknown>) => void;
 
 export interface AuthConfig { username?: string; password?: string; serveraddress?: string; identitytoken?: string; registrytoken?: string }
 
-const DOCKER_CONFIG_MEDIA = 'application/vnd.docker.container.image.v1+json';
+const OCI_CONFIG_MEDIA = 'application/vnd.oci.image.config.v1+json';
 const PARALLEL_DOWNLOADS = 3;
 const LAYER_TYPES = new Set([
   'application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -228,24 +228,25 @@ export class Distribution {
       }
       for (const l of layers) {
         const b = this.images.layers.blobOf(l.diffId)!;
-        descs.push({ mediaType: b.mediaType.includes('oci') ? DOCKER_LAYER_GZIP : b.mediaType, size: b.size, digest: b.digest });
+        descs.push({ mediaType: b.mediaType === DOCKER_LAYER_GZIP ? LAYER_GZIP : b.mediaType, size: b.size, digest: b.digest });
       }
       if (!(await client.blobExists(ref.path, img.id))) {
         await client.uploadBlob(ref.path, img.id, img.configBytes.length, () => bufferStream(img.configBytes));
       }
-      // Re-send a manifest we already have for exactly these blobs (its digest must not change); else write Docker's v2.
+      // Re-send a manifest we already have for this image (its digest must not change); else write an
+      // OCI manifest, which skopeo, containerd and Docker ≥ 25 keep byte for byte when they copy it.
       let bytes: Buffer | undefined;
-      let mediaType: string = MediaType.dockerManifest;
+      let mediaType: string = MediaType.ociManifest;
       for (const m of this.images.store.manifestsOf(img.id)) {
         if (isIndexMediaType(m.mediaType)) continue;
         const candidate = await this.content.read(m.digest).catch(() => undefined);
         if (candidate) { bytes = candidate; mediaType = m.mediaType; break; }
       }
       bytes ??= Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: MediaType.dockerManifest,
-        config: { mediaType: DOCKER_CONFIG_MEDIA, size: img.configBytes.length, digest: img.id },
+        schemaVersion: 2, mediaType: MediaType.ociManifest,
+        config: { mediaType: OCI_CONFIG_MEDIA, size: img.configBytes.length, digest: img.id },
         layers: descs,
-      }, null, 3));
+      }));
       const digest = await client.putManifest(ref.path, ref.tag!, bytes, mediaType);
       await this.content.putBytes(bytes);
       this.images.store.addManifest(img.id, repositoryName(ref), digest, mediaType);

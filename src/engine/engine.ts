@@ -16,6 +16,7 @@ import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
+import { BuildService } from './build.js';
 import { Distribution } from './distribution.js';
 import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
 import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
@@ -44,6 +45,7 @@ export class Engine {
   readonly containers: ContainerService;
   readonly exec: ExecService;
   readonly health: HealthMonitor;
+  readonly builds: BuildService;
   readonly distribution: Distribution;
   readonly runtimes: RuntimeRegistry;
   readonly startedAt = new Date();
@@ -77,6 +79,7 @@ export class Engine {
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
     this.health = new HealthMonitor(this.containers, this.exec, this.events);
     this.distribution = new Distribution(this.images, this.content, options.insecureRegistries ?? []);
+    this.builds = new BuildService(this.db, this.paths, this.layers, this.images, this.containers, this.distribution, this.events);
   }
 
   /** Opens the data root, cleans what a crash left half-done, and reconciles containers. */

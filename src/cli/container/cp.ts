@@ -16,6 +16,7 @@ import type { CliContext } from '../context.js';
 import { StatusError } from '../errors.js';
 import type { ParsedFlags } from '../flags.js';
 import { humanSize } from '../format/units.js';
+import { countBytes, type ByteCounter } from '../stream/byte-counter.js';
 import { assertsDirectory, rebaseArchive, resolveLocalPath, splitPathDirEntry, tarResource, untar } from './cp-archive.js';
 
 export interface PathStat {
@@ -71,11 +72,6 @@ function quietFor(ctx: CliContext, f: ParsedFlags): boolean {
   return f.bool('quiet') || !ctx.err.isTTY;
 }
 
-/** Counts bytes passing through, for the "Successfully copied" line. */
-function counted(src: Readable, counter: { n: number }): Readable {
-  src.on('data', (c: Buffer) => { counter.n += c.length; });
-  return src;
-}
 
 async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: string, srcPath0: string, dstPath0: string): Promise<void> {
   const client = await ctx.client();
@@ -102,8 +98,8 @@ async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: str
   }
   const stat = decodePathStat(res.headers['x-docker-container-path-stat']);
   const srcIsDir = stat ? hasBit(stat.mode, MODE_DIR) : false;
-  const counter = { n: 0 };
-  let content: Readable = counted(res, counter);
+  const counter = countBytes(res);
+  let content: Readable = counter;
   const srcBaseRaw = splitPathDirEntry(srcPath)[1];
   if (rebaseName) content = rebaseArchive(content, srcBaseRaw, rebaseName);
   const srcBase = rebaseName || srcBaseRaw;
@@ -139,7 +135,7 @@ async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: str
     content = rebaseArchive(content, srcBase, dstBase);
   }
   await untar(content, extractTo);
-  if (!quietFor(ctx, f)) ctx.err.write(`Successfully copied ${humanSize(counter.n)} to ${dstPath}\n`);
+  if (!quietFor(ctx, f)) ctx.err.write(`Successfully copied ${humanSize(counter.bytes)} to ${dstPath}\n`);
 }
 
 function lstatIf(p: string) {
@@ -186,7 +182,7 @@ async function copyToContainer(ctx: CliContext, f: ParsedFlags, container: strin
 
   let content: Readable;
   let resolvedDst: string;
-  const counter = { n: 0 };
+  let counter: ByteCounter | undefined;
   if (srcPath0 === '-') {
     if (!dstIsDir) throw new StatusError(1, `destination "${container}:${dstPath}" must be a directory`);
     content = ctx.in;
@@ -209,7 +205,8 @@ async function copyToContainer(ctx: CliContext, f: ParsedFlags, container: strin
     const srcIsDir = st.isDirectory();
     const srcBase = rebaseName || splitPathDirEntry(resolved)[1];
     const [dstDir, dstBase] = splitPathDirEntry(dstInfoPath);
-    const archive = counted(tarResource(resolved, rebaseName), counter);
+    counter = countBytes(tarResource(resolved, rebaseName));
+    const archive: Readable = counter;
     if (dstExists && dstIsDir) {
       resolvedDst = dstInfoPath;
       content = archive;
@@ -230,7 +227,7 @@ async function copyToContainer(ctx: CliContext, f: ParsedFlags, container: strin
     headers: { 'Content-Type': 'application/x-tar' },
     body: content,
   });
-  if (!quietFor(ctx, f) && srcPath0 !== '-') ctx.err.write(`Successfully copied ${humanSize(counter.n)} to ${container}:${dstInfoPath}\n`);
+  if (!quietFor(ctx, f) && srcPath0 !== '-') ctx.err.write(`Successfully copied ${humanSize(counter?.bytes ?? 0)} to ${container}:${dstInfoPath}\n`);
 }
 
 export const cpCommand: Command = {

@@ -127,7 +127,7 @@ export function createFlagSpecs(lookupEnv: LookupEnv, mode: 'run' | 'create'): F
     { name: 'privileged', kind: 'bool', usage: 'Give extended privileges to this container' },
     { name: 'publish', short: 'p', kind: 'list', usage: "Publish a container's port(s) to the host" },
     { name: 'publish-all', short: 'P', kind: 'bool', usage: 'Publish all exposed ports to random ports' },
-    { name: 'pull', kind: 'string', default: 'missing', defaultText: '"missing"', usage: 'Pull image before running ("always", "missing", "never")' },
+    { name: 'pull', kind: 'string', default: 'missing', defaultText: '"missing"', usage: `Pull image before ${mode === 'run' ? 'running' : 'creating'} ("always", "missing", "never")` },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress the pull output' },
     { name: 'read-only', kind: 'bool', usage: "Mount the container's root filesystem as read only" },
     { name: 'restart', kind: 'string', default: 'no', defaultText: '"no"', usage: 'Restart policy to apply when a container exits' },

@@ -27,7 +27,7 @@ export function printPrune(ctx: CliContext, r: PruneResult): void {
 export const containerPruneCommand: Command = {
   name: 'prune', usage: '[OPTIONS]', short: 'Remove all stopped containers', args: { max: 0 },
   flags: [
-    filterFlag('Provide filter values (e.g. "until=<timestamp>")'),
+    filterFlag('Provide filter values (e.g. "until=<timestamp>")', false),
     { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
   ],
   async run(ctx: CliContext, f: ParsedFlags) {

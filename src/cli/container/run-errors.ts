@@ -25,8 +25,3 @@ export function toRunStatusError(e: unknown, command = 'run'): StatusError {
   const msg = (e as Error).message;
   return new StatusError(runFailureStatus(msg), withHelp(msg, command));
 }
-
-/** `berth: <message>.` on stderr, as reportError(…, withHelp=false) prints a start failure. */
-export function startFailureLine(message: string): string {
-  return `${PROGRAM}: ${message.replace(/\.$/, '')}.\n`;
-}

@@ -14,7 +14,7 @@ import { attachContainer, detachKeysFor, type AttachHandle } from './attach-stre
 import { buildCreateRequest, ContainerOptionsError, type CreateRequest } from './create-config.js';
 import { createContainer } from './create-container.js';
 import { createFlagSpecs } from './create-flags.js';
-import { runFailureStatus, startFailureLine, toRunStatusError, withHelp } from './run-errors.js';
+import { toRunStatusError, withHelp } from './run-errors.js';
 import { proxySignals } from './signal-proxy.js';
 import { checkTty } from './tty-check.js';
 import { beginWait } from './wait-status.js';
@@ -81,11 +81,9 @@ async function run(ctx: CliContext, flags: ParsedFlags): Promise<number> {
         session.cancel();
         await session.done.catch(() => undefined);
       }
-      const msg = (e as Error).message;
-      ctx.err.write(startFailureLine(msg));
       if (body.HostConfig.AutoRemove) await wait.status;
       else waitAbort.abort();
-      throw new StatusError(runFailureStatus(msg));
+      throw toRunStatusError(e);
     }
 
     let stopResize = () => {};

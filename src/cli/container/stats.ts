@@ -131,7 +131,7 @@ async function stats(ctx: CliContext, f: ParsedFlags): Promise<void> {
     : (await client.json<ContainerSummary[]>('GET', '/containers/json', { query: { all: f.bool('all') } })).map((c) => c.Id);
   if (f.bool('no-stream')) {
     const [entries, errors] = await sample(client, await names());
-    ctx.out.write(formatRows(format, entries.map((e) => statsContext(e, trunc)), HEADERS));
+    if (entries.length || !errors.length) ctx.out.write(formatRows(format, entries.map((e) => statsContext(e, trunc)), HEADERS));
     if (errors.length) throw new StatusError(1, errors.join('\n'));
     return;
   }
@@ -152,7 +152,7 @@ export const statsCommand: Command = {
     { name: 'all', short: 'a', kind: 'bool', usage: 'Show all containers (default shows just running)' },
     formatFlag(),
     { name: 'no-stream', kind: 'bool', usage: 'Disable streaming stats and only pull the first result' },
-    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
+    { name: 'no-trunc', kind: 'bool', usage: 'Do not truncate output' },
   ],
   run: stats,
 };

@@ -11,13 +11,13 @@ import { runForEach } from './parallel.js';
 
 const flags: FlagSpec[] = [
   { name: 'signal', short: 's', kind: 'string', usage: 'Signal to send to the container' },
-  { name: 'time', short: 't', kind: 'int', aliases: ['timeout'], usage: 'Seconds to wait before killing the container' },
+  { name: 'timeout', short: 't', kind: 'int', aliases: ['time'], usage: 'Seconds to wait before killing the container' },
 ];
 
 function action(verb: 'stop' | 'restart') {
   return async (ctx: CliContext, f: ParsedFlags) => {
     const client = await ctx.client();
-    const query = { t: f.changed('time') ? f.number('time') : undefined, signal: f.string('signal') || undefined };
+    const query = { t: f.changed('timeout') ? f.number('timeout') : undefined, signal: f.string('signal') || undefined };
     await runForEach(ctx, f.args, (name) => client.call('POST', apiPath`/containers/${name}/${verb}`, { query }));
   };
 }

@@ -41,8 +41,14 @@ export async function beginWait(client: ApiClient, id: string, condition: 'next-
 
 /** `attach`'s getExitStatus: the raw wait result, errors surfaced as they are. */
 export async function waitResult(client: ApiClient, id: string): Promise<PendingWait<WaitResponse>> {
-  const res = await client.request('POST', apiPath`/containers/${id}/wait`);
-  const status = readAll(res).then((buf) => JSON.parse(buf.toString('utf8') || '{}') as WaitResponse);
+  // Headers first, like Docker; but a failing wait surfaces only at the end, after the attach had its say.
+  let status: Promise<WaitResponse>;
+  try {
+    const res = await client.request('POST', apiPath`/containers/${id}/wait`);
+    status = readAll(res).then((buf) => JSON.parse(buf.toString('utf8') || '{}') as WaitResponse);
+  } catch (e) {
+    status = Promise.reject(e);
+  }
   void status.catch(() => undefined);
   return { status };
 }

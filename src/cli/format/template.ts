@@ -481,7 +481,8 @@ function indexInto(item: unknown, idx: unknown[]): unknown {
       if (n < 0 || n >= v.length) throw new Error(`error calling index: index out of range: ${n}`);
       v = typeof v === 'string' ? v.charCodeAt(n) : v[n];
     } else if (isPlainObject(v)) {
-      v = Object.prototype.hasOwnProperty.call(v, String(i)) ? v[String(i)] : NO_VALUE;
+      // Docker's maps are mostly map[string]string: a missing key indexes to "".
+      v = Object.prototype.hasOwnProperty.call(v, String(i)) ? v[String(i)] : '';
     } else if (v === null || v === undefined) {
       throw new Error('error calling index: index of untyped nil');
     } else {

@@ -9,6 +9,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { countBytes } from '../stream/byte-counter.js';
 import type { Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { StatusError } from '../errors.js';
@@ -150,14 +151,11 @@ async function build(ctx: CliContext, f: ParsedFlags): Promise<void> {
   }
 
   const quiet = f.bool('quiet');
-  let sent = 0;
   let body: Readable | undefined;
   if (context) {
-    const counter = new PassThrough();
-    counter.on('data', (c: Buffer) => { sent += c.length; });
-    counter.on('end', () => { if (!quiet) ctx.out.write(`Sending build context to berth daemon  ${humanSize(sent)}\n`); });
-    context.stream.on('error', (e) => counter.destroy(e));
-    context.stream.pipe(counter);
+    const counter = countBytes(context.stream);
+    // Docker shows this on stdout, or on stderr when -q keeps stdout for the ID.
+    counter.on('end', () => (quiet ? ctx.err : ctx.out).write(`Sending build context to berth daemon  ${humanSize(counter.bytes)}\n`));
     body = counter;
   }
   const client = await ctx.client();

@@ -14,7 +14,7 @@ export const loadCommand: Command = {
   aliasesHelp: 'berth image load, berth load', args: { max: 0 },
   flags: [
     { name: 'input', short: 'i', kind: 'string', usage: 'Read from tar archive file, instead of STDIN' },
-    { name: 'platform', kind: 'list', usage: 'Load only the given platform(s). Formatted as a comma-separated list of "os[/arch[/variant]]" (e.g., "linux/amd64,linux/arm64/v8")' },
+    { name: 'platform', kind: 'string', usage: 'Load only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")' },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress the load output' },
   ],
   async run(ctx, f) {
@@ -31,7 +31,7 @@ export const loadCommand: Command = {
     }
     const client = await ctx.client();
     const res = await client.request('POST', '/images/load', {
-      query: { platform: f.list('platform').length ? f.list('platform') : undefined, quiet: f.bool('quiet') || !ctx.out.isTTY },
+      query: { platform: f.string('platform') || undefined, quiet: f.bool('quiet') || !ctx.out.isTTY },
       headers: { 'Content-Type': 'application/x-tar' },
       body,
     });

@@ -21,7 +21,7 @@ export const imagePruneCommand: Command = {
   name: 'prune', usage: '[OPTIONS]', short: 'Remove unused images', args: { max: 0 },
   flags: [
     { name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images, not just dangling ones' },
-    filterFlag('Provide filter values (e.g. "until=<timestamp>")'),
+    filterFlag('Provide filter values (e.g. "until=<timestamp>")', false),
     { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
   ],
   async run(ctx, f) {

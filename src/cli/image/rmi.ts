@@ -13,6 +13,7 @@ export const rmiCommand: Command = {
   flags: [
     { name: 'force', short: 'f', kind: 'bool', usage: 'Force removal of the image' },
     { name: 'no-prune', kind: 'bool', usage: 'Do not delete untagged parents' },
+    { name: 'platform', kind: 'list', varname: 'strings', usage: 'Remove only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")' },
   ],
   async run(ctx, f) {
     const client = await ctx.client();
@@ -20,7 +21,7 @@ export const rmiCommand: Command = {
     let fatal = false;
     for (const img of f.args) {
       try {
-        const dels = await client.json<{ Untagged?: string; Deleted?: string }[]>('DELETE', apiPath`/images/${img}`, { query: { force: f.bool('force'), noprune: f.bool('no-prune') } });
+        const dels = await client.json<{ Untagged?: string; Deleted?: string }[]>('DELETE', apiPath`/images/${img}`, { query: { force: f.bool('force'), noprune: f.bool('no-prune'), platforms: f.list('platform').length ? f.list('platform') : undefined } });
         for (const d of dels ?? []) ctx.out.write(d.Deleted ? `Deleted: ${d.Deleted}\n` : `Untagged: ${d.Untagged}\n`);
       } catch (e) {
         if (!(e instanceof ApiError && e.statusCode === 404)) fatal = true;

@@ -7,13 +7,13 @@ export const saveCommand: Command = {
   aliasesHelp: 'berth image save, berth save', args: { min: 1 },
   flags: [
     { name: 'output', short: 'o', kind: 'string', usage: 'Write to a file, instead of STDOUT' },
-    { name: 'platform', kind: 'list', usage: 'Save only the given platform(s). Formatted as a comma-separated list of "os[/arch[/variant]]" (e.g., "linux/amd64,linux/arm64/v8")' },
+    { name: 'platform', kind: 'string', usage: 'Save only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")' },
   ],
   async run(ctx, f) {
     const output = f.string('output');
     refuseTerminal(ctx.out, output);
     const client = await ctx.client();
-    const res = await client.request('GET', '/images/get', { query: { names: f.args, platform: f.list('platform').length ? f.list('platform') : undefined } });
+    const res = await client.request('GET', '/images/get', { query: { names: f.args, platform: f.string('platform') || undefined } });
     await writeArchive(res, ctx.out, output);
   },
 };

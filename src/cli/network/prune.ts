@@ -14,7 +14,7 @@ export async function pruneNetworks(ctx: CliContext, filters: readonly string[])
 export const networkPruneCommand: Command = {
   name: 'prune', usage: '[OPTIONS]', short: 'Remove all unused networks', args: { max: 0 },
   flags: [
-    filterFlag('Provide filter values (e.g. "until=<timestamp>")'),
+    filterFlag('Provide filter values (e.g. "until=<timestamp>")', false),
     { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
   ],
   async run(ctx, f) {

@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { StatusError } from '../errors.js';
 
 export const networkRmCommand: Command = {
-  name: 'rm', aliases: ['remove'], usage: '[OPTIONS] NETWORK [NETWORK...]', short: 'Remove one or more networks',
+  name: 'rm', aliases: ['remove'], usage: 'NETWORK [NETWORK...]', short: 'Remove one or more networks',
   aliasesHelp: 'berth network rm, berth network remove', args: { min: 1 },
   flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Do not error if the network does not exist' }],
   async run(ctx, f) {

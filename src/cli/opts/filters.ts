@@ -9,8 +9,9 @@ export function validateFilter(arg: string): string {
   return arg;
 }
 
-export function filterFlag(usage: string): FlagSpec {
-  return { name: 'filter', short: 'f', kind: 'list', varname: 'filter', usage, parse: validateFilter };
+/** `-f, --filter`; prune commands keep `-f` for `--force` and pass `short: false`. */
+export function filterFlag(usage: string, short = true): FlagSpec {
+  return { name: 'filter', short: short ? 'f' : undefined, kind: 'list', varname: 'filter', usage, parse: validateFilter };
 }
 
 export type Filters = Record<string, Record<string, boolean>>;

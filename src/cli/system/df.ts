@@ -104,7 +104,7 @@ async function df(ctx: CliContext, f: ParsedFlags): Promise<void> {
 }
 
 export const dfCommand: Command = {
-  name: 'df', usage: '[OPTIONS]', short: 'Show docker disk usage', args: { max: 0 },
+  name: 'df', usage: '[OPTIONS]', short: 'Show berth disk usage', args: { max: 0 },
   flags: [formatFlag(), { name: 'verbose', short: 'v', kind: 'bool', usage: 'Show detailed information on space usage' }],
   run: df,
 };

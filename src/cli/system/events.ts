@@ -6,7 +6,7 @@
 import type { Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import type { ParsedFlags } from '../flags.js';
-import { formatFlag } from '../format/format-flag.js';
+import { inspectFormatFlag } from '../format/format-flag.js';
 import { goMarshal } from '../format/formatter.js';
 import { Template, TemplateError } from '../format/template.js';
 import { rfc3339NanoFixed } from '../format/time.js';
@@ -29,7 +29,8 @@ export interface EventMessage {
 
 export function formatEvent(e: EventMessage): string {
   let s = '';
-  if (e.timeNano) s += `${rfc3339NanoFixed(BigInt(Math.round(e.timeNano)))} `;
+  // Through the decimal text, as Go reads the JSON number (a float would shift the last digits).
+  if (e.timeNano) s += `${rfc3339NanoFixed(BigInt(String(Math.round(e.timeNano))))} `;
   else if (e.time) s += `${rfc3339NanoFixed(BigInt(e.time) * 1000000000n)} `;
   s += `${e.Type} ${e.Action} ${e.Actor.ID}`;
   const attrs = e.Actor.Attributes ?? {};
@@ -75,7 +76,7 @@ export const eventsCommand: Command = {
   aliasesHelp: 'berth system events, berth events', args: { max: 0 },
   flags: [
     filterFlag('Filter output based on conditions provided'),
-    formatFlag(),
+    { ...inspectFormatFlag(), short: undefined },
     { name: 'since', kind: 'string', usage: 'Show all events created since timestamp' },
     { name: 'until', kind: 'string', usage: 'Stream events until this timestamp' },
   ],

@@ -57,7 +57,7 @@ export const systemPruneCommand: Command = {
   name: 'prune', usage: '[OPTIONS]', short: 'Remove unused data', args: { max: 0 },
   flags: [
     { name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images not just dangling ones' },
-    filterFlag('Provide filter values (e.g. "label=<key>=<value>")'),
+    filterFlag('Provide filter values (e.g. "label=<key>=<value>")', false),
     { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
     { name: 'volumes', kind: 'bool', usage: 'Prune anonymous volumes' },
   ],

@@ -54,7 +54,7 @@ function arch(): string {
 
 export function clientVersionInfo(apiVersion: string): Record<string, unknown> {
   return {
-    Platform: { Name: 'berth' },
+    Platform: { Name: '' },
     Version: BERTH_CLI_VERSION,
     ApiVersion: apiVersion,
     DefaultAPIVersion: CLIENT_API_VERSION,

@@ -19,7 +19,7 @@ export const volumePruneCommand: Command = {
   name: 'prune', usage: '[OPTIONS]', short: 'Remove unused local volumes', args: { max: 0 },
   flags: [
     { name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused volumes, not just anonymous ones' },
-    filterFlag('Provide filter values (e.g. "label=<label>")'),
+    filterFlag('Provide filter values (e.g. "label=<label>")', false),
     { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
   ],
   async run(ctx, f) {

@@ -126,7 +126,7 @@ export class Authenticator {
     const p = fetchToken(this.transport, {
       realm: b.realm, service: b.service, scopes,
       username: this.creds.username, password: this.creds.password,
-      identityToken: this.creds.identityToken ?? undefined,
+      identityToken: this.creds.identityToken,
       offline: offline && this.hasPassword(),
     }, this.opts.retry).then((answer: TokenAnswer) => {
       this.cache.set(key, answer.token, answer.expiresIn, started);

@@ -27,7 +27,7 @@ import { MANIFEST_ACCEPT, bareMediaType, manifestMediaType } from './media-types
 import { errorFromResponse, registryErrorCode, type RegistryResponseError } from './registry-errors.js';
 import { repositoryScope } from './scope.js';
 import { RegistrySession, type SessionOptions } from './session.js';
-import { discard, header, readBody, redact, type HttpResponse } from './transport.js';
+import { discard, header, readBody, redact, streamBody, type HttpResponse } from './transport.js';
 import { uploadBlob, type UploadOptions } from './blob-upload.js';
 
 export { endpointFor, type RegistryEndpoint } from './endpoint.js';
@@ -39,7 +39,7 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_TAG_PAGES = 10_000;
 
-export interface ClientOptions extends SessionOptions {}
+export type ClientOptions = SessionOptions;
 
 export interface Manifest {
   bytes: Buffer;
@@ -200,9 +200,12 @@ export class RegistryClient {
         discard(res);
         throw new SystemError(`${res.method} ${redact(res.url)}: asked for bytes from ${offset}, got a range from ${start}`);
       }
-      return res.body;
+      return streamBody(res);
     }
-    if (res.status === 200) return offset > 0 ? res.body.pipe(skipBytes(offset, res.body)) : res.body;
+    if (res.status === 200) {
+      const body = streamBody(res);
+      return offset > 0 ? body.pipe(skipBytes(offset, body)) : body;
+    }
     throw await failure(res);
   }
 
@@ -318,5 +321,8 @@ function skipBytes(n: number, source: Readable): Transform {
     },
   });
   source.on('error', (err) => t.destroy(err));
+  t.on('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
   return t;
 }

@@ -19,7 +19,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { BerthError, SystemError } from '../../errors.js';
 
 export interface HttpRequest {
@@ -40,6 +40,8 @@ export interface HttpResponse {
   body: IncomingMessage;
   /** The URL that answered (after redirects). */
   url: URL;
+  /** Why the transport cut the connection after the headers (an idle timeout), if it did. */
+  abortReason?: Error;
 }
 
 export interface TransportOptions {
@@ -126,11 +128,17 @@ export class Transport {
         // The body's own failure (a VerificationError) is the caller's error, not the network's.
         reject(err instanceof BerthError ? err : new NetworkError(method, url, err));
       };
+      let response: HttpResponse | undefined;
       const r = mod.request(url, { method, headers, agent }, (res) => {
         settled = true;
-        resolve({ method, status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: res, url });
+        response = { method, status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: res, url };
+        resolve(response);
       });
-      r.setTimeout(this.timeoutMs, () => r.destroy(new TimeoutError(this.timeoutMs)));
+      r.setTimeout(this.timeoutMs, () => {
+        const err = new TimeoutError(this.timeoutMs);
+        if (response) response.abortReason = err;
+        r.destroy(err);
+      });
       r.on('error', fail);
       if (req.body instanceof Readable) {
         const body = req.body;
@@ -170,7 +178,7 @@ export async function readBody(res: HttpResponse, limit: number): Promise<Buffer
     }
   } catch (err) {
     if (err instanceof SystemError) throw err;
-    throw new NetworkError(res.method, res.url, err);
+    throw new NetworkError(res.method, res.url, res.abortReason ?? err);
   }
   return Buffer.concat(chunks);
 }
@@ -184,4 +192,20 @@ export function discard(res: HttpResponse): void {
 export function header(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A response body for a caller to stream: failures mid-body (reset, idle
+ * timeout, early close) arrive as {@link NetworkError}s naming the request,
+ * and a caller that stops reading (destroys the stream) closes the
+ * connection instead of leaving it half-read.
+ */
+export function streamBody(res: HttpResponse): Readable {
+  const out = new PassThrough();
+  res.body.on('error', (err) => out.destroy(err instanceof BerthError ? err : new NetworkError(res.method, res.url, res.abortReason ?? err)));
+  out.on('close', () => {
+    if (!res.body.complete) res.body.destroy();
+  });
+  res.body.pipe(out);
+  return out;
 }

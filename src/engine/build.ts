@@ -1,0 +1,336 @@
+/**
+ * The build service: `POST /build` and `POST /build/prune`. It turns a
+ * request into a prepared build (context unpacked under the data root's
+ * tmp/, .dockerignore applied, Dockerfile parsed, options checked), runs
+ * the classic builder (build/builder.ts) against the engine's stores and
+ * containers, and owns the build cache table.
+ *
+ * What the builder gets from here (build/backend.ts):
+ * - RUN: a container created through ContainerService from the step's
+ *   image with the step's command, env, user and workdir, its stdout and
+ *   stderr attached and streamed, started, waited for; on success its upper
+ *   dir becomes a layer (`diffUpperDir` → `LayerStore.importLayer`); then it
+ *   is removed with its anonymous volumes — on failure and cancellation too;
+ * - images stored with their local parent (the previous step), tags, and
+ *   the undo of a failed build.
+ *
+ * Options berth does not implement are refused (NotImplementedError), never
+ * ignored: `cachefrom`, `extrahosts`, `squash`, `cgroupparent`, `isolation`,
+ * `outputs`, BuildKit (`version=2`), foreign platforms. `networkmode`
+ * `default` means `none`: berth has no bridge network yet, so RUN has no
+ * network unless `host` is asked for.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
+import { hostArchitecture } from '../image/config.js';
+import { diffUpperDir } from '../image/layer-diff.js';
+import { familiarString, formatReference, looksLikeId, parseReference, withDefaultTag } from '../image/reference.js';
+import type { Db } from '../store/db.js';
+import { imageIdOf } from '../store/image-store.js';
+import type { Lease, LayerStore } from '../store/layer-store.js';
+import type { DataPaths } from '../store/paths.js';
+import { BuildCacheStore } from '../store/build-cache.js';
+import type { BuildBackend, BuildOutput, RunHooks, RunOutcome, RunSpec } from '../build/backend.js';
+import { Builder, type BuildResult } from '../build/builder.js';
+import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext } from '../build/context.js';
+import { parseDockerfile, type Dockerfile } from '../build/parser/index.js';
+import { cloneGitContext, fetchRemoteContext, isGitUrl } from '../build/remote.js';
+import type { ContainerService } from './containers.js';
+import type { EventBus } from './events.js';
+import type { ImageService } from './images.js';
+import type { AuthConfig, Distribution } from './distribution.js';
+
+/** `POST /build` parameters, decoded from the query (api/build.ts). */
+export interface BuildParams {
+  dockerfile: string;
+  tags: string[];
+  /** `buildargs`: null values mean "not given". */
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  noCache: boolean;
+  pull: boolean;
+  target: string;
+  quiet: boolean;
+  /** `rm=0`: berth removes intermediate containers anyway (warned about). */
+  rm: boolean;
+  networkMode: string;
+  platform: string;
+  remote: string;
+  cacheFrom: string[];
+  extraHosts: string;
+  squash: boolean;
+  cgroupParent: string;
+  isolation: string;
+  version: string;
+  outputs: string;
+  /** HostConfig fields for RUN containers: Memory, MemorySwap, CpuShares, CpusetCpus, CpusetMems, CpuPeriod, CpuQuota, ShmSize, Ulimits. */
+  resources: Record<string, unknown>;
+  /** `X-Registry-Config`: credentials by registry, for pulling base images. */
+  authConfigs: Record<string, AuthConfig>;
+}
+
+/** A build whose context is on disk and whose Dockerfile parsed. */
+export interface PreparedBuild {
+  dir: string;
+  contextDir: string;
+  dockerfile: Dockerfile;
+  params: BuildParams;
+  tags: { ref: string; display: string }[];
+  buildArgs: Map<string, string>;
+  sourceDateEpoch?: number;
+  network: 'none' | 'host';
+  warnings: string[];
+}
+
+export interface PruneOptions {
+  /** Only entries not used for this long (ms). */
+  unusedForMs?: number;
+}
+
+export class BuildService {
+  readonly cache: BuildCacheStore;
+
+  constructor(
+    db: Db,
+    private readonly paths: DataPaths,
+    private readonly layers: LayerStore,
+    private readonly images: ImageService,
+    private readonly containers: ContainerService,
+    private readonly distribution: Distribution,
+    private readonly events: EventBus,
+  ) {
+    this.cache = new BuildCacheStore(db);
+  }
+
+  /**
+   * Checks the options, unpacks the context and parses the Dockerfile.
+   * Everything that can be refused is refused here, before a byte of the
+   * response stream is written (so it is an HTTP error). `dispose` removes
+   * what this left on disk.
+   */
+  async prepare(params: BuildParams, body: Readable | null): Promise<PreparedBuild> {
+    if (params.version === '2') throw new NotImplementedError('BuildKit (version=2) is not supported: berth implements the classic builder (DOCKER_BUILDKIT=0)');
+    if (params.cacheFrom.length) throw new NotImplementedError('--cache-from is not supported yet: berth only uses its local build cache');
+    if (params.extraHosts) throw new NotImplementedError('--add-host is not supported for builds yet');
+    if (params.squash) throw new NotImplementedError('--squash is not supported');
+    if (params.cgroupParent) throw new NotImplementedError('--cgroup-parent is not supported yet');
+    if (params.isolation && params.isolation !== 'default') throw new NotImplementedError(`--isolation=${params.isolation} is not supported on Linux`);
+    if (params.outputs) throw new NotImplementedError('--output needs BuildKit; berth implements the classic builder');
+    const platform = `linux/${hostArchitecture()}`;
+    if (params.platform && params.platform !== platform && params.platform !== 'linux') {
+      throw new NotImplementedError(`building for ${params.platform} is not supported: berth builds for ${platform}`);
+    }
+    let network: 'none' | 'host';
+    switch (params.networkMode) {
+      case '': case 'default': case 'none': network = 'none'; break;
+      case 'host': network = 'host'; break;
+      case 'bridge': throw new NotImplementedError('bridge networking is not implemented yet: build with --network none (the default) or --network host');
+      default: throw new NotImplementedError(`network mode ${params.networkMode} is not supported for builds (none and host are)`);
+    }
+    const tags = params.tags.filter((t) => t !== '').map((t) => {
+      let ref;
+      try {
+        ref = withDefaultTag(parseReference(t));
+      } catch (e) {
+        throw new InvalidParameterError(`invalid tag ${JSON.stringify(t)}: ${errorMessage(e)}`);
+      }
+      if (ref.digest) throw new InvalidParameterError(`invalid tag ${JSON.stringify(t)}: a tag cannot contain a digest`);
+      return { ref: formatReference(ref), display: familiarString(ref) };
+    });
+    const buildArgs = new Map<string, string>();
+    for (const [k, v] of Object.entries(params.buildArgs)) if (v !== null && v !== undefined) buildArgs.set(k, String(v));
+    let sourceDateEpoch: number | undefined;
+    const sde = buildArgs.get('SOURCE_DATE_EPOCH');
+    if (sde !== undefined && sde !== '') {
+      if (!/^\d+$/.test(sde)) throw new InvalidParameterError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}: expected whole seconds since 1970`);
+      sourceDateEpoch = Number(sde);
+    }
+    const warnings: string[] = [];
+    if (!params.rm) warnings.push('[Warning] berth always removes intermediate containers: --rm=false is ignored\n');
+
+    const dir = join(this.paths.tmp, `build-${randomBytes(8).toString('hex')}`);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      let contextDir = join(dir, 'context');
+      await mkdir(contextDir, { mode: 0o755 });
+      if (params.remote) {
+        if (isGitUrl(params.remote)) {
+          contextDir = await cloneGitContext(params.remote, join(dir, 'git'));
+        } else if (/^https?:\/\//.test(params.remote)) {
+          await fetchRemoteContext(params.remote, contextDir, params.dockerfile || 'Dockerfile');
+        } else {
+          throw new InvalidParameterError(`remote=${params.remote}: only Git URLs and http(s) URLs are supported`);
+        }
+      } else if (body) {
+        await unpackContext(body, contextDir);
+      }
+      const df = await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
+      const dockerfile = parseDockerfile(df.text, { file: df.path });
+      await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
+      return { dir, contextDir, dockerfile, params, tags, buildArgs, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}), network, warnings };
+    } catch (e) {
+      body?.resume();
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Runs a prepared build, writing the classic builder's stream to `out`. */
+  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal): Promise<BuildResult> {
+    if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
+    // Layers a build imported are not garbage until its images reference them.
+    const lease = this.layers.lease();
+    const backend = this.backend(p, lease, signal);
+    const builder = new Builder(backend, out, {
+      dockerfile: p.dockerfile, contextDir: p.contextDir, tags: p.tags, buildArgs: p.buildArgs, labels: p.params.labels,
+      noCache: p.params.noCache, pull: p.params.pull, ...(p.params.target ? { target: p.params.target } : {}),
+      quiet: p.params.quiet, network: p.network, resources: p.params.resources,
+      ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal,
+    });
+    try {
+      return await builder.run();
+    } catch (e) {
+      // The images of a failed build are gone; now their layers may go too.
+      lease.release();
+      await this.layers.collectGarbage().catch(() => undefined);
+      throw e;
+    } finally {
+      lease.release();
+    }
+  }
+
+  async dispose(p: PreparedBuild): Promise<void> {
+    await rm(p.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * `builder prune`: deletes cache entries, then the images only the cache
+   * kept (no tag, no container, no child image), then their layers.
+   */
+  async prune(o: PruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    const now = Date.now();
+    const all = this.cache.all();
+    const doomed = all.filter((e) => o.unusedForMs === undefined || e.lastUsed < now - o.unusedForMs);
+    this.cache.deleteMany(doomed.map((e) => e.key));
+    const stillCached = new Set(this.cache.all().map((e) => e.imageId));
+    const candidates = new Set(doomed.map((e) => e.imageId).filter((id) => !stillCached.has(id)));
+    this.removeUnusedImages(candidates);
+    const freed = await this.layers.collectGarbage();
+    return { CachesDeleted: doomed.map((e) => e.key), SpaceReclaimed: freed };
+  }
+
+  /** Deletes the images in `ids` that nothing references, children first, until nothing more goes. */
+  private removeUnusedImages(ids: Set<string>): string[] {
+    const gone: string[] = [];
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const id of ids) {
+        if (!this.images.store.get(id)) { ids.delete(id); continue; }
+        if (this.images.store.tagsOf(id).length) continue;
+        if (this.containers.store.usesImage(id).length) continue;
+        if (this.images.store.children(id).length) continue;
+        this.images.store.delete(id);
+        this.cache.deleteByImage(id);
+        this.events.emit('image', 'delete', id, {});
+        ids.delete(id);
+        gone.push(id);
+        progress = true;
+      }
+    }
+    return gone;
+  }
+
+  private backend(p: PreparedBuild, lease: Lease, signal: AbortSignal): BuildBackend {
+    const images = this.images;
+    const layers = this.layers;
+    return {
+      tmpDir: p.dir,
+      cache: this.cache,
+      resolveImage: async (ref, pull, progress) => {
+        const local = images.tryResolve(ref);
+        if (local && !pull) return local;
+        if (looksLikeId(ref) || ref.startsWith('sha256:')) {
+          if (local) return local;
+          throw new NotFoundError(`No such image: ${ref}`);
+        }
+        try {
+          await this.distribution.pull(ref, { auth: authFor(p.params.authConfigs, ref), progress, signal });
+        } catch (e) {
+          throw new NotFoundError(`pull access denied or image not available for ${ref}: ${errorMessage(e)}`, { cause: e });
+        }
+        return images.resolve(ref);
+      },
+      image: (id) => images.store.get(id),
+      lowerDirs: (top) => layers.lowerDirs(top),
+      chainSize: (top) => layers.chain(top).reduce((n, l) => n + l.size, 0),
+      importLayer: (tar, parent) => layers.importLayer(tar, parent, { lease }),
+      putImage: (bytes, topLayer, parent) => {
+        const existed = images.store.get(imageIdOf(bytes)) !== undefined;
+        const size = layers.chain(topLayer).reduce((n, l) => n + l.size, 0);
+        return { image: images.store.put(bytes, topLayer, size, parent), existed };
+      },
+      tag: (id, ref) => images.tag(id, ref),
+      run: (spec, hooks) => this.runContainer(spec, hooks, lease),
+      discardImages: async (ids) => {
+        if (this.removeUnusedImages(new Set(ids)).length) await layers.collectGarbage();
+      },
+    };
+  }
+
+  /** One RUN: create, attach, start, wait, commit on success, remove always. */
+  private async runContainer(spec: RunSpec, hooks: RunHooks, lease: Lease): Promise<RunOutcome> {
+    const { Id: id } = await this.containers.create({
+      Image: spec.image, Cmd: spec.argv, Entrypoint: [''], Env: spec.env, User: spec.user, WorkingDir: spec.workdir,
+      AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] },
+      HostConfig: { ...spec.resources, NetworkMode: spec.network, LogConfig: { Type: 'none' }, Binds: spec.binds },
+    });
+    try {
+      hooks.created(id);
+      const handle = await this.containers.attach(id, { stdin: false, stdout: true, stderr: true });
+      const ended = new Promise<void>((resolve) => handle.once('end', () => resolve()));
+      handle.on('output', (n: 1 | 2, chunk: Buffer) => hooks.output(n, chunk));
+      const exited = this.containers.wait(id, 'next-exit').ready;
+      const onAbort = () => { void this.containers.kill(id, 'SIGKILL').catch(() => undefined); };
+      spec.signal.addEventListener('abort', onAbort);
+      try {
+        await this.containers.start(id);
+        const { StatusCode } = await exited;
+        // conmon closes the attach socket right after the exit; don't wait forever for it.
+        await Promise.race([ended, sleep(5000)]);
+        if (spec.signal.aborted) return { containerId: id, exitCode: StatusCode || 137 };
+        if (StatusCode !== 0) return { containerId: id, exitCode: StatusCode };
+        const upper = join(this.paths.containerDir(id), 'upper');
+        const layer = await this.layers.importLayer(
+          diffUpperDir(upper, spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}),
+          spec.parentLayer,
+          { lease },
+        );
+        return { containerId: id, exitCode: 0, layer };
+      } finally {
+        spec.signal.removeEventListener('abort', onAbort);
+        handle.detach();
+      }
+    } finally {
+      await this.containers.remove(id, { force: true, volumes: true }).catch((e) => {
+        console.error(`berthd: build: removing intermediate container ${id.slice(0, 12)}: ${errorMessage(e)}`);
+      });
+    }
+  }
+}
+
+
+/** The credentials `X-Registry-Config` holds for the registry of `ref` (keys are registry hosts or Docker Hub's index URL). */
+function authFor(configs: Record<string, AuthConfig>, ref: string): AuthConfig | undefined {
+  let domain: string;
+  try { domain = parseReference(ref).domain; } catch { return undefined; }
+  for (const [key, auth] of Object.entries(configs)) {
+    const host = key.replace(/^https?:\/\//, '').replace(/\/v\d+\/?$/, '').replace(/\/$/, '');
+    const norm = host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+    if (norm === domain) return auth;
+  }
+  return undefined;
+}
