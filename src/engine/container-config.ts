@@ -138,7 +138,7 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   const config: Record<string, any> = {
     Hostname: req.Hostname || (netMode === 'host' ? '' : id.slice(0, 12)),
     Domainname: req.Domainname ?? '',
-    User: req.User ?? image.User ?? '',
+    User: req.User || image.User || '',
     AttachStdin: !!req.AttachStdin, AttachStdout: !!req.AttachStdout, AttachStderr: !!req.AttachStderr,
     ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
     Tty: !!req.Tty, OpenStdin: !!req.OpenStdin, StdinOnce: !!req.StdinOnce,
