@@ -509,12 +509,17 @@ export class Builder {
           binds.push(`${file}:/dev/pipes/${script.name}:ro`);
         }
         const dec = { 1: new StringDecoder('utf8'), 2: new StringDecoder('utf8') };
+        let containerId = '';
         const outcome = await this.backend.run({
           image: st.imageId, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds,
           resources: this.req.resources, parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
         }, {
-          created: (id) => this.say(` ---> Running in ${short(id)}\n`),
+          created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
           output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(s); },
+        }).catch((e: unknown) => {
+          // The engine removed the container already (it always does).
+          if (containerId) this.say(`Removing intermediate container ${short(containerId)}\n`);
+          throw e;
         });
         for (const d of [dec[1], dec[2]]) { const s = d.end(); if (s) this.say(s); }
         this.say(`Removing intermediate container ${short(outcome.containerId)}\n`);

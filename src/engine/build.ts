@@ -91,8 +91,17 @@ export interface PruneOptions {
   unusedForMs?: number;
 }
 
+/**
+ * Label on RUN containers: the value names the berthd process that made
+ * them, so a container a crashed daemon left behind is recognised (and
+ * removed) by the next build.
+ */
+export const BUILD_CONTAINER_LABEL = 'io.berth.build.container';
+
 export class BuildService {
   readonly cache: BuildCacheStore;
+  /** This daemon's run: RUN containers are labelled with it. */
+  private readonly session = randomBytes(8).toString('hex');
 
   constructor(
     db: Db,
@@ -182,6 +191,7 @@ export class BuildService {
   /** Runs a prepared build, writing the classic builder's stream to `out`. */
   async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal): Promise<BuildResult> {
     if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
+    await this.removeLeftoverContainers();
     // Layers a build imported are not garbage until its images reference them.
     const lease = this.layers.lease();
     const backend = this.backend(p, lease, signal);
@@ -281,11 +291,20 @@ export class BuildService {
     };
   }
 
+  /** RUN containers of an earlier berthd that died mid-build (this one removes its own). */
+  private async removeLeftoverContainers(): Promise<void> {
+    for (const c of this.containers.store.all()) {
+      const mark = (c.Config.Labels as Record<string, string> | null | undefined)?.[BUILD_CONTAINER_LABEL];
+      if (mark === undefined || mark === this.session) continue;
+      await this.containers.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+    }
+  }
+
   /** One RUN: create, attach, start, wait, commit on success, remove always. */
   private async runContainer(spec: RunSpec, hooks: RunHooks, lease: Lease): Promise<RunOutcome> {
     const { Id: id } = await this.containers.create({
       Image: spec.image, Cmd: spec.argv, Entrypoint: [''], Env: spec.env, User: spec.user, WorkingDir: spec.workdir,
-      AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] },
+      AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] }, Labels: { [BUILD_CONTAINER_LABEL]: this.session },
       HostConfig: { ...spec.resources, NetworkMode: spec.network, LogConfig: { Type: 'none' }, Binds: spec.binds },
     });
     try {
