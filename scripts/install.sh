@@ -9,7 +9,8 @@
 #   5. the cgroup v1 hugetlb mount crun 1.8 needs on hybrid hosts (berthd
 #      does it too)
 #
-# With --hello it then makes a busybox image with berth (`berth import`) and
+# With --hello it then makes a busybox base image with berth (`berth import`),
+# builds examples/hello on it (`berth build`) and
 # runs `berth run --rm busybox echo "Hello from berth"`; the berth CLI starts
 # berthd on /run/berth/berth.sock when it is not running.
 #
@@ -21,7 +22,7 @@ usage() {
 Usage: sudo ./scripts/install.sh [--hello]
 
 Installs berth's dependencies, builds it and links berth/berthd into
-/usr/local/bin. --hello then imports a busybox image and runs it with berth.
+/usr/local/bin. --hello then imports a busybox base image, builds examples/hello\non it with berth and runs a container from it.
 
 Environment:
   BERTH_SKIP_APT=1     do not install Debian packages (they are only checked)
@@ -202,8 +203,11 @@ if [ "$HELLO" = 1 ]; then
     info "berth import --change 'CMD [\"sh\"]' - busybox"
     tar -C "$rootfs" --numeric-owner -c . | "$berth" import --change 'CMD ["sh"]' - busybox
   fi
-  info 'berth run --rm busybox echo "Hello from berth"'
-  "$berth" run --rm busybox echo "Hello from berth"
+  # The main job: an image berth builds itself from examples/hello/Dockerfile, then a container from it.
+  info "berth build -t hello $REPO/examples/hello"
+  "$berth" build -t hello "$REPO/examples/hello"
+  info "berth run --rm hello"
+  "$berth" run --rm hello
 fi
 
 step "Done"
