@@ -284,6 +284,8 @@ export class ContainerService {
         for (const h of this.pendingAttach.get(c.Id) ?? []) h.end();
         this.pendingAttach.delete(c.Id);
       }
+      // A --rm container that could not start is removed, as dockerd does; `wait?condition=removed` then returns.
+      if (c.HostConfig.AutoRemove) await this.removeLocked(c.Id, { force: true, volumes: true }).catch(() => undefined);
       throw e;
     }
   }
