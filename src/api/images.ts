@@ -24,8 +24,11 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     for (const k of Object.keys(f)) if (!['dangling', 'label', 'reference', 'before', 'since', 'until'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
     const before = f.before?.[0] ? is.resolve(f.before[0]) : undefined;
     const since = f.since?.[0] ? is.resolve(f.since[0]) : undefined;
+    const all = boolParam(ctx.query, 'all');
     const list = is.summaries().filter((s) => {
       const tags = s.RepoTags as string[];
+      // Without all=1, intermediate images (untagged parents of other images, e.g. build steps) are hidden, as in Docker.
+      if (!all && tags.length === 0 && is.store.children(s.Id as string).length > 0) return false;
       if (f.dangling) {
         const want = f.dangling.some((d) => d === 'true' || d === '1');
         if (want !== (tags.length === 0)) return false;

@@ -88,7 +88,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     const f = parseFilters(ctx.query.get('filters'));
     const now = Date.now() * 1e6;
     const since = eventTime(ctx.query.get('since'), now);
-    const until = eventTime(ctx.query.get('until'), Number.MAX_SAFE_INTEGER);
+    const until = eventTime(ctx.query.get('until'), Infinity);
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
     res.flushHeaders();
     const send = (e: EngineEvent) => { if (eventMatches(e, f)) res.write(JSON.stringify(e) + '\n'); };
@@ -96,7 +96,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     if (until <= now) { res.end(); return; }
     await new Promise<void>((resolve) => {
       const unsubscribe = engine.events.subscribe((e) => send(e));
-      const timer = until < Number.MAX_SAFE_INTEGER ? setTimeout(() => { unsubscribe(); resolve(); }, (until - now) / 1e6) : undefined;
+      const timer = until !== Infinity ? setTimeout(() => { unsubscribe(); resolve(); }, (until - now) / 1e6) : undefined;
       res.on('close', () => { clearTimeout(timer); unsubscribe(); resolve(); });
     });
     res.end();

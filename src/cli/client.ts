@@ -214,7 +214,8 @@ export class ApiClient {
       return { headers };
     }
     if (Buffer.isBuffer(b)) return { headers: { 'Content-Length': String(b.length), ...headers }, body: b };
-    if (b instanceof Readable) return { headers, body: b };
+    // tar-stream's packs are streamx streams: pipeable, but not `instanceof Readable`.
+    if (isPipeable(b)) return { headers, body: b as Readable };
     // Go's json.Encoder, which the Docker client uses, ends the body with a newline.
     const text = Buffer.from(`${JSON.stringify(b)}\n`);
     return { headers: { 'Content-Type': 'application/json', 'Content-Length': String(text.length), ...headers }, body: text };
@@ -233,8 +234,8 @@ export class ApiClient {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = http.request({ socketPath: this.socketPath, method, path: full, agent: this.agent, headers, signal: opts.signal }, resolve);
       req.on('error', (e) => reject(connectError(e, this.host)));
-      if (body instanceof Readable) {
-        body.on('error', (e) => req.destroy(e));
+      if (isPipeable(body)) {
+        body.on('error', (e: Error) => req.destroy(e));
         body.pipe(req);
       } else req.end(body);
     });
@@ -287,7 +288,7 @@ export class ApiClient {
         });
       });
       req.on('error', (e) => reject(connectError(e, this.host)));
-      if (body instanceof Readable) body.pipe(req);
+      if (isPipeable(body)) body.pipe(req);
       else req.end(body);
     });
   }
@@ -309,4 +310,8 @@ async function responseError(res: IncomingMessage, url: string): Promise<ApiErro
     } catch { /* not JSON after all: the text is the message */ }
   }
   return new ApiError(status, msg);
+}
+
+function isPipeable(b: unknown): b is Readable {
+  return b instanceof Readable || (typeof b === 'object' && b !== null && typeof (b as { pipe?: unknown }).pipe === 'function');
 }

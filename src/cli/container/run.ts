@@ -48,7 +48,13 @@ async function run(ctx: CliContext, flags: ParsedFlags): Promise<number> {
     if (flags.list('attach').length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
     body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
   }
-  const client = await ctx.client();
+  let client;
+  try {
+    client = await ctx.client();
+  } catch (e) {
+    // Docker reports even "Cannot connect…" as run's own failure: 125 with the help hint.
+    throw new StatusError(125, withHelp((e as Error).message, 'run'));
+  }
   let id: string;
   try {
     id = await createContainer(ctx, client, req);

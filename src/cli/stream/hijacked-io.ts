@@ -97,7 +97,7 @@ export function streamHijacked(opts: HijackedIoOptions): Promise<HijackedIoResul
       if (outputDone) finish(undefined);
     };
     function onData(chunk: Buffer | string) {
-      let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (scanner) {
         const r = scanner.push(buf);
         if (r.forward.length) socket.write(r.forward);
@@ -108,7 +108,6 @@ export function streamHijacked(opts: HijackedIoOptions): Promise<HijackedIoResul
         stdin?.pause();
         socket.once('drain', () => stdin?.resume());
       }
-      buf = Buffer.alloc(0);
     }
     function onEnd() {
       restore();
