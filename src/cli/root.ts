@@ -45,6 +45,7 @@ import { infoCommand } from './system/info.js';
 import { systemCommand } from './system/system.js';
 import { versionCommand } from './system/version.js';
 import { volumeCommand } from './volume/volume.js';
+import { registryCommand } from './registry/serve.js';
 
 export function rootCommand(env: NodeJS.ProcessEnv = process.env): Command {
   const run = runCommand(env);
@@ -57,7 +58,7 @@ export function rootCommand(env: NodeJS.ProcessEnv = process.env): Command {
       run, exec, topLevelPsCommand, buildCommand, pullCommand, pushCommand, topLevelImagesCommand, loginCommand, logoutCommand,
       versionCommand, infoCommand,
       // Management commands
-      containerCommand(env), imageCommand, networkCommand, systemCommand, volumeCommand,
+      containerCommand(env), imageCommand, networkCommand, registryCommand, systemCommand, volumeCommand,
       // Shortcuts
       attachCommand, commitCommand, cpCommand, createCommand(env), diffCommand, eventsCommand, exportCommand, historyCommand,
       importCommand, inspectCommand, killCommand, loadCommand, logsCommand, pauseCommand, portCommand, renameCommand,
