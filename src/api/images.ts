@@ -3,7 +3,8 @@
  * answer 501 so no client mistakes them for success).
  */
 import { Readable } from 'node:stream';
-import { InvalidParameterError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
+import { InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
+import { formatReference, parseReference } from '../image/reference.js';
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { matchLabel } from '../engine/volumes.js';
@@ -148,14 +149,20 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
   r.get('/images/:name*/get', async (ctx) => save(ctx, [ctx.params.name]));
   r.post('/images/:name*/push', async (ctx) => {
     const res = need(ctx);
-    is.resolve(ctx.query.get('tag') ? `${ctx.params.name}:${ctx.query.get('tag')}` : ctx.params.name);
+    if (ctx.query.get('platform')) throw new NotImplementedError('push --platform is not supported yet: berth stores single-platform images');
+    const tag = ctx.query.get('tag') || undefined;
+    // No tag means every local tag of the repository (`push --all-tags`), as in Docker.
+    const repo = formatReference(parseReference(ctx.params.name));
+    const tags = tag ? [tag] : is.store.list().flatMap((img) => is.store.tagsOf(img.id)).filter((t) => t.startsWith(`${repo}:`)).map((t) => t.slice(repo.length + 1));
+    if (tags.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${ctx.params.name}`);
+    for (const t of tags) is.resolve(`${ctx.params.name}:${t}`);
     const out = new JsonMessageStream(res);
     try {
-      await engine.distribution.push(ctx.params.name, {
-        tag: ctx.query.get('tag') || undefined,
-        auth: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined),
-        progress: (m) => out.write(m),
-      });
+      for (const t of tags) {
+        await engine.distribution.push(ctx.params.name, {
+          tag: t, auth: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined), progress: (m) => out.write(m),
+        });
+      }
     } catch (e) {
       out.error(errorMessage(e));
     }
