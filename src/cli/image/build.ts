@@ -78,6 +78,8 @@ function looksLikeTar(buf: Buffer): boolean {
 
 export function buildQuery(f: ParsedFlags, dockerfile: string, remote: string | undefined, env: NodeJS.ProcessEnv): Record<string, string | string[] | boolean | number | undefined> {
   const args = buildArgs(f.list('build-arg'), env);
+  // Reproducible builds: SOURCE_DATE_EPOCH in berth's environment travels as the build arg BuildKit uses.
+  if (env.SOURCE_DATE_EPOCH && !('SOURCE_DATE_EPOCH' in args)) args.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
   const labels = kvToMap(f.list('label'));
   const ulimits = ulimitList(f.list<Ulimit>('ulimit'));
   const isolation = f.string('isolation');
