@@ -8,8 +8,10 @@ import type { Readable, Writable } from 'node:stream';
 import { ApiClient, ConnectError } from './client.js';
 import { ConfigFile, defaultConfigDir } from './config-file.js';
 import { startDaemon } from './daemon-autostart.js';
+
+const DEFAULT_SOCKET = DEFAULT_HOST.slice('unix://'.length);
 import { StatusError } from './errors.js';
-import { resolveHost, type DaemonAddress } from './host.js';
+import { DEFAULT_HOST, resolveHost, type DaemonAddress } from './host.js';
 
 export interface GlobalOptions {
   hosts: string[];
@@ -74,7 +76,9 @@ export class CliContext {
     } catch (e) {
       if (!(e instanceof ConnectError)) throw e;
       const absent = e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
-      const mayStart = absent && process.getuid?.() === 0 && !this.env.BERTH_NO_AUTOSTART;
+      // Only the default socket: a berthd started for some other -H would silently use the
+      // default data root, which is never what the user of a custom socket wants.
+      const mayStart = absent && process.getuid?.() === 0 && !this.env.BERTH_NO_AUTOSTART && addr.socketPath === DEFAULT_SOCKET;
       if (!mayStart) throw new StatusError(1, e.message);
     }
     const probe = new ApiClient({ socketPath: addr.socketPath, host: addr.host });
