@@ -103,9 +103,22 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
   });
 
   r.get('/system/df', async (ctx) => {
-    const images = engine.images.summaries();
+    // Layers are shared between images: count each once (LayersSize), and per image the
+    // part it shares with others (SharedSize), so the CLI's reclaimable figure is honest.
+    const chains = new Map<string, string[]>();
+    const users = new Map<string, number>();
+    const layerSize = new Map<string, number>();
+    for (const img of engine.images.store.list()) {
+      const chain = engine.layers.chain(img.topLayer);
+      chains.set(img.id, chain.map((l) => l.chainId));
+      for (const l of chain) { users.set(l.chainId, (users.get(l.chainId) ?? 0) + 1); layerSize.set(l.chainId, l.size); }
+    }
+    const images = engine.images.summaries().map((i) => ({
+      ...i,
+      SharedSize: (chains.get(i.Id as string) ?? []).filter((c) => (users.get(c) ?? 0) > 1).reduce((n, c) => n + (layerSize.get(c) ?? 0), 0),
+    }));
     sendJson(need(ctx), 200, {
-      LayersSize: engine.images.store.list().length ? images.reduce((n, i) => n + (i.Size as number), 0) : 0,
+      LayersSize: [...layerSize.values()].reduce((n, x) => n + x, 0),
       Images: images,
       Containers: engine.containers.store.all().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.ImageRef, ImageID: c.Image, State: c.State.Status, SizeRw: 0, SizeRootFs: 0, Created: Math.floor(Date.parse(c.Created) / 1000), Status: c.State.Status, Mounts: [], Labels: c.Config.Labels ?? {} })),
       Volumes: engine.volumes.list().map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: v.Scope, Options: v.Options, UsageData: { Size: -1, RefCount: engine.volumes.users(v.Name).length } })),
