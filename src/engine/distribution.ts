@@ -123,11 +123,10 @@ export class Distribution {
 
       // Download missing blobs in parallel; each is verified by the content store before commit.
       const queue = m.layers.map((l, i) => ({ l, i })).filter(({ i }) => !present[i]);
-      const downloads = new Map<number, Promise<void>>();
       let next = 0;
       const worker = async () => {
         while (next < queue.length) {
-          const { l, i } = queue[next++];
+          const { l } = queue[next++];
           if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); continue; }
           const body = await client.getBlob(ref.path, l.digest);
           o.signal?.addEventListener('abort', () => body.destroy(new Error('pull cancelled')), { once: true });
@@ -151,11 +150,9 @@ export class Distribution {
           });
           o.progress({ status: 'Verifying Checksum', progressDetail: {}, id: short(l.digest) });
           o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) });
-          void i;
         }
       };
       await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, queue.length) }, worker));
-      void downloads;
 
       let parent: string | null = null;
       for (let i = 0; i < m.layers.length; i++) {

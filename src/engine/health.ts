@@ -24,8 +24,7 @@ export class HealthMonitor {
   constructor(
     private readonly containers: ContainerService,
     private readonly exec: ExecService,
-    events: EventBus,
-    private readonly emit: EventBus['emit'] = events.emit.bind(events),
+    private readonly events: EventBus,
   ) {
     events.subscribe((e) => {
       if (e.Type !== 'container') return;
@@ -117,7 +116,7 @@ export class HealthMonitor {
     }
     cur.State.Health = { Status: status, FailingStreak: streak, Log: log };
     this.containers.store.save(cur);
-    if (status !== prev) this.emit('container', `health_status: ${status}`, id, { name: cur.Name, image: cur.ImageRef });
+    if (status !== prev) this.events.emit('container', `health_status: ${status}`, id, { name: cur.Name, image: cur.ImageRef });
     if (!probe.stopped) this.schedule(id, probe);
   }
 }

@@ -126,7 +126,7 @@ export class ImageService {
    * `force` the tags go but the image stays (dangling) until no container uses
    * it, which is what keeps its layers alive.
    */
-  async remove(nameOrId: string, force: boolean, noPrune = false): Promise<DeleteResponseItem[]> {
+  async remove(nameOrId: string, force: boolean): Promise<DeleteResponseItem[]> {
     const img = this.resolve(nameOrId);
     const out: DeleteResponseItem[] = [];
     const tags = this.store.tagsOf(img.id);
@@ -172,7 +172,6 @@ export class ImageService {
     if (this.store.children(img.id).length > 0 && !force) {
       return out; // keep parents of local children (Docker keeps them as intermediate images)
     }
-    void noPrune;
     this.store.delete(img.id);
     out.push({ Deleted: img.id });
     this.events.emit('image', 'delete', img.id, {});
@@ -183,7 +182,6 @@ export class ImageService {
   /** Removes dangling images (or all unused with `all`) not used by containers. */
   async prune(all: boolean): Promise<{ ImagesDeleted: DeleteResponseItem[]; SpaceReclaimed: number }> {
     const deleted: DeleteResponseItem[] = [];
-    let space = 0;
     for (const img of this.store.list()) {
       const tags = this.store.tagsOf(img.id);
       if (tags.length > 0 && !all) continue;
@@ -194,8 +192,7 @@ export class ImageService {
       deleted.push({ Deleted: img.id });
       this.events.emit('image', 'delete', img.id, {});
     }
-    space = await this.layers.collectGarbage();
-    return { ImagesDeleted: deleted, SpaceReclaimed: space };
+    return { ImagesDeleted: deleted, SpaceReclaimed: await this.layers.collectGarbage() };
   }
 
   /** `GET /images/json` items. */

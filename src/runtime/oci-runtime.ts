@@ -9,7 +9,7 @@
  * difference is handled here so callers see one behaviour.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
 
@@ -43,6 +43,16 @@ export class OciRuntime {
    */
   monitorArgs(ociLogPath: string): string[] {
     return [...this.globalArgs, '--log-format=json', `--log=${ociLogPath}`];
+  }
+
+  /**
+   * Whether the runtime still keeps state for `id` under its state root (a
+   * directory per container, for runc and crun alike). A file check, so the
+   * start path only spawns `delete` when there is something to delete.
+   */
+  hasState(id: string): boolean {
+    const root = this.stateRoot ?? (this.name === 'crun' ? '/run/crun' : '/run/runc');
+    return existsSync(join(root, id));
   }
 
   async start(id: string): Promise<void> {

@@ -57,12 +57,15 @@ export interface ContainerRecord {
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
+  /** The name each id is filed under in byName (records are mutated in place, so rename needs it). */
+  private readonly nameOf = new Map<string, string>();
 
   constructor(private readonly db: Db) {
     for (const row of db.prepare('SELECT record FROM containers').all() as { record: string }[]) {
       const rec = JSON.parse(row.record) as ContainerRecord;
       this.byId.set(rec.Id, rec);
       this.byName.set(rec.Name, rec.Id);
+      this.nameOf.set(rec.Id, rec.Name);
     }
   }
 
@@ -81,14 +84,16 @@ export class ContainerStore {
     this.db.prepare('INSERT INTO containers (id, name, image_id, record) VALUES (?, ?, ?, ?)').run(rec.Id, rec.Name, rec.Image, JSON.stringify(rec));
     this.byId.set(rec.Id, rec);
     this.byName.set(rec.Name, rec.Id);
+    this.nameOf.set(rec.Id, rec.Name);
   }
 
   /** Writes the (mutated) record back. */
   save(rec: ContainerRecord): void {
-    const prevName = [...this.byName.entries()].find(([, id]) => id === rec.Id)?.[0];
+    const prevName = this.nameOf.get(rec.Id);
     this.db.prepare('UPDATE containers SET name = ?, record = ? WHERE id = ?').run(rec.Name, JSON.stringify(rec), rec.Id);
     if (prevName !== undefined && prevName !== rec.Name) this.byName.delete(prevName);
     this.byName.set(rec.Name, rec.Id);
+    this.nameOf.set(rec.Id, rec.Name);
     this.byId.set(rec.Id, rec);
   }
 
@@ -96,6 +101,7 @@ export class ContainerStore {
     const rec = this.byId.get(id);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
     this.byId.delete(id);
+    this.nameOf.delete(id);
     if (rec) this.byName.delete(rec.Name);
   }
 }

@@ -7,25 +7,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import net from 'node:net';
-import { startDaemon, skipUnlessRoot, waitFor, type Daemon } from '../../helpers/daemon.js';
+import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, logs, remove, start, waitExit } from '../engine/api.js';
 import { startRegistryServer } from '../../../src/registry/server/index.js';
+import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
 
 /** Async on purpose: berth's registry server runs in this process and must keep answering. */
 const run = async (cmd: string, args: string[]) => (await promisify(execFile)(cmd, args, { maxBuffer: 1 << 24 })).stdout;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-  });
-}
 
 function skopeoMissing(): string | false {
   return existsSync('/usr/bin/skopeo') && existsSync('/usr/bin/docker-registry') ? false : 'skopeo and docker-registry are needed';
@@ -39,23 +33,21 @@ function messages(text: string): Record<string, any>[] {
 describe('pull and push against real registries', { skip: skipUnlessRoot() || skopeoMissing() }, () => {
   let d!: Daemon;
   let dir!: string;
-  let registry: ChildProcess | undefined;
+  let registry: DockerRegistry | undefined;
   let regPort = 0;
   let regRoot!: string;
 
   before(async () => {
     dir = await mkdtemp('/tmp/berth-test-dist-');
-    regRoot = join(dir, 'registry');
-    regPort = await freePort();
-    await writeFile(join(dir, 'config.yml'), `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${regRoot}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${regPort}\n`);
-    registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${regPort}/v2/`).then((r) => r.ok, () => false)), 10_000);
+    registry = await startDockerRegistry(dir);
+    regPort = Number(registry.host.split(':')[1]);
+    regRoot = join(dir, 'storage');
     d = await startDaemon();
     await importBusybox(d);
   }, { timeout: 120_000 });
 
   after(async () => {
-    registry?.kill();
+    await registry?.stop();
     await d?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
