@@ -5,8 +5,8 @@
  * `detachKeys`, `psFormat`, `imagesFormat`… — and writes `auths` on
  * login/logout, keeping every other key as it found it.
  */
+import { INDEX_SERVER, credentialKey } from '../registry/auth/docker-config.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface AuthEntry {
@@ -41,12 +41,8 @@ export interface AuthConfig {
   registrytoken?: string;
 }
 
-/** Docker Hub's key in `auths`. */
-export const INDEX_SERVER = 'https://index.docker.io/v1/';
-
-export function defaultConfigDir(env: NodeJS.ProcessEnv): string {
-  return env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
-}
+// The file's location and its `auths` keys are the registry package's (one definition for berthd and the CLI).
+export { INDEX_SERVER, dockerConfigDir as defaultConfigDir } from '../registry/auth/docker-config.js';
 
 export class ConfigFile {
   readonly path: string;
@@ -114,10 +110,7 @@ export class ConfigFile {
 
 /** The key a registry's credentials are stored under (Docker Hub aliases collapse to the index server). */
 export function registryKey(registry: string): string {
-  const r = registry.replace(/\/+$/, '');
-  if (r === '' || r === 'docker.io' || r === 'index.docker.io' || r === 'registry-1.docker.io' ||
-      r === 'https://index.docker.io/v1' || r === 'https://index.docker.io') return INDEX_SERVER;
-  return r.replace(/^https?:\/\//, '');
+  return registry.trim() === '' ? INDEX_SERVER : credentialKey(registry);
 }
 
 /** X-Registry-Auth: base64url(JSON) as Docker's registry.EncodeAuthConfig writes it (`e30=` for none). */
