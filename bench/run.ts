@@ -1,194 +1,239 @@
 /**
- * berth's side-by-side benchmark: each figure runs for berth and, when they
- * are present, for the floor (`runc run` / `crun run` of a prepared bundle),
- * dockerd (through the Docker CLI) and podman, alternating engines run by
- * run, and prints a markdown table of medians, min–max and ratios.
+ * berth's side-by-side benchmark (issue 5). Each figure runs for berth and,
+ * when they are present, for the Docker CLI against berthd, dockerd (through
+ * the Docker CLI, when a dockerd answers on /var/run/docker.sock), podman,
+ * and the floor (`runc run` / `crun run` of a prepared bundle), alternating
+ * engines run by run, and prints a markdown table of medians, min–max and
+ * the ratio of each engine's median to berth's.
  *
- *   npm run bench [-- --runs N] [-- --write]   (--write saves bench/RESULTS.md)
+ *   npm run bench [-- --runs N] [-- --only SUBSTRING]... [-- --write]
  *
- * CLIs run with a clean environment: variables such as NODE_EXTRA_CA_CERTS
- * add ~85 ms to every Node start on the machines this was written for.
- * Timing never fails anything; this only measures.
+ * --runs N     runs of the quick figures (default 15); the figures that take
+ *              seconds per run (50 containers, builds, push/pull) run
+ *              min(N, 5) times, the memory figures once
+ * --only S     only the figures whose title contains S (case-insensitive;
+ *              repeatable): e.g. `--only build`, `--only "network none"`
+ * --write      also write the table to bench/RESULTS.md
+ *
+ * Figures: 1. `run --rm busybox true` with `--network none` and with the
+ * default network; 2. 50 × `run -d` 8 at a time, then `rm -f` of all 50;
+ * 3. `ps -a` with 1000 created containers; 4. cold and fully cached build of
+ * a 9-step Dockerfile; 5. push and pull of a 100 MiB four-layer image to
+ * Debian's docker-registry and to `berth registry serve` on loopback;
+ * 6. memory: berthd idle, and per running container.
+ *
+ * Every CLI runs with a clean environment (PATH and HOME only): variables
+ * such as NODE_EXTRA_CA_CERTS add ~85 ms to every Node start on the machines
+ * this was written for. Timing never fails anything; this only measures. The
+ * bench needs root, starts its own berthd on private roots, and removes
+ * everything it made — daemon, registries, containers and images (on peers
+ * only its own `berth-bench/` images, their containers and the untagged
+ * images that appeared meanwhile), temporary directories — even on failure
+ * or Ctrl-C.
  */
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
-import net from 'node:net';
+import { startBerthd } from './berthd.js';
+import { Cleanup } from './cleanup.js';
+import type { BenchContext } from './context.js';
+import {
+  berthEngine, detectDockerd, detectPodman, dockerCliOnBerthd, IMAGE, privateDockerConfig, type Engine,
+} from './engines.js';
+import { prepareFloor, type Floor } from './floor.js';
+import { check, CLEAN_ENV, isInterrupted, run, which } from './proc.js';
+import { BUILD_CACHED, BUILD_COLD, buildFigures } from './figures/build.js';
+import { idleMemoryFigure, MEMORY_IDLE, MEMORY_PER_CONTAINER, perContainerMemoryFigure } from './figures/memory.js';
+import { PS_1000, psFigure } from './figures/ps.js';
+import { pullTitle, pushPullFigures, pushTitle } from './figures/push-pull.js';
+import { RM_F_50, RUN_D_50, runDetachedFigures } from './figures/run-detached.js';
+import { RUN_RM_DEFAULT, RUN_RM_NONE, runRmFigures } from './figures/run-rm.js';
+import { renderTable, type Figure } from './table.js';
+
+/** bench/RESULTS.md: the table above this line is the bench's, the analysis below it a person's. */
+const ANALYSIS_MARKER = '<!-- analysis -->';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1]) || 15;
-const WRITE = args.includes('--write');
-const CLEAN_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' };
+const berthBin = join(repo, 'bin', 'berth');
+const berthdBin = join(repo, 'bin', 'berthd');
 
-const BENCH_ROOT = '/var/lib/berth-bench';
-const EXEC_ROOT = '/run/bb';
-const SOCK = `${EXEC_ROOT}/berth.sock`;
-const HOST = `unix://${SOCK}`;
+const USAGE = `usage: npm run bench [-- --runs N] [-- --only SUBSTRING]... [-- --write]
+  --runs N   runs of the quick figures (default 15); the slow ones run min(N, 5) times, memory once
+  --only S   only the figures whose title contains S (case-insensitive; repeatable)
+  --write    also write the table to bench/RESULTS.md (what follows its
+             "${ANALYSIS_MARKER}" line is kept)`;
 
-interface Sample { name: string; ms: number[] }
-const rows: { figure: string; samples: Sample[]; note?: string }[] = [];
+interface Options { runs: number; only: string[]; write: boolean }
 
-function sh(cmd: string[], env: Record<string, string> = CLEAN_ENV, input?: string): { code: number; out: string; err: string } {
-  const r = spawnSync(cmd[0], cmd.slice(1), { env, input, encoding: 'utf8', maxBuffer: 1 << 26 });
-  return { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? '' };
-}
-
-function timeIt(cmd: string[], env?: Record<string, string>): number {
-  const t = process.hrtime.bigint();
-  const r = sh(cmd, env);
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.code !== 0) throw new Error(`${cmd.join(' ')} failed (${r.code}): ${r.err}`);
-  return ms;
-}
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-
-function berth(...a: string[]): string[] { return [join(repo, 'bin', 'berth'), '-H', HOST, ...a]; }
-function docker(...a: string[]): string[] { return ['docker', '-H', HOST, ...a]; }
-const dockerEnv = { ...CLEAN_ENV, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'bench-docker-')) };
-
-async function waitSocket(path: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((r) => { const s = net.connect(path); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
+function parseArgs(argv: string[]): Options {
+  const o: Options = { runs: 15, only: [], write: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--runs') {
+      o.runs = Number(value());
+      if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error(`--runs wants a positive integer`);
+    } else if (a === '--only') o.only.push(value().toLowerCase());
+    else if (a === '--write') o.write = true;
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write(`${USAGE}\nFigures (for --only):\n  ${ALL_TITLES.join('\n  ')}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
-  throw new Error(`berthd did not come up on ${path}`);
+  return o;
 }
 
-function busyboxRootfs(dir: string): void {
-  mkdirSync(join(dir, 'bin'), { recursive: true });
-  execFileSync('cp', ['/bin/busybox', join(dir, 'bin', 'busybox')]);
-  execFileSync('chroot', [dir, '/bin/busybox', '--install', '-s', '/bin']);
+const ALL_TITLES = [
+  MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, BUILD_COLD, BUILD_CACHED,
+  pushTitle('docker-registry'), pullTitle('docker-registry'), pushTitle('berth registry serve'), pullTitle('berth registry serve'),
+];
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+async function firstLine(argv: string[], env: Record<string, string> = CLEAN_ENV): Promise<string> {
+  const r = await run(argv, { env });
+  return r.code === 0 ? r.stdout.trim().split('\n')[0] : '?';
 }
 
-/** The floor: the OCI runtime alone running a prepared busybox bundle. */
-function floorBundle(runtime: string): string {
-  const b = mkdtempSync(join(tmpdir(), `bench-${runtime}-`));
-  busyboxRootfs(join(b, 'rootfs'));
-  execFileSync(runtime, ['spec'], { cwd: b });
-  const c = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8'));
-  c.process.terminal = false;
-  c.process.args = ['true'];
-  delete c.process.rlimits;
-  c.root = { path: join(b, 'rootfs'), readonly: true };
-  c.linux.cgroupsPath = `/berth-bench/${runtime}`;
-  writeFileSync(join(b, 'config.json'), JSON.stringify(c));
-  return b;
-}
-
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
+/**
+ * Undo for a peer engine: its containers of the bench's busybox, the bench's
+ * image names (and registry tags left by an interrupted push), then images
+ * that appeared during the bench and are left dangling (build
+ * intermediates). Registered before the bench imports anything there.
+ */
+async function peerCleanup(cleanup: Cleanup, label: string, cli: (...a: string[]) => string[], env: Record<string, string>, rmForce: readonly string[]): Promise<void> {
+  const lines = async (...args: string[]) => (await run(cli(...args), { env })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const before = new Set(await lines('images', '-aq', '--no-trunc'));
+  cleanup.add(`${label}: bench containers and images`, async () => {
+    const containers = await lines('ps', '-aq', '--no-trunc', '--filter', `ancestor=${IMAGE}`);
+    if (containers.length) await run(cli('rm', ...rmForce, ...containers), { env });
+    const ours = (await lines('images', '--format', '{{.Repository}}:{{.Tag}}'))
+      .filter((name) => /^(localhost\/)?berth-bench\//.test(name) || /^127\.0\.0\.1:\d+\/bench\/big:1$/.test(name));
+    if (ours.length) await run(cli('rmi', ...ours), { env });
+    for (let pass = 0; pass < 5; pass++) {
+      const added = (await lines('images', '-q', '--no-trunc', '--filter', 'dangling=true')).filter((id) => !before.has(id));
+      if (added.length === 0) break;
+      await run(cli('rmi', ...added), { env });
+    }
+  });
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root');
-  rmSync(BENCH_ROOT, { recursive: true, force: true });
-  const daemon = spawn(process.execPath, [join(repo, 'bin', 'berthd'), '-H', HOST, '--data-root', BENCH_ROOT, '--exec-root', EXEC_ROOT], { env: CLEAN_ENV, stdio: ['ignore', 'ignore', 'inherit'] });
+  const opts = parseArgs(process.argv.slice(2));
+  const selected = ALL_TITLES.filter((t) => opts.only.length === 0 || opts.only.some((o) => t.toLowerCase().includes(o)));
+  if (selected.length === 0) throw new Error(`--only ${opts.only.join(', ')} matches no figure; the figures are:\n  ${ALL_TITLES.join('\n  ')}`);
+  const wants = (...titles: string[]) => titles.some((t) => selected.includes(t));
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (namespaces, mounts, cgroups)');
+
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
   try {
-    await waitSocket(SOCK);
-    const rootfs = mkdtempSync(join(tmpdir(), 'bench-bb-'));
-    busyboxRootfs(rootfs);
-    const tar = sh(['tar', '-C', rootfs, '-cf', join(rootfs, '..', 'bench-bb.tar'), '.']);
-    if (tar.code !== 0) throw new Error(tar.err);
-    const imp = sh(berth('import', join(rootfs, '..', 'bench-bb.tar'), 'busybox'));
-    if (imp.code !== 0) throw new Error(`import: ${imp.err}`);
-    const haveDocker = existsSync('/usr/local/bin/docker') || sh(['which', 'docker']).code === 0;
-    const runtimes = ['runc', 'crun'].filter((r) => sh(['which', r]).code === 0);
-    const bundles = Object.fromEntries(runtimes.map((r) => [r, floorBundle(r)]));
+    const workDir = mkdtempSync('/tmp/berth-bench-work-');
+    cleanup.add(workDir, async () => { await run(['rm', '-rf', '--one-file-system', workDir]); });
+    const dockerConfig = privateDockerConfig();
+    cleanup.add(dockerConfig, async () => { await run(['rm', '-rf', dockerConfig]); });
 
-    // Figure 1: run --rm true, network none.
-    const f1: Record<string, number[]> = { 'berth CLI': [], ...(haveDocker ? { 'docker CLI → berthd': [] } : {}), ...Object.fromEntries(runtimes.map((r) => [`${r} run (floor)`, []])) };
-    for (let i = 0; i < RUNS; i++) {
-      f1['berth CLI'].push(timeIt(berth('run', '--rm', '--network', 'none', 'busybox', 'true')));
-      if (haveDocker) f1['docker CLI → berthd'].push(timeIt(docker('run', '--rm', '--network', 'none', 'busybox', 'true'), dockerEnv));
-      for (const r of runtimes) {
-        const t = timeIt([r, 'run', '--bundle', bundles[r], `bench-${process.pid}-${i}`]);
-        f1[`${r} run (floor)`].push(t);
+    progress('making the busybox root filesystem');
+    const rootfs = join(workDir, 'busybox-rootfs');
+    const tar = join(workDir, 'busybox.tar');
+    await check(['bash', join(repo, 'scripts', 'make-busybox-rootfs.sh'), rootfs]);
+    await check(['tar', '-C', rootfs, '-cf', tar, '.']);
+
+    progress('starting berthd');
+    const daemon = await startBerthd(berthdBin, cleanup);
+    const berth = berthEngine(berthBin, daemon.host, daemon.pid, daemon.socket);
+    const imported = await run(berth.cli('import', '--change', 'CMD ["sh"]', tar, IMAGE));
+    if (imported.code !== 0) throw new Error(`berth import: ${imported.stderr.trim()}\n${daemon.logTail()}`);
+    const dockerOnBerthd = dockerCliOnBerthd(daemon.host, daemon.pid, daemon.socket, dockerConfig);
+
+    // Peers. Nothing here touches berthd, which stays idle for the memory figure.
+    const peers: Engine[] = [];
+    const absent: string[] = [];
+    const docker = which('docker');
+    const dockerd = await detectDockerd(dockerConfig);
+    if (dockerd.engine) {
+      const e = dockerd.engine;
+      await peerCleanup(cleanup, e.label, e.cli, e.env as Record<string, string>, e.rmForceFlags);
+      const r = await run(e.cli('import', '--change', 'CMD ["sh"]', tar, IMAGE), { env: e.env });
+      if (r.code === 0) peers.push(e);
+      else absent.push(`dockerd: docker import failed: ${r.stderr.trim()}`);
+    } else absent.push(`dockerd (${dockerd.why})`);
+    const podmanBin = which('podman');
+    if (podmanBin) await peerCleanup(cleanup, 'podman', (...a) => [podmanBin, ...a], CLEAN_ENV, ['-f', '-t', '0']);
+    const podman = await detectPodman(IMAGE, tar);
+    if (podman.engine) peers.push(podman.engine);
+    else absent.push(`podman (${podman.why})`);
+
+    const floors: Floor[] = [];
+    for (const runtime of ['runc', 'crun']) {
+      const path = which(runtime);
+      if (!path) { absent.push(`${runtime} floor (not installed)`); continue; }
+      try {
+        const floor = await prepareFloor(runtime, path, rootfs, workDir);
+        await floor.runOnce(-1);
+        floors.push(floor);
+      } catch (e) {
+        if (isInterrupted()) throw e;
+        absent.push(`${runtime} floor (${e instanceof Error ? e.message : String(e)})`);
       }
     }
-    rows.push({ figure: 'run --rm busybox true (--network none)', samples: Object.entries(f1).map(([name, ms]) => ({ name, ms })) });
 
-    // Figure 2: 50 × run -d, 8 at a time, then rm -f of all 50.
-    const runD: number[] = [];
-    const rmF: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      const t0 = process.hrtime.bigint();
-      const ids: string[] = [];
-      for (let batch = 0; batch < 50; batch += 8) {
-        const n = Math.min(8, 50 - batch);
-        const outs = await Promise.all(Array.from({ length: n }, () => new Promise<string>((resolve, reject) => {
-          const p = spawn(berth('run', '-d', '--network', 'none', 'busybox', 'sleep', '600')[0], berth('run', '-d', '--network', 'none', 'busybox', 'sleep', '600').slice(1), { env: CLEAN_ENV });
-          let out = '';
-          p.stdout.on('data', (d) => (out += d));
-          p.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`run -d exited ${code}`))));
-        })));
-        ids.push(...outs);
-      }
-      runD.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      const t1 = process.hrtime.bigint();
-      const r = sh(berth('rm', '-f', ...ids));
-      if (r.code !== 0) throw new Error(r.err);
-      rmF.push(Number(process.hrtime.bigint() - t1) / 1e6);
-    }
-    rows.push({ figure: '50 × run -d (8 parallel)', samples: [{ name: 'berth CLI', ms: runD }] });
-    rows.push({ figure: 'rm -f of those 50', samples: [{ name: 'berth CLI', ms: rmF }] });
+    const ctx: BenchContext = {
+      runs: opts.runs, heavyRuns: Math.min(opts.runs, 5), berth, dockerOnBerthd, peers, floors, berthBin, workDir, cleanup, progress,
+    };
+    progress(`engines: ${[berth, ...(dockerOnBerthd ? [dockerOnBerthd] : []), ...peers].map((e) => e.label).join(', ')}${floors.length ? `; floor: ${floors.map((f) => f.runtime).join(', ')}` : ''}`);
+    if (absent.length) progress(`not compared: ${absent.join('; ')}`);
 
-    // Figure 3: ps -a with 1000 created containers.
-    for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, () => new Promise<void>((resolve) => {
-        const c = berth('create', '--network', 'none', 'busybox', 'true');
-        spawn(c[0], c.slice(1), { env: CLEAN_ENV, stdio: 'ignore' }).on('exit', () => resolve());
-      })));
-    }
-    const ps: number[] = [];
-    const psDocker: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      ps.push(timeIt(berth('ps', '-a')));
-      if (haveDocker) psDocker.push(timeIt(docker('ps', '-a'), dockerEnv));
-    }
-    rows.push({ figure: 'ps -a, 1000 containers', samples: [{ name: 'berth CLI', ms: ps }, ...(haveDocker ? [{ name: 'docker CLI → berthd', ms: psDocker }] : [])] });
-    sh(berth('container', 'prune', '-f'));
+    const figures: Figure[] = [];
+    if (wants(MEMORY_IDLE)) figures.push(await idleMemoryFigure(ctx));
+    if (wants(MEMORY_PER_CONTAINER)) figures.push(await perContainerMemoryFigure(ctx));
+    if (wants(RUN_RM_NONE, RUN_RM_DEFAULT)) figures.push(...await runRmFigures(ctx, new Set(selected)));
+    if (wants(RUN_D_50, RM_F_50)) figures.push(...await runDetachedFigures(ctx));
+    if (wants(PS_1000)) figures.push(...await psFigure(ctx));
+    if (wants(BUILD_COLD, BUILD_CACHED)) figures.push(...await buildFigures(ctx));
+    if (wants(...ALL_TITLES.filter((t) => t.startsWith('push') || t.startsWith('pull')))) figures.push(...await pushPullFigures(ctx, new Set(selected)));
 
-    // Figure 6: memory.
-    const idle = rss(daemon.pid!);
-    const before = idle;
-    const ids = Array.from({ length: 10 }, () => sh(berth('run', '-d', '--network', 'none', 'busybox', 'sleep', '600')).out.trim());
-    const conmons = sh(['pgrep', '-x', 'conmon']).out.trim().split('\n').filter(Boolean).map(Number);
-    const conmonRss = conmons.reduce((n, p) => n + rss(p), 0) / Math.max(conmons.length, 1);
-    const after = rss(daemon.pid!);
-    sh(berth('rm', '-f', ...ids));
-    rows.push({ figure: 'berthd idle RSS (MiB)', samples: [{ name: 'berthd', ms: [before] }], note: 'MiB, not ms' });
-    rows.push({ figure: 'per-container RSS (MiB): conmon + berthd growth', samples: [{ name: 'berth', ms: [conmonRss + (after - before) / 10] }], note: 'MiB, not ms' });
-    rows.push({ figure: 'cold / cached 9-step build', samples: [], note: 'not measured yet: builds are not implemented' });
-    rows.push({ figure: 'push / pull 100 MB', samples: [], note: 'not measured yet: push/pull are not implemented' });
+    const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version as string;
+    const berthRuntime = await firstLine(berth.cli('info', '--format', '{{.DefaultRuntime}}'));
+    const engineNotes = [
+      `berth ${version} (berthd default runtime ${berthRuntime}; the daemon is started by the bench on empty roots)`,
+      ...(docker && dockerOnBerthd ? [`Docker CLI ${await firstLine([docker, 'version', '--format', '{{.Client.Version}}'], dockerOnBerthd.env as Record<string, string>)} (classic builder: DOCKER_BUILDKIT=0)`] : []),
+      ...peers.flatMap((e) => e.notes),
+      ...await Promise.all(floors.map(async (f) => `floor: ${await firstLine([f.runtime, '--version'])}`)),
+    ];
+    const text = [
+      '# berth benchmark', '',
+      `${new Date().toISOString()} · Linux ${release()}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB · ` +
+        `quick figures ${ctx.runs} runs, heavy figures (50 containers, builds, push/pull) ${ctx.heavyRuns}, memory 1 · engines alternate run by run`, '',
+      `Engines: ${engineNotes.join(' · ')}.`, '',
+      ...(absent.length ? [`Not compared: ${absent.join('; ')}.`, ''] : []),
+      'Every CLI runs with a clean environment (PATH and HOME only): NODE_EXTRA_CA_CERTS alone adds ~85 ms to every Node start. ' +
+        'The ratio is the engine\'s median over the berth CLI\'s: below 1, the engine is faster (or smaller) than berth.', '',
+      renderTable(figures), '',
+    ].join('\n');
+    process.stdout.write(text);
+    if (opts.write) {
+      // The written analysis below the marker outlives each new table.
+      const file = join(repo, 'bench', 'RESULTS.md');
+      let old = '';
+      try { old = readFileSync(file, 'utf8'); } catch { /* first run */ }
+      const at = old.indexOf(ANALYSIS_MARKER);
+      writeFileSync(file, at >= 0 ? `${text}\n${old.slice(at)}` : text);
+      progress('wrote bench/RESULTS.md');
+    }
   } finally {
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
+    progress('cleaning up');
+    await cleanup.runAll();
+    if (cleanup.signalExitCode !== undefined) process.exit(cleanup.signalExitCode);
   }
-
-  const lines = [
-    `# berth benchmark`, '',
-    `${new Date().toISOString()} · ${RUNS} runs per figure · runtime runc (berthd default) · CLIs started with a clean environment (no NODE_EXTRA_CA_CERTS)`, '',
-    '| figure | engine | median | min–max | ratio to berth |', '| --- | --- | --- | --- | --- |',
-  ];
-  for (const row of rows) {
-    if (row.samples.length === 0) { lines.push(`| ${row.figure} | – | – | – | ${row.note ?? ''} |`); continue; }
-    const base = median(row.samples[0].ms);
-    for (const s of row.samples) {
-      const unit = row.note?.startsWith('MiB') ? (x: number) => `${x.toFixed(1)} MiB` : fmt;
-      lines.push(`| ${row.figure} | ${s.name} | ${unit(median(s.ms))} | ${unit(Math.min(...s.ms))}–${unit(Math.max(...s.ms))} | ${(median(s.ms) / base).toFixed(2)}× |`);
-    }
-  }
-  const table = lines.join('\n') + '\n';
-  process.stdout.write(table);
-  if (WRITE) writeFileSync(join(repo, 'bench', 'RESULTS.md'), table);
 }
 
-main().catch((e) => { console.error(`bench: ${e instanceof Error ? e.message : e}`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -54,7 +54,8 @@ fi
 # --- 1. Debian packages ------------------------------------------------------
 # Runtime: runc crun conmon (monitor) netavark aardvark-dns (networks)
 #   iptables iproute2 util-linux (mount, nsenter, script) kmod (modprobe
-#   overlay) procps tini (--init) ca-certificates (registries over TLS).
+#   overlay) procps tini (--init) ca-certificates (registries over TLS)
+#   python3-seccomp (compiles seccomp profiles once for crun; optional).
 # Tests: busybox-static (test images), skopeo and docker-registry (pull/push
 #   interop), attr (setfattr: whiteout xattrs), python3-docker and
 #   docker-compose (client compatibility), debootstrap (Debian test rootfs),
@@ -64,7 +65,7 @@ fi
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
 PACKAGES=(
   runc crun conmon netavark aardvark-dns iptables iproute2 util-linux kmod procps
-  tini ca-certificates busybox-static skopeo docker-registry attr python3-docker
+  tini ca-certificates python3-seccomp busybox-static skopeo docker-registry attr python3-docker
   docker-compose debootstrap git curl tar build-essential python3
 )
 

@@ -7,8 +7,9 @@
 // end-to-end tests, each phase as one `node --test --test-concurrency=2
 // --test-reporter=spec --test-timeout=<per-file limit>` over
 // dist/test/<suite>/**/*.test.js. Around the run it checks the host for what
-// berth leaves behind (mounts, conmon/runtime/berthd processes, container
-// cgroups, network namespaces, test directories): leftovers present before
+// berth leaves behind (mounts, conmon/runtime/berthd/aardvark processes,
+// container cgroups, network namespaces, bridges and veths, netavark's
+// iptables rules, test directories): leftovers present before
 // are only reported, new ones fail the run. The last line printed is the
 // summary, e.g. `berth tests: 123 passed, 0 failed, 4 skipped in 312 s`.
 //
@@ -161,7 +162,8 @@ if (leaked && !host.isClean(leaked)) {
   out.write('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n');
   out.write('!!  THE TESTS LEFT THESE BEHIND ON THE HOST (a test or berth does not clean up):\n');
   out.write(host.formatLeftovers(leaked, '!!    ') + '\n');
-  out.write('!!  Clean up: umount -l <mount>; kill <pid>; rmdir <cgroup>; rm -rf /run/bt-* /tmp/berth-test-*\n');
+  out.write('!!  Clean up: umount -l <mount>; kill <pid>; rmdir <cgroup>; ip netns del <netns>; ip link del <bridge>;\n');
+  out.write('!!  iptables -t <table> -D <rule> / -X <chain>; rm -rf /run/bt-* /tmp/berth-test-*\n');
   out.write('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n');
 }
 if (!host) problems.push('leftovers were not checked (dist/test/helpers/host.js did not load)');
@@ -170,7 +172,7 @@ if (interrupted) out.write('run-tests: interrupted\n');
 
 const failed = totals.fail + totals.cancelled;
 const leakCount = leaked && !host.isClean(leaked)
-  ? leaked.mounts.length + leaked.processes.length + leaked.cgroups.length + leaked.netns.length + leaked.paths.length
+  ? host.leftoverCount(leaked)
   : 0;
 const extras = [
   totals.cancelled ? `${totals.cancelled} of them cancelled or timed out` : '',

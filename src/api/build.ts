@@ -134,6 +134,7 @@ export function registerBuildRoutes(r: Router, engine: Engine): void {
     const cancel = new AbortController();
     const onClose = () => { if (!res.writableFinished) cancel.abort(); };
     res.on('close', onClose);
+    let failure: Record<string, unknown> | undefined;
     try {
       await engine.builds.run(prepared, {
         stream: (text) => send({ stream: text }), aux: (aux) => send({ aux }), progress: (msg) => send(msg),
@@ -141,10 +142,12 @@ export function registerBuildRoutes(r: Router, engine: Engine): void {
     } catch (e) {
       const message = errorMessage(e);
       const code = e instanceof BuildStepError ? e.exitCode : undefined;
-      send({ errorDetail: code !== undefined ? { code, message } : { message }, error: message });
+      failure = { errorDetail: code !== undefined ? { code, message } : { message }, error: message };
     } finally {
       res.off('close', onClose);
+      // Cleaned up before the client hears the end: a CLI that exits on the error finds nothing left.
       await engine.builds.dispose(prepared);
+      if (failure) send(failure);
       if (!res.destroyed) out.end();
     }
   });

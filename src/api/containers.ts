@@ -2,6 +2,7 @@
  * `/containers/…` endpoints. Handlers translate HTTP to engine calls and back;
  * policy stays in engine/.
  */
+import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
@@ -18,6 +19,8 @@ import { readLogs } from '../runtime/logs.js';
 import { listChanges } from '../image/layer-diff.js';
 import { archiveFromRoot, exportRoot, extractToRoot, statInRoot } from '../image/archive.js';
 import type { WaitCondition } from '../engine/containers.js';
+import { containerStats } from '../engine/stats.js';
+import type { UpdateRequest } from '../engine/container-update.js';
 
 /** Docker timestamps in query strings: unix seconds with an optional fraction → ns. */
 function unixNs(v: string | null): bigint | undefined {
@@ -40,10 +43,11 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     list = filterContainers(list, filters, {
       lookup: (n) => { try { return cs.lookup(n); } catch { return undefined; } },
       imageMatches: (a, imageId) => engine.images.tryResolve(a)?.id === imageId,
+      networksOf: (c) => engine.endpoints.networksOf(c),
     });
     list.sort((a, b) => (a.Created < b.Created ? 1 : a.Created > b.Created ? -1 : 0));
     if (limit > 0) list = list.slice(0, limit);
-    sendJson(need(ctx), 200, list.map((c) => summaryView(c, c.Image)));
+    sendJson(need(ctx), 200, list.map((c) => summaryView(c, c.Image, engine.endpoints.summaryView(c))));
   });
 
   r.post('/containers/create', async (ctx) => {
@@ -60,7 +64,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     const c = cs.lookup(ctx.params.id);
     const img = engine.images.store.get(c.Image);
     const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
-    const view = inspectView(c, engine.paths, lowers, engine.exec.idsOf(c.Id));
+    const view = inspectView(c, engine.paths, lowers, engine.exec.idsOf(c.Id), engine.endpoints.settingsView(c));
     if (boolParam(ctx.query, 'size')) {
       view.SizeRw = 0;
       view.SizeRootFs = img ? engine.images.size(img) : 0;
@@ -128,12 +132,33 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     });
   });
 
-  r.get('/containers/:id/stats', async () => {
-    throw new NotImplementedError('container stats are not implemented yet');
+  r.get('/containers/:id/stats', async (ctx) => {
+    const q = ctx.query;
+    const stream = boolParam(q, 'stream', true);
+    // one-shot arrived with API 1.41; older clients never send it.
+    const oneShot = versionAtLeast(ctx.version, '1.41') && boolParam(q, 'one-shot');
+    if (stream && oneShot) throw new InvalidParameterError('cannot have stream=true and one-shot=true');
+    const c = cs.lookup(ctx.params.id);
+    const res = need(ctx);
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    const containers = { get: (id: string) => cs.store.get(id), lookup: (n: string) => cs.lookup(n) };
+    for await (const sample of containerStats(containers, c.Id, { stream, oneShot, signal: ac.signal })) {
+      if (ac.signal.aborted) break;
+      if (!res.write(JSON.stringify(sample) + '\n') && !ac.signal.aborted) {
+        await new Promise((r2) => { res.once('drain', r2); ac.signal.addEventListener('abort', r2, { once: true }); });
+      }
+    }
+    if (!ac.signal.aborted) res.end();
   });
 
-  r.post('/containers/:id/update', async () => {
-    throw new NotImplementedError('updating a container\'s resources is not implemented yet');
+  r.post('/containers/:id/update', async (ctx) => {
+    const body = (await readJson<UpdateRequest | null>(ctx.req)) ?? {};
+    // PidsLimit arrived with API 1.40 (postContainerUpdate ignores it before).
+    if (!versionAtLeast(ctx.version, '1.40')) delete body.PidsLimit;
+    sendJson(need(ctx), 200, await cs.update(ctx.params.id, body));
   });
 
   r.post('/containers/:id/resize', async (ctx) => {
@@ -241,9 +266,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/prune', async (ctx) => {
-    const f = parseFilters(ctx.query.get('filters'));
-    const until = f.until?.[0] ? Number(f.until[0]) : undefined;
-    sendJson(need(ctx), 200, await cs.prune(until, f.label ?? []));
+    sendJson(need(ctx), 200, await cs.prune(pruneFilters(parseFilters(ctx.query.get('filters')))));
   });
 }
 

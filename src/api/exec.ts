@@ -1,12 +1,42 @@
 /**
  * `/containers/{id}/exec` and `/exec/…` endpoints.
  */
-import { InvalidParameterError } from '../errors.js';
+import type { Duplex } from 'node:stream';
+import { InvalidParameterError, errorMessage } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { intParam, need, readJson, sendJson, sendNoContent, COMMON_HEADERS } from './context.js';
+import type { AttachHandle } from '../engine/attach-handle.js';
+import { intParam, need, readJson, sendJson, sendNoContent, COMMON_HEADERS, type RequestContext } from './context.js';
 import type { Router } from './router.js';
 import { parseDetachKeys, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
 import { frame } from './stream.js';
+
+/**
+ * A hijacked, attached exec start, in moby's order: the `101 UPGRADED`
+ * goes out before the process starts, and a failure to start is written
+ * into the stream (framed as stdout without a tty) with the exit code left
+ * for `GET /exec/{id}/json` (126, or 127 for a missing command), which is
+ * how the docker CLI reports `OCI runtime exec failed: …` and exits 127.
+ * Starting first would put the first output in the same read as the
+ * headers: docker-py hands the raw socket to its frame reader after
+ * http.client has parsed the headers through a buffer, and whatever that
+ * buffer had read past them is lost.
+ */
+async function startHijacked(
+  socket: Duplex, start: () => Promise<AttachHandle | null>, ctx: RequestContext, tty: boolean, early: Buffer, detachKeys?: string,
+): Promise<void> {
+  sendUpgrade(ctx, tty);
+  let h: AttachHandle | null;
+  try {
+    h = await start();
+  } catch (e) {
+    const msg = Buffer.from(`${errorMessage(e)}\r\n`);
+    if (socket.writable) socket.end(tty ? msg : frame(1, msg));
+    return;
+  }
+  if (!h) { socket.end(); return; }
+  if (socket.destroyed) { h.detach(); return; }
+  pipeHijack(socket, h, { tty, early, detachKeys: detachKeys ? parseDetachKeys(detachKeys) : undefined });
+}
 
 export function registerExecRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/exec', async (ctx) => {
@@ -26,16 +56,15 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     }
     const rec = engine.exec.get(ctx.params.id);
     const tty = body.Tty ?? !!rec.Config.Tty;
-    const h = await engine.exec.start(ctx.params.id, { Detach: !!body.Detach, Tty: tty, ConsoleSize: body.ConsoleSize });
+    const opts = { Detach: !!body.Detach, Tty: tty, ConsoleSize: body.ConsoleSize };
+    if (ctx.socket && !opts.Detach) {
+      await startHijacked(ctx.socket, () => engine.exec.start(ctx.params.id, opts), ctx, tty, early, rec.Config.DetachKeys);
+      return;
+    }
+    const h = await engine.exec.start(ctx.params.id, opts);
     if (!h) {
       if (ctx.socket) { sendUpgrade(ctx, tty); ctx.socket.end(); return; }
       sendNoContent(ctx.res!, 200);
-      return;
-    }
-    if (ctx.socket) {
-      sendUpgrade(ctx, tty);
-      const keys = rec.Config.DetachKeys ? parseDetachKeys(rec.Config.DetachKeys) : undefined;
-      pipeHijack(ctx.socket, h, { tty, early, detachKeys: keys });
       return;
     }
     const res = ctx.res!;

@@ -3,6 +3,8 @@
  * answer 501 so no client mistakes them for success).
  */
 import { Readable } from 'node:stream';
+import { pruneFilters } from '../engine/prune-filters.js';
+import { imageTree } from '../engine/image-tree.js';
 import { InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import type { Engine } from '../engine/engine.js';
@@ -53,6 +55,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
       // `tag` may be a tag or a digest; empty with fromImage alone means "all tags" only when the CLI says so.
       const ref = tag ? (tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
       const out = new JsonMessageStream(res);
+      // dockerd cancels the pull when its client disconnects (the request's context); so does berthd.
       const ac = new AbortController();
       res.on('close', () => { if (!res.writableFinished) ac.abort(); });
       try {
@@ -62,7 +65,10 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
           progress: (m) => out.write(m), signal: ac.signal,
         });
       } catch (e) {
-        if (!out.headersSent && statusFromError(e) === 404) throw e;
+        // Before the first progress message an error is the response's status, as with dockerd
+        // (404 for a missing image); after it, it travels in the stream. A registry's refusal is a
+        // 500 there, never a 401: the docker CLI would take a 401 as "prompt for a login" and wait.
+        if (!out.headersSent) throw statusFromError(e) === 401 ? new SystemError(errorMessage(e), { cause: e }) : e;
         out.error(errorMessage(e));
       }
       out.end();
@@ -95,12 +101,18 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     out.end();
   });
 
-  r.post('/images/prune', async (ctx) => {
+  const prune = async (ctx: RequestContext, dryRun: boolean) => {
     const f = parseFilters(ctx.query.get('filters'));
     const dangling = f.dangling?.[0];
     const all = dangling === 'false' || dangling === '0';
-    sendJson(need(ctx), 200, await is.prune(all));
-  });
+    sendJson(need(ctx), 200, await is.prune(all, pruneFilters(f, ['dangling']), dryRun));
+  };
+  r.post('/images/prune', (ctx) => prune(ctx, false));
+  // berth's addition: the layer tree (`berth images --tree`).
+  r.get('/images/tree', async (ctx) => sendJson(need(ctx), 200, imageTree(is)));
+  // berth's addition: the same request as a GET changes nothing and answers
+  // what the POST would delete and free (`berth image prune --dry-run`).
+  r.get('/images/prune', (ctx) => prune(ctx, true));
 
   const save = async (ctx: RequestContext, names: string[]) => {
     const res = need(ctx);
@@ -157,10 +169,14 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     if (tags.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${ctx.params.name}`);
     for (const t of tags) is.resolve(`${ctx.params.name}:${t}`);
     const out = new JsonMessageStream(res);
+    // dockerd cancels a push (or pull) whose client disconnects.
+    const ac = new AbortController();
+    res.on('close', () => { if (!res.writableFinished) ac.abort(); });
     try {
       for (const t of tags) {
         await engine.distribution.push(ctx.params.name, {
           tag: t, auth: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined), progress: (m) => out.write(m),
+          signal: ac.signal,
         });
       }
     } catch (e) {
@@ -176,8 +192,8 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     sendNoContent(need(ctx), 201);
   });
   r.delete('/images/:name*', async (ctx) => {
-    // noprune needs no handling: rmi never deletes an image's parents, so they are always kept.
-    sendJson(need(ctx), 200, await is.remove(ctx.params.name, boolParam(ctx.query, 'force')));
+    if (ctx.query.getAll('platforms').length) throw new NotImplementedError('rmi --platform is not supported: berth stores one platform per image');
+    sendJson(need(ctx), 200, await is.remove(ctx.params.name, boolParam(ctx.query, 'force'), boolParam(ctx.query, 'noprune')));
   });
 }
 

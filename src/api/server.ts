@@ -2,6 +2,8 @@
  * The HTTP side of berthd: version prefixes and negotiation, error mapping,
  * and the hijacked connections (`Upgrade: tcp`) that attach and exec use.
  */
+import { performance } from 'node:perf_hooks';
+import { TRACING, wallClock } from '../trace.js';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
@@ -14,6 +16,7 @@ import { registerContainerRoutes } from './containers.js';
 import { registerExecRoutes } from './exec.js';
 import { registerImageRoutes } from './images.js';
 import { registerVolumeRoutes } from './volumes.js';
+import { registerNetworkRoutes } from './networks.js';
 
 export interface ServerOptions { debug?: boolean }
 
@@ -42,6 +45,7 @@ export function buildRouter(engine: Engine): Router {
   registerExecRoutes(r, engine);
   registerImageRoutes(r, engine);
   registerVolumeRoutes(r, engine);
+  registerNetworkRoutes(r, engine);
   return r;
 }
 
@@ -58,6 +62,8 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
 
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     void (async () => {
+      const t0 = TRACING ? performance.now() : 0;
+      if (TRACING) res.on('finish', () => process.stderr.write(`trace ${req.method} ${req.url}: ${res.statusCode} in ${(performance.now() - t0).toFixed(1)} ms ${wallClock(t0)}\n`));
       try {
         log(`${req.method} ${req.url}`);
         const { version, path, query } = splitVersion(req.url ?? '/');
@@ -81,6 +87,10 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
 
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     void (async () => {
+      if (TRACING) {
+        const t0 = performance.now();
+        socket.once('close', () => process.stderr.write(`trace ${req.method} ${req.url} (hijacked): closed after ${(performance.now() - t0).toFixed(1)} ms ${wallClock(t0)}\n`));
+      }
       try {
         log(`${req.method} ${req.url} (upgrade)`);
         const { version, path, query } = splitVersion(req.url ?? '/');

@@ -67,7 +67,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     sendJson(need(ctx), 200, {
       ID: 'berth', Containers: all.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: all.length - running - paused,
       Images: engine.images.store.list().length, Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
-      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
       MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
@@ -103,22 +103,25 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
   });
 
   r.get('/system/df', async (ctx) => {
-    // Layers are shared between images: count each once (LayersSize), and per image the
-    // part it shares with others (SharedSize), so the CLI's reclaimable figure is honest.
+    // Sizes are bytes on disk (layer directories and the blobs kept for
+    // push), each layer counted once however many images share it, so
+    // LayersSize moves with `du -sb` of the data root.
+    const usage = await engine.layers.usage();
     const chains = new Map<string, string[]>();
     const users = new Map<string, number>();
-    const layerSize = new Map<string, number>();
     for (const img of engine.images.store.list()) {
-      const chain = engine.layers.chain(img.topLayer);
-      chains.set(img.id, chain.map((l) => l.chainId));
-      for (const l of chain) { users.set(l.chainId, (users.get(l.chainId) ?? 0) + 1); layerSize.set(l.chainId, l.size); }
+      const chain = engine.layers.chain(img.topLayer).map((l) => l.chainId);
+      chains.set(img.id, chain);
+      for (const c of chain) users.set(c, (users.get(c) ?? 0) + 1);
     }
-    const images = engine.images.summaries().map((i) => ({
-      ...i,
-      SharedSize: (chains.get(i.Id as string) ?? []).filter((c) => (users.get(c) ?? 0) > 1).reduce((n, c) => n + (layerSize.get(c) ?? 0), 0),
-    }));
+    const cost = (cs: string[]) => cs.reduce((n, c) => n + (usage.layers.get(c) ?? 0), 0);
+    const images = engine.images.summaries().map((i) => {
+      const chain = chains.get(i.Id as string) ?? [];
+      return { ...i, Size: cost(chain), SharedSize: cost(chain.filter((c) => (users.get(c) ?? 0) > 1)) };
+    });
+    const layersSize = [...usage.layers.values()].reduce((n, x) => n + x, 0) + usage.manifests;
     sendJson(need(ctx), 200, {
-      LayersSize: [...layerSize.values()].reduce((n, x) => n + x, 0),
+      LayersSize: layersSize,
       Images: images,
       Containers: engine.containers.store.all().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.ImageRef, ImageID: c.Image, State: c.State.Status, SizeRw: 0, SizeRootFs: 0, Created: Math.floor(Date.parse(c.Created) / 1000), Status: c.State.Status, Mounts: [], Labels: c.Config.Labels ?? {} })),
       Volumes: engine.volumes.list().map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: v.Scope, Options: v.Options, UsageData: { Size: -1, RefCount: engine.volumes.users(v.Name).length } })),

@@ -4,7 +4,7 @@
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { matchLabel } from '../engine/volumes.js';
-import { boolParam, need, readJson, sendJson, sendNoContent } from './context.js';
+import { boolParam, need, readJson, sendJson, sendNoContent, versionAtLeast } from './context.js';
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 import type { VolumeRecord } from '../store/volume-store.js';
@@ -36,7 +36,9 @@ export function registerVolumeRoutes(r: Router, engine: Engine): void {
   });
   r.post('/volumes/prune', async (ctx) => {
     const f = parseFilters(ctx.query.get('filters'));
-    const all = (f.all ?? []).some((v) => v === 'true' || v === '1');
+    // API 1.42 made prune spare named volumes unless `all`; older clients
+    // (docker-py 5 asking for 1.41) still get every unused volume pruned (moby `postVolumesPrune`).
+    const all = !versionAtLeast(ctx.version, '1.42') || (f.all ?? []).some((v) => v === 'true' || v === '1');
     sendJson(need(ctx), 200, await vs.prune({ all, label: f.label }));
   });
   r.get('/volumes/:name', async (ctx) => sendJson(need(ctx), 200, view(vs.inspect(ctx.params.name))));

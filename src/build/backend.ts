@@ -9,6 +9,9 @@ import type { ImageRecord } from '../store/image-store.js';
 import type { LayerRecord } from '../store/layer-store.js';
 import type { CacheEntry, CacheEntryInput } from '../store/build-cache.js';
 
+/** RUN's network: `bridge` (the default, like the classic builder), `none`, `host`, or a user-defined network's name. */
+export type RunNetwork = string;
+
 /** One RUN, as the engine should execute it. */
 export interface RunSpec {
   /** Image ID the container starts from. */
@@ -17,7 +20,7 @@ export interface RunSpec {
   env: string[];
   user: string;
   workdir: string;
-  network: 'none' | 'host';
+  network: RunNetwork;
   /** Extra bind mounts, `-v` syntax (`/host/file:/dev/pipes/EOF:ro`). */
   binds: string[];
   /** HostConfig resource fields from the build request (Memory, CpuShares, ShmSize, Ulimits…). */

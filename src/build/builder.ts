@@ -36,7 +36,7 @@ import {
   EXPANDED_INSTRUCTIONS, expandInstruction, findStage, heredocRunCommand, metaArgEnv, parseDockerfile, resolveStageBase,
 } from './parser/index.js';
 import { archiveKind, unpackArchive } from './archive-source.js';
-import type { BuildBackend, BuildOutput } from './backend.js';
+import type { BuildBackend, BuildOutput, RunNetwork } from './backend.js';
 import { BuildArgs, platformArgs, type StageArgs } from './build-args.js';
 import { explainMiss, type CacheMiss, type StepContext } from './cache-explain.js';
 import { canonicalJson, filesDigest, stepKey, type StepInputs } from './cache-key.js';
@@ -61,8 +61,8 @@ export interface BuildRequest {
   pull: boolean;
   target?: string;
   quiet: boolean;
-  /** RUN's network when RUN has no `--network`: berth has no bridge, so `default` is `none`. */
-  network: 'none' | 'host';
+  /** RUN's network when RUN has no `--network` (`bridge` unless `docker build --network` said otherwise). */
+  network: RunNetwork;
   /** HostConfig resource fields for RUN containers. */
   resources: Record<string, unknown>;
   /** From the SOURCE_DATE_EPOCH build arg (seconds). */

@@ -17,7 +17,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
-import { SpecialFs } from '../image/fs-special.js';
+import { sharedSpecialFs } from '../image/fs-special.js';
 import { isOpaqueDir, isWhiteoutDevice, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_USER_XATTR } from '../image/whiteouts.js';
 
 export interface ViewEntry {
@@ -49,7 +49,6 @@ export function cleanRel(path: string): string {
 }
 
 export class LayerView {
-  private fsx: SpecialFs | null = null;
   private readonly opaqueCache = new Map<string, boolean>();
 
   /**
@@ -58,19 +57,15 @@ export class LayerView {
    */
   constructor(readonly dirs: readonly string[], private readonly overlay = true) {}
 
-  /** Releases the xattr helper process, if one was started. */
-  async close(): Promise<void> {
-    await this.fsx?.close();
-    this.fsx = null;
-  }
+  /** Nothing to release: xattrs are read through the process-wide helper (fs-special.ts). */
+  async close(): Promise<void> {}
 
   private async isOpaque(hostDir: string): Promise<boolean> {
     if (!this.overlay) return false;
     let v = this.opaqueCache.get(hostDir);
     if (v === undefined) {
-      this.fsx ??= new SpecialFs();
-      const x = await this.fsx.getXattr(hostDir, OVERLAY_OPAQUE_XATTR).catch(() => undefined)
-        ?? await this.fsx.getXattr(hostDir, OVERLAY_OPAQUE_USER_XATTR).catch(() => undefined);
+      const x = await sharedSpecialFs().getXattr(hostDir, OVERLAY_OPAQUE_XATTR).catch(() => undefined)
+        ?? await sharedSpecialFs().getXattr(hostDir, OVERLAY_OPAQUE_USER_XATTR).catch(() => undefined);
       v = x !== undefined && isOpaqueDir(new Map([[OVERLAY_OPAQUE_XATTR, x]]));
       this.opaqueCache.set(hostDir, v);
     }

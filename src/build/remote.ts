@@ -6,15 +6,15 @@
  * Git URLs follow Docker's form `URL[#ref][:subdir]`: `https://…/repo.git`,
  * `git@host:repo`, `git://…`, or `github.com/owner/repo`.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CommandError, InvalidParameterError, SystemError, errorMessage } from '../errors.js';
+import { InvalidParameterError, SystemError, errorMessage } from '../errors.js';
 import { unpackContext } from './context.js';
+import { runCommand } from '../run-command.js';
 
 /** Docker's `IsGitURL`. */
 export function isGitUrl(s: string): boolean {
@@ -39,14 +39,8 @@ export function parseGitUrl(s: string): { url: string; ref?: string; subdir?: st
   return { url, ...(ref ? { ref } : {}), ...(subdir ? { subdir } : {}) };
 }
 
-function git(args: string[], cwd?: string): Promise<void> {
-  const argv = ['git', ...args];
-  return new Promise((resolve, reject) => {
-    execFile(argv[0], argv.slice(1), { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 1 << 20 }, (err, _o, stderr) => {
-      if (err) reject(new CommandError(argv, typeof err.code === 'number' ? err.code : null, stderr));
-      else resolve();
-    });
-  });
+async function git(args: string[], cwd?: string): Promise<void> {
+  await runCommand(['git', ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
 }
 
 /** Clones a Git context into `dir` (empty); returns the context directory (the subdir when one is named). */

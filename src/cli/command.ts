@@ -42,6 +42,12 @@ export interface Command {
   subcommands?: Command[];
   /** Returns the exit status (default 0). */
   run?: (ctx: CliContext, flags: ParsedFlags, inv: Invocation) => Promise<number | void>;
+  /**
+   * Set on a stub in its parent's list (see root.ts), which carries only what
+   * listing and lookup need (name, aliases, short, group, hidden): imports the
+   * module that defines the whole command.
+   */
+  load?: () => Promise<Command>;
 }
 
 const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', usage: 'Print usage', hidden: true };
@@ -56,6 +62,11 @@ export function commandFlags(cmd: Command): FlagSpec[] {
 
 export function findSubcommand(cmd: Command, name: string): Command | undefined {
   return cmd.subcommands?.find((c) => c.name === name || (c.aliases ?? []).includes(name));
+}
+
+/** The whole command behind a list entry: the entry itself, or what its stub loads. */
+export function loadCommand(cmd: Command): Promise<Command> {
+  return cmd.load ? cmd.load() : Promise.resolve(cmd);
 }
 
 export function usageLine(inv: Invocation): string {

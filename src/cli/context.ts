@@ -5,13 +5,12 @@
  * flag errors and `berth version`'s client half work without a daemon.
  */
 import type { Readable, Writable } from 'node:stream';
-import { ApiClient, ConnectError } from './client.js';
+import { ApiClient } from './client.js';
 import { ConfigFile, defaultConfigDir } from './config-file.js';
-import { startDaemon } from './daemon-autostart.js';
+import { ConnectError, StatusError } from './errors.js';
+import { DEFAULT_HOST, resolveHost, type DaemonAddress } from './host.js';
 
 const DEFAULT_SOCKET = DEFAULT_HOST.slice('unix://'.length);
-import { StatusError } from './errors.js';
-import { DEFAULT_HOST, resolveHost, type DaemonAddress } from './host.js';
 
 export interface GlobalOptions {
   hosts: string[];
@@ -23,28 +22,34 @@ export interface GlobalOptions {
 export type OutStream = Writable & { isTTY?: boolean; columns?: number; rows?: number };
 export type InStream = Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown; fd?: number };
 
+/** The standard streams. `in` may be a getter (main.ts): it is read only by commands that use stdin. */
 export interface CliStreams {
-  in: InStream;
+  readonly in: InStream;
   out: OutStream;
   err: OutStream;
 }
 
 export class CliContext {
-  readonly in: InStream;
   readonly out: OutStream;
   readonly err: OutStream;
   readonly env: NodeJS.ProcessEnv;
   readonly globals: GlobalOptions;
+  private readonly streams: CliStreams;
   private clientPromise?: Promise<ApiClient>;
   private clientInstance?: ApiClient;
   private configFile?: ConfigFile;
 
   constructor(streams: CliStreams, globals: GlobalOptions, env: NodeJS.ProcessEnv) {
-    this.in = streams.in;
+    this.streams = streams;
     this.out = streams.out;
     this.err = streams.err;
     this.globals = globals;
     this.env = env;
+  }
+
+  /** Standard input, opened on first use. */
+  get in(): InStream {
+    return this.streams.in;
   }
 
   get address(): DaemonAddress {
@@ -83,6 +88,8 @@ export class CliContext {
     }
     const probe = new ApiClient({ socketPath: addr.socketPath, host: addr.host });
     try {
+      // Loaded only here (it spawns processes): most commands find the daemon running.
+      const { startDaemon } = await import('./daemon-autostart.js');
       await startDaemon(addr, async () => {
         try {
           await probe.ping();

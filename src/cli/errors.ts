@@ -33,3 +33,26 @@ export class UnsupportedFlagError extends Error {
     this.name = 'UnsupportedFlagError';
   }
 }
+
+/** A non-2xx/3xx answer from the daemon (client.ts). */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  /** The daemon's own message, without the "Error response from daemon: " prefix. */
+  readonly daemonMessage: string;
+  constructor(statusCode: number, daemonMessage: string, message = `Error response from daemon: ${daemonMessage}`) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = statusCode;
+    this.daemonMessage = daemonMessage;
+  }
+}
+
+/** The daemon's socket could not be reached at all: no daemon, no permission (client.ts). */
+export class ConnectError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ConnectError';
+    this.code = code;
+  }
+}

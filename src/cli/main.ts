@@ -1,8 +1,10 @@
 /**
- * `berth` entry point (bin/berth imports the compiled file). Runs one command
- * line, then exits with its status once stdout and stderr have drained —
- * Node writes to pipes asynchronously, and exiting early would cut the output
- * of `berth ps | …`.
+ * `berth` entry point (bin/berth runs the bundle made from this file, or the
+ * compiled file itself). Runs one command line, then exits with its status
+ * once stdout and stderr have drained — Node writes to pipes asynchronously,
+ * and exiting early would cut the output of `berth ps | …`.
+ *
+ * No top-level await: the bundle is a CommonJS file (scripts/bundle-cli.mjs).
  */
 import { runCli } from './run-cli.js';
 
@@ -21,10 +23,19 @@ for (const s of [process.stdout, process.stderr]) {
   });
 }
 
-const status = await runCli(process.argv.slice(2), { in: process.stdin, out: process.stdout, err: process.stderr }, process.env)
+const streams = {
+  // Opening stdin costs several milliseconds (a pipe becomes a net.Socket): only commands that read it pay.
+  get in() { return process.stdin; },
+  out: process.stdout,
+  err: process.stderr,
+};
+
+void runCli(process.argv.slice(2), streams, process.env)
   .catch((e: unknown) => {
     process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
     return 1;
+  })
+  .then(async (status) => {
+    await Promise.all([drain(process.stdout), drain(process.stderr)]);
+    process.exit(status);
   });
-await Promise.all([drain(process.stdout), drain(process.stderr)]);
-process.exit(status);

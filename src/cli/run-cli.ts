@@ -5,13 +5,12 @@
  * failure. Kept apart from `main.ts` so tests can run whole command lines
  * against in-memory streams.
  */
-import { ApiError } from './client.js';
 import {
-  PROGRAM, argsErrorText, checkArgs, commandFlags, findSubcommand, flagErrorText, helpText, rootHelpText,
+  PROGRAM, argsErrorText, checkArgs, commandFlags, findSubcommand, flagErrorText, helpText, loadCommand, rootHelpText,
   type Command, type Invocation,
 } from './command.js';
-import { CliContext, type CliStreams, type GlobalOptions } from './context.js';
-import { StatusError, UnsupportedFlagError } from './errors.js';
+import type { CliStreams, GlobalOptions } from './context.js';
+import { ApiError, StatusError, UnsupportedFlagError } from './errors.js';
 import { FlagError, parseFlags, type FlagSpec } from './flags.js';
 import { rootCommand } from './root.js';
 import { BERTH_CLI_VERSION } from './version-info.js';
@@ -89,9 +88,9 @@ export async function runCli(argv: readonly string[], streams: CliStreams, env: 
   // Walk down the tree: `container ls`, `image rm`, `volume create`…
   let inv = rootInv;
   while (args.length > 0 && inv.command.subcommands) {
-    const sub = findSubcommand(inv.command, args[0]);
-    if (!sub) break;
-    inv = { path: `${inv.path} ${args[0]}`, command: sub };
+    const found = findSubcommand(inv.command, args[0]);
+    if (!found) break;
+    inv = { path: `${inv.path} ${args[0]}`, command: await loadCommand(found) };
     args = args.slice(1);
   }
   const cmd: Command = inv.command;
@@ -113,6 +112,8 @@ export async function runCli(argv: readonly string[], streams: CliStreams, env: 
     return 1;
   }
 
+  // The daemon connection and client configuration: not needed, so not loaded, for help and usage errors.
+  const { CliContext } = await import('./context.js');
   const ctx = new CliContext(streams, globals, env);
   try {
     const specs = commandFlags(cmd);

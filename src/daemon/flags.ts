@@ -13,6 +13,12 @@ export interface DaemonFlags {
   defaultRuntime: string;
   pidfile: string;
   insecureRegistries: string[];
+  /** Device of the default bridge network (`--bridge`); '' = berth's default. */
+  bridge: string;
+  /** Gateway address/prefix of the default bridge (`--bip`); '' = berth's default. */
+  bip: string;
+  /** `--default-address-pool base=CIDR,size=N`, repeatable. */
+  defaultAddressPools: string[];
   help: boolean;
   version: boolean;
 }
@@ -22,9 +28,14 @@ export const DAEMON_USAGE = `Usage:	berthd [OPTIONS]
 A Docker-compatible container engine daemon
 
 Options:
+      --bip string              Gateway address and prefix of the default bridge network (default "10.77.0.1/16")
+      --bridge string           Device name of the default bridge network (default "berth0")
       --data-root string        Root directory of persistent berth state (default "/var/lib/berth")
+      --default-address-pool list
+                                Subnets for user-defined networks, base=CIDR,size=N (default base=10.78.0.0/16,size=24)
   -D, --debug                   Enable debug mode
-      --default-runtime string  Default OCI runtime for containers: runc or crun (default "runc")
+      --default-runtime string  Default OCI runtime for containers: runc or crun (default crun when it is
+                                installed and usable on this host's cgroups, else runc)
       --exec-root string        Root directory for execution state files (default "/run/berth")
   -G, --group string            Group for the unix socket (default "berth")
   -H, --host list               Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
@@ -37,11 +48,12 @@ Options:
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
-    defaultRuntime: 'runc', pidfile: '', insecureRegistries: [], help: false, version: false,
+    defaultRuntime: '', pidfile: '', insecureRegistries: [], bridge: '', bip: '', defaultAddressPools: [], help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
     '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
+    '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools',
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
@@ -59,6 +71,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     }
     if (key === 'hosts') f.hosts.push(val);
     else if (key === 'insecureRegistries') f.insecureRegistries.push(val);
+    else if (key === 'defaultAddressPools') f.defaultAddressPools.push(val);
     else (f as unknown as Record<string, string>)[key] = val;
   }
   if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(f.logLevel)) throw new InvalidParameterError(`Unable to parse logging level: ${f.logLevel}`);

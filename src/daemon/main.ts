@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { parseDaemonFlags, DAEMON_USAGE } from './flags.js';
+import { parseAddressPool } from '../network/ipam.js';
 import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
 import { BERTH_VERSION } from '../api/system.js';
@@ -47,7 +48,14 @@ async function main(): Promise<void> {
   if (flags.help) { process.stdout.write(DAEMON_USAGE); return; }
   if (flags.version) { process.stdout.write(`berthd version ${BERTH_VERSION}\n`); return; }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
-  const engine = await Engine.open({ dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries });
+  const engine = await Engine.open({
+    dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries,
+    network: {
+      ...(flags.bridge ? { bridgeName: flags.bridge } : {}),
+      ...(flags.bip ? { bip: flags.bip } : {}),
+      ...(flags.defaultAddressPools.length ? { pools: flags.defaultAddressPools.map(parseAddressPool) } : {}),
+    },
+  });
   const servers: Server[] = [];
   for (const host of flags.hosts) {
     if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: only unix:// sockets are supported yet`);
@@ -56,12 +64,13 @@ async function main(): Promise<void> {
     servers.push(server);
   }
   await writeFile(flags.pidfile, String(process.pid));
-  console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')} (data root ${flags.dataRoot}, runtime ${flags.defaultRuntime})`);
+  console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
   const shutdown = (sig: string) => {
     console.error(`berthd: ${sig}, shutting down (containers keep running)`);
     for (const s of servers) { s.close(); s.closeAllConnections(); }
-    engine.close();
-    void rm(flags.pidfile, { force: true }).finally(() => process.exit(0));
+    void engine.close().catch((e) => console.error(`berthd: ${errorMessage(e)}`))
+      .then(() => rm(flags.pidfile, { force: true }))
+      .finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

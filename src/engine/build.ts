@@ -17,8 +17,8 @@
  * Options berth does not implement are refused (NotImplementedError), never
  * ignored: `cachefrom`, `extrahosts`, `squash`, `cgroupparent`, `isolation`,
  * `outputs`, BuildKit (`version=2`), foreign platforms. `networkmode`
- * `default` means `none`: berth has no bridge network yet, so RUN has no
- * network unless `host` is asked for.
+ * `default` is the default bridge, as in dockerd's classic builder; `none`,
+ * `host` and user-defined networks are honoured.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -34,7 +34,7 @@ import { imageIdOf } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { BuildCacheStore } from '../store/build-cache.js';
-import type { BuildBackend, BuildOutput, RunHooks, RunOutcome, RunSpec } from '../build/backend.js';
+import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
 import { Builder, type BuildResult } from '../build/builder.js';
 import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext } from '../build/context.js';
 import { parseDockerfile, type Dockerfile } from '../build/parser/index.js';
@@ -82,7 +82,7 @@ export interface PreparedBuild {
   tags: { ref: string; display: string }[];
   buildArgs: Map<string, string>;
   sourceDateEpoch?: number;
-  network: 'none' | 'host';
+  network: RunNetwork;
   warnings: string[];
 }
 
@@ -133,12 +133,15 @@ export class BuildService {
     if (params.platform && params.platform !== platform && params.platform !== 'linux') {
       throw new NotImplementedError(`building for ${params.platform} is not supported: berth builds for ${platform}`);
     }
-    let network: 'none' | 'host';
+    // Like the classic builder, RUN is on the default bridge unless told otherwise.
+    let network: RunNetwork;
     switch (params.networkMode) {
-      case '': case 'default': case 'none': network = 'none'; break;
+      case '': case 'default': case 'bridge': network = 'bridge'; break;
+      case 'none': network = 'none'; break;
       case 'host': network = 'host'; break;
-      case 'bridge': throw new NotImplementedError('bridge networking is not implemented yet: build with --network none (the default) or --network host');
-      default: throw new NotImplementedError(`network mode ${params.networkMode} is not supported for builds (none and host are)`);
+      default:
+        if (params.networkMode.startsWith('container:')) throw new NotImplementedError('--network container:<name> is not supported for builds');
+        network = params.networkMode; // a user-defined network: RUN's container create checks that it exists
     }
     const tags = params.tags.filter((t) => t !== '').map((t) => {
       let ref;
@@ -229,7 +232,7 @@ export class BuildService {
     const stillCached = new Set(this.cache.all().map((e) => e.imageId));
     const candidates = new Set(doomed.map((e) => e.imageId).filter((id) => !stillCached.has(id)));
     this.removeUnusedImages(candidates);
-    const freed = await this.layers.collectGarbage();
+    const freed = await this.layers.collectGarbage({ measure: true });
     return { CachesDeleted: doomed.map((e) => e.key), SpaceReclaimed: freed };
   }
 

@@ -5,6 +5,7 @@
  * the default for a feature not implemented is a NotImplementedError, never
  * silently dropped).
  */
+import { isIP } from 'node:net';
 import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import type { ContainerDefaults } from '../image/config.js';
 
@@ -54,16 +55,9 @@ const SUPPORTED_LOG_DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local', 'no
 
 /** Fields of HostConfig berth has not built yet; a non-empty value is refused. */
 const NOT_YET: Record<string, string> = {
-  PortBindings: 'publishing ports (-p) needs bridge networking, which berth does not have yet',
-  PublishAllPorts: 'publishing ports (-P) needs bridge networking, which berth does not have yet',
-  Links: 'links are not supported',
   Devices: '--device is not supported yet',
   DeviceRequests: '--gpus is not supported',
   DeviceCgroupRules: '--device-cgroup-rule is not supported yet',
-  ExtraHosts: '--add-host is not supported yet',
-  Dns: '--dns needs bridge networking, which berth does not have yet',
-  DnsSearch: '--dns-search needs bridge networking, which berth does not have yet',
-  DnsOptions: '--dns-option needs bridge networking, which berth does not have yet',
   BlkioWeightDevice: '--blkio-weight-device is not supported yet',
   BlkioDeviceReadBps: '--device-read-bps is not supported yet',
   BlkioDeviceWriteBps: '--device-write-bps is not supported yet',
@@ -92,7 +86,20 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
     if (k === 'UsernsMode' && (hc[k] === 'host' || !hc[k])) continue;
     if (isSet(hc[k])) throw new NotImplementedError(why);
   }
-  if (req.MacAddress) throw new NotImplementedError('--mac-address needs bridge networking, which berth does not have yet');
+  // Legacy links (`--link`, docker-py's `links=`, which docker-compose sets on
+  // every container) exist on the default bridge only. On a user-defined
+  // network dockerd keeps HostConfig.Links without acting on them
+  // (`registerLinks` returns early); names resolve through the network's DNS
+  // instead, and the docker CLI itself copies them into the endpoint's Links.
+  if (isSet(hc.Links) && !isUserDefinedMode(hc.NetworkMode)) {
+    throw new NotImplementedError('links are not supported on the default bridge: use a user-defined network and container names');
+  }
+  for (const h of hc.ExtraHosts ?? []) {
+    const sep = String(h).lastIndexOf(':');
+    const ip = String(h).slice(sep + 1);
+    if (sep <= 0 || (ip !== 'host-gateway' && isIP(ip) !== 4)) throw new InvalidParameterError(`invalid IP address in add-host: "${ip}" (berth's networks are IPv4 only)`);
+  }
+  for (const d of hc.Dns ?? []) if (isIP(String(d)) === 0) throw new InvalidParameterError(`IP address is not correctly formatted: ${d}`);
 
   const restart = hc.RestartPolicy?.Name ?? '';
   if (!RESTART_POLICIES.has(restart)) throw new InvalidParameterError(`invalid restart policy '${restart}'`);
@@ -108,12 +115,8 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
     if (opt !== 'max-size') throw new NotImplementedError(`log option "${opt}" is not supported by berth (max-size is)`);
   }
 
-  const netMode: string = hc.NetworkMode || 'default';
-  if (!['default', 'none', 'host'].includes(netMode)) {
-    if (netMode === 'bridge') throw new NotImplementedError('bridge networking is not implemented yet: use --network none or --network host');
-    if (netMode.startsWith('container:')) throw new NotImplementedError('--network container:<name> is not supported yet');
-    throw new NotImplementedError(`network ${netMode} not found: user-defined networks are not implemented yet`);
-  }
+  // `default` is the bridge network, as in dockerd; engine/networks.ts checks that the network exists.
+  const netMode: string = !hc.NetworkMode || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode;
   for (const k of ['PidMode', 'IpcMode', 'UTSMode']) {
     const v = hc[k] ?? '';
     const ok = k === 'IpcMode' ? ['', 'private', 'host', 'shareable'] : ['', 'host'];
@@ -159,7 +162,7 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   }
   const hostConfig: Record<string, any> = {
     Binds: null, ContainerIDFile: '', LogConfig: { Type: logType || 'json-file', Config: hc.LogConfig?.Config ?? {} },
-    NetworkMode: netMode === 'default' ? 'none' : netMode, PortBindings: {}, RestartPolicy: { Name: restart || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
+    NetworkMode: netMode, PortBindings: {}, RestartPolicy: { Name: restart || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
     AutoRemove: !!hc.AutoRemove, VolumeDriver: '', VolumesFrom: null, ConsoleSize: hc.ConsoleSize ?? [0, 0],
     CapAdd: null, CapDrop: null, CgroupnsMode: 'private', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
     IpcMode: hc.IpcMode || 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
@@ -171,9 +174,15 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
     MaskedPaths: undefined, ReadonlyPaths: undefined,
     ...stripUndefined(hc),
   };
-  hostConfig.NetworkMode = netMode === 'default' ? 'none' : netMode;
+  hostConfig.NetworkMode = netMode;
   if (!hostConfig.ShmSize) hostConfig.ShmSize = 67108864;
   return { Config: config, HostConfig: hostConfig, Path: argv[0], Args: argv.slice(1) };
+}
+
+/** Whether a NetworkMode names a user-defined network (not default/bridge/host/none/container:…). */
+function isUserDefinedMode(mode: unknown): boolean {
+  if (typeof mode !== 'string' || mode === '') return false;
+  return !['default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:');
 }
 
 function stripUndefined(o: Record<string, any>): Record<string, any> {

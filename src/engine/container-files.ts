@@ -2,6 +2,13 @@
  * The files Docker bind-mounts into every container — /etc/hostname,
  * /etc/hosts, /etc/resolv.conf — written into the container's directory on
  * the host, so they stay out of the image layers and out of `commit`.
+ *
+ * resolv.conf follows dockerd: on the default bridge (and with --network
+ * none) the host's file minus loopback resolvers, which a private network
+ * namespace cannot reach; on user-defined networks the network's DNS server
+ * (aardvark-dns at the gateway, berth's counterpart of Docker's 127.0.0.11);
+ * `--dns`, `--dns-search` and `--dns-option` replace the matching lines.
+ * /etc/hosts gets the container's own address and `--add-host` entries.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
@@ -9,30 +16,90 @@ import { join } from 'node:path';
 
 export interface EtcFiles { hostname: string; hosts: string; resolvConf: string }
 
+export interface EtcOptions {
+  hostname: string;
+  domainname: string;
+  networkMode: string;
+  /** The container's addresses, primary network first; none (--network none) maps the name to 127.0.1.1. */
+  addresses?: string[];
+  /** `--add-host` entries, `name:ip`. */
+  extraHosts?: string[];
+  /** Name servers to use instead of the host's (the network's DNS server, or `--dns`). */
+  nameservers?: string[];
+  /** `--dns-search`; undefined keeps the host's search domains. */
+  search?: string[];
+  /** `--dns-option`; undefined keeps the host's options. */
+  options?: string[];
+  /** `--network container:<id>`: that container's hosts and resolv.conf, used as they are. */
+  sharedFrom?: { hosts: string; resolvConf: string };
+}
+
 export function etcFilePaths(containerDir: string): EtcFiles {
   return { hostname: join(containerDir, 'hostname'), hosts: join(containerDir, 'hosts'), resolvConf: join(containerDir, 'resolv.conf') };
 }
 
+const LOOPBACK_NAMESERVER = /^\s*nameserver\s+(127\.|::1)/;
+
+/** Docker's fallback when the host has no usable resolver (libnetwork resolvconf defaults). */
+const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+
 async function hostResolvConf(): Promise<string> {
-  try {
-    const text = await readFile('/etc/resolv.conf', 'utf8');
-    // A loopback resolver (systemd-resolved, dnsmasq on 127.0.0.53) is unreachable from a
-    // private network namespace; dockerd drops those lines the same way.
-    return text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
-  } catch {
-    return '';
-  }
+  return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
 }
 
-export async function writeEtcFiles(containerDir: string, o: { hostname: string; domainname: string; networkMode: string }): Promise<EtcFiles> {
+function resolvConf(host: string, o: EtcOptions): string {
+  const lines = host.split('\n');
+  const noOverrides = !o.nameservers?.length && o.search === undefined && o.options === undefined;
+  if (noOverrides) {
+    // dockerd drops loopback resolvers (systemd-resolved, dnsmasq on 127.0.0.53) the same way.
+    const kept = lines.filter((l) => !LOOPBACK_NAMESERVER.test(l));
+    if (kept.some((l) => /^\s*nameserver\s/.test(l))) return kept.join('\n');
+    return [...kept.filter((l) => l.trim()), ...DEFAULT_NAMESERVERS.map((n) => `nameserver ${n}`), ''].join('\n');
+  }
+  const field = (re: RegExp) => lines.filter((l) => re.test(l)).map((l) => l.trim().split(/\s+/).slice(1)).flat();
+  let nameservers = o.nameservers?.length ? o.nameservers : field(/^\s*nameserver\s/).filter((n) => !/^(127\.|::1$)/.test(n));
+  if (nameservers.length === 0) nameservers = DEFAULT_NAMESERVERS;
+  // The last search/domain line wins in resolv.conf(5).
+  const searchLine = lines.filter((l) => /^\s*(search|domain)\s/.test(l)).at(-1);
+  const search = o.search ?? (searchLine ? searchLine.trim().split(/\s+/).slice(1) : []);
+  const options = o.options ?? field(/^\s*options\s/);
+  return [
+    ...nameservers.map((n) => `nameserver ${n}`),
+    ...(search.length && !(search.length === 1 && search[0] === '.') ? [`search ${search.join(' ')}`] : []),
+    ...(options.length ? [`options ${options.join(' ')}`] : []),
+    '',
+  ].join('\n');
+}
+
+function extraHostLines(extra: string[] | undefined): string[] {
+  return (extra ?? []).map((e) => {
+    const sep = e.indexOf(':');
+    return `${e.slice(sep + 1)}\t${e.slice(0, sep)}`;
+  });
+}
+
+export async function writeEtcFiles(containerDir: string, o: EtcOptions): Promise<EtcFiles> {
   const p = etcFilePaths(containerDir);
+  if (o.sharedFrom) {
+    await writeFile(p.hostname, `${o.hostname}\n`);
+    await writeFile(p.hosts, o.sharedFrom.hosts);
+    await writeFile(p.resolvConf, o.sharedFrom.resolvConf);
+    return p;
+  }
   if (o.networkMode === 'host') {
     await writeFile(p.hostname, `${o.hostname || hostHostname()}\n`);
-    await writeFile(p.hosts, await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n'));
-    await writeFile(p.resolvConf, await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+    const hosts = await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
+    const extra = extraHostLines(o.extraHosts);
+    await writeFile(p.hosts, extra.length ? `${hosts.replace(/\n?$/, '\n')}${extra.join('\n')}\n` : hosts);
+    const host = await hostResolvConf();
+    await writeFile(p.resolvConf, o.nameservers?.length || o.search || o.options ? resolvConf(host, o) : host);
     return p;
   }
   const fqdn = o.domainname ? `${o.hostname}.${o.domainname}` : o.hostname;
+  const names = fqdn === o.hostname ? o.hostname : `${fqdn} ${o.hostname}`;
+  const own = o.addresses?.length ? o.addresses.map((a) => `${a}\t${names}`)
+    // With --network none there is no address of its own; the name still resolves locally.
+    : [`127.0.1.1\t${names}`];
   await writeFile(p.hostname, `${o.hostname}\n`);
   await writeFile(p.hosts, [
     '127.0.0.1\tlocalhost',
@@ -41,10 +108,10 @@ export async function writeEtcFiles(containerDir: string, o: { hostname: string;
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
-    // With --network none there is no address of its own; the name still resolves locally.
-    `127.0.1.1\t${fqdn === o.hostname ? o.hostname : `${fqdn} ${o.hostname}`}`,
+    ...extraHostLines(o.extraHosts),
+    ...own,
     '',
   ].join('\n'));
-  await writeFile(p.resolvConf, await hostResolvConf());
+  await writeFile(p.resolvConf, resolvConf(await hostResolvConf(), o));
   return p;
 }

@@ -9,14 +9,14 @@ import type { ContainerRecord } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { matchLabel } from './volumes.js';
 
-export function inspectView(c: ContainerRecord, paths: DataPaths, imageLowerDirs: string[], execIds: string[]): Record<string, unknown> {
+/** `networkSettings` is the network service's view of the container (engine/network-views.ts). */
+export function inspectView(c: ContainerRecord, paths: DataPaths, imageLowerDirs: string[], execIds: string[], networkSettings: Record<string, unknown>): Record<string, unknown> {
   const dir = paths.containerDir(c.Id);
   const hc = { ...c.HostConfig };
   const mounts = c.Mounts.map((m) => ({
     Type: m.Type, ...(m.Name ? { Name: m.Name } : {}), Source: m.Source, Destination: m.Destination,
     ...(m.Driver ? { Driver: m.Driver } : {}), Mode: m.Mode, RW: m.RW, Propagation: m.Propagation,
   }));
-  const net = c.HostConfig.NetworkMode;
   return {
     Id: c.Id,
     Created: c.Created,
@@ -48,20 +48,7 @@ export function inspectView(c: ContainerRecord, paths: DataPaths, imageLowerDirs
     },
     Mounts: mounts,
     Config: c.Config,
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
-      Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
-      Networks: { [net]: endpoint(c.Id) },
-    },
-  };
-}
-
-function endpoint(id: string): Record<string, unknown> {
-  return {
-    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '',
-    IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
-    ...(id ? {} : {}),
+    NetworkSettings: networkSettings,
   };
 }
 
@@ -98,7 +85,8 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
-export function summaryView(c: ContainerRecord, imageId: string): Record<string, unknown> {
+/** `network` is the network service's summary of the container: ps's PORTS and networks. */
+export function summaryView(c: ContainerRecord, imageId: string, network: { Ports: Record<string, unknown>[]; Networks: Record<string, unknown> }): Record<string, unknown> {
   return {
     Id: c.Id,
     Names: [`/${c.Name}`],
@@ -106,12 +94,12 @@ export function summaryView(c: ContainerRecord, imageId: string): Record<string,
     ImageID: imageId,
     Command: [c.Path, ...c.Args].map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' '),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: network.Ports,
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: { [c.HostConfig.NetworkMode]: endpoint(c.Id) } },
+    NetworkSettings: { Networks: network.Networks },
     Mounts: c.Mounts.map((m) => ({ Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation })),
   };
 }
@@ -132,11 +120,23 @@ export function parseFilters(raw: string | null | undefined): Filters {
   return out;
 }
 
+/** Whether port key `80/tcp` matches a filter value `80`, `80/tcp` or `79-81/tcp`. */
+function portMatches(spec: string, key: string): boolean {
+  const [range, proto = 'tcp'] = spec.split('/');
+  const m = /^(\d+)(?:-(\d+))?$/.exec(range);
+  if (!m) throw new InvalidParameterError(`invalid filter: port "${spec}"`);
+  const [port, kproto = 'tcp'] = key.split('/');
+  const n = Number(port);
+  return kproto === proto.toLowerCase() && n >= Number(m[1]) && n <= Number(m[2] ?? m[1]);
+}
+
 const CONTAINER_FILTERS = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'expose', 'publish']);
 
 export interface ListContext {
   lookup(nameOrId: string): ContainerRecord | undefined;
   imageMatches(ancestor: string, imageId: string): boolean;
+  /** Names and IDs of the networks the container is on. */
+  networksOf(c: ContainerRecord): string[];
 }
 
 export function filterContainers(all: ContainerRecord[], f: Filters, ctx: ListContext): ContainerRecord[] {
@@ -159,8 +159,14 @@ export function filterContainers(all: ContainerRecord[], f: Filters, ctx: ListCo
     if (before && !(c.Created < before.Created)) return false;
     if (since && !(c.Created > since.Created)) return false;
     if (f.volume && !f.volume.some((v) => c.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
-    if (f.network && !f.network.includes(c.HostConfig.NetworkMode)) return false;
+    if (f.network && !f.network.some((n) => ctx.networksOf(c).includes(n))) return false;
     if (f.health && !f.health.includes(c.State.Health?.Status ?? 'none')) return false;
+    // publish/expose match the container side of a port (`80`, `80/udp`, `8000-8080/tcp`), as dockerd's list filters do.
+    if (f.publish) {
+      const published = [...Object.keys(c.HostConfig.PortBindings ?? {}), ...(c.HostConfig.PublishAllPorts ? Object.keys(c.Config.ExposedPorts ?? {}) : [])];
+      if (!f.publish.some((spec) => published.some((p) => portMatches(spec, p)))) return false;
+    }
+    if (f.expose && !f.expose.some((spec) => Object.keys(c.Config.ExposedPorts ?? {}).some((p) => portMatches(spec, p)))) return false;
     return true;
   });
 }

@@ -9,8 +9,9 @@
  * image's layers), hostname/hosts/resolv.conf, ctr.log (conmon's k8s-file);
  * its OCI bundle and conmon's sockets live in the exec root (bundleDir).
  */
+import { prunable, type PruneFilters } from './prune-filters.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -36,6 +37,11 @@ import { createContainer, resizeTerminal } from '../runtime/conmon.js';
 import { attachContainer } from '../runtime/attach.js';
 import { readExitCode } from '../runtime/exit-watcher.js';
 import { signalNumber } from './signals.js';
+import type { ContainerNetworking } from './endpoints.js';
+import { startTrace } from '../trace.js';
+import { removeCgroup } from '../runtime/cgroup-setup.js';
+import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
+import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 export interface WaitResult { StatusCode: number; Error: { Message: string } | null }
@@ -71,7 +77,14 @@ export class ContainerService {
     private readonly paths: DataPaths,
     private readonly events: EventBus,
     private readonly runtimes: RuntimeRegistry,
+    /** Network namespaces, endpoints and published ports (engine/endpoints.ts). */
+    private readonly networks: ContainerNetworking,
   ) {}
+
+  private seccompCompiler?: SeccompCompiler;
+  private get seccomp(): SeccompCompiler {
+    return (this.seccompCompiler ??= new SeccompCompiler(this.paths.seccompCache));
+  }
 
   /** Runs `fn` after every earlier operation on the same container settled. */
   private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -132,6 +145,8 @@ export class ContainerService {
     const runtimeName = eff.HostConfig.Runtime || this.runtimes.defaultName;
     this.runtimes.get(runtimeName); // unknown runtime → error before anything is written
     eff.HostConfig.Runtime = runtimeName;
+    const networking = this.networks.prepareCreate(eff, req);
+    warnings.push(...networking.warnings);
 
     const createdVolumes: string[] = [];
     const dir = this.paths.containerDir(id);
@@ -151,7 +166,7 @@ export class ContainerService {
       const rec: ContainerRecord = {
         Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: imageRef,
         Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
-        NetworkingConfig: req.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
+        NetworkingConfig: networking.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
       };
       try {
         this.store.insert(rec);
@@ -214,12 +229,18 @@ export class ContainerService {
     const bundleDir = this.paths.bundleDir(c.Id);
     const cdir = this.paths.containerDir(c.Id);
     const undo: (() => Promise<unknown>)[] = [];
+    const trace = startTrace(`start ${c.Id.slice(0, 12)}`);
     try {
       const rootfs = await this.rootfsMount(c);
+      trace.step('mount');
       undo.push(() => unmount(rootfs));
       await this.populateVolumes(c, rootfs);
-      const etc = await writeEtcFiles(cdir, { hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode });
+      const net = await this.networks.setUp(c);
+      undo.push(() => this.networks.tearDown(c));
+      trace.step('network');
+      const etc = await writeEtcFiles(cdir, { hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc });
       const user = await resolveUser(rootfs, c.Config.User ?? '', c.HostConfig.GroupAdd ?? []);
+      trace.step('files');
       const env = [...c.Config.Env as string[]];
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
@@ -238,7 +259,7 @@ export class ContainerService {
         user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
         mounts: [...etcMounts, ...userMounts],
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
-        network: hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' },
+        network: net.namespace,
         pid: hc.PidMode === 'host' ? 'host' : 'private',
         ipc: hc.IpcMode === 'host' ? 'host' : 'private',
         uts: hc.UTSMode === 'host' ? 'host' : 'private',
@@ -246,6 +267,11 @@ export class ContainerService {
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
       });
+      if (runtime.name === 'crun' && spec.linux?.seccomp) {
+        // A filter compiled once, instead of by crun at every start (~12 ms).
+        const bpf = await this.seccomp.bpf(spec.linux.seccomp);
+        if (bpf) spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: bpf };
+      }
       await rm(bundleDir, { recursive: true, force: true });
       await mkdir(bundleDir, { recursive: true });
       undo.push(() => rm(bundleDir, { recursive: true, force: true }));
@@ -253,6 +279,7 @@ export class ContainerService {
       await rm(join(this.paths.exitDir, c.Id), { force: true });
       // State left by a run whose exit berthd never handled (crash) would make `create` fail.
       if (runtime.hasState(c.Id)) await runtime.delete(c.Id, true).catch(() => undefined);
+      trace.step('bundle');
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
@@ -262,12 +289,14 @@ export class ContainerService {
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
       });
       undo.push(() => runtime.delete(c.Id, true));
+      trace.step('conmon+create');
       const waiting = this.pendingAttach.get(c.Id);
       if (waiting) {
         this.pendingAttach.delete(c.Id);
         for (const h of waiting) h.connect(await attachContainer(bundleDir));
       }
       await runtime.start(c.Id);
+      trace.step('start');
       c.State = {
         ...c.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
         Pid: created.pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.State.FinishedAt,
@@ -275,8 +304,13 @@ export class ContainerService {
       c.ManualStop = false;
       this.store.save(c);
       this.events.emit('container', 'start', c.Id, this.attributes(c));
+      trace.step('record');
+      trace.end();
     } catch (e) {
+      trace.end();
       for (const u of undo.reverse()) await u().catch(() => undefined);
+      // A runtime that failed half way through create may have made the cgroup without a state to delete it by.
+      await removeCgroup(`/berth/${c.Id}`).catch(() => undefined);
       const msg = errorMessage(e);
       const code = /not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
       if (!(e instanceof BerthError && e.kind !== 'System')) {
@@ -316,6 +350,7 @@ export class ContainerService {
     await rm(bundleDir, { recursive: true, force: true });
     await rm(join(this.paths.exitDir, id), { force: true });
     await unmount(join(this.paths.containerDir(id), 'merged')).catch(() => undefined);
+    await this.networks.tearDown(c).catch((e) => console.error(`berthd: network teardown of ${id}: ${errorMessage(e)}`));
     c.State = {
       ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
       ExitCode: code, OOMKilled: oom, FinishedAt: finishedAt,
@@ -410,13 +445,30 @@ export class ContainerService {
     const sig = signal || c.Config.StopSignal || 'SIGTERM';
     const t = timeout ?? c.Config.StopTimeout ?? 10;
     if (t !== 0) {
-      await runtime.kill(id, signalNumber(sig)).catch(() => undefined);
+      await this.signal(c, signalNumber(sig)).catch(() => undefined);
       if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
       if (await this.awaitExit(id, t < 0 ? 365 * 86400_000 : t * 1000)) return;
     }
-    await runtime.kill(id, 9, true).catch(() => undefined);
+    await this.signal(c, 9, true).catch(() => undefined);
     if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
     if (!(await this.awaitExit(id, 30_000))) throw new SystemError(`container ${id} did not exit after SIGKILL`);
+  }
+
+  /**
+   * Sends `sig` to the container. Its init is signalled directly when it is
+   * verifiably this container's process (its cgroup names the container) —
+   * a runtime spawn saved on every stop and `rm -f`; with `all`, only for
+   * SIGKILL in a private PID namespace, where the kernel takes every other
+   * process down with init. Otherwise, and for paused containers, the
+   * runtime's `kill` does it.
+   */
+  private async signal(c: ContainerRecord, sig: number, all = false): Promise<void> {
+    const pid = c.State.Pid;
+    const direct = pid > 0 && !c.State.Paused && (!all || (sig === 9 && c.HostConfig.PidMode !== 'host'));
+    if (direct && inContainerCgroup(pid, c.Id)) {
+      try { process.kill(pid, sig); return; } catch { /* gone meanwhile: let the runtime answer */ }
+    }
+    await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
   }
 
   private cancelRestart(c: ContainerRecord): void {
@@ -438,7 +490,7 @@ export class ContainerService {
       if (!cur.State.Running) throw new ConflictError(`Cannot kill container: ${nameOrId}: Container ${c.Id} is not running`);
       cur.ManualStop = true;
       this.store.save(cur);
-      await this.runtimes.get(cur.Runtime).kill(c.Id, sig, sig === 9);
+      await this.signal(cur, sig, sig === 9);
       if (sig === 9) await this.awaitExit(c.Id, 10_000);
     });
   }
@@ -524,14 +576,16 @@ export class ContainerService {
       }
       c.ManualStop = true;
       const runtime = this.runtimes.get(c.Runtime);
-      await runtime.kill(id, 9, true).catch(() => undefined);
+      await this.signal(c, 9, true).catch(() => undefined);
       if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
       await this.awaitExit(id, 30_000);
     }
     c.State = { ...c.State, Status: 'removing' };
     this.store.save(c);
     const runtime = this.runtimes.get(c.Runtime);
-    await runtime.delete(id, true).catch(() => undefined);
+    // Usually the exit handler deleted it already; spawning the runtime again costs ~10 ms.
+    if (runtime.hasState(id)) await runtime.delete(id, true).catch(() => undefined);
+    await this.networks.tearDown(c).catch(() => undefined); // normally done at its exit already
     const cdir = this.paths.containerDir(id);
     await unmount(join(cdir, 'merged'));
     await rm(this.paths.bundleDir(id), { recursive: true, force: true });
@@ -553,16 +607,44 @@ export class ContainerService {
     this.pendingAttach.delete(id);
   }
 
-  async prune(until?: number, labels: string[] = []): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+  async prune(f: PruneFilters = { label: [], notLabel: [] }): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
-      if (until !== undefined && Date.parse(c.Created) / 1000 >= until) continue;
-      if (!labels.every((l) => { const [k, v] = l.split('='); return v === undefined ? k in (c.Config.Labels ?? {}) : c.Config.Labels?.[k] === v; })) continue;
+      if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
       await this.remove(c.Id, {});
       deleted.push(c.Id);
     }
     return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+  }
+
+  // ---------------------------------------------------------------- update
+
+  /**
+   * `docker update` (engine/container-update.ts has the rules): merges new
+   * limits and restart policy into the stored HostConfig, which the next
+   * start uses; a running or paused container gets them at once. Nothing is
+   * stored when the runtime refuses them.
+   */
+  update(nameOrId: string, req: UpdateRequest): Promise<{ Warnings: string[] }> {
+    const c = this.lookup(nameOrId);
+    checkUpdateRequest(req);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id);
+      if (!cur) throw new NotFoundError(`No such container: ${nameOrId}`);
+      if (cur.State.Status === 'removing' || cur.State.Dead) {
+        throw new ConflictError(`Cannot update container ${cur.Id}: container is marked for removal and cannot be "update"`);
+      }
+      const hostConfig = mergeUpdate(cur.Id, cur.HostConfig, req);
+      const warnings = updateWarnings(cur.HostConfig, hostConfig);
+      if (cur.State.Running && !cur.State.Restarting) {
+        await applyLive(this.runtimes.get(cur.Runtime), cur.Id, cur.HostConfig, hostConfig, join(this.paths.bundleDir(cur.Id), 'resources.json'));
+      }
+      cur.HostConfig = hostConfig;
+      this.store.save(cur);
+      this.events.emit('container', 'update', cur.Id, this.attributes(cur));
+      return { Warnings: warnings };
+    });
   }
 
   // ---------------------------------------------------------------- rename / resize / attach
@@ -592,8 +674,21 @@ export class ContainerService {
   async attach(nameOrId: string, o: AttachOptions): Promise<AttachHandle> {
     const c = this.lookup(nameOrId);
     const h = new AttachHandle({ ...o, stdin: o.stdin && !!c.Config.OpenStdin });
+    let stream = null;
     if (c.State.Running) {
-      h.connect(await attachContainer(this.paths.bundleDir(c.Id)));
+      try {
+        stream = await attachContainer(this.paths.bundleDir(c.Id));
+      } catch (e) {
+        // The container ended between the state check and the connect (its
+        // attach socket went with conmon) and its exit is not handled yet, as
+        // when docker-py's dockerpty (docker-compose run) attaches only after
+        // start: then it is a stopped container, whose attach waits for its
+        // next run (or its removal), as dockerd's does.
+        if (this.store.get(c.Id)?.State.Running && readExitCode(this.paths.exitDir, c.Id) === null) throw e;
+      }
+    }
+    if (stream) {
+      h.connect(stream);
     } else {
       const set = this.pendingAttach.get(c.Id) ?? new Set();
       set.add(h);
@@ -642,6 +737,16 @@ export class ContainerService {
     this.restartTimers.clear();
   }
 
+  /** Runs `fn` on the container's record with its operation queue held (network connect/disconnect). */
+  exclusive<T>(nameOrId: string, fn: (c: ContainerRecord) => Promise<T>): Promise<T> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id);
+      if (!cur) throw new NotFoundError(`No such container: ${nameOrId}`);
+      return fn(cur);
+    });
+  }
+
   /** Mounts the rootfs for a file operation on a container that is not running; returns a release function. */
   async withRootfs<T>(nameOrId: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
     const c = this.lookup(nameOrId);
@@ -655,6 +760,15 @@ export class ContainerService {
         if (!wasMounted && !(cur?.State.Running)) await unmount(rootfs).catch(() => undefined);
       }
     });
+  }
+}
+
+/** Whether process `pid` lives in container `id`'s cgroup (`/berth/<id>`, v1 or v2). */
+function inContainerCgroup(pid: number, id: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/berth/${id}\n`);
+  } catch {
+    return false;
   }
 }
 

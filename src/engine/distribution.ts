@@ -6,7 +6,7 @@
  * cleans up everything a failed or cancelled pull fetched.
  */
 import { Transform } from 'node:stream';
-import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
+import { BerthError, InvalidParameterError, NotFoundError, SystemError, errorMessage } from '../errors.js';
 import {
   familiarName, familiarString, formatReference, parseReference, repositoryName, withDefaultTag, type Reference,
 } from '../image/reference.js';
@@ -14,13 +14,21 @@ import type { ImageConfig } from '../image/config.js';
 import { RegistryClient, endpointFor, type RegistryCredentials } from '../registry/client/registry-client.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
 import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
-import { getCredentials } from '../registry/auth/docker-config.js';
 import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
 import { chainIds, DOCKER_LAYER_GZIP, LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
 import type { ImageRecord } from '../store/image-store.js';
 
 export type Progress = (msg: Record<string, unknown>) => void;
+
+/** A promise with its resolve/reject at hand; never an unhandled rejection (awaiters still see it). */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
 
 export interface AuthConfig { username?: string; password?: string; serveraddress?: string; identitytoken?: string; registrytoken?: string }
 
@@ -50,16 +58,14 @@ export class Distribution {
     private readonly insecureRegistries: string[],
   ) {}
 
-  private async client(ref: Reference, auth?: AuthConfig): Promise<RegistryClient> {
+  private async client(ref: Reference, auth?: AuthConfig, signal?: AbortSignal): Promise<RegistryClient> {
     let creds: RegistryCredentials | undefined;
     if (auth && (auth.username || auth.identitytoken || auth.registrytoken)) {
       creds = { username: auth.username, password: auth.password, identityToken: auth.identitytoken, registryToken: auth.registrytoken };
-    } else {
-      // No credentials from the client: use root's Docker config, as `berth` and `docker` share it.
-      const stored = await getCredentials(ref.domain).catch(() => undefined);
-      if (stored) creds = { username: stored.username, password: stored.password, identityToken: stored.identityToken };
     }
-    return new RegistryClient(endpointFor(ref.domain, this.insecureRegistries), creds, { userAgent: 'berth/0.1.0' });
+    // Credentials come only from the client (X-Registry-Auth), as with dockerd: the daemon's own
+    // ~/.docker/config.json would lend root's logins to every user of the socket.
+    return new RegistryClient(endpointFor(ref.domain, this.insecureRegistries), creds, { userAgent: 'berth/0.1.0', signal });
   }
 
   /** `POST /auth`: checks credentials against the registry. */
@@ -88,20 +94,25 @@ export class Distribution {
   }
 
   private async pullOne(ref: Reference, o: { auth?: AuthConfig; platform?: string; progress: Progress; signal?: AbortSignal }, final = false): Promise<ImageRecord> {
-    const client = await this.client(ref, o.auth);
+    // One cancellation for the whole pull: the caller's (its client went away) or the first
+    // failure's. It cuts every registry request in flight, stops the other downloads and the
+    // extraction, and the clean-up below runs only once nothing is writing any more.
+    const cancel = new AbortController();
+    const stop = () => cancel.abort(o.signal?.reason instanceof BerthError ? o.signal.reason : new SystemError('context canceled'));
+    if (o.signal?.aborted) stop();
+    else o.signal?.addEventListener('abort', stop, { once: true });
+    const client = await this.client(ref, o.auth, cancel.signal);
     const lease = this.images.layers.lease();
     const fetched: string[] = [];
+    let workers: Promise<void>[] = [];
     let ok = false;
     try {
       const reference = ref.digest ?? ref.tag!;
+      // A missing manifest is `manifest for … not found: manifest unknown: …`, a refused one
+      // `pull access denied for …` (registry-client.ts words them as Docker does).
+      const top = await client.getManifest(ref.path, reference);
+      // After the manifest, as dockerd's puller: a missing or refused image is an error, not a pull that started.
       o.progress({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag });
-      let top;
-      try {
-        top = await client.getManifest(ref.path, reference);
-      } catch (e) {
-        if (e instanceof NotFoundError) throw new NotFoundError(`manifest for ${familiarString(ref)} not found: manifest unknown: manifest unknown`);
-        throw e;
-      }
       let manifest = top;
       if (isIndexMediaType(top.mediaType)) {
         const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: PlatformDescriptor[] };
@@ -121,69 +132,104 @@ export class Distribution {
       const present = chains.map((c) => this.images.layers.has(c));
       m.layers.forEach((l, i) => o.progress(present[i] ? { status: 'Already exists', progressDetail: {}, id: short(l.digest) } : { status: 'Pulling fs layer', progressDetail: {}, id: short(l.digest) }));
 
-      // Download missing blobs in parallel; each is verified by the content store before commit.
-      const queue = m.layers.map((l, i) => ({ l, i })).filter(({ i }) => !present[i]);
+      // Download missing blobs in parallel, in layer order; each is verified by the content store
+      // before commit. Extraction (below) takes each layer as soon as it and the one beneath are in.
+      const queue = m.layers.map((l, i) => ({ l, i, ...deferred() })).filter(({ i }) => !present[i]);
+      const downloaded = new Map(queue.map((q) => [q.i, q.promise]));
+      // Downloads a cancellation stops before they begin must not leave the extraction waiting.
+      cancel.signal.addEventListener('abort', () => { for (const q of queue) q.reject(cancel.signal.reason); }, { once: true });
       let next = 0;
       const worker = async () => {
         while (next < queue.length) {
-          const { l } = queue[next++];
-          if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); continue; }
-          const body = await client.getBlob(ref.path, l.digest);
-          o.signal?.addEventListener('abort', () => body.destroy(new Error('pull cancelled')), { once: true });
-          let got = 0;
-          let lastReport = 0;
-          // Count in the pipe itself: a 'data' listener would start the flow before the writer exists.
-          const counted = body.pipe(new Transform({
-            transform(c: Buffer, _e, cb) {
-              got += c.length;
-              if (got - lastReport > 256 * 1024 || got === l.size) {
-                lastReport = got;
-                o.progress({ status: 'Downloading', progressDetail: { current: got, total: l.size }, id: short(l.digest) });
-              }
-              cb(null, c);
-            },
-          }));
-          body.once('error', (e) => counted.destroy(e));
-          fetched.push(l.digest);
-          await this.content.put(counted, { digest: l.digest, size: l.size }).catch((e) => {
-            throw new InvalidParameterError(`failed to verify layer ${l.digest}: ${errorMessage(e)}`);
-          });
-          o.progress({ status: 'Verifying Checksum', progressDetail: {}, id: short(l.digest) });
-          o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) });
+          cancel.signal.throwIfAborted();
+          const item = queue[next++];
+          try {
+            await download(item.l);
+            item.resolve();
+          } catch (e) {
+            item.reject(e);
+            throw e;
+          }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, queue.length) }, worker));
+      const download = async (l: { digest: string; size: number }) => {
+        if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); return; }
+        const body = await client.getBlob(ref.path, l.digest);
+        let got = 0;
+        let lastReport = 0;
+        // Count in the pipe itself: a 'data' listener would start the flow before the writer exists.
+        const counted = body.pipe(new Transform({
+          transform(c: Buffer, _e, cb) {
+            got += c.length;
+            if (got - lastReport > 256 * 1024 || got === l.size) {
+              lastReport = got;
+              o.progress({ status: 'Downloading', progressDetail: { current: got, total: l.size }, id: short(l.digest) });
+            }
+            cb(null, c);
+          },
+        }));
+        body.once('error', (e) => counted.destroy(e));
+        fetched.push(l.digest);
+        await this.content.put(counted, { digest: l.digest, size: l.size }).catch((e) => {
+          cancel.signal.throwIfAborted();
+          throw new InvalidParameterError(`failed to verify layer ${l.digest}: ${errorMessage(e)}`);
+        });
+        o.progress({ status: 'Verifying Checksum', progressDetail: {}, id: short(l.digest) });
+        o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) });
+      };
+      // A failed download cancels the others and the extraction, and all downloads have
+      // stopped before anything is cleaned up (the finally below waits for them).
+      workers = Array.from({ length: Math.min(PARALLEL_DOWNLOADS, queue.length) }, () => worker().catch((e: unknown) => {
+        if (!cancel.signal.aborted) cancel.abort(e);
+        throw e;
+      }));
 
       let parent: string | null = null;
       for (let i = 0; i < m.layers.length; i++) {
         const l = m.layers[i];
+        await downloaded.get(i)?.catch(() => { throw cancel.signal.reason; });
         if (!present[i] || !this.images.layers.has(chains[i])) {
+          cancel.signal.throwIfAborted();
           o.progress({ status: 'Extracting', progressDetail: {}, id: short(l.digest) });
           const blob: LayerBlob = { digest: l.digest, size: l.size, mediaType: l.mediaType };
-          const rec = await this.images.layers.importLayer(this.content.open(l.digest), parent, { blob, lease });
+          const tar = this.content.open(l.digest);
+          const cut = () => tar.destroy(cancel.signal.reason as Error);
+          cancel.signal.addEventListener('abort', cut, { once: true });
+          const rec = await this.images.layers.importLayer(tar, parent, { blob, lease })
+            .catch((e) => { cancel.signal.throwIfAborted(); throw e; })
+            .finally(() => cancel.signal.removeEventListener('abort', cut));
           if (rec.diffId !== diffIds[i]) throw new InvalidParameterError(`layer ${l.digest}: its content has diffID ${rec.diffId}, the image config says ${diffIds[i]}`);
           o.progress({ status: 'Pull complete', progressDetail: {}, id: short(l.digest) });
         }
         lease.layers.add(chains[i]);
         parent = chains[i];
       }
+      // The manifests go into the content store first (unreferenced, so a failure drops them);
+      // from the image record on, nothing awaits: a pull cancelled now is a pull finished.
+      for (const b of top === manifest ? [top.bytes] : [top.bytes, manifest.bytes]) {
+        const { digest } = await this.content.putBytes(b);
+        fetched.push(digest);
+      }
+      cancel.signal.throwIfAborted();
       const size = this.images.layers.chain(parent).reduce((n, l) => n + l.size, 0);
       const img = this.images.store.put(configBytes, parent, size);
-      await this.content.putBytes(top.bytes);
       this.images.store.addManifest(img.id, repositoryName(ref), top.digest, top.mediaType);
-      if (top !== manifest) {
-        await this.content.putBytes(manifest.bytes);
-        this.images.store.addManifest(img.id, repositoryName(ref), manifest.digest, manifest.mediaType);
-      }
+      if (top !== manifest) this.images.store.addManifest(img.id, repositoryName(ref), manifest.digest, manifest.mediaType);
       const existed = ref.tag ? this.images.store.resolveTag(formatReference(ref)) === img.id : true;
       if (ref.tag) this.images.tag(img.id, formatReference(ref));
+      ok = true;
       o.progress({ status: `Digest: ${top.digest}` });
       if (final) {
         o.progress({ status: existed ? `Status: Image is up to date for ${familiarString(ref)}` : `Status: Downloaded newer image for ${familiarString(ref)}` });
       }
-      ok = true;
       return img;
+    } catch (e) {
+      if (!cancel.signal.aborted) cancel.abort(e);
+      // A request cut by the cancellation fails with a network error; say why it was cut.
+      throw cancel.signal.aborted ? cancel.signal.reason : e;
     } finally {
+      await Promise.allSettled(workers);
+      o.signal?.removeEventListener('abort', stop);
       client.close();
       lease.release();
       if (!ok) {
@@ -194,10 +240,11 @@ export class Distribution {
     }
   }
 
-  async push(name: string, o: { tag?: string; auth?: AuthConfig; progress: Progress }): Promise<void> {
+  /** Pushes one tag; aborting `signal` (the client went away) cuts the uploads in flight. */
+  async push(name: string, o: { tag?: string; auth?: AuthConfig; progress: Progress; signal?: AbortSignal }): Promise<void> {
     const ref = withDefaultTag(parseReference(o.tag ? `${name}:${o.tag}` : name));
     const img = this.images.resolve(formatReference(ref));
-    const client = await this.client(ref, o.auth);
+    const client = await this.client(ref, o.auth, o.signal);
     try {
       o.progress({ status: `The push refers to repository [${familiarName(ref)}]` });
       const layers = this.images.layers.chain(img.topLayer);

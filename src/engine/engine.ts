@@ -19,19 +19,31 @@ import { HealthMonitor } from './health.js';
 import { BuildService } from './build.js';
 import { Distribution } from './distribution.js';
 import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
+
+function runtimeInstalled(name: string): boolean {
+  try { findRuntime(name); return true; } catch { return false; }
+}
 import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
 import { InvalidParameterError } from '../errors.js';
 import { commitContainer, defaultsFromContainer } from './commit.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerDefaults } from '../image/config.js';
+import { NetworkStore } from '../store/network-store.js';
+import { Netavark } from '../network/netavark.js';
+import { Sandboxes } from '../network/sandbox.js';
+import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from './networks.js';
+import { EndpointService } from './endpoints.js';
 
 export interface EngineOptions {
   dataRoot: string;
   execRoot: string;
+  /** runc or crun; empty: crun where it works, else runc. */
   defaultRuntime: string;
   /** Registries reached over plain HTTP or unverified TLS (`--insecure-registry`). */
   insecureRegistries?: string[];
+  /** The default bridge and the address pools (`--bridge`, `--bip`, `--default-address-pool`). */
+  network?: Partial<NetworkDefaults>;
 }
 
 export class Engine {
@@ -43,6 +55,8 @@ export class Engine {
   readonly images: ImageService;
   readonly volumes: VolumeService;
   readonly containers: ContainerService;
+  readonly networks: NetworkService;
+  readonly endpoints: EndpointService;
   readonly exec: ExecService;
   readonly health: HealthMonitor;
   readonly builds: BuildService;
@@ -75,7 +89,12 @@ export class Engine {
     };
     this.images = new ImageService(imageStore, this.layers, containerStore, this.paths, this.events);
     this.volumes = new VolumeService(volumeStore, containerStore, this.paths, this.events);
-    this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes);
+    const sandboxes = new Sandboxes(this.paths.sandboxes);
+    this.networks = new NetworkService(new NetworkStore(this.db), containerStore, sandboxes, this.events, { ...DEFAULT_NETWORK_SETTINGS, ...options.network });
+    this.endpoints = new EndpointService(
+      this.networks, sandboxes, new Netavark(this.paths.netavarkConfig), containerStore, this.paths, this.events, () => this.containers,
+    );
+    this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
     this.health = new HealthMonitor(this.containers, this.exec, this.events);
     this.distribution = new Distribution(this.images, this.content, options.insecureRegistries ?? []);
@@ -92,14 +111,20 @@ export class Engine {
     await mkdir(paths.tmp, { recursive: true });
     // crun 1.8 refuses a hybrid cgroup layout with controllers on v2; fix it once for any
     // container that may ask for --runtime crun (harmless for runc).
-    await prepareCgroupsForCrun().catch((e) => {
+    const crunUsable = await prepareCgroupsForCrun().then(() => true, (e) => {
       if (options.defaultRuntime === 'crun') throw e;
+      return false;
     });
+    // crun starts a container in about half runc's time; it is the default wherever it works.
+    options = { ...options, defaultRuntime: options.defaultRuntime || (crunUsable && runtimeInstalled('crun') ? 'crun' : 'runc') };
     const engine = new Engine(options);
     engine.runtimes.get(options.defaultRuntime);
     await engine.layers.sweepOrphans();
+    engine.networks.ensurePredefined();
+    await engine.endpoints.init();
     engine.exitWatch = watchExits(paths.exitDir, (id, code) => engine.containers.onExit(id, code));
     await engine.containers.reconcile();
+    await engine.endpoints.reconcile();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
     engine.events.subscribe((e) => {
       if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) engine.exec.forgetContainer(e.Actor.ID);
@@ -129,10 +154,11 @@ export class Engine {
     return img;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.containers.shutdown();
     this.health.close();
     this.exitWatch?.close();
+    await this.endpoints.close();
     this.db.close();
   }
 }

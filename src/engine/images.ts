@@ -16,6 +16,7 @@ import type { LayerStore } from '../store/layer-store.js';
 import type { ContainerStore } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
 import type { EventBus } from './events.js';
+import { prunable, type PruneFilters } from './prune-filters.js';
 
 export interface ImportOptions {
   repo?: string;          // "name[:tag]" or "name" with a separate tag
@@ -124,9 +125,12 @@ export class ImageService {
    * `rmi`: untags, then deletes the image once no tag and no container
    * references it. A container's image is never deleted from under it: with
    * `force` the tags go but the image stays (dangling) until no container uses
-   * it, which is what keeps its layers alive.
+   * it, which is what keeps its layers alive. Unless `noprune`, the untagged
+   * parents only this image was keeping (a build's intermediate images) go
+   * with it, up to the first one that is tagged, used or has other children,
+   * as dockerd's delete does.
    */
-  async remove(nameOrId: string, force: boolean): Promise<DeleteResponseItem[]> {
+  async remove(nameOrId: string, force: boolean, noprune = false): Promise<DeleteResponseItem[]> {
     const img = this.resolve(nameOrId);
     const out: DeleteResponseItem[] = [];
     const tags = this.store.tagsOf(img.id);
@@ -172,34 +176,89 @@ export class ImageService {
     if (this.store.children(img.id).length > 0 && !force) {
       return out; // keep parents of local children (Docker keeps them as intermediate images)
     }
+    const manifests = this.store.manifestsOf(img.id).map((m) => m.digest);
     this.store.delete(img.id);
     out.push({ Deleted: img.id });
     this.events.emit('image', 'delete', img.id, {});
-    await this.layers.collectGarbage();
+    for (let parent = noprune ? undefined : this.store.get(img.parent); parent; parent = this.store.get(parent.parent)) {
+      if (this.store.tagsOf(parent.id).length || this.containers.usesImage(parent.id).length || this.store.children(parent.id).length) break;
+      manifests.push(...this.store.manifestsOf(parent.id).map((m) => m.digest));
+      this.store.delete(parent.id);
+      out.push({ Deleted: parent.id });
+      this.events.emit('image', 'delete', parent.id, {});
+    }
+    await this.layers.collectGarbage({ manifests });
     return out;
   }
 
-  /** Removes dangling images (or all unused with `all`) not used by containers. */
-  async prune(all: boolean): Promise<{ ImagesDeleted: DeleteResponseItem[]; SpaceReclaimed: number }> {
-    const deleted: DeleteResponseItem[] = [];
-    for (const img of this.store.list()) {
-      const tags = this.store.tagsOf(img.id);
-      if (tags.length > 0 && !all) continue;
-      if (this.containers.usesImage(img.id).length > 0) continue;
-      if (this.store.children(img.id).length > 0) continue;
-      for (const t of tags) { this.store.untag(t); deleted.push({ Untagged: familiarString(parseReference(t)) }); }
-      this.store.delete(img.id);
-      deleted.push({ Deleted: img.id });
-      this.events.emit('image', 'delete', img.id, {});
+  /**
+   * The images `image prune` takes: unused (no container, not even a
+   * stopped one) and untagged unless `all`, matching the filters, children
+   * before parents — a parent goes once every child of it goes, as dockerd's
+   * delete walks up untagged parents.
+   */
+  pruneCandidates(all: boolean, f: PruneFilters): ImageRecord[] {
+    const images = this.store.list();
+    const tags = this.store.allTags();
+    const used = new Set(this.containers.all().map((c) => c.Image));
+    const children = new Map<string, number>();
+    for (const img of images) if (img.parent) children.set(img.parent, (children.get(img.parent) ?? 0) + 1);
+    const eligible = (img: ImageRecord) => (all || !tags.get(img.id)?.length) && !used.has(img.id)
+      && prunable(f, Date.parse(img.config.created ?? '') || img.created, img.config.config?.Labels);
+    const gone: ImageRecord[] = [];
+    const goneIds = new Set<string>();
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const img of images) {
+        if (goneIds.has(img.id) || (children.get(img.id) ?? 0) > 0 || !eligible(img)) continue;
+        gone.push(img);
+        goneIds.add(img.id);
+        if (img.parent) children.set(img.parent, (children.get(img.parent) ?? 0) - 1);
+        changed = true;
+      }
     }
-    return { ImagesDeleted: deleted, SpaceReclaimed: await this.layers.collectGarbage() };
+    return gone;
+  }
+
+  /**
+   * `image prune`. With `dryRun` nothing changes and the answer says what
+   * would go and the bytes that would be freed — computed by the same plan
+   * the real prune then carries out, so the two agree.
+   */
+  async prune(all: boolean, f: PruneFilters, dryRun = false): Promise<{ ImagesDeleted: DeleteResponseItem[]; SpaceReclaimed: number }> {
+    const gone = this.pruneCandidates(all, f);
+    const deleted: DeleteResponseItem[] = [];
+    for (const img of gone) {
+      for (const t of this.store.tagsOf(img.id)) deleted.push({ Untagged: familiarString(parseReference(t)) });
+      deleted.push({ Deleted: img.id });
+    }
+    if (dryRun) return { ImagesDeleted: deleted, SpaceReclaimed: await this.layers.sizeOf(this.layers.planGarbage(new Set(gone.map((i) => i.id)))) };
+    const manifests = gone.flatMap((img) => this.store.manifestsOf(img.id).map((m) => m.digest));
+    const untagged = gone.map((img) => ({ id: img.id, tags: this.store.tagsOf(img.id) }));
+    this.store.deleteMany(gone.map((img) => img.id));
+    for (const { id, tags } of untagged) {
+      for (const t of tags) this.events.emit('image', 'untag', id, { name: familiarString(parseReference(t)) });
+      this.events.emit('image', 'delete', id, {});
+    }
+    return { ImagesDeleted: deleted, SpaceReclaimed: await this.layers.collectGarbage({ manifests, measure: true }) };
+  }
+
+  /** How many containers (running or not) use each image. */
+  containerCounts(): Map<string, number> {
+    const used = new Map<string, number>();
+    for (const c of this.containers.all()) used.set(c.Image, (used.get(c.Image) ?? 0) + 1);
+    return used;
+  }
+
+  /** A stored reference in Docker's familiar form (`busybox:latest`). */
+  familiarTag(ref: string): string {
+    return familiarString(parseReference(ref));
   }
 
   /** `GET /images/json` items. */
   summaries(): Record<string, unknown>[] {
     const tags = this.store.allTags();
-    const used = new Map<string, number>();
-    for (const c of this.containers.all()) used.set(c.Image, (used.get(c.Image) ?? 0) + 1);
+    const used = this.containerCounts();
     return this.store.list().map((img) => {
       const t = (tags.get(img.id) ?? []).map((r) => familiarString(parseReference(r)));
       const size = this.size(img);
@@ -233,6 +292,13 @@ export class ImageService {
       DockerVersion: '',
       Author: cfg.author ?? '',
       Config: { ...emptyContainerConfig(), ...(cfg.config ?? {}) },
+      // moby leaves ContainerConfig out from API 1.45 on; berth keeps it at
+      // every version because docker-compose 1.29 (Debian's), which asks for
+      // the newest API, reads ContainerConfig.Volumes whenever it recreates a
+      // container and fails with KeyError: 'ContainerConfig' without it
+      // (docker/compose#11693). It is the image's `container_config` (the
+      // classic builder's step container), empty for images without one.
+      ContainerConfig: { ...emptyContainerConfig(), ...((cfg as { container_config?: Record<string, unknown> }).container_config ?? {}) },
       Architecture: cfg.architecture,
       ...(cfg.variant ? { Variant: cfg.variant } : {}),
       Os: cfg.os,

@@ -2,16 +2,12 @@
  * `docker top`: the host's `ps` output restricted to the container's
  * processes (the runtime lists their pids), as dockerd does it.
  */
-import { execFile } from 'node:child_process';
-import { CommandError, InvalidParameterError } from '../errors.js';
+import { InvalidParameterError } from '../errors.js';
+import { runCommand } from '../run-command.js';
 
 export async function topProcesses(pids: number[], psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
   const args = psArgs.trim() ? psArgs.trim().split(/\s+/) : ['-ef'];
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile('ps', args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new CommandError(['ps', ...args], null, stderr)); else resolve(stdout);
-    });
-  });
+  const out = await runCommand(['ps', ...args], { maxBuffer: 64 << 20 });
   const lines = out.split('\n').filter((l) => l.length > 0);
   if (lines.length === 0) return { Titles: [], Processes: [] };
   const titles = lines[0].trim().split(/\s+/);

@@ -42,7 +42,9 @@ export async function* uncompressed(source: AsyncIterable<Chunk>): AsyncGenerato
   }
   if (head[0] === 0x1f && head[1] === 0x8b) {
     const src = Readable.from(all(), { objectMode: false });
-    const gunzip = createGunzip();
+    // 256 KiB out per chunk (zlib's default is 16 KiB): a layer's bytes then take a sixteenth of the
+    // async hops through the tar reader and the file writes.
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     // Errors reach us through gunzip. Not awaited on the way out: a stalled
     // upstream would keep the pipeline from settling until the caller
     // destroys its input, which it does only after we return.

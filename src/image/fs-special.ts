@@ -1,6 +1,7 @@
 /**
- * The one module that makes device nodes and reads or writes extended
- * attributes. Node has neither mknod(2) nor the *xattr(2) calls.
+ * The one module that makes device nodes, reads or writes extended
+ * attributes and calls mount(2)/umount2(2). Node has neither mknod(2), the
+ * *xattr(2) calls nor mount(2).
  *
  * Why a Perl helper and not setfattr/getfattr/mknod: the `attr` package
  * (setfattr, getfattr) is not part of a Debian base system and is missing on
@@ -13,15 +14,23 @@
  * fire many without awaiting each.
  *
  * The helper starts on the first call; `close()` ends it. Syscall numbers
- * are per architecture: x86-64 and arm64 are known.
+ * are per architecture: x86-64 and arm64 are known. A long-lived helper
+ * (`{ background: true }`) does not keep Node's event loop alive while it
+ * has nothing to answer: berthd keeps one for its mounts, since spawning
+ * mount(8) from a big Node process costs milliseconds of blocked event loop.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { NotImplementedError, SystemError } from '../errors.js';
 
-const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number }> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259 },
-  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33 },
+const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number }> = {
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166 },
+  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39 },
 };
+
+/** Whether this architecture's syscall numbers are known to the helper. */
+export function specialFsSupported(): boolean {
+  return SYSCALLS[process.arch] !== undefined;
+}
 
 /** Linux errno values the callers tell apart. */
 const ENODATA = 61;
@@ -34,12 +43,14 @@ const EPERM = 1;
  *   g <path> <name>             lgetxattr            → K <value> | E <errno>
  *   l <path>                    llistxattr + lgetxattr → K [<name>:<value>]… | E <errno>
  *   n <path> <mode> <dev>       mknodat(AT_FDCWD)    → K | E <errno>
+ *   m <target> <source> <fstype> <flags> <data>   mount → K | E <errno>
+ *   u <target> <flags>          umount2              → K | E <errno>
  * Perl's syscall passes numbers as integers and strings as pointers; string
  * arguments must be writable variables, hence the copies.
  */
 const HELPER = String.raw`
 use strict;
-my ($SETX, $GETX, $LISTX, $MKNOD) = @ARGV;
+my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT) = @ARGV;
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
@@ -74,6 +85,13 @@ while (defined(my $line = <STDIN>)) {
   } elsif ($op eq 'n') {
     my $r = syscall($MKNOD + 0, -100, $path, $f[2] + 0, $f[3] + 0);
     print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'm') {
+    my $src = pack('H*', $f[2]); my $type = pack('H*', $f[3]); my $data = pack('H*', $f[5]);
+    my $r = syscall($MOUNT + 0, $src, $path, $type, $f[4] + 0, $data);
+    print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'u') {
+    my $r = syscall($UMOUNT + 0, $path, $f[2] + 0);
+    print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
   } else {
     print "E\t22\n";
   }
@@ -101,10 +119,13 @@ function errnoMessage(errno: number): string {
   switch (errno) {
     case 1: return 'operation not permitted';
     case 2: return 'no such file or directory';
+    case 16: return 'device or resource busy';
+    case 19: return 'no such device';
     case 13: return 'permission denied';
     case 17: return 'file exists';
     case 20: return 'not a directory';
     case 22: return 'invalid argument';
+    case 23: return 'too many open files in system';
     case 28: return 'no space left on device';
     case 61: return 'no data available';
     case 95: return 'operation not supported';
@@ -119,8 +140,16 @@ export class SpecialFsError extends SystemError {
   }
 }
 
+/** errno values umount2 callers tell apart: not a mount point, busy, no such path. */
+export const EINVAL = 22;
+export const EBUSY = 16;
+export const ENOENT = 2;
+
 export class SpecialFs {
   private child: ChildProcessWithoutNullStreams | null = null;
+
+  constructor(private readonly opts: { background?: boolean } = {}) {}
+
   private queue: Pending[] = [];
   private stdoutTail = '';
   private stderr = '';
@@ -130,7 +159,7 @@ export class SpecialFs {
     if (this.child) return this.child;
     const nums = SYSCALLS[process.arch];
     if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
-    const child = spawn('perl', ['-e', HELPER, String(nums.lsetxattr), String(nums.lgetxattr), String(nums.llistxattr), String(nums.mknodat)], {
+    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2].map(String)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.setEncoding('latin1');
@@ -148,7 +177,17 @@ export class SpecialFs {
       fail(new SystemError(`xattr/mknod helper (perl) exited (${signal ?? code})${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
     });
     this.child = child;
+    if (this.opts.background) this.hold(false);
     return child;
+  }
+
+  /** For a background helper: keep the event loop alive only while answers are awaited. */
+  private hold(busy: boolean): void {
+    const c = this.child;
+    if (!c || !this.opts.background) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as { ref?(): void; unref?(): void }[]) {
+      if (busy) h.ref?.(); else h.unref?.();
+    }
   }
 
   private onData(chunk: string): void {
@@ -156,6 +195,7 @@ export class SpecialFs {
     const lines = text.split('\n');
     this.stdoutTail = lines.pop()!;
     for (const line of lines) this.queue.shift()?.resolve(line.split('\t'));
+    if (this.queue.length === 0) this.hold(false);
   }
 
   private call(fields: string[]): Promise<string[]> {
@@ -163,6 +203,7 @@ export class SpecialFs {
     let child: ChildProcessWithoutNullStreams;
     try { child = this.start(); } catch (e) { return Promise.reject(e); }
     return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) this.hold(true);
       this.queue.push({ resolve, reject });
       child.stdin.write(fields.join('\t') + '\n');
     });
@@ -219,6 +260,18 @@ export class SpecialFs {
     return out;
   }
 
+  /** mount(2); `data` is the file system's option string. */
+  async mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
+    const r = await this.call(['m', hexOf(target), hexOf(source), hexOf(fstype), String(flags), hexOf(data)]);
+    if (r[0] !== 'K') throw new SpecialFsError(`mount ${fstype}`, target, Number(r[1]));
+  }
+
+  /** umount2(2) with `flags` (MNT_DETACH = 2). */
+  async umount(target: string, flags = 0): Promise<void> {
+    const r = await this.call(['u', hexOf(target), String(flags)]);
+    if (r[0] !== 'K') throw new SpecialFsError('umount', target, Number(r[1]));
+  }
+
   /** Ends the helper; pending calls still get their answers first. */
   async close(): Promise<void> {
     const child = this.child;
@@ -228,6 +281,17 @@ export class SpecialFs {
       child.stdin.end();
     });
   }
+}
+
+let shared: SpecialFs | undefined;
+
+/**
+ * The process-wide background helper, for calls that come one or a few at a
+ * time (mounts, a build's xattr look-ups): a perl start costs 10–20 ms, paid
+ * once. Jobs that make thousands of calls (a layer apply) keep their own.
+ */
+export function sharedSpecialFs(): SpecialFs {
+  return (shared ??= new SpecialFs({ background: true }));
 }
 
 /** Runs `fn` with a helper and always ends the helper afterwards. */

@@ -13,6 +13,8 @@ export interface PackEntry {
   header: TarHeader;
   /** Host file whose first header.size bytes are the content (regular files only). */
   contentPath?: string;
+  /** Or the content itself, for a file made in memory. */
+  content?: Buffer;
 }
 
 /**
@@ -166,6 +168,12 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
         const r = await it.next();
         if (r.done) { done = true; break; }
         const entry = r.value;
+        if (entry.content) {
+          if (entry.content.length !== entry.header.size) throw new Error(`tar entry ${entry.header.name}: ${entry.content.length} bytes for a size of ${entry.header.size}`);
+          window.push({ entry, content: Promise.resolve(entry.content) });
+          held += entry.header.size;
+          continue;
+        }
         if (entry.header.type === 'file' && entry.header.size > 0 && !entry.contentPath) throw new Error(`tar entry ${entry.header.name} has no content`);
         if (!isSmall(entry)) { window.push({ entry }); continue; }
         const content = readSmall(entry.contentPath!, entry.header.size);

@@ -8,10 +8,10 @@
  * hierarchy for such a controller moves it off v2, after which crun works;
  * runc works either way.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { CommandError, InvalidParameterError } from '../errors.js';
+import { InvalidParameterError } from '../errors.js';
+import { runCommand } from '../run-command.js';
 
 /**
  * Gives every controller that sits on the hybrid v2 hierarchy its own v1
@@ -47,14 +47,8 @@ async function unifiedControllers(cgroupRoot: string): Promise<string[]> {
  * mount(8) for a v1 cgroup hierarchy. (store/mounts.ts owns the other mount
  * calls; this one is host set-up that only the runtime layer needs.)
  */
-function mountV1Hierarchy(controller: string, target: string): Promise<void> {
-  const argv = ['mount', '-t', 'cgroup', '-o', controller, 'cgroup', target];
-  return new Promise((resolve, reject) => {
-    execFile(argv[0], argv.slice(1), (err, _stdout, stderr) => {
-      if (err) reject(new CommandError(argv, typeof err.code === 'number' ? err.code : null, stderr));
-      else resolve();
-    });
-  });
+async function mountV1Hierarchy(controller: string, target: string): Promise<void> {
+  await runCommand(['mount', '-t', 'cgroup', '-o', controller, 'cgroup', target]);
 }
 
 interface CgroupMount { mountPoint: string; version: 1 | 2 }

@@ -72,5 +72,9 @@ export function watchExits(exitDir: string, onExit: (id: string, code: number) =
     for (const name of names) check(name);
   };
   scan();
-  return { close: () => watcher.close() };
+  // A safety net under inotify: an exit whose event went missing (seen once under heavy load:
+  // containers left "running" after conmon had written their exit) is found within seconds.
+  const sweep = setInterval(scan, 3000);
+  sweep.unref();
+  return { close: () => { clearInterval(sweep); watcher.close(); } };
 }

@@ -10,8 +10,12 @@
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
+import { cgroupDir } from './cgroup-stats.js';
+import { cgroupVersion } from './cgroup-version.js';
+import type { LinuxResources } from './oci-types.js';
 
 export type RuntimeName = 'runc' | 'crun';
 
@@ -109,9 +113,33 @@ export class OciRuntime {
     }
   }
 
-  /** Applies an OCI `linux.resources` object (JSON file) to a live container. */
+  /** `update --resources FILE`: applies an OCI `linux.resources` JSON file to a live container. */
   async update(id: string, resourcesJsonPath: string): Promise<void> {
     await this.run(['update', '--resources', resourcesJsonPath, id]);
+  }
+
+  /**
+   * Applies an OCI `linux.resources` object to a live (running or paused)
+   * container, through a file written at `o.file` and removed afterwards.
+   * crun 1.8 cannot lift two limits — it writes -1 verbatim, which
+   * `pids.max` refuses (EINVAL), and its -1 for `cpu.cfs_quota_us` fails
+   * with ERANGE — so for crun those two are left out of the file and written
+   * to the container's cgroup (`o.cgroupsPath`) directly afterwards.
+   */
+  async updateResources(id: string, resources: LinuxResources, o: { file: string; cgroupsPath: string }): Promise<void> {
+    const r: LinuxResources = structuredClone(resources);
+    const lift: ('pids' | 'cpuQuota')[] = [];
+    if (this.name === 'crun') {
+      if (r.pids && r.pids.limit < 0) { delete r.pids; lift.push('pids'); }
+      if (r.cpu?.quota !== undefined && r.cpu.quota < 0) { delete r.cpu.quota; lift.push('cpuQuota'); }
+    }
+    await writeFile(o.file, JSON.stringify(r));
+    try {
+      await this.update(id, o.file);
+    } finally {
+      await rm(o.file, { force: true });
+    }
+    for (const what of lift) await liftLimit(o.cgroupsPath, what);
   }
 
   private run(args: string[]): Promise<string> {
@@ -123,6 +151,19 @@ export class OciRuntime {
         reject(new CommandError(argv, code, stderr || err.message));
       });
     });
+  }
+}
+
+/** Removes a container's pids or CFS quota limit by writing its cgroup file (v1 or v2). */
+async function liftLimit(cgroupsPath: string, what: 'pids' | 'cpuQuota'): Promise<void> {
+  const v2 = cgroupVersion() === 2;
+  const [controller, file, value] = what === 'pids'
+    ? ['pids', 'pids.max', 'max']
+    : v2 ? ['cpu', 'cpu.max', 'max'] : ['cpu', 'cpu.cfs_quota_us', '-1'];
+  try {
+    await writeFile(join(cgroupDir(cgroupsPath, controller), file), value);
+  } catch (e) {
+    throw new SystemError(`lifting the ${what === 'pids' ? 'pids' : 'CPU quota'} limit: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -686,6 +686,10 @@ export function buildSpec(input: SpecInput): Spec {
     devices: privileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules(),
     ...mapResources(input.resources).resources,
   };
+  // "Unlimited" is what a new cgroup already is; crun 1.8 writes -1 into pids.max and fails (runc writes "max"),
+  // and fails on a -1 CFS quota (`--cpu-quota -1`, also stored by `docker update`) with ERANGE.
+  if (resources.pids?.limit === -1) delete resources.pids;
+  if (resources.cpu?.quota !== undefined && resources.cpu.quota < 0) delete resources.cpu.quota;
   const sysctl = sysctls(input);
   const seccomp = privileged ? undefined : resolveSeccomp(security.seccomp, caps);
 

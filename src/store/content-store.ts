@@ -88,7 +88,8 @@ export class ContentStore {
   async has(digest: string): Promise<boolean> { return (await this.info(digest)) !== undefined; }
 
   open(digest: string): Readable {
-    const s = createReadStream(this.path(digest));
+    // Big reads: a layer blob is read once, start to end, and each chunk costs a trip through the stream machinery.
+    const s = createReadStream(this.path(digest), { highWaterMark: 1 << 20 });
     s.once('error', () => undefined);
     return s;
   }

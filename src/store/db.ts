@@ -1,6 +1,6 @@
 /**
  * berth's metadata database (SQLite, WAL). Records that clients see —
- * images, tags, layers, containers, volumes — live here; every change that
+ * images, tags, layers, containers, volumes, networks — live here; every change that
  * touches several rows runs in one transaction, so a crash leaves the old or
  * the new state. Files on disk (layers, upper dirs, volume data) are written
  * aside first and only become reachable once their row commits; anything on
@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS layers (
@@ -65,6 +65,27 @@ CREATE TABLE IF NOT EXISTS image_manifests (
 );
 `;
 
+/**
+ * v3: networks (the predefined bridge, host and none, and user-defined
+ * bridges) and the addresses berth's IPAM handed out on them. An address
+ * row lives while its container's endpoint is up (start → stop), so a
+ * restarted berthd knows which addresses its running containers hold.
+ */
+const SCHEMA_V3 = `
+CREATE TABLE IF NOT EXISTS networks (
+  id         TEXT PRIMARY KEY,      -- 64 hex
+  name       TEXT NOT NULL UNIQUE,
+  record     TEXT NOT NULL          -- JSON: NetworkRecord
+);
+CREATE TABLE IF NOT EXISTS ip_allocations (
+  network_id   TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+  address      TEXT NOT NULL,       -- dotted IPv4
+  container_id TEXT NOT NULL,
+  PRIMARY KEY (network_id, address)
+);
+CREATE INDEX IF NOT EXISTS ip_allocations_container ON ip_allocations(container_id);
+`;
+
 export function openDb(path: string): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -76,6 +97,7 @@ export function openDb(path: string): Db {
     db.transaction(() => {
       if (version < 1) db.exec(SCHEMA);
       if (version < 2) db.exec(SCHEMA_V2);
+      if (version < 3) db.exec(SCHEMA_V3);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }

@@ -65,11 +65,15 @@ export class ImageStore {
   }
 
   delete(id: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
-      this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
-    })();
-    this.cache.delete(id);
+    this.deleteMany([id]);
+  }
+
+  /** Deletes images and their tags in one transaction (one write to the database however many go). */
+  deleteMany(ids: readonly string[]): void {
+    const untag = this.db.prepare('DELETE FROM tags WHERE image_id = ?');
+    const del = this.db.prepare('DELETE FROM images WHERE id = ?');
+    this.db.transaction(() => { for (const id of ids) { untag.run(id); del.run(id); } })();
+    for (const id of ids) this.cache.delete(id);
   }
 
   /** Points `ref` (normalised) at `imageId`; returns the image it pointed at before, if any. */

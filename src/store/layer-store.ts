@@ -17,6 +17,7 @@ import { applyLayer } from '../image/layer-apply.js';
 import { createGzip } from 'node:zlib';
 import type { ContentStore, BlobInfo } from './content-store.js';
 import { tee } from './tee.js';
+import { apparentSize } from './disk-usage.js';
 
 export const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
@@ -56,6 +57,9 @@ export interface LayerRecord {
   created: number;
 }
 
+/** What garbage collection would delete: layer chain IDs and blob digests. */
+export interface GarbagePlan { layers: string[]; blobs: string[] }
+
 export function chainIdOf(parentChainId: string | null, diffId: string): string {
   if (!parentChainId) return diffId;
   return 'sha256:' + createHash('sha256').update(`${parentChainId} ${diffId}`).digest('hex');
@@ -75,6 +79,7 @@ interface LayerRow { chain_id: string; diff_id: string; parent: string | null; s
 
 export class LayerStore {
   private readonly leases = new Set<Lease>();
+  private readonly diskSizes = new Map<string, number>();
 
   constructor(private readonly db: Db, private readonly paths: DataPaths, private readonly content: ContentStore) {}
 
@@ -175,60 +180,140 @@ export class LayerStore {
     return out;
   }
 
+  /** Bytes the layer's directory takes on disk (`du -sb`); layers never change, so this is measured once. */
+  async diskSize(chainId: string): Promise<number> {
+    let n = this.diskSizes.get(chainId);
+    if (n === undefined) {
+      n = await apparentSize(this.paths.layerDir(chainId));
+      this.diskSizes.set(chainId, n);
+    }
+    return n;
+  }
+
+  /** Bytes a blob file takes (0 when it is not in the content store). */
+  private async blobFileSize(digest: string): Promise<number> {
+    return apparentSize(this.content.path(digest));
+  }
+
   /**
-   * Deletes every layer that no image references (directly or as an
-   * ancestor of a referenced layer). Decided from the database alone.
-   * Returns the bytes freed.
+   * What each layer costs on disk — its directory plus the compressed blob
+   * kept for it (a blob shared by layers with the same diffId is counted for
+   * the first) — and the manifest blobs besides; `system df` adds these up.
    */
-  async collectGarbage(): Promise<number> {
-    const referenced = new Set<string>();
-    const tops = (this.db.prepare('SELECT top_layer FROM images WHERE top_layer IS NOT NULL').all() as { top_layer: string }[]).map((r) => r.top_layer);
+  async usage(): Promise<{ layers: Map<string, number>; manifests: number }> {
+    const layers = new Map<string, number>();
+    const counted = new Set<string>();
+    const blobsOf = this.db.prepare('SELECT digest FROM layer_blobs WHERE diff_id = ?');
+    for (const r of this.db.prepare('SELECT chain_id, diff_id FROM layers').all() as { chain_id: string; diff_id: string }[]) {
+      let n = await this.diskSize(r.chain_id);
+      for (const { digest } of blobsOf.all(r.diff_id) as { digest: string }[]) {
+        if (counted.has(digest)) continue;
+        counted.add(digest);
+        n += await this.blobFileSize(digest);
+      }
+      layers.set(r.chain_id, n);
+    }
+    let manifests = 0;
+    for (const { digest } of this.db.prepare('SELECT DISTINCT digest FROM image_manifests').all() as { digest: string }[]) {
+      if (counted.has(digest)) continue;
+      counted.add(digest);
+      manifests += await this.blobFileSize(digest);
+    }
+    return { layers, manifests };
+  }
+
+  /**
+   * What garbage collection would delete if the images in `without` were
+   * gone: layers that no other image (directly or as an ancestor) and no
+   * operation in flight references, the blobs kept for them, and the
+   * manifests only those images were known by. Decided from the database
+   * alone; `sizeOf` measures it.
+   */
+  planGarbage(without: ReadonlySet<string> = new Set()): GarbagePlan {
+    const tops: string[] = [];
+    for (const r of this.db.prepare('SELECT id, top_layer FROM images').all() as { id: string; top_layer: string | null }[]) {
+      if (r.top_layer && !without.has(r.id)) tops.push(r.top_layer);
+    }
     for (const l of this.leases) tops.push(...l.layers);
-    for (const top_layer of tops) {
-      let cur: string | null = top_layer;
-      while (cur && !referenced.has(cur)) {
-        referenced.add(cur);
+    const live = new Set<string>();
+    for (const top of tops) {
+      let cur: string | null = top;
+      while (cur && !live.has(cur)) {
+        live.add(cur);
         cur = this.get(cur)?.parent ?? null;
       }
     }
-    const all = this.db.prepare('SELECT chain_id, size FROM layers').all() as { chain_id: string; size: number }[];
-    const dead = all.filter((l) => !referenced.has(l.chain_id));
-    if (dead.length === 0) return 0;
-    // Children before parents so the parent FK-like order stays consistent.
-    const del = this.db.prepare('DELETE FROM layers WHERE chain_id = ?');
-    this.db.transaction(() => { for (const l of dead) del.run(l.chain_id); })();
-    let freed = 0;
-    for (const l of dead) {
-      freed += l.size;
-      await rm(this.paths.layerDir(l.chain_id), { recursive: true, force: true });
+    const rows = this.db.prepare('SELECT chain_id, diff_id, parent FROM layers').all() as Pick<LayerRow, 'chain_id' | 'diff_id' | 'parent'>[];
+    const liveDiffs = new Set(rows.filter((r) => live.has(r.chain_id)).map((r) => r.diff_id));
+    const layers = rows.filter((r) => !live.has(r.chain_id)).map((r) => r.chain_id);
+
+    const liveManifests = new Set<string>();
+    const goneManifests = new Set<string>();
+    for (const m of this.db.prepare('SELECT image_id, digest FROM image_manifests').all() as { image_id: string; digest: string }[]) {
+      (without.has(m.image_id) ? goneManifests : liveManifests).add(m.digest);
     }
-    return freed + (await this.collectBlobs());
+    const liveBlobs = new Set(liveManifests);
+    const blobRows = this.db.prepare('SELECT diff_id, digest FROM layer_blobs').all() as { diff_id: string; digest: string }[];
+    for (const b of blobRows) if (liveDiffs.has(b.diff_id)) liveBlobs.add(b.digest);
+    const blobs = new Set<string>();
+    for (const b of blobRows) if (!liveDiffs.has(b.diff_id) && !liveBlobs.has(b.digest)) blobs.add(b.digest);
+    for (const d of goneManifests) if (!liveBlobs.has(d)) blobs.add(d);
+    return { layers, blobs: [...blobs] };
+  }
+
+  /** Bytes a plan's layers and blobs take on disk (`du -sb`). */
+  async sizeOf(plan: GarbagePlan): Promise<number> {
+    let bytes = 0;
+    for (const c of plan.layers) bytes += await this.diskSize(c);
+    for (const d of plan.blobs) bytes += await this.blobFileSize(d);
+    return bytes;
   }
 
   /**
-   * Deletes blobs that neither a remaining layer (by diffId) nor an image
-   * manifest references. Returns the bytes freed.
+   * Deletes what `planGarbage` names for the images as they are now, plus
+   * `manifests` (digests of manifests whose images were just deleted, if no
+   * image still refers to them). With `measure`, first measures what goes
+   * and returns those bytes (a prune reports them); otherwise nothing is
+   * walked and 0 is returned (rmi, clean-up after a failure).
    */
-  async collectBlobs(): Promise<number> {
-    const dead = this.db.prepare(`SELECT diff_id, digest, size FROM layer_blobs
-      WHERE diff_id NOT IN (SELECT diff_id FROM layers)`).all() as { diff_id: string; digest: string; size: number }[];
-    if (dead.length === 0) return 0;
-    this.db.transaction(() => { for (const b of dead) this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ? AND digest = ?').run(b.diff_id, b.digest); })();
-    let freed = 0;
-    for (const b of dead) {
-      const still = this.db.prepare('SELECT 1 FROM layer_blobs WHERE digest = ? UNION SELECT 1 FROM image_manifests WHERE digest = ?').get(b.digest, b.digest);
-      if (still) continue;
-      freed += b.size;
-      await this.content.delete(b.digest);
+  async collectGarbage(o: { manifests?: readonly string[]; measure?: boolean } = {}): Promise<number> {
+    const plan = this.planGarbage();
+    const blobs = new Set(plan.blobs);
+    const referenced = this.db.prepare('SELECT 1 FROM layer_blobs WHERE digest = ? UNION SELECT 1 FROM image_manifests WHERE digest = ?');
+    for (const d of o.manifests ?? []) if (!referenced.get(d, d)) blobs.add(d);
+    if (plan.layers.length === 0 && blobs.size === 0) return 0;
+    const freed = o.measure ? await this.sizeOf({ layers: plan.layers, blobs: [...blobs] }) : 0;
+    const diffIds = new Set<string>();
+    const delLayer = this.db.prepare('DELETE FROM layers WHERE chain_id = ? RETURNING diff_id');
+    this.db.transaction(() => {
+      for (const c of plan.layers) diffIds.add((delLayer.get(c) as { diff_id: string }).diff_id);
+      // Blob rows of diffIds no remaining layer has: the blob goes with them.
+      const stillUsed = this.db.prepare('SELECT 1 FROM layers WHERE diff_id = ?');
+      const delBlobs = this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ?');
+      for (const d of diffIds) if (!stillUsed.get(d)) delBlobs.run(d);
+    })();
+    for (const c of plan.layers) {
+      this.diskSizes.delete(c);
+      await rm(this.paths.layerDir(c), { recursive: true, force: true });
     }
+    for (const d of blobs) if (!referenced.get(d, d)) await this.content.delete(d);
     return freed;
   }
 
-  /** Removes layer directories that have no row (an import cut off by a crash). */
+  /**
+   * Start-up clean-up of what a crash (kill -9 mid-pull, mid-build) cut off,
+   * run before anything is in flight, so no lease protects anything: layer
+   * directories that have no row (an import), layers no image references
+   * (an operation that never got to its image), and blob files no layer or
+   * manifest references (downloads a pull had already committed).
+   */
   async sweepOrphans(): Promise<void> {
-    let names: string[] = [];
-    try { names = await readdir(this.paths.layers); } catch { return; }
+    const names = await readdir(this.paths.layers).catch(() => [] as string[]);
     const known = new Set((this.db.prepare('SELECT chain_id FROM layers').all() as { chain_id: string }[]).map((r) => hex(r.chain_id)));
     for (const n of names) if (!known.has(n)) await rm(join(this.paths.layers, n), { recursive: true, force: true });
+    await this.collectGarbage();
+    for (const n of await readdir(this.paths.blobs).catch(() => [] as string[])) {
+      if (!this.blobReferenced(`sha256:${n}`)) await this.content.delete(`sha256:${n}`);
+    }
   }
 }

@@ -1,18 +1,29 @@
 /**
- * The one module that calls mount(8)/umount(8). Node has no mount(2); the
- * binaries take argv arrays, and their stderr travels in the error.
+ * The one module that mounts and unmounts. Node has no mount(2): berthd's
+ * long-lived syscall helper (image/fs-special.ts) makes the calls, since
+ * spawning mount(8) from a big Node process blocks its event loop for
+ * milliseconds each time; mount(8)/umount(8) remain the fallback on
+ * architectures the helper does not know.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { CommandError } from '../errors.js';
+import { runCommand } from '../run-command.js';
+import { EBUSY, EINVAL, ENOENT, SpecialFs, SpecialFsError, sharedSpecialFs, specialFsSupported } from '../image/fs-special.js';
 
-function run(argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(argv[0], argv.slice(1), (err, _stdout, stderr) => {
-      if (err) reject(new CommandError(argv, typeof err.code === 'number' ? err.code : null, stderr));
-      else resolve();
-    });
-  });
+const MNT_DETACH = 2;
+
+function syscalls(): SpecialFs | undefined {
+  return specialFsSupported() ? sharedSpecialFs() : undefined;
+}
+
+async function run(argv: string[]): Promise<void> {
+  await runCommand(argv);
+}
+
+async function mount(source: string, target: string, fstype: string, data: string): Promise<void> {
+  const sys = syscalls();
+  if (sys) return sys.mount(source, target, fstype, 0, data);
+  await run(['mount', '-t', fstype, '-o', data, source, target]);
 }
 
 /**
@@ -24,15 +35,23 @@ export async function mountOverlay(lowerDirs: string[], upperDir: string, workDi
   if (opts.length > 4000) {
     throw new CommandError(['mount'], null, `too many layers for one overlay mount (${lowerDirs.length})`);
   }
-  await run(['mount', '-t', 'overlay', 'overlay', '-o', opts, target]);
-}
-
-export async function mountTmpfs(target: string, options: string): Promise<void> {
-  await run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', target]);
+  await mount('overlay', target, 'overlay', opts);
 }
 
 /** Unmounts `target` (lazily if busy); not mounted is fine. */
 export async function unmount(target: string): Promise<void> {
+  const sys = syscalls();
+  if (sys) {
+    try {
+      await sys.umount(target);
+    } catch (e) {
+      if (!(e instanceof SpecialFsError)) throw e;
+      if (e.errno === EINVAL || e.errno === ENOENT) return; // not a mount point, or no such path
+      if (e.errno !== EBUSY) throw e;
+      await sys.umount(target, MNT_DETACH);
+    }
+    return;
+  }
   if (!(await isMounted(target))) return;
   try {
     await run(['umount', target]);

@@ -33,7 +33,13 @@ export class DataPaths {
   execDir(execId: string): string { return join(this.execRoot, 'e', execId.slice(0, 32)); }
   /** OCI runtime state (--root of runc/crun), kept apart from other engines'. */
   runtimeState(runtime: string): string { return join(this.execRoot, 'runtime', runtime); }
+  /** netavark's `--config`: aardvark-dns's per-network files and pid live here. */
+  get netavarkConfig(): string { return join(this.execRoot, 'networks'); }
+  /** One JSON file per running container's network sandbox (network/sandbox.ts). */
+  get sandboxes(): string { return join(this.execRoot, 'n'); }
   get socketDefault(): string { return join(this.execRoot, 'berth.sock'); }
+  /** Seccomp profiles compiled to BPF (runtime/seccomp-bpf.ts), by the SHA-256 of the profile. */
+  get seccompCache(): string { return join(this.execRoot, 'seccomp'); }
 }
 
 export function hex(digest: string): string {

@@ -37,7 +37,7 @@ export { withTimeout, waitFor, TimeoutError } from './wait.js';
 export { isClean, formatLeftovers, type Leftovers } from './host.js';
 
 export interface DaemonOptions {
-  /** `--default-runtime` (berthd's default is runc). */
+  /** `--default-runtime` (berthd's default is crun where it works, else runc). */
   runtime?: 'runc' | 'crun';
   /** `--log-level`; default `$BERTH_TEST_LOG_LEVEL` or `info`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -99,6 +99,12 @@ export interface Daemon {
   readonly execRoot: string;
   /** Private temporary directory holding the socket, data root and berthd.log. */
   readonly tmpDir: string;
+  /**
+   * This daemon's own networking: its default bridge device and subnet, and
+   * the address pool of its user-defined networks (`10.<100+N>.0.0/16`);
+   * tests that pick a `--subnet` take it from `userSubnet(i)`.
+   */
+  readonly net: { bridge: string; bip: string; pool: string; userSubnet(i: number): string };
   /** berthd's pid, or undefined when it is not running. */
   readonly pid: number | undefined;
   /** berthd's stdout and stderr so far (all runs, including restarts). */
@@ -251,6 +257,52 @@ async function makeExecRoot(): Promise<string> {
   throw new Error('could not pick a free /run/bt-* exec root');
 }
 
+/**
+ * Each test daemon gets networks of its own — a default bridge device and
+ * subnet, and an address pool for user-defined networks — so daemons that run
+ * side by side never share a bridge, a subnet or netavark's iptables chains.
+ * A slot is claimed by creating `/run/bt-net<N>` (removed with the roots).
+ */
+export interface NetworkSlot { dir: string; bridge: string; bip: string; pool: string; subnets: string[] }
+
+async function claimNetworkSlot(execRoot: string): Promise<NetworkSlot> {
+  for (let i = 0; i < 400; i++) {
+    const n = (randomBytes(1)[0] + i) % 100;
+    const dir = `/run/bt-net${n}`;
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+    // 10.100–10.199/16 for pools, 10.240.N.0/24 for default bridges: clear of berth's, Docker's and Podman's defaults.
+    return {
+      dir, bridge: `bt${execRoot.slice('/run/bt-'.length)}`, bip: `10.240.${n}.1/24`, pool: `base=10.${100 + n}.0.0/16,size=24`,
+      subnets: [`10.240.${n}.0/24`, `10.${100 + n}.0.0/16`],
+    };
+  }
+  throw new Error('no free test network slot (/run/bt-net0 … /run/bt-net99 all taken)');
+}
+
+/** Splits an `iptables -S` rule into argv (double-quoted comments stay one word). */
+function ruleArgv(rule: string): string[] {
+  return [...rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]));
+}
+
+/** Deletes leftover netavark rules (`<table>: -A …`), then their chains (`<table>: -N …`). */
+async function sweepIptables(rules: string[]): Promise<void> {
+  const parsed = rules.map((r) => { const i = r.indexOf(': '); return { table: r.slice(0, i), argv: ruleArgv(r.slice(i + 2)) }; });
+  for (const r of parsed) if (r.argv[0] === '-A') await exec('iptables', ['-w', '-t', r.table, '-D', ...r.argv.slice(1)]);
+  // Per-network chains (named after a hash), whether listed themselves or only named by a rule.
+  const chains = new Set<string>();
+  for (const r of parsed) for (const w of r.argv) if (/^NETAVARK-(DN-)?[0-9A-F]{8,}$/.test(w)) chains.add(`${r.table} ${w}`);
+  for (const c of chains) {
+    const [table, chain] = c.split(' ');
+    await exec('iptables', ['-w', '-t', table, '-F', chain]);
+    await exec('iptables', ['-w', '-t', table, '-X', chain]);
+  }
+}
+
 function exec(file: string, args: string[]): Promise<void> {
   return new Promise((resolve) => execFile(file, args, { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin` } }, () => resolve()));
 }
@@ -265,14 +317,17 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const host = `unix://${socket}`;
   const dataRoot = join(tmpDir, 'data');
   const execRoot = await makeExecRoot();
+  const net = await claimNetworkSlot(execRoot);
   const logFile = join(tmpDir, 'berthd.log');
   const dockerConfig = join(tmpDir, 'docker-config');
   await mkdir(dockerConfig);
-  const roots = [tmpDir, execRoot];
+  const roots = [tmpDir, execRoot, net.dir];
+  const netScope = { bridges: [net.bridge], subnets: net.subnets };
   const seenIds = new Set<string>();
   const logLevel = opts.logLevel ?? (process.env.BERTH_TEST_LOG_LEVEL as DaemonOptions['logLevel']) ?? 'info';
   const argv = [
     berthdBin, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, '--log-level', logLevel,
+    '--bridge', net.bridge, '--bip', net.bip, '--default-address-pool', net.pool,
     ...(opts.runtime ? ['--default-runtime', opts.runtime] : []), ...(opts.args ?? []),
   ];
 
@@ -347,7 +402,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   async function leftovers(): Promise<Leftovers> {
     await collectIds();
     const pid = running() ? child!.pid : undefined;
-    return leftoversUnder(roots, seenIds, { excludePids: pid ? [pid] : [] });
+    // While berthd runs, its default bridge stands between containers (as docker0 does).
+    const standing = pid ? { bridge: net.bridge, subnet: net.subnets[0] } : undefined;
+    return leftoversUnder(roots, seenIds, { excludePids: pid ? [pid] : [], net: { ...netScope, ...(standing ? { standing } : {}) } });
   }
 
   /** Forced clean-up after berthd is gone: kill, delete runtime state, unmount, rmdir cgroups. */
@@ -368,6 +425,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         if ((await mountsUnder(target)).includes(target)) await exec('umount', ['-l', target]);
       }
     }
+    for (const n of found.netns) await exec('ip', ['netns', 'delete', n]);
+    // veths first: a deleted bridge lets go of its ports, it does not delete them.
+    for (const k of found.links) if (!k.startsWith('bridge ')) await exec('ip', ['link', 'delete', k.split(' ')[1]]);
+    for (const k of found.links) if (k.startsWith('bridge ')) await exec('ip', ['link', 'delete', k.split(' ')[1]]);
+    await sweepIptables(found.iptables);
     const ids = [...seenIds];
     const cgroups = (await listCgroupDirs()).filter((c) => ids.some((i) => c.includes(i))).sort((a, b) => b.length - a.length);
     for (const c of cgroups) await rmdir(c).catch(() => { /* still busy or already gone */ });
@@ -411,7 +473,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       await terminate();
     }
     await collectIds();
-    const found = await leftoversUnder(roots, seenIds);
+    const found = await leftoversUnder(roots, seenIds, { net: netScope });
     if (problems.length || !isClean(found)) {
       process.stderr.write(`berth test daemon ${tmpDir} (exec root ${execRoot}) did not clean up:\n`
         + problems.map((p) => `  ${p}\n`).join('') + (isClean(found) ? '' : formatLeftovers(found) + '\n'));
@@ -421,8 +483,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     return found;
   }
 
+  const poolPrefix = net.pool.slice('base='.length).split('.').slice(0, 2).join('.');
   const d: Daemon = {
     socket, host, dataRoot, execRoot, tmpDir,
+    // Subnets from the top of the pool: auto-allocation starts at its bottom.
+    net: { bridge: net.bridge, bip: net.bip, pool: net.pool, userSubnet: (i: number) => `${poolPrefix}.${250 - i}.0/24` },
     get pid() { return running() ? child!.pid : undefined; },
     logs,
     berthCommand(args) {
@@ -471,7 +536,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   } catch (e) {
     stopped = true;
     await collectIds();
-    await sweep(await leftoversUnder(roots, seenIds));
+    await sweep(await leftoversUnder(roots, seenIds, { net: netScope }));
     await removeRoots();
     throw e;
   }

@@ -220,3 +220,27 @@ test('a test daemon survives kill9 and restart, and stop() removes what tests le
   assert.ok(isClean(after), `after stop():\n${formatLeftovers(after)}`);
   assert.deepEqual(await d.stop(), emptyLeftovers(), 'a second stop() does nothing');
 });
+
+test('stop() finds and removes a daemon\'s network leftovers: its bridge and netavark rules for its subnets', asRoot, async (t) => {
+  const d = await startDaemon();
+  const subnet = d.net.userSubnet(7);
+  const chain = `NETAVARK-${'0123456789ABC'}`;
+  const undo = async () => {
+    await run('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', '-s', subnet, '-j', chain]).catch(() => undefined);
+    await run('iptables', ['-w', '-t', 'nat', '-X', chain]).catch(() => undefined);
+    await run('ip', ['link', 'delete', d.net.bridge]).catch(() => undefined);
+  };
+  t.after(async () => { await d.stop(); await undo(); });
+  // What a netavark setup that was never torn down leaves: a bridge and a per-network NAT chain.
+  await run('ip', ['link', 'add', d.net.bridge, 'type', 'bridge']);
+  await run('iptables', ['-w', '-t', 'nat', '-N', chain]);
+  await run('iptables', ['-w', '-t', 'nat', '-A', 'POSTROUTING', '-s', subnet, '-j', chain]);
+  assert.ok((await hostLeftovers()).iptables.includes(`nat: -N ${chain}`));
+
+  const left = await d.stop();
+  assert.deepEqual(left.links, [`bridge ${d.net.bridge}`]);
+  assert.deepEqual(left.iptables, [`nat: -A POSTROUTING -s ${subnet} -j ${chain}`]);
+  const nat = (await run('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
+  assert.ok(!nat.includes(chain), `swept:\n${nat}`);
+  await assert.rejects(run('ip', ['link', 'show', d.net.bridge]));
+});

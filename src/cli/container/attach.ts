@@ -30,7 +30,7 @@ async function attach(ctx: CliContext, f: ParsedFlags): Promise<number> {
   const client = await ctx.client();
   const pending = await waitResult(client, name);
   const c = await runningContainer(client, name);
-  checkTty(ctx.in, !f.bool('no-stdin'), c.Config.Tty);
+  checkTty(ctx, !f.bool('no-stdin'), c.Config.Tty);
   const stdin = !f.bool('no-stdin') && c.Config.OpenStdin;
   const stopProxy = f.bool('sig-proxy') && !c.Config.Tty ? proxySignals(client, name, (l) => ctx.debug(l)) : () => {};
   try {

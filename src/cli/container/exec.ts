@@ -56,7 +56,7 @@ async function exec(ctx: CliContext, f: ParsedFlags): Promise<number> {
   const body = buildExecBody(f, ctx.config.data.detachKeys ?? '', (k) => ctx.env[k]);
   const client = await ctx.client();
   await inspectContainer(client, container);
-  if (!body.Detach) checkTty(ctx.in, body.AttachStdin, body.Tty);
+  if (!body.Detach) checkTty(ctx, body.AttachStdin, body.Tty);
   const withConsoleSize = body.Tty && client.versionAtLeast('1.42');
   const create: ExecCreateBody = withConsoleSize
     ? { User: body.User, Privileged: body.Privileged, Tty: body.Tty, ConsoleSize: terminalSize(ctx.out), AttachStdin: body.AttachStdin, AttachStderr: body.AttachStderr, AttachStdout: body.AttachStdout, Detach: body.Detach, DetachKeys: body.DetachKeys, Env: body.Env, WorkingDir: body.WorkingDir, Cmd: body.Cmd }

@@ -55,6 +55,7 @@ function joinHostPort(host: string, port: string): string {
 
 /** formatter.DisplayablePorts: consecutive ports grouped into ranges, host mappings last. */
 export function displayablePorts(input: readonly PortSummary[]): string {
+  if (input.length === 0) return '';
   const ports = [...input].sort((a, b) => {
     if (a.PrivatePort !== b.PrivatePort) return a.PrivatePort - b.PrivatePort;
     if ((a.IP ?? '') !== (b.IP ?? '')) return (a.IP ?? '') < (b.IP ?? '') ? -1 : 1;
@@ -99,6 +100,25 @@ export function displayablePorts(input: readonly PortSummary[]): string {
   return result.join(', ');
 }
 
+/**
+ * An image reference as the truncated table shows it (`docker.io/library/busybox:latest` → `busybox:latest`),
+ * or as it is when it does not parse. Containers share a few images, so each is parsed once.
+ */
+const familiarImages = new Map<string, string>();
+function familiarImage(image: string): string {
+  let shown = familiarImages.get(image);
+  if (shown === undefined) {
+    try {
+      const ref = parseReference(image);
+      shown = ref.tag ? `${familiarName(ref)}:${ref.tag}` : familiarName(ref);
+    } catch {
+      shown = image;
+    }
+    familiarImages.set(image, shown);
+  }
+  return shown;
+}
+
 /** ContainerContext: the fields `--format` can use on a container row. */
 export function containerContext(c: ContainerSummary, trunc: boolean, now = Date.now()): RowContext {
   const labels = c.Labels ?? {};
@@ -116,10 +136,7 @@ export function containerContext(c: ContainerSummary, trunc: boolean, now = Date
       if (!c.Image) return '<no image>';
       if (trunc) {
         if (truncateId(c.ImageID) === truncateId(c.Image)) return truncateId(c.Image);
-        try {
-          const ref = parseReference(c.Image);
-          return ref.tag ? `${familiarName(ref)}:${ref.tag}` : familiarName(ref);
-        } catch { /* not a reference: show as is */ }
+        return familiarImage(c.Image);
       }
       return c.Image;
     },

@@ -43,7 +43,7 @@ async function run(ctx: CliContext, flags: ParsedFlags): Promise<number> {
   const body = req.body;
   const detach = flags.bool('detach');
   if (!detach) {
-    checkTty(ctx.in, body.AttachStdin, body.Tty);
+    checkTty(ctx, body.AttachStdin, body.Tty);
   } else {
     if (flags.list('attach').length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
     body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;

@@ -1,7 +1,10 @@
 /**
- * `berth update`: new resource limits or restart policy for running
- * containers — `POST /containers/{id}/update` with the Resources fields the
- * Docker CLI sends (zero meaning "unchanged", limits that are pointers null).
+ * `berth update`: new resource limits or restart policy for containers —
+ * `POST /containers/{id}/update` with the body the Docker CLI sends
+ * (`cli/command/container/update.go`): every Resources field, zero meaning
+ * "unchanged", `PidsLimit` only when given. Each container's name is printed
+ * as it succeeds; the daemon's warnings follow on stdout, the errors end the
+ * command (exit 1).
  */
 import type { Command } from '../command.js';
 import { StatusError } from '../errors.js';
@@ -21,6 +24,8 @@ export function buildUpdateBody(f: ParsedFlags): Record<string, unknown> {
     DeviceRequests: null, MemoryReservation: f.number('memory-reservation'), MemorySwap: f.number('memory-swap'),
     MemorySwappiness: null, OomKillDisable: null, PidsLimit: f.number('pids-limit') !== 0 ? f.number('pids-limit') : null,
     Ulimits: null, CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
+    // Go's omitempty: sent only when given, and then refused by the daemon, loudly.
+    ...(f.number('kernel-memory') ? { KernelMemory: f.number('kernel-memory') } : {}),
     RestartPolicy: restart,
   };
 }
@@ -47,7 +52,6 @@ export const updateCommand: Command = {
   ],
   async run(ctx, f) {
     if (f.given().length === 0) throw new StatusError(1, 'you must provide one or more flags when using this command');
-    if (f.changed('kernel-memory')) ctx.err.write('WARNING: --kernel-memory is deprecated and has no effect\n');
     let body: Record<string, unknown>;
     try {
       body = buildUpdateBody(f);
@@ -56,15 +60,17 @@ export const updateCommand: Command = {
     }
     const client = await ctx.client();
     const results = await forEachParallel(f.args, (name) => client.json<{ Warnings?: string[] | null }>('POST', apiPath`/containers/${name}/update`, { body }));
+    const warnings: string[] = [];
     const errors: string[] = [];
     results.forEach((r, i) => {
       if (r.status === 'rejected') {
         errors.push((r.reason as Error).message);
         return;
       }
-      for (const w of r.value?.Warnings ?? []) ctx.err.write(`${w}\n`);
+      warnings.push(...(r.value?.Warnings ?? []));
       ctx.out.write(`${f.args[i]}\n`);
     });
+    if (warnings.length) ctx.out.write(`${warnings.join('\n')}\n`);
     if (errors.length) throw new StatusError(1, errors.join('\n'));
   },
 };

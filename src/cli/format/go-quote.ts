@@ -2,7 +2,12 @@
  * Go's strconv.Quote, which Docker uses for the COMMAND column of `ps`:
  * double quotes, `\"` `\\`, and Go escapes for control characters.
  */
+
+/** Printable ASCII other than `"` and `\`: quoted as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 export function goQuote(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;

@@ -15,9 +15,12 @@ export interface TabwriterOptions {
 /** Docker's table formatter settings (`cli/command/formatter/formatter.go`). */
 export const DOCKER_TABLE: TabwriterOptions = { minwidth: 10, padding: 3 };
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** Display width: runes, as Go's tabwriter counts them (UTF-8 characters, not bytes). */
 function width(s: string): number {
-  return [...s].length;
+  // Without surrogates every UTF-16 unit is one rune: no need to split the string (tables of 1000s of rows).
+  return SURROGATE.test(s) ? [...s].length : s.length;
 }
 
 /**
@@ -29,16 +32,21 @@ export function tabwrite(text: string, opts: TabwriterOptions = DOCKER_TABLE): s
   const trailingNewline = rawLines[rawLines.length - 1] === '';
   if (trailingNewline) rawLines.pop();
   const lines = rawLines.map((l) => l.split('\t'));
+  // With no surrogate pair anywhere a cell's width is its length: one scan of the text, not one per cell.
+  const cellWidth = SURROGATE.test(text) ? width : (s: string) => s.length;
   const widths: number[] = [];
   let out = '';
 
   const writeLines = (line0: number, line1: number): void => {
     for (let i = line0; i < line1; i++) {
       const cells = lines[i];
-      cells.forEach((c, j) => {
-        out += c;
-        if (j < widths.length) out += ' '.repeat(Math.max(0, widths[j] - width(c)));
-      });
+      for (let j = 0; j < cells.length; j++) {
+        out += cells[j];
+        if (j < widths.length) {
+          const pad = widths[j] - cellWidth(cells[j]);
+          if (pad > 0) out += ' '.repeat(pad);
+        }
+      }
       if (i < lines.length - 1 || trailingNewline) out += '\n';
     }
   };
@@ -54,7 +62,7 @@ export function tabwrite(text: string, opts: TabwriterOptions = DOCKER_TABLE): s
       for (; t < line1; t++) {
         const cells = lines[t];
         if (column >= cells.length - 1) break;
-        w = Math.max(w, width(cells[column]) + opts.padding);
+        w = Math.max(w, cellWidth(cells[column]) + opts.padding);
       }
       widths.push(w);
       format(line0, t);
@@ -64,6 +72,17 @@ export function tabwrite(text: string, opts: TabwriterOptions = DOCKER_TABLE): s
     writeLines(line0, line1);
   };
 
+  // Every line with as many cells as the first (the tables of list commands): each column is then one block
+  // and the recursion comes down to a width per column, measured in one pass over the lines.
+  const n = lines.length > 0 ? lines[0].length : 0;
+  if (lines.every((cells) => cells.length === n)) {
+    for (let j = 0; j < n - 1; j++) widths.push(opts.minwidth);
+    for (const cells of lines) {
+      for (let j = 0; j < n - 1; j++) widths[j] = Math.max(widths[j], cellWidth(cells[j]) + opts.padding);
+    }
+    writeLines(0, lines.length);
+    return out;
+  }
   format(0, lines.length);
   return out;
 }

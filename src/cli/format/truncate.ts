@@ -17,9 +17,17 @@ function charWidth(cp: number): number {
   return 1;
 }
 
+function allNarrow(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x1100) return false;
+  return true;
+}
+
 /** formatter.Ellipsis: fit `s` in `max` display columns, ending with `…` when cut. */
 export function ellipsis(s: string, max: number): string {
   if (max <= 0) return '';
+  // Short and narrow (every UTF-16 unit below the first wide range): fits as it is. The common case, taken
+  // without splitting into runes — `ps` calls this for every row.
+  if (s.length <= max && allNarrow(s)) return s;
   const runes = [...s];
   if (max === 1) return runes[0] ?? '';
   const widths = runes.map((r) => charWidth(r.codePointAt(0) ?? 0));

@@ -6,10 +6,11 @@
  * `.dockerfile.<hex>` name — Docker's build.go behaviour.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { newHeader } from '../../image/tar-format.js';
+import { packTar, type PackEntry } from '../../image/tar-pack.js';
 import { isExcluded, mayReinclude, parseDockerignore } from './dockerignore.js';
 
 export interface ContextTar {
@@ -20,8 +21,6 @@ export interface ContextTar {
   counted: () => number;
 }
 
-type HeaderArg = Partial<tar.Header> & { name: string };
-
 /** Where the Dockerfile is, relative to the context, or undefined when it must be added. */
 function dockerfileInContext(contextDir: string, dockerfile: string): string | undefined {
   const abs = resolve(contextDir, dockerfile);
@@ -31,7 +30,6 @@ function dockerfileInContext(contextDir: string, dockerfile: string): string | u
 }
 
 export function contextTar(contextDir: string, dockerfileFlag: string, dockerfileContent?: Buffer): ContextTar {
-  const pack = tar.pack();
   let total = 0;
   let dockerfile = 'Dockerfile';
   let extraName: string | undefined;
@@ -57,17 +55,10 @@ export function contextTar(contextDir: string, dockerfileFlag: string, dockerfil
   const keep = new Set([dockerfile, '.dockerignore']);
   const excluded = (rel: string) => !keep.has(rel) && isExcluded(rel, patterns);
   const walkExcludedDirs = mayReinclude(patterns);
+  // Owners are root and times whole seconds, as the docker CLI sends them.
+  const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-  const add = (header: HeaderArg, file?: string) => new Promise<void>((res, rej) => {
-    if (file) {
-      const e = pack.entry(header, (err) => (err ? rej(err) : res()));
-      createReadStream(file).on('error', rej).pipe(e as unknown as NodeJS.WritableStream);
-    } else {
-      pack.entry(header, (err) => (err ? rej(err) : res()));
-    }
-  });
-
-  const walk = async (dir: string): Promise<void> => {
+  async function* walk(dir: string): AsyncGenerator<PackEntry> {
     const names = (await fsp.readdir(dir)).sort();
     for (const n of names) {
       const abs = join(dir, n);
@@ -75,35 +66,32 @@ export function contextTar(contextDir: string, dockerfileFlag: string, dockerfil
       const st = await fsp.lstat(abs);
       const skip = excluded(rel);
       if (st.isDirectory()) {
-        if (!skip) await add({ name: `${rel}/`, type: 'directory', mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 });
-        if (!skip || walkExcludedDirs) await walk(abs);
+        if (!skip) yield { header: newHeader({ name: rel, type: 'dir', mode: st.mode & 0o7777, mtime: seconds(st.mtime) }) };
+        if (!skip || walkExcludedDirs) yield* walk(abs);
         continue;
       }
       if (skip) continue;
       if (st.isSymbolicLink()) {
-        await add({ name: rel, type: 'symlink', linkname: await fsp.readlink(abs), mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 });
+        yield { header: newHeader({ name: rel, type: 'symlink', linkname: await fsp.readlink(abs), mode: st.mode & 0o7777, mtime: seconds(st.mtime) }) };
       } else if (st.isFile()) {
         total += st.size;
-        await add({ name: rel, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 }, abs);
+        yield { header: newHeader({ name: rel, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: seconds(st.mtime) }), contentPath: abs };
       }
     }
-  };
+  }
 
-  void (async () => {
-    await walk(contextDir);
+  async function* entries(): AsyncGenerator<PackEntry> {
+    yield* walk(contextDir);
     if (extraName && extraContent) {
       total += extraContent.length;
-      await new Promise<void>((res, rej) => { pack.entry({ name: extraName!, type: 'file', mode: 0o600, size: extraContent!.length, mtime: new Date() }, extraContent!, (err) => (err ? rej(err) : res())); });
+      yield { header: newHeader({ name: extraName, type: 'file', mode: 0o600, size: extraContent.length, mtime: seconds(new Date()) }), content: extraContent };
     }
-    pack.finalize();
-  })().catch((e: Error) => pack.destroy(e));
-  return { stream: pack as unknown as Readable, dockerfile, counted: () => total };
+  }
+  return { stream: packTar(entries), dockerfile, counted: () => total };
 }
 
 /** A context made of just a Dockerfile (`berth build - < Dockerfile`). */
 export function dockerfileOnlyTar(content: Buffer): ContextTar {
-  const pack = tar.pack();
-  pack.entry({ name: 'Dockerfile', type: 'file', mode: 0o600, size: content.length, mtime: new Date() }, content);
-  pack.finalize();
-  return { stream: pack as unknown as Readable, dockerfile: 'Dockerfile', counted: () => content.length };
+  const entry = { header: newHeader({ name: 'Dockerfile', type: 'file', mode: 0o600, size: content.length, mtime: Math.floor(Date.now() / 1000) }), content };
+  return { stream: packTar(async function* () { yield entry; }), dockerfile: 'Dockerfile', counted: () => content.length };
 }

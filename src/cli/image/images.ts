@@ -1,7 +1,7 @@
 /**
  * `berth images` / `image ls`: one row per repository:tag (and per digest
  * with `--digests`), `<none>` for dangling images, Docker's columns and
- * formats; `--tree` shows each image with its platform variants.
+ * formats; `--tree` draws the parent/child layer tree (layer-tree.ts).
  */
 import type { Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -14,6 +14,7 @@ import { truncateId } from '../format/truncate.js';
 import { humanSizeWithPrecision, timeAgo } from '../format/units.js';
 import { filterFlag, filtersJson, parseFilters } from '../opts/filters.js';
 import { familiarName, parseReference } from '../../image/reference.js';
+import { renderLayerTree, type ImageTree } from './layer-tree.js';
 
 export interface ImageSummary {
   Id: string;
@@ -25,16 +26,6 @@ export interface ImageSummary {
   SharedSize?: number;
   Containers?: number;
   Labels?: Record<string, string> | null;
-  Manifests?: ImageManifestSummary[] | null;
-}
-
-export interface ImageManifestSummary {
-  ID: string;
-  Kind?: string;
-  Available?: boolean;
-  Size?: { Total?: number; Content?: number };
-  Descriptor?: { platform?: { os?: string; architecture?: string; variant?: string } };
-  ImageData?: { Platform?: { os?: string; architecture?: string; variant?: string }; Containers?: string[] | null };
 }
 
 interface ImageRow {
@@ -124,40 +115,6 @@ export function imageFormat(source: string, quiet: boolean, digests: boolean): s
   return quiet ? '{{.ID}}' : source;
 }
 
-function platformOf(m: ImageManifestSummary): string {
-  const p = m.ImageData?.Platform ?? m.Descriptor?.platform;
-  if (!p) return 'unknown';
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
-/** `--tree`: each tagged image, its platform manifests beneath (Docker 28's experimental tree view). */
-export function treeView(images: readonly ImageSummary[], trunc: boolean): string {
-  let text = 'IMAGE\tID\tDISK USAGE\tCONTENT SIZE\tEXTRA\n';
-  const sorted = [...images].sort((a, b) => ((a.RepoTags?.[0] ?? '') < (b.RepoTags?.[0] ?? '') ? -1 : 1));
-  for (const img of sorted) {
-    const names = img.RepoTags?.length ? img.RepoTags : ['<untagged>'];
-    const inUse = (img.Containers ?? 0) > 0 ? 'U' : '';
-    for (const name of names) {
-      const shown = (() => {
-        try {
-          const ref = parseReference(name);
-          return `${familiarName(ref)}${ref.tag ? `:${ref.tag}` : ''}`;
-        } catch {
-          return name;
-        }
-      })();
-      text += `${shown}\t${trunc ? truncateId(img.Id) : img.Id}\t${humanSizeWithPrecision(img.Size, 3)}\t${humanSizeWithPrecision(img.Size, 3)}\t${inUse}\n`;
-      const children = (img.Manifests ?? []).filter((m) => !m.Kind || m.Kind === 'image');
-      children.forEach((m, idx) => {
-        const branch = idx === children.length - 1 ? '└─' : '├─';
-        const used = (m.ImageData?.Containers?.length ?? 0) > 0 ? 'U' : '';
-        text += `${branch} ${platformOf(m)}\t${trunc ? truncateId(m.ID) : m.ID}\t${humanSizeWithPrecision(m.Size?.Total ?? 0, 3)}\t${humanSizeWithPrecision(m.Size?.Content ?? 0, 3)}\t${used}\n`;
-      });
-    }
-  }
-  return tabwrite(text);
-}
-
 async function images(ctx: CliContext, f: ParsedFlags): Promise<void> {
   let format = f.string('format');
   const quiet = f.bool('quiet');
@@ -165,13 +122,15 @@ async function images(ctx: CliContext, f: ParsedFlags): Promise<void> {
   const filters = parseFilters(f.list('filter'));
   if (f.args[0]) (filters.reference ??= {})[f.args[0]] = true;
   const client = await ctx.client();
-  const tree = f.bool('tree');
   const list = await client.json<ImageSummary[]>('GET', '/images/json', {
-    query: { all: f.bool('all'), filters: filtersJson(filters), manifests: tree || undefined },
+    query: { all: f.bool('all'), filters: filtersJson(filters) },
   });
   const trunc = !f.bool('no-trunc');
-  if (tree) {
-    ctx.out.write(treeView(list, trunc));
+  if (f.bool('tree')) {
+    // The layer tree is berthd's view; the listing above says which images it shows.
+    const tree = await client.json<ImageTree>('GET', '/images/tree');
+    if (format === 'json') ctx.out.write(`${JSON.stringify(tree)}\n`);
+    else ctx.out.write(renderLayerTree(tree, { trunc, only: new Set(list.map((i) => i.Id)) }));
     return;
   }
   const now = Date.now();
@@ -189,7 +148,7 @@ export const imagesCommand: Command = {
     formatFlag(),
     { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image IDs' },
-    { name: 'tree', kind: 'bool', usage: 'List multi-platform images as a tree (EXPERIMENTAL)' },
+    { name: 'tree', kind: 'bool', usage: 'Show the layer tree: each layer under its parent, with the images built on it' },
   ],
   run: images,
 };

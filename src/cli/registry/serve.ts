@@ -12,7 +12,7 @@ export const registryServeCommand: Command = {
   flags: [
     { name: 'addr', kind: 'string', usage: 'Listen address, host:port or :port', defaultText: '(default ":5000")' },
     { name: 'root', kind: 'string', usage: 'Storage directory', defaultText: '(default "/var/lib/berth/registry")', aliases: ['storage'] },
-    { name: 'htpasswd', kind: 'string', usage: 'htpasswd file for basic auth ({SHA} or plain lines; bcrypt is not supported)' },
+    { name: 'htpasswd', kind: 'string', usage: 'htpasswd file for basic auth (bcrypt, {SHA} or plain lines)' },
     { name: 'user', kind: 'list', usage: 'Allow this user, name:password (repeatable)' },
     { name: 'tls-cert', kind: 'string', usage: 'PEM certificate: serve HTTPS' },
     { name: 'tls-key', kind: 'string', usage: 'PEM private key for --tls-cert' },

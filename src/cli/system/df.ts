@@ -42,7 +42,12 @@ function isActiveState(state: string): boolean {
   return state.includes('running') || state.includes('paused') || state.includes('restarting');
 }
 
-export function diskUsageRows(du: DiskUsage): RowContext[] {
+/**
+ * `imagesReclaimable`: the bytes deleting every unused image would free, as
+ * berthd computes it; without it (another daemon) the figure is Docker's
+ * estimate from per-image sizes.
+ */
+export function diskUsageRows(du: DiskUsage, imagesReclaimable?: number): RowContext[] {
   const images = du.Images ?? [];
   const containers = du.Containers ?? [];
   const volumes = du.Volumes ?? [];
@@ -62,7 +67,7 @@ export function diskUsageRows(du: DiskUsage): RowContext[] {
     Type: () => type, TotalCount: () => String(total), Active: () => String(active), Size: () => size, Reclaimable: () => reclaimable,
   });
   return [
-    row('Images', images.length, images.filter((i) => (i.Containers ?? 0) > 0).length, humanSize(imagesTotal), withPercent(imagesTotal - imagesUsed, imagesTotal)),
+    row('Images', images.length, images.filter((i) => (i.Containers ?? 0) > 0).length, humanSize(imagesTotal), withPercent(imagesReclaimable ?? imagesTotal - imagesUsed, imagesTotal)),
     row('Containers', containers.length, containers.filter((c) => isActiveState(c.State)).length, humanSize(ctrSize), withPercent(ctrReclaim, ctrSize)),
     row('Local Volumes', volumes.length, volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length, humanSize(volSize), withPercent(volReclaim, volSize)),
     row('Build Cache', cache.length, cache.filter((b) => b.InUse).length, humanSize(cacheSize), humanSize(cacheReclaim)),
@@ -100,7 +105,10 @@ async function df(ctx: CliContext, f: ParsedFlags): Promise<void> {
     ctx.out.write(verbose(du));
     return;
   }
-  ctx.out.write(formatRows(format && format !== 'table' ? format : 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', diskUsageRows(du), HEADERS));
+  // berthd answers exactly what `image prune -a` would free; another daemon 404s and gets Docker's estimate.
+  const reclaimable = await client.json<{ SpaceReclaimed?: number }>('GET', '/images/prune', { query: { filters: '{"dangling":{"false":true}}' } })
+    .then((r) => r.SpaceReclaimed, () => undefined);
+  ctx.out.write(formatRows(format && format !== 'table' ? format : 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', diskUsageRows(du, reclaimable), HEADERS));
 }
 
 export const dfCommand: Command = {

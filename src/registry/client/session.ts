@@ -27,6 +27,8 @@ export interface SessionOptions {
   retry?: RetryPolicy;
   tokenCache?: AuthenticatorOptions['cache'];
   now?: () => number;
+  /** Cancels every request of the session, in flight or to come (`TransportOptions.signal`). */
+  signal?: AbortSignal;
 }
 
 export interface Call {
@@ -60,6 +62,7 @@ export class RegistrySession {
       insecureTls: endpoint.insecureTls,
       timeoutMs: opts.timeoutMs,
       userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
+      signal: opts.signal,
     });
     this.auth = new Authenticator(`${endpoint.host}`, creds, this.transport, { cache: opts.tokenCache, retry: this.retry, now: opts.now });
   }

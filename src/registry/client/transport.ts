@@ -49,6 +49,11 @@ export interface TransportOptions {
   /** Socket idle timeout. */
   timeoutMs?: number;
   userAgent?: string;
+  /**
+   * Cancels the client's work: aborting it cuts every request in flight
+   * (bodies being streamed included) and fails any new one at once.
+   */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -82,10 +87,12 @@ export class Transport {
   private readonly httpsAgent: https.Agent;
   readonly timeoutMs: number;
   readonly userAgent: string | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(opts: TransportOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = opts.userAgent;
+    this.signal = opts.signal;
     this.httpAgent = new http.Agent({ keepAlive: true });
     this.httpsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: !opts.insecureTls });
   }
@@ -129,7 +136,7 @@ export class Transport {
         reject(err instanceof BerthError ? err : new NetworkError(method, url, err));
       };
       let response: HttpResponse | undefined;
-      const r = mod.request(url, { method, headers, agent }, (res) => {
+      const r = mod.request(url, { method, headers, agent, signal: this.signal }, (res) => {
         settled = true;
         response = { method, status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: res, url };
         resolve(response);

@@ -1,17 +1,19 @@
 /**
- * htpasswd files for basic auth, limited to what Node's built-in crypto can check.
+ * htpasswd files for basic auth. Supported lines:
+ * - `user:$2y$…` bcrypt (`htpasswd -B`, the only kind Debian's docker-registry
+ *   accepts), checked by bcrypt.ts;
+ * - `user:{SHA}<base64 sha1>` (`htpasswd -s`);
+ * - `user:<password>` in plain text (`htpasswd -p`).
+ * APR1-MD5 (`$apr1$`) and crypt(3) SHA (`$5$`, `$6$`) lines are REFUSED with
+ * an error naming the user and line, rather than treated as a plain password
+ * (which would let nobody in, silently).
  *
- * Debian's docker-registry reads Apache htpasswd files and only accepts bcrypt
- * lines (`htpasswd -B`). Node has no bcrypt, and berth takes no dependency for
- * it, so this reader supports:
- * - `user:{SHA}<base64 sha1>` (`htpasswd -s`),
- * - `user:<password>` in plain text (`htpasswd -p`),
- * and REFUSES bcrypt (`$2a$`, `$2b$`, `$2y$`), APR1-MD5 (`$apr1$`) and crypt(3)
- * SHA (`$5$`, `$6$`) lines with an error naming the user and line, rather than
- * treating the hash as a plain password (which would let nobody in, silently).
- * Re-create such users with `htpasswd -s` or `-p`.
+ * A bcrypt check costs tens of milliseconds by design, and clients send the
+ * password with every request: a password that passed is remembered (as a
+ * SHA-256, per user) so later requests cost one hash.
  */
 import crypto from 'node:crypto';
+import { bcryptVerify, isBcryptHash } from './bcrypt.js';
 
 export class HtpasswdError extends Error {
   constructor(message: string) {
@@ -23,7 +25,10 @@ export class HtpasswdError extends Error {
 /** Compared against for unknown users so they take as long as known ones. */
 const UNKNOWN_USER_DIGEST = crypto.createHash('sha256').update('berth: no such user').digest();
 
-type Verifier = { scheme: 'sha1'; hash: Buffer } | { scheme: 'plain'; password: string };
+type Verifier =
+  | { scheme: 'sha1'; hash: Buffer }
+  | { scheme: 'plain'; password: string }
+  | { scheme: 'bcrypt'; hash: string; verified?: Buffer };
 
 /** Users and how to check their passwords. */
 export class Credentials {
@@ -38,12 +43,17 @@ export class Credentials {
       if (colon <= 0) throw new HtpasswdError(`${source}:${i + 1}: expected user:password`);
       const user = line.slice(0, colon);
       const secret = line.slice(colon + 1);
-      const unsupported = /^\$(2[abxy]|apr1|5|6)\$/.exec(secret);
+      if (/^\$2[aby]\$/.test(secret)) {
+        if (!isBcryptHash(secret)) throw new HtpasswdError(`${source}:${i + 1}: user "${user}": malformed bcrypt hash`);
+        c.users.set(user, { scheme: 'bcrypt', hash: secret });
+        return;
+      }
+      const unsupported = /^\$(2x|apr1|5|6)\$/.exec(secret);
       if (unsupported) {
-        const scheme = unsupported[1] === 'apr1' ? 'APR1-MD5' : unsupported[1].startsWith('2') ? 'bcrypt' : 'crypt SHA';
+        const scheme = unsupported[1] === 'apr1' ? 'APR1-MD5' : unsupported[1] === '2x' ? 'bcrypt $2x$' : 'crypt SHA';
         throw new HtpasswdError(
-          `${source}:${i + 1}: user "${user}" has a ${scheme} password, which berth cannot check ` +
-          '(Node has no bcrypt); re-create it with `htpasswd -s` ({SHA}) or `htpasswd -p` (plain)',
+          `${source}:${i + 1}: user "${user}" has a ${scheme} password, which berth cannot check; ` +
+          're-create it with `htpasswd -B` (bcrypt), `-s` ({SHA}) or `-p` (plain)',
         );
       }
       if (secret.startsWith('{SHA}')) {
@@ -83,6 +93,12 @@ export class Credentials {
     }
     if (v.scheme === 'sha1') {
       return crypto.timingSafeEqual(crypto.createHash('sha1').update(password).digest(), v.hash);
+    }
+    if (v.scheme === 'bcrypt') {
+      if (v.verified && crypto.timingSafeEqual(given, v.verified)) return true;
+      if (!bcryptVerify(password, v.hash)) return false;
+      v.verified = given;
+      return true;
     }
     return crypto.timingSafeEqual(given, crypto.createHash('sha256').update(v.password).digest());
   }

@@ -33,9 +33,8 @@ export interface RegistryServerOptions {
   /** Storage directory; created when missing. */
   root: string;
   /**
-   * htpasswd file. Only `{SHA}` and plain-text lines are supported; bcrypt
-   * (what `htpasswd -B` and Debian's docker-registry use) is refused with an
-   * error naming the user, because Node has no bcrypt (see `htpasswd.ts`).
+   * htpasswd file: bcrypt (`htpasswd -B`, as Debian's docker-registry uses),
+   * `{SHA}` and plain-text lines (see `htpasswd.ts`).
    */
   htpasswd?: string;
   /** Extra users, `name → password` (tests, `--user`). With `htpasswd`, both apply. */

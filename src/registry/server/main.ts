@@ -18,7 +18,7 @@ Run an OCI distribution (Docker registry v2) server
 Options:
       --addr string        Listen address, host:port or :port (default ":5000")
       --root string        Storage directory (default "/var/lib/berth/registry"); alias --storage
-      --htpasswd string    htpasswd file for basic auth ({SHA} or plain lines; bcrypt is not supported)
+      --htpasswd string    htpasswd file for basic auth (bcrypt, {SHA} or plain lines)
       --user name:password Allow this user (repeatable)
       --tls-cert string    PEM certificate: serve HTTPS
       --tls-key string     PEM private key for --tls-cert

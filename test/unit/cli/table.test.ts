@@ -22,6 +22,9 @@ test('uneven rows form separate column blocks, as in Go', () => {
 
 test('wide characters count as one column per rune', () => {
   assert.equal(tabwrite('né\tx\n'), 'né        x\n');
+  // A surrogate pair is one rune, in tables with a block per column and in uneven ones.
+  assert.equal(tabwrite('😀\tx\nab\ty\n'), '😀         x\nab        y\n');
+  assert.equal(tabwrite('😀\tx\tz\nab\ty\n'), '😀         x         z\nab        y\n');
 });
 
 test('table formats print a header from the same template', () => {

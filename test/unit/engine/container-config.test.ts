@@ -30,9 +30,16 @@ test('env from the request overrides the image env by key', () => {
 });
 
 test('unsupported features fail loudly instead of being ignored', () => {
-  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } }, {}, 'bb', id), /publishing ports/);
-  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'bridge' } }, {}, 'bb', id), /bridge networking/);
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { Links: ['a:b'] } }, {}, 'bb', id), /links are not supported/);
   assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { LogConfig: { Type: 'syslog', Config: {} } } }, {}, 'bb', id), /logging driver "syslog"/);
+});
+
+test('links on a user-defined network are kept and left to its DNS, as dockerd does (docker-compose sets them on every container)', () => {
+  const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'proj_default', Links: ['proj_web_1:web'] } }, {}, 'bb', id);
+  assert.deepEqual(e.HostConfig.Links, ['proj_web_1:web']);
+  for (const NetworkMode of ['default', 'bridge', 'host', 'none', 'container:x']) {
+    assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode, Links: ['a:b'] } }, {}, 'bb', id), /links are not supported/, NetworkMode);
+  }
 });
 
 test('restart policy validation follows Docker', () => {
@@ -40,7 +47,16 @@ test('restart policy validation follows Docker', () => {
   assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } }, {}, 'bb', id), /AutoRemove/);
 });
 
-test('the default network is none until bridge networking exists', () => {
-  const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'default' } }, {}, 'bb', id);
-  assert.equal(e.HostConfig.NetworkMode, 'none');
+test('the default network is the bridge, as in dockerd', () => {
+  for (const NetworkMode of ['default', '', undefined]) {
+    const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode } }, {}, 'bb', id);
+    assert.equal(e.HostConfig.NetworkMode, 'bridge');
+  }
+});
+
+test('--add-host and --dns values are checked at create', () => {
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { ExtraHosts: ['nohost'] } }, {}, 'bb', id), /add-host/);
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { Dns: ['not-an-ip'] } }, {}, 'bb', id), /IP address is not correctly formatted/);
+  const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { ExtraHosts: ['gw:host-gateway', 'a:1.2.3.4'], Dns: ['1.1.1.1'] } }, {}, 'bb', id);
+  assert.deepEqual(e.HostConfig.ExtraHosts, ['gw:host-gateway', 'a:1.2.3.4']);
 });

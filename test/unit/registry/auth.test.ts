@@ -22,10 +22,20 @@ test('a password may contain colons', () => {
   assert.ok(Credentials.fromHtpasswd('u:a:b:c').verify('u', 'a:b:c'));
 });
 
-test('bcrypt, APR1 and crypt lines are refused with an error naming the user and line', () => {
-  const bcrypt = 'ok:pw\ndave:$2y$05$abcdefghijklmnopqrstuuJ3Vu5cIvmBq5l0lmT9Pp6rT0a1VwS.G\n';
-  assert.throws(() => Credentials.fromHtpasswd(bcrypt, '/etc/x/htpasswd'),
-    (e: unknown) => e instanceof HtpasswdError && /htpasswd:2: user "dave" has a bcrypt password/.test(e.message));
+test('bcrypt lines (htpasswd -B) are checked, and a password that passed is remembered', () => {
+  // Hash made by libxcrypt: python3 -c "import crypt; print(crypt.crypt('secret', '$2b$05$abcdefghijklmnopqrstuu'))"
+  const c = Credentials.fromHtpasswd('ok:pw\ndave:$2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a\n');
+  assert.ok(c.verify('dave', 'secret'));
+  assert.ok(c.verify('dave', 'secret'));
+  assert.ok(!c.verify('dave', 'Secret'));
+  assert.ok(!c.verify('dave', ''));
+  assert.ok(c.verify('ok', 'pw'));
+  assert.throws(() => Credentials.fromHtpasswd('eve:$2y$05$tooshort'), /user "eve": malformed bcrypt hash/);
+});
+
+test('$2x$, APR1 and crypt lines are refused with an error naming the user and line', () => {
+  assert.throws(() => Credentials.fromHtpasswd('ok:pw\ndave:$2x$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a\n', '/etc/x/htpasswd'),
+    (e: unknown) => e instanceof HtpasswdError && /htpasswd:2: user "dave" has a bcrypt \$2x\$ password/.test(e.message));
   assert.throws(() => Credentials.fromHtpasswd('erin:$apr1$xyz$abc'), /user "erin" has a APR1-MD5 password/);
   assert.throws(() => Credentials.fromHtpasswd('fay:$6$salt$hash'), /user "fay" has a crypt SHA password/);
 });

@@ -1,0 +1,54 @@
+/**
+ * A minimal Docker Engine API client over a unix socket, for set-up work
+ * that is not being measured (creating 1000 containers for `ps -a`) and for
+ * removing containers at clean-up.
+ */
+import http from 'node:http';
+import { throwIfInterrupted } from './proc.js';
+
+export interface ApiReply {
+  status: number;
+  body: string;
+}
+
+export function apiRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<ApiReply> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = { Host: 'localhost' };
+  if (payload !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(payload));
+  }
+  return new Promise((resolve, reject) => {
+    throwIfInterrupted();
+    const req = http.request({ socketPath, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }); });
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) => { clearTimeout(timer); reject(e); });
+    req.end(payload);
+  });
+}
+
+/** POST /containers/create; resolves with the new container's id. */
+export async function createContainer(socketPath: string, config: Record<string, unknown>): Promise<string> {
+  const r = await apiRequest(socketPath, 'POST', '/containers/create', config);
+  if (r.status !== 201) throw new Error(`POST /containers/create: ${r.status} ${r.body.trim()}`);
+  return (JSON.parse(r.body) as { Id: string }).Id;
+}
+
+/** Ids of all containers, optionally filtered (Docker's `filters` query). */
+export async function listContainerIds(socketPath: string, filters?: Record<string, string[]>): Promise<string[]> {
+  const q = new URLSearchParams({ all: '1', ...(filters ? { filters: JSON.stringify(filters) } : {}) });
+  const r = await apiRequest(socketPath, 'GET', `/containers/json?${q}`);
+  if (r.status !== 200) throw new Error(`GET /containers/json: ${r.status} ${r.body.trim()}`);
+  return (JSON.parse(r.body) as { Id: string }[]).map((c) => c.Id);
+}
+
+/** DELETE /containers/{id}?force=1 (a container already gone counts as removed). */
+export async function removeContainer(socketPath: string, id: string): Promise<void> {
+  const r = await apiRequest(socketPath, 'DELETE', `/containers/${id}?force=1`);
+  if (r.status !== 204 && r.status !== 404) throw new Error(`DELETE /containers/${id}: ${r.status} ${r.body.trim()}`);
+}

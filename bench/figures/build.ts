@@ -1,0 +1,65 @@
+/**
+ * Figure 4: a cold (`--no-cache`) and then a fully cached build of the same
+ * 9-step Dockerfile — FROM, ENV, RUN, COPY ×3, WORKDIR, RUN, CMD — on the
+ * imported busybox, with a small context (a file, a directory of 20 files,
+ * 1 MiB of random data). The Docker CLI uses the classic builder
+ * (DOCKER_BUILDKIT=0), as berth's `build` is the classic builder API; RUN
+ * steps get each engine's default build network (berth's is none). The
+ * image is removed after each pair, so every cold build starts from busybox.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchContext } from '../context.js';
+import { BUILD_IMAGE, IMAGE, type Engine } from '../engines.js';
+import { check, run } from '../proc.js';
+import { alternate, type Subject } from '../alternate.js';
+import { newFigure, type Figure } from '../table.js';
+
+export const BUILD_COLD = 'build, 9 steps, cold (--no-cache)';
+export const BUILD_CACHED = 'build, 9 steps, fully cached';
+/** Steps after FROM, each of which a fully cached build takes from the cache. */
+const CACHEABLE_STEPS = 8;
+
+function writeContext(dir: string): void {
+  mkdirSync(join(dir, 'lib'), { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), [
+    `FROM ${IMAGE}`,
+    'ENV APP_HOME=/app APP_MODE=bench',
+    'RUN mkdir -p /app/data && echo "made by step 3" > /app/data/stamp',
+    'COPY a.txt /app/',
+    'COPY lib/ /app/lib/',
+    'COPY data.bin /app/data/',
+    'WORKDIR /app',
+    'RUN ls -lR /app > /app/manifest.txt && wc -c /app/data/data.bin',
+    'CMD ["cat", "/app/manifest.txt"]',
+    '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'a.txt'), 'a small file\n');
+  for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'lib', `module-${i}.txt`), randomBytes(2048).toString('hex'));
+  writeFileSync(join(dir, 'data.bin'), randomBytes(1 << 20));
+}
+
+function subject(e: Engine, contextDir: string): Subject {
+  const build = (...flags: string[]) => check(e.cli('build', ...e.buildFlags, ...flags, '-t', BUILD_IMAGE, contextDir), { env: e.buildEnv });
+  return {
+    label: e.label,
+    measure: async (_run, note) => {
+      const cold = await build('--no-cache');
+      const cached = await build();
+      const hits = (cached.stdout.match(/Using cache/g) ?? []).length;
+      if (hits < CACHEABLE_STEPS) note(BUILD_CACHED, `${e.label}: the "cached" build reported only ${hits} of ${CACHEABLE_STEPS} steps from the cache`);
+      await run(e.cli('rmi', BUILD_IMAGE), { env: e.env });
+      return { [BUILD_COLD]: cold.ms, [BUILD_CACHED]: cached.ms };
+    },
+  };
+}
+
+export async function buildFigures(ctx: BenchContext): Promise<Figure[]> {
+  const contextDir = join(ctx.workDir, 'build-context');
+  writeContext(contextDir);
+  const figures = [newFigure(BUILD_COLD), newFigure(BUILD_CACHED)];
+  ctx.progress(`${BUILD_COLD} / fully cached`);
+  await alternate(ctx.heavyRuns, [ctx.berth, ...ctx.peers].map((e) => subject(e, contextDir)), figures, ctx.progress);
+  return figures;
+}

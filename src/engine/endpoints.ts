@@ -1,0 +1,474 @@
+/**
+ * Containers on networks: the endpoints a container configures at create
+ * (`HostConfig.NetworkMode`, `NetworkingConfig.EndpointsConfig`) or with
+ * `network connect`, and its sandbox while it runs — a network namespace
+ * `/run/netns/berth-<short id>` with one interface per configured network
+ * (`eth0`, `eth1`…), each set up by netavark with an address berth's IPAM
+ * gave it, and the host ports it publishes. The sandbox is set up at start
+ * and torn down at every exit — stop, kill, a crash seen by the exit watcher,
+ * or one found by start-up reconciliation after berthd was away.
+ *
+ * netavark gets networks under their own names `berth-<12 hex of the id>`:
+ * it names iptables chains after a hash of the network name, so Docker names
+ * (`bridge`, `mynet`), which every berthd and Podman reuse, would share chains.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
+import type { ContainerRecord, ContainerStore } from '../store/container-store.js';
+import type { NetworkRecord } from '../store/network-store.js';
+import type { DataPaths } from '../store/paths.js';
+import type { NetworkNamespace } from '../runtime/spec.js';
+import { pickAddress } from '../network/ipam.js';
+import { contains, parseIp, parseSubnet } from '../network/ipv4.js';
+import type { NetavarkNetwork, NetworkDriver, NetworkOptions } from '../network/netavark.js';
+import { createNetns, deleteNetns, netnsName } from '../network/netns.js';
+import { PortInUseError, PortReservations, portRequests, type PublishedPort } from '../network/ports.js';
+import type { Endpoint, Sandbox, Sandboxes } from '../network/sandbox.js';
+import type { EffectiveConfig, CreateRequest } from './container-config.js';
+import type { EtcOptions } from './container-files.js';
+import type { EventBus } from './events.js';
+import { isRunning, type NetworkService } from './networks.js';
+import { configuredNetworks, endpointView, networkSettingsView, portSummaries } from './network-views.js';
+
+/** What ContainerService needs from the container side, bound after both services exist. */
+export interface ContainerAccess {
+  lookup(nameOrId: string): ContainerRecord;
+  /** Runs `fn` with the container's operation queue held (no start or stop in between). */
+  exclusive<T>(id: string, fn: (c: ContainerRecord) => Promise<T>): Promise<T>;
+}
+
+/** A started container's namespace and what its /etc files should say. */
+export interface NetworkSetup {
+  namespace: NetworkNamespace;
+  etc: Omit<EtcOptions, 'hostname' | 'domainname' | 'networkMode'>;
+}
+
+/** The hooks ContainerService calls: at create, at start, at every exit. */
+export interface ContainerNetworking {
+  prepareCreate(eff: EffectiveConfig, req: CreateRequest): { NetworkingConfig: { EndpointsConfig: Record<string, Record<string, any>> }; warnings: string[] };
+  setUp(c: ContainerRecord): Promise<NetworkSetup>;
+  tearDown(c: ContainerRecord): Promise<void>;
+}
+
+export class EndpointService implements ContainerNetworking {
+  readonly ports = new PortReservations();
+
+  constructor(
+    private readonly networks: NetworkService,
+    private readonly sandboxes: Sandboxes,
+    private readonly driver: NetworkDriver,
+    private readonly containerStore: ContainerStore,
+    private readonly paths: DataPaths,
+    private readonly events: EventBus,
+    private readonly containers: () => ContainerAccess,
+  ) {}
+
+  // ---------------------------------------------------------------- daemon life
+
+  /**
+   * Start-up, before containers are reconciled: the sandboxes of containers
+   * that kept running under conmon are known again, and their host ports
+   * held again.
+   */
+  async init(): Promise<void> {
+    await mkdir(this.paths.netavarkConfig, { recursive: true, mode: 0o700 });
+    for (const sb of this.sandboxes.load()) {
+      const c = this.containerStore.get(sb.containerId);
+      if (c && isRunning(c)) {
+        for (const p of await this.ports.readopt(c.Id, sb.ports)) console.error(`berthd: container ${c.Id.slice(0, 12)}: ${p}`);
+      }
+    }
+  }
+
+  /**
+   * After container reconciliation: sandboxes and addresses of containers
+   * that are gone or no longer running are released (a crash between a
+   * container's exit and its teardown, or a reboot that emptied the exec root).
+   */
+  async reconcile(): Promise<void> {
+    for (const sb of this.sandboxes.all()) {
+      const c = this.containerStore.get(sb.containerId);
+      if (!c || !isRunning(c)) await this.tearDownSandbox(sb);
+    }
+    for (const a of this.networks.store.allAllocations()) {
+      if (!this.sandboxes.get(a.containerId)) this.networks.store.release(a.containerId, a.networkId);
+    }
+  }
+
+  /** Daemon shutdown: host ports let go, and bridges nothing uses any more removed (netavark.ts `release`). */
+  async close(): Promise<void> {
+    await this.ports.close();
+    if (!this.driver.release) return;
+    for (const n of this.networks.store.all()) {
+      if (n.Driver !== 'bridge' || n.DnsEnabled) continue;
+      const taken = new Set(this.networks.store.addresses(n.Id).map((a) => a.address));
+      try {
+        await this.driver.release(this.netavarkNetwork(n), pickAddress(n.IPAM.Config[0], taken));
+      } catch (e) {
+        console.error(`berthd: releasing the bridge of network ${n.Name}: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /**
+   * Normalises a create request's networking (dockerd's
+   * `verifyNetworkingConfig` and runconfig's network-mode rules): `default`
+   * becomes `bridge`, every endpoint names an existing network and records
+   * its ID, and options that conflict with the mode are refused.
+   */
+  prepareCreate(eff: EffectiveConfig, req: CreateRequest): { NetworkingConfig: { EndpointsConfig: Record<string, Record<string, any>> }; warnings: string[] } {
+    const hc = eff.HostConfig;
+    const warnings: string[] = [];
+    let mode: string = hc.NetworkMode || 'default';
+    if (mode === 'default') mode = 'bridge';
+    if (req.NetworkDisabled) mode = 'none';
+    const given = (req.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, Record<string, any>>;
+
+    if (mode.startsWith('container:')) {
+      const target = mode.slice('container:'.length);
+      if (!target) throw new InvalidParameterError('Invalid network mode: invalid container format container:<name|id>');
+      if (req.Hostname) throw new InvalidParameterError('conflicting options: hostname and the network mode');
+      if (hc.Dns?.length) throw new InvalidParameterError('conflicting options: dns and the network mode');
+      if (hc.ExtraHosts?.length) throw new InvalidParameterError('conflicting options: custom host-to-IP mapping and the network mode');
+      if (req.MacAddress) throw new InvalidParameterError('conflicting options: mac-address and the network mode');
+      if (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts) throw new InvalidParameterError('conflicting options: port publishing and the container type network mode');
+      if (Object.keys(req.ExposedPorts ?? {}).length) throw new InvalidParameterError('conflicting options: port exposing and the container type network mode');
+      const other = this.containers().lookup(target);
+      // The namespace's owner names it; hostname and domain come from there too (dockerd's initializeNetworking).
+      eff.Config.Hostname = other.Config.Hostname;
+      eff.Config.Domainname = other.Config.Domainname;
+      hc.NetworkMode = mode;
+      return { NetworkingConfig: { EndpointsConfig: {} }, warnings };
+    }
+    if (mode === 'host' || mode === 'none') {
+      if (req.MacAddress && mode === 'host') throw new InvalidParameterError('conflicting options: mac-address and the network mode');
+      const others = Object.keys(given).filter((k) => k !== mode && k !== 'default');
+      if (others.length) {
+        throw new InvalidParameterError(mode === 'host'
+          ? 'container cannot be disconnected from host network or connected to host network'
+          : 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      }
+      if (mode === 'host' && (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts)) {
+        warnings.push('Published ports are discarded when using host network mode');
+        hc.PortBindings = {};
+        hc.PublishAllPorts = false;
+      }
+      hc.NetworkMode = mode;
+      const n = this.networks.lookup(mode);
+      return { NetworkingConfig: { EndpointsConfig: { [mode]: { ...this.checkEndpoint(n, given[mode] ?? given.default ?? {}), NetworkID: n.Id } } }, warnings };
+    }
+
+    const primary = this.networks.lookup(mode);
+    if (primary.Driver !== 'bridge') throw new InvalidParameterError(`network ${mode} cannot be used as a container network mode`);
+    hc.NetworkMode = primary.Name;
+    const eps: Record<string, Record<string, any>> = {};
+    for (const [key, cfg] of Object.entries(given)) {
+      const n = this.networks.lookup(key === 'default' ? primary.Name : key);
+      if (n.Driver !== 'bridge') {
+        throw new InvalidParameterError(n.Driver === 'host'
+          ? 'container cannot be disconnected from host network or connected to host network'
+          : 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      }
+      if (eps[n.Name]) throw new InvalidParameterError(`network "${n.Name}" is specified multiple times`);
+      eps[n.Name] = { ...this.checkEndpoint(n, cfg ?? {}), NetworkID: n.Id };
+    }
+    eps[primary.Name] ??= { ...this.checkEndpoint(primary, {}), NetworkID: primary.Id };
+    if (req.MacAddress) eps[primary.Name].MacAddress ||= req.MacAddress;
+    // Published ports are exposed ports too (dockerd merges PortBindings into ExposedPorts).
+    const requests = portRequests(hc.PortBindings, eff.Config.ExposedPorts, !!hc.PublishAllPorts);
+    for (const r of requests) (eff.Config.ExposedPorts ??= {})[`${r.containerPort}/${r.protocol}`] = {};
+    return { NetworkingConfig: { EndpointsConfig: eps }, warnings };
+  }
+
+  /** An endpoint configuration berth can honour, in EndpointSettings' shape. */
+  private checkEndpoint(n: NetworkRecord, cfg: Record<string, any>): Record<string, any> {
+    const userDefined = n.Driver === 'bridge' && !n.Predefined;
+    const ipam = cfg.IPAMConfig ?? null;
+    if (cfg.Aliases?.length && !userDefined) throw new InvalidParameterError('network-scoped alias is supported only for containers in user defined networks');
+    if (cfg.Links?.length) throw new NotImplementedError('container links (--link) are not supported by berth: use a user-defined network and container names');
+    if (Object.keys(cfg.DriverOpts ?? {}).length) throw new NotImplementedError('endpoint driver options (--driver-opt) are not supported by berth');
+    if (cfg.GwPriority) throw new NotImplementedError('--gw-priority is not supported by berth');
+    if (ipam?.IPv6Address) throw new NotImplementedError('IPv6 addresses are not supported by berth');
+    if (ipam?.LinkLocalIPs?.length) throw new NotImplementedError('link-local addresses (--link-local-ip) are not supported by berth');
+    if (ipam?.IPv4Address) {
+      if (!userDefined) throw new InvalidParameterError('user specified IP address is supported on user defined networks only');
+      if (!n.UserSubnet) throw new InvalidParameterError('user specified IP address is supported only when connecting to networks with user configured subnets');
+      const pool = n.IPAM.Config[0];
+      if (!contains(parseSubnet(pool.Subnet), parseIp(ipam.IPv4Address))) {
+        throw new InvalidParameterError(`no configured subnet or ip-range contain the IP address ${ipam.IPv4Address}`);
+      }
+    }
+    if (cfg.MacAddress && !/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/.test(cfg.MacAddress)) throw new InvalidParameterError(`${cfg.MacAddress} is not a valid mac address`);
+    return {
+      IPAMConfig: ipam && ipam.IPv4Address ? { IPv4Address: ipam.IPv4Address } : null,
+      Links: null,
+      Aliases: cfg.Aliases?.length ? [...cfg.Aliases] : null,
+      MacAddress: cfg.MacAddress ?? '',
+      DriverOpts: null,
+      GwPriority: 0,
+    };
+  }
+
+  // ---------------------------------------------------------------- container life
+
+  /**
+   * At start: the namespace the container will join and what its /etc files
+   * say. For bridge networks this creates the namespace, reserves the host
+   * ports, and sets up one endpoint per configured network; on failure
+   * everything done so far is undone.
+   */
+  async setUp(c: ContainerRecord): Promise<NetworkSetup> {
+    const hc = c.HostConfig;
+    const dnsOpts = { search: hc.DnsSearch?.length ? hc.DnsSearch : undefined, options: hc.DnsOptions?.length ? hc.DnsOptions : undefined };
+    const mode: string = hc.NetworkMode;
+    if (mode === 'host') return { namespace: { mode: 'host' }, etc: { extraHosts: this.extraHosts(hc.ExtraHosts, ''), nameservers: hc.Dns ?? [], ...dnsOpts } };
+    if (mode === 'none') return { namespace: { mode: 'new' }, etc: { extraHosts: this.extraHosts(hc.ExtraHosts, ''), nameservers: hc.Dns ?? [], ...dnsOpts } };
+    if (mode.startsWith('container:')) return this.joinContainer(mode.slice('container:'.length));
+
+    await this.tearDown(c); // a sandbox a crash left behind
+    const eps = configuredNetworks(c);
+    const names = Object.keys(eps).sort((a, b) => (a === mode ? -1 : b === mode ? 1 : a.localeCompare(b)));
+    const sb: Sandbox = {
+      containerId: c.Id, sandboxId: randomBytes(32).toString('hex'), netnsName: netnsName(c.Id), netnsPath: '',
+      endpoints: [], ports: [],
+    };
+    try {
+      sb.netnsPath = await createNetns(sb.netnsName);
+      this.sandboxes.save(sb);
+      sb.ports = await this.ports.reserve(c.Id, portRequests(hc.PortBindings, c.Config.ExposedPorts, !!hc.PublishAllPorts))
+        .catch((e) => { throw this.portError(c, sb, e); });
+      this.sandboxes.save(sb);
+      for (const [i, name] of names.entries()) {
+        const n = this.networkOfEndpoint(name, eps[name]);
+        await this.bringUp(c, sb, n, eps[name], `eth${i}`, name === mode ? sb.ports : []);
+      }
+    } catch (e) {
+      await this.tearDown(c).catch(() => undefined);
+      throw e;
+    }
+    const first = sb.endpoints[0];
+    const dnsServers = sb.endpoints.find((ep) => ep.dnsServers.length)?.dnsServers ?? [];
+    return {
+      namespace: { mode: 'path', path: sb.netnsPath },
+      etc: {
+        addresses: first ? [first.ipAddress] : [],
+        extraHosts: this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''),
+        // On networks with DNS the container asks aardvark-dns, which forwards other names to --dns (or the host's resolvers).
+        nameservers: dnsServers.length ? dnsServers : hc.Dns ?? [],
+        ...dnsOpts,
+      },
+    };
+  }
+
+  /**
+   * `--add-host name:host-gateway` names an address of the host: the
+   * container's own gateway, else (host, none, internal networks) the default
+   * bridge's, as dockerd's `--host-gateway-ip` defaults to docker0's address.
+   */
+  private extraHosts(hosts: string[] | null | undefined, gateway: string): string[] {
+    const fallback = this.networks.lookup('bridge').IPAM.Config[0]?.Gateway ?? '';
+    return (hosts ?? []).map((h) => (h.endsWith(':host-gateway') ? `${h.slice(0, h.lastIndexOf(':'))}:${gateway || fallback}` : h));
+  }
+
+  private portError(c: ContainerRecord, sb: Sandbox, e: unknown): unknown {
+    if (!(e instanceof PortInUseError)) return e;
+    // dockerd's wording, which users and scripts know.
+    return new SystemError(`failed to set up container networking: driver failed programming external connectivity on endpoint ${c.Name} (${sb.sandboxId}): ${e.message}`, { cause: e });
+  }
+
+  private networkOfEndpoint(name: string, cfg: Record<string, any>): NetworkRecord {
+    const n = (cfg.NetworkID && this.networks.store.get(cfg.NetworkID)) || this.networks.store.byName(name);
+    if (!n) throw new NotFoundError(`network ${name} not found`);
+    return n;
+  }
+
+  private async joinContainer(target: string): Promise<NetworkSetup> {
+    const other = this.containers().lookup(target);
+    if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join network of a non running container: ${other.Id}`);
+    const dir = this.paths.containerDir(other.Id);
+    const [hosts, resolvConf] = await Promise.all([
+      readFile(join(dir, 'hosts'), 'utf8').catch(() => ''),
+      readFile(join(dir, 'resolv.conf'), 'utf8').catch(() => ''),
+    ]);
+    return { namespace: { mode: 'path', path: `/proc/${other.State.Pid}/ns/net` }, etc: { sharedFrom: { hosts, resolvConf } } };
+  }
+
+  /** netavark's view of a network, under the host-unique name `berth-<id12>`. */
+  private netavarkNetwork(n: NetworkRecord): NetavarkNetwork {
+    const mtu = n.Options['com.docker.network.driver.mtu'];
+    return {
+      name: netavarkName(n), id: n.Id, driver: 'bridge', network_interface: n.BridgeName, created: n.Created,
+      subnets: n.IPAM.Config.map((p) => ({ subnet: p.Subnet, gateway: p.Gateway })),
+      ipv6_enabled: false, internal: n.Internal, dns_enabled: n.DnsEnabled,
+      ...(mtu && !n.Predefined ? { options: { mtu } } : {}),
+      ipam_options: { driver: 'host-local' },
+    };
+  }
+
+  /** Allocates an address and sets up one endpoint; the sandbox file knows of it before netavark runs. */
+  private async bringUp(c: ContainerRecord, sb: Sandbox, n: NetworkRecord, cfg: Record<string, any>, ifname: string, ports: PublishedPort[]): Promise<Endpoint> {
+    const pool = n.IPAM.Config[0];
+    const address = this.networks.store.allocate(n.Id, c.Id, (taken) => pickAddress(pool, taken, cfg.IPAMConfig?.IPv4Address || undefined));
+    const aliases: string[] = cfg.Aliases ?? [];
+    const dnsNames = [c.Name, ...aliases, c.Id.slice(0, 12)];
+    const mac: string = cfg.MacAddress || macForAddress(address);
+    const options: NetworkOptions = {
+      container_id: c.Id,
+      container_name: c.Name,
+      port_mappings: ports.map((p) => ({ host_ip: p.hostIp, container_port: p.containerPort, host_port: p.hostPort, range: 1, protocol: p.protocol })),
+      networks: { [netavarkName(n)]: { interface_name: ifname, static_ips: [address], aliases: [...aliases, c.Id.slice(0, 12)], static_mac: mac } },
+      network_info: { [netavarkName(n)]: this.netavarkNetwork(n) },
+      ...(c.HostConfig.Dns?.length ? { dns_servers: c.HostConfig.Dns } : {}),
+    };
+    const ep: Endpoint = {
+      networkId: n.Id, networkName: n.Name, endpointId: randomBytes(32).toString('hex'), interfaceName: ifname,
+      ipAddress: address, prefixLen: parseSubnet(pool.Subnet).prefix, gateway: n.Internal ? '' : pool.Gateway, macAddress: '',
+      aliases, dnsNames, dnsServers: [], options, ready: false,
+    };
+    sb.endpoints.push(ep);
+    this.sandboxes.save(sb);
+    let result;
+    try {
+      result = (await this.driver.setup(sb.netnsPath, options))[netavarkName(n)];
+    } catch (e) {
+      throw new SystemError(`failed to set up container networking on network ${n.Name}: ${errorMessage(e)}`, { cause: e });
+    }
+    ep.macAddress = result?.interfaces?.[ifname]?.mac_address ?? '';
+    ep.dnsServers = n.DnsEnabled ? result?.dns_server_ips ?? [] : [];
+    ep.ready = true;
+    this.sandboxes.save(sb);
+    this.events.emit('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: n.Driver });
+    return ep;
+  }
+
+  /** Undoes one endpoint: netavark teardown (best effort), then its address. */
+  private async bringDown(sb: Sandbox, ep: Endpoint): Promise<void> {
+    try {
+      await this.driver.teardown(sb.netnsPath, ep.options);
+    } catch (e) {
+      if (ep.ready) console.error(`berthd: network teardown of ${sb.containerId.slice(0, 12)} on ${ep.networkName}: ${errorMessage(e)}`);
+    }
+    this.networks.store.release(sb.containerId, ep.networkId);
+    sb.endpoints = sb.endpoints.filter((x) => x !== ep);
+    if (ep.ready) this.events.emit('network', 'disconnect', ep.networkId, { container: sb.containerId, name: ep.networkName, type: 'bridge' });
+  }
+
+  /** At every exit: endpoints down in reverse order, namespace deleted, addresses and ports released. Idempotent. */
+  async tearDown(c: ContainerRecord): Promise<void> {
+    const sb = this.sandboxes.get(c.Id);
+    if (sb) await this.tearDownSandbox(sb);
+    else {
+      this.networks.store.release(c.Id);
+      await this.ports.release(c.Id);
+    }
+  }
+
+  private async tearDownSandbox(sb: Sandbox): Promise<void> {
+    for (const ep of [...sb.endpoints].reverse()) await this.bringDown(sb, ep);
+    await deleteNetns(sb.netnsName).catch((e) => console.error(`berthd: deleting network namespace ${sb.netnsName}: ${errorMessage(e)}`));
+    this.networks.store.release(sb.containerId);
+    await this.ports.release(sb.containerId);
+    this.sandboxes.delete(sb.containerId);
+  }
+
+  // ---------------------------------------------------------------- connect / disconnect
+
+  /** `POST /networks/{id}/connect`: configures the endpoint, and brings it up at once if the container runs. */
+  async connect(idOrName: string, containerRef: string, endpointConfig: Record<string, any> | undefined): Promise<void> {
+    const n = this.networks.lookup(idOrName);
+    const cref = this.containers().lookup(containerRef);
+    await this.containers().exclusive(cref.Id, async (c) => {
+      const mode: string = c.HostConfig.NetworkMode;
+      if (mode.startsWith('container:')) throw new InvalidParameterError('container sharing network namespace with another container or host cannot be connected to any other network');
+      if (mode === 'host' || n.Driver === 'host') throw new InvalidParameterError('container cannot be disconnected from host network or connected to host network');
+      if (mode === 'none' || n.Driver === 'null') throw new InvalidParameterError('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      const eps = { ...(c.NetworkingConfig?.EndpointsConfig ?? {}) } as Record<string, Record<string, any>>;
+      if (eps[n.Name]) throw new ForbiddenError(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      const cfg = { ...this.checkEndpoint(n, endpointConfig ?? {}), NetworkID: n.Id };
+      const sb = this.sandboxes.get(c.Id);
+      if (isRunning(c) && sb) {
+        const used = new Set(sb.endpoints.map((e) => e.interfaceName));
+        let i = 0;
+        while (used.has(`eth${i}`)) i++;
+        try {
+          await this.bringUp(c, sb, n, cfg, `eth${i}`, []);
+        } catch (e) {
+          const ep = sb.endpoints.find((x) => x.networkId === n.Id);
+          if (ep) await this.bringDown(sb, ep);
+          this.sandboxes.save(sb);
+          throw e;
+        }
+      }
+      eps[n.Name] = cfg;
+      c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };
+      this.containerStore.save(c);
+    });
+  }
+
+  /** `POST /networks/{id}/disconnect`. */
+  async disconnect(idOrName: string, containerRef: string, force: boolean): Promise<void> {
+    const n = this.networks.lookup(idOrName);
+    const cref = this.containers().lookup(containerRef);
+    await this.containers().exclusive(cref.Id, async (c) => {
+      const mode: string = c.HostConfig.NetworkMode;
+      if (mode === 'host' || n.Driver === 'host') throw new InvalidParameterError('container cannot be disconnected from host network or connected to host network');
+      const eps = { ...(c.NetworkingConfig?.EndpointsConfig ?? {}) } as Record<string, Record<string, any>>;
+      if (!eps[n.Name]) {
+        if (force) return;
+        throw new ForbiddenError(`container ${c.Id} is not connected to network ${n.Name}`);
+      }
+      const sb = this.sandboxes.get(c.Id);
+      const ep = sb?.endpoints.find((e) => e.networkId === n.Id);
+      if (sb && ep) {
+        await this.bringDown(sb, ep);
+        this.sandboxes.save(sb);
+      }
+      delete eps[n.Name];
+      c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };
+      this.containerStore.save(c);
+    });
+  }
+
+  // ---------------------------------------------------------------- container views
+
+  /** `NetworkSettings` of `GET /containers/{id}/json`. */
+  settingsView(c: ContainerRecord): Record<string, unknown> {
+    return networkSettingsView(c, this.sandboxes.get(c.Id), (x) => this.networks.store.get(x) ?? this.networks.store.byName(x));
+  }
+
+  /** ps's `Ports` and `NetworkSettings.Networks`. */
+  summaryView(c: ContainerRecord): { Ports: Record<string, unknown>[]; Networks: Record<string, unknown> } {
+    const running = isRunning(c);
+    const sb = running ? this.sandboxes.get(c.Id) : undefined;
+    const networks: Record<string, unknown> = {};
+    for (const [name, cfg] of Object.entries(configuredNetworks(c))) {
+      networks[name] = endpointView(cfg, this.networks.store.get(cfg.NetworkID ?? '') ?? this.networks.store.byName(name), sb?.endpoints.find((e) => e.networkName === name && e.ready));
+    }
+    const mode = c.HostConfig.NetworkMode;
+    return { Ports: running && mode !== 'host' && mode !== 'none' ? portSummaries(c, sb?.ports ?? []) : [], Networks: networks };
+  }
+
+  /** Names and IDs of the networks a container is configured on (ps's `network` filter). */
+  networksOf(c: ContainerRecord): string[] {
+    return Object.entries(configuredNetworks(c)).flatMap(([name, cfg]) => [name, cfg.NetworkID ?? '']).filter(Boolean);
+  }
+}
+
+/**
+ * An endpoint's MAC address when none was asked for: 02:42 and the four
+ * bytes of its IPv4 address, as dockerd made them until 26
+ * (`GenerateMACFromIP`). An address handed out again then comes back with
+ * the same MAC, so the neighbour caches of the host and of the other
+ * containers (which a random MAC would leave pointing at the previous
+ * holder until they re-probe, 5 to 30 s) stay right: a restarted service
+ * answers on its published port and to its peers at once.
+ */
+export function macForAddress(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
+function netavarkName(n: NetworkRecord): string {
+  return `berth-${n.Id.slice(0, 12)}`;
+}
