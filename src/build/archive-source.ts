@@ -9,13 +9,13 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CommandError } from '../errors.js';
 import { extractToRoot } from '../image/archive.js';
 import { BLOCK } from '../image/tar-format.js';
 
-type Compression = 'none' | 'gzip' | 'bzip2' | 'xz';
+export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz';
 
 function compressionOf(head: Buffer): Compression | 'other' {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
@@ -37,17 +37,26 @@ function looksLikeTarHeader(b: Buffer): boolean {
 }
 
 /** The decompressed bytes of `path` as a stream (a child process for bzip2/xz). */
-function decompressed(path: string, c: Compression): Readable {
+export function decompressed(path: string, c: Compression): Readable {
   if (c === 'none' || c === 'gzip') return createReadStream(path); // extractToRoot reads gzip itself
   const argv = c === 'bzip2' ? ['bzip2', '-dc', path] : ['xz', '-dc', path];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Piped at once: when a child exits while nobody reads its stdout, Node
+  // resumes the stream and what it had written is dropped (an archive that
+  // unpacked to nothing when the caller awaited something first).
+  // The end comes from the exit status, so a decompressor that fails half way
+  // is an error, never a clean, truncated archive.
+  const out = child.stdout.pipe(new PassThrough(), { end: false });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.on('close', (code) => {
-    if (code !== 0 && code !== null) child.stdout.destroy(new CommandError(argv, code, stderr));
+  child.on('close', (code, signal) => {
+    if (code === 0) out.end();
+    else out.destroy(new CommandError(argv, code, stderr || (signal ? `killed by ${signal}` : '')));
   });
-  child.on('error', (e) => child.stdout.destroy(e));
-  return child.stdout;
+  child.on('error', (e) => out.destroy(e));
+  // A reader that stops early (archiveKind reads one block) ends the child too.
+  out.on('close', () => { child.stdout.destroy(); if (child.exitCode === null) child.kill(); });
+  return out;
 }
 
 async function firstBytes(s: Readable, n: number): Promise<Buffer> {
@@ -59,8 +68,10 @@ async function firstBytes(s: Readable, n: number): Promise<Buffer> {
       len += (c as Buffer).length;
       if (len >= n) break;
     }
-  } catch {
-    // not decompressible: not an archive
+  } catch (e) {
+    // Not decompressible: not an archive. But a decompressor that could not even
+    // start (missing, or no process to spare) says nothing about the file.
+    if ((e as NodeJS.ErrnoException).syscall?.startsWith('spawn')) throw e;
   } finally {
     s.destroy();
   }
