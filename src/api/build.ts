@@ -20,6 +20,7 @@
  * A client that goes away cancels the build: the running step's container
  * is killed and removed, and the images the build made are discarded.
  */
+import { startTrace } from '../trace.js';
 import type { IncomingMessage } from 'node:http';
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
@@ -120,11 +121,13 @@ async function drain(req: IncomingMessage): Promise<void> {
 export function registerBuildRoutes(r: Router, engine: Engine): void {
   r.post('/build', async (ctx) => {
     const res = need(ctx);
+    const trace = startTrace('build');
     let prepared;
     try {
       const header = ctx.req.headers['x-registry-config'];
       const params = buildParams(ctx.query, Array.isArray(header) ? header[0] : header);
       prepared = await engine.builds.prepare(params, params.remote ? null : ctx.req);
+      trace.step('context');
     } catch (e) {
       await drain(ctx.req);
       throw e;
@@ -138,7 +141,7 @@ export function registerBuildRoutes(r: Router, engine: Engine): void {
     try {
       await engine.builds.run(prepared, {
         stream: (text) => send({ stream: text }), aux: (aux) => send({ aux }), progress: (msg) => send(msg),
-      }, cancel.signal);
+      }, cancel.signal, trace);
     } catch (e) {
       const message = errorMessage(e);
       const code = e instanceof BuildStepError ? e.exitCode : undefined;
@@ -147,8 +150,10 @@ export function registerBuildRoutes(r: Router, engine: Engine): void {
       res.off('close', onClose);
       // Cleaned up before the client hears the end: a CLI that exits on the error finds nothing left.
       await engine.builds.dispose(prepared);
+      trace.step('cleanup');
       if (failure) send(failure);
       if (!res.destroyed) out.end();
+      trace.end();
     }
   });
 

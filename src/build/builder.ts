@@ -20,6 +20,7 @@
  * removed again (images it reused from the cache stay): a failed build
  * leaves nothing behind. RUN containers are always removed, success or not.
  */
+import type { Trace } from '../trace.js';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -68,6 +69,8 @@ export interface BuildRequest {
   /** From the SOURCE_DATE_EPOCH build arg (seconds). */
   sourceDateEpoch?: number;
   signal: AbortSignal;
+  /** BERTH_TRACE step timings: one mark per instruction. */
+  trace?: Trace;
 }
 
 export interface BuildResult {
@@ -193,7 +196,11 @@ export class Builder {
       for (const stage of stages) {
         this.checkCancelled();
         const st = await this.from(stage, meta);
-        for (const instr of stage.instructions) await this.step(st, instr);
+        this.req.trace?.step('FROM');
+        for (const instr of stage.instructions) {
+          await this.step(st, instr);
+          this.req.trace?.step(instr.kind);
+        }
         if (stage.index === last && labelKeys.length) {
           const pairs = labelKeys.map((key) => ({ key, value: this.req.labels[key] }));
           const original = `LABEL ${pairs.map((p) => `${JSON.stringify(p.key)}=${JSON.stringify(p.value)}`).join(' ')}`;

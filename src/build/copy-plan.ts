@@ -150,14 +150,27 @@ export function isUrl(src: string): boolean {
 /** Walks `view` from `rel` (not included), depth first, in byte order; `maxDepth` levels below it. */
 async function* walkView(view: LayerView, rel: string, maxDepth = Infinity): AsyncGenerator<{ rel: string; st: BigIntStats; host: string }> {
   if (maxDepth <= 0) return;
-  for (const name of await view.readdir(rel)) {
-    const child = rel ? `${rel}/${name}` : name;
-    const e = await view.lstat(child);
+  // A directory's entries are looked up together: one after the other, each
+  // lstat waits a thread-pool round trip (a third of a cached COPY's time).
+  const children = (await view.readdir(rel)).map((name) => (rel ? `${rel}/${name}` : name));
+  const found = await Promise.all(children.map((child) => view.lstat(child)));
+  for (let i = 0; i < children.length; i++) {
+    const e = found[i];
     if (!e) continue;
-    yield { rel: child, st: e.st, host: e.host };
-    if (e.st.isDirectory()) yield* walkView(view, child, maxDepth - 1);
+    yield { rel: children[i], st: e.st, host: e.host };
+    if (e.st.isDirectory()) yield* walkView(view, children[i], maxDepth - 1);
   }
 }
+
+/** Runs `jobs` at most `limit` at a time. */
+async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => { while (next < jobs.length) await jobs[next++](); };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
+
+/** Files hashed at once while planning a COPY (each hash is a few thread-pool round trips). */
+const HASH_CONCURRENCY = 8;
 
 /**
  * The items a list of source paths names in `root`: plain paths must exist
@@ -255,6 +268,8 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
   const files: FileInput[] = [];
   const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
 
+  // Content digests are filled in after the walk, several at a time; `files` keeps the walk's order.
+  const hashes: (() => Promise<void>)[] = [];
   const add = async (destPath: string, name: string, host: string, st: BigIntStats, keepOwners: boolean) => {
     const type = typeOf(st);
     if (!type) return; // sockets cannot be archived
@@ -266,7 +281,7 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
     if (type === 'file') {
       entry.size = Number(st.size);
       entry.contentPath = host;
-      input.digest = await sha256File(host);
+      hashes.push(async () => { input.digest = await sha256File(host); });
     } else if (type === 'symlink') {
       entry.linkname = await readlink(host);
       input.digest = entry.linkname;
@@ -288,7 +303,9 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
       const mode = o.chmod ?? item.mode;
       const size = Number((await stat(item.hostPath)).size);
       entries.set(destPath, { path: destPath, type: 'file', mode, uid, gid, mtime: clampT(item.mtime), size, contentPath: item.hostPath });
-      files.push({ path: item.name, type: 'file', digest: await sha256File(item.hostPath), mode, uid, gid });
+      const input: FileInput = { path: item.name, type: 'file', mode, uid, gid };
+      files.push(input);
+      hashes.push(async () => { input.digest = await sha256File(item.hostPath); });
       continue;
     }
     const e = await item.root.view.lstat(item.rel);
@@ -305,6 +322,7 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
     if (destPath === '') fail(`${o.instruction} failed: cannot copy a file onto /`);
     await add(destPath, item.name, e.host, e.st, item.root.keepOwners);
   }
+  await runLimited(hashes, HASH_CONCURRENCY);
   const sorted = [...entries.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   return {
     entries: sorted, files,

@@ -20,6 +20,7 @@
  * `default` is the default bridge, as in dockerd's classic builder; `none`,
  * `host` and user-defined networks are honoured.
  */
+import type { Trace } from '../trace.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -192,7 +193,7 @@ export class BuildService {
   }
 
   /** Runs a prepared build, writing the classic builder's stream to `out`. */
-  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal): Promise<BuildResult> {
+  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace): Promise<BuildResult> {
     if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
     await this.removeLeftoverContainers();
     // Layers a build imported are not garbage until its images reference them.
@@ -202,7 +203,7 @@ export class BuildService {
       dockerfile: p.dockerfile, contextDir: p.contextDir, tags: p.tags, buildArgs: p.buildArgs, labels: p.params.labels,
       noCache: p.params.noCache, pull: p.params.pull, ...(p.params.target ? { target: p.params.target } : {}),
       quiet: p.params.quiet, network: p.network, resources: p.params.resources,
-      ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal,
+      ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal, trace,
     });
     try {
       return await builder.run();

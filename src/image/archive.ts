@@ -184,6 +184,54 @@ async function ensureDirInRoot(root: string, absDir: string): Promise<string> {
   return host;
 }
 
+/** A tar entry's content in one buffer (small files only). */
+async function collectBody(body: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/**
+ * Small files of an archive written while the next entries are read: one
+ * after the other, each file's open/write/chown/chmod/close/utimes waits its
+ * thread-pool round trips, most of the time a build context takes to unpack.
+ * A name written twice waits for its first write; at most MAX_IN_FLIGHT run.
+ */
+class PendingWrites {
+  static readonly MAX_FILE = 1 << 20;
+  private static readonly MAX_IN_FLIGHT = 16;
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private failure: { error: unknown } | undefined;
+
+  async add(target: string, write: () => Promise<unknown>): Promise<void> {
+    this.rethrow();
+    const earlier = this.inFlight.get(target);
+    if (earlier) await earlier;
+    while (this.inFlight.size >= PendingWrites.MAX_IN_FLIGHT) await Promise.race(this.inFlight.values());
+    this.rethrow();
+    const p: Promise<unknown> = write().then(
+      () => { if (this.inFlight.get(target) === p) this.inFlight.delete(target); },
+      (error: unknown) => { this.failure ??= { error }; if (this.inFlight.get(target) === p) this.inFlight.delete(target); },
+    );
+    this.inFlight.set(target, p);
+  }
+
+  /** Waits for every write; throws the first failure. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size) await Promise.all(this.inFlight.values());
+    this.rethrow();
+  }
+
+  /** Waits for what is still running (after an error), so the caller's clean-up finds nothing being written. */
+  async abandon(): Promise<void> {
+    while (this.inFlight.size) await Promise.all(this.inFlight.values());
+  }
+
+  private rethrow(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
 export interface ExtractOptions {
   /** Refuse to replace a directory with a non-directory or the reverse (the CLI always asks for this). */
   noOverwriteDirNonDir?: boolean;
@@ -216,21 +264,36 @@ export async function extractToRoot(root: string, containerDir: string, tar: Rea
     const writer = new EntryWriter({
       fsx, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: opts.copyUIDGID ? opts.owner : undefined,
     });
-    for await (const { header: h, body } of readTar(uncompressed(tar))) {
-      const rel = copyEntryName(h.name, 'tar entry');
-      if (rel === '') continue; // "./": the extraction dir keeps its own metadata
-      const abs = posix.join(dest, rel);
-      const target = join(await ensureDirInRoot(root, posix.dirname(abs)), posix.basename(abs));
-      let linkTarget: string | undefined;
-      if (h.type === 'link') {
-        const lrel = copyEntryName(h.linkname, 'hard link target');
-        const labs = posix.join(dest, lrel);
-        linkTarget = join(resolveInRoot(root, posix.dirname(labs)), posix.basename(labs));
-        const lst = await lstat(linkTarget).catch(() => null);
-        if (!lst) throw new InvalidParameterError(`tar entry ${h.name}: hard link target ${h.linkname} does not exist`);
-        if (lst.isDirectory()) throw new InvalidParameterError(`tar entry ${h.name}: hard link to a directory`);
+    const pending = new PendingWrites();
+    try {
+      for await (const { header: h, body } of readTar(uncompressed(tar))) {
+        const rel = copyEntryName(h.name, 'tar entry');
+        if (rel === '') continue; // "./": the extraction dir keeps its own metadata
+        const abs = posix.join(dest, rel);
+        // Only small regular files are written in the background; anything else
+        // may change what later names resolve to, so it waits for them all.
+        const background = h.type === 'file' && h.size <= PendingWrites.MAX_FILE;
+        if (!background) await pending.settle();
+        const target = join(await ensureDirInRoot(root, posix.dirname(abs)), posix.basename(abs));
+        if (background) {
+          const content = await collectBody(body);
+          await pending.add(target, () => writer.write(target, h, [content], abs));
+          continue;
+        }
+        let linkTarget: string | undefined;
+        if (h.type === 'link') {
+          const lrel = copyEntryName(h.linkname, 'hard link target');
+          const labs = posix.join(dest, lrel);
+          linkTarget = join(resolveInRoot(root, posix.dirname(labs)), posix.basename(labs));
+          const lst = await lstat(linkTarget).catch(() => null);
+          if (!lst) throw new InvalidParameterError(`tar entry ${h.name}: hard link target ${h.linkname} does not exist`);
+          if (lst.isDirectory()) throw new InvalidParameterError(`tar entry ${h.name}: hard link to a directory`);
+        }
+        await writer.write(target, h, body, abs, linkTarget);
       }
-      await writer.write(target, h, body, abs, linkTarget);
+      await pending.settle();
+    } finally {
+      await pending.abandon();
     }
     await writer.finish();
   } catch (e) {

@@ -180,8 +180,10 @@ async function ps(ctx: CliContext, f: ParsedFlags): Promise<void> {
   if (f.bool('latest') && limit === -1) limit = 1;
   const size = f.bool('size') || (!quiet && /\.Size\b/.test(format));
   const client = await ctx.client();
+  // The default table and -q need none of a row's networks or mounts: berthd then leaves them out.
+  const brief = quiet || format === '' || format === 'table';
   const list = await client.json<ContainerSummary[]>('GET', '/containers/json', {
-    query: { all: f.bool('all'), filters: filtersQuery(f.list('filter')), limit: limit > 0 ? limit : undefined, size },
+    query: { all: f.bool('all'), filters: filtersQuery(f.list('filter')), limit: limit > 0 ? limit : undefined, size, brief: brief || undefined },
   });
   const trunc = !f.bool('no-trunc');
   const now = Date.now();

@@ -6,7 +6,7 @@
  * `.dockerfile.<hex>` name — Docker's build.go behaviour.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { newHeader } from '../../image/tar-format.js';
@@ -27,6 +27,28 @@ function dockerfileInContext(contextDir: string, dockerfile: string): string | u
   const rel = relative(contextDir, abs);
   if (rel.startsWith('..') || rel === '') return undefined;
   return rel.split('\\').join('/');
+}
+
+/** Files up to this size are read in one call while packing; bigger ones stream. */
+const SMALL_FILE = 4 << 20;
+
+/**
+ * A file's first `size` bytes (the size lstat saw), like tar-pack's reads: opened
+ * O_NOFOLLOW, cut when it grew, zero-padded when it shrank.
+ */
+function readSmallFile(path: string, size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    for (let n = 0; n < size;) {
+      const r = readSync(fd, buf, n, size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
 }
 
 export function contextTar(contextDir: string, dockerfileFlag: string, dockerfileContent?: Buffer): ContextTar {
@@ -58,12 +80,15 @@ export function contextTar(contextDir: string, dockerfileFlag: string, dockerfil
   // Owners are root and times whole seconds, as the docker CLI sends them.
   const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-  async function* walk(dir: string): AsyncGenerator<PackEntry> {
-    const names = (await fsp.readdir(dir)).sort();
+  // Synchronous calls: the CLI has nothing else to do meanwhile, and each
+  // asynchronous one would wait a thread-pool round trip (most of the time a
+  // small context takes to pack). Files up to SMALL_FILE are read whole.
+  function* walk(dir: string): Generator<PackEntry> {
+    const names = readdirSync(dir).sort();
     for (const n of names) {
       const abs = join(dir, n);
       const rel = relative(contextDir, abs).split('\\').join('/');
-      const st = await fsp.lstat(abs);
+      const st = lstatSync(abs);
       const skip = excluded(rel);
       if (st.isDirectory()) {
         if (!skip) yield { header: newHeader({ name: rel, type: 'dir', mode: st.mode & 0o7777, mtime: seconds(st.mtime) }) };
@@ -72,10 +97,11 @@ export function contextTar(contextDir: string, dockerfileFlag: string, dockerfil
       }
       if (skip) continue;
       if (st.isSymbolicLink()) {
-        yield { header: newHeader({ name: rel, type: 'symlink', linkname: await fsp.readlink(abs), mode: st.mode & 0o7777, mtime: seconds(st.mtime) }) };
+        yield { header: newHeader({ name: rel, type: 'symlink', linkname: readlinkSync(abs), mode: st.mode & 0o7777, mtime: seconds(st.mtime) }) };
       } else if (st.isFile()) {
         total += st.size;
-        yield { header: newHeader({ name: rel, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: seconds(st.mtime) }), contentPath: abs };
+        const header = newHeader({ name: rel, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: seconds(st.mtime) });
+        yield st.size <= SMALL_FILE ? { header, content: readSmallFile(abs, st.size) } : { header, contentPath: abs };
       }
     }
   }

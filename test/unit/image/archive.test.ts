@@ -187,3 +187,37 @@ test('archive → extract round trip keeps content, modes, owners, links', needs
   assert.equal((await stat(join(b, 'data/a'))).ino, (await stat(join(b, 'data/a-hard'))).ino);
   assert.equal((await stat(join(b, 'usr/bin/tool'))).mode & 0o7777, 0o4755);
 });
+
+test('extractToRoot with small files written in the background: a name written twice, a file then a symlink, a failure half way', needsRoot, async (t) => {
+  const root = await tempDir(t);
+  const many = Array.from({ length: 60 }, (_, i) => ({ name: `many/f${i}`, content: `file ${i}`, mode: 0o640, mtime: 1_700_000_000 + i }));
+  await extractToRoot(root, '/', streamOf(tarOf([
+    ...many,
+    { name: 'twice', content: 'first' },
+    { name: 'twice', content: 'second, longer' },
+    { name: 'then-link', content: 'a file' },
+    { name: 'then-link', type: 'symlink', linkname: 'many/f1' },
+    { name: 'through/dir', content: 'x' },
+    { name: 'hard', type: 'link', linkname: 'many/f2' },
+  ])));
+  for (let i = 0; i < 60; i++) {
+    const p = join(root, `many/f${i}`);
+    assert.equal(await readFile(p, 'utf8'), `file ${i}`);
+    const st = await stat(p);
+    assert.deepEqual([st.mode & 0o777, st.mtimeMs / 1000], [0o640, 1_700_000_000 + i]);
+  }
+  assert.equal(await readFile(join(root, 'twice'), 'utf8'), 'second, longer', 'the later entry wins');
+  assert.ok((await lstat(join(root, 'then-link'))).isSymbolicLink());
+  assert.equal((await stat(join(root, 'hard'))).ino, (await stat(join(root, 'many/f2'))).ino);
+
+  // A write that fails (a file whose parent is a file) fails the extraction; nothing is still being written after it.
+  const bad = await tempDir(t);
+  await assert.rejects(extractToRoot(bad, '/', streamOf(tarOf([
+    ...many.slice(0, 20),
+    { name: 'many/f3/below', content: 'parent is a file' },
+    ...many.slice(20).map((e) => ({ ...e, name: e.name.replace('many/', 'later/') })),
+  ]))));
+  const settled = (await readdir(join(bad, 'many'))).length;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await readdir(join(bad, 'many'))).length, settled, 'no write finished after the error');
+});
