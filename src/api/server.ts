@@ -16,6 +16,7 @@ import { registerContainerRoutes } from './containers.js';
 import { registerExecRoutes } from './exec.js';
 import { registerImageRoutes } from './images.js';
 import { registerVolumeRoutes } from './volumes.js';
+import { registerFaultRoutes } from './faults.js';
 import { registerNetworkRoutes } from './networks.js';
 
 export interface ServerOptions { debug?: boolean }
@@ -46,6 +47,7 @@ export function buildRouter(engine: Engine): Router {
   registerImageRoutes(r, engine);
   registerVolumeRoutes(r, engine);
   registerNetworkRoutes(r, engine);
+  registerFaultRoutes(r, engine);
   return r;
 }
 

@@ -42,6 +42,8 @@ export function rootCommand(env: NodeJS.ProcessEnv = process.env): Command {
       // Management commands
       stub('container', 'Manage containers', 'management',
         async () => (await import('./container/container.js')).containerCommand(env)),
+      stub('fault', 'Inject network faults into running containers', 'management',
+        async () => (await import('./fault/fault.js')).faultCommand),
       stub('image', 'Manage images', 'management', async () => (await import('./image/image.js')).imageCommand),
       stub('network', 'Manage networks', 'management', async () => (await import('./network/network.js')).networkCommand),
       stub('registry', 'Run a registry server', 'management',

@@ -33,6 +33,7 @@ import { NetworkStore } from '../store/network-store.js';
 import { Netavark } from '../network/netavark.js';
 import { Sandboxes } from '../network/sandbox.js';
 import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from './networks.js';
+import { FaultService } from './faults.js';
 import { EndpointService } from './endpoints.js';
 
 export interface EngineOptions {
@@ -57,6 +58,7 @@ export class Engine {
   readonly containers: ContainerService;
   readonly networks: NetworkService;
   readonly endpoints: EndpointService;
+  readonly faults: FaultService;
   readonly exec: ExecService;
   readonly health: HealthMonitor;
   readonly builds: BuildService;
@@ -95,6 +97,9 @@ export class Engine {
       this.networks, sandboxes, new Netavark(this.paths.netavarkConfig), containerStore, this.paths, this.events, () => this.containers,
     );
     this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
+    this.faults = new FaultService(() => ({
+      lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
+    }), sandboxes, this.paths.faults);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
     this.health = new HealthMonitor(this.containers, this.exec, this.events);
     this.distribution = new Distribution(this.images, this.content, options.insecureRegistries ?? []);
@@ -125,9 +130,13 @@ export class Engine {
     engine.exitWatch = watchExits(paths.exitDir, (id, code) => engine.containers.onExit(id, code));
     await engine.containers.reconcile();
     await engine.endpoints.reconcile();
+    engine.faults.sweep();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
     engine.events.subscribe((e) => {
-      if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) engine.exec.forgetContainer(e.Actor.ID);
+      if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) {
+        engine.exec.forgetContainer(e.Actor.ID);
+        engine.faults.forget(e.Actor.ID);
+      }
     });
     return engine;
   }

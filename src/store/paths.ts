@@ -37,6 +37,8 @@ export class DataPaths {
   get netavarkConfig(): string { return join(this.execRoot, 'networks'); }
   /** One JSON file per running container's network sandbox (network/sandbox.ts). */
   get sandboxes(): string { return join(this.execRoot, 'n'); }
+  /** One JSON file per running container with network faults (engine/faults.ts). */
+  get faults(): string { return join(this.execRoot, 'faults'); }
   get socketDefault(): string { return join(this.execRoot, 'berth.sock'); }
   /** Seccomp profiles compiled to BPF (runtime/seccomp-bpf.ts), by the SHA-256 of the profile. */
   get seccompCache(): string { return join(this.execRoot, 'seccomp'); }

@@ -1,0 +1,39 @@
+/**
+ * berth's network fault endpoints (no Docker counterpart; engine/faults.ts):
+ *
+ *   GET    /faults                          every running container's faults
+ *   GET    /containers/{id}/faults          one container's
+ *   POST   /containers/{id}/faults          add one (body: FaultRequest) → 201 the Fault
+ *   DELETE /containers/{id}/faults          remove all → 204
+ *   DELETE /containers/{id}/faults/{fault}  remove one → 204, 404 `No such fault`
+ */
+import type { Engine } from '../engine/engine.js';
+import { need, readJson, sendJson, sendNoContent } from './context.js';
+import type { Router } from './router.js';
+
+export function registerFaultRoutes(r: Router, engine: Engine): void {
+  const faults = engine.faults;
+
+  r.get('/faults', async (ctx) => {
+    sendJson(need(ctx), 200, faults.listAll());
+  });
+
+  r.get('/containers/:id/faults', async (ctx) => {
+    sendJson(need(ctx), 200, faults.list(ctx.params.id));
+  });
+
+  r.post('/containers/:id/faults', async (ctx) => {
+    const body = await readJson(ctx.req);
+    sendJson(need(ctx), 201, await faults.add(ctx.params.id, body));
+  });
+
+  r.delete('/containers/:id/faults', async (ctx) => {
+    await faults.remove(ctx.params.id);
+    sendNoContent(need(ctx));
+  });
+
+  r.delete('/containers/:id/faults/:fault', async (ctx) => {
+    await faults.remove(ctx.params.id, ctx.params.fault);
+    sendNoContent(need(ctx));
+  });
+}
