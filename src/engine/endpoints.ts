@@ -187,7 +187,8 @@ export class EndpointService implements ContainerNetworking {
     const userDefined = n.Driver === 'bridge' && !n.Predefined;
     const ipam = cfg.IPAMConfig ?? null;
     if (cfg.Aliases?.length && !userDefined) throw new InvalidParameterError('network-scoped alias is supported only for containers in user defined networks');
-    if (cfg.Links?.length) throw new NotImplementedError('container links (--link) are not supported by berth: use a user-defined network and container names');
+    const links = endpointLinks(cfg.Links);
+    if (links.length && !userDefined) throw new NotImplementedError('links are not supported on the default bridge: use a user-defined network and container names');
     if (Object.keys(cfg.DriverOpts ?? {}).length) throw new NotImplementedError('endpoint driver options (--driver-opt) are not supported by berth');
     if (cfg.GwPriority) throw new NotImplementedError('--gw-priority is not supported by berth');
     if (ipam?.IPv6Address) throw new NotImplementedError('IPv6 addresses are not supported by berth');
@@ -203,7 +204,7 @@ export class EndpointService implements ContainerNetworking {
     if (cfg.MacAddress && !/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/.test(cfg.MacAddress)) throw new InvalidParameterError(`${cfg.MacAddress} is not a valid mac address`);
     return {
       IPAMConfig: ipam && ipam.IPv4Address ? { IPv4Address: ipam.IPv4Address } : null,
-      Links: null,
+      Links: links.length ? links : null,
       Aliases: cfg.Aliases?.length ? [...cfg.Aliases] : null,
       MacAddress: cfg.MacAddress ?? '',
       DriverOpts: null,
@@ -254,7 +255,7 @@ export class EndpointService implements ContainerNetworking {
       namespace: { mode: 'path', path: sb.netnsPath },
       etc: {
         addresses: first ? [first.ipAddress] : [],
-        extraHosts: this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''),
+        extraHosts: [...this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''), ...this.linkHosts(eps)],
         // On networks with DNS the container asks aardvark-dns, which forwards other names to --dns (or the host's resolvers).
         nameservers: dnsServers.length ? dnsServers : hc.Dns ?? [],
         ...dnsOpts,
@@ -270,6 +271,31 @@ export class EndpointService implements ContainerNetworking {
   private extraHosts(hosts: string[] | null | undefined, gateway: string): string[] {
     const fallback = this.networks.lookup('bridge').IPAM.Config[0]?.Gateway ?? '';
     return (hosts ?? []).map((h) => (h.endsWith(':host-gateway') ? `${h.slice(0, h.lastIndexOf(':'))}:${gateway || fallback}` : h));
+  }
+
+  /**
+   * Links on user-defined networks (`--link web:www`, compose's `links:`): in
+   * dockerd the alias resolves for the linking container only, through its
+   * sandbox's DNS. Here it is an /etc/hosts line of the linking container, for
+   * the address the target has on that network when this container starts
+   * (compose starts linked services first); a target that is not running
+   * then gets no line, as dockerd's DNS would not answer for it either.
+   */
+  private linkHosts(eps: Record<string, Record<string, any>>): string[] {
+    const lines: string[] = [];
+    for (const [name, cfg] of Object.entries(eps)) {
+      const links: string[] = cfg.Links ?? [];
+      if (!links.length) continue;
+      const networkId = this.networkOfEndpoint(name, cfg).Id;
+      for (const link of links) {
+        const [target, alias] = splitLink(link);
+        let other: ContainerRecord;
+        try { other = this.containers().lookup(target); } catch { continue; }
+        const ip = this.sandboxes.get(other.Id)?.endpoints.find((ep) => ep.networkId === networkId && ep.ready)?.ipAddress;
+        if (ip) lines.push(`${alias === other.Name ? alias : `${alias} ${other.Name}`}:${ip}`);
+      }
+    }
+    return lines;
   }
 
   private portError(c: ContainerRecord, sb: Sandbox, e: unknown): unknown {
@@ -465,6 +491,22 @@ export class EndpointService implements ContainerNetworking {
  * holder until they re-probe, 5 to 30 s) stay right: a restarted service
  * answers on its published port and to its peers at once.
  */
+/** `web:www` → ['web', 'www']; `web` → ['web', 'web'] (a leading `/` dropped, as in `/web:/app/www`). */
+function splitLink(link: string): [string, string] {
+  const [target, alias = target] = link.split(':').map((p) => p.replace(/^.*\//, ''));
+  return [target, alias];
+}
+
+/** An endpoint's Links, checked (Docker's `bad format for links`). */
+function endpointLinks(links: unknown): string[] {
+  if (links === undefined || links === null) return [];
+  if (!Array.isArray(links)) throw new InvalidParameterError('Links must be a list');
+  return links.map((l) => {
+    if (typeof l !== 'string' || !/^\/?[^:/\s][^:\s]*(:\/?[^:\s]+)?$/.test(l)) throw new InvalidParameterError(`bad format for links: ${String(l)}`);
+    return l;
+  });
+}
+
 export function macForAddress(ip: string): string {
   return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
 }

@@ -3,7 +3,7 @@
  * unchanged: a version "3" project whose `web` service is built from a
  * Dockerfile on busybox and serves files with `busybox httpd`, and whose
  * `client` service depends on it and reaches it by its service name on the
- * project network; a named volume, an environment variable and a published
+ * project network (and by the alias of its `links:` entry); a named volume, an environment variable and a published
  * port. The tests walk it through `up -d --build`, `ps`, `port`, `logs`,
  * `exec`, `run --rm`, `restart`, `build` and `down -v`, after which nothing
  * of the project may be left, on berthd or on the host.
@@ -49,6 +49,8 @@ services:
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
     depends_on:
       - web
+    links:
+      - "web:frontend"
 volumes:
   data:
 `;
@@ -168,8 +170,9 @@ describe('docker-compose against berthd', { skip: skipUnlessRoot() || skipWithou
     assert.equal(await curl(port, '/env.txt'), 'hello-from-env\n');
   });
 
-  test('client reaches web by its service name on the project network (exec)', async () => {
+  test('client reaches web by its service name on the project network, and by its link alias (exec)', async () => {
     assert.equal(await ok(['exec', '-T', 'client', 'wget', '-qO-', 'http://web:8080/']), '<h1>served by berth</h1>\n');
+    assert.equal(await ok(['exec', '-T', 'client', 'wget', '-qO-', 'http://frontend:8080/']), '<h1>served by berth</h1>\n');
     assert.equal(await ok(['exec', '-T', 'web', 'sh', '-c', 'echo "$GREETING"']), 'hello-from-env\n');
   });
 

@@ -63,6 +63,26 @@ describe('containers on networks', { skip: skipUnlessRoot() || skipWithoutDocker
     }
   });
 
+  test('--link on a user network: the alias resolves for the linking container only; the default bridge refuses links', async () => {
+    try {
+      await docker(['network', 'create', 'linknet']);
+      await docker(['run', '-d', '--name', 'linked1', '--network', 'linknet', 'busybox', ...httpd('via-link')]);
+      const ip = (await docker(['inspect', '-f', '{{.NetworkSettings.Networks.linknet.IPAddress}}', 'linked1'])).trim();
+      assert.equal((await docker(['run', '--rm', '--network', 'linknet', '--link', 'linked1:www-alias', 'busybox', 'wget', '-qO-', 'http://www-alias/'])).trim(), 'via-link');
+      const hosts = await docker(['run', '--rm', '--network', 'linknet', '--link', 'linked1:www-alias', 'busybox', 'cat', '/etc/hosts']);
+      assert.match(hosts, new RegExp(`^${ip.replace(/\./g, '\\.')}\twww-alias linked1$`, 'm'));
+      await docker(['run', '-d', '--name', 'linker1', '--network', 'linknet', '--link', 'linked1:www-alias', 'busybox', 'sleep', '60']);
+      assert.equal((await docker(['inspect', '-f', '{{json .NetworkSettings.Networks.linknet.Links}}', 'linker1'])).trim(), '["linked1:www-alias"]');
+      const other = await d.docker(['run', '--rm', '--network', 'linknet', 'busybox', 'ping', '-c', '1', '-W', '1', 'www-alias']);
+      assert.notEqual(other.code, 0, 'a container without the link does not know the alias');
+      const bridge = await d.docker(['run', '--rm', '--link', 'linked1:www-alias', 'busybox', 'true']);
+      assert.equal(bridge.code, 125);
+      assert.match(bridge.stderr, /links are not supported on the default bridge/);
+    } finally {
+      await cleanup(['linked1', 'linker1'], ['linknet']);
+    }
+  });
+
   test('-p HOST:CONTAINER publishes a port reachable from the host; docker port and ps show it', async () => {
     const port = await freePort();
     try {
