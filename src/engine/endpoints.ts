@@ -13,7 +13,7 @@
  * (`bridge`, `mynet`), which every berthd and Podman reuse, would share chains.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
 import type { ContainerRecord, ContainerStore } from '../store/container-store.js';
@@ -251,6 +251,7 @@ export class EndpointService implements ContainerNetworking {
     }
     const first = sb.endpoints[0];
     const dnsServers = sb.endpoints.find((ep) => ep.dnsServers.length)?.dnsServers ?? [];
+    await this.refreshLinksTo(c, sb);
     return {
       namespace: { mode: 'path', path: sb.netnsPath },
       etc: {
@@ -296,6 +297,37 @@ export class EndpointService implements ContainerNetworking {
       }
     }
     return lines;
+  }
+
+  /**
+   * A link target that starts (again) may have a new address: the /etc/hosts
+   * line of every running container linking to it on one of its networks is
+   * rewritten in place (the file is bind-mounted: same inode), as dockerd's
+   * DNS would answer with the new address.
+   */
+  private async refreshLinksTo(target: ContainerRecord, sb: Sandbox): Promise<void> {
+    for (const other of this.containerStore.all()) {
+      if (other.Id === target.Id || !isRunning(other)) continue;
+      const eps = configuredNetworks(other);
+      const lines = new Map<string, string>(); // alias → line
+      for (const [name, cfg] of Object.entries(eps)) {
+        const ep = sb.endpoints.find((e) => e.networkId === cfg.NetworkID || e.networkName === name);
+        if (!ep) continue;
+        for (const link of (cfg.Links ?? []) as string[]) {
+          const [ref, alias] = splitLink(link);
+          if (ref !== target.Name && !target.Id.startsWith(ref)) continue;
+          lines.set(alias, `${ep.ipAddress}\t${alias === target.Name ? alias : `${alias} ${target.Name}`}`);
+        }
+      }
+      if (!lines.size) continue;
+      const file = join(this.paths.containerDir(other.Id), 'hosts');
+      try {
+        const kept = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '' && !lines.has(l.split('\t')[1]?.split(' ')[0] ?? ''));
+        await writeFile(file, `${[...kept, ...lines.values()].join('\n')}\n`);
+      } catch (e) {
+        console.error(`berthd: updating the link aliases of ${other.Name}: ${errorMessage(e)}`);
+      }
+    }
   }
 
   private portError(c: ContainerRecord, sb: Sandbox, e: unknown): unknown {

@@ -75,11 +75,19 @@ describe('containers on networks', { skip: skipUnlessRoot() || skipWithoutDocker
       assert.equal((await docker(['inspect', '-f', '{{json .NetworkSettings.Networks.linknet.Links}}', 'linker1'])).trim(), '["linked1:www-alias"]');
       const other = await d.docker(['run', '--rm', '--network', 'linknet', 'busybox', 'ping', '-c', '1', '-W', '1', 'www-alias']);
       assert.notEqual(other.code, 0, 'a container without the link does not know the alias');
+      // The target comes back on another address (a newcomer took its old one): the linker's alias follows.
+      await docker(['stop', '-t', '0', 'linked1']);
+      await docker(['run', '-d', '--name', 'linked-squatter', '--network', 'linknet', 'busybox', 'sleep', '60']);
+      await docker(['start', 'linked1']);
+      const moved = (await docker(['inspect', '-f', '{{.NetworkSettings.Networks.linknet.IPAddress}}', 'linked1'])).trim();
+      assert.notEqual(moved, ip);
+      assert.match(await docker(['exec', 'linker1', 'cat', '/etc/hosts']), new RegExp(`^${moved.replace(/\./g, '\\.')}\twww-alias linked1$`, 'm'));
+      assert.equal((await docker(['exec', 'linker1', 'wget', '-qO-', 'http://www-alias/'])).trim(), 'via-link');
       const bridge = await d.docker(['run', '--rm', '--link', 'linked1:www-alias', 'busybox', 'true']);
       assert.equal(bridge.code, 125);
       assert.match(bridge.stderr, /links are not supported on the default bridge/);
     } finally {
-      await cleanup(['linked1', 'linker1'], ['linknet']);
+      await cleanup(['linked1', 'linker1', 'linked-squatter'], ['linknet']);
     }
   });
 
