@@ -279,8 +279,9 @@ export class EndpointService implements ContainerNetworking {
    * dockerd the alias resolves for the linking container only, through its
    * sandbox's DNS. Here it is an /etc/hosts line of the linking container, for
    * the address the target has on that network when this container starts
-   * (compose starts linked services first); a target that is not running
-   * then gets no line, as dockerd's DNS would not answer for it either.
+   * (compose starts linked services first), rewritten when the target starts
+   * again (refreshLinksTo); a target that is not running then gets no line,
+   * as dockerd's DNS would not answer for it either.
    */
   private linkHosts(eps: Record<string, Record<string, any>>): string[] {
     const lines: string[] = [];
