@@ -255,7 +255,7 @@ export class EndpointService implements ContainerNetworking {
     return {
       namespace: { mode: 'path', path: sb.netnsPath },
       etc: {
-        addresses: first ? [first.ipAddress] : [],
+        addresses: sb.endpoints.map((ep) => ep.ipAddress),
         extraHosts: [...this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''), ...this.linkHosts(eps)],
         // On networks with DNS the container asks aardvark-dns, which forwards other names to --dns (or the host's resolvers).
         nameservers: dnsServers.length ? dnsServers : hc.Dns ?? [],
@@ -321,13 +321,7 @@ export class EndpointService implements ContainerNetworking {
         }
       }
       if (!lines.size) continue;
-      const file = join(this.paths.containerDir(other.Id), 'hosts');
-      try {
-        const kept = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '' && !lines.has(l.split('\t')[1]?.split(' ')[0] ?? ''));
-        await writeFile(file, `${[...kept, ...lines.values()].join('\n')}\n`);
-      } catch (e) {
-        console.error(`berthd: updating the link aliases of ${other.Name}: ${errorMessage(e)}`);
-      }
+      await this.editHosts(other, (current) => [...current.filter((l) => !lines.has(l.split('\t')[1]?.split(' ')[0] ?? '')), ...lines.values()]);
     }
   }
 
@@ -451,19 +445,35 @@ export class EndpointService implements ContainerNetworking {
         const used = new Set(sb.endpoints.map((e) => e.interfaceName));
         let i = 0;
         while (used.has(`eth${i}`)) i++;
+        let ep: Endpoint;
         try {
-          await this.bringUp(c, sb, n, cfg, `eth${i}`, []);
+          ep = await this.bringUp(c, sb, n, cfg, `eth${i}`, []);
         } catch (e) {
-          const ep = sb.endpoints.find((x) => x.networkId === n.Id);
-          if (ep) await this.bringDown(sb, ep);
+          const half = sb.endpoints.find((x) => x.networkId === n.Id);
+          if (half) await this.bringDown(sb, half);
           this.sandboxes.save(sb);
           throw e;
         }
+        // Like dockerd's sandbox: the container's name for its new address, and the new endpoint's link aliases.
+        const names = c.Config.Domainname ? `${c.Config.Hostname}.${c.Config.Domainname} ${c.Config.Hostname}` : c.Config.Hostname;
+        const links = this.linkHosts({ [n.Name]: cfg }).map((h) => `${h.slice(h.lastIndexOf(':') + 1)}\t${h.slice(0, h.lastIndexOf(':'))}`);
+        await this.editHosts(c, (lines) => [...lines, `${ep.ipAddress}\t${names}`, ...links]);
       }
       eps[n.Name] = cfg;
       c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };
       this.containerStore.save(c);
     });
+  }
+
+  /** Rewrites a running container's /etc/hosts in place (it is bind-mounted: the inode must stay). */
+  private async editHosts(c: ContainerRecord, edit: (lines: string[]) => string[]): Promise<void> {
+    const file = join(this.paths.containerDir(c.Id), 'hosts');
+    try {
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
+      await writeFile(file, `${edit(lines).join('\n')}\n`);
+    } catch (e) {
+      console.error(`berthd: updating /etc/hosts of ${c.Name}: ${errorMessage(e)}`);
+    }
   }
 
   /** `POST /networks/{id}/disconnect`. */
@@ -483,6 +493,7 @@ export class EndpointService implements ContainerNetworking {
       if (sb && ep) {
         await this.bringDown(sb, ep);
         this.sandboxes.save(sb);
+        await this.editHosts(c, (lines) => lines.filter((l) => !l.startsWith(`${ep.ipAddress}\t`)));
       }
       delete eps[n.Name];
       c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };

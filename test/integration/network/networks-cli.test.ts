@@ -51,9 +51,16 @@ describe('network commands of both CLIs', { skip: skipUnlessRoot() }, () => {
         assert.match(again.stderr, new RegExp(`endpoint with name ${ctr} already exists in network ${net}`));
         const members = await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}}{{end}}', net]);
         assert.equal(members.trim(), ctr);
+        // As in dockerd, the container's /etc/hosts names it at its new address too, until it disconnects.
+        const hostname = (await ok(['inspect', '-f', '{{.Config.Hostname}}', ctr])).trim();
+        const newLine = new RegExp(`^${nets[net].IPAddress.replace(/\./g, '\\.')}\t${hostname}$`, 'm');
+        assert.match(await ok(['exec', ctr, 'cat', '/etc/hosts']), newLine);
 
         await ok(['network', 'disconnect', net, ctr]);
         assert.doesNotMatch(await ok(['exec', ctr, 'ip', '-o', '-4', 'addr']), /eth1/);
+        const after = await ok(['exec', ctr, 'cat', '/etc/hosts']);
+        assert.doesNotMatch(after, newLine);
+        assert.match(after, new RegExp(`^${nets.bridge.IPAddress.replace(/\./g, '\\.')}\t${hostname}$`, 'm'));
 
         assert.equal((await ok(['network', 'rm', net])).trim(), net);
         const gone = await cli(['network', 'inspect', net]);
