@@ -22,9 +22,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { NotImplementedError, SystemError } from '../errors.js';
 
-const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number }> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166 },
-  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39 },
+const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number }> = {
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272 },
+  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97 },
 };
 
 /** Whether this architecture's syscall numbers are known to the helper. */
@@ -45,12 +45,17 @@ const EPERM = 1;
  *   n <path> <mode> <dev>       mknodat(AT_FDCWD)    → K | E <errno>
  *   m <target> <source> <fstype> <flags> <data>   mount → K | E <errno>
  *   u <target> <flags>          umount2              → K | E <errno>
+ *   N <path>                    a new network namespace bind-mounted on the
+ *                               existing file <path> (a forked child unshares
+ *                               and mounts /proc/self/ns/net: `ip netns add`
+ *                               without the exec)    → K | E <errno>
  * Perl's syscall passes numbers as integers and strings as pointers; string
  * arguments must be writable variables, hence the copies.
  */
 const HELPER = String.raw`
 use strict;
-my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT) = @ARGV;
+use POSIX ();
+my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE) = @ARGV;
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
@@ -92,6 +97,18 @@ while (defined(my $line = <STDIN>)) {
   } elsif ($op eq 'u') {
     my $r = syscall($UMOUNT + 0, $path, $f[2] + 0);
     print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'N') {
+    my $pid = fork();
+    if (!defined $pid) { print "E\t" . ($! + 0) . "\n"; next; }
+    if ($pid == 0) {
+      # The child's errno comes back as its exit status (+100); POSIX::_exit skips END blocks and buffers.
+      my $r = syscall($UNSHARE + 0, 0x40000000);
+      if ($r != -1) { my $src = "/proc/self/ns/net"; my $none = "none"; my $empty = ""; $r = syscall($MOUNT + 0, $src, $path, $none, 4096, $empty); }
+      POSIX::_exit($r == -1 ? 100 + ($! + 0) : 0);
+    }
+    waitpid($pid, 0);
+    my $st = $? >> 8;
+    print $st == 0 ? "K\n" : "E\t" . ($st >= 100 ? $st - 100 : 5) . "\n";
   } else {
     print "E\t22\n";
   }
@@ -159,7 +176,7 @@ export class SpecialFs {
     if (this.child) return this.child;
     const nums = SYSCALLS[process.arch];
     if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
-    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2].map(String)], {
+    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare].map(String)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.setEncoding('latin1');
@@ -270,6 +287,12 @@ export class SpecialFs {
   async umount(target: string, flags = 0): Promise<void> {
     const r = await this.call(['u', hexOf(target), String(flags)]);
     if (r[0] !== 'K') throw new SpecialFsError('umount', target, Number(r[1]));
+  }
+
+  /** A new network namespace, bind-mounted on the existing (empty) file `path`. */
+  async newNetns(path: string): Promise<void> {
+    const r = await this.call(['N', hexOf(path)]);
+    if (r[0] !== 'K') throw new SpecialFsError('new network namespace', path, Number(r[1]));
   }
 
   /** Ends the helper; pending calls still get their answers first. */
