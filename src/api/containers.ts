@@ -278,6 +278,8 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 }
 
+const HIJACKED_LOGS_DELAY_MS = 100;
+
 /**
  * `POST /containers/{id}/attach`. Hijacked (the Docker CLI, docker-py) it
  * carries stdin too; as a plain request it streams output only.
@@ -286,18 +288,47 @@ async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
   const q = ctx.query;
   const c = engine.containers.lookup(ctx.params.id);
   const tty = !!c.Config.Tty;
-  if (!boolParam(q, 'stream') && !boolParam(q, 'logs')) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
-  if (boolParam(q, 'logs')) throw new NotImplementedError('attach with logs=1 is not implemented yet; use `logs`');
+  const stream = boolParam(q, 'stream');
+  const logs = boolParam(q, 'logs');
+  if (!stream && !logs) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+  const streams = { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') };
+  if (logs && c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
   const keys = q.get('detachKeys') ? parseDetachKeys(q.get('detachKeys')!) : undefined;
-  const h = await engine.containers.attach(ctx.params.id, { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') });
+  // logs=1: what the log holds first, then (stream=1) the live output — dockerd's order, so a
+  // line written between the two may be missed but is never shown twice.
+  const pastOutput = async (write: (b: Buffer) => boolean) => {
+    if (!logs || (!streams.stdout && !streams.stderr)) return;
+    try {
+      for await (const e of readLogs(join(engine.paths.containerDir(c.Id), 'ctr.log'), { follow: false, stdout: streams.stdout, stderr: streams.stderr })) {
+        write(tty ? e.line : frame(e.stream === 'stdout' ? 1 : 2, e.line));
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  };
+  // Without logs the attach comes first, so a refusal is still an HTTP error.
+  let h = stream && !logs ? await engine.containers.attach(ctx.params.id, streams) : undefined;
   if (ctx.socket) {
+    const socket = ctx.socket;
     sendUpgrade(ctx, tty);
-    pipeHijack(ctx.socket, h, { tty, early: ctx.head, detachKeys: keys });
+    if (logs) {
+      // docker-py reads the 101 through a buffered reader and then the raw socket: bytes that
+      // arrive with the headers are lost to it. The log is ready at once (a live stream never
+      // is), so it waits a moment to come after the headers.
+      await new Promise((r) => setTimeout(r, HIJACKED_LOGS_DELAY_MS));
+    }
+    await pastOutput((b) => socket.write(b));
+    if (!stream) { socket.end(); return; }
+    h ??= await engine.containers.attach(ctx.params.id, streams).catch((e: unknown) => { socket.destroy(); throw e; });
+    pipeHijack(socket, h, { tty, early: ctx.head, detachKeys: keys });
     return;
   }
   const res = ctx.res!;
   res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   res.flushHeaders();
+  await pastOutput((b) => res.write(b));
+  if (!stream) { res.end(); return; }
+  h ??= await engine.containers.attach(ctx.params.id, streams).catch((e: unknown) => { res.destroy(); throw e; });
   h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(tty ? chunk : frame(n, chunk)));
   await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
   res.end();

@@ -273,6 +273,36 @@ out(results)
     assert.deepEqual(r, Array.from({ length: 10 }, () => [3, '']));
   });
 
+  test('attach with logs=True: what the container wrote before, alone (stream=False) or followed by the live output', async (t) => {
+    sweeping(t);
+    const r = await py(`
+c = client.containers.run('busybox', ['sh', '-c', 'echo before; echo err-before >&2; sleep 2; echo after'], detach=True, name='dpy-logs-attach')
+try:
+    time.sleep(1)
+    past = c.attach(stdout=True, stderr=True, logs=True, stream=False)
+    only_out = c.attach(stdout=True, stderr=False, logs=True, stream=False)
+    both = b''.join(c.attach(stdout=True, stderr=True, logs=True, stream=True))
+    c.wait(timeout=30)
+    ended = c.attach(stdout=True, stderr=True, logs=True, stream=False)
+    out({'past': past.decode(), 'only_out': only_out.decode(), 'both': both.decode(), 'ended': ended.decode()})
+finally:
+    c.remove(force=True)
+`);
+    assert.equal(r.past, 'before\nerr-before\n');
+    assert.equal(r.only_out, 'before\n');
+    assert.equal(r.both, 'before\nerr-before\nafter\n');
+    assert.equal(r.ended, 'before\nerr-before\nafter\n');
+    // The same through a plain (not hijacked) request: stdout and stderr frames.
+    const id = (await d.request('POST', '/containers/create?name=dpy-logs-plain', { Image: 'busybox', Cmd: ['sh', '-c', 'echo one; echo two >&2'] })).json().Id as string;
+    await d.request('POST', `/containers/${id}/start`);
+    await d.request('POST', `/containers/${id}/wait`, undefined, { timeoutMs: 30_000 });
+    const plain = await d.request('POST', `/containers/${id}/attach?logs=1&stdout=1&stderr=1`);
+    assert.equal(plain.status, 200);
+    assert.deepEqual([...plain.body], [...Buffer.concat([
+      Buffer.from([1, 0, 0, 0, 0, 0, 0, 4]), Buffer.from('one\n'), Buffer.from([2, 0, 0, 0, 0, 0, 0, 4]), Buffer.from('two\n'),
+    ])]);
+  });
+
   test('volumes create, list with filters, get and remove; prune spares named volumes from API 1.42 on', async (t) => {
     sweeping(t);
     const r = await py(`
