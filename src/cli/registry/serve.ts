@@ -4,14 +4,15 @@
  */
 import type { Command } from '../command.js';
 import { runRegistryServe } from '../../registry/server/main.js';
+import { registryGarbageCollectCommand } from './garbage-collect.js';
 
 export const registryServeCommand: Command = {
   name: 'serve',
   usage: '[OPTIONS]',
   short: 'Run an OCI distribution (Docker registry v2) server',
   flags: [
-    { name: 'addr', kind: 'string', usage: 'Listen address, host:port or :port', defaultText: '(default ":5000")' },
-    { name: 'root', kind: 'string', usage: 'Storage directory', defaultText: '(default "/var/lib/berth/registry")', aliases: ['storage'] },
+    { name: 'addr', kind: 'string', usage: 'Listen address, host:port or :port', defaultText: '":5000"' },
+    { name: 'root', kind: 'string', usage: 'Storage directory', defaultText: '"/var/lib/berth/registry"', aliases: ['storage'] },
     { name: 'htpasswd', kind: 'string', usage: 'htpasswd file for basic auth (bcrypt, {SHA} or plain lines)' },
     { name: 'user', kind: 'list', usage: 'Allow this user, name:password (repeatable)' },
     { name: 'tls-cert', kind: 'string', usage: 'PEM certificate: serve HTTPS' },
@@ -31,5 +32,5 @@ export const registryServeCommand: Command = {
 
 export const registryCommand: Command = {
   name: 'registry', short: 'Run a registry server', group: 'management',
-  subcommands: [registryServeCommand],
+  subcommands: [registryServeCommand, registryGarbageCollectCommand],
 };

@@ -5,8 +5,9 @@
  * are global, so one repository's content cannot be read through another's
  * name. Range requests give 206 (spec §"Pulling blobs": SHOULD support RFC 9110
  * ranges). DELETE removes the repository's link only; the bytes stay for
- * other repositories (space comes back only with a garbage collection, as
- * with docker-registry).
+ * other repositories (space comes back only with a garbage collection,
+ * `garbage-collect.ts`, as with docker-registry). A link whose blob is gone is
+ * `BLOB_UNKNOWN` like no link at all, never a 200 without content.
  */
 import type { RegistryContext } from './context.js';
 import type { Exchange } from './exchange.js';

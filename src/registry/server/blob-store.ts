@@ -3,16 +3,17 @@
  *
  * A blob file appears only by an atomic rename of fully written, fsynced,
  * digest-verified data, so every visible file is complete and correct; blobs
- * are immutable afterwards. Repositories see blobs only through links
- * (`repository-store.ts`); this store knows nothing about names, which is what
- * deduplicates a layer pushed to many repositories.
+ * are immutable afterwards, and only garbage collection removes them.
+ * Repositories see blobs only through links (`repository-store.ts`); this
+ * store knows nothing about names, which is what deduplicates a layer pushed
+ * to many repositories.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { StorageLayout } from './layout.js';
-import type { Digest } from './names.js';
-import { renameDurable, writeFileDurable } from './durable-fs.js';
+import { sha256Digest, type Digest } from './names.js';
+import { listDir, renameDurable, unlinkIfExists, writeFileDurable } from './durable-fs.js';
 
 export class BlobStore {
   constructor(private readonly layout: StorageLayout) {}
@@ -52,5 +53,18 @@ export class BlobStore {
   async putBytes(d: Digest, bytes: Uint8Array): Promise<void> {
     if ((await this.size(d)) !== undefined) return;
     await writeFileDurable(this.layout.tmpDir, this.layout.blob(d), bytes);
+  }
+
+  /** Every stored blob; files that are not named by a sha256 digest are not blobs and are left out. */
+  async list(): Promise<Digest[]> {
+    return (await listDir(this.layout.blobsDir)).filter((hex) => /^[a-f0-9]{64}$/.test(hex)).map(sha256Digest);
+  }
+
+  /**
+   * Removes a blob (garbage collection only, `garbage-collect.ts`); false when
+   * it was not there. Repositories' links to it must be gone first.
+   */
+  async delete(d: Digest): Promise<boolean> {
+    return unlinkIfExists(this.layout.blob(d));
   }
 }

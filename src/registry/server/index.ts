@@ -6,8 +6,9 @@
  * Module map: `routes.ts` (URL → endpoint), `request-handler.ts` (auth, errors,
  * log), `*-handlers.ts` (one file per resource), `upload-store.ts` /
  * `blob-store.ts` / `repository-store.ts` over `layout.ts` (disk format) and
- * `durable-fs.ts` (temp + fsync + rename). Interop with Docker's
- * docker-registry 2.8.2 and skopeo is checked in
+ * `durable-fs.ts` (temp + fsync + rename); `root-lock.ts` (one process per
+ * storage root) and `garbage-collect.ts` (`registry garbage-collect`).
+ * Interop with Docker's docker-registry 2.8.2 and skopeo is checked in
  * `test/integration/registry/server.test.ts`.
  */
 import fs from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { RepositoryStore } from './repository-store.js';
 import { UploadStore } from './upload-store.js';
 import { Credentials } from './htpasswd.js';
 import { createRequestHandler } from './request-handler.js';
+import { lockRoot } from './root-lock.js';
 import { dialHost, parseListenAddress } from './address.js';
 import type { RegistryContext } from './context.js';
 
@@ -30,7 +32,7 @@ export { DistributionError } from './errors.js';
 export interface RegistryServerOptions {
   /** `127.0.0.1:5000`, `:5000` (every interface), `[::1]:5000`; port 0 picks a free one. */
   addr: string;
-  /** Storage directory; created when missing. */
+  /** Storage directory; created when missing, locked while the server runs (`root-lock.ts`). */
   root: string;
   /**
    * htpasswd file: bcrypt (`htpasswd -B`, as Debian's docker-registry uses),
@@ -68,9 +70,8 @@ async function loadCredentials(o: RegistryServerOptions): Promise<Credentials | 
   return creds;
 }
 
-/** Prepares the store (dirs, temp cleanup, stale uploads) before taking requests. */
-async function openStore(root: string, o: RegistryServerOptions): Promise<RegistryContext> {
-  const layout = new StorageLayout(path.resolve(root));
+/** Prepares the store (dirs, temp cleanup, stale uploads) before taking requests; the caller holds the root's lock. */
+async function openStore(layout: StorageLayout, o: RegistryServerOptions): Promise<RegistryContext> {
   for (const dir of [layout.blobsDir, layout.repositoriesDir, layout.uploadsDir]) await fs.mkdir(dir, { recursive: true });
   // Temp files belong to writes that never reached their rename: garbage by construction.
   await fs.rm(layout.tmpDir, { recursive: true, force: true });
@@ -82,25 +83,39 @@ async function openStore(root: string, o: RegistryServerOptions): Promise<Regist
   return { layout, blobs, repos: new RepositoryStore(layout), uploads, deleteEnabled: o.deleteEnabled ?? true };
 }
 
-export async function startRegistryServer(o: RegistryServerOptions): Promise<RunningRegistry> {
-  const { host, port } = parseListenAddress(o.addr);
-  if (!!o.tlsCert !== !!o.tlsKey) throw new Error('TLS needs both a certificate and a key');
-  const credentials = await loadCredentials(o);
-  const tls = o.tlsCert && o.tlsKey ? { cert: await fs.readFile(o.tlsCert), key: await fs.readFile(o.tlsKey) } : undefined;
-  const ctx = await openStore(o.root, o);
-
-  const handler = createRequestHandler(ctx, { credentials, log: o.log });
-  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
-  // Node's default 5-minute request timeout would cut off large layer uploads.
-  server.requestTimeout = 0;
-
-  await new Promise<void>((resolve, reject) => {
+function listen(server: http.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
+}
+
+export async function startRegistryServer(o: RegistryServerOptions): Promise<RunningRegistry> {
+  const { host, port } = parseListenAddress(o.addr);
+  if (!!o.tlsCert !== !!o.tlsKey) throw new Error('TLS needs both a certificate and a key');
+  const credentials = await loadCredentials(o);
+  const tls = o.tlsCert && o.tlsKey ? { cert: await fs.readFile(o.tlsCert), key: await fs.readFile(o.tlsKey) } : undefined;
+  const layout = new StorageLayout(path.resolve(o.root));
+  await fs.mkdir(layout.root, { recursive: true });
+  // Held until close: `registry garbage-collect` must not run while uploads and manifest pushes can happen.
+  const lock = await lockRoot(layout, 'registry serve', o.log);
+
+  let ctx: RegistryContext;
+  let server: http.Server;
+  try {
+    ctx = await openStore(layout, o);
+    const handler = createRequestHandler(ctx, { credentials, log: o.log });
+    server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+    // Node's default 5-minute request timeout would cut off large layer uploads.
+    server.requestTimeout = 0;
+    await listen(server, port, host);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   const actual = (server.address() as AddressInfo).port;
   const url = `${tls ? 'https' : 'http'}://${dialHost(host)}:${actual}`;
 
@@ -118,7 +133,8 @@ export async function startRegistryServer(o: RegistryServerOptions): Promise<Run
     close() {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(sweeper);
-        server.close(() => resolve());
+        // The root is free only once no request can write to it any more.
+        server.close(() => lock.release().then(resolve, resolve));
         server.closeAllConnections();
         ctx.uploads.forgetAll();
       });

@@ -8,6 +8,7 @@
  *   repositories/<name>/_manifests/tags/<tag>            the digest the tag points at
  *   _uploads/<uuid>/{data,state}                         upload sessions in progress
  *   _tmp/                                                temp files, renamed into place
+ *   _lock                                                pid of the one process using the root
  *
  * The shape follows docker-registry's filesystem driver (a blob is visible in a
  * repository only through a link), which is what makes cross-repository mount
@@ -42,4 +43,9 @@ export class StorageLayout {
 
   /** Same filesystem as everything else, so `rename` out of it is atomic. */
   get tmpDir(): string { return path.join(this.root, '_tmp'); }
+
+  /** Held by `registry serve` while it runs and by `registry garbage-collect` (`root-lock.ts`). */
+  get lockFile(): string { return path.join(this.root, '_lock'); }
+  /** A lock file being written, or a stale one moved aside; `suffix` makes it the caller's own. */
+  lockFileAside(suffix: string): string { return path.join(this.root, `_lock.${suffix}`); }
 }

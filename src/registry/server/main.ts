@@ -6,7 +6,9 @@
  *                        [--no-delete]
  *
  * Prints the URL on stdout once listening; access log lines (Common Log
- * Format) go to stderr, as docker-registry writes its log.
+ * Format) go to stderr, as docker-registry writes its log. The storage root
+ * is locked while the server runs (`root-lock.ts`): a second server or a
+ * `registry garbage-collect` on it is refused.
  */
 import { InvalidParameterError } from '../../errors.js';
 import { startRegistryServer, type RegistryServerOptions } from './index.js';

@@ -45,6 +45,8 @@ async function resolve(ctx: RegistryContext, name: string, reference: string): P
 
 export async function getManifest(ctx: RegistryContext, ex: Exchange, name: string, reference: string): Promise<void> {
   const { d, info } = await resolve(ctx, name, reference);
+  // The revision alone would answer HEAD: a manifest whose bytes are gone must be unknown, never a 200.
+  if ((await ctx.blobs.size(d)) === undefined) throw new DistributionError('MANIFEST_UNKNOWN', { detail: { digest: d.value } });
   const headers = { 'Content-Type': info.mediaType, 'Docker-Content-Digest': d.value, ETag: `"${d.value}"` };
   if (ex.method === 'HEAD') {
     ex.res.writeHead(200, { ...headers, 'Content-Length': info.size });

@@ -10,7 +10,7 @@
  * §3.2). Nothing here re-serialises the manifest: its digest is over the bytes.
  */
 import { DistributionError } from './errors.js';
-import { looksLikeDigest } from './names.js';
+import { looksLikeDigest, parseDigest, type Digest } from './names.js';
 
 export const MEDIA_TYPES = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -132,4 +132,36 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     parsed.annotations = m.annotations as Record<string, string>;
   }
   return parsed;
+}
+
+/** What a stored manifest points at, as digests this registry can hold. */
+export interface ManifestReferences {
+  /** `config`, `layers[]` and an artifact's `blobs[]`. */
+  blobs: Digest[];
+  /** An index's (manifest list's) `manifests[]`. */
+  manifests: Digest[];
+  /** The manifest this one refers to (it is a referrer of its subject). */
+  subject?: Digest;
+}
+
+/**
+ * The references of a stored manifest, for garbage collection. It is read the
+ * way PUT read it (`parseManifest` with the media type recorded then), so
+ * what was accepted reads the same now; anything else throws
+ * `MANIFEST_INVALID`. Descriptors whose digest is not sha256 are left out:
+ * such content cannot be stored here (`names.ts`).
+ */
+export function manifestReferences(bytes: Buffer, mediaType: string | undefined): ManifestReferences {
+  const parsed = parseManifest(bytes, mediaType);
+  const storable = (descs: Descriptor[]): Digest[] => descs.flatMap((desc) => {
+    try {
+      return [parseDigest(desc.digest)];
+    } catch {
+      return [];
+    }
+  });
+  const refs: ManifestReferences = { blobs: storable(parsed.blobs), manifests: storable(parsed.manifests) };
+  const [subject] = storable(parsed.subject ? [parsed.subject] : []);
+  if (subject) refs.subject = subject;
+  return refs;
 }

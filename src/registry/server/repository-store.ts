@@ -52,6 +52,11 @@ export class RepositoryStore {
     return unlinkIfExists(this.layout.layerLink(name, d));
   }
 
+  /** The blobs linked into the repository (whether or not their content is still stored). */
+  async listLayers(name: string): Promise<Digest[]> {
+    return (await listDir(this.layout.layersDir(name))).filter((hex) => /^[a-f0-9]{64}$/.test(hex)).map(sha256Digest);
+  }
+
   // ---- manifest revisions
 
   async getRevision(name: string, d: Digest): Promise<RevisionInfo | undefined> {

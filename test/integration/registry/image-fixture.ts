@@ -86,3 +86,77 @@ export async function layoutDigest(dir: string, tag: string): Promise<string | u
   };
   return index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag)?.digest;
 }
+
+/** A gzipped tar layer holding one file. */
+export function gzipLayer(name: string, content: string): Buffer {
+  return zlib.gzipSync(tarOneFile(name, content));
+}
+
+/** Media types of the two manifest formats a registry sees. */
+export const FORMATS = {
+  oci: {
+    manifest: 'application/vnd.oci.image.manifest.v1+json',
+    index: 'application/vnd.oci.image.index.v1+json',
+    config: 'application/vnd.oci.image.config.v1+json',
+    layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  },
+  docker: {
+    manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    index: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    config: 'application/vnd.docker.container.image.v1+json',
+    layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  },
+} as const;
+
+export interface LayeredImage {
+  layers: Buffer[];
+  config: Buffer;
+  manifest: Buffer;
+  manifestDigest: string;
+  mediaType: string;
+}
+
+/** An image of `layers` (gzipped tars, bottom first) whose config `label` tells apart from others with the same layers. */
+export function layeredImage(layers: Buffer[], label: string, format: keyof typeof FORMATS = 'oci'): LayeredImage {
+  const types = FORMATS[format];
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64', os: 'linux', config: { Labels: { label } },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(zlib.gunzipSync(l))) }, history: [{ created_by: `berth test ${label}` }],
+  }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: types.manifest,
+    config: { mediaType: types.config, digest: sha256(config), size: config.length },
+    layers: layers.map((l) => ({ mediaType: types.layer, digest: sha256(l), size: l.length })),
+  }));
+  return { layers, config, manifest, manifestDigest: sha256(manifest), mediaType: types.manifest };
+}
+
+/** An index (manifest list) over manifests, one platform entry each. */
+export function indexOver(children: Array<{ manifest: Buffer; mediaType: string }>, format: keyof typeof FORMATS = 'oci'): { index: Buffer; digest: string; mediaType: string } {
+  const mediaType = FORMATS[format].index;
+  const archs = ['amd64', 'arm64', 's390x', 'ppc64le'];
+  const index = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType,
+    manifests: children.map((c, i) => ({
+      mediaType: c.mediaType, digest: sha256(c.manifest), size: c.manifest.length, platform: { architecture: archs[i % archs.length], os: 'linux' },
+    })),
+  }));
+  return { index, digest: sha256(index), mediaType };
+}
+
+/**
+ * An OCI artifact that refers to `subject` (a signature, an SBOM): the empty
+ * config `{}` and one blob.
+ */
+export function referrerOf(subject: { manifest: Buffer; mediaType: string }, content: string): { manifest: Buffer; digest: string; mediaType: string; config: Buffer; blob: Buffer } {
+  const config = Buffer.from('{}');
+  const blob = Buffer.from(content);
+  const mediaType = FORMATS.oci.manifest;
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType, artifactType: 'application/vnd.berth.test.signature',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/octet-stream', digest: sha256(blob), size: blob.length }],
+    subject: { mediaType: subject.mediaType, digest: sha256(subject.manifest), size: subject.manifest.length },
+  }));
+  return { manifest, digest: sha256(manifest), mediaType, config, blob };
+}

@@ -709,7 +709,8 @@ describe('basic auth', { skip: !haveSkopeo && 'skopeo not installed' }, () => {
     const file = path.join(work, 'bcrypt');
     // libxcrypt's bcrypt of "secret" (python3 crypt.crypt('secret', '$2b$05$abcdefghijklmnopqrstuu')).
     await fs.writeFile(file, 'dave:$2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a\n');
-    const server = await startRegistryServer({ addr: '127.0.0.1:0', root, htpasswd: file });
+    // A root of its own: the block's server holds `root` (one server per root).
+    const server = await startRegistryServer({ addr: '127.0.0.1:0', root: path.join(work, 'bcrypt-root'), htpasswd: file });
     try {
       const get = (auth?: string) => fetch(`${server.url}/v2/`, auth ? { headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } } : {});
       assert.equal((await get('dave:secret')).status, 200);
