@@ -12,6 +12,7 @@ import {
 } from '../image/reference.js';
 import type { ImageConfig } from '../image/config.js';
 import { RegistryClient, endpointFor, type RegistryCredentials } from '../registry/client/registry-client.js';
+import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
 import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
 import type { ImageService } from './images.js';
@@ -154,7 +155,10 @@ export class Distribution {
       };
       const download = async (l: { digest: string; size: number }) => {
         if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); return; }
-        const body = await client.getBlob(ref.path, l.digest);
+        const body = resumableBlob(await client.getBlob(ref.path, l.digest), (offset) => client.getBlob(ref.path, l.digest, { offset }), {
+          ...DEFAULT_RESUME, signal: cancel.signal,
+          onResume: (_n, delay) => o.progress({ status: `Retrying in ${Math.max(1, Math.round(delay / 1000))} second${delay > 1500 ? 's' : ''}`, progressDetail: {}, id: short(l.digest) }),
+        });
         let got = 0;
         let lastReport = 0;
         // Count in the pipe itself: a 'data' listener would start the flow before the writer exists.

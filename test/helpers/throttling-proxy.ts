@@ -6,7 +6,9 @@
  * whether it finished, whether the downloader hung up first — so the test
  * can wait for "half way" and can tell an aborted download from a finished
  * one. For races between downloads it can also corrupt a blob and hold a
- * blob's request until the test lets it through.
+ * blob's request until the test lets it through; for resumed downloads it
+ * breaks a blob's connection off after some bytes and records the Range
+ * each request asked for.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +67,10 @@ export interface ThrottlingProxy {
   hold(digest: string): Hold;
   /** Changes the rate for transfers from now on; 0 lifts the throttle. */
   setRate(bytesPerSecond: number): void;
+  /** The next `times` GETs of blob `digest` break off (the connection is destroyed) after `bytes` bytes of body. */
+  cut(digest: string, bytes: number, times?: number): void;
+  /** The Range header of every blob GET, by digest, in order ('' for none). */
+  ranges: Map<string, string[]>;
   close(): Promise<void>;
 }
 
@@ -77,6 +83,20 @@ export async function startThrottlingProxy(upstream: string, o: ThrottlingProxyO
   const transfers: Transfer[] = [];
   const corrupt = new Set<string>();
   const held = new Map<string, { gate: Promise<void>; arrive(): void; hangUp(): void }>();
+  const cuts = new Map<string, { bytes: number; times: number }>();
+  const ranges = new Map<string, string[]>();
+
+  /** Relays `bytes` bytes of the body, then breaks the connection as a network failure would. */
+  function relayThenCut(pres: http.IncomingMessage, res: http.ServerResponse, bytes: number): void {
+    let left = bytes;
+    pres.on('data', (c: Buffer) => {
+      if (left <= 0) return;
+      const part = c.subarray(0, left);
+      left -= part.length;
+      res.write(part, () => { if (left <= 0) { res.socket?.destroy(); pres.destroy(); } });
+    });
+    pres.on('end', () => res.end());
+  }
 
   /** Sends `body` in slices of rate/20 every 50 ms, stopping when the downloader hangs up. */
   async function trickle(pres: http.IncomingMessage, res: http.ServerResponse, t: Transfer): Promise<void> {
@@ -108,6 +128,12 @@ export async function startThrottlingProxy(upstream: string, o: ThrottlingProxyO
       res.writeHead(pres.statusCode ?? 502, out);
       const total = Number(pres.headers['content-length'] ?? 0);
       const blob = req.method === 'GET' && pres.statusCode === 200 && digest !== undefined;
+      const cut = req.method === 'GET' && digest !== undefined && (pres.statusCode === 200 || pres.statusCode === 206) ? cuts.get(digest) : undefined;
+      if (cut && cut.times > 0) {
+        if (--cut.times === 0) cuts.delete(digest!);
+        relayThenCut(pres, res, cut.bytes);
+        return;
+      }
       if (blob && corrupt.has(digest)) {
         relayBody(pres, res, true);
         return;
@@ -129,6 +155,7 @@ export async function startThrottlingProxy(upstream: string, o: ThrottlingProxyO
 
   const server = http.createServer((req, res) => {
     const digest = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec((req.url ?? '').split('?')[0])?.[1];
+    if (digest && req.method === 'GET') ranges.set(digest, [...(ranges.get(digest) ?? []), String(req.headers.range ?? '')]);
     const h = digest ? held.get(digest) : undefined;
     if (!h) return forward(req, res, digest);
     h.arrive();
@@ -141,8 +168,9 @@ export async function startThrottlingProxy(upstream: string, o: ThrottlingProxyO
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, transfers, corrupt,
+    url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, transfers, corrupt, ranges,
     setRate(bytesPerSecond) { rate = bytesPerSecond; },
+    cut(digest, bytes, times = 1) { cuts.set(digest, { bytes, times }); },
     hold(digest) {
       let release!: () => void;
       let arrive!: () => void;

@@ -19,6 +19,9 @@
  * - One layer fails verification while another is half way: the pull fails
  *   with the verification error and stops the other download before it
  *   cleans up, so nothing is committed after the clean-up.
+ * - The connection breaks off mid-blob: the download is taken up from the
+ *   byte it got to (Range), the image is whole; a blob that keeps breaking
+ *   off fails the pull after four resumes, leaving nothing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -202,6 +205,53 @@ describe('a pull killed half way leaves nothing behind', { skip: skipUnlessRoot(
     } finally {
       held.release();
       proxy!.corrupt.delete(small);
+      await forget();
+    }
+  });
+
+  test('a connection that breaks off half way is taken up from where it broke (Range) and the image is whole', async () => {
+    const big = (await layerDigests())[2];
+    const CUT = 3 << 20;
+    proxy!.setRate(0);
+    try {
+      proxy!.cut(big, CUT, 2);
+      const r = await d.berth(['pull', ref], { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`${big.slice(7, 19)}: Retrying in \\d+ seconds?`));
+      // Each resume asks from the byte berthd got to: at most what the proxy sent before the break
+      // (bytes still in flight when a connection is reset are lost), never starting over.
+      const [first, second, third] = (proxy!.ranges.get(big) ?? []).slice(-3);
+      assert.equal(first, '');
+      const offsets = [second, third].map((r) => Number(/^bytes=(\d+)-$/.exec(r ?? '')?.[1]));
+      assert.ok(offsets[0] > 0 && offsets[0] <= CUT, `first resume at ${second}`);
+      assert.ok(offsets[1] > offsets[0] && offsets[1] <= offsets[0] + CUT, `second resume at ${third}`);
+      const id = await createContainer(d, { Image: ref, Cmd: ['sh', '-c', 'wc -c < /big; cat /small'] });
+      try {
+        await start(d, id);
+        assert.equal(await waitExit(d, id), 0);
+        assert.match(await logs(d, id), new RegExp(`^${BIG}\nsmall-\\d+\n$`));
+      } finally {
+        await remove(d, id);
+      }
+    } finally {
+      proxy!.setRate(RATE);
+      await forget();
+    }
+  });
+
+  test('a blob that keeps breaking off fails the pull once the resumes are used up, and nothing is kept', async () => {
+    const big = (await layerDigests())[2];
+    proxy!.setRate(0);
+    try {
+      proxy!.cut(big, 1 << 20, 5); // the first request and four resumes
+      const r = await d.berth(['pull', ref], { timeoutMs: 60_000 });
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, /blobs\/sha256:[0-9a-f]{64}: aborted/);
+      assert.equal((r.stdout.match(/Retrying in/g) ?? []).length, 4);
+      await waitFor(async () => JSON.stringify(await state(d)) === JSON.stringify(baseline), 10_000, 'berthd to undo the pull')
+        .catch(async (e: Error) => { assert.deepEqual(await state(d), baseline, e.message); });
+    } finally {
+      proxy!.setRate(RATE);
       await forget();
     }
   });

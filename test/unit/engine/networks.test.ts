@@ -108,10 +108,14 @@ test('Docker\'s network-mode rules are enforced at create', () => {
     [{ Hostname: 'h', HostConfig: { NetworkMode: 'container:owner' } }, /conflicting options: hostname and the network mode/],
     [{ HostConfig: { NetworkMode: 'container:owner', Dns: ['1.1.1.1'] } }, /conflicting options: dns and the network mode/],
     [{ HostConfig: { NetworkMode: 'host' }, NetworkingConfig: { EndpointsConfig: { pooled: {} } } }, /cannot be disconnected from host network or connected to host network/],
-    [{ HostConfig: { NetworkMode: 'bridge' }, NetworkingConfig: { EndpointsConfig: { bridge: { Links: ['a:b'] } } } }, /links \(--link\) are not supported/],
+    [{ HostConfig: { NetworkMode: 'bridge' }, NetworkingConfig: { EndpointsConfig: { bridge: { Links: ['a:b'] } } } }, /links are not supported on the default bridge/],
+    [{ HostConfig: { NetworkMode: 'pooled' }, NetworkingConfig: { EndpointsConfig: { pooled: { Links: ['a:b:c'] } } } }, /bad format for links: a:b:c/],
+    [{ HostConfig: { NetworkMode: 'pooled' }, NetworkingConfig: { EndpointsConfig: { pooled: { Links: 'a:b' } } } } as unknown as CreateRequest, /Links must be a list/],
     [{ HostConfig: { NetworkMode: 'nosuch' } }, /network nosuch not found/],
   ];
   for (const [req, re] of cases) assert.throws(() => prepare(req), re, JSON.stringify(req));
+  const linked = prepare({ HostConfig: { NetworkMode: 'pooled' }, NetworkingConfig: { EndpointsConfig: { pooled: { Links: ['web:www', '/db:/app/database', 'cache'] } } } });
+  assert.deepEqual(linked.NetworkingConfig.EndpointsConfig.pooled.Links, ['web:www', '/db:/app/database', 'cache'], 'links on a user network are kept');
   const joined = prepare({ HostConfig: { NetworkMode: 'container:owner' } });
   assert.equal(joined.eff.Config.Hostname, 'ownerhost');
   assert.deepEqual(joined.NetworkingConfig.EndpointsConfig, {});
