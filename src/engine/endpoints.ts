@@ -236,6 +236,9 @@ export class EndpointService implements ContainerNetworking {
       endpoints: [], ports: [],
     };
     try {
+      // Recorded before the namespace exists: a daemon killed in between leaves a sandbox file
+      // whose teardown (reconcile at start-up) deletes the namespace, not a namespace nobody knows.
+      this.sandboxes.save(sb);
       sb.netnsPath = await createNetns(sb.netnsName);
       this.sandboxes.save(sb);
       sb.ports = await this.ports.reserve(c.Id, portRequests(hc.PortBindings, c.Config.ExposedPorts, !!hc.PublishAllPorts))
