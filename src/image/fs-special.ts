@@ -295,6 +295,16 @@ export class SpecialFs {
     if (r[0] !== 'K') throw new SpecialFsError('new network namespace', path, Number(r[1]));
   }
 
+  /** The helper exited or could not start: every call from now on fails. */
+  get isDead(): boolean {
+    return this.dead !== null;
+  }
+
+  /** The helper's pid while it runs (tests). */
+  get pid(): number | undefined {
+    return this.dead ? undefined : this.child?.pid;
+  }
+
   /** Ends the helper; pending calls still get their answers first. */
   async close(): Promise<void> {
     const child = this.child;
@@ -314,7 +324,10 @@ let shared: SpecialFs | undefined;
  * once. Jobs that make thousands of calls (a layer apply) keep their own.
  */
 export function sharedSpecialFs(): SpecialFs {
-  return (shared ??= new SpecialFs({ background: true }));
+  // A helper that died (killed, out of memory) is replaced: the calls it failed stay failed,
+  // but berthd's mounts and namespaces must not stop working until it restarts.
+  if (!shared || shared.isDead) shared = new SpecialFs({ background: true });
+  return shared;
 }
 
 /** Runs `fn` with a helper and always ends the helper afterwards. */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createNetns, deleteNetns, netnsPath } from '../../../src/network/netns.js';
+import { sharedSpecialFs } from '../../../src/image/fs-special.js';
 import { skipUnlessRoot } from '../../helpers/daemon.js';
 
 const NAME = `bt-netns-${process.pid}`;
@@ -43,4 +44,22 @@ test('createNetns/deleteNetns: a namespace of its own, seen by ip and nsenter, a
   writeFileSync(path, '');
   await deleteNetns(NAME);
   assert.ok(!existsSync(path));
+});
+
+test('a syscall helper that was killed is replaced: the next namespace is made by a new one', { skip: skipUnlessRoot() }, async (t) => {
+  const name = `${NAME}-b`;
+  t.after(() => deleteNetns(name).catch(() => undefined));
+  await createNetns(name);
+  await deleteNetns(name);
+  const old = sharedSpecialFs();
+  const pid = old.pid;
+  assert.ok(pid, 'the helper runs');
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && !old.isDead; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(old.isDead, 'the old helper is known dead');
+  await createNetns(name);
+  assert.ok(mountedAt(netnsPath(name)));
+  assert.notEqual(sharedSpecialFs().pid, pid);
+  await deleteNetns(name);
+  assert.ok(!existsSync(netnsPath(name)));
 });
