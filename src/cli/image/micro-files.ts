@@ -89,10 +89,14 @@ export async function collectMicroFiles(program: string, adds: readonly string[]
     return true;
   };
 
+  const dirsSeen = new Set<string>(); // dev:ino of directories walked (a symlink may lead back up)
   const addPath = async (host: string, dest: string): Promise<void> => {
     let st;
     try { st = statSync(host); } catch { throw new StatusError(1, `--add ${host}: no such file or directory`); }
     if (st.isDirectory()) {
+      const id = `${st.dev}:${st.ino}`;
+      if (dirsSeen.has(id)) return;
+      dirsSeen.add(id);
       for (const name of readdirSync(host).sort()) {
         const child = join(host, name);
         const lst = lstatSync(child);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readElfInfo } from '../../../src/image/elf.js';
-import { parseLoaderList } from '../../../src/cli/image/micro-files.js';
+import { collectMicroFiles, parseLoaderList } from '../../../src/cli/image/micro-files.js';
 import { microLayer } from '../../../src/cli/image/micro.js';
 import { entriesOf } from '../../helpers/layer-fixtures.js';
 
@@ -47,4 +48,15 @@ test('microLayer: parents, /etc and /tmp (1777), byte order, one mtime, root own
   ]);
   assert.ok(entries.every((e) => e.header.mtime === 1_700_000_000 && e.header.uid === 0 && e.header.gid === 0));
   assert.equal(entries.find((e) => e.header.name === 'usr/bin/app')?.content.toString(), 'ELF…');
+});
+
+test('collectMicroFiles: an added directory is walked once even when a symlink inside leads back up', { skip: !existsSync('/bin/busybox') && 'no busybox-static' }, async (t) => {
+  const dir = mkdtempSync('/tmp/berth-test-micro-loop-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'f'), 'x');
+  symlinkSync(dir, join(dir, 'sub', 'up'));
+  const got = await collectMicroFiles('/bin/busybox', [`${dir}:/data`]);
+  assert.deepEqual([...got.files.keys()].sort(), ['/bin/busybox', '/data/f']);
+  assert.equal(got.libraries, 0);
 });
