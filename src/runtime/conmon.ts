@@ -15,10 +15,11 @@
  * - `_OCI_ATTACHPIPE`: exec only; `{"data": 0}` once the attach socket exists.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { findExecutable } from '../executable.js';
 import { SystemError } from '../errors.js';
 import { lastRuntimeError, type OciRuntime } from './oci-runtime.js';
 
@@ -49,17 +50,9 @@ const CONMON_DIRS = ['/usr/bin', '/usr/libexec/podman', '/usr/local/bin', '/usr/
 let conmonPath: string | null = null;
 
 function findConmon(): string {
-  if (conmonPath) return conmonPath;
-  for (const dir of CONMON_DIRS) {
-    const p = join(dir, 'conmon');
-    try {
-      accessSync(p, fsConstants.X_OK);
-      return (conmonPath = p);
-    } catch {
-      // next
-    }
-  }
-  throw new SystemError(`conmon not found in ${CONMON_DIRS.join(', ')}`);
+  conmonPath ??= findExecutable('conmon', CONMON_DIRS) ?? null;
+  if (!conmonPath) throw new SystemError(`conmon not found in ${CONMON_DIRS.join(', ')}`);
+  return conmonPath;
 }
 
 /**

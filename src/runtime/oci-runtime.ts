@@ -9,9 +9,10 @@
  * difference is handled here so callers see one behaviour.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { findExecutable } from '../executable.js';
 import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
 import { cgroupDir } from './cgroup-stats.js';
 import { cgroupVersion } from './cgroup-version.js';
@@ -175,16 +176,9 @@ const KNOWN: readonly string[] = ['runc', 'crun'] satisfies RuntimeName[];
 export function findRuntime(name: string): OciRuntime {
   if (!KNOWN.includes(name)) throw new InvalidParameterError(`unknown or invalid runtime name: ${name}`);
   const dirs = [...SEARCH_DIRS, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'))];
-  for (const dir of dirs) {
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return new OciRuntime(name, p);
-    } catch {
-      // keep looking
-    }
-  }
-  throw new SystemError(`OCI runtime ${name} not found in ${dirs.join(', ')}`);
+  const p = findExecutable(name, dirs);
+  if (!p) throw new SystemError(`OCI runtime ${name} not found in ${dirs.join(', ')}`);
+  return new OciRuntime(name, p);
 }
 
 /**

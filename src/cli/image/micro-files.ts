@@ -7,8 +7,9 @@
  * symlink on the host becomes a regular file at the path the program or the
  * loader uses.
  */
-import { accessSync, constants, lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
+import { findExecutable } from '../../executable.js';
 import { readElfInfo } from '../../image/elf.js';
 import { runCommand } from '../../run-command.js';
 import { StatusError } from '../errors.js';
@@ -26,13 +27,9 @@ export interface MicroFiles {
 /** `ls` → `/usr/bin/ls` through PATH, like a shell; a name with a slash is a path. */
 export function findProgram(name: string, path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string {
   if (name.includes('/')) return resolve(name);
-  for (const dir of path.split(':').filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      if (statSync(candidate).isFile()) { accessSync(candidate, constants.X_OK); return candidate; }
-    } catch { /* next */ }
-  }
-  throw new StatusError(1, `${name}: executable file not found in $PATH`);
+  const found = findExecutable(name, path.split(':').filter(Boolean));
+  if (!found) throw new StatusError(1, `${name}: executable file not found in $PATH`);
+  return found;
 }
 
 /** The paths in `<interp> --list` output, and the names it could not find. */
