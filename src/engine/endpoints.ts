@@ -259,7 +259,7 @@ export class EndpointService implements ContainerNetworking {
       namespace: { mode: 'path', path: sb.netnsPath },
       etc: {
         addresses: sb.endpoints.map((ep) => ep.ipAddress),
-        extraHosts: [...this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''), ...this.linkHosts(eps)],
+        extraHosts: [...this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''), ...this.linkEntries(eps).map((e) => `${e.names}:${e.ip}`)],
         // On networks with DNS the container asks aardvark-dns, which forwards other names to --dns (or the host's resolvers).
         nameservers: dnsServers.length ? dnsServers : hc.Dns ?? [],
         ...dnsOpts,
@@ -286,8 +286,8 @@ export class EndpointService implements ContainerNetworking {
    * again (refreshLinksTo); a target that is not running then gets no line,
    * as dockerd's DNS would not answer for it either.
    */
-  private linkHosts(eps: Record<string, Record<string, any>>): string[] {
-    const lines: string[] = [];
+  private linkEntries(eps: Record<string, Record<string, any>>): { ip: string; names: string }[] {
+    const entries: { ip: string; names: string }[] = [];
     for (const [name, cfg] of Object.entries(eps)) {
       const links: string[] = cfg.Links ?? [];
       if (!links.length) continue;
@@ -297,10 +297,10 @@ export class EndpointService implements ContainerNetworking {
         let other: ContainerRecord;
         try { other = this.containers().lookup(target); } catch { continue; }
         const ip = this.sandboxes.get(other.Id)?.endpoints.find((ep) => ep.networkId === networkId && ep.ready)?.ipAddress;
-        if (ip) lines.push(`${alias === other.Name ? alias : `${alias} ${other.Name}`}:${ip}`);
+        if (ip) entries.push({ ip, names: linkNames(alias, other.Name) });
       }
     }
-    return lines;
+    return entries;
   }
 
   /**
@@ -320,7 +320,7 @@ export class EndpointService implements ContainerNetworking {
         for (const link of (cfg.Links ?? []) as string[]) {
           const [ref, alias] = splitLink(link);
           if (ref !== target.Name && !target.Id.startsWith(ref)) continue;
-          lines.set(alias, `${ep.ipAddress}\t${alias === target.Name ? alias : `${alias} ${target.Name}`}`);
+          lines.set(alias, `${ep.ipAddress}\t${linkNames(alias, target.Name)}`);
         }
       }
       if (!lines.size) continue;
@@ -459,7 +459,7 @@ export class EndpointService implements ContainerNetworking {
         }
         // Like dockerd's sandbox: the container's name for its new address, and the new endpoint's link aliases.
         const names = c.Config.Domainname ? `${c.Config.Hostname}.${c.Config.Domainname} ${c.Config.Hostname}` : c.Config.Hostname;
-        const links = this.linkHosts({ [n.Name]: cfg }).map((h) => `${h.slice(h.lastIndexOf(':') + 1)}\t${h.slice(0, h.lastIndexOf(':'))}`);
+        const links = this.linkEntries({ [n.Name]: cfg }).map((e) => `${e.ip}\t${e.names}`);
         await this.editHosts(c, (lines) => [...lines, `${ep.ipAddress}\t${names}`, ...links]);
       }
       eps[n.Name] = cfg;
@@ -538,6 +538,11 @@ export class EndpointService implements ContainerNetworking {
  * holder until they re-probe, 5 to 30 s) stay right: a restarted service
  * answers on its published port and to its peers at once.
  */
+/** The names of a link's /etc/hosts line: the alias, then the target's name when it differs. */
+function linkNames(alias: string, targetName: string): string {
+  return alias === targetName ? alias : `${alias} ${targetName}`;
+}
+
 /** `web:www` → ['web', 'www']; `web` → ['web', 'web'] (a leading `/` dropped, as in `/web:/app/www`). */
 function splitLink(link: string): [string, string] {
   const [target, alias = target] = link.split(':').map((p) => p.replace(/^.*\//, ''));
