@@ -4,7 +4,9 @@
  * "what does my cluster do when node B cannot reach node C?".
  *
  * - `partition`: nothing goes to or comes from the peers (iptables DROP on
- *   OUTPUT by destination and INPUT by source);
+ *   OUTPUT by destination and INPUT by source; with `Reject`, refused at once
+ *   — a TCP reset or an ICMP port unreachable — instead of lost, so clients
+ *   fail fast rather than time out);
  * - `loss`: each packet is dropped with a probability (iptables `statistic`),
  *   on the way out, in, or both, optionally only to/from the peers;
  * - `rate`: the container's outgoing bandwidth is capped (a tbf qdisc on each
@@ -29,6 +31,8 @@ export interface FaultRequest {
   Kind: FaultKind;
   /** partition: required; loss: optional. Container names/IDs or IPv4 addresses/CIDRs. */
   Peers?: string[];
+  /** partition: refuse (TCP reset, ICMP port unreachable) instead of dropping silently. */
+  Reject?: boolean;
   /** loss: 0 < p ≤ 1. */
   Probability?: number;
   /** loss: which packets (default `out`, what the container sends). */
@@ -47,6 +51,7 @@ export interface Fault {
   /** The peers as given, and the addresses they stood for when the fault was added. */
   Peers?: string[];
   Addresses?: string[];
+  Reject?: boolean;
   Probability?: number;
   Direction?: Direction;
   Rate?: string;
@@ -101,7 +106,8 @@ export function normalizeRequest(r: unknown): FaultRequest {
   switch (kind) {
     case 'partition':
       if (!peers.length) bad('a partition needs at least one peer');
-      return { Kind: kind, Peers: peers };
+      if (o.Reject !== undefined && o.Reject !== null && typeof o.Reject !== 'boolean') bad('Reject must be true or false');
+      return { Kind: kind, Peers: peers, ...(o.Reject ? { Reject: true } : {}) };
     case 'loss': {
       const p = o.Probability;
       if (typeof p !== 'number' || !(p > 0 && p <= 1)) bad(`invalid loss probability ${JSON.stringify(p)}: a number above 0 and at most 1`);
@@ -144,8 +150,17 @@ export function iptablesRestoreInput(faults: readonly Fault[]): string {
     const addresses = (f.Addresses ?? []).map(cidr);
     if (f.Kind === 'partition') {
       for (const a of addresses) {
-        lines.push(`-A ${CHAIN_OUT} -d ${a} ${comment} -j DROP`);
-        lines.push(`-A ${CHAIN_IN} -s ${a} ${comment} -j DROP`);
+        for (const [chain, match] of [[CHAIN_OUT, `-d ${a}`], [CHAIN_IN, `-s ${a}`]]) {
+          if (f.Reject) {
+            // The resets the REJECTs send pass both chains (OUTPUT's comes back in "from" the peer,
+            // INPUT's goes out to it): swallowed, they would leave the clients to time out after all.
+            lines.push(`-A ${chain} ${match} -p tcp --tcp-flags RST RST ${comment} -j RETURN`);
+            lines.push(`-A ${chain} ${match} -p tcp ${comment} -j REJECT --reject-with tcp-reset`);
+            lines.push(`-A ${chain} ${match} ${comment} -j REJECT --reject-with icmp-port-unreachable`);
+          } else {
+            lines.push(`-A ${chain} ${match} ${comment} -j DROP`);
+          }
+        }
       }
     } else if (f.Kind === 'loss') {
       const p = `-m statistic --mode random --probability ${f.Probability}`;

@@ -4,6 +4,7 @@
  * new fault's ID; `ls` lists, `rm` removes.
  *
  *   berth fault partition db1 db2 db3        db1 can neither reach nor hear db2, db3
+ *   berth fault partition --reject db1 db2   … and connections are refused, not left to time out
  *   berth fault loss --direction both web 30%
  *   berth fault rate web 1mbit               web sends at most 1 Mbit/s
  *   berth fault delay --jitter 10ms web 100ms
@@ -22,6 +23,7 @@ interface Fault {
   Kind: string;
   Peers?: string[];
   Addresses?: string[];
+  Reject?: boolean;
   Probability?: number;
   Direction?: string;
   Rate?: string;
@@ -49,7 +51,7 @@ export function parseProbability(text: string): number {
 export function describeFault(f: Fault): string {
   const peers = f.Peers?.length ? `${f.Peers.join(',')}${f.Addresses?.length ? ` (${f.Addresses.join(',')})` : ''}` : '';
   switch (f.Kind) {
-    case 'partition': return `from ${peers}`;
+    case 'partition': return `from ${peers}${f.Reject ? ', rejected' : ''}`;
     case 'loss': return `${+(100 * (f.Probability ?? 0)).toFixed(4)}% ${f.Direction ?? 'out'}${peers ? ` to/from ${peers}` : ''}`;
     case 'rate': return `${f.Rate} out`;
     case 'delay': return `${f.Delay}${f.Jitter ? ` ±${f.Jitter}` : ''} out`;
@@ -79,10 +81,11 @@ async function listFaults(client: ApiClient, containers: string[]): Promise<Faul
 }
 
 const partitionCommand: Command = {
-  name: 'partition', usage: 'CONTAINER PEER [PEER...]', args: { min: 2 },
+  name: 'partition', usage: '[OPTIONS] CONTAINER PEER [PEER...]', args: { min: 2 },
   short: 'Cut a container off from other containers or addresses, both ways',
+  flags: [{ name: 'reject', kind: 'bool', usage: 'Refuse the packets (TCP reset, ICMP unreachable) instead of dropping them: clients fail at once' }],
   async run(ctx, f) {
-    await addFault(ctx, f.args[0], { Kind: 'partition', Peers: f.args.slice(1) });
+    await addFault(ctx, f.args[0], { Kind: 'partition', Peers: f.args.slice(1), ...(f.bool('reject') ? { Reject: true } : {}) });
   },
 };
 

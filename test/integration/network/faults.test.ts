@@ -1,6 +1,7 @@
 /**
  * Network fault injection (`berth fault`, `/containers/{id}/faults`) with
- * real containers on a user network: partitions both ways, packet loss by
+ * real containers on a user network: partitions both ways (dropping or
+ * refusing), packet loss by
  * direction and peer, a bandwidth cap measured by a download, a delay (or a
  * clear refusal on kernels without netem), the errors, and faults that end
  * with the container and leave nothing on the host.
@@ -81,6 +82,36 @@ describe('network faults', { skip: skipUnlessRoot() }, () => {
     assert.ok(await reaches('fb', 'fa'));
     assert.equal((await berth(['fault', 'ls', '-q'])).trim(), '');
     assert.doesNotMatch(await rulesIn('fa'), /berth-fault/);
+  });
+
+  test('a rejecting partition refuses connections at once, both ways; a dropping one leaves them to time out', async () => {
+    // busybox nc to the peer's httpd (busybox wget crashes on a refused connection).
+    const connect = async (from: string, to: string) => {
+      const t0 = Date.now();
+      const r = await d.berth(['exec', from, 'sh', '-c', `nc -w 3 ${to} 80 </dev/null 2>&1; echo "exit=$?"`]);
+      return { out: r.stdout, ms: Date.now() - t0 };
+    };
+    const rejecting = (await berth(['fault', 'partition', '--reject', 'fa', 'fb'])).trim();
+    try {
+      for (const [from, to] of [['fa', 'fb'], ['fb', 'fa']]) {
+        const refused = await connect(from, to);
+        assert.match(refused.out, /Connection refused\nexit=1\n$/, `${from} → ${to}`);
+        assert.ok(refused.ms < 2500, `${from} → ${to} refused after ${refused.ms} ms`);
+      }
+      assert.match((await connect('fa', 'fc')).out, /^exit=0\n$/, 'fa → fc still connects');
+      assert.match(await berth(['fault', 'ls', 'fa']), /partition +from fb \([\d.]+\), rejected/);
+    } finally {
+      await berth(['fault', 'rm', 'fa', rejecting]);
+    }
+    const dropping = (await berth(['fault', 'partition', 'fa', 'fb'])).trim();
+    try {
+      const lost = await connect('fa', 'fb');
+      assert.match(lost.out, /timed out\nexit=1\n$/);
+      assert.ok(lost.ms >= 2500, `gave up after ${lost.ms} ms`);
+    } finally {
+      await berth(['fault', 'rm', 'fa', dropping]);
+    }
+    assert.match((await connect('fa', 'fb')).out, /^exit=0\n$/);
   });
 
   test('packet loss: by direction, limited to a peer, with the probability in the rule', async () => {

@@ -8,6 +8,8 @@ import { describeFault, parseProbability } from '../../../src/cli/fault/fault.js
 
 test('normalizeRequest keeps what each kind uses and refuses the rest by name', () => {
   assert.deepEqual(normalizeRequest({ Kind: 'partition', Peers: ['b', '10.0.0.0/8'], Rate: 'x' }), { Kind: 'partition', Peers: ['b', '10.0.0.0/8'] });
+  assert.deepEqual(normalizeRequest({ Kind: 'partition', Peers: ['b'], Reject: true }), { Kind: 'partition', Peers: ['b'], Reject: true });
+  assert.deepEqual(normalizeRequest({ Kind: 'partition', Peers: ['b'], Reject: false }), { Kind: 'partition', Peers: ['b'] });
   assert.deepEqual(normalizeRequest({ Kind: 'loss', Probability: 0.25 }), { Kind: 'loss', Probability: 0.25, Direction: 'out' });
   assert.deepEqual(normalizeRequest({ Kind: 'loss', Probability: 1, Direction: 'both', Peers: ['c'] }), { Kind: 'loss', Probability: 1, Direction: 'both', Peers: ['c'] });
   assert.deepEqual(normalizeRequest({ Kind: 'rate', Rate: '1MBit' }), { Kind: 'rate', Rate: '1mbit' });
@@ -18,7 +20,7 @@ test('normalizeRequest keeps what each kind uses and refuses the rest by name', 
     [{ Kind: 'partition', Peers: [''] }, /list of container names/], [{ Kind: 'loss', Probability: 0 }, /invalid loss probability 0/],
     [{ Kind: 'loss', Probability: '0.5' }, /invalid loss probability "0.5"/], [{ Kind: 'loss', Probability: 0.5, Direction: 'up' }, /invalid direction "up"/],
     [{ Kind: 'rate', Rate: '10 mbit' }, /invalid rate "10 mbit"/], [{ Kind: 'rate', Rate: '1mbit', Peers: ['x'] }, /takes no peers/],
-    [{ Kind: 'rate', Rate: '4bit' }, /at least 8bit/], [{ Kind: 'delay' }, /needs a Delay/], [{ Kind: 'delay', Delay: '1m' }, /invalid duration "1m"/],
+    [{ Kind: 'rate', Rate: '4bit' }, /at least 8bit/], [{ Kind: 'partition', Peers: ['b'], Reject: 'yes' }, /Reject must be true or false/], [{ Kind: 'delay' }, /needs a Delay/], [{ Kind: 'delay', Delay: '1m' }, /invalid duration "1m"/],
   ] as const) {
     assert.throws(() => normalizeRequest(bad), (e: unknown) => e instanceof InvalidParameterError && message.test(e.message), JSON.stringify(bad));
   }
@@ -58,6 +60,14 @@ test('iptablesRestoreInput: both chains flushed and rebuilt from the list', () =
     'COMMIT', '',
   ].join('\n'));
   assert.match(iptablesRestoreInput([]), /^\*filter\n.*-F BERTH-FAULT-OUT\nCOMMIT\n$/s);
+  assert.deepEqual(iptablesRestoreInput([{ Id: 'eeeeeeeeeeee', Kind: 'partition', Peers: ['b'], Addresses: ['10.9.0.3'], Reject: true }]).split('\n').slice(5, -2), [
+    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -p tcp --tcp-flags RST RST -m comment --comment "berth-fault eeeeeeeeeeee" -j RETURN',
+    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -p tcp -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with tcp-reset',
+    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with icmp-port-unreachable',
+    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -p tcp --tcp-flags RST RST -m comment --comment "berth-fault eeeeeeeeeeee" -j RETURN',
+    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -p tcp -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with tcp-reset',
+    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with icmp-port-unreachable',
+  ]);
 });
 
 test('qdiscCommand: tbf for a rate, netem for a delay (with its own rate), deletion for neither', () => {
@@ -78,6 +88,7 @@ test('CLI: loss as a percentage or a fraction; a fault described in a few words'
   for (const bad of ['0', '0%', '150%', '1.5', 'half', '-5%']) assert.throws(() => parseProbability(bad), /invalid loss/, bad);
   assert.equal(describeFault({ Id: 'a', Kind: 'partition', Peers: ['b', 'c'], Addresses: ['10.0.0.2', '10.0.0.3'] }), 'from b,c (10.0.0.2,10.0.0.3)');
   assert.equal(describeFault({ Id: 'a', Kind: 'loss', Probability: 0.3, Direction: 'both' }), '30% both');
+  assert.equal(describeFault({ Id: 'a', Kind: 'partition', Peers: ['b'], Addresses: ['10.0.0.2'], Reject: true }), 'from b (10.0.0.2), rejected');
   assert.equal(describeFault({ Id: 'a', Kind: 'loss', Probability: 1, Direction: 'in', Peers: ['c'], Addresses: ['10.0.0.3'] }), '100% in to/from c (10.0.0.3)');
   assert.equal(describeFault({ Id: 'a', Kind: 'rate', Rate: '1mbit' }), '1mbit out');
   assert.equal(describeFault({ Id: 'a', Kind: 'delay', Delay: '100ms', Jitter: '5ms' }), '100ms ±5ms out');
