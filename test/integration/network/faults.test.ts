@@ -218,6 +218,19 @@ describe('network faults', { skip: skipUnlessRoot() }, () => {
     assert.equal((await berth(['fault', 'ls', '-q'])).trim(), '', 'no fault was left by a refusal');
   });
 
+  test('faults outlive a berthd restart (the container keeps running): listed, in force, and removable', async () => {
+    const id = (await berth(['fault', 'partition', 'fb', 'fc'])).trim();
+    try {
+      await d.restart();
+      assert.deepEqual((await d.request('GET', '/containers/fb/faults')).json<Fault[]>().map((f) => f.Id), [id]);
+      assert.equal(await reaches('fb', 'fc'), false, 'still cut off after the restart');
+    } finally {
+      await berth(['fault', 'rm', 'fb']);
+    }
+    assert.ok(await reaches('fb', 'fc'));
+    assert.doesNotMatch(await rulesIn('fb'), /berth-fault/);
+  });
+
   test('faults end with the container: a restart starts clean, its state file goes', async () => {
     await berth(['fault', 'partition', 'fc', 'fa']);
     assert.equal(await reaches('fc', 'fa'), false);
