@@ -86,8 +86,15 @@ export function humanDuration(ms: number): string {
 }
 
 /** `network` is the network service's summary of the container: ps's PORTS and networks. */
-export function summaryView(c: ContainerRecord, imageId: string, network: { Ports: Record<string, unknown>[]; Networks: Record<string, unknown> }): Record<string, unknown> {
-  return {
+/**
+ * A row of `GET /containers/json`. `brief` (berth's `brief=1`) leaves out
+ * HostConfig, NetworkSettings and Mounts, most of a row's bytes, which no
+ * default table shows.
+ */
+export function summaryView(
+  c: ContainerRecord, imageId: string, network: { Ports: Record<string, unknown>[]; Networks: Record<string, unknown> }, brief = false,
+): Record<string, unknown> {
+  const row: Record<string, unknown> = {
     Id: c.Id,
     Names: [`/${c.Name}`],
     Image: c.ImageRef,
@@ -98,10 +105,12 @@ export function summaryView(c: ContainerRecord, imageId: string, network: { Port
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
-    HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: network.Networks },
-    Mounts: c.Mounts.map((m) => ({ Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation })),
   };
+  if (brief) return row;
+  row.HostConfig = { NetworkMode: c.HostConfig.NetworkMode };
+  row.NetworkSettings = { Networks: network.Networks };
+  row.Mounts = c.Mounts.map((m) => ({ Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }));
+  return row;
 }
 
 export type Filters = Record<string, string[]>;

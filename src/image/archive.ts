@@ -218,7 +218,7 @@ class PendingWrites {
 
   /** Waits for every write; throws the first failure. */
   async settle(): Promise<void> {
-    while (this.inFlight.size) await Promise.all(this.inFlight.values());
+    await this.abandon();
     this.rethrow();
   }
 

@@ -44,19 +44,10 @@ export interface FaultRequest {
   Jitter?: string;
 }
 
-/** A fault in force, as `GET /containers/{id}/faults` lists it. */
-export interface Fault {
+/** A fault in force, as `GET /containers/{id}/faults` lists it: the request, its ID, and the addresses its peers stood for when it was added. */
+export interface Fault extends FaultRequest {
   Id: string;
-  Kind: FaultKind;
-  /** The peers as given, and the addresses they stood for when the fault was added. */
-  Peers?: string[];
   Addresses?: string[];
-  Reject?: boolean;
-  Probability?: number;
-  Direction?: Direction;
-  Rate?: string;
-  Delay?: string;
-  Jitter?: string;
 }
 
 export const CHAIN_IN = 'BERTH-FAULT-IN';

@@ -17,21 +17,10 @@ import type { CliContext } from '../context.js';
 import { StatusError } from '../errors.js';
 import { formatFlag } from '../format/format-flag.js';
 import { formatRows, type RowContext } from '../format/formatter.js';
+import type { Fault as FaultOfApi } from '../../network/fault-rules.js';
 
-interface Fault {
-  Id: string;
-  Kind: string;
-  Peers?: string[];
-  Addresses?: string[];
-  Reject?: boolean;
-  Probability?: number;
-  Direction?: string;
-  Rate?: string;
-  Delay?: string;
-  Jitter?: string;
-  Container?: string;
-  ContainerName?: string;
-}
+/** The API's fault, with the container it is on when `GET /faults` lists it (type only: nothing of the daemon is bundled). */
+type Fault = FaultOfApi & { Container?: string; ContainerName?: string };
 
 async function addFault(ctx: CliContext, container: string, body: Record<string, unknown>): Promise<void> {
   const client = await ctx.client();

@@ -30,22 +30,17 @@ function tarEntry(h: TarHeader, content?: Buffer): Buffer[] {
 }
 
 /** The layer: every file with its parent directories, in byte order. */
-export function microLayer(files: ReadonlyMap<string, Buffer | { content: Buffer; mode: number }>, mtime: number): Buffer {
+export function microLayer(files: ReadonlyMap<string, { content: Buffer; mode: number }>, mtime: number): Buffer {
   const dirs = new Set<string>(['etc', 'tmp']);
   for (const p of files.keys()) {
     for (let d = posix.dirname(p.slice(1)); d !== '.' && d !== ''; d = posix.dirname(d)) dirs.add(d);
   }
-  const entries: { name: string; build: () => Buffer[] }[] = [];
-  for (const d of dirs) {
-    entries.push({ name: `${d}/`, build: () => tarEntry(newHeader({ name: `${d}/`, type: 'dir', mode: d === 'tmp' ? 0o1777 : 0o755, mtime })) });
-  }
-  for (const [p, f] of files) {
-    const { content, mode } = Buffer.isBuffer(f) ? { content: f, mode: 0o644 } : f;
-    const name = p.slice(1);
-    entries.push({ name, build: () => tarEntry(newHeader({ name, type: 'file', mode, size: content.length, mtime }), content) });
-  }
-  entries.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-  return Buffer.concat([...entries.flatMap((e) => e.build()), END_OF_ARCHIVE]);
+  const entries: { header: TarHeader; content?: Buffer }[] = [
+    ...[...dirs].map((d) => ({ header: newHeader({ name: `${d}/`, type: 'dir', mode: d === 'tmp' ? 0o1777 : 0o755, mtime }) })),
+    ...[...files].map(([p, f]) => ({ header: newHeader({ name: p.slice(1), type: 'file', mode: f.mode, size: f.content.length, mtime }), content: f.content })),
+  ];
+  entries.sort((a, b) => Buffer.compare(Buffer.from(a.header.name), Buffer.from(b.header.name)));
+  return Buffer.concat([...entries.flatMap((e) => tarEntry(e.header, e.content)), END_OF_ARCHIVE]);
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
