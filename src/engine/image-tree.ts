@@ -7,7 +7,6 @@
 import type { ImageTree, TreeImage, TreeLayer } from '../api/types/image-tree.js';
 import type { ImageService } from './images.js';
 
-
 export function imageTree(images: ImageService): ImageTree {
   const layers = new Map<string, TreeLayer>();
   const withoutLayers: TreeImage[] = [];
