@@ -18,7 +18,7 @@ import { familiarString, formatReference, parseReference, withDefaultTag } from 
 import { planLoad, type ImageToLoad } from '../image/load-plan.js';
 import { UnpackedArchive, openArchiveFile, type ArchiveFile } from '../image/unpacked-archive.js';
 import type { ImageRecord } from '../store/image-store.js';
-import { chainIdOf, type Lease } from '../store/layer-store.js';
+import type { Lease } from '../store/layer-store.js';
 import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { DataPaths } from '../store/paths.js';
@@ -136,18 +136,13 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
 }
 
 /**
- * Imports an image's layers bottom up and returns its top chain ID. A layer
- * whose chain is already in the store is not read again (as dockerd does).
+ * Imports an image's layers bottom up and returns its top chain ID. Each is
+ * read and checked even when its chain is already in the store (dockerd
+ * skips those): what the archive claims is never taken on trust.
  */
 async function importLayers(images: ImageService, img: ImageToLoad, lease: Lease, onProgress: (msg: string) => void): Promise<string | null> {
   let parent: string | null = null;
   for (const [i, file] of img.layers.entries()) {
-    const chainId = chainIdOf(parent, img.diffIds[i]);
-    if (images.layers.has(chainId)) {
-      lease.layers.add(chainId);
-      parent = chainId;
-      continue;
-    }
     const tar = archiveOf(file);
     let rec;
     try {
