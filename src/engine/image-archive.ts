@@ -113,13 +113,14 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
   const lease = images.layers.lease();
   let failed = false;
   try {
-    const plan = await planLoad(await UnpackedArchive.unpack(archive, dir));
+    const unpacked = await UnpackedArchive.unpack(archive, dir);
+    const plan = await planLoad(unpacked);
     const tops: (string | null)[] = [];
     for (const img of plan) tops.push(await importLayers(images, img, lease, onProgress));
     const loaded: LoadedImage[] = [];
     for (const [i, img] of plan.entries()) {
       const size = images.layers.chain(tops[i]).reduce((n, l) => n + l.size, 0);
-      const rec = images.store.put(img.configBytes, tops[i], size);
+      const rec = images.store.put(await unpacked.read(img.config), tops[i], size);
       for (const t of img.tags) images.tag(rec.id, t.ref);
       loaded.push({ id: rec.id, tags: img.tags.map((t) => t.familiar) });
     }

@@ -11,7 +11,6 @@
  * The `repositories` file and the legacy `<id>/json` files of pre-1.10
  * archives are never read.
  */
-import { createHash } from 'node:crypto';
 import { InvalidParameterError } from '../errors.js';
 import { blobPath, parseArchivePath, parseDigest, quoteName } from './archive-names.js';
 import { familiarString, formatReference, parseReference, withDefaultTag } from './reference.js';
@@ -25,8 +24,8 @@ export interface TagToLoad {
 }
 
 export interface ImageToLoad {
-  /** The exact config bytes (the image ID is their sha256). */
-  configBytes: Buffer;
+  /** The config file, whose exact bytes are stored (the image ID is their sha256). Checked, and under the JSON cap. */
+  config: ArchiveFile;
   /** From the config's rootfs, checked. */
   diffIds: string[];
   /** One per diffId, bottom first. */
@@ -41,74 +40,120 @@ const MANIFESTS = new Set(['application/vnd.oci.image.manifest.v1+json', 'applic
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Reads the archive's index into a list of images to load. */
+/**
+ * Reads the archive's index into a list of images to load. Only names and
+ * small metadata are kept: configs are parsed once per file for their
+ * diff_ids (an index may name one config a thousand times) and read again
+ * when stored, so memory stays bounded by one JSON file at a time.
+ */
 export async function planLoad(archive: UnpackedArchive): Promise<ImageToLoad[]> {
-  if (archive.has('manifest.json')) return fromManifestJson(archive);
-  if (archive.has('index.json')) return fromOciIndex(archive);
+  const reader = new PlanReader(archive);
+  if (archive.has('manifest.json')) return merged(await reader.fromManifestJson());
+  if (archive.has('index.json')) return merged(await reader.fromOciIndex());
   throw new InvalidParameterError('invalid archive: it has neither manifest.json nor index.json');
 }
 
-/**
- * docker save's manifest.json names files by path. No digest is promised
- * (even for `blobs/sha256/<hex>` paths dockerd checks none): a layer is
- * checked against the config's diff_ids as it is imported, and the config's
- * own hash is the image ID.
- */
-async function fromManifestJson(archive: UnpackedArchive): Promise<ImageToLoad[]> {
-  const { value } = await archive.readJson(archive.file('manifest.json'));
-  if (!Array.isArray(value)) throw new InvalidParameterError('invalid manifest.json: not a list of images');
-  const images: ImageToLoad[] = [];
-  for (const [i, entry] of value.entries()) {
-    const where = `manifest.json (image ${i})`;
-    if (!isObject(entry)) throw new InvalidParameterError(`invalid ${where}: not an object`);
-    const configPath = parseArchivePath(entry.Config, where);
-    if (!Array.isArray(entry.Layers)) throw new InvalidParameterError(`invalid ${where}: Layers is not a list`);
-    const layerPaths = entry.Layers.map((l) => parseArchivePath(l, where));
-    if (entry.RepoTags !== undefined && entry.RepoTags !== null && !Array.isArray(entry.RepoTags)) {
-      throw new InvalidParameterError(`invalid ${where}: RepoTags is not a list`);
-    }
-    const tags = ((entry.RepoTags ?? []) as unknown[]).map((t) => tagOf(t, where));
-    const { bytes, value: config } = await archive.readJson(archive.file(configPath));
-    const diffIds = diffIdsOf(config, configPath);
-    if (diffIds.length !== layerPaths.length) throw new InvalidParameterError(`invalid manifest: ${layerPaths.length} layers for ${diffIds.length} diff_ids`);
-    images.push({ configBytes: bytes, diffIds, layers: layerPaths.map((p) => archive.file(p)), tags });
-  }
-  return merged(images);
-}
+/** Layer references a plan may hold in all (an image has at most ~125: overlay's depth). */
+export const MAX_PLAN_LAYERS = 100_000;
 
-async function fromOciIndex(archive: UnpackedArchive): Promise<ImageToLoad[]> {
-  const { value: index } = await archive.readJson(archive.file('index.json'));
-  if (!isObject(index) || !Array.isArray(index.manifests)) throw new InvalidParameterError('invalid index.json: no manifests list');
-  const images: ImageToLoad[] = [];
-  for (const desc of index.manifests as unknown[]) {
-    const d = descriptor(desc, 'index.json');
-    if (d.mediaType === OCI_INDEX || d.mediaType === DOCKER_MANIFEST_LIST) {
-      throw new InvalidParameterError(`unsupported media type ${d.mediaType} for ${d.digest} in index.json: nested image indexes are not supported`);
+/** Reads the index, parsing each JSON file once however often it is named. */
+class PlanReader {
+  private readonly diffIds = new Map<ArchiveFile, string[]>();
+  private readonly manifests = new Map<ArchiveFile, Omit<ImageToLoad, 'tags'>>();
+  private layerCount = 0;
+  constructor(private readonly archive: UnpackedArchive) {}
+
+  private counted(layers: number): void {
+    this.layerCount += layers;
+    if (this.layerCount > MAX_PLAN_LAYERS) throw new InvalidParameterError(`invalid archive: more than ${MAX_PLAN_LAYERS} layers in all`);
+  }
+
+  /** The checked diff_ids of a config file, parsed once. */
+  private async diffIdsOf(config: ArchiveFile, where: string): Promise<string[]> {
+    let ids = this.diffIds.get(config);
+    if (!ids) {
+      ids = diffIdsOf((await this.archive.readJson(config)).value, where);
+      this.diffIds.set(config, ids);
     }
-    const mPath = blobPath(d.digest);
-    const { value: manifest } = await archive.readJson(archive.blob(mPath, d));
+    return ids;
+  }
+
+  /**
+   * docker save's manifest.json names files by path. No digest is promised
+   * (even for `blobs/sha256/<hex>` paths dockerd checks none): a layer is
+   * checked against the config's diff_ids as it is imported, and the
+   * config's own hash is the image ID.
+   */
+  async fromManifestJson(): Promise<ImageToLoad[]> {
+    const archive = this.archive;
+    const { value } = await archive.readJson(archive.file('manifest.json'));
+    if (!Array.isArray(value)) throw new InvalidParameterError('invalid manifest.json: not a list of images');
+    const images: ImageToLoad[] = [];
+    for (const [i, entry] of value.entries()) {
+      const where = `manifest.json (image ${i})`;
+      if (!isObject(entry)) throw new InvalidParameterError(`invalid ${where}: not an object`);
+      const configPath = parseArchivePath(entry.Config, where);
+      if (!Array.isArray(entry.Layers)) throw new InvalidParameterError(`invalid ${where}: Layers is not a list`);
+      this.counted(entry.Layers.length);
+      const layerPaths = entry.Layers.map((l) => parseArchivePath(l, where));
+      if (entry.RepoTags !== undefined && entry.RepoTags !== null && !Array.isArray(entry.RepoTags)) {
+        throw new InvalidParameterError(`invalid ${where}: RepoTags is not a list`);
+      }
+      const tags = ((entry.RepoTags ?? []) as unknown[]).map((t) => tagOf(t, where));
+      const config = archive.file(configPath);
+      const diffIds = await this.diffIdsOf(config, configPath);
+      if (diffIds.length !== layerPaths.length) throw new InvalidParameterError(`invalid manifest: ${layerPaths.length} layers for ${diffIds.length} diff_ids`);
+      images.push({ config, diffIds, layers: layerPaths.map((p) => archive.file(p)), tags });
+    }
+    return images;
+  }
+
+  async fromOciIndex(): Promise<ImageToLoad[]> {
+    const archive = this.archive;
+    const { value: index } = await archive.readJson(archive.file('index.json'));
+    if (!isObject(index) || !Array.isArray(index.manifests)) throw new InvalidParameterError('invalid index.json: no manifests list');
+    const images: ImageToLoad[] = [];
+    for (const desc of index.manifests as unknown[]) {
+      const d = descriptor(desc, 'index.json');
+      if (d.mediaType === OCI_INDEX || d.mediaType === DOCKER_MANIFEST_LIST) {
+        throw new InvalidParameterError(`unsupported media type ${d.mediaType} for ${d.digest} in index.json: nested image indexes are not supported`);
+      }
+      const image = await this.manifest(archive.blob(blobPath(d.digest), d), d.digest);
+      this.counted(image.layers.length);
+      // containerd's annotation carries the full name; the OCI ref.name one is often a bare tag, which names no repository.
+      const annotations = isObject(d.annotations) ? d.annotations : {};
+      const name = annotations['io.containerd.image.name'];
+      const tags = name === undefined ? [] : [tagOf(name, 'index.json')];
+      images.push({ ...image, tags });
+    }
+    return images;
+  }
+
+  /** An OCI image manifest's config and layers, every blob held to its descriptor. */
+  private async manifest(file: ArchiveFile, digest: string): Promise<Omit<ImageToLoad, 'tags'>> {
+    const known = this.manifests.get(file);
+    if (known) return known;
+    const archive = this.archive;
+    const { value: manifest } = await archive.readJson(file);
     if (!isObject(manifest) || !isObject(manifest.config) || !Array.isArray(manifest.layers)) {
-      throw new InvalidParameterError(`unsupported manifest ${d.digest} in index.json: not an image manifest`);
+      throw new InvalidParameterError(`unsupported manifest ${digest} in index.json: not an image manifest`);
     }
     if (manifest.mediaType !== undefined && !MANIFESTS.has(manifest.mediaType as string)) {
-      throw new InvalidParameterError(`unsupported manifest ${d.digest} in index.json: media type ${quoteName(manifest.mediaType)}`);
+      throw new InvalidParameterError(`unsupported manifest ${digest} in index.json: media type ${quoteName(manifest.mediaType)}`);
     }
-    const where = `manifest ${d.digest}`;
+    const where = `manifest ${digest}`;
     const c = descriptor(manifest.config, where);
-    const { bytes, value: config } = await archive.readJson(archive.blob(blobPath(c.digest), c));
-    const diffIds = diffIdsOf(config, blobPath(c.digest));
+    const config = archive.blob(blobPath(c.digest), c);
+    const diffIds = await this.diffIdsOf(config, blobPath(c.digest));
     const layers = (manifest.layers as unknown[]).map((l) => {
       const ld = descriptor(l, where);
       return archive.blob(blobPath(ld.digest), ld);
     });
     if (diffIds.length !== layers.length) throw new InvalidParameterError(`invalid manifest: ${layers.length} layers for ${diffIds.length} diff_ids`);
-    // containerd's annotation carries the full name; the OCI ref.name one is often a bare tag, which names no repository.
-    const annotations = isObject(d.annotations) ? d.annotations : {};
-    const name = annotations['io.containerd.image.name'];
-    const tags = name === undefined ? [] : [tagOf(name, 'index.json')];
-    images.push({ configBytes: bytes, diffIds, layers, tags });
+    const image = { config, diffIds, layers };
+    this.manifests.set(file, image);
+    return image;
   }
-  return merged(images);
 }
 
 /** A checked OCI descriptor. */
@@ -146,7 +191,7 @@ function tagOf(value: unknown, where: string): TagToLoad {
 function merged(images: ImageToLoad[]): ImageToLoad[] {
   const byConfig = new Map<string, ImageToLoad>();
   for (const img of images) {
-    const key = `${createHash('sha256').update(img.configBytes).digest('hex')} ${img.layers.map((l) => l.digest).join(',')}`;
+    const key = `${img.config.digest} ${img.layers.map((l) => l.digest).join(',')}`;
     const seen = byConfig.get(key);
     if (!seen) { byConfig.set(key, { ...img, tags: [...img.tags] }); continue; }
     for (const t of img.tags) if (!seen.tags.some((s) => s.ref === t.ref)) seen.tags.push(t);

@@ -20,12 +20,14 @@ import { constants, createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { InvalidParameterError } from '../errors.js';
-import { quoteName, symlinkTarget, tarEntryName } from './archive-names.js';
+import { MAX_PATH_LENGTH, quoteName, symlinkTarget, tarEntryName } from './archive-names.js';
 import { uncompressed } from './decompress.js';
 import { readTar, type TarEntryType } from './tar-format.js';
 
-/** More entries than any save archive has (a few per layer and image); a bound on the table's memory. */
+/** More entries than any save archive has (a few per layer and image); with the next, a bound on the table's memory. */
 export const MAX_ENTRIES = 100_000;
+/** Bytes of entry names and symlink targets the table may hold in all. */
+export const MAX_NAMES_SIZE = 32 << 20;
 /** manifest.json, index.json, manifests and configs are parsed whole; none is anywhere near this. */
 export const MAX_JSON_SIZE = 8 << 20;
 /** Symlinks followed in one lookup before giving up (Linux's MAXSYMLINKS). */
@@ -56,8 +58,11 @@ export class UnpackedArchive {
   static async unpack(source: AsyncIterable<Buffer | string | Uint8Array>, dir: string): Promise<UnpackedArchive> {
     const entries = new Map<string, Entry>();
     let n = 0;
+    let namesSize = 0;
     for await (const { header: h, body } of readTar(uncompressed(source))) {
       if (++n > MAX_ENTRIES) throw new InvalidParameterError(`invalid archive: more than ${MAX_ENTRIES} entries`);
+      namesSize += h.name.length + h.linkname.length;
+      if (namesSize > MAX_NAMES_SIZE) throw new InvalidParameterError(`invalid archive: its entry names exceed ${MAX_NAMES_SIZE} bytes`);
       const name = tarEntryName(h.name);
       if (name === '') continue; // "./"
       if (h.type === 'file') {
@@ -69,6 +74,7 @@ export class UnpackedArchive {
         if (e?.type !== 'file') throw new InvalidParameterError(`invalid archive: hard link ${quoteName(h.name)} to ${quoteName(h.linkname)}, which is not a regular file in the archive`);
         entries.set(name, e);
       } else if (h.type === 'symlink') {
+        if (h.linkname.length > MAX_PATH_LENGTH) throw new InvalidParameterError(`invalid archive: symlink ${quoteName(h.name)} has a target longer than ${MAX_PATH_LENGTH} bytes`);
         entries.set(name, { type: 'symlink', linkname: h.linkname });
       } else {
         entries.set(name, { type: h.type });

@@ -69,7 +69,7 @@ test('a docker save archive: layer dirs, a symlinked repeated layer, tags normal
   const { archive, dir } = await unpack(t, dockerSave());
   const [img, ...rest] = await planLoad(archive);
   assert.equal(rest.length, 0);
-  assert.deepEqual(img.configBytes, CONFIG);
+  assert.deepEqual(await archive.read(img.config), CONFIG);
   assert.deepEqual(img.diffIds, [LAYER_ID, LAYER_ID]);
   assert.deepEqual(img.layers.map((l) => l.path), ['aaaa/layer.tar', 'aaaa/layer.tar']);
   assert.deepEqual(await collect(openArchiveFile(img.layers[1])), LAYER);
@@ -197,4 +197,26 @@ test('a truncated archive and a bad header are refused', async (t) => {
   const bad = Buffer.from(tar);
   bad[0] ^= 0xff;
   await assert.rejects(unpack(t, bad), refused(/checksum mismatch/));
+});
+
+test('an index naming one manifest many times is parsed once and merged into one image with every tag', async (t) => {
+  const { archive } = await unpack(t, ociLayout({
+    index: (i) => {
+      const one = i.manifests[0];
+      i.manifests = Array.from({ length: 2000 }, (_, k) => ({ ...one, annotations: { 'io.containerd.image.name': `docker.io/library/app:${k % 3}` } }));
+    },
+  }));
+  const plan = await planLoad(archive);
+  assert.equal(plan.length, 1);
+  assert.deepEqual(plan[0].tags.map((x) => x.familiar), ['app:0', 'app:1', 'app:2']);
+});
+
+test('the table of names is bounded: long symlink targets and too many layers are refused', async (t) => {
+  const dir = await tempDir(t, 'berth-load-');
+  await assert.rejects(UnpackedArchive.unpack(streamOf(tarOf([{ name: 'l', type: 'symlink', linkname: 'x'.repeat(5000) }])), dir), refused(/^invalid archive: symlink "l" has a target longer than 4096 bytes$/));
+  const { archive } = await unpack(t, dockerSave({
+    extra: [{ name: 'deep.json', content: configOf(Array(2000).fill(LAYER_ID)) }],
+    manifest: Array.from({ length: 51 }, () => ({ Config: 'deep.json', Layers: Array(2000).fill('aaaa/layer.tar') })),
+  }));
+  await assert.rejects(planLoad(archive), refused(/^invalid archive: more than 100000 layers in all$/));
 });
