@@ -3,8 +3,10 @@
  * writes: an OCI image layout (oci-layout, index.json, blobs/sha256/…) that
  * is at the same time a classic Docker archive (manifest.json, repositories),
  * with uncompressed layer tars named by their diffId — so both `docker load`
- * and OCI tools read it. Load accepts either form. Configs travel as their
- * exact bytes, so a loaded image keeps its ID.
+ * and OCI tools read it. Load accepts either form, plain or gzip-compressed,
+ * and trusts no name inside it: digests, paths and entry types are checked
+ * before anything is read (image/unpacked-archive.ts, image/load-plan.ts).
+ * Configs travel as their exact bytes, so a loaded image keeps its ID.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -118,6 +120,7 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
     const tops: (string | null)[] = [];
     for (const img of plan) tops.push(await importLayers(images, img, lease, onProgress));
     const loaded: LoadedImage[] = [];
+    // From here on only our own files are read (an I/O error could still stop it between two images).
     for (const [i, img] of plan.entries()) {
       const size = images.layers.chain(tops[i]).reduce((n, l) => n + l.size, 0);
       const rec = images.store.put(await unpacked.read(img.config), tops[i], size);
