@@ -21,8 +21,7 @@ export const MAX_PATH_LENGTH = 4096;
 /** A name for an error message: JSON-quoted, so control characters show, and cut short. */
 export function quoteName(value: unknown): string {
   const s = typeof value === 'string' ? value : String(value);
-  const q = JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
-  return q;
+  return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
 }
 
 /**
