@@ -9,9 +9,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
+import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
 
 describe('tag and rmi', { skip: skipUnlessRoot() || skipWithoutDocker() }, () => {
   let d!: Daemon;
@@ -115,6 +117,42 @@ describe('tag and rmi', { skip: skipUnlessRoot() || skipWithoutDocker() }, () =>
     assert.equal(last.status, 200, last.text);
     assert.deepEqual(last.json(), [{ Untagged: 'other:latest' }, { Deleted: id }]);
     assert.equal((await d.request('GET', `/images/${id}/json`)).status, 404);
+    await assertBusyboxWhole();
+  });
+
+  test('a digest reference is looked up and removed as one; the last tag of a repository takes its digests along', { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp('/tmp/berth-test-tag-rmi-');
+    let registry: DockerRegistry | undefined;
+    const id = await ownImage('digested', '1');
+    try {
+      registry = await startDockerRegistry(dir);
+      const remote = `${registry.host}/dg/app`;
+      assert.equal((await d.request('POST', `/images/${id}/tag?repo=${remote}&tag=1`)).status, 201);
+      const push = async () => {
+        const r = await d.berth(['push', `${remote}:1`], { timeoutMs: 60_000 });
+        assert.equal(r.code, 0, r.stderr);
+        const digests = (await d.request('GET', `/images/${id}/json`)).json().RepoDigests as string[];
+        assert.equal(digests.length >= 1, true, JSON.stringify(digests));
+        return digests;
+      };
+      const [byDigest] = await push();
+      assert.equal((await d.request('GET', `/images/${byDigest}/json`)).json().Id, id, 'found by its digest reference');
+
+      const r = await d.request('DELETE', `/images/${byDigest}`);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json(), [{ Untagged: byDigest }]);
+      assert.deepEqual((await d.request('GET', `/images/${id}/json`)).json().RepoDigests, []);
+      assert.deepEqual(await repoTags(id), [`${remote}:1`, 'digested:1']);
+
+      const digests = await push();
+      const last = await d.request('DELETE', `/images/${remote}:1`);
+      assert.deepEqual(last.json(), [{ Untagged: `${remote}:1` }, ...digests.map((dg) => ({ Untagged: dg }))]);
+      assert.deepEqual(await repoTags(id), ['digested:1'], 'the image stays under its other name');
+    } finally {
+      await d.request('DELETE', `/images/${id}?force=1`);
+      await registry?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
     await assertBusyboxWhole();
   });
 
