@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon, skipUnlessRoot, runCommand, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
-import { createContainer, inspect, remove, start } from './api.js';
+import { createContainer, inspect, logs, remove, start } from './api.js';
 
 describe('pauses across berthd restarts', { skip: skipUnlessRoot() }, () => {
   let d!: Daemon;
@@ -35,15 +35,11 @@ describe('pauses across berthd restarts', { skip: skipUnlessRoot() }, () => {
     let caught = false;
     for (let attempt = 0, mib = 96; attempt < 4 && !caught; attempt++, mib *= 2) {
       const id = await createContainer(d, {
-        Cmd: ['sh', '-c', `for i in $(seq 1 ${mib / 8}); do head -c 8388608 /dev/urandom > /big$i; done; touch /ready; exec sleep 600`],
+        Cmd: ['sh', '-c', `for i in $(seq 1 ${mib / 8}); do head -c 8388608 /dev/urandom > /big$i; done; echo ready; exec sleep 600`],
       });
       try {
         await start(d, id);
-        for (let i = 0; i < 600; i++) {
-          const r = await d.request('GET', `/containers/${id}/archive?path=/ready`).catch(() => undefined);
-          if (r?.status === 200) break;
-          await sleep(100);
-        }
+        for (let i = 0; i < 600 && !(await logs(d, id)).includes('ready'); i++) await sleep(100);
         const commit = d.request('POST', `/commit?container=${id}&repo=paused-commit`, {}, { timeoutMs: 120_000 }).then(() => 'done', () => 'cut');
         let finished = false;
         void commit.then(() => { finished = true; });
