@@ -24,10 +24,6 @@ export function familiarRef(r: RepoRef): string {
   return familiarString({ ...p, tag: r.tag, digest: r.digest });
 }
 
-export function sameRef(a: RepoRef, b: RepoRef): boolean {
-  return a.repository === b.repository && a.tag === b.tag && a.digest === b.digest;
-}
-
 /**
  * True when the references amount to one name: at most one tag, and every
  * digest reference in the tag's repository. Then removing the image by ID
