@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pruneFilters } from '../engine/prune-filters.js';
 import { imageTree } from '../engine/image-tree.js';
 import { InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
-import { formatReference, parseReference, repoTagReference } from '../image/reference.js';
+import { formatReference, parseReference } from '../image/reference.js';
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { matchLabel } from '../engine/volumes.js';
@@ -188,7 +188,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     const repo = ctx.query.get('repo');
     if (!repo) throw new InvalidParameterError('repository name must have at least one component');
     // `repo` is parsed alone (a 64-hex name is refused), then `tag` replaces its tag.
-    is.tag(ctx.params.name, formatReference(repoTagReference(repo, ctx.query.get('tag') || undefined)));
+    is.tag(ctx.params.name, is.tagTarget(repo, ctx.query.get('tag') || undefined));
     sendNoContent(need(ctx), 201);
   });
   r.delete('/images/:name*', async (ctx) => {

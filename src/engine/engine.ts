@@ -151,6 +151,7 @@ export class Engine {
    */
   async commit(nameOrId: string, o: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean; config?: ContainerDefaults }): Promise<ImageRecord> {
     const c = this.containers.lookup(nameOrId);
+    const target = o.repo ? this.images.tagTarget(o.repo, o.tag) : undefined;
     const pause = o.pause !== false && c.State.Running && !c.State.Paused;
     // The pause is marked as commit's own, so a berthd that dies meanwhile undoes it at its next start (commit-pause.ts).
     if (pause) await pauseForCommit(this.paths, c.Id, () => this.containers.pause(c.Id));
@@ -163,7 +164,7 @@ export class Engine {
     } finally {
       if (pause) await unpauseAfterCommit(this.paths, c.Id, () => this.containers.unpause(c.Id));
     }
-    if (o.repo) this.images.tag(img.id, o.tag ? `${o.repo}:${o.tag}` : o.repo);
+    if (target) this.images.tag(img.id, target);
     this.events.emit('container', 'commit', c.Id, { name: c.Name, image: c.ImageRef, imageID: img.id });
     return img;
   }

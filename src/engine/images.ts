@@ -9,7 +9,7 @@ import type { ImageConfig, ContainerDefaults } from '../image/config.js';
 import { hostArchitecture } from '../image/config.js';
 import { applyChanges } from '../image/change.js';
 import {
-  familiarString, formatReference, looksLikeId, parseReference, withDefaultTag, familiarName, repositoryName, DIGEST_ALGORITHM_NAME,
+  familiarString, formatReference, looksLikeId, parseReference, withDefaultTag, familiarName, repositoryName, repoTagReference, DIGEST_ALGORITHM_NAME, type Reference,
 } from '../image/reference.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import type { LayerStore } from '../store/layer-store.js';
@@ -111,12 +111,22 @@ export class ImageService {
     return img;
   }
 
+  /**
+   * The tag that the `repo` and `tag` query parameters of tag and commit name,
+   * normalised, checked before anything is done (moby RepoTagReference).
+   */
+  tagTarget(repo: string, tag?: string): string {
+    const ref = repoTagReference(repo, tag);
+    refuseAmbiguousName(ref);
+    return formatReference(ref);
+  }
+
   /** Points `target` (a reference string) at the image `source` names. */
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = parseReference(target);
     if (ref.digest) throw new InvalidParameterError(`refusing to create a tag with a digest reference`);
-    if (familiarName(ref) === DIGEST_ALGORITHM_NAME) throw new InvalidParameterError('refusing to create an ambiguous tag using digest algorithm as name');
+    refuseAmbiguousName(ref);
     const norm = formatReference(withDefaultTag(ref));
     this.store.tag(norm, img.id);
     this.events.emit('image', 'tag', img.id, { name: familiarString(withDefaultTag(ref)) });
@@ -379,6 +389,11 @@ export class ImageService {
   familiar(ref: string): string {
     try { return familiarName(parseReference(ref)); } catch { return ref; }
   }
+}
+
+/** `sha256:x` would read as a digest: dockerd's reference store refuses such a tag, whoever asks (tag, commit, build, load). */
+function refuseAmbiguousName(ref: Reference): void {
+  if (familiarName(ref) === DIGEST_ALGORITHM_NAME) throw new InvalidParameterError('refusing to create an ambiguous tag using digest algorithm as name');
 }
 
 /** The container-config keys Docker always shows in image inspect. */

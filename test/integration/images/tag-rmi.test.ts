@@ -74,6 +74,20 @@ describe('tag and rmi', { skip: skipUnlessRoot() || skipWithoutDocker() }, () =>
     assert.equal(ok.status, 201, ok.text);
     assert.deepEqual((await d.request('DELETE', '/images/team/sha256:abcd')).json(), [{ Untagged: 'team/sha256:abcd' }]);
 
+    // commit checks its repo and tag before it makes an image.
+    const c = await d.request('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'] });
+    const ctr = c.json().Id as string;
+    try {
+      const before = (await d.request('GET', '/images/json?all=1')).json().length as number;
+      for (const q of ['repo=sha256&tag=sometag', `repo=${hex}&tag=x`]) {
+        const commit = await d.request('POST', `/commit?container=${ctr}&${q}`, {});
+        assert.equal(commit.status, 400, `${q}: ${commit.text}`);
+      }
+      assert.equal((await d.request('GET', '/images/json?all=1')).json().length, before, 'no image was made');
+    } finally {
+      await d.request('DELETE', `/containers/${ctr}?force=1`);
+    }
+
     const del = await d.request('DELETE', '/images/sha256:sometag?force=1');
     assert.equal(del.status, 404, del.text);
     assert.equal(del.json().message, 'No such image: sha256:sometag');
