@@ -46,6 +46,15 @@ export async function unpauseAfterCommit(paths: DataPaths, id: string, unpause: 
   }
 }
 
+/**
+ * The user unpaused the container: whatever pause comes next is theirs, so a
+ * commit still running must not leave a marker that a restart would take for
+ * its own.
+ */
+export async function forgetCommitPause(paths: DataPaths, id: string): Promise<void> {
+  await rm(markerPath(paths, id), { force: true });
+}
+
 export interface CommitPauseHost {
   all(): ContainerRecord[];
   /** The API's unpause: resumes the container and records it (an `unpause` event). */

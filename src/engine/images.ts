@@ -85,11 +85,8 @@ export class ImageService {
 
   async import(tar: Readable, o: ImportOptions): Promise<ImageRecord> {
     let target: string | undefined;
-    if (o.repo) {
-      const ref = parseReference(o.tag ? `${o.repo}:${o.tag}` : o.repo);
-      if (ref.digest) throw new InvalidParameterError('cannot import digest reference');
-      target = formatReference(withDefaultTag(ref));
-    }
+    // The same checks as tag's (no digest, no 64-hex or `sha256` name), before the layer is read.
+    if (o.repo) target = this.tagTarget(o.repo, o.tag);
     if (o.platform && o.platform !== `linux/${hostArchitecture()}` && o.platform !== 'linux') {
       throw new InvalidParameterError(`importing for platform ${o.platform} is not supported`);
     }
