@@ -8,9 +8,11 @@
  * The instants come from a seeded PRNG. Each test file prints its seed;
  * `BERTH_CRASH_SEED=<seed>` replays exactly those delays, and
  * `BERTH_CRASH_ROUNDS=<n>` runs more kills per operation than CI does.
- * A delay is drawn from [0, 1.1 × the operation's own duration], measured
- * once on an unkilled run, so the kills land inside it on fast and slow
- * machines alike (and a few land just after it finished).
+ * A delay is a fraction drawn from [0, 1.1) of the operation's own
+ * duration, as the last unkilled run of it took (the redo after each kill),
+ * so the kills land inside it on fast and slow machines alike (and a few
+ * just after it finished). The seed replays the fractions; the durations
+ * are the machine's.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -60,8 +62,8 @@ export interface Round { what: string; delayMs: number }
 
 /**
  * Starts `op` (a request to berthd), kills berthd -9 after `delayMs`, waits
- * for the request to end (it fails or was done already), and records every
- * container id seen on disk meanwhile. berthd is left down: restart it next.
+ * for the request to end (it fails or was done already), records every
+ * container id seen on disk meanwhile, and starts berthd again on the same roots.
  */
 export async function killDuring(d: Daemon, op: () => Promise<unknown>, r: Round, seen: Set<string>): Promise<void> {
   let outcome = 'cut off';
@@ -70,7 +72,8 @@ export async function killDuring(d: Daemon, op: () => Promise<unknown>, r: Round
   await d.kill9();
   await pending;
   await collectIds(d, seen);
-  process.stdout.write(`${r.what}: killed ${r.delayMs.toFixed(0)} ms in, the request ${outcome}\n`);
+  const restart = await timed(() => d.restart());
+  process.stdout.write(`${r.what}: killed ${r.delayMs.toFixed(0)} ms in, the request ${outcome}; restarted in ${restart.toFixed(0)} ms\n`);
 }
 
 /** Container ids with a directory in the data root or exec root: what a crash may have left. */
@@ -222,4 +225,16 @@ export async function makeLayeredImage(d: Daemon, ref: string, bigKiB = 2048): P
   };
   const middle = await step('busybox', `head -c ${bigKiB * 1024} /dev/urandom > /big`);
   return step(middle, 'echo small-$RANDOM > /small', ref);
+}
+
+/** Runs a round; a failure carries the tail of berthd's log (all its runs), which usually says why. */
+export async function withDaemonLog<T>(d: Daemon, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const tail = d.logs().split('\n').slice(-30).join('\n');
+    // The reporter prints the stack, which carries the message it was made with.
+    if (e instanceof Error) e.stack = `${e.stack ?? e.message}\n--- berthd.log (tail):\n${tail}`;
+    throw e;
+  }
 }
