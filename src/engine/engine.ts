@@ -29,6 +29,7 @@ import { watchExits } from '../runtime/exit-watcher.js';
 import { InvalidParameterError } from '../errors.js';
 import { commitContainer, defaultsFromContainer } from './commit.js';
 import type { ImageRecord } from '../store/image-store.js';
+import type { ContainerRecord } from '../store/container-store.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { NetworkStore } from '../store/network-store.js';
 import { Netavark } from '../network/netavark.js';
@@ -148,7 +149,10 @@ export class Engine {
    * teardown, which still needs them.
    */
   private async reconcileLeftovers(): Promise<void> {
-    const ctx = { store: this.containers.store, paths: this.paths, runtimes: this.runtimes };
+    const ctx = {
+      store: this.containers.store, paths: this.paths, runtimes: this.runtimes,
+      exclusive: (id: string, fn: (c: ContainerRecord) => Promise<void>) => this.containers.exclusive(id, fn),
+    };
     await stopUnrecordedRuns(ctx);
     await unmountIdleRootfs(ctx);
     await removeOrphanContainerDirs(ctx);

@@ -6,9 +6,9 @@
  * and before network sandboxes are reconciled, while nothing is in flight:
  *
  * - `stopUnrecordedRuns`: a start that died between the runtime's `create`
- *   and the record saying "running" left a container process (and its
- *   conmon) that no record admits to; it is killed, as a failed start's
- *   undo would have.
+ *   and the record saying "running" left a container process (its conmon,
+ *   its runtime state, its cgroup) that no record admits to; it is killed,
+ *   as a failed start's undo would have.
  * - `unmountIdleRootfs`: a start, `cp` or export that died with the
  *   rootfs mounted leaves an overlay mount on a container that is not running.
  * - `deleteIdleNetns`: a start that died between making the network
@@ -28,12 +28,19 @@ import type { DataPaths } from '../store/paths.js';
 import { isMounted, mountsUnder, unmount } from '../store/mounts.js';
 import { deleteNetns, netnsName, netnsPath } from '../network/netns.js';
 import { errorMessage } from '../errors.js';
+import { removeCgroup } from '../runtime/cgroup-setup.js';
 import type { RuntimeRegistry } from './containers.js';
 
 export interface ReconcileContext {
   store: ContainerStore;
   paths: DataPaths;
   runtimes: RuntimeRegistry;
+  /**
+   * Runs `fn` with the container's operation queue held and its current
+   * record: a restart policy's start, queued by the container reconciliation,
+   * is either done (the container runs and is left alone) or not yet begun.
+   */
+  exclusive(id: string, fn: (c: ContainerRecord) => Promise<void>): Promise<void>;
 }
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
@@ -80,35 +87,41 @@ async function killRun(ctx: ReconcileContext, id: string, runtime?: string): Pro
     try { process.kill(conmon, 'SIGKILL'); } catch { /* gone */ }
   }
   await rm(join(ctx.paths.exitDir, id), { force: true });
+  // A runtime killed half way through `create` may have made the cgroup without a state to delete it by.
+  await removeCgroup(`/berth/${id}`).catch((e) => warn(`removing the cgroup of ${id}`, e));
+}
+
+/** Runs `fn` for each container the records say is not running, in its queue. */
+async function forEachIdle(ctx: ReconcileContext, fn: (c: ContainerRecord) => Promise<void>): Promise<void> {
+  for (const { Id } of ctx.store.all()) {
+    await ctx.exclusive(Id, async (c) => { if (!isRunning(c)) await fn(c); }).catch((e) => warn(`container ${Id}`, e));
+  }
 }
 
 /** Containers the records say are not running, but whose runtime state or conmon lives on: killed. */
 export async function stopUnrecordedRuns(ctx: ReconcileContext): Promise<void> {
-  for (const c of ctx.store.all()) {
-    if (isRunning(c)) continue;
+  await forEachIdle(ctx, async (c) => {
     const rt = ctx.runtimes.get(c.Runtime);
-    if (!rt.hasState(c.Id) && !(await liveConmon(ctx.paths, c.Id))) continue;
+    if (!rt.hasState(c.Id) && !(await liveConmon(ctx.paths, c.Id))) return;
     await killRun(ctx, c.Id, c.Runtime);
     await rm(ctx.paths.bundleDir(c.Id), { recursive: true, force: true });
-  }
+  });
 }
 
 /** Rootfs overlays of containers that are not running: unmounted (start mounts them again). */
 export async function unmountIdleRootfs(ctx: ReconcileContext): Promise<void> {
-  for (const c of ctx.store.all()) {
-    if (isRunning(c)) continue;
+  await forEachIdle(ctx, async (c) => {
     const merged = join(ctx.paths.containerDir(c.Id), 'merged');
-    if (await isMounted(merged)) await unmount(merged).catch((e) => warn(`unmounting ${merged}`, e));
-  }
+    if (await isMounted(merged)) await unmount(merged);
+  });
 }
 
 /** Network namespaces named after containers that are not running: deleted. */
 export async function deleteIdleNetns(ctx: ReconcileContext): Promise<void> {
-  for (const c of ctx.store.all()) {
-    if (isRunning(c)) continue;
+  await forEachIdle(ctx, async (c) => {
     const name = netnsName(c.Id);
-    if (existsSync(netnsPath(name))) await deleteNetns(name).catch((e) => warn(`deleting network namespace ${name}`, e));
-  }
+    if (existsSync(netnsPath(name))) await deleteNetns(name);
+  });
 }
 
 /** Container directories, bundles and runtime state of ids that have no record: removed. */

@@ -119,8 +119,8 @@ export interface Expectations {
  * - every listed container inspects, its image exists, and no container
  *   directory (data root or exec root) exists without a listed container;
  * - `GET /system/df` answers;
- * - mounts under the data root, this daemon's network namespaces and its
- *   conmons all belong to listed, running containers;
+ * - mounts under the data root, this daemon's network namespaces, cgroups
+ *   and conmons all belong to listed, running containers;
  * - the containers that were running still run, unpaused.
  */
 export async function assertConsistent(d: Daemon, x: Expectations, r: Round): Promise<void> {
@@ -172,6 +172,12 @@ export async function assertConsistent(d: Daemon, x: Expectations, r: Round): Pr
   for (const id of x.seen) {
     if (!netns.includes(`berth-${id.slice(0, 12)}`)) continue;
     assert.ok(runningIds.includes(id), `${at}: network namespace berth-${id.slice(0, 12)} of container ${id} that is not running`);
+  }
+  const hierarchies = ['', ...(await readdir('/sys/fs/cgroup').catch(() => [] as string[]))];
+  for (const id of x.seen) {
+    if (runningIds.includes(id)) continue;
+    const left = hierarchies.map((h) => join('/sys/fs/cgroup', h, 'berth', id)).filter((p) => existsSync(p));
+    assert.deepEqual(left, [], `${at}: cgroups of container ${id} that is not running`);
   }
   for (const p of await listProcesses()) {
     if (p.comm !== 'conmon' || p.state === 'Z' || !p.cmdline.includes(d.execRoot)) continue;

@@ -28,7 +28,7 @@ describe('kill -9 during load', { skip: skipUnlessRoot() }, () => {
     archive = join(dir, 'image.tar');
     d = await startDaemon();
     await importBusybox(d);
-    await makeLayeredImage(d, tag, 4096);
+    await makeLayeredImage(d, tag);
     const saved = await d.request('GET', `/images/get?names=${encodeURIComponent(tag)}`, undefined, { timeoutMs: 60_000 });
     assert.equal(saved.status, 200, saved.text);
     await writeFile(archive, saved.body);
