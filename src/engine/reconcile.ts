@@ -66,11 +66,13 @@ async function liveConmon(paths: DataPaths, id: string): Promise<number | undefi
   }
 }
 
+/** Whether `pid` has exited (or is a zombie) within `ms`. */
 async function waitGone(pid: number, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) {
-    if (!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')) return true;
-  }
-  return false;
+  const gone = () => {
+    try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true; } catch { return true; }
+  };
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (gone()) return true;
+  return gone();
 }
 
 /** Kills what the OCI runtime and conmon still hold of container `id` (known to the runtime `runtime`, or to any). */
