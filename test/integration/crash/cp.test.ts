@@ -3,6 +3,8 @@
  * -9 at random instants of `PUT /containers/{id}/archive` of a tar with many
  * files. After the restart the container still runs, nothing is mounted or
  * running without a record, and the same copy succeeds (the files are there).
+ * The same for a container that is not running, whose rootfs is mounted for
+ * the copy only and must not stay mounted.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,7 +40,7 @@ describe('kill -9 during cp into a running container', { skip: skipUnlessRoot() 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const cp = (into: string) => d.request('PUT', `/containers/${target}/archive?path=${encodeURIComponent(into)}`, archive,
+  const cp = (into: string, container = target) => d.request('PUT', `/containers/${container}/archive?path=${encodeURIComponent(into)}`, archive,
     { headers: { 'Content-Type': 'application/x-tar' }, timeoutMs: 60_000 });
   const mkdirIn = async (path: string) => {
     const e = await d.request('POST', `/containers/${target}/exec`, { Cmd: ['mkdir', '-p', path] });
@@ -67,5 +69,25 @@ describe('kill -9 during cp into a running container', { skip: skipUnlessRoot() 
     }
     await assertConsistent(d, { running: [target], seen }, { what: `cp, after the last redo`, delayMs: 0 });
     await assertSystemDf(d);
+  }));
+
+  // A container that is not running has its rootfs mounted for the copy only: a kill must not leave it mounted.
+  test('a copy into a stopped container leaves no mount, and succeeds again', { timeout: 600_000 }, () => withDaemonLog(d, async () => {
+    const plan = crashPlan('cp into a stopped container', 6);
+    const stopped = await createContainer(d, { Cmd: ['true'] }, 'stopped');
+    seen.add(stopped);
+    let took = await timed(async () => { const r = await cp('/', stopped); assert.equal(r.status, 200, r.text); });
+    for (let i = 1; i <= plan.rounds; i++) {
+      const round = { what: `cp into a stopped container round ${i}/${plan.rounds} (BERTH_CRASH_SEED=${plan.seed})`, delayMs: plan.random() * took * 1.1 };
+      await killDuring(d, () => cp('/', stopped), round, seen);
+      await assertConsistent(d, { running: [target], seen }, round);
+      const t0 = performance.now();
+      const again = await cp('/', stopped);
+      took = performance.now() - t0;
+      assert.equal(again.status, 200, `${round.what}: cp again: ${again.text}`);
+    }
+    const check = await d.request('HEAD', `/containers/${stopped}/archive?path=${encodeURIComponent('/payload/d9/f299')}`);
+    assert.equal(check.status, 200, 'the copied file is missing');
+    await assertConsistent(d, { running: [target], seen }, { what: 'cp into a stopped container, after the last redo', delayMs: 0 });
   }));
 });
