@@ -18,7 +18,7 @@ import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor
 import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
 import { chainIds, DOCKER_LAYER_GZIP, LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
-import type { ImageRecord } from '../store/image-store.js';
+import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 
 export type Progress = (msg: Record<string, unknown>) => void;
 
@@ -216,11 +216,15 @@ export class Distribution {
       }
       cancel.signal.throwIfAborted();
       const size = this.images.layers.chain(parent).reduce((n, l) => n + l.size, 0);
-      const img = this.images.store.put(configBytes, parent, size);
-      this.images.store.addManifest(img.id, repositoryName(ref), top.digest, top.mediaType);
-      if (top !== manifest) this.images.store.addManifest(img.id, repositoryName(ref), manifest.digest, manifest.mediaType);
-      const existed = ref.tag ? this.images.store.resolveTag(formatReference(ref)) === img.id : true;
-      if (ref.tag) this.images.tag(img.id, formatReference(ref));
+      const existed = ref.tag ? this.images.store.resolveTag(formatReference(ref)) === imageIdOf(configBytes) : true;
+      // The image, its manifests and its tag in one transaction: a crash leaves the pull done or undone.
+      const img = this.images.store.atomically(() => {
+        const rec = this.images.store.put(configBytes, parent, size);
+        this.images.store.addManifest(rec.id, repositoryName(ref), top.digest, top.mediaType);
+        if (top !== manifest) this.images.store.addManifest(rec.id, repositoryName(ref), manifest.digest, manifest.mediaType);
+        if (ref.tag) this.images.tag(rec.id, formatReference(ref));
+        return rec;
+      });
       ok = true;
       o.progress({ status: `Digest: ${top.digest}` });
       if (final) {

@@ -16,7 +16,8 @@ import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
-import { BuildService } from './build.js';
+import { BuildService, BUILD_CONTAINER_LABEL } from './build.js';
+import { deleteIdleNetns, removeBuildContainers, removeOrphanContainerDirs, stopUnrecordedRuns, unmountIdleRootfs } from './reconcile.js';
 import { Distribution } from './distribution.js';
 import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
 
@@ -29,6 +30,7 @@ import { InvalidParameterError } from '../errors.js';
 import { commitContainer, defaultsFromContainer } from './commit.js';
 import { pauseForCommit, undoCommitPauses, unpauseAfterCommit } from './commit-pause.js';
 import type { ImageRecord } from '../store/image-store.js';
+import type { ContainerRecord } from '../store/container-store.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { NetworkStore } from '../store/network-store.js';
 import { Netavark } from '../network/netavark.js';
@@ -133,7 +135,7 @@ export class Engine {
     await undoCommitPauses(paths, {
       all: () => engine.containers.store.all(), unpause: (id) => engine.containers.unpause(id), runtime: (c) => engine.runtimes.get(c.Runtime),
     });
-    await engine.endpoints.reconcile();
+    await engine.reconcileLeftovers();
     engine.faults.sweep();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
     engine.events.subscribe((e) => {
@@ -143,6 +145,24 @@ export class Engine {
       }
     });
     return engine;
+  }
+
+  /**
+   * What a crash cut off half way (engine/reconcile.ts), once the records
+   * agree with conmon's exit files; namespaces go after the sandboxes'
+   * teardown, which still needs them.
+   */
+  private async reconcileLeftovers(): Promise<void> {
+    const ctx = {
+      store: this.containers.store, paths: this.paths, runtimes: this.runtimes,
+      exclusive: (id: string, fn: (c: ContainerRecord) => Promise<void>) => this.containers.exclusive(id, fn),
+    };
+    await stopUnrecordedRuns(ctx);
+    await unmountIdleRootfs(ctx);
+    await removeOrphanContainerDirs(ctx);
+    await removeBuildContainers(this.containers.store, BUILD_CONTAINER_LABEL, (id) => this.containers.remove(id, { force: true, volumes: true }));
+    await this.endpoints.reconcile();
+    await deleteIdleNetns(ctx);
   }
 
   /**

@@ -56,6 +56,16 @@ export class ImageStore {
     return (this.db.prepare("SELECT id FROM images WHERE id >= ? AND id < ? || 'g'").all(p, p) as { id: string }[]).map((r) => r.id);
   }
 
+  /**
+   * Runs `fn` as one transaction, so what it writes — an image, the
+   * manifests it is known by, its tags — is committed together or not at
+   * all: a crash in between never leaves an image without its name.
+   * Nests (as a savepoint) inside another transaction.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   /** Stores an image (idempotent on the ID). Its layers must already be in the layer store. */
   put(configBytes: Buffer, topLayer: string | null, size: number, parent = ''): ImageRecord {
     const id = imageIdOf(configBytes);
