@@ -73,6 +73,12 @@ const OVERRIDES = {
   'HostConfig.ConsoleSize': { t: 'slice', go: '[2]uint', of: { t: 'int', go: 'uint' }, ptr: true },
 };
 
+/** Fields Go declares as pointers where the spec has no `x-nullable`: a `null` there is kept. */
+const POINTERS = new Set([
+  'Resources.MemorySwappiness', 'Resources.OomKillDisable', 'ContainerConfig.StopTimeout', 'ContainerConfig.Healthcheck',
+  'EndpointSettings.IPAMConfig', 'NetworkCreate.IPAM', 'NetworkConnect.EndpointConfig',
+]);
+
 export function generate(spec) {
   const defs = {};
   const goName = (def) => GO_NAMES[def] ?? `types.${def}`;
@@ -88,7 +94,8 @@ export function generate(spec) {
       }
       for (const part of s.allOf ?? []) add(part, own);
       for (const [k, v] of Object.entries(s.properties ?? {})) {
-        fields[k] = OVERRIDES[`${own}.${k}`] ?? type(v, `${go.split('.')[0]}.${k}`, `${own}.${k}`);
+        const f = OVERRIDES[`${own}.${k}`] ?? type(v, `${go.split('.')[0]}.${k}`, `${own}.${k}`);
+        fields[k] = POINTERS.has(`${own}.${k}`) ? { ...f, ptr: true } : f;
       }
     };
     add(schema, owner);
