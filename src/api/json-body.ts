@@ -25,15 +25,22 @@ function tooLarge(limit: number): PayloadTooLargeError {
   return new PayloadTooLargeError(`request body is too large: the limit for a JSON body is ${limit} bytes`);
 }
 
+/** Refuses (413) a request whose declared Content-Length is over `limit`, before a byte is read. */
+export function checkDeclaredLength(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): void {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+}
+
 /**
  * The body as text, at most `limit` bytes. On overflow the request is left
  * paused (not destroyed: the 413 must still go out on its socket).
  */
 export function readBodyText(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
+  try {
+    checkDeclaredLength(req, limit);
+  } catch (e) {
     req.pause();
-    return Promise.reject(tooLarge(limit));
+    return Promise.reject(e);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -131,6 +131,14 @@ describe('body size', () => {
     assert.match(r, /request body is too large/);
   });
 
+  test('a hijacked exec start declaring a body over the limit is a 413 before anything is read', async () => {
+    const r = await rawRequest(
+      `POST /exec/${'0'.repeat(64)}/start HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\n`
+      + `Content-Length: ${100 * 1024 * 1024}\r\n\r\n{"Detach":false,`,
+    );
+    assert.match(r, /^HTTP\/1\.1 413 /, r.slice(0, 200));
+  });
+
   test('a chunked body is cut at the limit with a 413 while /_ping still answers during the upload', async () => {
     const sock = connect(d.socket);
     await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
