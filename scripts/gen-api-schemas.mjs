@@ -64,9 +64,12 @@ const GO_NAMES = {
 
 /**
  * Where dockerd's Go type differs from the spec's: strslice.StrSlice takes a
- * string or a list of strings; ConsoleSize is a [2]uint.
+ * string or a list of strings; ConsoleSize is a [2]uint; blkio weights are
+ * uint16 (the spec gives a plain integer with a 0–1000 range).
  */
 const OVERRIDES = {
+  'Resources.BlkioWeight': { t: 'int', go: 'uint16' },
+  'Resources.BlkioWeightDevice.Weight': { t: 'int', go: 'uint16' },
   'ContainerConfig.Cmd': { t: 'strslice' },
   'ContainerConfig.Entrypoint': { t: 'strslice' },
   'ContainerConfig.Shell': { t: 'strslice' },

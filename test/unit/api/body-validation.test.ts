@@ -39,6 +39,8 @@ test('integers must be whole and fit their Go kind', () => {
   refused('{"HostConfig":{"Memory":1180591620717411303424}}', 'ContainerCreate',
     'invalid JSON: json: cannot unmarshal number 1180591620717411303424 into Go struct field HostConfig.HostConfig.Memory of type int64');
   refused('{"HostConfig":{"Memory":1.5}}', 'ContainerCreate', 'invalid JSON: json: cannot unmarshal number 1.5 into Go struct field HostConfig.HostConfig.Memory of type int64');
+  refused('{"HostConfig":{"BlkioWeight":-1}}', 'ContainerCreate', 'invalid JSON: json: cannot unmarshal number -1 into Go struct field HostConfig.HostConfig.BlkioWeight of type uint16');
+  refused('{"BlkioWeight":70000}', 'ContainerUpdate', 'invalid JSON: json: cannot unmarshal number 70000 into Go struct field UpdateConfig.BlkioWeight of type uint16');
   refused('{"HostConfig":{"ConsoleSize":[-1,2]}}', 'ContainerCreate', 'invalid JSON: json: cannot unmarshal number -1 into Go struct field HostConfig.HostConfig.ConsoleSize of type uint');
   assert.deepEqual(parseBody('{"HostConfig":{"Memory":9223372036854774784,"MemorySwap":-1}}', 'ContainerCreate'),
     { HostConfig: { Memory: 9223372036854774784, MemorySwap: -1 } });
