@@ -9,21 +9,9 @@ import { isIP } from 'node:net';
 import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { checkCreateRequest } from './create-checks.js';
+import type { CreateRequest } from './create-request.js';
 
-export interface CreateRequest {
-  Hostname?: string; Domainname?: string; User?: string;
-  AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean;
-  ExposedPorts?: Record<string, object> | null;
-  Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean;
-  Env?: string[] | null; Cmd?: string[] | string | null; Entrypoint?: string[] | string | null;
-  Healthcheck?: Record<string, any> | null;
-  Image?: string; Volumes?: Record<string, object> | null; WorkingDir?: string;
-  Labels?: Record<string, string> | null; StopSignal?: string; StopTimeout?: number | null;
-  NetworkDisabled?: boolean; MacAddress?: string; OnBuild?: string[] | null; Shell?: string[] | null;
-  ArgsEscaped?: boolean;
-  HostConfig?: Record<string, any>;
-  NetworkingConfig?: Record<string, any>;
-}
+export type { CreateRequest } from './create-request.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

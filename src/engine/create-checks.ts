@@ -15,7 +15,7 @@
  */
 import { InvalidParameterError } from '../errors.js';
 import { signalNumber } from './signals.js';
-import type { CreateRequest } from './container-config.js';
+import type { CreateRequest } from './create-request.js';
 
 /** containertypes.MinimumDuration: 1 ms, in the nanoseconds Healthcheck durations are given in. */
 const MIN_HEALTH_DURATION_NS = 1_000_000;
