@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'Forbidden'
   | 'NotImplemented'
   | 'NotModified'
+  | 'PayloadTooLarge'
   | 'System';
 
 export class BerthError extends Error {
@@ -44,6 +45,10 @@ export class NotImplementedError extends BerthError {
 /** 304 in Docker's API: start of a running container, stop of a stopped one. */
 export class NotModifiedError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('NotModified', message, options); }
+}
+/** 413: a request body over what berthd reads for its kind (a JSON body over its limit). */
+export class PayloadTooLargeError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) { super('PayloadTooLarge', message, options); }
 }
 export class SystemError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('System', message, options); }

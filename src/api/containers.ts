@@ -53,7 +53,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/create', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'ContainerCreate');
     const platform = ctx.query.get('platform');
     if (platform && !/^linux(\/(amd64|x86_64))?$/.test(platform)) {
       throw new NotFoundError(`image with reference ${body.Image} was found but does not match the specified platform: wanted ${platform}`);
@@ -157,7 +157,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/:id/update', async (ctx) => {
-    const body = (await readJson<UpdateRequest | null>(ctx.req)) ?? {};
+    const body = await readJson<UpdateRequest>(ctx.req, 'ContainerUpdate');
     // PidsLimit arrived with API 1.40 (postContainerUpdate ignores it before).
     if (!versionAtLeast(ctx.version, '1.40')) delete body.PidsLimit;
     sendJson(need(ctx), 200, await cs.update(ctx.params.id, body));

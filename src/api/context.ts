@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError } from '../errors.js';
+import { readBodyText } from './json-body.js';
+import { parseBody, type BodyName } from './validate.js';
 
 export const API_VERSION = '1.50';
 export const MIN_API_VERSION = '1.24';
@@ -37,7 +39,9 @@ export function versionAtLeast(v: string, min: string): boolean {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  // A 413 leaves the rest of the body unread: close rather than drain it for keep-alive (json-body.ts).
+  const close = status === 413 ? { Connection: 'close' } : {};
+  res.writeHead(status, { ...COMMON_HEADERS, ...close, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -46,17 +50,13 @@ export function sendNoContent(res: ServerResponse, status = 204): void {
   res.end();
 }
 
-/** Reads and parses a JSON body; empty body → {}. */
-export async function readJson<T = Record<string, any>>(req: IncomingMessage): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (!text) return {} as T;
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new InvalidParameterError(`invalid JSON: ${(e as Error).message}`);
-  }
+/**
+ * Reads a JSON body (at most json-body.ts's limit, else 413) and decodes it
+ * as dockerd would decode the endpoint's body `name` (validate.ts): an empty
+ * or `null` body is `{}`, a body of the wrong shape a 400 in Docker's words.
+ */
+export async function readJson<T = Record<string, any>>(req: IncomingMessage, name?: BodyName): Promise<T> {
+  return parseBody<T>(await readBodyText(req), name);
 }
 
 /** Docker's boolean query values: 1/true/True → true; 0/false/"" → false. */

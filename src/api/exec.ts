@@ -2,10 +2,12 @@
  * `/containers/{id}/exec` and `/exec/…` endpoints.
  */
 import type { Duplex } from 'node:stream';
-import { InvalidParameterError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 import { intParam, need, readJson, sendJson, sendNoContent, COMMON_HEADERS, type RequestContext } from './context.js';
+import { parseBody } from './validate.js';
+import { checkDeclaredLength } from './json-body.js';
 import type { Router } from './router.js';
 import { parseDetachKeys, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
 import { frame } from './stream.js';
@@ -40,7 +42,7 @@ async function startHijacked(
 
 export function registerExecRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/exec', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'ExecCreate');
     sendJson(need(ctx), 201, engine.exec.create(ctx.params.id, body));
   });
 
@@ -48,11 +50,13 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     let body: Record<string, any>;
     let early: Buffer = Buffer.alloc(0);
     if (ctx.socket) {
+      // The hijacked reader buffers Content-Length bytes: the JSON limit applies before it starts.
+      checkDeclaredLength(ctx.req);
       const got = await readHijackBody(ctx);
       early = got.rest;
-      try { body = got.body.length ? JSON.parse(got.body.toString('utf8')) : {}; } catch { throw new InvalidParameterError('invalid JSON body'); }
+      body = parseBody(got.body.toString('utf8'), 'ExecStart');
     } else {
-      body = await readJson(ctx.req);
+      body = await readJson(ctx.req, 'ExecStart');
     }
     const rec = engine.exec.get(ctx.params.id);
     const tty = body.Tty ?? !!rec.Config.Tty;

@@ -19,7 +19,7 @@ export function registerNetworkRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/networks/create', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'NetworkCreate');
     sendJson(need(ctx), 201, ns.create(body));
   });
 
@@ -39,14 +39,14 @@ export function registerNetworkRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/networks/:id/connect', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'NetworkConnect');
     if (!body.Container) throw new InvalidParameterError('Container is required');
     await engine.endpoints.connect(ctx.params.id, String(body.Container), body.EndpointConfig ?? undefined);
     sendNoContent(need(ctx), 200);
   });
 
   r.post('/networks/:id/disconnect', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'NetworkDisconnect');
     if (!body.Container) throw new InvalidParameterError('Container is required');
     await engine.endpoints.disconnect(ctx.params.id, String(body.Container), !!body.Force);
     sendNoContent(need(ctx), 200);

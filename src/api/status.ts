@@ -14,6 +14,7 @@ export function statusFromError(err: unknown): number {
     case 'Forbidden': return 403;
     case 'NotImplemented': return 501;
     case 'NotModified': return 304;
+    case 'PayloadTooLarge': return 413;
     default: return 500;
   }
 }

@@ -26,7 +26,7 @@ export function registerVolumeRoutes(r: Router, engine: Engine): void {
     sendJson(need(ctx), 200, { Volumes: list.map(view), Warnings: null });
   });
   r.post('/volumes/create', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'VolumeCreate');
     sendJson(need(ctx), 201, view(await vs.create(body)));
   });
   r.post('/volumes/prune', async (ctx) => {

@@ -8,21 +8,10 @@
 import { isIP } from 'node:net';
 import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import type { ContainerDefaults } from '../image/config.js';
+import { checkCreateRequest } from './create-checks.js';
+import type { CreateRequest } from './create-request.js';
 
-export interface CreateRequest {
-  Hostname?: string; Domainname?: string; User?: string;
-  AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean;
-  ExposedPorts?: Record<string, object> | null;
-  Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean;
-  Env?: string[] | null; Cmd?: string[] | string | null; Entrypoint?: string[] | string | null;
-  Healthcheck?: Record<string, any> | null;
-  Image?: string; Volumes?: Record<string, object> | null; WorkingDir?: string;
-  Labels?: Record<string, string> | null; StopSignal?: string; StopTimeout?: number | null;
-  NetworkDisabled?: boolean; MacAddress?: string; OnBuild?: string[] | null; Shell?: string[] | null;
-  ArgsEscaped?: boolean;
-  HostConfig?: Record<string, any>;
-  NetworkingConfig?: Record<string, any>;
-}
+export type { CreateRequest } from './create-request.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -50,7 +39,6 @@ export interface EffectiveConfig {
   Args: string[];
 }
 
-const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 const SUPPORTED_LOG_DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local', 'none']);
 
 /** Fields of HostConfig berth has not built yet; a non-empty value is refused. */
@@ -79,9 +67,12 @@ function isSet(v: unknown): boolean {
 }
 
 export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, imageRef: string, id: string): EffectiveConfig {
+  // What dockerd refuses (400) comes before what berth does not do yet (501).
+  checkCreateRequest(req);
   const hc: Record<string, any> = { ...(req.HostConfig ?? {}) };
   for (const [k, why] of Object.entries(NOT_YET)) {
     if (!why) continue;
+    if (k === 'Isolation' && hc[k] === 'default') continue;
     if (k === 'CgroupnsMode' && (hc[k] === 'private' || hc[k] === 'host' || !hc[k])) continue;
     if (k === 'UsernsMode' && (hc[k] === 'host' || !hc[k])) continue;
     if (isSet(hc[k])) throw new NotImplementedError(why);
@@ -102,13 +93,6 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   for (const d of hc.Dns ?? []) if (isIP(String(d)) === 0) throw new InvalidParameterError(`IP address is not correctly formatted: ${d}`);
 
   const restart = hc.RestartPolicy?.Name ?? '';
-  if (!RESTART_POLICIES.has(restart)) throw new InvalidParameterError(`invalid restart policy '${restart}'`);
-  if (restart !== 'on-failure' && (hc.RestartPolicy?.MaximumRetryCount ?? 0) > 0) {
-    throw new InvalidParameterError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  }
-  if (hc.AutoRemove && restart && restart !== 'no') {
-    throw new InvalidParameterError(`can't create 'AutoRemove' container with restart policy`);
-  }
   const logType = hc.LogConfig?.Type ?? '';
   if (!SUPPORTED_LOG_DRIVERS.has(logType)) throw new NotImplementedError(`logging driver "${logType}" is not supported by berth (json-file, local, none are)`);
   for (const opt of Object.keys(hc.LogConfig?.Config ?? {})) {

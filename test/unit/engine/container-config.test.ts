@@ -37,9 +37,12 @@ test('unsupported features fail loudly instead of being ignored', () => {
 test('links on a user-defined network are kept and left to its DNS, as dockerd does (docker-compose sets them on every container)', () => {
   const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'proj_default', Links: ['proj_web_1:web'] } }, {}, 'bb', id);
   assert.deepEqual(e.HostConfig.Links, ['proj_web_1:web']);
-  for (const NetworkMode of ['default', 'bridge', 'host', 'none', 'container:x']) {
+  for (const NetworkMode of ['default', 'bridge', 'none', 'container:x']) {
     assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode, Links: ['a:b'] } }, {}, 'bb', id), /links are not supported/, NetworkMode);
   }
+  // dockerd refuses links with host networking as invalid (runconfig validateNetMode), before anything else.
+  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'host', Links: ['a:b'] } }, {}, 'bb', id),
+    /^InvalidParameterError: conflicting options: host type networking can't be used with links/);
 });
 
 test('restart policy validation follows Docker', () => {
