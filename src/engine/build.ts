@@ -186,7 +186,8 @@ export class BuildService {
       await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
       return { dir, contextDir, dockerfile, params, tags, buildArgs, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}), network, warnings };
     } catch (e) {
-      body?.resume();
+      // Lets go of the upload: the rest of the body is dropped, so a refusal reaches a client still sending.
+      body?.destroy();
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
