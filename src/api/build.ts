@@ -125,12 +125,15 @@ export function registerBuildRoutes(r: Router, engine: Engine): void {
     const res = need(ctx);
     const trace = startTrace('build');
     let prepared;
+    const body = ctx.query.get('remote') ? null : requestBody(ctx.req);
     try {
       const header = ctx.req.headers['x-registry-config'];
       const params = buildParams(ctx.query, Array.isArray(header) ? header[0] : header);
-      prepared = await engine.builds.prepare(params, params.remote ? null : requestBody(ctx.req));
+      prepared = await engine.builds.prepare(params, body);
       trace.step('context');
     } catch (e) {
+      // Let go of the body (whatever refused it may not have), then read its rest before answering.
+      body?.destroy();
       await drain(ctx.req);
       throw e;
     }
