@@ -197,8 +197,8 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
   r.post('/images/:name*/tag', async (ctx) => {
     const repo = ctx.query.get('repo');
     if (!repo) throw new InvalidParameterError('repository name must have at least one component');
-    const tag = ctx.query.get('tag');
-    is.tag(ctx.params.name, tag ? `${repo}:${tag}` : repo);
+    // `repo` is parsed alone (a 64-hex name is refused), then `tag` replaces its tag.
+    is.tag(ctx.params.name, is.tagTarget(repo, ctx.query.get('tag') || undefined));
     sendNoContent(need(ctx), 201);
   });
   r.delete('/images/:name*', async (ctx) => {

@@ -3,15 +3,10 @@
  */
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
-import { matchLabel } from '../engine/volumes.js';
+import { matchLabel, volumeView as view } from '../engine/volumes.js';
 import { boolParam, need, readJson, sendJson, sendNoContent, versionAtLeast } from './context.js';
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
-import type { VolumeRecord } from '../store/volume-store.js';
-
-function view(v: VolumeRecord): Record<string, unknown> {
-  return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
-}
 
 export function registerVolumeRoutes(r: Router, engine: Engine): void {
   const vs = engine.volumes;

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { parseDaemonFlags, DAEMON_USAGE } from './flags.js';
+import { lockRoot } from '../store/root-lock.js';
 import { parseAddressPool } from '../network/ipam.js';
 import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
@@ -48,6 +49,9 @@ async function main(): Promise<void> {
   if (flags.help) { process.stdout.write(DAEMON_USAGE); return; }
   if (flags.version) { process.stdout.write(`berthd version ${BERTH_VERSION}\n`); return; }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
+  // Before anything touches the roots (reconciliation, the pid file, the socket): one berthd per root, for its life.
+  lockRoot(flags.dataRoot);
+  lockRoot(flags.execRoot);
   const engine = await Engine.open({
     dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries,
     network: {

@@ -29,6 +29,7 @@ import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-c
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
 import { generateName, normalizeName } from './names.js';
 import { writeEtcFiles } from './container-files.js';
+import { forgetCommitPause } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
@@ -525,6 +526,7 @@ export class ContainerService {
       const cur = this.store.get(c.Id)!;
       if (!cur.State.Paused) throw new ConflictError(`Container ${c.Id} is not paused`);
       await this.runtimes.get(cur.Runtime).resume(c.Id);
+      await forgetCommitPause(this.paths, c.Id);
       cur.State = { ...cur.State, Paused: false, Status: 'running' };
       this.store.save(cur);
       this.events.emit('container', 'unpause', c.Id, this.attributes(cur));

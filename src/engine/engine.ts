@@ -27,6 +27,7 @@ import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
 import { InvalidParameterError } from '../errors.js';
 import { commitContainer, defaultsFromContainer } from './commit.js';
+import { pauseForCommit, undoCommitPauses, unpauseAfterCommit } from './commit-pause.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { NetworkStore } from '../store/network-store.js';
@@ -129,6 +130,9 @@ export class Engine {
     await engine.endpoints.init();
     engine.exitWatch = watchExits(paths.exitDir, (id, code) => engine.containers.onExit(id, code));
     await engine.containers.reconcile();
+    await undoCommitPauses(paths, {
+      all: () => engine.containers.store.all(), unpause: (id) => engine.containers.unpause(id), runtime: (c) => engine.runtimes.get(c.Runtime),
+    });
     await engine.endpoints.reconcile();
     engine.faults.sweep();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
@@ -147,8 +151,10 @@ export class Engine {
    */
   async commit(nameOrId: string, o: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean; config?: ContainerDefaults }): Promise<ImageRecord> {
     const c = this.containers.lookup(nameOrId);
+    const target = o.repo ? this.images.tagTarget(o.repo, o.tag) : undefined;
     const pause = o.pause !== false && c.State.Running && !c.State.Paused;
-    if (pause) await this.containers.pause(c.Id);
+    // The pause is marked as commit's own, so a berthd that dies meanwhile undoes it at its next start (commit-pause.ts).
+    if (pause) await pauseForCommit(this.paths, c.Id, () => this.containers.pause(c.Id));
     let img: ImageRecord;
     try {
       img = await commitContainer(this.images, this.paths, c, {
@@ -156,9 +162,9 @@ export class Engine {
         changes: o.changes, author: o.author, comment: o.comment,
       });
     } finally {
-      if (pause) await this.containers.unpause(c.Id);
+      if (pause) await unpauseAfterCommit(this.paths, c.Id, () => this.containers.unpause(c.Id));
     }
-    if (o.repo) this.images.tag(img.id, o.tag ? `${o.repo}:${o.tag}` : o.repo);
+    if (target) this.images.tag(img.id, target);
     this.events.emit('container', 'commit', c.Id, { name: c.Name, image: c.ImageRef, imageID: img.id });
     return img;
   }

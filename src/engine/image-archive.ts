@@ -3,21 +3,24 @@
  * writes: an OCI image layout (oci-layout, index.json, blobs/sha256/…) that
  * is at the same time a classic Docker archive (manifest.json, repositories),
  * with uncompressed layer tars named by their diffId — so both `docker load`
- * and OCI tools read it. Load accepts either form. Configs travel as their
- * exact bytes, so a loaded image keeps its ID.
+ * and OCI tools read it. Load accepts either form, plain or gzip-compressed,
+ * and trusts no name inside it: digests, paths and entry types are checked
+ * before anything is read (image/unpacked-archive.ts, image/load-plan.ts).
+ * Configs travel as their exact bytes, so a loaded image keeps its ID.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import { familiarString, formatReference, parseReference, withDefaultTag } from '../image/reference.js';
-import type { ImageConfig } from '../image/config.js';
+import { planLoad, type ImageToLoad } from '../image/load-plan.js';
+import { UnpackedArchive, openArchiveFile, type ArchiveFile } from '../image/unpacked-archive.js';
 import type { ImageRecord } from '../store/image-store.js';
+import type { Lease } from '../store/layer-store.js';
 import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { DataPaths } from '../store/paths.js';
@@ -98,51 +101,31 @@ function tagsToSave(images: ImageService, name: string, img: ImageRecord): strin
 export interface LoadedImage { id: string; tags: string[] }
 
 /**
- * Unpacks an archive into tmp/ (regular files only, names confined to the
- * directory), then imports each image: layers verified against the config's
- * diff_ids, the config stored byte for byte.
+ * `docker load`. The archive is unpacked into a private tmp/ directory
+ * under names of ours (unpacked-archive.ts), its index read and checked
+ * whole (load-plan.ts: digests, paths, sizes, configs, tags), then each
+ * image's layers imported (verified against the config's diff_ids), and
+ * only when every layer of every image is in do the images and their tags
+ * appear. A load that fails leaves nothing listed: its layers are garbage
+ * once the lease goes, and the directory is removed.
  */
 export async function loadImages(images: ImageService, paths: DataPaths, archive: Readable, onProgress: (msg: string) => void): Promise<LoadedImage[]> {
-  const dir = join(paths.tmp, `load-${randomBytes(8).toString('hex')}`);
-  await mkdir(dir, { recursive: true });
+  await mkdir(paths.tmp, { recursive: true });
+  const dir = await mkdtemp(join(paths.tmp, 'load-'));
   const lease = images.layers.lease();
   let failed = false;
   try {
-    await extractFiles(archive, dir);
-    const fileOf = (name: string) => {
-      const n = normalize(name);
-      if (n.startsWith('..') || n.startsWith('/')) throw new InvalidParameterError(`invalid path in archive: ${name}`);
-      return join(dir, n);
-    };
-    let entries: { Config: string; RepoTags: string[] | null; Layers: string[] }[];
-    try {
-      entries = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    } catch {
-      entries = await entriesFromOciIndex(dir);
-    }
+    const unpacked = await UnpackedArchive.unpack(archive, dir);
+    const plan = await planLoad(unpacked);
+    const tops: (string | null)[] = [];
+    for (const img of plan) tops.push(await importLayers(images, img, lease, onProgress));
     const loaded: LoadedImage[] = [];
-    for (const e of entries) {
-      const configBytes = await readFile(fileOf(e.Config));
-      const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-      const diffIds = config.rootfs?.diff_ids ?? [];
-      if (diffIds.length !== e.Layers.length) throw new InvalidParameterError(`invalid manifest: ${e.Layers.length} layers for ${diffIds.length} diff_ids`);
-      let parent: string | null = null;
-      for (let i = 0; i < e.Layers.length; i++) {
-        const rec = await images.layers.importLayer(createReadStream(fileOf(e.Layers[i])), parent, { lease });
-        if (rec.diffId !== diffIds[i]) {
-          throw new InvalidParameterError(`invalid diffID for layer ${i}: calculated ${rec.diffId}, expected ${diffIds[i]}`);
-        }
-        onProgress(`Loading layer ${rec.diffId.slice(7, 19)}`);
-        parent = rec.chainId;
-      }
-      const size = images.layers.chain(parent).reduce((n, l) => n + l.size, 0);
-      const img = images.store.put(configBytes, parent, size);
-      const tags: string[] = [];
-      for (const t of e.RepoTags ?? []) {
-        images.tag(img.id, t);
-        tags.push(familiarString(withDefaultTag(parseReference(t))));
-      }
-      loaded.push({ id: img.id, tags });
+    // From here on only our own files are read (an I/O error could still stop it between two images).
+    for (const [i, img] of plan.entries()) {
+      const size = images.layers.chain(tops[i]).reduce((n, l) => n + l.size, 0);
+      const rec = images.store.put(await unpacked.read(img.config), tops[i], size);
+      for (const t of img.tags) images.tag(rec.id, t.ref);
+      loaded.push({ id: rec.id, tags: img.tags.map((t) => t.familiar) });
     }
     return loaded;
   } catch (e) {
@@ -156,46 +139,35 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
   }
 }
 
-async function entriesFromOciIndex(dir: string): Promise<{ Config: string; RepoTags: string[]; Layers: string[] }[]> {
-  let index: { manifests?: { digest: string; annotations?: Record<string, string> }[] };
-  try { index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')); } catch {
-    throw new InvalidParameterError('archive has neither manifest.json nor index.json');
+/**
+ * Imports an image's layers bottom up and returns its top chain ID. Each is
+ * read and checked even when its chain is already in the store (dockerd
+ * skips those): what the archive claims is never taken on trust.
+ */
+async function importLayers(images: ImageService, img: ImageToLoad, lease: Lease, onProgress: (msg: string) => void): Promise<string | null> {
+  let parent: string | null = null;
+  for (const [i, file] of img.layers.entries()) {
+    const tar = archiveOf(file);
+    let rec;
+    try {
+      rec = await images.layers.importLayer(tar, parent, { lease });
+    } catch (e) {
+      // Ends what still reads the file (the layer store's blob writer), so its temp blob goes too.
+      tar.destroy(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+    if (rec.diffId !== img.diffIds[i]) {
+      throw new InvalidParameterError(`invalid diffID for layer ${i}: calculated ${rec.diffId}, expected ${img.diffIds[i]}`);
+    }
+    onProgress(`Loading layer ${rec.diffId.slice(7, 19)}`);
+    parent = rec.chainId;
   }
-  const out: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
-  for (const m of index.manifests ?? []) {
-    const manifest = JSON.parse(await readFile(join(dir, 'blobs/sha256', hex(m.digest)), 'utf8'));
-    if (!manifest.config) throw new InvalidParameterError(`unsupported manifest ${m.digest} in index.json`);
-    const name = m.annotations?.['io.containerd.image.name'];
-    out.push({
-      Config: `blobs/sha256/${hex(manifest.config.digest)}`,
-      RepoTags: name ? [name] : [],
-      Layers: manifest.layers.map((l: { digest: string }) => `blobs/sha256/${hex(l.digest)}`),
-    });
-  }
-  return out;
+  return parent;
 }
 
-/** Extracts the regular files of a tar stream under `dir`; anything else is skipped. */
-async function extractFiles(archive: Readable, dir: string): Promise<void> {
-  const extract = tarStream.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const name = normalize(header.name);
-      if (header.type !== 'file' || name.startsWith('..') || name.startsWith('/')) {
-        stream.resume();
-        stream.on('end', next);
-        return;
-      }
-      const target = join(dir, name);
-      mkdir(dirname(target), { recursive: true })
-        .then(() => pipeline(stream, createWriteStream(target)))
-        .then(() => next(), (e) => { stream.resume(); next(e); });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  archive.on('error', (e) => extract.destroy(e));
-  archive.pipe(extract);
-  await done;
-  await stat(dir);
+/** A layer file's bytes as a stream whose errors are ours to report (never an unhandled 'error'). */
+function archiveOf(file: ArchiveFile): Readable {
+  const s = openArchiveFile(file);
+  s.on('error', () => undefined);
+  return s;
 }

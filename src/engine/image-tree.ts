@@ -4,29 +4,8 @@
  * whose top layer it is. The view is berth's `GET /images/tree`; the CLI
  * draws it.
  */
+import type { ImageTree, TreeImage, TreeLayer } from '../api/types/image-tree.js';
 import type { ImageService } from './images.js';
-
-export interface TreeImage { Id: string; RepoTags: string[]; Containers: number }
-
-export interface TreeLayer {
-  /** Chain ID: names the layer together with everything beneath it. */
-  ChainID: string;
-  DiffID: string;
-  /** Chain ID of the layer beneath, '' for a base layer. */
-  Parent: string;
-  /** Bytes of the layer's content (what `history` shows for its step). */
-  Size: number;
-  /** Unix ms the layer was unpacked. */
-  Created: number;
-  /** Images whose top layer this is. */
-  Images: TreeImage[];
-}
-
-export interface ImageTree {
-  Layers: TreeLayer[];
-  /** Images with no layer at all (`FROM scratch` with only metadata). */
-  ImagesWithoutLayers: TreeImage[];
-}
 
 export function imageTree(images: ImageService): ImageTree {
   const layers = new Map<string, TreeLayer>();

@@ -9,7 +9,7 @@ import type { ImageConfig, ContainerDefaults } from '../image/config.js';
 import { hostArchitecture } from '../image/config.js';
 import { applyChanges } from '../image/change.js';
 import {
-  familiarString, formatReference, looksLikeId, parseReference, withDefaultTag, familiarName,
+  familiarString, formatReference, looksLikeId, parseReference, withDefaultTag, familiarName, repositoryName, repoTagReference, DIGEST_ALGORITHM_NAME, type Reference,
 } from '../image/reference.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import type { LayerStore } from '../store/layer-store.js';
@@ -17,6 +17,7 @@ import type { ContainerStore } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
 import type { EventBus } from './events.js';
 import { prunable, type PruneFilters } from './prune-filters.js';
+import { familiarRef, isImageIdPrefix, isSingleReference, tagRef, type RepoRef } from './image-references.js';
 
 export interface ImportOptions {
   repo?: string;          // "name[:tag]" or "name" with a separate tag
@@ -50,10 +51,9 @@ export class ImageService {
     let refErr: unknown;
     try {
       const ref = withDefaultTag(parseReference(nameOrId));
-      if (!ref.digest) {
-        const id = this.store.resolveTag(formatReference(ref));
-        if (id) return this.store.get(id);
-      }
+      // A digest reference (`name@sha256:…`, also with a tag, which dockerd then ignores) is looked up as one.
+      const id = ref.digest ? this.store.resolveDigest(repositoryName(ref), ref.digest) : this.store.resolveTag(formatReference(ref));
+      if (id) return this.store.get(id);
     } catch (e) { refErr = e; }
     if (looksLikeId(nameOrId)) {
       const ids = this.store.findByPrefix(nameOrId);
@@ -85,11 +85,8 @@ export class ImageService {
 
   async import(tar: Readable, o: ImportOptions): Promise<ImageRecord> {
     let target: string | undefined;
-    if (o.repo) {
-      const ref = parseReference(o.tag ? `${o.repo}:${o.tag}` : o.repo);
-      if (ref.digest) throw new InvalidParameterError('cannot import digest reference');
-      target = formatReference(withDefaultTag(ref));
-    }
+    // The same checks as tag's (no digest, no 64-hex or `sha256` name), before the layer is read.
+    if (o.repo) target = this.tagTarget(o.repo, o.tag);
     if (o.platform && o.platform !== `linux/${hostArchitecture()}` && o.platform !== 'linux') {
       throw new InvalidParameterError(`importing for platform ${o.platform} is not supported`);
     }
@@ -111,72 +108,89 @@ export class ImageService {
     return img;
   }
 
+  /**
+   * The tag that the `repo` and `tag` query parameters of tag and commit name,
+   * normalised, checked before anything is done (moby RepoTagReference).
+   */
+  tagTarget(repo: string, tag?: string): string {
+    const ref = repoTagReference(repo, tag);
+    refuseAmbiguousName(ref);
+    return formatReference(ref);
+  }
+
   /** Points `target` (a reference string) at the image `source` names. */
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = parseReference(target);
     if (ref.digest) throw new InvalidParameterError(`refusing to create a tag with a digest reference`);
+    refuseAmbiguousName(ref);
     const norm = formatReference(withDefaultTag(ref));
     this.store.tag(norm, img.id);
     this.events.emit('image', 'tag', img.id, { name: familiarString(withDefaultTag(ref)) });
   }
 
+  /** Every repository reference to the image: its tags and its digest references. */
+  references(imageId: string): RepoRef[] {
+    return [
+      ...this.store.tagsOf(imageId).map(tagRef),
+      ...this.store.manifestsOf(imageId).map((m) => ({ repository: m.repository, digest: m.digest })),
+    ];
+  }
+
   /**
-   * `rmi`: untags, then deletes the image once no tag and no container
-   * references it. A container's image is never deleted from under it: with
-   * `force` the tags go but the image stays (dangling) until no container uses
-   * it, which is what keeps its layers alive. Unless `noprune`, the untagged
-   * parents only this image was keeping (a build's intermediate images) go
-   * with it, up to the first one that is tagged, used or has other children,
-   * as dockerd's delete does.
+   * `rmi`, as dockerd's ImageDelete decides it. By name (a tag or a digest
+   * reference): that one reference goes — with a tag, also the digest
+   * references of its repository once no tag of that repository is left —
+   * and the image goes only when nothing names it any more, and quietly
+   * stays when a container or a child image still needs it. Removing the
+   * only name of an image a container uses must be forced. By ID (or an ID
+   * prefix): the image goes with all its names; several names need force,
+   * and a running container or a child image refuses even that.
+   *
+   * A container's image is never deleted from under it: with `force` its
+   * names go but the image stays (dangling) until no container uses it,
+   * which is what keeps the container's layers. Unless `noprune`, the
+   * untagged parents only this image was keeping (a build's intermediate
+   * images) go with it, up to the first one that is tagged, used or has
+   * other children.
    */
   async remove(nameOrId: string, force: boolean, noprune = false): Promise<DeleteResponseItem[]> {
     const img = this.resolve(nameOrId);
     const out: DeleteResponseItem[] = [];
-    const tags = this.store.tagsOf(img.id);
+    const manifests: string[] = [];
     const users = this.containers.usesImage(img.id);
-    const short = img.id.slice(7, 19);
-    const byRef = !looksLikeId(nameOrId) && !nameOrId.startsWith('sha256:');
-    const running = users.find((c) => c.State.Running || c.State.Paused || c.State.Restarting);
+    let refs = this.references(img.id);
+    let quiet = false;
+    if (!isImageIdPrefix(img.id, nameOrId)) {
+      if (!force && users.length > 0 && isSingleReference(refs)) {
+        // The image would be left dangling under its container: the user must say so.
+        throw new ConflictError(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0].Id.slice(0, 12)} is using its referenced image ${img.id.slice(7, 19)}`);
+      }
+      const ref = withDefaultTag(parseReference(nameOrId));
+      const named: RepoRef = ref.digest ? { repository: repositoryName(ref), digest: ref.digest } : { repository: repositoryName(ref), tag: ref.tag };
+      this.removeReference(img.id, named, out, manifests);
+      refs = this.references(img.id);
+      if (named.tag !== undefined && !refs.some((r) => r.tag !== undefined && r.repository === named.repository)) {
+        for (const r of refs) if (r.digest !== undefined && r.repository === named.repository) this.removeReference(img.id, r, out, manifests);
+        refs = this.references(img.id);
+      }
+      if (refs.length > 0) return out;
+      quiet = true;
+    } else if (isSingleReference(refs)) {
+      const conflict = this.deleteConflict(img.id, { soft: !force, references: false });
+      if (conflict) throw conflict;
+      for (const r of refs) this.removeReference(img.id, r, out, manifests);
+    }
 
-    if (byRef) {
-      const ref = formatReference(withDefaultTag(parseReference(nameOrId)));
-      const name = familiarString(parseReference(ref));
-      const untag = () => {
-        this.store.untag(ref);
-        out.push({ Untagged: name });
-        this.events.emit('image', 'untag', img.id, { name });
-      };
-      if (tags.length > 1) { untag(); return out; }
-      if (running) {
-        throw new ConflictError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.Id.slice(0, 12)}`);
-      }
-      if (users.length > 0 && !force) {
-        throw new ConflictError(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0].Id.slice(0, 12)} is using its referenced image ${short}`);
-      }
-      untag();
-      if (users.length > 0) return out; // forced: the image stays, dangling, for its containers
-    } else {
-      if (running) {
-        throw new ConflictError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.Id.slice(0, 12)}`);
-      }
-      if (users.length > 0 && !force) {
-        throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0].Id.slice(0, 12)}`);
-      }
-      if (tags.length > 1 && !force) {
-        throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
-      }
-      for (const t of tags) {
-        this.store.untag(t);
-        out.push({ Untagged: familiarString(parseReference(t)) });
-        this.events.emit('image', 'untag', img.id, { name: familiarString(parseReference(t)) });
-      }
-      if (users.length > 0) return out;
+    const conflict = this.deleteConflict(img.id, { soft: !force, references: true });
+    if (conflict) {
+      // After removing a name, a conflict only keeps the image (unless it is dangling and unused, which cannot conflict).
+      if (quiet) { await this.layers.collectGarbage({ manifests }); return out; }
+      throw conflict;
     }
-    if (this.store.children(img.id).length > 0 && !force) {
-      return out; // keep parents of local children (Docker keeps them as intermediate images)
-    }
-    const manifests = this.store.manifestsOf(img.id).map((m) => m.digest);
+    for (const r of this.references(img.id)) this.removeReference(img.id, r, out, manifests);
+    if (users.length > 0) { await this.layers.collectGarbage({ manifests }); return out; } // forced: the image stays, dangling, for its containers
+    manifests.push(...this.store.manifestsOf(img.id).map((m) => m.digest));
     this.store.delete(img.id);
     out.push({ Deleted: img.id });
     this.events.emit('image', 'delete', img.id, {});
@@ -189,6 +203,37 @@ export class ImageService {
     }
     await this.layers.collectGarbage({ manifests });
     return out;
+  }
+
+  /** Removes one name of the image and says so (`Untagged:`, an untag event). */
+  private removeReference(imageId: string, r: RepoRef, out: DeleteResponseItem[], manifests: string[]): void {
+    if (r.digest !== undefined) {
+      if (this.store.removeManifest(imageId, r.repository, r.digest)) manifests.push(r.digest);
+    } else {
+      this.store.untag(`${r.repository}:${r.tag}`);
+    }
+    const name = familiarRef(r);
+    out.push({ Untagged: name });
+    this.events.emit('image', 'untag', imageId, { name });
+  }
+
+  /**
+   * What stops the image from being deleted, in dockerd's order: hard
+   * conflicts (child images, a running container) that force cannot
+   * override, then soft ones (remaining names, a stopped container) unless
+   * `soft` is false.
+   */
+  private deleteConflict(imageId: string, o: { soft: boolean; references: boolean }): ConflictError | undefined {
+    const short = imageId.slice(7, 19);
+    const conflict = (how: string, why: string) => new ConflictError(`conflict: unable to delete ${short} (${how}) - ${why}`);
+    if (this.store.children(imageId).length > 0) return conflict('cannot be forced', 'image has dependent child images');
+    const users = this.containers.usesImage(imageId);
+    const running = users.find((c) => c.State.Running || c.State.Paused || c.State.Restarting);
+    if (running) return conflict('cannot be forced', `image is being used by running container ${running.Id.slice(0, 12)}`);
+    if (!o.soft) return undefined;
+    if (o.references && this.references(imageId).length > 0) return conflict('must be forced', 'image is referenced in multiple repositories');
+    if (users.length > 0) return conflict('must be forced', `image is being used by stopped container ${users[0].Id.slice(0, 12)}`);
+    return undefined;
   }
 
   /**
@@ -341,6 +386,11 @@ export class ImageService {
   familiar(ref: string): string {
     try { return familiarName(parseReference(ref)); } catch { return ref; }
   }
+}
+
+/** `sha256:x` would read as a digest: dockerd's reference store refuses such a tag, whoever asks (tag, commit, build, load). */
+function refuseAmbiguousName(ref: Reference): void {
+  if (familiarName(ref) === DIGEST_ALGORITHM_NAME) throw new InvalidParameterError('refusing to create an ambiguous tag using digest algorithm as name');
 }
 
 /** The container-config keys Docker always shows in image inspect. */

@@ -10,6 +10,7 @@ import type { DataPaths } from '../store/paths.js';
 import type { VolumeRecord, VolumeStore } from '../store/volume-store.js';
 import type { ContainerStore } from '../store/container-store.js';
 import type { EventBus } from './events.js';
+import type { Volume } from '../api/types/volume.js';
 
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -90,6 +91,11 @@ export class VolumeService {
     }
     return { VolumesDeleted: deleted, SpaceReclaimed: space };
   }
+}
+
+/** The Engine API's view of a volume record (berth's own bookkeeping, `Anonymous`, stays out). */
+export function volumeView(v: VolumeRecord): Volume {
+  return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
 }
 
 export function matchLabel(labels: Record<string, string> | null | undefined, filter: string): boolean {

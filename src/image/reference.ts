@@ -27,6 +27,16 @@ const tagRe = /^[\w][\w.-]{0,127}$/;
 const digestRe = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const domainRe = /^(?:localhost|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
 
+/** 64 hex digits alone are an image ID, never a name (distribution/reference's anchoredIdentifierRegexp). */
+const identifierRe = /^[a-f0-9]{64}$/;
+
+/**
+ * The one repository name that is refused although it parses: `sha256:x`
+ * would read as a digest, so dockerd's reference store refuses to create it
+ * (moby reference/store.go addReference).
+ */
+export const DIGEST_ALGORITHM_NAME = 'sha256';
+
 /** True for a full or short hex image ID rather than a name. */
 export function looksLikeId(s: string): boolean {
   return /^(sha256:)?[a-f0-9]{12,64}$/.test(s);
@@ -35,6 +45,7 @@ export function looksLikeId(s: string): boolean {
 export function parseReference(input: string): Reference {
   const invalid = () => new InvalidParameterError(`invalid reference format: ${input}`);
   if (!input || input.length > 255 + 128 + 80) throw invalid();
+  if (identifierRe.test(input)) throw new InvalidParameterError(`invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
   let rest = input;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -70,6 +81,19 @@ export function parseReference(input: string): Reference {
   if (domain === 'index.docker.io') domain = DEFAULT_DOMAIN;
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = `library/${path}`;
   return { domain, path, tag, digest };
+}
+
+/**
+ * The reference POST /images/{name}/tag and the `repo`/`tag` query parameters
+ * of commit and import name (moby httputils.RepoTagReference): `repo` is a
+ * name, perhaps with a tag, that `tag` replaces; `latest` when neither has one.
+ */
+export function repoTagReference(repo: string, tag?: string): Reference {
+  const ref = parseReference(repo);
+  if (ref.digest) throw new InvalidParameterError('cannot import digest reference');
+  if (!tag) return withDefaultTag(ref);
+  if (!tagRe.test(tag)) throw new InvalidParameterError('invalid tag format');
+  return { ...ref, tag };
 }
 
 /** Adds the default tag when neither tag nor digest is present. */

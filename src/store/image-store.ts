@@ -119,6 +119,17 @@ export class ImageStore {
       .map((r) => ({ repository: r.repository, digest: r.digest, mediaType: r.media_type }));
   }
 
+  /** The image a digest reference (`repository@digest`) names, if one is known by it. */
+  resolveDigest(repository: string, digest: string): string | undefined {
+    const r = this.db.prepare('SELECT image_id FROM image_manifests WHERE repository = ? AND digest = ?').get(repository, digest) as { image_id: string } | undefined;
+    return r?.image_id;
+  }
+
+  /** Forgets a digest reference of the image (`rmi name@digest`, or the last tag of its repository going). */
+  removeManifest(imageId: string, repository: string, digest: string): boolean {
+    return this.db.prepare('DELETE FROM image_manifests WHERE image_id = ? AND repository = ? AND digest = ?').run(imageId, repository, digest).changes > 0;
+  }
+
   repositoriesOf(imageId: string): string[] {
     return [...new Set(this.manifestsOf(imageId).map((m) => m.repository))];
   }

@@ -9,9 +9,8 @@
  */
 import { humanSize } from '../format/units.js';
 
-import type { ImageTree, TreeImage, TreeLayer } from '../../engine/image-tree.js';
+import type { ImageTree, TreeImage, TreeLayer } from '../../api/types/image-tree.js';
 
-/** The shapes of berthd's `GET /images/tree` (engine/image-tree.ts). */
 export type { ImageTree, TreeImage, TreeLayer };
 
 function short(id: string, trunc: boolean): string {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiarString, normalizeTagged, parseReference, withDefaultTag, looksLikeId } from '../../../src/image/reference.js';
+import { familiarString, formatReference, normalizeTagged, parseReference, repoTagReference, withDefaultTag, looksLikeId } from '../../../src/image/reference.js';
 
 test('a bare name normalises to docker.io/library/<name>:latest', () => {
   assert.equal(normalizeTagged('busybox'), 'docker.io/library/busybox:latest');
@@ -36,4 +36,18 @@ test('invalid references are refused with Docker\'s message', () => {
 test('hex strings look like image IDs', () => {
   assert.ok(looksLikeId('0123456789ab'));
   assert.ok(!looksLikeId('busybox'));
+});
+
+test('64 hex digits alone are an image ID, never a repository name', () => {
+  const hex = 'b'.repeat(64);
+  assert.throws(() => parseReference(hex), { message: `invalid repository name (${hex}), cannot specify 64-byte hexadecimal strings` });
+  assert.equal(parseReference(`x/${hex}`).path, `x/${hex}`);
+});
+
+test('repo and tag query parameters: tag replaces the tag of repo, latest by default, no digests', () => {
+  assert.equal(formatReference(repoTagReference('busybox')), 'docker.io/library/busybox:latest');
+  assert.equal(formatReference(repoTagReference('busybox:1', '2')), 'docker.io/library/busybox:2');
+  assert.throws(() => repoTagReference('b'.repeat(64), 'x'), /cannot specify 64-byte hexadecimal strings/);
+  assert.throws(() => repoTagReference(`busybox@sha256:${'c'.repeat(64)}`), /cannot import digest reference/);
+  assert.throws(() => repoTagReference('busybox', 'bad tag'), /invalid tag format/);
 });

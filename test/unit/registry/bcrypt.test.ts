@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { bcryptHash, bcryptVerify, isBcryptHash } from '../../../src/registry/server/bcrypt.js';
 
 // Every expected hash below was made by libxcrypt (glibc's crypt on Debian 12):
@@ -13,6 +14,39 @@ const VECTORS: [string, string, string][] = [
   ['pw', '$2y$10$0123456789ABCDEFGHIJKu', '$2y$10$0123456789ABCDEFGHIJKubhvMxSFQ8QmXOEgby1DldX0t30aDz96'],
 ];
 
+// The published vectors of jBCrypt's and OpenBSD's bcrypt tests ($2a$), also what libxcrypt gives.
+const PUBLISHED: [string, string][] = [
+  ['', '$2a$06$DCq7YPn5Rq63x1Lad4cll.TV4S6ytwfsfvkgY8jIucDrjc8deX1s.'],
+  ['a', '$2a$06$m0CrhHm10qJ3lXRY.5zDGO3rS2KdeeWLuGmsfGlMfOxih58VYVfxe'],
+  ['abc', '$2a$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0i'],
+  ['abcdefghijklmnopqrstuvwxyz', '$2a$06$.rCVZVOThsIa97pEDOxvGuRRgzG64bvtJ0938xuqzv18d3ZpQhstC'],
+  ['~!@#$%^&*()      ~!@#$%^&*()PNBFRD', '$2a$06$fPIsBO8qRqkjj273rfaOI.HtSV9jLDpTbZn782DC6/t7qT67P6FfO'],
+];
+
+test('the published $2a$ test vectors verify, and hash to themselves', () => {
+  for (const [password, hash] of PUBLISHED) {
+    assert.equal(bcryptVerify(password, hash), true, JSON.stringify(password));
+    assert.equal(bcryptVerify(password + 'x', hash), false, JSON.stringify(password));
+    assert.equal(bcryptHash(password, hash), hash, JSON.stringify(password));
+  }
+});
+
+function htpasswdBinary(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v htpasswd'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+test('a line written by htpasswd -B (apache2-utils) verifies', { skip: htpasswdBinary() ? false : 'htpasswd (apache2-utils) is not installed' }, () => {
+  const line = execFileSync(htpasswdBinary()!, ['-nbB', '-C', '5', 'alice', 'wonder land'], { encoding: 'utf8' }).trim();
+  const hash = line.slice('alice:'.length);
+  assert.match(hash, /^\$2y\$05\$/);
+  assert.equal(bcryptVerify('wonder land', hash), true);
+  assert.equal(bcryptVerify('wonderland', hash), false);
+});
+
 test('bcrypt hashes match libxcrypt for $2b$ and $2y$, short, empty, non-ASCII and over-long passwords', () => {
   for (const [password, setting, expected] of VECTORS) assert.equal(bcryptHash(password, setting), expected, JSON.stringify(password));
 });
@@ -25,4 +59,6 @@ test('verify accepts the password and nothing else; malformed hashes never match
   assert.equal(bcryptVerify('secret', '$2b$05$short'), false);
   assert.equal(isBcryptHash(hash), true);
   assert.equal(isBcryptHash('{SHA}abc'), false);
+  assert.equal(isBcryptHash('$2b$99$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a'), false, 'cost out of range');
+  assert.equal(isBcryptHash('$2x$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a'), false, '$2x$ is not ours to check');
 });
