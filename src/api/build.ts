@@ -31,7 +31,7 @@ import { BuildStepError } from '../build/errors.js';
 import { parseGoDuration } from '../build/parser/index.js';
 import { boolParam, intParam, need, sendJson } from './context.js';
 import type { Router } from './router.js';
-import { JsonMessageStream } from './stream.js';
+import { JsonMessageStream, requestBody } from './stream.js';
 
 function jsonParam<T>(q: URLSearchParams, name: string, fallback: T, check: (v: unknown) => boolean): T {
   const raw = q.get(name);
@@ -109,11 +109,13 @@ function decodeRegistryConfig(header: string | undefined): Record<string, AuthCo
 
 /** Reads what is left of a request body, so an early error answer does not break the client's upload. */
 async function drain(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded) return;
+  if (req.readableEnded || req.destroyed) return;
   await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 30_000);
-    req.on('end', () => { clearTimeout(t); resolve(); });
-    req.on('error', () => { clearTimeout(t); resolve(); });
+    const done = () => { clearTimeout(t); resolve(); };
+    const t = setTimeout(done, 30_000);
+    req.once('end', done);
+    // A client that goes away ends the body without 'end' (and without 'error' unless listened to).
+    req.once('close', done);
     req.resume();
   });
 }
@@ -123,12 +125,15 @@ export function registerBuildRoutes(r: Router, engine: Engine): void {
     const res = need(ctx);
     const trace = startTrace('build');
     let prepared;
+    const body = ctx.query.get('remote') ? null : requestBody(ctx.req);
     try {
       const header = ctx.req.headers['x-registry-config'];
       const params = buildParams(ctx.query, Array.isArray(header) ? header[0] : header);
-      prepared = await engine.builds.prepare(params, params.remote ? null : ctx.req);
+      prepared = await engine.builds.prepare(params, body);
       trace.step('context');
     } catch (e) {
+      // Let go of the body (whatever refused it may not have), then read its rest before answering.
+      body?.destroy();
       await drain(ctx.req);
       throw e;
     }

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.js';
-import { frame } from './stream.js';
+import { ClientGoneError, frame } from './stream.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 
 /** Reads a request body sent ahead of the stream (exec start's JSON); returns it and any extra bytes (early stdin). */
@@ -16,17 +16,27 @@ export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; res
   let buf = ctx.head ?? Buffer.alloc(0);
   return new Promise((resolve, reject) => {
     if (buf.length >= need) return resolve({ body: buf.subarray(0, need), rest: buf.subarray(need) });
+    const stop = () => {
+      socket.off('data', onData);
+      socket.off('error', fail);
+      socket.off('end', gone);
+      socket.off('close', gone);
+    };
+    const fail = (e: Error) => { stop(); reject(e); };
+    // A client that leaves before the body is whole would otherwise leave this waiting for ever.
+    const gone = () => fail(new ClientGoneError());
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (buf.length >= need) {
-        socket.off('data', onData);
-        socket.off('error', reject);
+        stop();
         socket.pause();
         resolve({ body: buf.subarray(0, need), rest: buf.subarray(need) });
       }
     };
     socket.on('data', onData);
-    socket.once('error', reject);
+    socket.once('error', fail);
+    socket.once('end', gone);
+    socket.once('close', gone);
   });
 }
 

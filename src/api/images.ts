@@ -14,7 +14,7 @@ import { boolParam, COMMON_HEADERS, need, readJson, sendJson, sendNoContent, typ
 import { pipeline } from 'node:stream/promises';
 import { loadImages, saveImages } from '../engine/image-archive.js';
 import type { Router } from './router.js';
-import { JsonMessageStream } from './stream.js';
+import { JsonMessageStream, requestBody } from './stream.js';
 import { registerBuildRoutes } from './build.js';
 import { decodeRegistryAuth } from '../engine/distribution.js';
 import { statusFromError } from './status.js';
@@ -75,14 +75,17 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
       return;
     }
     if (!fromSrc) throw new InvalidParameterError('fromSrc or fromImage is required');
+    // A client that goes away stops a download from a URL too (the body's own end stops an upload).
+    const gone = new AbortController();
+    res.on('close', () => { if (!res.writableFinished) gone.abort(); });
     let source: Readable;
     if (fromSrc === '-') {
-      source = ctx.req;
+      source = requestBody(ctx.req);
     } else {
       let url: URL;
       try { url = new URL(fromSrc); } catch { throw new InvalidParameterError(`invalid URL: ${fromSrc}`); }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError(`unsupported URL scheme: ${url.protocol}`);
-      const resp = await fetch(url).catch((e) => { throw new SystemError(`Get ${fromSrc}: ${errorMessage(e)}`); });
+      const resp = await fetch(url, { signal: gone.signal }).catch((e) => { throw new SystemError(`Get ${fromSrc}: ${errorMessage(e)}`); });
       if (!resp.ok || !resp.body) throw new SystemError(`Get ${fromSrc}: ${resp.status} ${resp.statusText}`);
       source = Readable.fromWeb(resp.body as import('node:stream/web').ReadableStream);
     }
@@ -97,6 +100,9 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     } catch (e) {
       if (!out.headersSent) throw e;
       out.error(errorMessage(e));
+    } finally {
+      // Whatever the import left unread is dropped (a refusal before the end of the upload).
+      source.destroy();
     }
     out.end();
   });
@@ -127,14 +133,18 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     const res = need(ctx);
     const quiet = boolParam(ctx.query, 'quiet');
     const out = new JsonMessageStream(res);
+    const body = requestBody(ctx.req);
     try {
-      const loaded = await loadImages(is, engine.paths, ctx.req, (msg) => { if (!quiet) out.write({ status: msg }); });
+      const loaded = await loadImages(is, engine.paths, body, (msg) => { if (!quiet) out.write({ status: msg }); });
       for (const l of loaded) {
         if (l.tags.length === 0) out.write({ stream: `Loaded image ID: ${l.id}\n` });
         for (const t of l.tags) out.write({ stream: `Loaded image: ${t}\n` });
       }
     } catch (e) {
+      // As dockerd's load: the answer is a 200 stream whatever happens, a failure its last message.
       out.error(errorMessage(e));
+    } finally {
+      body.destroy();
     }
     out.end();
   });

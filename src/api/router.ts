@@ -3,6 +3,7 @@
  * `:name*` takes the rest of the path including slashes (image names such as
  * `host:5000/a/b` arrive unescaped from some clients).
  */
+import { InvalidParameterError } from '../errors.js';
 import type { RequestContext } from './context.js';
 
 export type Handler = (ctx: RequestContext) => Promise<void>;
@@ -35,9 +36,18 @@ export class Router {
       pathMatched = true;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]); });
+      r.keys.forEach((k, i) => { params[k] = decodePathParam(m[i + 1]); });
       return { handler: r.handler, params, hijack: r.hijack };
     }
     return pathMatched ? 'method' : null;
+  }
+}
+
+/** A malformed escape (`/containers/%zz/json`) is the client's error, a 400, never a 500. */
+function decodePathParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InvalidParameterError(`invalid URL escape in path: ${JSON.stringify(raw)}`);
   }
 }

@@ -4,7 +4,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { TRACING, wallClock } from '../trace.js';
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
 import { statusFromError } from './status.js';
@@ -58,54 +59,104 @@ function hijackError(socket: Duplex, err: unknown): void {
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
 }
 
+/**
+ * True when the client went away before its answer was complete: nothing
+ * more can reach it, and whatever failed because of that (a cut upload, a
+ * write to a closed socket) is the client's doing, not berthd's.
+ */
+function clientGone(req: IncomingMessage, res: ServerResponse): boolean {
+  return !res.writableFinished && (res.destroyed || (req.socket?.destroyed ?? true));
+}
+
+/**
+ * Every request's failure stays that request's: it becomes its HTTP error
+ * (status from the error's kind, a JSON message) and a log line. When part
+ * of the answer already went out, the connection is cut instead of ended,
+ * so a client never takes half a tar or log for the whole. A failure
+ * caused by the client leaving is logged at debug level only.
+ */
 export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.Server {
   const router = buildRouter(engine);
   const log = (msg: string) => { if (opts.debug) console.error(msg); };
 
+  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown) => {
+    if (clientGone(req, res)) {
+      log(`berthd: ${req.method} ${req.url}: client went away: ${errorMessage(e)}`);
+      res.destroy();
+      return;
+    }
+    const status = statusFromError(e);
+    if (status >= 500) console.error(`berthd: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+    if (!res.headersSent) {
+      if (status === 304) { res.writeHead(304, COMMON_HEADERS); res.end(); }
+      else sendJson(res, status, { message: errorMessage(e) });
+    } else {
+      res.destroy();
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const t0 = TRACING ? performance.now() : 0;
+    if (TRACING) res.on('finish', () => process.stderr.write(`trace ${req.method} ${req.url}: ${res.statusCode} in ${(performance.now() - t0).toFixed(1)} ms ${wallClock(t0)}\n`));
+    try {
+      log(`${req.method} ${req.url}`);
+      const { version, path, query } = splitVersion(req.url ?? '/');
+      const m = router.match(req.method ?? 'GET', path);
+      if (m === null) throw new NotFoundError('page not found');
+      if (m === 'method') throw new NotFoundError('page not found');
+      const ctx: RequestContext = { req, res, params: m.params, query, version };
+      await m.handler(ctx);
+    } catch (e) {
+      fail(req, res, e);
+    }
+  };
+
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    void (async () => {
-      const t0 = TRACING ? performance.now() : 0;
-      if (TRACING) res.on('finish', () => process.stderr.write(`trace ${req.method} ${req.url}: ${res.statusCode} in ${(performance.now() - t0).toFixed(1)} ms ${wallClock(t0)}\n`));
-      try {
-        log(`${req.method} ${req.url}`);
-        const { version, path, query } = splitVersion(req.url ?? '/');
-        const m = router.match(req.method ?? 'GET', path);
-        if (m === null) throw new NotFoundError('page not found');
-        if (m === 'method') throw new NotFoundError('page not found');
-        const ctx: RequestContext = { req, res, params: m.params, query, version };
-        await m.handler(ctx);
-      } catch (e) {
-        const status = statusFromError(e);
-        if (status >= 500) console.error(`berthd: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-        if (!res.headersSent) {
-          if (status === 304) { res.writeHead(304, COMMON_HEADERS); res.end(); }
-          else sendJson(res, status, { message: errorMessage(e) });
-        } else {
-          res.end();
-        }
-      }
-    })();
+    // A write that races the client's departure fails on the response: that concerns this request only.
+    res.on('error', (e) => log(`berthd: ${req.method} ${req.url}: response: ${errorMessage(e)}`));
+    handle(req, res).catch((e: unknown) => {
+      console.error(`berthd: ${req.method} ${req.url}: failed while answering an error: ${(e as Error)?.stack ?? e}`);
+      res.destroy();
+    });
   });
 
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    void (async () => {
-      if (TRACING) {
-        const t0 = performance.now();
-        socket.once('close', () => process.stderr.write(`trace ${req.method} ${req.url} (hijacked): closed after ${(performance.now() - t0).toFixed(1)} ms ${wallClock(t0)}\n`));
+  const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (TRACING) {
+      const t0 = performance.now();
+      socket.once('close', () => process.stderr.write(`trace ${req.method} ${req.url} (hijacked): closed after ${(performance.now() - t0).toFixed(1)} ms ${wallClock(t0)}\n`));
+    }
+    try {
+      log(`${req.method} ${req.url} (upgrade)`);
+      const { version, path, query } = splitVersion(req.url ?? '/');
+      const m = router.match(req.method ?? 'GET', path);
+      if (m === null || m === 'method' || !m.hijack) throw new NotFoundError('page not found');
+      const ctx: RequestContext = { req, socket, head, params: m.params, query, version };
+      await m.handler(ctx);
+    } catch (e) {
+      if (socket.destroyed) {
+        log(`berthd: ${req.method} ${req.url}: client went away: ${errorMessage(e)}`);
+        return;
       }
-      try {
-        log(`${req.method} ${req.url} (upgrade)`);
-        const { version, path, query } = splitVersion(req.url ?? '/');
-        const m = router.match(req.method ?? 'GET', path);
-        if (m === null || m === 'method' || !m.hijack) throw new NotFoundError('page not found');
-        const ctx: RequestContext = { req, socket, head, params: m.params, query, version };
-        await m.handler(ctx);
-      } catch (e) {
-        if (statusFromError(e) >= 500) console.error(`berthd: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-        if (socket.writable) hijackError(socket, e);
-      }
-    })();
+      if (statusFromError(e) >= 500) console.error(`berthd: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+      // Once the 101 went out the socket carries raw stream bytes: an HTTP answer would corrupt it.
+      if ((socket as Socket).bytesWritten > 0) socket.destroy();
+      else if (socket.writable) hijackError(socket, e);
+    }
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // After an upgrade node's HTTP server stops listening to the socket's errors: a client that
+    // resets the connection before the handler took the socket over must not take berthd down.
+    socket.on('error', (e) => log(`berthd: ${req.method} ${req.url} (hijacked): ${errorMessage(e)}`));
+    handleUpgrade(req, socket, head).catch((e: unknown) => {
+      console.error(`berthd: ${req.method} ${req.url}: failed while answering an error: ${(e as Error)?.stack ?? e}`);
+      socket.destroy();
+    });
   });
-  server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); });
+  server.on('clientError', (err, socket) => {
+    log(`berthd: client error: ${errorMessage(err)}`);
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    else socket.destroy();
+  });
   return server;
 }

@@ -13,13 +13,23 @@
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { InvalidParameterError } from '../errors.js';
+import { InvalidParameterError, errorKind, errorMessage } from '../errors.js';
 import { extractToRoot, resolveInRoot } from '../image/archive.js';
 import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
 
-/** Unpacks a context tar into the existing, empty directory `dir`. */
+/**
+ * Unpacks a context tar into the existing, empty directory `dir`. A body
+ * that is no tar (or a cut-off or corrupt one) is the client's error, a 400
+ * with dockerd's prefix (dockerd 20.10 says `Error processing tar
+ * file(exit status 1): archive/tar: invalid tar header`, as a 500).
+ */
 export async function unpackContext(tar: Readable, dir: string): Promise<void> {
-  await extractToRoot(dir, '/', tar);
+  try {
+    await extractToRoot(dir, '/', tar);
+  } catch (e) {
+    if (errorKind(e) === 'InvalidParameter') throw new InvalidParameterError(`Error processing tar file: ${errorMessage(e)}`, { cause: e });
+    throw e;
+  }
 }
 
 /** The Dockerfile's text; `name` is a path inside the context (`-f sub/Dockerfile.dev`). */

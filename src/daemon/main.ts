@@ -78,8 +78,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('unhandledRejection', (e) => console.error(`berthd: unhandled: ${(e as Error)?.stack ?? e}`));
 }
+
+/**
+ * The last line of defence, never the mechanism: every request's failure is
+ * handled where it happens (api/server.ts), so reaching these is a bug. It
+ * is logged loudly with its stack, and berthd keeps serving: one broken
+ * request must not stop every container's API.
+ */
+function installBackstop(): void {
+  process.on('uncaughtException', (e) => console.error(`berthd: BUG: uncaught exception (berthd keeps serving): ${e?.stack ?? e}`));
+  process.on('unhandledRejection', (e) => console.error(`berthd: BUG: unhandled rejection (berthd keeps serving): ${(e as Error)?.stack ?? e}`));
+}
+
+installBackstop();
 
 main().catch((e) => {
   console.error(`berthd: ${errorMessage(e)}`);

@@ -186,7 +186,8 @@ export class BuildService {
       await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
       return { dir, contextDir, dockerfile, params, tags, buildArgs, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}), network, warnings };
     } catch (e) {
-      body?.resume();
+      // Lets go of the upload: the rest of the body is dropped, so a refusal reaches a client still sending.
+      body?.destroy();
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
@@ -320,7 +321,11 @@ export class BuildService {
       const onAbort = () => { void this.containers.kill(id, 'SIGKILL').catch(() => undefined); };
       spec.signal.addEventListener('abort', onAbort);
       try {
+        // A client that left while the container was made: it never starts (a listener added to an
+        // aborted signal never hears of it, and a kill before the start finds nothing to kill).
+        if (spec.signal.aborted) return { containerId: id, exitCode: 137 };
         await this.containers.start(id);
+        if (spec.signal.aborted) onAbort();
         const { StatusCode } = await exited;
         // conmon closes the attach socket right after the exit; don't wait forever for it.
         await Promise.race([ended, sleep(5000)]);

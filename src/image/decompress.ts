@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { InvalidParameterError } from '../errors.js';
+import { InvalidParameterError, errorMessage } from '../errors.js';
 
 type Chunk = Buffer | string | Uint8Array;
 
@@ -51,6 +51,13 @@ export async function* uncompressed(source: AsyncIterable<Chunk>): AsyncGenerato
     void pipeline(src, gunzip).catch(() => undefined);
     try {
       for await (const chunk of gunzip) yield chunk as Buffer;
+    } catch (e) {
+      // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR: corrupt or cut off) are the sender's fault;
+      // anything else (the source failed, e.g. its client went away) passes through as it is.
+      if (String((e as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) {
+        throw new InvalidParameterError(`invalid gzip stream: ${errorMessage(e)}`, { cause: e });
+      }
+      throw e;
     } finally {
       src.destroy();
       gunzip.destroy();

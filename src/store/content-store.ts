@@ -30,8 +30,11 @@ export class BlobWriter extends Writable {
     this.file = createWriteStream(tmpPath, { mode: 0o644 });
     this.finished = new Promise((resolve, reject) => {
       this.file.once('close', resolve);
-      this.file.once('error', reject);
+      this.file.on('error', reject);
     });
+    // Only commit awaits this. An aborted writer's file fails late (a write still in flight when
+    // abort destroyed it): that concerns no one, and must not become an unhandled rejection.
+    this.finished.catch(() => undefined);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { Db } from './db.js';
 import { DataPaths, hex } from './paths.js';
 import { applyLayer } from '../image/layer-apply.js';
@@ -129,9 +129,16 @@ export class LayerStore {
         const compressed = isGzip(await peek(tar, 2));
         const [forApply, forBlob] = tee(tar);
         source = forApply;
-        blob = this.content.put(compressed ? forBlob : forBlob.pipe(createGzip()));
+        // pipeline, not .pipe(): an error of the branch (the client went away) must reach the gzip
+        // stream and so the blob writer, which then removes its temporary file.
+        blob = this.content.put(compressed ? forBlob : pipeline(forBlob, createGzip(), () => undefined));
       }
-      const [{ diffId, size }, blobInfo] = await Promise.all([applyLayer(source, join(stage, 'diff')), blob]);
+      // Both settle before the stage is removed: a failed layer leaves no blob being written in tmp/.
+      const [applied, stored] = await Promise.allSettled([applyLayer(source, join(stage, 'diff')), blob]);
+      if (applied.status === 'rejected') throw applied.reason;
+      if (stored.status === 'rejected') throw stored.reason;
+      const { diffId, size } = applied.value;
+      const blobInfo = stored.value;
       const chainId = chainIdOf(parent, diffId);
       const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
       o.lease?.layers.add(chainId);

@@ -2,6 +2,14 @@
  * Splits one stream into two with shared backpressure: the source pauses
  * until both consumers took the chunk. Used to unpack a layer while its
  * compressed blob is written to the content store.
+ *
+ * The three streams fail together. An error of the source destroys both
+ * branches with it; a branch that stops before its end (its consumer gave
+ * up, e.g. on a bad tar, and destroyed it) destroys the source and the
+ * other branch — otherwise the source would wait for that branch's 'drain'
+ * for ever, and the other consumer with it. Each branch's errors go to its
+ * consumer, which must listen (pipeline, for await): a branch handed to
+ * `.pipe()` alone would throw them at the process.
  */
 import { PassThrough, type Readable } from 'node:stream';
 
@@ -21,5 +29,13 @@ export function tee(src: Readable): [PassThrough, PassThrough] {
   });
   src.once('end', () => { a.end(); b.end(); });
   src.once('error', (e) => { a.destroy(e); b.destroy(e); });
+  const stopped = (branch: PassThrough, other: PassThrough) => () => {
+    if (branch.writableFinished) return;
+    const e = branch.errored ?? new Error('layer stream closed before its end');
+    other.destroy(e);
+    src.destroy(e);
+  };
+  a.once('close', stopped(a, b));
+  b.once('close', stopped(b, a));
   return [a, b];
 }

@@ -17,6 +17,12 @@ test('image names with slashes and ports match :name* routes', () => {
   assert.deepEqual(j.params, {});
 });
 
+test('a malformed escape in a path parameter is a 400, not a 500', () => {
+  const r = new Router();
+  r.get('/containers/:id/json', async () => {});
+  assert.throws(() => r.match('GET', '/containers/%zz/json'), (e: unknown) => statusFromError(e) === 400);
+});
+
 test('HEAD falls back to GET routes', () => {
   const r = new Router();
   r.get('/_ping', async () => {});
