@@ -153,7 +153,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     const q = ctx.query;
     const container = q.get('container');
     if (!container) throw new InvalidParameterError('container is required');
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'Commit');
     const img = await engine.commit(container, {
       repo: q.get('repo') || undefined, tag: q.get('tag') || undefined, author: q.get('author') || undefined,
       comment: q.get('comment') || undefined, changes: q.getAll('changes').flatMap((c) => c.split('\n')).filter(Boolean),
@@ -162,7 +162,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     sendJson(need(ctx), 201, { Id: img.id });
   });
   r.post('/auth', async (ctx) => {
-    const body = await readJson(ctx.req);
+    const body = await readJson(ctx.req, 'Auth');
     sendJson(need(ctx), 200, await engine.distribution.login(body));
   });
 
