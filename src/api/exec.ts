@@ -7,7 +7,6 @@ import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 import { intParam, need, readJson, sendJson, sendNoContent, COMMON_HEADERS, type RequestContext } from './context.js';
 import { parseBody } from './validate.js';
-import { checkDeclaredLength } from './json-body.js';
 import type { Router } from './router.js';
 import { parseDetachKeys, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
 import { frame } from './stream.js';
@@ -51,7 +50,6 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     let early: Buffer = Buffer.alloc(0);
     if (ctx.socket) {
       // The hijacked reader buffers Content-Length bytes: the JSON limit applies before it starts.
-      checkDeclaredLength(ctx.req);
       const got = await readHijackBody(ctx);
       early = got.rest;
       body = parseBody(got.body.toString('utf8'), 'ExecStart');

@@ -7,15 +7,23 @@
 import type { Duplex } from 'node:stream';
 import { COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.js';
 import { ClientGoneError, frame } from './stream.js';
+import { checkDeclaredLength } from './json-body.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 
 /** Reads a request body sent ahead of the stream (exec start's JSON); returns it and any extra bytes (early stdin). */
 export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; rest: Buffer }> {
+  // The body is a JSON document: the same limit as every JSON body, refused before a byte is read.
+  checkDeclaredLength(ctx.req);
   const need = Number(ctx.req.headers['content-length'] ?? 0);
   const socket = ctx.socket!;
-  let buf = ctx.head ?? Buffer.alloc(0);
+  const chunks: Buffer[] = ctx.head?.length ? [ctx.head] : [];
+  let have = ctx.head?.length ?? 0;
+  const whole = () => {
+    const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, have);
+    return { body: buf.subarray(0, need), rest: buf.subarray(need) };
+  };
   return new Promise((resolve, reject) => {
-    if (buf.length >= need) return resolve({ body: buf.subarray(0, need), rest: buf.subarray(need) });
+    if (have >= need) return resolve(whole());
     const stop = () => {
       socket.off('data', onData);
       socket.off('error', fail);
@@ -26,11 +34,12 @@ export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; res
     // A client that leaves before the body is whole would otherwise leave this waiting for ever.
     const gone = () => fail(new ClientGoneError());
     const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= need) {
+      chunks.push(d);
+      have += d.length;
+      if (have >= need) {
         stop();
         socket.pause();
-        resolve({ body: buf.subarray(0, need), rest: buf.subarray(need) });
+        resolve(whole());
       }
     };
     socket.on('data', onData);
