@@ -27,6 +27,7 @@ import { canLimitSwap, readCgroupUsage } from '../runtime/cgroup-stats.js';
 import type { LinuxResources } from '../runtime/oci-types.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { containerCgroupsPath } from './stats.js';
+import { checkRestartPolicy } from './create-checks.js';
 
 /** The body: Docker's `Resources` plus `RestartPolicy`. */
 export interface UpdateRequest {
@@ -77,8 +78,6 @@ function isSet(field: string, v: unknown): boolean {
   return true;
 }
 
-const RESTART_NAMES = ['no', 'always', 'on-failure', 'unless-stopped'];
-
 /**
  * Refuses what an update cannot do before anything changes: fields berth
  * does not update (501) and an invalid restart policy (400, moby's
@@ -88,18 +87,7 @@ export function checkUpdateRequest(u: UpdateRequest): void {
   for (const [field, why] of Object.entries(NOT_UPDATABLE)) {
     if (isSet(field, u[field])) throw new NotImplementedError(why);
   }
-  const p = u.RestartPolicy;
-  const name = p?.Name ?? '';
-  const retries = p?.MaximumRetryCount ?? 0;
-  if (name === '') return;
-  if (!RESTART_NAMES.includes(name)) {
-    throw new InvalidParameterError(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  }
-  if (name === 'on-failure') {
-    if (retries < 0) throw new InvalidParameterError('invalid restart policy: maximum retry count cannot be negative');
-  } else if (retries !== 0) {
-    throw new InvalidParameterError(`invalid restart policy: maximum retry count can only be used with 'on-failure'${retries < 0 ? ' and cannot be negative' : ''}`);
-  }
+  checkRestartPolicy(u.RestartPolicy);
 }
 
 /**
