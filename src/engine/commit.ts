@@ -24,6 +24,8 @@ export interface CommitOptions {
   createdBy?: string;
   /** Clamps layer mtimes and the created time (reproducible builds). */
   sourceDateEpoch?: number;
+  /** A normalised reference to name the image by, written with it in one transaction. */
+  tag?: string;
 }
 
 /** The image-config subset of a container's Config (what `commit` keeps). */
@@ -61,5 +63,10 @@ export async function commitContainer(images: ImageService, paths: DataPaths, c:
     }],
   };
   const size = images.layers.chain(layer.chainId).reduce((n, l) => n + l.size, 0);
-  return images.store.put(Buffer.from(JSON.stringify(config)), layer.chainId, size, base.id);
+  // Image and name together: a crash never leaves the commit's image without the name it was asked for.
+  return images.store.atomically(() => {
+    const img = images.store.put(Buffer.from(JSON.stringify(config)), layer.chainId, size, base.id);
+    if (o.tag) images.tag(img.id, o.tag);
+    return img;
+  });
 }

@@ -179,12 +179,11 @@ export class Engine {
     try {
       img = await commitContainer(this.images, this.paths, c, {
         config: o.config ? { ...defaultsFromContainer(c), ...o.config } : undefined,
-        changes: o.changes, author: o.author, comment: o.comment,
+        changes: o.changes, author: o.author, comment: o.comment, tag: target,
       });
     } finally {
       if (pause) await unpauseAfterCommit(this.paths, c.Id, () => this.containers.unpause(c.Id));
     }
-    if (target) this.images.tag(img.id, target);
     this.events.emit('container', 'commit', c.Id, { name: c.Name, image: c.ImageRef, imageID: img.id });
     return img;
   }

@@ -123,8 +123,13 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
     // From here on only our own files are read (an I/O error could still stop it between two images).
     for (const [i, img] of plan.entries()) {
       const size = images.layers.chain(tops[i]).reduce((n, l) => n + l.size, 0);
-      const rec = images.store.put(await unpacked.read(img.config), tops[i], size);
-      for (const t of img.tags) images.tag(rec.id, t.ref);
+      const configBytes = await unpacked.read(img.config);
+      // An image and its tags in one transaction: a crash never lists it with only some of its names.
+      const rec = images.store.atomically(() => {
+        const r = images.store.put(configBytes, tops[i], size);
+        for (const t of img.tags) images.tag(r.id, t.ref);
+        return r;
+      });
       loaded.push({ id: rec.id, tags: img.tags.map((t) => t.familiar) });
     }
     return loaded;

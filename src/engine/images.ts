@@ -102,9 +102,13 @@ export class ImageService {
       rootfs: { type: 'layers', diff_ids: [layer.diffId] },
       history: [{ created, created_by: '', comment: o.message || `Imported from ${o.source ?? '-'}` }],
     };
-    const img = this.store.put(Buffer.from(JSON.stringify(config)), layer.chainId, layer.size);
+    // Image and tag in one transaction; the tag event comes before the import event, as dockerd's import orders them.
+    const img = this.store.atomically(() => {
+      const rec = this.store.put(Buffer.from(JSON.stringify(config)), layer.chainId, layer.size);
+      if (target) this.tag(rec.id, target);
+      return rec;
+    });
     this.events.emit('image', 'import', img.id, {});
-    if (target) this.tag(img.id, target);
     return img;
   }
 
