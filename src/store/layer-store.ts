@@ -10,12 +10,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Db } from './db.js';
 import { DataPaths, hex } from './paths.js';
 import { applyLayer } from '../image/layer-apply.js';
 import { createGzip } from 'node:zlib';
-import type { ContentStore, BlobInfo } from './content-store.js';
+import type { ContentStore, BlobWriter } from './content-store.js';
 import { tee } from './tee.js';
 import { apparentSize } from './disk-usage.js';
 
@@ -122,23 +123,31 @@ export class LayerStore {
     const stage = join(this.paths.tmp, `layer-${randomBytes(8).toString('hex')}`);
     await mkdir(join(stage, 'diff'), { recursive: true });
     try {
-      let blob: Promise<BlobInfo> | undefined;
+      let written: Promise<BlobWriter> | undefined;
       let source: Readable = tar;
       if (!o.blob) {
         // Keep a gzip blob of the layer as it streams in: push sends exactly these bytes later.
         const compressed = isGzip(await peek(tar, 2));
         const [forApply, forBlob] = tee(tar);
         source = forApply;
+        const w = await this.content.writer();
         // pipeline, not .pipe(): an error of the branch (the client went away) must reach the gzip
-        // stream and so the blob writer, which then removes its temporary file.
-        blob = this.content.put(compressed ? forBlob : pipeline(forBlob, createGzip(), () => undefined));
+        // stream and so the blob writer. The blob is committed only once the layer applied: a tar
+        // the layer refuses leaves no blob behind.
+        written = (compressed ? pipeline(forBlob, w) : pipeline(forBlob, createGzip(), w)).then(() => w, async (e: unknown) => {
+          await w.abort();
+          throw e;
+        });
       }
       // Both settle before the stage is removed: a failed layer leaves no blob being written in tmp/.
-      const [applied, stored] = await Promise.allSettled([applyLayer(source, join(stage, 'diff')), blob]);
-      if (applied.status === 'rejected') throw applied.reason;
+      const [applied, stored] = await Promise.allSettled([applyLayer(source, join(stage, 'diff')), written]);
+      if (applied.status === 'rejected') {
+        if (stored.status === 'fulfilled') await stored.value?.abort();
+        throw applied.reason;
+      }
       if (stored.status === 'rejected') throw stored.reason;
       const { diffId, size } = applied.value;
-      const blobInfo = stored.value;
+      const blobInfo = stored.value ? await stored.value.commit() : undefined;
       const chainId = chainIdOf(parent, diffId);
       const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
       o.lease?.layers.add(chainId);
