@@ -583,6 +583,8 @@ export class ContainerService {
       await this.awaitExit(id, 30_000);
     }
     c.State = { ...c.State, Status: 'removing' };
+    // The intent outlives a crash: start-up redoes the removal, volumes included.
+    if (o.volumes) c.RemoveVolumes = true;
     this.store.save(c);
     const runtime = this.runtimes.get(c.Runtime);
     // Usually the exit handler deleted it already; spawning the runtime again costs ~10 ms.
@@ -592,14 +594,15 @@ export class ContainerService {
     await unmount(join(cdir, 'merged'));
     await rm(this.paths.bundleDir(id), { recursive: true, force: true });
     await rm(cdir, { recursive: true, force: true });
-    this.store.delete(id);
-    if (o.volumes) {
+    // Volumes before the record: a crash in between leaves a 'removing' record that start-up finishes.
+    if (c.RemoveVolumes) {
       for (const m of c.Mounts) {
         if (m.Type !== 'volume' || !m.Name) continue;
         const v = this.volumes.list().find((x) => x.Name === m.Name);
-        if (v?.Anonymous) await this.volumes.remove(m.Name, true).catch(() => undefined);
+        if (v?.Anonymous) await this.volumes.remove(m.Name, true, id).catch(() => undefined);
       }
     }
+    this.store.delete(id);
     this.events.emit('container', 'destroy', id, this.attributes(c));
     for (const w of this.removeWaiters.get(id) ?? []) w(c.State.ExitCode);
     this.removeWaiters.delete(id);

@@ -64,13 +64,14 @@ export class VolumeService {
     return this.containers.all().filter((c) => c.Mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id);
   }
 
-  async remove(name: string, force = false): Promise<void> {
+  /** Removes a volume no container uses; `exceptUser` is a container being removed itself (`rm -v`). */
+  async remove(name: string, force = false, exceptUser?: string): Promise<void> {
     const v = this.store.get(name);
     if (!v) {
       if (force) return;
       throw new NotFoundError(`get ${name}: no such volume`);
     }
-    const users = this.users(name);
+    const users = this.users(name).filter((id) => id !== exceptUser);
     if (users.length > 0) throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
     this.store.delete(name);
     await rm(this.paths.volumeDir(name), { recursive: true, force: true });

@@ -52,6 +52,8 @@ export interface ContainerRecord {
   ManualStop?: boolean;
   /** Short id of the conmon/runtime instance, used to tell starts apart. */
   StartEpoch?: number;
+  /** Set with Status 'removing' by `rm -v`: a removal a crash cut off is redone with its anonymous volumes. */
+  RemoveVolumes?: boolean;
 }
 
 export class ContainerStore {
