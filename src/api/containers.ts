@@ -4,6 +4,7 @@
  */
 import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
@@ -17,7 +18,6 @@ import { frame } from './stream.js';
 import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
 import { readLogs } from '../runtime/logs.js';
 import { listChanges } from '../image/layer-diff.js';
-import { archiveFromRoot, exportRoot, extractToRoot, statInRoot } from '../image/archive.js';
 import type { WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
@@ -128,9 +128,9 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
 
   r.get('/containers/:id/export', async (ctx) => {
     const res = need(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs) => {
+    await engine.containerArchive.export(ctx.params.id, async (tar) => {
       res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/x-tar' });
-      await pipeline(exportRoot(rootfs), res);
+      await pipeline(tar, res);
     });
   });
 
@@ -229,41 +229,40 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     if (!p) throw new InvalidParameterError('path parameter is required');
     return p;
   };
-  const notFoundIn = (e: unknown, path: string, id: string) => {
-    if (e instanceof NotFoundError) return new NotFoundError(`Could not find the file ${path} in container ${id}`);
-    return e;
-  };
 
   r.head('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
-    const path = archivePath(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs) => {
-      const st = await statInRoot(rootfs, path).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
-      res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
-      res.end();
-    });
+    const st = await engine.containerArchive.stat(ctx.params.id, archivePath(ctx));
+    res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
+    res.end();
   });
 
   r.get('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
-    const path = archivePath(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs) => {
-      const st = await statInRoot(rootfs, path).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
+    await engine.containerArchive.get(ctx.params.id, archivePath(ctx), async (st, tar) => {
       res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
-      await pipeline(archiveFromRoot(rootfs, path), res);
+      await pipeline(tar, res);
     });
   });
 
   r.put('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
     const path = archivePath(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs, c) => {
-      if (c.HostConfig.ReadonlyRootfs) throw new ForbiddenError('container rootfs is marked read-only');
-      await extractToRoot(rootfs, path, ctx.req, {
+    // The body goes through a pass-through: an extraction that fails stops reading it, and the
+    // request itself is drained rather than destroyed, so the error still gets its reply.
+    const body = new PassThrough();
+    ctx.req.pipe(body);
+    try {
+      await engine.containerArchive.put(ctx.params.id, path, body, {
         noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
         copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
-      }).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
-    });
+      });
+    } catch (e) {
+      ctx.req.unpipe(body);
+      body.destroy();
+      ctx.req.resume();
+      throw e;
+    }
     sendNoContent(res, 200);
   });
 

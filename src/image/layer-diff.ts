@@ -94,7 +94,7 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
     const fsx = new SpecialFs();
     const hardlinks = new HardlinkTracker();
     try {
-      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel) => exclude('/' + rel), compare: whiteoutsFirst });
+      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel) => exclude('/' + rel), compare: whiteoutsFirst, openFiles: true });
       for await (const item of walk) {
         if (isWhiteoutDevice(item.st)) {
           yield {
@@ -106,7 +106,7 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
           continue;
         }
         refuseUnsupported(item);
-        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch });
+        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd });
         if (!entry) continue;
         yield entry;
         if (item.st.isDirectory() && isOpaqueDir(item.xattrs)) {
