@@ -23,6 +23,7 @@
 import type { BigIntStats } from 'node:fs';
 import * as fsCb from 'node:fs';
 import { constants } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -129,6 +130,10 @@ async function locate(fs: RootedFs, containerPath: string): Promise<Located> {
 export async function statIn(fs: RootedFs, containerPath: string): Promise<PathStat> {
   const loc = await locate(fs, containerPath);
   await loc.place.dir.close();
+  return statOf(fs, loc);
+}
+
+async function statOf(fs: RootedFs, loc: Located): Promise<PathStat> {
   let linkTarget = '';
   if (loc.st.isSymbolicLink()) {
     const target = await fs.resolve(loc.absPath, true);
@@ -149,7 +154,15 @@ async function* treeEntries(top: DirHandle, nameOf: (rel: string) => string, inc
   const hardlinks = new HardlinkTracker();
   try {
     for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs })) {
-      const entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });
+      let entry: PackEntry | null;
+      try {
+        entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });
+      } catch (e) {
+        // A symlink replaced since the walk saw it (readlink: EINVAL, ENOENT): left out, like any entry that vanished.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EINVAL' || code === 'ENOENT') continue;
+        throw e;
+      }
       if (entry) yield entry;
     }
   } finally {
@@ -157,19 +170,79 @@ async function* treeEntries(top: DirHandle, nameOf: (rel: string) => string, inc
   }
 }
 
-/** The one entry of a non-directory, its content read from a descriptor opened without following it. */
-async function singleEntry(loc: Located): Promise<PackEntry | null> {
-  const path = loc.place.dir.child(loc.place.name);
-  let fd: number | undefined;
-  let st = loc.st;
-  if (st.isFile()) {
-    fd = await openFd(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    st = await fstat(fd, { bigint: true });
-    if (!st.isFile()) { await closeFd(fd); throw new NotFoundError(`no such file or directory: ${loc.absPath}`); }
+/**
+ * What a GET streams, held open from the moment it was stat'ed: the
+ * directory's handle or the file's descriptor, so the reply's header and
+ * its content describe the same file however the container changes the
+ * path meanwhile.
+ */
+interface Held {
+  loc: Located;
+  dir?: DirHandle;
+  fd?: number;
+  /** A symlink's target, read with its stat. */
+  linkname?: string;
+  release(): Promise<void>;
+}
+
+function changed(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+}
+
+async function hold(fs: RootedFs, containerPath: string): Promise<Held> {
+  for (let attempt = 0; ; attempt++) {
+    const loc = await locate(fs, containerPath);
+    let dir: DirHandle | undefined;
+    let fd: number | undefined;
+    let linkname: string | undefined;
+    try {
+      if (loc.st.isDirectory()) {
+        dir = await fs.openDirAt(loc.place);
+        loc.st = await fsCb.promises.lstat(dir.self, { bigint: true });
+      } else if (loc.st.isSymbolicLink()) {
+        linkname = await readlink(loc.place.dir.child(loc.place.name)).catch((e) => {
+          throw (e as NodeJS.ErrnoException).code === 'EINVAL' ? Object.assign(new Error('changed'), { code: 'ENOENT' }) : e;
+        });
+      } else if (loc.st.isFile()) {
+        // O_NONBLOCK: a file swapped for a FIFO must not hang the open.
+        fd = await openFd(loc.place.dir.child(loc.place.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        loc.st = await fstat(fd, { bigint: true });
+        if (!loc.st.isFile()) throw Object.assign(new Error('changed'), { code: 'ENOENT' });
+      }
+    } catch (e) {
+      await dir?.close();
+      if (fd !== undefined) await closeFd(fd);
+      await loc.place.dir.close();
+      if (changed(e) && attempt < 100) continue;
+      if (changed(e)) throw new NotFoundError(`no such file or directory: ${containerPath}`);
+      throw e;
+    }
+    let released = false;
+    const held: Held = {
+      loc, dir, fd, linkname,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await held.dir?.close();
+        // Unless the entry took it over (singleEntry clears it): the packer closes it then.
+        if (held.fd !== undefined) await closeFd(held.fd);
+        await loc.place.dir.close();
+      },
+    };
+    return held;
   }
+}
+
+/** The one entry of a non-directory: its content read from the descriptor held since its stat. */
+async function singleEntry(held: Held): Promise<PackEntry | null> {
+  const { loc } = held;
+  const path = loc.place.dir.child(loc.place.name);
+  const fd = held.fd;
+  held.fd = undefined; // the entry owns it now
   const fsx = new SpecialFs();
   try {
-    return await entryFromStat(path, loc.name, st, { xattrs: await fsx.listXattrs(path), fd });
+    return await entryFromStat(path, loc.name, loc.st, { xattrs: await fsx.listXattrs(path).catch(() => new Map()), fd, linkname: held.linkname });
   } finally {
     await fsx.close();
   }
@@ -182,27 +255,26 @@ async function singleEntry(loc: Located): Promise<PackEntry | null> {
  * Errors about the path (not found, not a directory) come before the stream.
  */
 export async function archiveFrom(fs: RootedFs, containerPath: string, scope: WalkScope = {}): Promise<{ stat: PathStat; tar: Readable }> {
-  const stat = await statIn(fs, containerPath);
-  // Located again inside the stream: a stream destroyed before it is read runs none of its clean-up.
+  const held = await hold(fs, containerPath);
+  const { loc } = held;
+  let stat: PathStat;
+  try {
+    stat = await statOf(fs, loc);
+  } catch (e) {
+    await held.release();
+    throw e;
+  }
+  const prefix = loc.name === '/' ? '' : loc.name;
   const tar = packTar(async function* () {
-    const loc = await locate(fs, containerPath);
-    const prefix = loc.name === '/' ? '' : loc.name;
-    try {
-      if (!loc.st.isDirectory()) {
-        const entry = await singleEntry(loc);
-        if (entry) yield entry;
-        return;
-      }
-      const top = await fs.openDirAt(loc.place);
-      try {
-        yield* treeEntries(top, (rel) => (rel === '' ? loc.name : `${prefix}/${rel}`), true, scope);
-      } finally {
-        await top.close();
-      }
-    } finally {
-      await loc.place.dir.close();
+    if (!held.dir) {
+      const entry = await singleEntry(held);
+      if (entry) yield entry;
+      return;
     }
+    yield* treeEntries(held.dir, (rel) => (rel === '' ? loc.name : `${prefix}/${rel}`), true, scope);
   });
+  // 'close' comes after the walk has finished, and also when the stream is destroyed unread.
+  tar.once('close', () => { void held.release(); });
   return { stat, tar };
 }
 

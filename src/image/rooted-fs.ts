@@ -55,6 +55,8 @@ const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /** Linux's own limit on symlinks followed in one lookup is 40; securejoin allows 255. */
 const MAX_LINKS = 255;
+/** How often one look-up starts a component again because it changed between two calls. */
+const MAX_RETRIES = 1000;
 
 const closeFd = promisify(fsCb.close);
 /**
@@ -152,6 +154,7 @@ export class RootedFs {
     const stack: DirHandle[] = [this.root];
     const pending = components(containerPath);
     let links = 0;
+    let retries = 0;
     const top = () => stack[stack.length - 1];
     const pop = async () => { if (stack.length > 1) await stack.pop()!.close(); };
     try {
@@ -189,10 +192,17 @@ export class RootedFs {
             target = await readlink(dir.child(c));
           } catch (e2) {
             const code2 = errCode(e2);
-            if (code2 === 'ENOENT') { pending.unshift(c); continue; } // changed meanwhile: look again
-            if (code2 !== 'EINVAL') throw e2;
-            if (last) return { dir, name: c, path };
-            throw new NotFoundError(`not a directory: ${path}`);
+            if (code2 !== 'EINVAL' && code2 !== 'ENOENT') throw e2;
+            // Not a symlink (EINVAL) or gone (ENOENT): a file ends the path; anything else changed
+            // since the open, so the component is looked at again (a bounded number of times).
+            const now = code2 === 'EINVAL' ? await lstat(dir.child(c)).catch(() => null) : null;
+            if (now && !now.isDirectory()) {
+              if (last) return { dir, name: c, path };
+              throw new NotFoundError(`not a directory: ${path}`);
+            }
+            if (++retries > MAX_RETRIES) throw new NotFoundError(`${path} keeps changing`);
+            pending.unshift(c);
+            continue;
           }
           if (++links > MAX_LINKS) throw new InvalidParameterError(`too many levels of symbolic links: ${containerPath}`);
           if (target.startsWith('/')) while (stack.length > 1) await pop();

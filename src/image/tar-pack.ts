@@ -75,11 +75,19 @@ export interface StatEntryOptions {
   maxMtime?: number;
   /** The file's open descriptor (TreeItem.fd): the entry's content is read from it, and it is closed either way. */
   fd?: number;
+  /** A symlink's target, read already (when the path may name something else by now). */
+  linkname?: string;
 }
 
 /** The entry for a file as it is on disk; null for sockets. */
 export async function entryFromStat(path: string, name: string, st: BigIntStats, opts: StatEntryOptions = {}): Promise<PackEntry | null> {
-  const entry = await statEntry(path, name, st, opts);
+  let entry: PackEntry | null;
+  try {
+    entry = await statEntry(path, name, st, opts);
+  } catch (e) {
+    if (opts.fd !== undefined) await closeFd(opts.fd);
+    throw e;
+  }
   // A descriptor the walk opened goes with the entry that reads it, or is closed here.
   if (opts.fd !== undefined) {
     if (entry?.contentPath !== undefined) { delete entry.contentPath; entry.fd = opts.fd; } else await closeFd(opts.fd);
@@ -101,7 +109,7 @@ async function statEntry(path: string, name: string, st: BigIntStats, opts: Stat
     mtime,
     xattrs: opts.xattrs ? contentXattrs(opts.xattrs) : new Map(),
   });
-  if (type === 'symlink') header.linkname = await readlink(path);
+  if (type === 'symlink') header.linkname = opts.linkname ?? await readlink(path);
   if (type === 'char' || type === 'block') {
     // glibc's dev_t layout (what stat returns), not the kernel's.
     const rdev = st.rdev;
