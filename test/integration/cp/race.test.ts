@@ -13,13 +13,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { skipUnlessRoot, startDaemon, type Daemon } from '../../helpers/daemon.js';
 import { buildBusyboxWith } from '../../helpers/busybox.js';
-import { entriesOf, tarOf } from '../../helpers/layer-fixtures.js';
+import { tarOf } from '../../helpers/layer-fixtures.js';
 
 const RACER_C = String.raw`
 #define _GNU_SOURCE
@@ -43,7 +43,6 @@ describe('docker cp against a container that races symlinks (CVE-2018-15664)', {
   let d!: Daemon;
   let work!: string;
   let canary!: string;
-  let id = '';
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'berth-cp-race-'));
@@ -60,7 +59,6 @@ describe('docker cp against a container that races symlinks (CVE-2018-15664)', {
     ].join(' && ');
     const r = await d.docker(['run', '-d', '--name', 'racer', 'racer:latest', 'sh', '-c', script]);
     assert.equal(r.code, 0, r.stderr);
-    id = r.stdout.trim();
   }, { timeout: 180_000 });
 
   after(async () => {
@@ -95,8 +93,8 @@ describe('docker cp against a container that races symlinks (CVE-2018-15664)', {
       if (!g) { /* recorded */ } else if (g.status === 200) {
         ok.get++;
         if (g.body.includes(SECRET)) leaks.push(`GET ${path} returned the host file`);
-      } else {
-        assert.ok([404, 400].includes(g.status), `GET ${path}: ${g.status} ${g.text}`);
+      } else if (![404, 400].includes(g.status)) {
+        failures.push(`GET ${path}: ${g.status} ${g.text}`);
       }
       // In: into the swapped directory, and through it by an entry name.
       const put = i % 2
@@ -104,7 +102,7 @@ describe('docker cp against a container that races symlinks (CVE-2018-15664)', {
         : { path: '/w', tar: tarOf([{ name: `d/pwned-${i}`, content: 'x' }]) };
       const p = await request(`PUT ${put.path}`, 'PUT', `/containers/racer/archive?path=${encodeURIComponent(put.path)}`, put.tar, { headers: { 'Content-Type': 'application/x-tar' } });
       if (!p) { /* recorded */ } else if (p.status === 200) ok.put++;
-      else assert.ok([404, 400].includes(p.status), `PUT ${put.path}: ${p.status} ${p.text}`);
+      else if (![404, 400].includes(p.status)) failures.push(`PUT ${put.path}: ${p.status} ${p.text}`);
     };
     for (let i = 0; i < API_ROUNDS; i += 4) await Promise.all([0, 1, 2, 3].map((k) => one(i + k)));
     const hostFile = join(work, 'in.txt');
@@ -114,14 +112,14 @@ describe('docker cp against a container that races symlinks (CVE-2018-15664)', {
       if (out.stdout.includes(SECRET)) leaks.push('docker cp out returned the host file');
       await d.docker(['cp', hostFile, `racer:/w/d/cli-${i}`]);
     }
+    // The escapes first (what the race is about), then replies that were lost or wrong.
+    await assertCanaryUntouched();
     assert.deepEqual(leaks, []);
     assert.deepEqual(failures, []);
-    await assertCanaryUntouched();
     // The copies did happen (inside the container): the race did not just make every one fail.
     assert.ok(ok.get > API_ROUNDS / 10 && ok.put > API_ROUNDS / 10, `too few copies succeeded: ${JSON.stringify(ok)}`);
     // And the racer was still racing at the end.
     const st = await d.request('GET', '/containers/racer/json');
     assert.equal(st.json().State.Running, true);
-    void id; void stat; void entriesOf;
   });
 });
