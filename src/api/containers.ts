@@ -17,7 +17,6 @@ import type { Router } from './router.js';
 import { frame } from './stream.js';
 import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
 import { readLogs } from '../runtime/logs.js';
-import { listChanges } from '../image/layer-diff.js';
 import type { WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
@@ -119,10 +118,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.get('/containers/:id/changes', async (ctx) => {
-    const c = cs.lookup(ctx.params.id);
-    const img = engine.images.store.get(c.Image);
-    const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
-    const changes = await listChanges(join(engine.paths.containerDir(c.Id), 'upper'), lowers);
+    const changes = await engine.containerArchive.changes(ctx.params.id);
     sendJson(need(ctx), 200, changes.length ? changes : null);
   });
 

@@ -1,6 +1,6 @@
 /**
  * A container's files as the container sees them: what `docker cp` (archive
- * HEAD, GET, PUT) and `docker export` work on. The API handlers only
+ * HEAD, GET, PUT) and `docker export` work on, and what `docker diff` lists. The API handlers only
  * translate HTTP; the view, the container's state, read-only rootfs and
  * mounts, and clean-up are decided here.
  *
@@ -22,16 +22,18 @@
 import * as fsCb from 'node:fs';
 import { constants } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { archiveFrom, exportFrom, extractInto, statIn, type PathStat } from '../image/archive.js';
+import { containerDiffOptions, listChanges, type Change } from '../image/layer-diff.js';
 import { O_PATH, openFd, RootedFs, type RootMount } from '../image/rooted-fs.js';
 import type { ContainerRecord, MountPoint } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { etcFilePaths, writeEtcFiles } from './container-files.js';
 import type { ContainerService } from './containers.js';
+import type { ImageService } from './images.js';
 
 const closeFd = promisify(fsCb.close);
 
@@ -88,7 +90,7 @@ function mountHolding(mounts: MountPoint[], path: string): MountPoint | undefine
 }
 
 export class ContainerArchive {
-  constructor(private readonly containers: ContainerService, private readonly paths: DataPaths) {}
+  constructor(private readonly containers: ContainerService, private readonly images: ImageService, private readonly paths: DataPaths) {}
 
   /** The mounts a stopped container's view applies: its /etc files, then its volumes and binds. */
   private async stoppedMounts(c: ContainerRecord): Promise<RootMount[]> {
@@ -194,6 +196,15 @@ export class ContainerArchive {
           throw this.notFound(e, path, nameOrId);
         });
     });
+  }
+
+  /** `GET /containers/{id}/changes`: what the container changed, without its mount points and what exists only for them. */
+  async changes(nameOrId: string): Promise<Change[]> {
+    const c = this.containers.lookup(nameOrId);
+    const img = this.images.store.get(c.Image);
+    const lowers = img ? this.images.layers.lowerDirs(img.topLayer) : [];
+    const upper = join(this.paths.containerDir(c.Id), 'upper');
+    return listChanges(upper, lowers, containerDiffOptions(c.Mounts.map((m) => m.Destination), lowers));
   }
 
   /** `GET /containers/{id}/export`: `send` consumes the tar of the container's rootfs (no volumes, no binds). */

@@ -100,7 +100,7 @@ export class Engine {
       this.networks, sandboxes, new Netavark(this.paths.netavarkConfig), containerStore, this.paths, this.events, () => this.containers,
     );
     this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
-    this.containerArchive = new ContainerArchive(this.containers, this.paths);
+    this.containerArchive = new ContainerArchive(this.containers, this.images, this.paths);
     this.faults = new FaultService(() => ({
       lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
     }), sandboxes, this.paths.faults);
