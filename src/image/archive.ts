@@ -146,14 +146,17 @@ async function statOf(fs: RootedFs, loc: Located): Promise<PathStat> {
 export interface WalkScope {
   /** Leave kernel file systems (proc, sysfs…) mounted in the tree alone: a running container's view has them. */
   skipPseudoFs?: boolean;
+  /** Walk into the mounts the rooted view applies itself (cp does; export, the rootfs alone, does not). */
+  withMounts?: boolean;
 }
 
 /** The entries of a held directory's tree, named by `nameOf`; regular files read from the descriptors the walk opened. */
-async function* treeEntries(top: DirHandle, nameOf: (rel: string) => string, includeRoot: boolean, scope: WalkScope): AsyncGenerator<PackEntry> {
+async function* treeEntries(fs: RootedFs, top: DirHandle, nameOf: (rel: string) => string, includeRoot: boolean, scope: WalkScope): AsyncGenerator<PackEntry> {
   const fsx = new SpecialFs();
   const hardlinks = new HardlinkTracker();
+  const mountAt = scope.withMounts ? fs.mountsBelow(top.path) : undefined;
   try {
-    for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs })) {
+    for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs, mountAt })) {
       let entry: PackEntry | null;
       try {
         entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });
@@ -271,7 +274,7 @@ export async function archiveFrom(fs: RootedFs, containerPath: string, scope: Wa
       if (entry) yield entry;
       return;
     }
-    yield* treeEntries(held.dir, (rel) => (rel === '' ? loc.name : `${prefix}/${rel}`), true, scope);
+    yield* treeEntries(fs, held.dir, (rel) => (rel === '' ? loc.name : `${prefix}/${rel}`), true, { ...scope, withMounts: true });
   });
   // 'close' comes after the walk has finished, and also when the stream is destroyed unread.
   tar.once('close', () => { void held.release(); });
@@ -280,7 +283,7 @@ export async function archiveFrom(fs: RootedFs, containerPath: string, scope: Wa
 
 /** `GET /containers/{id}/export`: the whole root, entries named relative to it (`bin/`, `etc/passwd`), no entry for the root. */
 export function exportFrom(fs: RootedFs, scope: WalkScope = {}): Readable {
-  return packTar(() => treeEntries(fs.rootDir, (rel) => rel, false, scope));
+  return packTar(() => treeEntries(fs, fs.rootDir, (rel) => rel, false, scope));
 }
 
 /** An archive entry's name relative to the extraction dir; a leading `/` is relative too (dockerd joins it). */

@@ -23,7 +23,7 @@
  * is new or differs from the image's only in times) is left out as well —
  * runc making /etc/hosts must not show as `C /etc`.
  */
-import type { BigIntStats } from 'node:fs';
+import { closeSync, type BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { RootedFs } from './rooted-fs.js';
 import { join, posix } from 'node:path';
@@ -196,7 +196,12 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
           };
           continue;
         }
-        refuseUnsupported(item);
+        try {
+          refuseUnsupported(item);
+        } catch (e) {
+          if (item.fd !== undefined) closeSync(item.fd);
+          throw e;
+        }
         const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd });
         if (!entry) continue;
         yield entry;

@@ -143,6 +143,12 @@ export class RootedFs {
     return this.mounts.find((m) => m.destination === path);
   }
 
+  /** For a walk of the directory at container path `top`: the mount standing at a path relative to it. */
+  mountsBelow(top: string): ((rel: string) => RootMount | undefined) | undefined {
+    if (this.mounts.length === 0) return undefined;
+    return (rel) => this.mountAt(posix.join(top, rel));
+  }
+
   /**
    * Resolves `containerPath` to a place: every symlink in its directories
    * followed inside the root, the last component followed too when

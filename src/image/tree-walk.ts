@@ -50,6 +50,12 @@ export interface WalkOptions {
   openFiles?: boolean;
   /** Do not descend into kernel file systems (proc, sysfs, cgroup…) mounted inside the tree (a running container's view). */
   skipPseudoFs?: boolean;
+  /**
+   * Mounts the walk applies itself (a stopped container's volumes, binds
+   * and /etc files, image/rooted-fs.ts): the host source that stands at a
+   * path relative to the walk's root, if any.
+   */
+  mountAt?: (rel: string) => { source: string; file: boolean } | undefined;
 }
 
 const EMPTY = new Map<string, Buffer>();
@@ -101,7 +107,12 @@ async function children(dir: DirHandle, rel: string, opts: WalkOptions): Promise
     if (vanished(e)) return [];
     throw e;
   }
-  const items = await Promise.all(names.map((d) => itemAt(dir.child(d.name), rel ? `${rel}/${d.name}` : d.name, d.name, opts)));
+  const items = await Promise.all(names.map((d) => {
+    const childRel = rel ? `${rel}/${d.name}` : d.name;
+    // A mount's source (a trusted host path) stands in for the mount point.
+    const mount = opts.mountAt?.(childRel);
+    return itemAt(mount ? mount.source : dir.child(d.name), childRel, d.name, opts);
+  }));
   const present = items.filter((i): i is TreeItem => i !== null);
   return present.sort(opts.compare ?? ((a, b) => byteOrder(a.name, b.name)));
 }
@@ -125,7 +136,7 @@ async function openVisited(item: TreeItem): Promise<TreeItem | null> {
 async function descend(item: TreeItem, parentDev: bigint, opts: WalkOptions): Promise<DirHandle | null> {
   let fd: number;
   try {
-    fd = await openFd(item.path, DIR_FLAGS);
+    fd = await openFd(item.path, opts.mountAt?.(item.rel) ? O_PATH | constants.O_DIRECTORY : DIR_FLAGS);
   } catch (e) {
     if (vanished(e)) return null;
     throw e;

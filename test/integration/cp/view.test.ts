@@ -88,6 +88,15 @@ describe("cp through the container's own view", { skip: skipUnlessRoot() }, () =
     await docker(['rm', '-f', 'new1']);
   });
 
+  test('a stopped container: copying a directory takes in the volumes mounted below it', async () => {
+    await docker(['run', '--name', 'st1', '-v', 'vol6:/srv/v', 'busybox', 'sh', '-c', 'echo hi > /srv/v/f; echo top > /srv/g']);
+    const dir = await mkdtemp(join(host, 'srv-'));
+    await docker(['cp', 'st1:/srv', `${dir}/`]);
+    assert.equal(await readFile(join(dir, 'srv/v/f'), 'utf8'), 'hi\n');
+    assert.equal(await readFile(join(dir, 'srv/g'), 'utf8'), 'top\n');
+    await docker(['rm', '-f', 'st1']);
+  });
+
   test('a read-only volume refuses a copy into it, as dockerd does', async () => {
     await docker(['run', '-d', '--name', 'ro1', '-v', 'vol3:/ro:ro', 'busybox', 'sleep', '1000']);
     const r = await d.docker(['cp', await hostFile('ro.txt', 'x'), 'ro1:/ro/']);
