@@ -153,8 +153,10 @@ export class RootedFs {
    * Resolves `containerPath` to a place: every symlink in its directories
    * followed inside the root, the last component followed too when
    * `followLast`. The last component need not exist; its parents must
-   * (NotFoundError otherwise; InvalidParameterError when one is not a
-   * directory). The caller owns `place.dir` and closes it.
+   * (MissingDirError for a missing one, which callers may create; a plain
+   * NotFoundError for one that is not a directory). A component that changes between two of our
+   * calls is looked at again, a bounded number of times. The caller owns
+   * `place.dir` and closes it (a no-op for the root).
    */
   async resolve(containerPath: string, followLast: boolean): Promise<Place> {
     const stack: DirHandle[] = [this.root];
