@@ -154,9 +154,9 @@ export interface WalkScope {
 async function* treeEntries(fs: RootedFs, top: DirHandle, nameOf: (rel: string) => string, includeRoot: boolean, scope: WalkScope): AsyncGenerator<PackEntry> {
   const fsx = new SpecialFs();
   const hardlinks = new HardlinkTracker();
-  const mountAt = scope.withMounts ? fs.mountsBelow(top.path) : undefined;
+  const mounts = scope.withMounts ? fs.mountsBelow(top.path) : undefined;
   try {
-    for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs, mountAt })) {
+    for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs, ...mounts })) {
       let entry: PackEntry | null;
       try {
         entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });

@@ -143,10 +143,20 @@ export class RootedFs {
     return this.mounts.find((m) => m.destination === path);
   }
 
-  /** For a walk of the directory at container path `top`: the mount standing at a path relative to it. */
-  mountsBelow(top: string): ((rel: string) => RootMount | undefined) | undefined {
+  /**
+   * For a walk of the directory at container path `top`: the mount standing
+   * at a path relative to it, and the names of the mounts directly in a
+   * directory (a container that never ran has no mount points yet).
+   */
+  mountsBelow(top: string): { mountAt(rel: string): RootMount | undefined; mountNamesIn(rel: string): string[] } | undefined {
     if (this.mounts.length === 0) return undefined;
-    return (rel) => this.mountAt(posix.join(top, rel));
+    return {
+      mountAt: (rel) => this.mountAt(posix.join(top, rel)),
+      mountNamesIn: (rel) => {
+        const dir = posix.join(top, rel);
+        return this.mounts.filter((m) => posix.dirname(m.destination) === dir).map((m) => posix.basename(m.destination));
+      },
+    };
   }
 
   /**

@@ -56,6 +56,8 @@ export interface WalkOptions {
    * path relative to the walk's root, if any.
    */
   mountAt?: (rel: string) => { source: string; file: boolean } | undefined;
+  /** Names of the mounts that stand directly in a directory (relative to the walk's root), listed even where no mount point exists yet. */
+  mountNamesIn?: (rel: string) => string[];
 }
 
 const EMPTY = new Map<string, Buffer>();
@@ -107,7 +109,10 @@ async function children(dir: DirHandle, rel: string, opts: WalkOptions): Promise
     if (vanished(e)) return [];
     throw e;
   }
-  const items = await Promise.all(names.map((d) => {
+  const all = names.map((d) => d.name);
+  for (const n of opts.mountNamesIn?.(rel) ?? []) if (!all.includes(n)) all.push(n);
+  const items = await Promise.all(all.map((name) => {
+    const d = { name };
     const childRel = rel ? `${rel}/${d.name}` : d.name;
     // A mount's source (a trusted host path) stands in for the mount point.
     const mount = opts.mountAt?.(childRel);

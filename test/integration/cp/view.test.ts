@@ -80,6 +80,11 @@ describe("cp through the container's own view", { skip: skipUnlessRoot() }, () =
     assert.equal((await cpOut('new1', '/etc/hostname')).content, 'fresh\n');
     assert.match((await cpOut('new1', '/etc/hosts')).content, /localhost/);
     assert.ok((await cpOut('new1', '/etc/resolv.conf')).content.length > 0);
+    // Copying /etc as a whole takes them in too, though no mount point exists yet.
+    const etc = await mkdtemp(join(host, 'etc-'));
+    await docker(['cp', 'new1:/etc', `${etc}/`]);
+    assert.equal(await readFile(join(etc, 'etc/hostname'), 'utf8'), 'fresh\n');
+    assert.ok(existsSync(join(etc, 'etc/passwd')));
     await docker(['cp', await hostFile('seed.txt', 'seeded\n'), 'new1:/data/']);
     assert.equal((await cpOut('new1', '/data/seed.txt')).content, 'seeded\n');
     await docker(['start', '-a', 'new1']).then((out) => assert.equal(out, 'seeded\n'));
