@@ -247,6 +247,10 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     // The body goes through a pass-through: an extraction that fails stops reading it, and the
     // request itself is drained rather than destroyed, so the error still gets its reply.
     const body = new PassThrough();
+    // A client that goes away mid-upload ends the extraction with an error instead of leaving it waiting.
+    const gone = () => { if (!ctx.req.complete) body.destroy(new Error('the client closed the connection during the upload')); };
+    ctx.req.once('close', gone);
+    ctx.req.once('error', gone);
     ctx.req.pipe(body);
     try {
       await engine.containerArchive.put(ctx.params.id, path, body, {

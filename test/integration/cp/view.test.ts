@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessRoot, startDaemon, type Daemon } from '../../helpers/daemon.js';
@@ -135,6 +136,23 @@ describe("cp through the container's own view", { skip: skipUnlessRoot() }, () =
     // The daemon keeps answering on new connections and the container is unharmed.
     assert.equal(await docker(['exec', 'err1', 'echo', 'ok']), 'ok\n');
     await docker(['rm', '-f', 'err1']);
+  });
+
+  test('a client that drops a PUT half way leaves the container usable', async () => {
+    await docker(['create', '--name', 'drop1', 'busybox', 'true']);
+    const tar = tarOf([{ name: 'big', content: Buffer.alloc(1 << 20, 1) }]);
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(d.socket, () => {
+        sock.write(`PUT /containers/drop1/archive?path=/tmp HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${tar.length}\r\n\r\n`);
+        sock.write(tar.subarray(0, 200_000), () => { sock.destroy(); resolve(); });
+      });
+      sock.on('error', reject);
+    });
+    // The extraction gave up: the container's operations are not blocked behind it.
+    await docker(['cp', await hostFile('after-drop.txt', 'ok\n'), 'drop1:/tmp/']);
+    assert.equal((await cpOut('drop1', '/tmp/after-drop.txt')).content, 'ok\n');
+    await docker(['start', 'drop1']);
+    await docker(['rm', '-f', 'drop1']);
   });
 
   test('diff of a fresh container is empty; commit carries no mount points', async () => {
