@@ -438,13 +438,20 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
         // may change what later names resolve to, so it waits for them all.
         const background = h.type === 'file' && h.size <= PendingWrites.MAX_FILE;
         if (!background) { await pending.settle(); await dirs.clear(); }
-        const parent = await dirs.get(posix.dirname(abs));
-        const target = parent.dir.child(posix.basename(abs));
         if (background) {
           const content = await collectBody(body);
-          await pending.add(target, () => writer.write(target, h, [content], abs).finally(parent.release));
+          const parent = await dirs.get(posix.dirname(abs));
+          const target = parent.dir.child(posix.basename(abs));
+          try {
+            await pending.add(target, () => writer.write(target, h, [content], abs).finally(parent.release));
+          } catch (e) {
+            await parent.release(); // refused before it was scheduled: an earlier write failed
+            throw e;
+          }
           continue;
         }
+        const parent = await dirs.get(posix.dirname(abs));
+        const target = parent.dir.child(posix.basename(abs));
         let link: Place | undefined;
         try {
           if (h.type === 'link') {
