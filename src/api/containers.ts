@@ -6,7 +6,7 @@ import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { filterContainers, inspectView, parseFilters, summaryView } from '../engine/container-views.js';
 import { topProcesses } from '../engine/top.js';
