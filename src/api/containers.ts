@@ -4,8 +4,9 @@
  */
 import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { filterContainers, inspectView, parseFilters, summaryView } from '../engine/container-views.js';
 import { topProcesses } from '../engine/top.js';
@@ -16,8 +17,6 @@ import type { Router } from './router.js';
 import { frame } from './stream.js';
 import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
 import { readLogs } from '../runtime/logs.js';
-import { listChanges } from '../image/layer-diff.js';
-import { archiveFromRoot, exportRoot, extractToRoot, statInRoot } from '../image/archive.js';
 import type { WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
@@ -119,18 +118,15 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.get('/containers/:id/changes', async (ctx) => {
-    const c = cs.lookup(ctx.params.id);
-    const img = engine.images.store.get(c.Image);
-    const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
-    const changes = await listChanges(join(engine.paths.containerDir(c.Id), 'upper'), lowers);
+    const changes = await engine.containerArchive.changes(ctx.params.id);
     sendJson(need(ctx), 200, changes.length ? changes : null);
   });
 
   r.get('/containers/:id/export', async (ctx) => {
     const res = need(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs) => {
+    await engine.containerArchive.export(ctx.params.id, async (tar) => {
       res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/x-tar' });
-      await pipeline(exportRoot(rootfs), res);
+      await pipeline(tar, res);
     });
   });
 
@@ -229,41 +225,44 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     if (!p) throw new InvalidParameterError('path parameter is required');
     return p;
   };
-  const notFoundIn = (e: unknown, path: string, id: string) => {
-    if (e instanceof NotFoundError) return new NotFoundError(`Could not find the file ${path} in container ${id}`);
-    return e;
-  };
 
   r.head('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
-    const path = archivePath(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs) => {
-      const st = await statInRoot(rootfs, path).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
-      res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
-      res.end();
-    });
+    const st = await engine.containerArchive.stat(ctx.params.id, archivePath(ctx));
+    res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
+    res.end();
   });
 
   r.get('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
-    const path = archivePath(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs) => {
-      const st = await statInRoot(rootfs, path).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
+    await engine.containerArchive.get(ctx.params.id, archivePath(ctx), async (st, tar) => {
       res.writeHead(200, { ...COMMON_HEADERS, 'X-Docker-Container-Path-Stat': statHeader(st), 'Content-Type': 'application/x-tar' });
-      await pipeline(archiveFromRoot(rootfs, path), res);
+      await pipeline(tar, res);
     });
   });
 
   r.put('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
     const path = archivePath(ctx);
-    await cs.withRootfs(ctx.params.id, async (rootfs, c) => {
-      if (c.HostConfig.ReadonlyRootfs) throw new ForbiddenError('container rootfs is marked read-only');
-      await extractToRoot(rootfs, path, ctx.req, {
+    // The body goes through a pass-through: an extraction that fails stops reading it, and the
+    // request itself is drained rather than destroyed, so the error still gets its reply.
+    const body = new PassThrough();
+    // A client that goes away mid-upload ends the extraction with an error instead of leaving it waiting.
+    const gone = () => { if (!ctx.req.complete) body.destroy(new Error('the client closed the connection during the upload')); };
+    ctx.req.once('close', gone);
+    ctx.req.once('error', gone);
+    ctx.req.pipe(body);
+    try {
+      await engine.containerArchive.put(ctx.params.id, path, body, {
         noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
         copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
-      }).catch((e) => { throw notFoundIn(e, path, ctx.params.id); });
-    });
+      });
+    } catch (e) {
+      ctx.req.unpipe(body);
+      body.destroy();
+      ctx.req.resume();
+      throw e;
+    }
     sendNoContent(res, 200);
   });
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { ContainerDefaults, ImageConfig } from '../image/config.js';
 import { applyChanges } from '../image/change.js';
-import { diffUpperDir } from '../image/layer-diff.js';
+import { containerDiffOptions, diffUpperDir } from '../image/layer-diff.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { ImageService } from './images.js';
@@ -44,7 +44,9 @@ export async function commitContainer(images: ImageService, paths: DataPaths, c:
   const base = images.store.get(c.Image);
   if (!base) throw new SystemError(`image ${c.Image} of container ${c.Id} is missing`);
   const upper = join(paths.containerDir(c.Id), 'upper');
-  const layer = await images.layers.importLayer(diffUpperDir(upper, { sourceDateEpoch: o.sourceDateEpoch }), base.topLayer);
+  // Mount points (runc's /etc/hosts, volume targets) and the directories made for them stay out of the image.
+  const leaveOut = containerDiffOptions(c.Mounts.map((m) => m.Destination), images.layers.lowerDirs(base.topLayer));
+  const layer = await images.layers.importLayer(diffUpperDir(upper, { sourceDateEpoch: o.sourceDateEpoch, ...leaveOut }), base.topLayer);
   const created = o.sourceDateEpoch !== undefined ? new Date(o.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
   const defaults = applyChanges(o.config ?? defaultsFromContainer(c), o.changes ?? []);
   const prev = base.config;

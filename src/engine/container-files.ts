@@ -10,7 +10,8 @@
  * `--dns`, `--dns-search` and `--dns-option` replace the matching lines.
  * /etc/hosts gets the container's own address and `--add-host` entries.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, readFile, symlink, writeFile } from 'node:fs/promises';
+import { RootedFs } from '../image/rooted-fs.js';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -114,4 +115,27 @@ export async function writeEtcFiles(containerDir: string, o: EtcOptions): Promis
   ].join('\n'));
   await writeFile(p.resolvConf, resolvConf(await hostResolvConf(), o));
   return p;
+}
+
+/**
+ * `/etc/mtab -> /proc/mounts`, which Docker's init layer gives every
+ * container whose image has no /etc/mtab (tools such as `df` and `mount`
+ * read it). Made in the container's own layer when its overlay is mounted,
+ * through the rooted walker (a container that ran before may have made /etc
+ * a symlink); `docker diff` and `commit` leave the link out.
+ */
+export async function addMtab(rootfs: string): Promise<void> {
+  const fs = await RootedFs.openDir(rootfs);
+  try {
+    const etc = await fs.ensureDir('/etc');
+    try {
+      const mtab = etc.child('mtab');
+      if (await lstat(mtab).catch(() => null)) return;
+      await symlink('/proc/mounts', mtab).catch((e) => { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; });
+    } finally {
+      await etc.close();
+    }
+  } finally {
+    await fs.close();
+  }
 }

@@ -28,7 +28,7 @@ import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
 import { generateName, normalizeName } from './names.js';
-import { writeEtcFiles } from './container-files.js';
+import { addMtab, writeEtcFiles } from './container-files.js';
 import { forgetCommitPause } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
@@ -204,6 +204,12 @@ export class ContainerService {
       lowers = [empty];
     }
     await mountOverlay(lowers, join(dir, 'upper'), join(dir, 'work'), merged);
+    try {
+      await addMtab(merged);
+    } catch (e) {
+      await unmount(merged).catch(() => undefined);
+      throw e;
+    }
     return merged;
   }
 

@@ -14,6 +14,7 @@ import { EventBus } from './events.js';
 import { ImageService } from './images.js';
 import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
+import { ContainerArchive } from './container-archive.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
 import { BuildService, BUILD_CONTAINER_LABEL } from './build.js';
@@ -59,6 +60,8 @@ export class Engine {
   readonly images: ImageService;
   readonly volumes: VolumeService;
   readonly containers: ContainerService;
+  /** cp and export: a container's files through its own view. */
+  readonly containerArchive: ContainerArchive;
   readonly networks: NetworkService;
   readonly endpoints: EndpointService;
   readonly faults: FaultService;
@@ -100,6 +103,7 @@ export class Engine {
       this.networks, sandboxes, new Netavark(this.paths.netavarkConfig), containerStore, this.paths, this.events, () => this.containers,
     );
     this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
+    this.containerArchive = new ContainerArchive(this.containers, this.images, this.paths);
     this.faults = new FaultService(() => ({
       lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
     }), sandboxes, this.paths.faults);

@@ -1,7 +1,11 @@
 /**
- * The `docker cp` and `docker export` side: archives of a container's
- * mounted root filesystem (the overlay `merged` dir, a plain host path) and
- * extraction into it.
+ * The `docker cp` and `docker export` side: archives of a container's files
+ * and extraction into them, always through a `RootedFs` (image/rooted-fs.ts):
+ * every path is resolved one component at a time below a held root
+ * descriptor, so nothing a running container does to its tree during the
+ * copy can make it read or write outside (CVE-2018-15664). Which root that
+ * is (the container's own view, with its mounts) is the engine's business
+ * (engine/container-archive.ts).
  *
  * Paths (dockerd's `ResolvePath`): a container path is made absolute and
  * cleaned; every symlink in its parent directories is followed inside the
@@ -15,26 +19,28 @@
  * `owner` instead: the caller passes the container's `Config.User` resolved
  * to ids, as dockerd does; without `owner` (no `User`) it is the same as the
  * default.
- *
- * Limits: a running container can swap a directory for a symlink between
- * our check of a parent and the write below it (dockerd avoids that with a
- * chroot). The final component is never followed, but callers that care
- * should pause the container around `extractToRoot`.
  */
 import type { BigIntStats } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import * as fsCb from 'node:fs';
+import { constants } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import { uncompressed } from './decompress.js';
 import { EntryWriter } from './entry-write.js';
 import { SpecialFs } from './fs-special.js';
-import { containerPathOf, resolveInRoot } from './root-path.js';
+import { DirHandle, openFd, RootedFs, type Place } from './rooted-fs.js';
 import { readTar } from './tar-format.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { walkTree } from './tree-walk.js';
 
+// build/context.ts reads the Dockerfile from its own private context directory, which nothing else changes meanwhile.
 export { resolveInRoot } from './root-path.js';
+
+const fstat = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
+const closeFd = promisify(fsCb.close);
 
 /** What `X-Docker-Container-Path-Stat` carries (base64 of its JSON). */
 export interface PathStat {
@@ -81,58 +87,85 @@ export function rfc3339Nano(ns: bigint): string {
 }
 
 interface Located {
-  hostPath: string;
+  place: Place;
   /** Cleaned absolute container path (no trailing slash). */
   absPath: string;
   /** Base name as dockerd reports it and names archive entries: '.', '/' or the last component. */
   name: string;
   /** The path ended in `/` or `/.`: its last symlink was followed and it must be a directory. */
   followed: boolean;
+  st: BigIntStats;
 }
 
-function locate(root: string, containerPath: string): Located {
+/** Resolves a container path as dockerd does and stats it; the caller closes `place.dir`. */
+async function locate(fs: RootedFs, containerPath: string): Promise<Located> {
   const dot = containerPath === '.' || containerPath.endsWith('/.');
   const followed = dot || containerPath.endsWith('/');
   const absPath = posix.normalize('/' + containerPath).replace(/(.)\/+$/, '$1');
   const name = dot ? '.' : absPath === '/' ? '/' : posix.basename(absPath);
-  const hostPath = followed || absPath === '/'
-    ? resolveInRoot(root, absPath)
-    : join(resolveInRoot(root, posix.dirname(absPath)), posix.basename(absPath));
-  return { hostPath, absPath, name, followed };
-}
-
-async function statLocated(loc: Located, containerPath: string): Promise<BigIntStats> {
+  let place: Place;
+  try {
+    place = await fs.resolve(absPath, followed);
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new NotFoundError(`no such file or directory: ${containerPath}`, { cause: e });
+    throw e;
+  }
   let st: BigIntStats;
   try {
-    st = await lstat(loc.hostPath, { bigint: true });
+    st = await fs.lstat(place);
   } catch (e) {
+    await place.dir.close();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`no such file or directory: ${containerPath}`);
     throw e;
   }
-  if (loc.followed && !st.isDirectory()) throw new InvalidParameterError(`not a directory: ${containerPath}`);
-  return st;
+  if (followed && !st.isDirectory()) {
+    await place.dir.close();
+    throw new InvalidParameterError(`not a directory: ${containerPath}`);
+  }
+  return { place, absPath, name, followed, st };
 }
 
 /** `HEAD /containers/{id}/archive`: the stat dockerd puts in `X-Docker-Container-Path-Stat`. */
-export async function statInRoot(root: string, containerPath: string): Promise<PathStat> {
-  const loc = locate(root, containerPath);
-  const st = await statLocated(loc, containerPath);
-  return {
-    name: loc.name,
-    size: Number(st.size),
-    mode: goFileMode(st),
-    mtime: rfc3339Nano(st.mtimeNs),
-    linkTarget: st.isSymbolicLink() ? containerPathOf(root, resolveInRoot(root, loc.absPath)) : '',
-  };
+export async function statIn(fs: RootedFs, containerPath: string): Promise<PathStat> {
+  const loc = await locate(fs, containerPath);
+  await loc.place.dir.close();
+  return statOf(fs, loc);
 }
 
-async function* treeEntries(top: string, nameOf: (rel: string) => string, includeRoot: boolean): AsyncGenerator<PackEntry> {
+async function statOf(fs: RootedFs, loc: Located): Promise<PathStat> {
+  let linkTarget = '';
+  if (loc.st.isSymbolicLink()) {
+    const target = await fs.resolve(loc.absPath, true);
+    await target.dir.close();
+    linkTarget = target.path;
+  }
+  return { name: loc.name, size: Number(loc.st.size), mode: goFileMode(loc.st), mtime: rfc3339Nano(loc.st.mtimeNs), linkTarget };
+}
+
+export interface WalkScope {
+  /** Leave kernel file systems (proc, sysfs…) mounted in the tree alone: a running container's view has them. */
+  skipPseudoFs?: boolean;
+  /** Walk into the mounts the rooted view applies itself (cp does; export, the rootfs alone, does not). */
+  withMounts?: boolean;
+}
+
+/** The entries of a held directory's tree, named by `nameOf`; regular files read from the descriptors the walk opened. */
+async function* treeEntries(fs: RootedFs, top: DirHandle, nameOf: (rel: string) => string, includeRoot: boolean, scope: WalkScope): AsyncGenerator<PackEntry> {
   const fsx = new SpecialFs();
   const hardlinks = new HardlinkTracker();
+  const mounts = scope.withMounts ? fs.mountsBelow(top.path) : undefined;
   try {
-    for await (const item of walkTree(top, { includeRoot, xattrs: fsx })) {
-      const entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks });
+    for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs, ...mounts })) {
+      let entry: PackEntry | null;
+      try {
+        entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });
+      } catch (e) {
+        // A symlink replaced since the walk saw it (readlink: EINVAL, ENOENT): left out, like any entry that vanished.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EINVAL' || code === 'ENOENT') continue;
+        throw e;
+      }
       if (entry) yield entry;
     }
   } finally {
@@ -141,22 +174,116 @@ async function* treeEntries(top: string, nameOf: (rel: string) => string, includ
 }
 
 /**
- * `GET /containers/{id}/archive`: a tar of the path, recursive for a
- * directory, its entries named from the requested base name (`foo/…`,
- * `./…` for `dir/.`, `/…` for the root) as dockerd names them.
+ * What a GET streams, held open from the moment it was stat'ed: the
+ * directory's handle or the file's descriptor, so the reply's header and
+ * its content describe the same file however the container changes the
+ * path meanwhile.
  */
-export function archiveFromRoot(root: string, containerPath: string): Readable {
-  return packTar(async function* () {
-    const loc = locate(root, containerPath);
-    await statLocated(loc, containerPath);
-    const prefix = loc.name === '/' ? '' : loc.name;
-    yield* treeEntries(loc.hostPath, (rel) => (rel === '' ? loc.name : `${prefix}/${rel}`), true);
+interface Held {
+  loc: Located;
+  dir?: DirHandle;
+  fd?: number;
+  /** A symlink's target, read with its stat. */
+  linkname?: string;
+  release(): Promise<void>;
+}
+
+function changed(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+}
+
+async function hold(fs: RootedFs, containerPath: string): Promise<Held> {
+  for (let attempt = 0; ; attempt++) {
+    const loc = await locate(fs, containerPath);
+    let dir: DirHandle | undefined;
+    let fd: number | undefined;
+    let linkname: string | undefined;
+    try {
+      if (loc.st.isDirectory()) {
+        dir = await fs.openDirAt(loc.place);
+        loc.st = await fsCb.promises.lstat(dir.self, { bigint: true });
+      } else if (loc.st.isSymbolicLink()) {
+        linkname = await readlink(loc.place.dir.child(loc.place.name)).catch((e) => {
+          throw (e as NodeJS.ErrnoException).code === 'EINVAL' ? Object.assign(new Error('changed'), { code: 'ENOENT' }) : e;
+        });
+      } else if (loc.st.isFile()) {
+        // O_NONBLOCK: a file swapped for a FIFO must not hang the open.
+        fd = await openFd(loc.place.dir.child(loc.place.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        loc.st = await fstat(fd, { bigint: true });
+        if (!loc.st.isFile()) throw Object.assign(new Error('changed'), { code: 'ENOENT' });
+      }
+    } catch (e) {
+      await dir?.close();
+      if (fd !== undefined) await closeFd(fd);
+      await loc.place.dir.close();
+      if (changed(e) && attempt < 100) continue;
+      if (changed(e)) throw new NotFoundError(`no such file or directory: ${containerPath}`);
+      throw e;
+    }
+    let released = false;
+    const held: Held = {
+      loc, dir, fd, linkname,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await held.dir?.close();
+        // Unless the entry took it over (singleEntry clears it): the packer closes it then.
+        if (held.fd !== undefined) await closeFd(held.fd);
+        await loc.place.dir.close();
+      },
+    };
+    return held;
+  }
+}
+
+/** The one entry of a non-directory: its content read from the descriptor held since its stat. */
+async function singleEntry(held: Held): Promise<PackEntry | null> {
+  const { loc } = held;
+  const path = loc.place.dir.child(loc.place.name);
+  const fd = held.fd;
+  held.fd = undefined; // the entry owns it now
+  const fsx = new SpecialFs();
+  try {
+    return await entryFromStat(path, loc.name, loc.st, { xattrs: await fsx.listXattrs(path).catch(() => new Map()), fd, linkname: held.linkname });
+  } finally {
+    await fsx.close();
+  }
+}
+
+/**
+ * `GET /containers/{id}/archive`: the path's stat and a tar of it,
+ * recursive for a directory, its entries named from the requested base name
+ * (`foo/…`, `./…` for `dir/.`, `/…` for the root) as dockerd names them.
+ * Errors about the path (not found, not a directory) come before the stream.
+ */
+export async function archiveFrom(fs: RootedFs, containerPath: string, scope: WalkScope = {}): Promise<{ stat: PathStat; tar: Readable }> {
+  const held = await hold(fs, containerPath);
+  const { loc } = held;
+  let stat: PathStat;
+  try {
+    stat = await statOf(fs, loc);
+  } catch (e) {
+    await held.release();
+    throw e;
+  }
+  const prefix = loc.name === '/' ? '' : loc.name;
+  const tar = packTar(async function* () {
+    if (!held.dir) {
+      const entry = await singleEntry(held);
+      if (entry) yield entry;
+      return;
+    }
+    yield* treeEntries(fs, held.dir, (rel) => (rel === '' ? loc.name : `${prefix}/${rel}`), true, { ...scope, withMounts: true });
   });
+  // 'close' comes after the walk has finished, and also when the stream is destroyed unread.
+  tar.once('close', () => { void held.release(); });
+  return { stat, tar };
 }
 
 /** `GET /containers/{id}/export`: the whole root, entries named relative to it (`bin/`, `etc/passwd`), no entry for the root. */
-export function exportRoot(root: string): Readable {
-  return packTar(() => treeEntries(root, (rel) => rel, false));
+export function exportFrom(fs: RootedFs, scope: WalkScope = {}): Readable {
+  return packTar(() => treeEntries(fs, fs.rootDir, (rel) => rel, false, scope));
 }
 
 /** An archive entry's name relative to the extraction dir; a leading `/` is relative too (dockerd joins it). */
@@ -166,29 +293,53 @@ function copyEntryName(raw: string, what: string): string {
   return n === '.' ? '' : n;
 }
 
-/** The host path of a container directory, creating missing directories (0755, root) inside the root. */
-async function ensureDirInRoot(root: string, absDir: string): Promise<string> {
-  const host = resolveInRoot(root, absDir);
-  let st;
-  try {
-    st = await lstat(host);
-  } catch (e) {
-    // Work on the resolved path: its missing tail has no symlinks left to follow.
-    const resolved = containerPathOf(root, host);
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || resolved === '/') throw e;
-    await ensureDirInRoot(root, posix.dirname(resolved));
-    await mkdir(host, { mode: 0o755 });
-    return host;
-  }
-  if (!st.isDirectory()) throw new InvalidParameterError(`cannot extract below ${absDir}: not a directory`);
-  return host;
-}
-
 /** A tar entry's content in one buffer (small files only). */
 async function collectBody(body: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c);
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/**
+ * Directories an extraction writes into, held open by container path so
+ * that consecutive entries of one directory do not walk the path again.
+ * A handle is shared while writes use it and closed only when none does.
+ * Anything but a small file may change what names resolve to, so the
+ * extraction drops the cache before writing one.
+ */
+class DirCache {
+  private static readonly MAX = 64;
+  private readonly dirs = new Map<string, { dir: DirHandle; refs: number }>();
+  constructor(private readonly fs: RootedFs) {}
+
+  async get(path: string): Promise<{ dir: DirHandle; release: () => Promise<void> }> {
+    let e = this.dirs.get(path);
+    if (!e) {
+      const dir = await this.fs.ensureDir(path);
+      e = this.dirs.get(path); // another caller may have raced us here
+      if (e) await dir.close();
+      else this.dirs.set(path, e = { dir, refs: 0 });
+    }
+    const entry = e;
+    entry.refs++;
+    await this.trim();
+    return { dir: entry.dir, release: async () => { entry.refs--; if (this.dirs.get(path) !== entry && entry.refs === 0) await entry.dir.close(); } };
+  }
+
+  private async trim(): Promise<void> {
+    if (this.dirs.size <= DirCache.MAX) return;
+    for (const [path, e] of this.dirs) {
+      if (this.dirs.size <= DirCache.MAX / 2) break;
+      if (e.refs === 0) { this.dirs.delete(path); await e.dir.close(); }
+    }
+  }
+
+  /** Forgets every directory; those in use are closed by their last release. */
+  async clear(): Promise<void> {
+    const all = [...this.dirs.values()];
+    this.dirs.clear();
+    for (const e of all) if (e.refs === 0) await e.dir.close();
+  }
 }
 
 /**
@@ -243,26 +394,39 @@ export interface ExtractOptions {
 
 /**
  * `PUT /containers/{id}/archive`: extracts a tar (gzip accepted) into the
- * existing directory `containerDir`. Every entry's parent is resolved with
- * `resolveInRoot`, so symlinks in the container are followed as the
- * container sees them and nothing lands outside `root`; names that climb
+ * existing directory `containerDir`. Every entry's parent is resolved
+ * through the rooted view, so symlinks in the container are followed as the
+ * container sees them and nothing lands outside the root; names that climb
  * above `containerDir` are refused, as are hard links whose target does.
+ * The tar stream is not destroyed on an error: the caller decides what to do
+ * with the rest of it (an HTTP request body must still get its reply).
  */
-export async function extractToRoot(root: string, containerDir: string, tar: Readable, opts: ExtractOptions = {}): Promise<void> {
-  const fsx = new SpecialFs();
+export async function extractInto(fs: RootedFs, containerDir: string, tar: Readable, opts: ExtractOptions = {}): Promise<void> {
+  const destPlace = await fs.resolve(containerDir, true).catch((e) => {
+    throw e instanceof NotFoundError ? new NotFoundError(`no such directory: ${containerDir}`, { cause: e }) : e;
+  });
+  let st: BigIntStats;
   try {
-    const destHost = resolveInRoot(root, containerDir);
-    let st;
-    try {
-      st = await lstat(destHost);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such directory: ${containerDir}`);
-      throw e;
-    }
-    if (!st.isDirectory()) throw new InvalidParameterError('extraction point is not a directory');
-    const dest = containerPathOf(root, destHost);
+    st = await fs.lstat(destPlace);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such directory: ${containerDir}`);
+    throw e;
+  } finally {
+    await destPlace.dir.close();
+  }
+  if (!st.isDirectory()) throw new InvalidParameterError('extraction point is not a directory');
+  const dest = destPlace.path;
+  const fsx = new SpecialFs();
+  const dirs = new DirCache(fs);
+  try {
     const writer = new EntryWriter({
       fsx, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: opts.copyUIDGID ? opts.owner : undefined,
+      relocate: async (display) => {
+        const place = await fs.resolve(display, false).catch(() => null);
+        if (!place) return null;
+        if (place.name === '') { await place.dir.close(); return null; }
+        return { path: place.dir.child(place.name), release: () => place.dir.close() };
+      },
     });
     const pending = new PendingWrites();
     try {
@@ -273,33 +437,56 @@ export async function extractToRoot(root: string, containerDir: string, tar: Rea
         // Only small regular files are written in the background; anything else
         // may change what later names resolve to, so it waits for them all.
         const background = h.type === 'file' && h.size <= PendingWrites.MAX_FILE;
-        if (!background) await pending.settle();
-        const target = join(await ensureDirInRoot(root, posix.dirname(abs)), posix.basename(abs));
+        if (!background) { await pending.settle(); await dirs.clear(); }
         if (background) {
           const content = await collectBody(body);
-          await pending.add(target, () => writer.write(target, h, [content], abs));
+          const parent = await dirs.get(posix.dirname(abs));
+          const target = parent.dir.child(posix.basename(abs));
+          try {
+            await pending.add(target, () => writer.write(target, h, [content], abs).finally(parent.release));
+          } catch (e) {
+            await parent.release(); // refused before it was scheduled: an earlier write failed
+            throw e;
+          }
           continue;
         }
-        let linkTarget: string | undefined;
-        if (h.type === 'link') {
-          const lrel = copyEntryName(h.linkname, 'hard link target');
-          const labs = posix.join(dest, lrel);
-          linkTarget = join(resolveInRoot(root, posix.dirname(labs)), posix.basename(labs));
-          const lst = await lstat(linkTarget).catch(() => null);
-          if (!lst) throw new InvalidParameterError(`tar entry ${h.name}: hard link target ${h.linkname} does not exist`);
-          if (lst.isDirectory()) throw new InvalidParameterError(`tar entry ${h.name}: hard link to a directory`);
+        const parent = await dirs.get(posix.dirname(abs));
+        const target = parent.dir.child(posix.basename(abs));
+        let link: Place | undefined;
+        try {
+          if (h.type === 'link') {
+            const labs = posix.join(dest, copyEntryName(h.linkname, 'hard link target'));
+            link = await fs.resolve(labs, false).catch(() => undefined);
+            const lst = link && link.name !== '' ? await fs.lstat(link).catch(() => null) : null;
+            if (!lst) throw new InvalidParameterError(`tar entry ${h.name}: hard link target ${h.linkname} does not exist`);
+            if (lst.isDirectory()) throw new InvalidParameterError(`tar entry ${h.name}: hard link to a directory`);
+          }
+          await writer.write(target, h, body, abs, link && link.dir.child(link.name));
+        } finally {
+          await link?.dir.close();
+          await parent.release();
         }
-        await writer.write(target, h, body, abs, linkTarget);
       }
       await pending.settle();
     } finally {
       await pending.abandon();
     }
     await writer.finish();
+  } finally {
+    await dirs.clear();
+    await fsx.close();
+  }
+}
+
+/** Unpacks a tar into a host directory that berth owns (a build context, an ADD source): `extractInto` over that directory. */
+export async function extractToRoot(root: string, containerDir: string, tar: Readable, opts: ExtractOptions = {}): Promise<void> {
+  const fs = await RootedFs.openDir(root);
+  try {
+    await extractInto(fs, containerDir, tar, opts);
   } catch (e) {
     tar.destroy();
     throw e;
   } finally {
-    await fsx.close();
+    await fs.close();
   }
 }

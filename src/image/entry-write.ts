@@ -1,7 +1,9 @@
 /**
- * Writes one tar entry at a host path whose parent directory the caller has
- * already checked: the last step shared by applying a layer and extracting a
- * `docker cp` archive.
+ * Writes one tar entry at a path whose parent directory the caller has
+ * already resolved: the last step shared by applying a layer and extracting a
+ * `docker cp` archive. For a container (and any tree someone else may change
+ * meanwhile) the path is `/proc/self/fd/<held dir>/<name>` from
+ * image/rooted-fs.ts, so only the last component is ever looked up.
  *
  * Nothing here follows a symlink at the final component: an existing path is
  * removed (not written through), files are created O_EXCL|O_NOFOLLOW and
@@ -12,9 +14,10 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
-import { lchown, link, lstat, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
+import { lchown, link, lstat, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { InvalidParameterError } from '../errors.js';
 import type { SpecialFs } from './fs-special.js';
+import { removeTree } from './rooted-fs.js';
 import type { TarHeader } from './tar-format.js';
 import { isWhiteoutDevice, OVERLAY_OPAQUE_XATTR } from './whiteouts.js';
 
@@ -31,6 +34,12 @@ export interface EntryWriterOptions {
   overlay?: boolean;
   /** Drop these xattrs from entries (e.g. overlay's own, which a layer must not smuggle in). */
   dropXattr?: (name: string) => boolean;
+  /**
+   * Names a directory again by its `display` name when `finish()` sets its
+   * mtime (a rooted target's parent descriptor is closed by then). Without
+   * it, the `target` path given to `write` is used again.
+   */
+  relocate?: (display: string) => Promise<{ path: string; release(): Promise<void> } | null>;
 }
 
 export interface WriteResult {
@@ -60,7 +69,7 @@ async function writeAll(fh: import("node:fs/promises").FileHandle, body: AsyncIt
 }
 
 export class EntryWriter {
-  private dirTimes: [string, number][] = [];
+  private dirTimes: [string, string, number][] = [];
   constructor(private readonly opts: EntryWriterOptions) {}
 
   /**
@@ -82,7 +91,7 @@ export class EntryWriter {
       }
       if (h.type === 'link' && linkTarget === target) throw new InvalidParameterError(`tar entry ${display} is a hard link to itself`);
       makeOpaque = !!this.opts.overlay && isDir && isWhiteoutDevice(existing);
-      await rm(target, { recursive: true, force: true });
+      await removeTree(target);
       replaced = true;
     }
 
@@ -134,7 +143,7 @@ export class EntryWriter {
       if (this.opts.dropXattr?.(name)) continue;
       await this.opts.fsx.setXattr(target, name, value, { ignoreUnsupported: true });
     }
-    if (isDir) this.dirTimes.push([target, h.mtime]);
+    if (isDir) this.dirTimes.push([target, display, h.mtime]);
     else await lutimes(target, h.mtime, h.mtime);
     return { replaced, bytes };
   }
@@ -142,11 +151,15 @@ export class EntryWriter {
   /** Sets the directories' mtimes, now that nothing more is created inside them. */
   async finish(): Promise<void> {
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
-      const [path, mtime] = this.dirTimes[i];
+      const [target, display, mtime] = this.dirTimes[i];
+      const place = this.opts.relocate ? await this.opts.relocate(display) : { path: target, release: async () => undefined };
+      if (!place) continue;
       try {
-        await lutimes(path, mtime, mtime);
+        await lutimes(place.path, mtime, mtime);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // replaced later in the archive
+      } finally {
+        await place.release();
       }
     }
     this.dirTimes = [];

@@ -128,6 +128,16 @@ function encodeDev(major: number, minor: number): number {
   return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
 }
 
+/**
+ * A path for the helper process. `/proc/self/fd/<n>/…` (a name inside a
+ * directory berthd holds open, image/rooted-fs.ts) means berthd's own
+ * descriptor: the helper reaches it as `/proc/<berthd pid>/fd/<n>/…`, and
+ * its l* calls never follow the last component.
+ */
+function helperPath(path: string): string {
+  return path.startsWith('/proc/self/fd/') ? `/proc/${process.pid}/fd/${path.slice('/proc/self/fd/'.length)}` : path;
+}
+
 function hexOf(s: string | Buffer): string {
   return (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('hex');
 }
@@ -234,7 +244,7 @@ export class SpecialFs {
    */
   async mknod(path: string, type: SpecialNodeType, perm: number, major = 0, minor = 0): Promise<void> {
     const kind = type === 'char' ? S_IFCHR : type === 'block' ? S_IFBLK : S_IFIFO;
-    const r = await this.call(['n', hexOf(path), String(kind | (perm & 0o7777)), String(type === 'fifo' ? 0 : encodeDev(major, minor))]);
+    const r = await this.call(['n', hexOf(helperPath(path)), String(kind | (perm & 0o7777)), String(type === 'fifo' ? 0 : encodeDev(major, minor))]);
     if (r[0] !== 'K') throw new SpecialFsError('mknod', path, Number(r[1]));
   }
 
@@ -245,7 +255,7 @@ export class SpecialFs {
    * from image layers.
    */
   async setXattr(path: string, name: string, value: Buffer | string, opts: { ignoreUnsupported?: boolean } = {}): Promise<boolean> {
-    const r = await this.call(['x', hexOf(path), hexOf(name), hexOf(typeof value === 'string' ? Buffer.from(value) : value)]);
+    const r = await this.call(['x', hexOf(helperPath(path)), hexOf(name), hexOf(typeof value === 'string' ? Buffer.from(value) : value)]);
     if (r[0] === 'K') return true;
     const errno = Number(r[1]);
     if (opts.ignoreUnsupported && (errno === ENOTSUP || errno === EPERM)) return false;
@@ -254,7 +264,7 @@ export class SpecialFs {
 
   /** lgetxattr; undefined when the file has no such attribute. */
   async getXattr(path: string, name: string): Promise<Buffer | undefined> {
-    const r = await this.call(['g', hexOf(path), hexOf(name)]);
+    const r = await this.call(['g', hexOf(helperPath(path)), hexOf(name)]);
     if (r[0] === 'K') return Buffer.from(r[1] ?? '', 'hex');
     const errno = Number(r[1]);
     if (errno === ENODATA || errno === ENOTSUP) return undefined;
@@ -263,7 +273,7 @@ export class SpecialFs {
 
   /** Every extended attribute of a file (not following a symlink), by name. */
   async listXattrs(path: string): Promise<Map<string, Buffer>> {
-    const r = await this.call(['l', hexOf(path)]);
+    const r = await this.call(['l', hexOf(helperPath(path))]);
     const out = new Map<string, Buffer>();
     if (r[0] !== 'K') {
       const errno = Number(r[1]);

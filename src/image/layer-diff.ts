@@ -16,12 +16,16 @@
  * bind-mounts (/etc/hostname, /etc/hosts, /etc/resolv.conf) plus
  * /.dockerenv, and /proc, /sys, /dev, which are always mounted over (tmpfs,
  * proc, sysfs), so nothing a container writes there reaches the upper dir.
- * Pass `exclude` to change that (`() => false` keeps everything). A parent
- * directory created only to hold such a mount point (e.g. /etc in an image
- * without one) still shows up.
+ * Pass `exclude` to change that (`() => false` keeps everything);
+ * `mountPointExclusions` adds a container's own mounts and the /etc/mtab
+ * link. With `lowerDirs`, a directory that is in the upper dir only because
+ * such a mount point was made in it (its entries are all left out, and it
+ * is new or differs from the image's only in times) is left out as well —
+ * runc making /etc/hosts must not show as `C /etc`.
  */
-import type { BigIntStats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { closeSync, type BigIntStats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { RootedFs } from './rooted-fs.js';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SystemError } from '../errors.js';
@@ -41,8 +45,27 @@ export interface DiffOptions {
   /** Clamp every mtime to this many seconds since the epoch (SOURCE_DATE_EPOCH). */
   sourceDateEpoch?: number;
   /** Container paths ("/etc/hostname") to leave out with everything below them; default `isEngineMountPoint`. */
-  exclude?: (path: string) => boolean;
+  exclude?: Exclusion;
+  /** The image's layer dirs (top-most first): lets directories changed only by mount points be left out too. */
+  lowerDirs?: string[];
+  /** Mount points whose parents may exist only for them; default the engine's files (/etc/hosts…). */
+  mountPoints?: string[];
 }
+
+const DEFAULT_MOUNT_POINTS = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/.dockerenv'];
+
+/**
+ * What a container's diff and commit leave out: the engine's mount points,
+ * the container's own mounts (`destinations`), the /etc/mtab link, and the
+ * directories that changed only because of them (judged against the
+ * image's `lowerDirs`).
+ */
+export function containerDiffOptions(destinations: string[], lowerDirs: string[]): Required<Pick<DiffOptions, 'exclude' | 'lowerDirs' | 'mountPoints'>> {
+  return { exclude: mountPointExclusions(destinations), lowerDirs, mountPoints: [...DEFAULT_MOUNT_POINTS, ...destinations] };
+}
+
+/** Whether a container path (its upper-dir entry's stat given) is left out of diffs and commits. */
+export type Exclusion = (path: string, st?: BigIntStats) => boolean;
 
 const ENGINE_MOUNT_FILES = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/.dockerenv']);
 const ENGINE_MOUNT_TREES = ['/proc', '/sys', '/dev'];
@@ -50,6 +73,73 @@ const ENGINE_MOUNT_TREES = ['/proc', '/sys', '/dev'];
 /** Paths that exist in an upper dir only because the engine or runtime mounts something there. */
 export function isEngineMountPoint(path: string): boolean {
   return ENGINE_MOUNT_FILES.has(path) || ENGINE_MOUNT_TREES.some((t) => path === t || path.startsWith(t + '/'));
+}
+
+/**
+ * A container's exclusions: the engine's mount points, its own mounts'
+ * destinations (volumes, binds, tmpfs) with everything below them, and
+ * the /etc/mtab → /proc/mounts link every container gets (a link there;
+ * an image's own file would be a change like any other).
+ */
+export function mountPointExclusions(destinations: string[]): Exclusion {
+  const dests = destinations.map((d) => posix.normalize('/' + d).replace(/(.)\/+$/, '$1'));
+  return (path, st) => isEngineMountPoint(path)
+    || dests.some((d) => path === d || path.startsWith(d === '/' ? '/' : d + '/'))
+    || (path === '/etc/mtab' && !!st?.isSymbolicLink());
+}
+
+/**
+ * Directories of the upper dir that are there only to hold excluded mount
+ * points: every entry in them is excluded (or such a directory itself), and
+ * the image either lacks them or has them with the same mode and owner.
+ * Only the parents of paths that `candidates` names can qualify.
+ */
+async function mountOnlyDirs(upperDir: string, lowers: LowerView, exclude: Exclusion, candidates: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const parents = new Set<string>();
+  for (const c of candidates) for (let p = posix.dirname(c); p !== '/'; p = posix.dirname(p)) parents.add(p);
+  // Deepest first, so a parent sees its mount-only children decided.
+  const ordered = [...parents].sort((a, b) => b.split('/').length - a.split('/').length);
+  const fs = await RootedFs.openDir(upperDir);
+  try {
+    for (const dir of ordered) {
+      let place;
+      try { place = await fs.resolve(dir, false); } catch { continue; }
+      try {
+        const st = await fs.lstat(place).catch(() => null);
+        if (!st?.isDirectory() || place.path !== dir) continue;
+        const handle = await fs.openDirAt(place);
+        let names: string[];
+        try { names = await readdir(handle.self); } finally { await handle.close(); }
+        const onlyMounts = names.length > 0 && await everyAsync(names, async (n) => {
+          const path = `${dir}/${n}`;
+          if (out.has(path)) return true;
+          const cst = await lstat(join(upperDir, path), { bigint: true }).catch(() => undefined);
+          return exclude(path, cst);
+        });
+        if (!onlyMounts) continue;
+        const lower = await lowers.stat(dir.slice(1));
+        if (!lower || (lower.isDirectory() && lower.mode === st.mode && lower.uid === st.uid && lower.gid === st.gid)) out.add(dir);
+      } finally {
+        await place.dir.close();
+      }
+    }
+  } finally {
+    await fs.close();
+  }
+  return out;
+}
+
+async function everyAsync<T>(items: T[], pred: (t: T) => Promise<boolean>): Promise<boolean> {
+  for (const i of items) if (!(await pred(i))) return false;
+  return true;
+}
+
+/** The exclusion, widened by the directories that hold only excluded mount points (needs the lower dirs). */
+async function withMountParents(upperDir: string, lowerDirs: string[] | undefined, exclude: Exclusion, candidates: string[], fsx: SpecialFs): Promise<Exclusion> {
+  if (!lowerDirs) return exclude;
+  const dirs = await mountOnlyDirs(upperDir, new LowerView(lowerDirs, fsx), exclude, candidates);
+  return dirs.size ? (path, st) => dirs.has(path) || exclude(path, st) : exclude;
 }
 
 /** Upper-dir features whose presence makes a plain walk a wrong diff. */
@@ -94,7 +184,8 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
     const fsx = new SpecialFs();
     const hardlinks = new HardlinkTracker();
     try {
-      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel) => exclude('/' + rel), compare: whiteoutsFirst });
+      const skip = await withMountParents(upperDir, opts.lowerDirs, exclude, opts.mountPoints ?? DEFAULT_MOUNT_POINTS, fsx);
+      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel, st) => skip('/' + rel, st), compare: whiteoutsFirst, openFiles: true });
       for await (const item of walk) {
         if (isWhiteoutDevice(item.st)) {
           yield {
@@ -105,8 +196,13 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
           };
           continue;
         }
-        refuseUnsupported(item);
-        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch });
+        try {
+          refuseUnsupported(item);
+        } catch (e) {
+          if (item.fd !== undefined) closeSync(item.fd);
+          throw e;
+        }
+        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd });
         if (!entry) continue;
         yield entry;
         if (item.st.isDirectory() && isOpaqueDir(item.xattrs)) {
@@ -194,9 +290,9 @@ const DELETED = 2;
  * directory. The parent of an A or D is listed as C unless already listed
  * (dockerd's rule, so `rm /etc/x` shows `C /etc` and `D /etc/x`).
  */
-export async function listChanges(upperDir: string, lowerDirs: string[], opts: { exclude?: (path: string) => boolean } = {}): Promise<Change[]> {
-  const exclude = opts.exclude ?? isEngineMountPoint;
+export async function listChanges(upperDir: string, lowerDirs: string[], opts: { exclude?: Exclusion; mountPoints?: string[] } = {}): Promise<Change[]> {
   return withSpecialFs(async (fsx) => {
+    const exclude = await withMountParents(upperDir, lowerDirs, opts.exclude ?? isEngineMountPoint, opts.mountPoints ?? DEFAULT_MOUNT_POINTS, fsx);
     const lowers = new LowerView(lowerDirs, fsx);
     const changes: Change[] = [];
     const changedDirs = new Set<string>();
@@ -206,7 +302,7 @@ export async function listChanges(upperDir: string, lowerDirs: string[], opts: {
       for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) if (opaqueUpper.has(rel.slice(0, i))) return true;
       return false;
     };
-    for await (const item of walkTree(upperDir, { skip: (rel) => exclude('/' + rel) })) {
+    for await (const item of walkTree(upperDir, { skip: (rel, st) => exclude('/' + rel, st) })) {
       const path = '/' + item.rel;
       const isDir = item.st.isDirectory();
       let kind: 0 | 1 | 2;

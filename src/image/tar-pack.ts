@@ -5,7 +5,9 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
+import { close as fsClose, read as fsRead } from 'node:fs';
 import { open, readlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
 import { END_OF_ARCHIVE, encodeHeader, newHeader, padding, type TarEntryType, type TarHeader } from './tar-format.js';
 
@@ -15,7 +17,15 @@ export interface PackEntry {
   contentPath?: string;
   /** Or the content itself, for a file made in memory. */
   content?: Buffer;
+  /**
+   * Or an open descriptor of the file (a rooted walk opens files where it
+   * finds them, image/tree-walk.ts). The packer owns it from then on and
+   * closes it, also when the archive is abandoned.
+   */
+  fd?: number;
 }
+
+const closeFd = promisify(fsClose);
 
 /**
  * xattrs that describe the host or the overlay mount, not the content:
@@ -63,10 +73,29 @@ export interface StatEntryOptions {
   hardlinks?: HardlinkTracker;
   /** Clamp mtimes to this (seconds): SOURCE_DATE_EPOCH for reproducible layers. */
   maxMtime?: number;
+  /** The file's open descriptor (TreeItem.fd): the entry's content is read from it, and it is closed either way. */
+  fd?: number;
+  /** A symlink's target, read already (when the path may name something else by now). */
+  linkname?: string;
 }
 
 /** The entry for a file as it is on disk; null for sockets. */
 export async function entryFromStat(path: string, name: string, st: BigIntStats, opts: StatEntryOptions = {}): Promise<PackEntry | null> {
+  let entry: PackEntry | null;
+  try {
+    entry = await statEntry(path, name, st, opts);
+  } catch (e) {
+    if (opts.fd !== undefined) await closeFd(opts.fd);
+    throw e;
+  }
+  // A descriptor the walk opened goes with the entry that reads it, or is closed here.
+  if (opts.fd !== undefined) {
+    if (entry?.contentPath !== undefined) { delete entry.contentPath; entry.fd = opts.fd; } else await closeFd(opts.fd);
+  }
+  return entry;
+}
+
+async function statEntry(path: string, name: string, st: BigIntStats, opts: StatEntryOptions): Promise<PackEntry | null> {
   const type = typeOfStat(st);
   if (!type) return null;
   let mtime = Number(st.mtimeNs / 1_000_000_000n);
@@ -80,7 +109,7 @@ export async function entryFromStat(path: string, name: string, st: BigIntStats,
     mtime,
     xattrs: opts.xattrs ? contentXattrs(opts.xattrs) : new Map(),
   });
-  if (type === 'symlink') header.linkname = await readlink(path);
+  if (type === 'symlink') header.linkname = opts.linkname ?? await readlink(path);
   if (type === 'char' || type === 'block') {
     // glibc's dev_t layout (what stat returns), not the kernel's.
     const rdev = st.rdev;
@@ -108,13 +137,36 @@ const CHUNK = 64 * 1024;
  * that grew is cut at `size`; one that shrank is padded with zeros (GNU
  * tar's answer to a file changing under it) so the archive stays valid.
  */
-async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+interface ContentReader { read(buf: Buffer, off: number, len: number): Promise<number>; close(): Promise<void> }
+
+const readFd = promisify(fsRead);
+
+/** The entry's content opened: its own descriptor, or its path with O_NOFOLLOW; read from the start. */
+async function openContent(e: PackEntry): Promise<ContentReader> {
+  if (e.fd === undefined) {
+    const fh = await open(e.contentPath!, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return { read: async (buf, off, len) => (await fh.read(buf, off, len, null)).bytesRead, close: () => fh.close() };
+  }
+  const fd = e.fd;
+  e.fd = undefined;
+  let pos = 0;
+  return {
+    read: async (buf, off, len) => {
+      const { bytesRead } = await readFd(fd, buf, off, len, pos);
+      pos += bytesRead;
+      return bytesRead;
+    },
+    close: () => closeFd(fd),
+  };
+}
+
+async function* fileContent(e: PackEntry, size: number): AsyncGenerator<Buffer> {
+  const fh = await openContent(e);
   try {
     let left = size;
     while (left > 0) {
       const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const bytesRead = await fh.read(buf, 0, buf.length);
       if (bytesRead === 0) {
         yield Buffer.alloc(left);
         return;
@@ -133,13 +185,13 @@ const READ_AHEAD_BYTES = 32 << 20;
 const SMALL_FILE = 1 << 20;
 
 /** A small file's first `size` bytes in one buffer (zero-padded if it shrank), opened O_NOFOLLOW. */
-async function readSmall(path: string, size: number): Promise<Buffer> {
+async function readSmall(e: PackEntry, size: number): Promise<Buffer> {
   const buf = Buffer.alloc(size);
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fh = await openContent(e);
   try {
     let off = 0;
     while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, null);
+      const bytesRead = await fh.read(buf, off, size - off);
       if (bytesRead === 0) break;
       off += bytesRead;
     }
@@ -174,9 +226,9 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
           held += entry.header.size;
           continue;
         }
-        if (entry.header.type === 'file' && entry.header.size > 0 && !entry.contentPath) throw new Error(`tar entry ${entry.header.name} has no content`);
+        if (entry.header.type === 'file' && entry.header.size > 0 && !entry.contentPath && entry.fd === undefined) throw new Error(`tar entry ${entry.header.name} has no content`);
         if (!isSmall(entry)) { window.push({ entry }); continue; }
-        const content = readSmall(entry.contentPath!, entry.header.size);
+        const content = readSmall(entry, entry.header.size);
         content.catch(() => undefined); // observed when its turn comes; no unhandled rejection meanwhile
         held += entry.header.size;
         window.push({ entry, content });
@@ -190,7 +242,7 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
         yield Buffer.concat([encodeHeader(h), data, Buffer.alloc(padding(h.size))]);
       } else if (h.type === 'file' && h.size > 0) {
         yield encodeHeader(h);
-        yield* fileContent(next.entry.contentPath!, h.size);
+        yield* fileContent(next.entry, h.size);
         const pad = padding(h.size);
         if (pad) yield Buffer.alloc(pad);
       } else {
@@ -199,6 +251,8 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
     }
     yield END_OF_ARCHIVE;
   } finally {
+    // Abandoned: descriptors of entries never read are closed (reads in flight close their own).
+    for (const a of window) if (a.entry.fd !== undefined && !a.content) { const fd = a.entry.fd; a.entry.fd = undefined; await closeFd(fd).catch(() => undefined); }
     await it.return?.();
   }
 }

@@ -4,14 +4,28 @@
  * filepath.Walk gives dockerd, and what reproducible layers need). Never
  * follows symlinks. Entries that vanish while walking (a running container)
  * are skipped.
+ *
+ * Every directory is held open while its entries are visited and each entry
+ * is named through it (`/proc/self/fd/<dir>/<name>`, image/rooted-fs.ts): a
+ * directory swapped for a symlink during the walk (a running container's
+ * tree, an upper dir being committed) cannot lead the walk, or the reads
+ * that follow it, out of the tree. With `openFiles`, regular files are
+ * opened (O_NOFOLLOW) as they are visited and handed over as descriptors,
+ * so their content is read from the very inode that was stat'ed.
  */
 import type { BigIntStats, Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import * as fsCb from 'node:fs';
+import { constants } from 'node:fs';
+import { lstat, readdir, statfs } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { SpecialFs } from './fs-special.js';
+import { DirHandle, O_PATH, openFd } from './rooted-fs.js';
 
 export interface TreeItem {
-  /** Host path. */
+  /**
+   * A path naming the entry without following a symlink at its last
+   * component; valid until the walk moves past the entry's directory.
+   */
   path: string;
   /** Path relative to the walk's root, '/'-separated; '' for the root itself. */
   rel: string;
@@ -19,6 +33,8 @@ export interface TreeItem {
   st: BigIntStats;
   /** Extended attributes, when the walk was asked to read them. */
   xattrs: Map<string, Buffer>;
+  /** With `openFiles`, a regular file's descriptor (read-only); the consumer closes it. */
+  fd?: number;
 }
 
 export interface WalkOptions {
@@ -30,9 +46,29 @@ export interface WalkOptions {
   compare?: (a: TreeItem, b: TreeItem) => number;
   /** Read every entry's xattrs with this helper (pipelined per directory). */
   xattrs?: SpecialFs;
+  /** Open regular files as they are visited (`TreeItem.fd`). */
+  openFiles?: boolean;
+  /** Do not descend into kernel file systems (proc, sysfs, cgroup…) mounted inside the tree (a running container's view). */
+  skipPseudoFs?: boolean;
+  /**
+   * Mounts the walk applies itself (a stopped container's volumes, binds
+   * and /etc files, image/rooted-fs.ts): the host source that stands at a
+   * path relative to the walk's root, if any.
+   */
+  mountAt?: (rel: string) => { source: string; file: boolean } | undefined;
+  /** Names of the mounts that stand directly in a directory (relative to the walk's root), listed even where no mount point exists yet. */
+  mountNamesIn?: (rel: string) => string[];
 }
 
 const EMPTY = new Map<string, Buffer>();
+const fstat = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
+const closeFd = promisify(fsCb.close);
+const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** statfs magic numbers of file systems whose content is the kernel's, not files (linux/magic.h). */
+const PSEUDO_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */,
+  0x1cd1 /* devpts */, 0x19800202 /* mqueue */, 0x64626720 /* debugfs */, 0x74726163 /* tracefs */, 0x73636673 /* securityfs */,
+  0xcafe4a11 /* bpf */, 0x6e736673 /* nsfs */, 0xf97cff8c /* selinuxfs */, 0x42494e4d /* binfmt_misc */]);
 
 export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -40,7 +76,7 @@ export function byteOrder(a: string, b: string): number {
 
 function vanished(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
 }
 
 async function itemAt(path: string, rel: string, name: string, opts: WalkOptions): Promise<TreeItem | null> {
@@ -57,38 +93,109 @@ async function itemAt(path: string, rel: string, name: string, opts: WalkOptions
     try {
       xattrs = await opts.xattrs.listXattrs(path);
     } catch (e) {
-      if ((e as { errno?: number }).errno !== 2) throw e; // ENOENT: vanished
+      const errno = (e as { errno?: number }).errno;
+      if (errno !== 2 && errno !== 20 && errno !== 40) throw e; // ENOENT, ENOTDIR, ELOOP: vanished
       return null;
     }
   }
   return { path, rel, name, st, xattrs };
 }
 
-async function children(dir: TreeItem, opts: WalkOptions): Promise<TreeItem[]> {
+async function children(dir: DirHandle, rel: string, opts: WalkOptions): Promise<TreeItem[]> {
   let names: Dirent[];
   try {
-    names = await readdir(dir.path, { withFileTypes: true });
+    names = await readdir(dir.self, { withFileTypes: true });
   } catch (e) {
     if (vanished(e)) return [];
     throw e;
   }
-  const items = await Promise.all(names.map((d) => itemAt(join(dir.path, d.name), dir.rel ? `${dir.rel}/${d.name}` : d.name, d.name, opts)));
+  const all = names.map((d) => d.name);
+  for (const n of opts.mountNamesIn?.(rel) ?? []) if (!all.includes(n)) all.push(n);
+  const items = await Promise.all(all.map((name) => {
+    const d = { name };
+    const childRel = rel ? `${rel}/${d.name}` : d.name;
+    // A mount's source (a trusted host path) stands in for the mount point.
+    const mount = opts.mountAt?.(childRel);
+    return itemAt(mount ? mount.source : dir.child(d.name), childRel, d.name, opts);
+  }));
   const present = items.filter((i): i is TreeItem => i !== null);
   return present.sort(opts.compare ?? ((a, b) => byteOrder(a.name, b.name)));
 }
 
-export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGenerator<TreeItem> {
-  const top = await itemAt(root, '', '', { ...opts, skip: undefined });
+/** Opens a visited regular file; null when it was replaced by something else meanwhile. */
+async function openVisited(item: TreeItem): Promise<TreeItem | null> {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a file swapped for a FIFO must not hang the open.
+    fd = await openFd(item.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if (vanished(e)) return null;
+    throw e;
+  }
+  const st = await fstat(fd, { bigint: true });
+  if (!st.isFile()) { await closeFd(fd); return null; }
+  return { ...item, st, fd };
+}
+
+/** Opens a visited directory to walk below it; null when it is gone, or a kernel file system to be left alone. */
+async function descend(item: TreeItem, parentDev: bigint, opts: WalkOptions): Promise<DirHandle | null> {
+  let fd: number;
+  try {
+    fd = await openFd(item.path, opts.mountAt?.(item.rel) ? O_PATH | constants.O_DIRECTORY : DIR_FLAGS);
+  } catch (e) {
+    if (vanished(e)) return null;
+    throw e;
+  }
+  const dir = new DirHandle(fd, item.rel);
+  if (opts.skipPseudoFs && item.st.dev !== parentDev) {
+    const fs = await statfs(dir.self).catch(() => null);
+    if (fs && PSEUDO_FS.has(Number(fs.type))) { await dir.close(); return null; }
+  }
+  return dir;
+}
+
+interface Level { dir: DirHandle; dev: bigint; items: TreeItem[] }
+
+/** Walks the tree below `root`: a trusted host directory, or a directory held open (its handle stays the caller's). */
+export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}): AsyncGenerator<TreeItem> {
+  let top: TreeItem | null;
+  if (typeof root === 'string') {
+    top = await itemAt(root, '', '', { ...opts, skip: undefined });
+  } else {
+    const st = await lstat(root.self, { bigint: true });
+    top = { path: root.self, rel: '', name: '', st, xattrs: opts.xattrs ? await opts.xattrs.listXattrs(root.self) : EMPTY };
+  }
   if (!top) return;
   if (opts.includeRoot) yield top;
   if (!top.st.isDirectory()) return;
+  let rootDir: DirHandle;
+  if (typeof root === 'string') {
+    try {
+      rootDir = new DirHandle(await openFd(root, DIR_FLAGS), '');
+    } catch (e) {
+      if (vanished(e)) return;
+      throw e;
+    }
+  } else {
+    rootDir = new DirHandle(root.fd, '', false);
+  }
   // Explicit stack of sibling lists: deep trees do not nest generators.
-  const stack: TreeItem[][] = [(await children(top, opts)).reverse()];
-  while (stack.length) {
-    const level = stack[stack.length - 1];
-    const item = level.pop();
-    if (!item) { stack.pop(); continue; }
-    yield item;
-    if (item.st.isDirectory()) stack.push((await children(item, opts)).reverse());
+  const stack: Level[] = [];
+  try {
+    stack.push({ dir: rootDir, dev: top.st.dev, items: (await children(rootDir, '', opts)).reverse() });
+    while (stack.length) {
+      const level = stack[stack.length - 1];
+      const next = level.items.pop();
+      if (!next) { await stack.pop()!.dir.close(); continue; }
+      const item = opts.openFiles && next.st.isFile() ? await openVisited(next) : next;
+      if (!item) continue;
+      yield item;
+      if (item.st.isDirectory()) {
+        const dir = await descend(item, level.dev, opts);
+        if (dir) stack.push({ dir, dev: item.st.dev, items: (await children(dir, item.rel, opts)).reverse() });
+      }
+    }
+  } finally {
+    for (const l of stack) await l.dir.close();
   }
 }

@@ -7,7 +7,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scriptsDir } from './paths.js';
 import type { Daemon } from './daemon.js';
@@ -94,4 +95,31 @@ export async function importBusybox(
   }
   if (!id) throw new Error(`importing busybox as ${ref}: no image id in the response: ${res.text.slice(0, 500)}`);
   return id;
+}
+
+/**
+ * Builds `ref` from busybox (imported first if `base` is missing) plus host
+ * files copied in: `files` maps a path in the image to a file on the host.
+ * Goes through `berth build` (a `FROM` + `COPY` Dockerfile), not `cp`, so
+ * tests of `cp` can make their images without the code under test.
+ */
+export async function buildBusyboxWith(
+  d: Pick<Daemon, 'request' | 'berth'>, ref: string, files: Record<string, string>, base = 'busybox:latest',
+): Promise<void> {
+  if ((await d.request('GET', `/images/${encodeURIComponent(base)}/json`)).status === 404) await importBusybox(d, base);
+  const ctx = await mkdtemp(join(tmpdir(), 'berth-test-ctx-'));
+  try {
+    const lines = [`FROM ${base}`];
+    let i = 0;
+    for (const [inImage, host] of Object.entries(files)) {
+      const name = `f${i++}`;
+      await copyFile(host, join(ctx, name));
+      lines.push(`COPY ${name} ${inImage}`);
+    }
+    await writeFile(join(ctx, 'Dockerfile'), lines.join('\n') + '\n');
+    const r = await d.berth(['build', '-q', '-t', ref, ctx], { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`building ${ref}: ${r.stderr.trim()}`);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
 }

@@ -14,9 +14,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLayer } from '../../../src/image/layer-apply.js';
 import { diffUpperDir, listChanges } from '../../../src/image/layer-diff.js';
-import { archiveFromRoot, extractToRoot, statInRoot } from '../../../src/image/archive.js';
+import { archiveFrom, extractToRoot, statIn } from '../../../src/image/archive.js';
+import { RootedFs } from '../../../src/image/rooted-fs.js';
 import { withSpecialFs } from '../../../src/image/fs-special.js';
 import { collect, entriesOf, isRoot, streamOf, tarOf } from '../../helpers/layer-fixtures.js';
+
+/** The archive functions over a host directory opened as a rooted view (as the engine opens a container's). */
+async function inRoot<T>(root: string, fn: (fs: RootedFs) => Promise<T>): Promise<T> {
+  const fs = await RootedFs.openDir(root);
+  try { return await fn(fs); } finally { await fs.close(); }
+}
+const statInRoot = (root: string, p: string) => inRoot(root, (fs) => statIn(fs, p));
+const archiveOf = (root: string, p: string) => inRoot(root, async (fs) => collect((await archiveFrom(fs, p)).tar));
+
 
 const overlayAvailable = isRoot && readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n');
 const skip = overlayAvailable ? false : 'needs root and overlayfs';
@@ -146,7 +156,7 @@ test('commit round trip through real overlays: deletions and opaque dirs survive
   // docker cp against the mounted root
   const st = await statInRoot(m2, '/added/pw');
   assert.equal(st.linkTarget, '/etc/passwd');
-  const d2 = (await entriesOf(await collect(archiveFromRoot(m2, '/d2')))).map((e) => e.header.name);
+  const d2 = (await entriesOf(await archiveOf(m2, '/d2'))).map((e) => e.header.name);
   assert.deepEqual(d2, ['d2/', 'd2/new']);
   await extractToRoot(m2, '/etc', streamOf(tarOf([{ name: 'fromcp/x', content: 'copied in' }])));
   assert.equal(await readFile(join(up2, 'etc/fromcp/x'), 'utf8'), 'copied in', 'cp writes land in the upper dir');

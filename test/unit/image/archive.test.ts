@@ -4,8 +4,19 @@ import { link, lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { InvalidParameterError, NotFoundError } from '../../../src/errors.js';
-import { archiveFromRoot, exportRoot, extractToRoot, goFileMode, resolveInRoot, rfc3339Nano, statInRoot } from '../../../src/image/archive.js';
+import { archiveFrom, exportFrom, extractToRoot, goFileMode, resolveInRoot, rfc3339Nano, statIn } from '../../../src/image/archive.js';
+import { RootedFs } from '../../../src/image/rooted-fs.js';
 import { collect, entriesOf, isRoot, streamOf, tarOf, tempDir } from '../../helpers/layer-fixtures.js';
+
+/** The archive functions over a host directory opened as a rooted view (as the engine opens a container's). */
+async function inRoot<T>(root: string, fn: (fs: RootedFs) => Promise<T>): Promise<T> {
+  const fs = await RootedFs.openDir(root);
+  try { return await fn(fs); } finally { await fs.close(); }
+}
+const statInRoot = (root: string, p: string) => inRoot(root, (fs) => statIn(fs, p));
+const archiveOf = (root: string, p: string) => inRoot(root, async (fs) => collect((await archiveFrom(fs, p)).tar));
+const exportOf = (root: string) => inRoot(root, (fs) => collect(exportFrom(fs)));
+
 
 const needsRoot = { skip: isRoot ? false : 'needs root (chown, mknod)' };
 
@@ -75,7 +86,7 @@ test('statInRoot reports Go FileMode bits, RFC 3339 times and resolved link targ
 test('archiveFromRoot names entries as dockerd does', needsRoot, async (t) => {
   const root = await tempDir(t);
   await makeRoot(root);
-  const names = async (p: string) => (await entriesOf(await collect(archiveFromRoot(root, p)))).map((e) => `${e.header.type} ${e.header.name}`);
+  const names = async (p: string) => (await entriesOf(await archiveOf(root, p))).map((e) => `${e.header.type} ${e.header.name}`);
   assert.deepEqual(await names('/data'), ['dir data/', 'file data/a', 'link data/a-hard', 'dir data/sub/', 'file data/sub/b']);
   assert.deepEqual(await names('/data/'), ['dir data/', 'file data/a', 'link data/a-hard', 'dir data/sub/', 'file data/sub/b']);
   assert.deepEqual(await names('/data/.'), ['dir ./', 'file ./a', 'link ./a-hard', 'dir ./sub/', 'file ./sub/b']);
@@ -85,17 +96,17 @@ test('archiveFromRoot names entries as dockerd does', needsRoot, async (t) => {
   const rootNames = await names('/');
   assert.equal(rootNames[0], 'dir /');
   assert.ok(rootNames.includes('file /etc/passwd'));
-  const tool = (await entriesOf(await collect(archiveFromRoot(root, '/bin/tool'))))[0];
+  const tool = (await entriesOf(await archiveOf(root, '/bin/tool')))[0];
   assert.equal(tool.header.mode, 0o4755);
   assert.equal(tool.content.toString(), 'tool');
   // a missing path surfaces as a stream error
-  await assert.rejects(collect(archiveFromRoot(root, '/nope')), NotFoundError);
+  await assert.rejects(archiveOf(root, '/nope'), NotFoundError);
 });
 
 test('exportRoot names entries relative to the root, without the root', needsRoot, async (t) => {
   const root = await tempDir(t);
   await makeRoot(root);
-  const names = (await entriesOf(await collect(exportRoot(root)))).map((e) => e.header.name);
+  const names = (await entriesOf(await exportOf(root))).map((e) => e.header.name);
   assert.deepEqual(names.slice(0, 4), ['bin', 'data/', 'data/a', 'data/a-hard']);
   assert.ok(names.includes('usr/bin/tool') && names.includes('etc/passwd'));
   assert.ok(!names.includes('') && !names.includes('./') && !names.includes('/'));
@@ -181,8 +192,8 @@ test('archive → extract round trip keeps content, modes, owners, links', needs
   await mkdir(a);
   await mkdir(b);
   await makeRoot(a);
-  await extractToRoot(b, '/', archiveFromRoot(a, '/data'));
-  await extractToRoot(b, '/', archiveFromRoot(a, '/usr'));
+  await extractToRoot(b, '/', streamOf(await archiveOf(a, '/data')));
+  await extractToRoot(b, '/', streamOf(await archiveOf(a, '/usr')));
   assert.equal(await readFile(join(b, 'data/sub/b'), 'utf8'), 'b');
   assert.equal((await stat(join(b, 'data/a'))).ino, (await stat(join(b, 'data/a-hard'))).ino);
   assert.equal((await stat(join(b, 'usr/bin/tool'))).mode & 0o7777, 0o4755);
