@@ -14,7 +14,8 @@ import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidParameterError, errorKind, errorMessage } from '../errors.js';
-import { extractToRoot, resolveInRoot } from '../image/archive.js';
+import { extractToRoot } from '../image/archive.js';
+import { RootedFs } from '../image/rooted-fs.js';
 import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
 
 /**
@@ -32,15 +33,28 @@ export async function unpackContext(tar: Readable, dir: string): Promise<void> {
   }
 }
 
+/** A Dockerfile or .dockerignore over this is refused rather than read (BuildKit's own limit for a Dockerfile is far smaller in practice). */
+const MAX_CONTROL_FILE_BYTES = 16 << 20;
+
+/** A regular file of the context (symlinks followed inside it), or undefined when there is none. */
+async function readContextFile(dir: string, rel: string): Promise<string | undefined> {
+  const fs = await RootedFs.openDir(dir);
+  try {
+    return (await fs.readRegularFile(rel, MAX_CONTROL_FILE_BYTES))?.toString('utf8');
+  } catch (e) {
+    if (e instanceof InvalidParameterError && /not a regular file/.test(e.message)) return undefined;
+    throw e;
+  } finally {
+    await fs.close();
+  }
+}
+
 /** The Dockerfile's text; `name` is a path inside the context (`-f sub/Dockerfile.dev`). */
 export async function readDockerfile(dir: string, name: string): Promise<{ text: string; path: string }> {
   const rel = posix.normalize('/' + name).slice(1);
-  const host = resolveInRoot(dir, rel);
-  const st = await lstat(host).catch(() => null);
-  if (!st || !st.isFile()) {
-    throw new InvalidParameterError(`Cannot locate specified Dockerfile: ${name}`);
-  }
-  return { text: await readFile(host, 'utf8'), path: rel };
+  const text = await readContextFile(dir, rel);
+  if (text === undefined) throw new InvalidParameterError(`Cannot locate specified Dockerfile: ${name}`);
+  return { text, path: rel };
 }
 
 /**
@@ -50,9 +64,8 @@ export async function readDockerfile(dir: string, name: string): Promise<{ text:
  */
 export async function readIgnoreFile(dir: string, dockerfilePath: string): Promise<string[]> {
   for (const candidate of [`${dockerfilePath}.dockerignore`, '.dockerignore']) {
-    const host = resolveInRoot(dir, candidate);
-    const st = await lstat(host).catch(() => null);
-    if (st?.isFile()) return readDockerignore(await readFile(host, 'utf8'));
+    const text = await readContextFile(dir, candidate);
+    if (text !== undefined) return readDockerignore(text);
   }
   return [];
 }

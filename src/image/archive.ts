@@ -37,7 +37,6 @@ import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-p
 import { walkTree } from './tree-walk.js';
 
 // build/context.ts reads the Dockerfile from its own private context directory, which nothing else changes meanwhile.
-export { resolveInRoot } from './root-path.js';
 
 const fstat = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
 const closeFd = promisify(fsCb.close);

@@ -59,6 +59,8 @@ const MAX_LINKS = 255;
 const MAX_RETRIES = 1000;
 
 const closeFd = promisify(fsCb.close);
+const fstatFd = promisify(fsCb.fstat);
+const readFd = promisify(fsCb.read);
 /**
  * Raw descriptors, not FileHandles: a FileHandle that is garbage-collected
  * closes its number, which by then may name another of our directories.
@@ -260,6 +262,52 @@ export class RootedFs {
     const mount = this.mountAt(place.path);
     if (mount && !mount.file) return new DirHandle(await openRawDir(mount.source), place.path);
     return new DirHandle(await openFd(place.dir.child(place.name), DIR_FLAGS), place.path);
+  }
+
+  /**
+   * The content of the regular file `containerPath` (symlinks followed inside
+   * the root), or undefined when it does not exist. Anything else there — a
+   * FIFO that would block, a device, a directory — and a file over `limit`
+   * bytes are InvalidParameterErrors: a container's /etc/passwd is read by
+   * berthd, and the container chooses what it is.
+   */
+  async readRegularFile(containerPath: string, limit: number): Promise<Buffer | undefined> {
+    let place: Place;
+    try {
+      place = await this.resolve(containerPath, true);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+    try {
+      const mount = this.mountAt(place.path);
+      const path = mount?.file ? mount.source : place.name === '' ? place.dir.self : place.dir.child(place.name);
+      let fd: number;
+      try {
+        fd = await openFd(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (e) {
+        if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') return undefined;
+        if (errCode(e) === 'ELOOP') throw new InvalidParameterError(`${containerPath}: a symlink changed while it was read`);
+        throw e;
+      }
+      try {
+        const st = await fstatFd(fd);
+        if (!st.isFile()) throw new InvalidParameterError(`${containerPath} is not a regular file`);
+        if (st.size > limit) throw new InvalidParameterError(`${containerPath} is too large (${st.size} bytes, at most ${limit})`);
+        const buf = Buffer.alloc(st.size);
+        let got = 0;
+        while (got < buf.length) {
+          const { bytesRead: n } = await readFd(fd, buf, got, buf.length - got, got);
+          if (n === 0) break;
+          got += n;
+        }
+        return buf.subarray(0, got);
+      } finally {
+        await closeFd(fd);
+      }
+    } finally {
+      await place.dir.close();
+    }
   }
 
   /** lstat of a place (the root's own stat for the root). */

@@ -17,9 +17,7 @@
  * resolved as if the rootfs were `/`, so an image cannot point berthd at a
  * host file.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { RootedFs } from '../image/rooted-fs.js';
 import { InvalidParameterError } from '../errors.js';
 
 export interface ResolvedUser {
@@ -36,7 +34,6 @@ interface GroupEntry { name: string; gid: number; members: string[] }
 
 /** Ids runc accepts (`libcontainer/user` `minID`/`maxID`). */
 const MAX_ID = 2 ** 31 - 1;
-const MAX_SYMLINKS = 255;
 
 /** A decimal id, or undefined when `s` is not all digits. */
 function numericId(s: string): number | undefined {
@@ -46,51 +43,20 @@ function numericId(s: string): number | undefined {
   return n;
 }
 
-/**
- * `path` (absolute, inside the container) as a host path under `root`,
- * following symlinks within the root: `..` and absolute link targets never
- * leave it.
- */
-async function resolveInRootfs(root: string, path: string): Promise<string> {
-  const pending = path.split('/').filter(Boolean);
-  const done: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '.') continue;
-    if (part === '..') { done.pop(); continue; }
-    const host = join(root, ...done, part);
-    let isLink = false;
-    try {
-      isLink = (await lstat(host)).isSymbolicLink();
-    } catch {
-      // Missing: the rest cannot contain links either.
-      return join(root, ...done, part, ...pending);
-    }
-    if (!isLink) { done.push(part); continue; }
-    if (++links > MAX_SYMLINKS) throw new InvalidParameterError(`too many levels of symbolic links resolving ${path} in the container`);
-    const target = await readlink(host);
-    if (target.startsWith('/')) done.length = 0;
-    pending.unshift(...target.split('/').filter(Boolean));
-  }
-  return join(root, ...done);
-}
+/** /etc/passwd and /etc/group are a few KiB; a container that makes them bigger gets an error, not a big read. */
+const MAX_USER_DB_BYTES = 4 << 20;
 
-/** The file's text, or undefined when it does not exist in the container. */
+/**
+ * The file's text, or undefined when it does not exist in the container.
+ * Read through RootedFs: the container may be running and may swap `/etc`
+ * for a symlink to the host's while berthd reads it (exec -u).
+ */
 async function readInRootfs(root: string, path: string): Promise<string | undefined> {
-  const host = await resolveInRootfs(root, path);
-  let fh;
+  const fs = await RootedFs.openDir(root);
   try {
-    // O_NOFOLLOW: a link swapped in after resolution is refused, not followed.
-    fh = await open(host, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw e;
-  }
-  try {
-    return await fh.readFile('utf8');
+    return (await fs.readRegularFile(path, MAX_USER_DB_BYTES))?.toString('utf8');
   } finally {
-    await fh.close();
+    await fs.close();
   }
 }
 

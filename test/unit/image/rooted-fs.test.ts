@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { NotFoundError } from '../../../src/errors.js';
 import { removeTree, RootedFs, type RootMount } from '../../../src/image/rooted-fs.js';
 import { walkTree } from '../../../src/image/tree-walk.js';
@@ -125,4 +126,27 @@ test('walkTree names entries through held directories and opens files it visits'
     if (item.fd !== undefined) (await import('node:fs')).closeSync(item.fd);
   }
   assert.deepEqual(seen, ['d', 'd/f (open)', 'd/l']);
+});
+
+test('readRegularFile reads inside the root only, and refuses what is not a small regular file', async (t) => {
+  const base = await tempDir(t, 'berth-rooted-read-');
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  await mkdir(join(root, 'real'), { recursive: true });
+  await mkdir(outside);
+  await writeFile(join(outside, 'passwd'), 'HOST');
+  await writeFile(join(root, 'real/passwd'), 'inside');
+  await writeFile(join(root, 'big'), Buffer.alloc(2048));
+  // /etc is a link to the host's directory by its absolute path: inside the root it names /<outside>, which is missing.
+  await symlink(outside, join(root, 'etc'));
+  await symlink('/real', join(root, 'etc2'));
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  await withRoot(root, [], async (fs) => {
+    assert.equal(await fs.readRegularFile('/etc/passwd', 1024), undefined, 'a link to the host resolves inside the root');
+    assert.equal((await fs.readRegularFile('/etc2/passwd', 1024))?.toString(), 'inside');
+    assert.equal(await fs.readRegularFile('/nope/passwd', 1024), undefined);
+    await assert.rejects(fs.readRegularFile('/fifo', 1024), /not a regular file/, 'a FIFO is refused, not waited on');
+    await assert.rejects(fs.readRegularFile('/real', 1024), /not a regular file/);
+    await assert.rejects(fs.readRegularFile('/big', 1024), /too large/);
+  });
 });
