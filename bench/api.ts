@@ -12,8 +12,30 @@ export interface ApiReply {
   body: string;
 }
 
+/**
+ * A unix socket whose listen backlog is full refuses a connect with EAGAIN
+ * (it does not queue it as TCP would): hundreds of clients connecting at
+ * once meet that. The request was not sent, so it is sent again shortly.
+ */
+const CONNECT_RETRIES = 200;
+
+export function isBacklogFull(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'EAGAIN' && (e as NodeJS.ErrnoException).syscall === 'connect';
+}
+
 /** One request; `agent` (keep-alive) reuses connections, without it each request has its own. */
-export function apiRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 60_000, agent?: http.Agent): Promise<ApiReply> {
+export async function apiRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 60_000, agent?: http.Agent): Promise<ApiReply> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(socketPath, method, path, body, timeoutMs, agent);
+    } catch (e) {
+      if (!isBacklogFull(e) || attempt >= CONNECT_RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+function requestOnce(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number, agent?: http.Agent): Promise<ApiReply> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { Host: 'localhost' };
   if (payload !== undefined) {
