@@ -13,8 +13,9 @@
  * each member's request and its reply: what the request would have shown
  * built alone. A request that arrives while its key's batch is being built
  * opens the next batch, which is built when that build has finished.
- * Members are then answered a slice at a time, one slice per turn, so that
- * writing hundreds of bodies does not hold the loop either.
+ * Members are then answered a slice at a time, one slice per turn (all
+ * batches of all keys share one queue), so that writing hundreds of bodies
+ * does not hold the loop either.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
@@ -67,11 +68,29 @@ export class SharedReplies<T> {
     built.then((value) => this.release(batch.members, value), (e: unknown) => { for (const m of batch.members) m.reject(e); });
   }
 
-  /** Answers the members a slice per turn of the event loop. */
-  private async release(members: readonly Member<T>[], value: T): Promise<void> {
-    for (let i = 0; i < members.length; i += MEMBERS_PER_TURN) {
-      if (i > 0) await nextTurn();
-      for (const m of members.slice(i, i + MEMBERS_PER_TURN)) m.resolve(value);
+  /** Members waiting for their answer, of every batch, in the order their batches were built. */
+  private readonly answering: { member: Member<T>; value: T }[] = [];
+  private pumping = false;
+
+  /**
+   * Queues the members' answers. One queue for all batches: while one
+   * batch is being answered the next is built, and answering each a slice
+   * per turn would still answer them all in the same turns.
+   */
+  private release(members: readonly Member<T>[], value: T): void {
+    for (const member of members) this.answering.push({ member, value });
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      for (let first = true; this.answering.length > 0; first = false) {
+        if (!first) await nextTurn();
+        for (const { member, value } of this.answering.splice(0, MEMBERS_PER_TURN)) member.resolve(value);
+      }
+    } finally {
+      this.pumping = false;
     }
   }
 }
