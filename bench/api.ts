@@ -1,7 +1,8 @@
 /**
  * A minimal Docker Engine API client over a unix socket, for set-up work
- * that is not being measured (creating 1000 containers for `ps -a`) and for
- * removing containers at clean-up.
+ * that is not being measured (creating 1000 containers for `ps -a`), for
+ * removing containers at clean-up, and for the load figure's requests
+ * (over keep-alive agents, so a request costs no connect).
  */
 import http from 'node:http';
 import { throwIfInterrupted } from './proc.js';
@@ -11,7 +12,30 @@ export interface ApiReply {
   body: string;
 }
 
-export function apiRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<ApiReply> {
+/**
+ * A unix socket whose listen backlog is full refuses a connect with EAGAIN
+ * (it does not queue it as TCP would): hundreds of clients connecting at
+ * once meet that. The request was not sent, so it is sent again shortly.
+ */
+const CONNECT_RETRIES = 200;
+
+export function isBacklogFull(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'EAGAIN' && (e as NodeJS.ErrnoException).syscall === 'connect';
+}
+
+/** One request; `agent` (keep-alive) reuses connections, without it each request has its own. */
+export async function apiRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 60_000, agent?: http.Agent): Promise<ApiReply> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(socketPath, method, path, body, timeoutMs, agent);
+    } catch (e) {
+      if (!isBacklogFull(e) || attempt >= CONNECT_RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+function requestOnce(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number, agent?: http.Agent): Promise<ApiReply> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { Host: 'localhost' };
   if (payload !== undefined) {
@@ -20,7 +44,7 @@ export function apiRequest(socketPath: string, method: string, path: string, bod
   }
   return new Promise((resolve, reject) => {
     throwIfInterrupted();
-    const req = http.request({ socketPath, method, path, headers, agent: false }, (res) => {
+    const req = http.request({ socketPath, method, path, headers, agent: agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }); });

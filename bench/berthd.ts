@@ -42,6 +42,15 @@ function makeExecRoot(): string {
   throw new Error('could not pick a free /run/bb-* exec root');
 }
 
+/**
+ * Node flags for berthd from BERTH_BENCH_BERTHD_NODE_ARGS (split on spaces),
+ * to profile the daemon under a figure's load: e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` (written when berthd exits at clean-up).
+ */
+function nodeArgs(): string[] {
+  return (process.env.BERTH_BENCH_BERTHD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 /** Mount points at or below `root`, deepest first. */
 function mountsUnder(root: string): string[] {
   const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
@@ -100,7 +109,7 @@ export async function startBerthd(berthdBin: string, cleanup: Cleanup, extraArgs
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [berthdBin, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot,
+    child = spawn(process.execPath, [...nodeArgs(), berthdBin, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot,
       '--pidfile', join(execRoot, 'berthd.pid'), '--log-level', 'warn', ...(net?.args ?? []), ...extraArgs], { env: { ...CLEAN_ENV }, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);

@@ -20,7 +20,8 @@
  * 3. `ps -a` with 1000 created containers; 4. cold and fully cached build of
  * a 9-step Dockerfile; 5. push and pull of a 100 MiB four-layer image to
  * Debian's docker-registry and to `berth registry serve` on loopback;
- * 6. memory: berthd idle, and per running container.
+ * 6. memory: berthd idle, and per running container; 7. `/_ping`'s latency
+ * (p50, p99, max) while 600 clients list containers and 50 containers run.
  *
  * Every CLI runs with a clean environment (PATH and HOME only): variables
  * such as NODE_EXTRA_CA_CERTS add ~85 ms to every Node start on the machines
@@ -45,6 +46,7 @@ import { prepareFloor, type Floor } from './floor.js';
 import { check, CLEAN_ENV, isInterrupted, run, which } from './proc.js';
 import { BUILD_CACHED, BUILD_COLD, buildFigures } from './figures/build.js';
 import { idleMemoryFigure, MEMORY_IDLE, MEMORY_PER_CONTAINER, perContainerMemoryFigure } from './figures/memory.js';
+import { PING_TITLES, pingUnderLoadFigures } from './figures/ping-under-load.js';
 import { PS_1000, psFigure } from './figures/ps.js';
 import { pullTitle, pushPullFigures, pushTitle } from './figures/push-pull.js';
 import { RM_F_50, RUN_D_50, runDetachedFigures } from './figures/run-detached.js';
@@ -89,7 +91,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 const ALL_TITLES = [
-  MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, BUILD_COLD, BUILD_CACHED,
+  MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, ...PING_TITLES, BUILD_COLD, BUILD_CACHED,
   pushTitle('docker-registry'), pullTitle('docker-registry'), pushTitle('berth registry serve'), pullTitle('berth registry serve'),
 ];
 
@@ -195,6 +197,7 @@ async function main(): Promise<void> {
     if (wants(RUN_RM_NONE, RUN_RM_DEFAULT)) figures.push(...await runRmFigures(ctx, new Set(selected)));
     if (wants(RUN_D_50, RM_F_50)) figures.push(...await runDetachedFigures(ctx));
     if (wants(PS_1000)) figures.push(...await psFigure(ctx));
+    if (wants(...PING_TITLES)) figures.push(...await pingUnderLoadFigures(ctx));
     if (wants(BUILD_COLD, BUILD_CACHED)) figures.push(...await buildFigures(ctx));
     if (wants(...ALL_TITLES.filter((t) => t.startsWith('push') || t.startsWith('pull')))) figures.push(...await pushPullFigures(ctx, new Set(selected)));
 
@@ -209,7 +212,7 @@ async function main(): Promise<void> {
     const text = [
       '# berth benchmark', '',
       `${new Date().toISOString()} · Linux ${release()}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB · ` +
-        `quick figures ${ctx.runs} runs, heavy figures (50 containers, builds, push/pull) ${ctx.heavyRuns}, memory 1 · engines alternate run by run`, '',
+        `quick figures ${ctx.runs} runs, heavy figures (50 containers, builds, push/pull, ping under load) ${ctx.heavyRuns}, memory 1 · engines alternate run by run`, '',
       `Engines: ${engineNotes.join(' · ')}.`, '',
       ...(absent.length ? [`Not compared: ${absent.join('; ')}.`, ''] : []),
       'Every CLI runs with a clean environment (PATH and HOME only): NODE_EXTRA_CA_CERTS alone adds ~85 ms to every Node start. ' +

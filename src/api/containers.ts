@@ -8,7 +8,8 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { filterContainers, inspectView, parseFilters, summaryView } from '../engine/container-views.js';
+import { inspectView, parseFilters } from '../engine/container-views.js';
+import { listContainersHandler } from './container-list.js';
 import { topProcesses } from '../engine/top.js';
 import {
   boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
@@ -32,24 +33,7 @@ function unixNs(v: string | null): bigint | undefined {
 export function registerContainerRoutes(r: Router, engine: Engine): void {
   const cs = engine.containers;
 
-  r.get('/containers/json', async (ctx) => {
-    const q = ctx.query;
-    const all = boolParam(q, 'all');
-    const limit = intParam(q, 'limit') ?? -1;
-    const filters = parseFilters(q.get('filters'));
-    let list = cs.store.all();
-    if (!all && !filters.status && limit <= 0) list = list.filter((c) => c.State.Running || c.State.Restarting || c.State.Paused);
-    list = filterContainers(list, filters, {
-      lookup: (n) => { try { return cs.lookup(n); } catch { return undefined; } },
-      imageMatches: (a, imageId) => engine.images.tryResolve(a)?.id === imageId,
-      networksOf: (c) => engine.endpoints.networksOf(c),
-    });
-    list.sort((a, b) => (a.Created < b.Created ? 1 : a.Created > b.Created ? -1 : 0));
-    if (limit > 0) list = list.slice(0, limit);
-    // The berth CLI asks for brief rows for its default table: `ps -a` of 1000 containers is then a third as big.
-    const brief = boolParam(q, 'brief');
-    sendJson(need(ctx), 200, list.map((c) => summaryView(c, c.Image, engine.endpoints.summaryView(c), brief)));
-  });
+  r.get('/containers/json', listContainersHandler(engine));
 
   r.post('/containers/create', async (ctx) => {
     const body = await readJson(ctx.req, 'ContainerCreate');

@@ -22,6 +22,7 @@ import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from '../executable.js';
 import { SystemError } from '../errors.js';
 import { lastRuntimeError, type OciRuntime } from './oci-runtime.js';
+import { spawnOffThread, type RelayedChild } from './exec-off-thread.js';
 
 export interface CreateOptions {
   id: string;
@@ -166,6 +167,8 @@ function spawnConmon(args: string[], cwd: string, pipes: SpawnPipes): ConmonProc
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', 'pipe'];
   if (pipes.start || pipes.attach) { stdio.push('pipe'); env._OCI_STARTPIPE = '4'; }
   if (pipes.attach) { stdio.push('pipe'); env._OCI_ATTACHPIPE = '5'; }
+  // Without pipes to write (a container's create), conmon is spawned off the event loop (exec-off-thread.ts).
+  if (!pipes.start && !pipes.attach) return relayedConmon(spawnOffThread(findConmon(), args, { cwd, env, stdio, detached: true }));
   const child: ChildProcess = spawn(findConmon(), args, { cwd, env, stdio, detached: true });
   let stderrText = '';
   child.stderr!.setEncoding('utf8');
@@ -191,6 +194,26 @@ function spawnConmon(args: string[], cwd: string, pipes: SpawnPipes): ConmonProc
       child.stderr!.destroy();
       child.unref();
     },
+  };
+}
+
+/** A conmon spawned by the worker thread: its stderr (fd 2) and sync pipe (fd 3) relayed. */
+function relayedConmon(child: RelayedChild): ConmonProcess {
+  const stderr = child.stdio[2]!;
+  let stderrText = '';
+  stderr.setEncoding('utf8');
+  stderr.on('data', (s: string) => { if (stderrText.length < 16384) stderrText += s; });
+  stderr.on('error', () => undefined);
+  return {
+    sync: new ConmonPipe(child.stdio[3]!),
+    start: null,
+    attachReady: null,
+    launched: child.exited.then((r) => {
+      if (r.error) stderrText += `${r.error}\n`;
+      return r.code;
+    }),
+    stderr: () => stderrText.trim(),
+    release: () => { stderr.destroy(); },
   };
 }
 

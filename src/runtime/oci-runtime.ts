@@ -8,7 +8,6 @@
  * (messages for a missing container, crun's `ps` on a stopped container) the
  * difference is handled here so callers see one behaviour.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -16,6 +15,7 @@ import { findExecutable } from '../executable.js';
 import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
 import { cgroupDir } from './cgroup-stats.js';
 import { cgroupVersion } from './cgroup-version.js';
+import { execFileOffThread } from './exec-off-thread.js';
 import type { LinuxResources } from './oci-types.js';
 
 export type RuntimeName = 'runc' | 'crun';
@@ -143,15 +143,12 @@ export class OciRuntime {
     for (const what of lift) await liftLimit(o.cgroupsPath, what);
   }
 
-  private run(args: string[]): Promise<string> {
+  /** Runs the binary off the event loop (exec-off-thread.ts): spawning blocks the thread that spawns. */
+  private async run(args: string[]): Promise<string> {
     const argv = [this.path, ...this.globalArgs, ...args];
-    return new Promise((resolve, reject) => {
-      execFile(argv[0], argv.slice(1), { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const code = typeof err.code === 'number' ? err.code : null;
-        reject(new CommandError(argv, code, stderr || err.message));
-      });
-    });
+    const r = await execFileOffThread(argv[0], argv.slice(1));
+    if (r.failure) throw new CommandError(argv, r.failure.code, r.stderr || r.failure.message);
+    return r.stdout;
   }
 }
 

@@ -1,0 +1,46 @@
+/**
+ * The worker thread of exec-off-thread.ts: runs each command it is sent with
+ * `execFile`, or spawns it and relays its output pipes, and posts back what
+ * happened. Spawning blocks the thread that spawns until the child has
+ * exec'd; here that thread is this one.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { parentPort } from 'node:worker_threads';
+import type { ExecReply, ThreadRequest, SpawnEvent } from './exec-off-thread.js';
+
+const children = new Map<number, ChildProcess>();
+const post = (m: ExecReply | SpawnEvent) => parentPort!.postMessage(m);
+
+parentPort!.on('message', (m: ThreadRequest) => {
+  if (m.type === 'exec') {
+    execFile(m.file, m.args, { maxBuffer: m.maxBuffer }, (err, stdout, stderr) => {
+      post({
+        type: 'exec', id: m.id, stdout, stderr,
+        failure: err ? { code: typeof err.code === 'number' ? err.code : null, message: err.message } : undefined,
+      });
+    });
+  } else if (m.type === 'spawn') {
+    const child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: m.stdio, detached: m.detached });
+    children.set(m.id, child);
+    let exited = false;
+    child.once('error', (e) => { if (!exited) { exited = true; post({ type: 'exit', id: m.id, code: null, error: e.message }); } });
+    child.once('exit', (code) => { if (!exited) { exited = true; post({ type: 'exit', id: m.id, code }); } });
+    m.stdio.forEach((kind, fd) => {
+      if (kind !== 'pipe') return;
+      const s = child.stdio[fd] as Readable;
+      let ended = false;
+      const end = () => { if (!ended) { ended = true; post({ type: 'end', id: m.id, fd }); } };
+      s.on('data', (data: Buffer) => post({ type: 'data', id: m.id, fd, data }));
+      s.on('end', end);
+      s.on('close', end);
+      s.on('error', end);
+    });
+  } else if (m.type === 'close') {
+    const child = children.get(m.id);
+    (child?.stdio[m.fd] as Readable | null | undefined)?.destroy();
+  } else if (m.type === 'forget') {
+    children.get(m.id)?.unref();
+    children.delete(m.id);
+  }
+});
