@@ -4,7 +4,6 @@
  */
 import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
@@ -15,7 +14,7 @@ import {
   boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
 import type { Router } from './router.js';
-import { frame } from './stream.js';
+import { frame, requestBody } from './stream.js';
 import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
 import { readLogs } from '../runtime/logs.js';
 import type { WaitCondition } from '../engine/containers.js';
@@ -228,24 +227,16 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.put('/containers/:id/archive', async (ctx) => {
     const res = need(ctx);
     const path = archivePath(ctx);
-    // The body goes through a pass-through: an extraction that fails stops reading it, and the
-    // request itself is drained rather than destroyed, so the error still gets its reply.
-    const body = new PassThrough();
-    // A client that goes away mid-upload ends the extraction with an error instead of leaving it waiting.
-    const gone = () => { if (!ctx.req.complete) body.destroy(new Error('the client closed the connection during the upload')); };
-    ctx.req.once('close', gone);
-    ctx.req.once('error', gone);
-    ctx.req.pipe(body);
+    // requestBody: an extraction that fails lets go of the request (its rest is dropped, the
+    // connection kept, so the error gets its reply), and a client that leaves is an error of the body.
+    const body = requestBody(ctx.req);
     try {
       await engine.containerArchive.put(ctx.params.id, path, body, {
         noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
         copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
       });
-    } catch (e) {
-      ctx.req.unpipe(body);
+    } finally {
       body.destroy();
-      ctx.req.resume();
-      throw e;
     }
     sendNoContent(res, 200);
   });

@@ -37,7 +37,9 @@ async function listenUnix(server: Server, path: string, group: string): Promise<
   await rm(path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => { server.off('error', reject); resolve(); });
+    // Node's default backlog (511) refuses a burst of clients connecting at once (EAGAIN on a unix
+    // socket); the kernel caps this at net.core.somaxconn anyway.
+    server.listen({ path, backlog: 4096 }, () => { server.off('error', reject); resolve(); });
   });
   const gid = groupId(group);
   if (gid !== undefined) await chown(path, 0, gid);
