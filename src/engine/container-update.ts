@@ -48,7 +48,6 @@ export interface UpdateRequest {
 
 /** Resource fields berth cannot change on a container, and why. */
 const NOT_UPDATABLE: Record<string, string> = {
-  KernelMemory: 'kernel memory limits (--kernel-memory) are not supported: the kernel deprecated them and Docker ignores them since API 1.42',
   KernelMemoryTCP: 'kernel TCP memory limits are not supported',
   CpuRealtimePeriod: '--cpu-rt-period is not supported by berth',
   CpuRealtimeRuntime: '--cpu-rt-runtime is not supported by berth',

@@ -24,8 +24,6 @@ export function buildUpdateBody(f: ParsedFlags): Record<string, unknown> {
     DeviceRequests: null, MemoryReservation: f.number('memory-reservation'), MemorySwap: f.number('memory-swap'),
     MemorySwappiness: null, OomKillDisable: null, PidsLimit: f.number('pids-limit') !== 0 ? f.number('pids-limit') : null,
     Ulimits: null, CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
-    // Go's omitempty: sent only when given, and then refused by the daemon, loudly.
-    ...(f.number('kernel-memory') ? { KernelMemory: f.number('kernel-memory') } : {}),
     RestartPolicy: restart,
   };
 }
@@ -58,6 +56,8 @@ export const updateCommand: Command = {
     } catch (e) {
       throw new StatusError(1, (e as Error).message);
     }
+    // Not in the v1.50 API (dockerd ignores it since 1.42), so never sent; said, as run and create say it.
+    if (f.changed('kernel-memory')) ctx.err.write('WARNING: --kernel-memory is deprecated and has no effect: kernel memory limits are not supported by the kernel\n');
     const client = await ctx.client();
     const results = await forEachParallel(f.args, (name) => client.json<{ Warnings?: string[] | null }>('POST', apiPath`/containers/${name}/update`, { body }));
     const warnings: string[] = [];

@@ -209,7 +209,6 @@ describe('docker stats and docker update', { skip: skipUnlessRoot() || skipWitho
         [{ BlkioWeight: 5 }, 400, /^Range of blkio weight is from 10 to 1000$/],
         [{ CpuPeriod: 50000 }, 409, /Cannot update container [0-9a-f]{64}: Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set/],
         [{ RestartPolicy: { Name: 'sometimes' } }, 400, /^invalid restart policy: unknown policy 'sometimes'/],
-        [{ KernelMemory: 10 * MiB }, 501, /kernel memory/],
         [{ Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/x', CgroupPermissions: 'rwm' }] }, 501, /devices cannot be updated/],
         [{ Memory: 8 * MiB }, 400, /^Cannot update container [0-9a-f]{64}: unable to set memory limit to 8388608 \(current usage: \d+\): the container uses more memory than the new limit$/],
       ];
