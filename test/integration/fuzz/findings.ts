@@ -1,0 +1,79 @@
+/**
+ * What a fuzz run found. Failures break an invariant (berthd died or
+ * stalled, a request got no status, a 5xx without a JSON message, host
+ * changes, canary content in a response, unreadable records) and fail the
+ * test; 500s are findings too but are reported, not failed, grouped by
+ * endpoint and message so one cause shows once with a count and a repro.
+ * With BERTH_FUZZ_SAVE=<dir>, each failure's request is also written there
+ * byte for byte (`socat - UNIX-CONNECT:<socket> < file` replays it).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeRequest, encodeRequest, type FuzzRequest } from './wire.js';
+
+export interface Failure {
+  invariant: string;
+  detail: string;
+  request?: string;
+  index?: number;
+}
+
+interface Group { count: number; example: string; index: number; status: number }
+
+/** Ids, numbers and quoted junk replaced, so messages that differ only in them group together. */
+export function normalizeMessage(m: string): string {
+  return m
+    .replace(/[0-9a-f]{12,64}/g, '<id>')
+    .replace(/"[^"]{0,200}"/g, '"…"')
+    .replace(/\d+/g, 'N')
+    .slice(0, 160);
+}
+
+export class Findings {
+  readonly failures: Failure[] = [];
+  private readonly serverErrors = new Map<string, Group>();
+  readonly notes = new Map<string, number>();
+  requests = 0;
+  private readonly saveDir = process.env.BERTH_FUZZ_SAVE;
+
+  fail(invariant: string, detail: string, req?: FuzzRequest, index?: number): void {
+    this.failures.push({ invariant, detail, ...(req ? { request: describeRequest(req) } : {}), ...(index !== undefined ? { index } : {}) });
+    if (req && this.saveDir) {
+      mkdirSync(this.saveDir, { recursive: true });
+      writeFileSync(join(this.saveDir, `failure-${this.failures.length}-req${index ?? 'x'}.http`), encodeRequest(req));
+    }
+  }
+
+  serverError(req: FuzzRequest, status: number, message: string, index: number): void {
+    const key = `${req.label} → ${status} ${normalizeMessage(message)}`;
+    const g = this.serverErrors.get(key);
+    if (g) g.count++;
+    else this.serverErrors.set(key, { count: 1, example: `${describeRequest(req, 300)}\n  answer: ${status} ${message.slice(0, 400)}`, index, status });
+  }
+
+  note(what: string): void {
+    this.notes.set(what, (this.notes.get(what) ?? 0) + 1);
+  }
+
+  get serverErrorCount(): number {
+    let n = 0;
+    for (const g of this.serverErrors.values()) n += g.count;
+    return n;
+  }
+
+  summary(title: string, seed: number): string {
+    const lines = [`=== ${title}: seed ${seed}, ${this.requests} requests, ${this.failures.length} invariant failure(s), ${this.serverErrorCount} 5xx in ${this.serverErrors.size} group(s)`];
+    for (const [i, f] of this.failures.entries()) {
+      lines.push(`--- failure ${i + 1}: ${f.invariant}${f.index !== undefined ? ` (request #${f.index})` : ''}`, `  ${f.detail}`);
+      if (f.request) lines.push(f.request.split('\n').map((l) => `  ${l}`).join('\n'));
+    }
+    if (this.serverErrors.size) {
+      lines.push('--- 5xx answers (reported, not failed), by endpoint and message:');
+      for (const [key, g] of [...this.serverErrors].sort((a, b) => b[1].count - a[1].count)) {
+        lines.push(`  [${g.count}×] ${key}`, `      e.g. request #${g.index}: ${g.example.split('\n').join('\n      ')}`);
+      }
+    }
+    if (this.notes.size) lines.push(`--- notes: ${[...this.notes].map(([k, v]) => `${k} ×${v}`).join('; ')}`);
+    return lines.join('\n');
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The invariants, checked cheaply after every request and expensively at
+ * the end:
+ *  - berthd stays up: the same pid, and `/_ping` answers after each request;
+ *  - every request gets an HTTP status: no connection closed without one, no
+ *    request left without one (except endpoints that may legitimately hold
+ *    their answer, and requests the fuzzer itself cut short); a 5xx must
+ *    carry a JSON `{"message": …}` (each 5xx is recorded as a finding);
+ *  - no response carries the canary's secret (berthd read a host file);
+ *  - no record becomes unreadable: every listed container, image, volume and
+ *    network inspects with 200 and valid JSON.
+ * Host changes are compared by host-canary.ts.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { unixRequest, type Daemon } from '../../helpers/daemon.js';
+import { rawExchange, type RawOutcome } from '../../helpers/raw-http.js';
+import type { Findings } from './findings.js';
+import { encodeRequest, type FuzzRequest } from './wire.js';
+
+export interface CheckContext {
+  d: Daemon;
+  findings: Findings;
+  secret: string;
+  /** berthd's pid when the run (or the last restart) began. */
+  pid: number | undefined;
+}
+
+const PING_TIMEOUT_MS = 10_000;
+
+function tail(text: string, n = 25): string {
+  return text.split('\n').slice(-n).join('\n    ');
+}
+
+/** Sends one fuzz request and checks what came back. */
+export async function sendAndCheck(ctx: CheckContext, req: FuzzRequest, index: number): Promise<RawOutcome> {
+  const bytes = encodeRequest(req);
+  const cutAt = req.cut ? (req.cut.at <= 0 ? bytes.length + req.cut.at : req.cut.at) : undefined;
+  const outcome = await rawExchange(ctx.d.socket, bytes, {
+    head: req.method === 'HEAD',
+    ...(cutAt !== undefined ? { cutAt, cutHow: req.cut!.how } : {}),
+    headerTimeoutMs: req.mayBlock ? 6_000 : 30_000,
+    bodyTimeoutMs: req.mayBlock ? 3_000 : 30_000,
+    ...(req.mayBlock ? { streamMs: 2_000 } : {}),
+    maxBody: 64 << 20,
+  });
+  const f = ctx.findings;
+  f.requests++;
+  switch (outcome.kind) {
+    case 'hung-up':
+      f.note('client hung up mid-request');
+      break;
+    case 'closed':
+      if (req.cut) f.note('connection closed after the client cut its request');
+      else f.fail('every request gets a status', `connection closed without a response${outcome.error ? ` (${outcome.error})` : ''} after ${outcome.ms} ms`, req, index);
+      break;
+    case 'no-status':
+      if (req.cut || req.mayBlock) f.note(`no status within ${outcome.ms} ms from an endpoint that may hold its answer`);
+      else f.fail('every request gets a status', `no status within ${outcome.ms} ms`, req, index);
+      break;
+    case 'response': {
+      const { res } = outcome;
+      const text = res.body.toString('utf8');
+      if (text.includes(ctx.secret)) f.fail('nothing outside the data root is read', `the response (${res.status}) carries the canary secret: ${text.slice(Math.max(0, text.indexOf(ctx.secret) - 200), text.indexOf(ctx.secret) + 100)}`, req, index);
+      if (res.status >= 500) {
+        let message: unknown;
+        try { message = (JSON.parse(text) as { message?: unknown })?.message; } catch { message = undefined; }
+        if (typeof message !== 'string') f.fail('a 5xx carries a JSON message', `${res.status} with body ${JSON.stringify(text.slice(0, 300))}`, req, index);
+        f.serverError(req, res.status, typeof message === 'string' ? message : text.slice(0, 200), index);
+      }
+      if (res.cut === 'stalled' && !req.mayBlock) f.note('response body stalled');
+      break;
+    }
+  }
+  await checkAlive(ctx, req, index);
+  return outcome;
+}
+
+async function ping(d: Daemon, timeoutMs: number): Promise<boolean> {
+  return unixRequest(d.socket, 'GET', '/_ping', undefined, { timeoutMs }).then((r) => r.status === 200, () => false);
+}
+
+/** berthd still runs with the same pid and answers /_ping; if not, records it and brings berthd back so the run goes on. */
+export async function checkAlive(ctx: CheckContext, req: FuzzRequest | undefined, index: number): Promise<void> {
+  const { d, findings } = ctx;
+  const alive = d.pid !== undefined && d.pid === ctx.pid;
+  if (alive && await ping(d, PING_TIMEOUT_MS)) return;
+  if (d.pid === undefined || d.pid !== ctx.pid) {
+    findings.fail('berthd stays up', `berthd (pid ${ctx.pid}) exited; berthd.log:\n    ${tail(d.logs())}`, req, index);
+  } else {
+    findings.fail('berthd stays up', `no answer on /_ping within ${PING_TIMEOUT_MS} ms (berthd still running)`, req, index);
+    for (let i = 0; i < 12 && !(await ping(d, 5_000)); i++) await sleep(1000);
+    if (await ping(d, 5_000)) return;
+    await d.kill9();
+  }
+  await d.restart();
+  ctx.pid = d.pid;
+}
+
+/**
+ * Every record answers: the four lists answer 200 with JSON arrays, and
+ * (when `inspectAll`) every listed item inspects with 200 and JSON.
+ */
+export async function checkRecords(ctx: CheckContext, inspectAll: boolean): Promise<void> {
+  const { d, findings } = ctx;
+  const get = async (path: string): Promise<unknown> => {
+    let r;
+    try {
+      r = await unixRequest(d.socket, 'GET', path, undefined, { timeoutMs: 60_000 });
+    } catch (e) {
+      findings.fail('no record becomes unreadable', `GET ${path}: ${(e as Error).message}`);
+      return undefined;
+    }
+    if (r.status !== 200) { findings.fail('no record becomes unreadable', `GET ${path}: ${r.status} ${r.text.slice(0, 300)}`); return undefined; }
+    try { return JSON.parse(r.text); } catch { findings.fail('no record becomes unreadable', `GET ${path}: 200 but not JSON: ${r.text.slice(0, 300)}`); return undefined; }
+  };
+  const containers = await get('/containers/json?all=1') as Array<{ Id: string }> | undefined;
+  const images = await get('/images/json?all=1') as Array<{ Id: string }> | undefined;
+  const volumes = await get('/volumes') as { Volumes?: Array<{ Name: string }> } | undefined;
+  const networks = await get('/networks') as Array<{ Id: string }> | undefined;
+  if (!inspectAll) return;
+  for (const c of containers ?? []) await get(`/containers/${c.Id}/json`);
+  for (const i of images ?? []) await get(`/images/${encodeURIComponent(i.Id)}/json`);
+  for (const v of volumes?.Volumes ?? []) await get(`/volumes/${encodeURIComponent(v.Name)}`);
+  for (const n of networks ?? []) await get(`/networks/${n.Id}`);
+  await get('/system/df');
+}
