@@ -16,8 +16,10 @@ import { junkQueryValue, junkString, percentEncode } from './strings.js';
 import { safeBody, safeChange, SAFE_REGISTRY, type SafetyContext } from './safety.js';
 import { smallTar } from './tar-write.js';
 
-/** Endpoints that may stream or hold their answer for as long as the client waits. */
-const BLOCKING = /\/(attach(\/ws)?|wait|logs|stats|start|stop|restart|kill|pause|unpause|export)$|^\/events$|^\/exec\/\{id\}\/start$|^\/build$|^\/images\/create$|\/push$|^\/commit$|^\/images\/load$|^\/images\/(\{name\}\/)?get$/;
+/** Endpoints that stream or hold their answer for as long as the client waits. */
+const STREAMING = /\/(attach(\/ws)?|wait|logs|stats)$|^\/events$|^\/exec\/\{id\}\/start$/;
+/** Endpoints that may take as long as a query parameter says (stop's `t`). */
+const WAITING = /\/(stop|restart|kill|start|pause|unpause)$/;
 const HIJACK = /\/(attach|attach\/ws)$|^\/exec\/\{id\}\/start$/;
 
 function kindOf(path: string): Kind {
@@ -167,7 +169,7 @@ export function apiRequest(ctx: ApiGenContext, rng: Rng): FuzzRequest {
   if (encoding === 'short') cut = { at: -0, how: 'end' };
   return {
     label: `${op.method} ${op.path}`, method, target, headers, body, encoding, cut,
-    mayBlock: BLOCKING.test(op.path) || encoding === 'short',
+    mayBlock: STREAMING.test(op.path) ? 'stream' : WAITING.test(op.path) || encoding === 'short' ? 'wait' : false,
     note: notes.join(', ') || undefined,
   };
 }

@@ -33,6 +33,8 @@ export class Findings {
   readonly failures: Failure[] = [];
   private readonly serverErrors = new Map<string, Group>();
   readonly notes = new Map<string, number>();
+  /** Time spent per endpoint (request and the /_ping after it), to see where a run's time goes. */
+  private readonly time = new Map<string, { n: number; ms: number }>();
   requests = 0;
   private readonly saveDir = process.env.BERTH_FUZZ_SAVE;
 
@@ -45,10 +47,20 @@ export class Findings {
   }
 
   serverError(req: FuzzRequest, status: number, message: string, index: number): void {
+    // 501 is berth saying loudly what it does not implement (STYLE.md, habit 9), not a fault.
+    if (status === 501) { this.note('501 not implemented'); return; }
+    message = message.split('\n')[0];
     const key = `${req.label} → ${status} ${normalizeMessage(message)}`;
     const g = this.serverErrors.get(key);
     if (g) g.count++;
     else this.serverErrors.set(key, { count: 1, example: `${describeRequest(req, 300)}\n  answer: ${status} ${message.slice(0, 400)}`, index, status });
+  }
+
+  timed(label: string, ms: number): void {
+    const t = this.time.get(label) ?? { n: 0, ms: 0 };
+    t.n++;
+    t.ms += ms;
+    this.time.set(label, t);
   }
 
   note(what: string): void {
@@ -62,17 +74,19 @@ export class Findings {
   }
 
   summary(title: string, seed: number): string {
-    const lines = [`=== ${title}: seed ${seed}, ${this.requests} requests, ${this.failures.length} invariant failure(s), ${this.serverErrorCount} 5xx in ${this.serverErrors.size} group(s)`];
+    const lines = [`=== ${title}: seed ${seed}, ${this.requests} requests, ${this.failures.length} invariant failure(s), ${this.serverErrorCount} 5xx (501 aside) in ${this.serverErrors.size} group(s)`];
     for (const [i, f] of this.failures.entries()) {
       lines.push(`--- failure ${i + 1}: ${f.invariant}${f.index !== undefined ? ` (request #${f.index})` : ''}`, `  ${f.detail}`);
       if (f.request) lines.push(f.request.split('\n').map((l) => `  ${l}`).join('\n'));
     }
     if (this.serverErrors.size) {
-      lines.push('--- 5xx answers (reported, not failed), by endpoint and message:');
+      lines.push('--- 5xx answers other than 501 (reported, not failed), by endpoint and message:');
       for (const [key, g] of [...this.serverErrors].sort((a, b) => b[1].count - a[1].count)) {
         lines.push(`  [${g.count}×] ${key}`, `      e.g. request #${g.index}: ${g.example.split('\n').join('\n      ')}`);
       }
     }
+    const slow = [...this.time].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6);
+    lines.push(`--- most time: ${slow.map(([k, t]) => `${k} ${t.n}× ${(t.ms / 1000).toFixed(1)} s`).join('; ')}`);
     if (this.notes.size) lines.push(`--- notes: ${[...this.notes].map(([k, v]) => `${k} ×${v}`).join('; ')}`);
     return lines.join('\n');
   }

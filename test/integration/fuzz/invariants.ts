@@ -38,9 +38,9 @@ export async function sendAndCheck(ctx: CheckContext, req: FuzzRequest, index: n
   const outcome = await rawExchange(ctx.d.socket, bytes, {
     head: req.method === 'HEAD',
     ...(cutAt !== undefined ? { cutAt, cutHow: req.cut!.how } : {}),
-    headerTimeoutMs: req.mayBlock ? 6_000 : 30_000,
-    bodyTimeoutMs: req.mayBlock ? 3_000 : 30_000,
-    ...(req.mayBlock ? { streamMs: 2_000 } : {}),
+    headerTimeoutMs: req.mayBlock === 'stream' ? 1_500 : req.mayBlock === 'wait' ? 4_000 : 30_000,
+    bodyTimeoutMs: req.mayBlock ? 2_000 : 30_000,
+    ...(req.mayBlock === 'stream' ? { streamMs: 1_000 } : {}),
     maxBody: 64 << 20,
   });
   const f = ctx.findings;
@@ -54,7 +54,7 @@ export async function sendAndCheck(ctx: CheckContext, req: FuzzRequest, index: n
       else f.fail('every request gets a status', `connection closed without a response${outcome.error ? ` (${outcome.error})` : ''} after ${outcome.ms} ms`, req, index);
       break;
     case 'no-status':
-      if (req.cut || req.mayBlock) f.note(`no status within ${outcome.ms} ms from an endpoint that may hold its answer`);
+      if (req.cut || req.mayBlock) f.note(`no status yet (may hold its answer): ${req.label}`);
       else f.fail('every request gets a status', `no status within ${outcome.ms} ms`, req, index);
       break;
     case 'response': {
@@ -67,11 +67,13 @@ export async function sendAndCheck(ctx: CheckContext, req: FuzzRequest, index: n
         if (typeof message !== 'string') f.fail('a 5xx carries a JSON message', `${res.status} with body ${JSON.stringify(text.slice(0, 300))}`, req, index);
         f.serverError(req, res.status, typeof message === 'string' ? message : text.slice(0, 200), index);
       }
-      if (res.cut === 'stalled' && !req.mayBlock) f.note('response body stalled');
+      if (res.cut === 'stalled' && !req.mayBlock) f.note(`response body stalled: ${req.label}`);
       break;
     }
   }
+  const t0 = Date.now();
   await checkAlive(ctx, req, index);
+  f.timed(req.label, outcome.ms + Date.now() - t0);
   return outcome;
 }
 
@@ -82,16 +84,24 @@ async function ping(d: Daemon, timeoutMs: number): Promise<boolean> {
 /** berthd still runs with the same pid and answers /_ping; if not, records it and brings berthd back so the run goes on. */
 export async function checkAlive(ctx: CheckContext, req: FuzzRequest | undefined, index: number): Promise<void> {
   const { d, findings } = ctx;
-  const alive = d.pid !== undefined && d.pid === ctx.pid;
-  if (alive && await ping(d, PING_TIMEOUT_MS)) return;
-  if (d.pid === undefined || d.pid !== ctx.pid) {
-    findings.fail('berthd stays up', `berthd (pid ${ctx.pid}) exited; berthd.log:\n    ${tail(d.logs())}`, req, index);
-  } else {
-    findings.fail('berthd stays up', `no answer on /_ping within ${PING_TIMEOUT_MS} ms (berthd still running)`, req, index);
-    for (let i = 0; i < 12 && !(await ping(d, 5_000)); i++) await sleep(1000);
-    if (await ping(d, 5_000)) return;
-    await d.kill9();
+  const exited = () => d.pid === undefined || d.pid !== ctx.pid;
+  if (!exited() && await ping(d, PING_TIMEOUT_MS)) return;
+  // A dying berthd closes its socket before its exit is seen: give the exit a moment to arrive.
+  for (let i = 0; i < 10 && !exited(); i++) await sleep(100);
+  if (!exited()) {
+    let back = false;
+    const t0 = Date.now();
+    for (let i = 0; i < 10 && !back && !exited(); i++) back = await ping(d, 5_000) || (await sleep(1000), false);
+    if (!exited()) {
+      findings.fail('berthd stays up', `no answer on /_ping within ${PING_TIMEOUT_MS} ms (berthd still running; ${back ? `answered again after ${Date.now() - t0 + PING_TIMEOUT_MS} ms` : 'killed and restarted after a minute'}); berthd.log:\n    ${tail(d.logs())}`, req, index);
+      if (back) return;
+      await d.kill9();
+      await d.restart();
+      ctx.pid = d.pid;
+      return;
+    }
   }
+  findings.fail('berthd stays up', `berthd (pid ${ctx.pid}) exited; berthd.log:\n    ${tail(d.logs())}`, req, index);
   await d.restart();
   ctx.pid = d.pid;
 }

@@ -91,9 +91,11 @@ export async function runLoop(s: Session, gen: Generator, after?: (req: FuzzRequ
       s.findings.note(`generator error: ${(e as Error).message.slice(0, 160)}`);
       continue;
     }
-    for (const req of reqs) {
+    while (reqs.length) {
+      const req = reqs.shift()!;
       const o = await sendAndCheck(s.check, req, i);
       if (after) await after(req, o);
+      if (req.then) reqs.unshift(...req.then(o));
     }
   }
 }

@@ -30,11 +30,21 @@ export interface TarEntry {
   badChecksum?: boolean;
   /** Names a host path (or writes through a link that does): mutators must not touch its header. */
   hostBound?: boolean;
+  /** Ranges inside `data` that mutators must leave alone (the names of a tar nested in this entry). */
+  innerProtected?: Array<[number, number]>;
+  /** `data` is compressed: mutators may not flip its bytes (they would garble names inside it). */
+  opaqueData?: boolean;
 }
 
 export interface WrittenTar {
   bytes: Buffer;
-  /** Byte ranges [start, end) that mutators must leave as they are. */
+  /**
+   * Byte ranges [start, end) that mutators must leave as they are: every
+   * name, link name and prefix field, every pax and long-name record, whole
+   * headers of host-bound entries, compressed data, and the same inside
+   * nested tars. So a mutated archive still names only what the generator
+   * chose: a flipped byte never turns `d/g` into `/d/g` or `../etc`.
+   */
   protectedRanges: Array<[number, number]>;
   /** Header offsets of the entries, in order (for header mutations). */
   headerOffsets: number[];
@@ -122,18 +132,27 @@ export function writeTar(entries: TarEntry[], opts: { endBlocks?: number } = {})
       const ln = Buffer.from(`${e.name}\0`, 'utf8');
       push(header({ name: '././@LongLink', type: 'L' }, ln.length, '././@LongLink'));
       push(ln); push(pad(ln.length));
+      protectedRanges.push([start, off]);
       nameField = e.name.slice(0, 99);
     } else if (e.pax || nameBytes > 255 || Buffer.byteLength(e.linkname ?? '') > 100) {
       const rec = { ...(nameBytes > 100 ? { path: e.name } : {}), ...(Buffer.byteLength(e.linkname ?? '') > 100 ? { linkpath: e.linkname! } : {}), ...e.pax };
       const pd = paxData(rec);
       push(header({ name: 'PaxHeader', type: 'x' }, pd.length, `PaxHeaders/${e.name.slice(0, 80)}`));
       push(pd); push(pad(pd.length));
+      protectedRanges.push([start, off]);
       if (nameBytes > 100) nameField = e.name.slice(0, 99);
     }
-    headerOffsets.push(off);
+    const h = off;
+    headerOffsets.push(h);
     push(header(e, e.declaredSize ?? data.length, nameField));
+    protectedRanges.push([h, h + 100], [h + 157, h + 257], [h + 345, h + 500]);
     const typeHasData = e.type === '0' || e.type === '\0' || e.type === '7' || e.type === 'x' || e.type === 'g' || e.type === 'L';
-    if (typeHasData || data.length) { push(data); push(pad(data.length)); }
+    if (typeHasData || data.length) {
+      const d0 = off;
+      push(data); push(pad(data.length));
+      if (e.opaqueData || e.type === 'x' || e.type === 'g' || e.type === 'L') protectedRanges.push([d0, d0 + data.length]);
+      for (const [a, b] of e.innerProtected ?? []) protectedRanges.push([d0 + a, d0 + b]);
+    }
     if (e.hostBound) protectedRanges.push([start, off]);
   }
   push(Buffer.alloc(512 * (opts.endBlocks ?? 2)));

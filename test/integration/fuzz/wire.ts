@@ -5,6 +5,7 @@
  * that promises more than is sent; optionally cut off part-way.
  */
 import { createHash } from 'node:crypto';
+import type { RawOutcome } from '../../helpers/raw-http.js';
 
 export type BodyEncoding = 'length' | 'chunked' | 'bad-chunked' | 'short' | 'none';
 
@@ -19,10 +20,26 @@ export interface FuzzRequest {
   encoding: BodyEncoding;
   /** Stop sending after this many bytes of the whole request: 'destroy' vanishes, 'end' half-closes. */
   cut?: { at: number; how: 'destroy' | 'end' };
-  /** The endpoint may legitimately stream or hold its answer (attach, wait, logs, stop with a long timeout…). */
-  mayBlock: boolean;
+  /**
+   * The endpoint may legitimately hold its answer: 'stream' ones (attach,
+   * wait, logs, stats, events, exec start) are read for a moment and left;
+   * 'wait' ones (stop, restart, kill… with a long timeout, or a body that
+   * promises more than it sends) are given a few seconds; false: the answer
+   * must come.
+   */
+  mayBlock: false | 'stream' | 'wait';
   /** A short description of how the body was made (which mutations). */
   note?: string;
+  /** Requests to send next, given this one's outcome (read back what a load made, then remove it). */
+  then?: (o: RawOutcome) => FuzzRequest[];
+}
+
+/** A well-formed request (follow-ups and set-up steps). */
+export function plainRequest(method: string, target: string, label: string, body?: Buffer, contentType?: string): FuzzRequest {
+  return {
+    label, method, target: Buffer.from(target), body, encoding: body ? 'length' : 'none', mayBlock: false,
+    headers: [['Host', 'berth'], ['Connection', 'close'], ...(contentType ? [['Content-Type', contentType] as [string, string]] : [])],
+  };
 }
 
 /** The request's bytes. */
@@ -60,9 +77,11 @@ export function encodeRequest(r: FuzzRequest): Buffer {
   return Buffer.concat([Buffer.from(`${r.method} `, 'latin1'), r.target, Buffer.from(` HTTP/1.1\r\n${head.join('\r\n')}\r\n\r\n`, 'latin1'), payload]);
 }
 
+/** Runs of NUL shown as \0×n, so tar headers stay readable. */
 function show(b: Buffer, max: number): string {
-  const s = b.toString('utf8');
-  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s) + (s.length > max ? ` (${b.length} bytes, sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 16)})` : '');
+  const s = b.toString('utf8').replace(/\0{2,}/g, (m) => `\0×${m.length}`);
+  const json = JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s).replace(/\\u0000×/g, '\\0×');
+  return json + (b.length > max ? ` (${b.length} bytes, sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 16)})` : '');
 }
 
 /** A human-readable repro: method, target, headers, body (abbreviated), encoding and cut. */
