@@ -23,6 +23,8 @@ interface Group { count: number; example: string; index: number; status: number 
 /** Ids, numbers and quoted junk replaced, so messages that differ only in them group together. */
 export function normalizeMessage(m: string): string {
   return m
+    .replace(/\/tmp\/berth-test-[^/\s]+/g, '<tmp>')
+    .replace(/\/run\/bt-[^/\s]+/g, '<run>')
     .replace(/[0-9a-f]{12,64}/g, '<id>')
     .replace(/"[^"]{0,200}"/g, '"…"')
     .replace(/\d+/g, 'N')

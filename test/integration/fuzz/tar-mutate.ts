@@ -142,7 +142,7 @@ export function mutateBytes(t: WrittenTar, rng: Rng): { bytes: Buffer; what: str
       }
     } else if (op === 'size' && t.headerOffsets.length) {
       const h = rng.pick(t.headerOffsets);
-      if (!isProtected(t, h + 124)) {
+      if (h + 136 <= bytes.length && !isProtected(t, h + 124)) {
         const size = rng.pick([0, 1, 511, 513, 1 << 20, 8 ** 11 - 1]);
         bytes.write(`${size.toString(8).padStart(11, '0')}\0`, h + 124, 'latin1');
         what.push(`size of entry at ${h} set to ${size} (checksum left stale)`);

@@ -91,7 +91,7 @@ export function describeRequest(r: FuzzRequest, max = 400): string {
   if (hs.length) lines.push(`  headers: ${hs.join(' | ')}`);
   if (r.body?.length) lines.push(`  body: ${show(r.body, max)}`);
   if (r.encoding !== 'length') lines.push(`  encoding: ${r.encoding}`);
-  if (r.cut) lines.push(`  cut: ${r.cut.how} after ${r.cut.at} bytes`);
+  if (r.cut) lines.push(`  cut: ${r.cut.how === 'destroy' ? 'connection reset' : 'sending side closed'} ${r.cut.at <= 0 ? `${-r.cut.at} bytes before the end` : `after ${r.cut.at} bytes`}`);
   if (r.note) lines.push(`  made by: ${r.note}`);
   return lines.join('\n');
 }
