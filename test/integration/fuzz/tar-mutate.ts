@@ -122,6 +122,12 @@ function isProtected(t: WrittenTar, i: number): boolean {
   return t.protectedRanges.some(([a, b]) => i >= a && i < b);
 }
 
+/** A truncation point moved back to the start of the protected range it falls in (so junk appended later cannot complete a name). */
+function cutPoint(t: WrittenTar, at: number): number {
+  for (const [a, b] of t.protectedRanges) if (at > a && at < b) return cutPoint(t, a);
+  return at;
+}
+
 /** 0–4 byte-level mutations of a written tar, outside its protected ranges; describes what it did. */
 export function mutateBytes(t: WrittenTar, rng: Rng): { bytes: Buffer; what: string[] } {
   let bytes = Buffer.from(t.bytes);
@@ -148,12 +154,13 @@ export function mutateBytes(t: WrittenTar, rng: Rng): { bytes: Buffer; what: str
         what.push(`size of entry at ${h} set to ${size} (checksum left stale)`);
       }
     } else if (op === 'truncate') {
-      const at = rng.int(0, bytes.length - 1);
+      const at = cutPoint(t, rng.int(0, bytes.length - 1));
       bytes = bytes.subarray(0, at);
       what.push(`truncated at ${at}`);
     } else if (op === 'no-end') {
-      bytes = bytes.subarray(0, Math.max(0, bytes.length - 1024));
-      what.push('end blocks removed');
+      const at = cutPoint(t, Math.max(0, bytes.length - 1024));
+      bytes = bytes.subarray(0, at);
+      what.push(`end blocks removed (truncated at ${at})`);
     } else if (op === 'junk-end') {
       bytes = Buffer.concat([bytes, Buffer.alloc(rng.int(1, 4096), 0xff)]);
       what.push('junk appended');
