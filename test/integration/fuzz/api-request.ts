@@ -11,7 +11,7 @@ import type { Operation, Parameter, SpecModel } from './spec-model.js';
 import type { Fixtures, Kind } from './fixtures.js';
 import type { BodyEncoding, FuzzRequest } from './wire.js';
 import { generate, type Hints } from './body-gen.js';
-import { mutateJson, toJsonText } from './json-mutate.js';
+import { DupObject, mutateJson, toJsonText } from './json-mutate.js';
 import { junkQueryValue, junkString, percentEncode } from './strings.js';
 import { safeBody, safeChange, SAFE_REGISTRY, type SafetyContext } from './safety.js';
 import { smallTar } from './tar-write.js';
@@ -140,18 +140,19 @@ export function apiRequest(ctx: ApiGenContext, rng: Rng): FuzzRequest {
   if (bodyParam?.schema && !binary && !(hijack && !op.path.startsWith('/exec'))) {
     let value = generate(spec, bodyParam.schema, rng, hints(fx));
     if (rng.chance(0.75)) { value = mutateJson(value, rng); notes.push('mutated'); }
-    if (op.path === '/auth' && (!value || typeof value !== 'object' || Array.isArray(value))) value = { serveraddress: '' };
-    if (op.path === '/auth' && value && typeof value === 'object' && !Array.isArray(value)) (value as Record<string, unknown>).serveraddress = '';
+    // A login without a usable server address goes to Docker Hub: /auth always names the unreachable local registry.
+    const auth = op.path === '/auth';
+    if (auth) value = value instanceof DupObject ? new DupObject([...value.entries, ['serveraddress', '']]) : { ...(value && typeof value === 'object' && !Array.isArray(value) ? value : {}), serveraddress: '' };
     value = safeBody(value, ctx.safety);
     let text = toJsonText(value);
-    const shape = rng.weighted<string>([[80, 'json'], [5, 'truncated'], [5, 'garbage'], [4, 'empty'], [1, 'huge']]);
+    const shape = auth ? 'json' : rng.weighted<string>([[80, 'json'], [5, 'truncated'], [5, 'garbage'], [4, 'empty'], [1, 'huge']]);
     if (shape === 'truncated') text = text.slice(0, rng.int(0, Math.max(0, text.length - 1)));
     if (shape !== 'json') notes.push(shape);
     body = shape === 'garbage' ? rng.bytes(rng.int(1, 4096))
       : shape === 'empty' ? Buffer.alloc(0)
         : shape === 'huge' ? Buffer.from(`{"Image":"busybox","Labels":{"a":"${'x'.repeat(12 << 20)}"}}`)
           : Buffer.from(text, 'utf8');
-    headers.push(['Content-Type', rng.chance(0.85) ? 'application/json' : rng.pick(CONTENT_TYPES)]);
+    headers.push(['Content-Type', auth || rng.chance(0.85) ? 'application/json' : rng.pick(CONTENT_TYPES)]);
   } else if (binary) {
     const shape = rng.weighted<string>([[4, 'tar'], [2, 'garbage'], [1, 'empty']]);
     notes.push(shape);
@@ -163,9 +164,10 @@ export function apiRequest(ctx: ApiGenContext, rng: Rng): FuzzRequest {
   }
 
   let encoding: BodyEncoding = body === undefined ? 'none' : 'length';
-  if (body !== undefined) encoding = rng.weighted<BodyEncoding>([[84, 'length'], [10, 'chunked'], [2, 'bad-chunked'], [2, 'short'], [2, 'none']]);
+  const whole = op.path === '/auth' && method === 'POST';
+  if (body !== undefined && !whole) encoding = rng.weighted<BodyEncoding>([[84, 'length'], [10, 'chunked'], [2, 'bad-chunked'], [2, 'short'], [2, 'none']]);
   let cut: FuzzRequest['cut'];
-  if (body && body.length > 0 && rng.chance(0.04)) cut = { at: -rng.int(1, body.length), how: rng.chance(0.7) ? 'destroy' : 'end' };
+  if (body && body.length > 0 && !whole && rng.chance(0.04)) cut = { at: -rng.int(1, body.length), how: rng.chance(0.7) ? 'destroy' : 'end' };
   if (encoding === 'short') cut = { at: -0, how: 'end' };
   return {
     label: `${op.method} ${op.path}`, method, target, headers, body, encoding, cut,

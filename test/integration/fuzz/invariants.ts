@@ -64,7 +64,8 @@ export async function sendAndCheck(ctx: CheckContext, req: FuzzRequest, index: n
       if (res.status >= 500) {
         let message: unknown;
         try { message = (JSON.parse(text) as { message?: unknown })?.message; } catch { message = undefined; }
-        if (typeof message !== 'string') f.fail('a 5xx carries a JSON message', `${res.status} with body ${JSON.stringify(text.slice(0, 300))}`, req, index);
+        // A HEAD answer has no body by definition.
+        if (typeof message !== 'string' && req.method !== 'HEAD') f.fail('a 5xx carries a JSON message', `${res.status} with body ${JSON.stringify(text.slice(0, 300))}`, req, index);
         f.serverError(req, res.status, typeof message === 'string' ? message : text.slice(0, 200), index);
       }
       if (res.cut === 'stalled' && !req.mayBlock) f.note(`response body stalled: ${req.label}`);
