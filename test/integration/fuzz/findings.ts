@@ -15,7 +15,15 @@ export interface Failure {
   invariant: string;
   detail: string;
   request?: string;
+  /** The endpoint or archive kind, for grouping. */
+  label?: string;
   index?: number;
+}
+
+/** The cause of a failure for grouping: a crash's first error line, or the detail without numbers. */
+function failureCause(f: Failure): string {
+  const err = /\n\s*((?:\w*Error|Error)[^\n]*)/.exec(f.detail);
+  return normalizeMessage(err ? `exited: ${err[1]}` : f.detail.split('\n')[0]);
 }
 
 interface Group { count: number; example: string; index: number; status: number }
@@ -41,7 +49,7 @@ export class Findings {
   private readonly saveDir = process.env.BERTH_FUZZ_SAVE;
 
   fail(invariant: string, detail: string, req?: FuzzRequest, index?: number): void {
-    this.failures.push({ invariant, detail, ...(req ? { request: describeRequest(req) } : {}), ...(index !== undefined ? { index } : {}) });
+    this.failures.push({ invariant, detail, ...(req ? { request: describeRequest(req), label: req.label } : {}), ...(index !== undefined ? { index } : {}) });
     if (req && this.saveDir) {
       mkdirSync(this.saveDir, { recursive: true });
       writeFileSync(join(this.saveDir, `failure-${this.failures.length}-req${index ?? 'x'}.http`), encodeRequest(req));
@@ -77,8 +85,16 @@ export class Findings {
 
   summary(title: string, seed: number): string {
     const lines = [`=== ${title}: seed ${seed}, ${this.requests} requests, ${this.failures.length} invariant failure(s), ${this.serverErrorCount} 5xx (501 aside) in ${this.serverErrors.size} group(s)`];
-    for (const [i, f] of this.failures.entries()) {
-      lines.push(`--- failure ${i + 1}: ${f.invariant}${f.index !== undefined ? ` (request #${f.index})` : ''}`, `  ${f.detail}`);
+    // One block per invariant, endpoint and cause, with its count and first example.
+    const groups = new Map<string, { count: number; first: Failure }>();
+    for (const f of this.failures) {
+      const key = `${f.invariant} | ${f.label ?? '-'} | ${failureCause(f)}`;
+      const g = groups.get(key);
+      if (g) g.count++;
+      else groups.set(key, { count: 1, first: f });
+    }
+    for (const [key, { count, first: f }] of groups) {
+      lines.push(`--- [${count}×] ${key}`, `  first${f.index !== undefined ? ` (request #${f.index})` : ''}: ${f.detail}`);
       if (f.request) lines.push(f.request.split('\n').map((l) => `  ${l}`).join('\n'));
     }
     if (this.serverErrors.size) {
