@@ -20,6 +20,14 @@ import { smallTar } from './tar-write.js';
 const STREAMING = /\/(attach(\/ws)?|wait|logs|stats)$|^\/events$|^\/exec\/\{id\}\/start$/;
 /** Endpoints that may take as long as a query parameter says (stop's `t`). */
 const WAITING = /\/(stop|restart|kill|start|pause|unpause)$/;
+/**
+ * Operations that cost seconds each (a login to an unreachable registry,
+ * a commit, a pull) are picked less often, so a CI run's time goes to many
+ * requests rather than to a few slow ones.
+ */
+const OP_WEIGHTS: Record<string, number> = {
+  'POST /auth': 0.3, 'POST /commit': 0.3, 'POST /images/create': 0.5, 'POST /images/{name}/push': 0.5, 'POST /build': 0.5,
+};
 const HIJACK = /\/(attach|attach\/ws)$|^\/exec\/\{id\}\/start$/;
 
 function kindOf(path: string): Kind {
@@ -101,7 +109,7 @@ export interface ApiGenContext {
 
 export function apiRequest(ctx: ApiGenContext, rng: Rng): FuzzRequest {
   const { fx, spec } = ctx;
-  const op = rng.pick(ctx.ops);
+  const op = rng.weighted(ctx.ops.map((o) => [OP_WEIGHTS[`${o.method} ${o.path}`] ?? 1, o] as const));
   const notes: string[] = [];
   let method = op.method;
   if (rng.chance(0.04)) { method = rng.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'G\u0000T', 'TRACE']); notes.push('method swapped'); }
