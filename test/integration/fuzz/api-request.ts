@@ -23,10 +23,13 @@ const WAITING = /\/(stop|restart|kill|start|pause|unpause)$/;
 /**
  * Operations that cost seconds each (a login to an unreachable registry,
  * a commit, a pull) are picked less often, so a CI run's time goes to many
- * requests rather than to a few slow ones.
+ * requests rather than to a few slow ones; those whose bodies are stored
+ * more often.
  */
 const OP_WEIGHTS: Record<string, number> = {
   'POST /auth': 0.3, 'POST /commit': 0.3, 'POST /images/create': 0.5, 'POST /images/{name}/push': 0.5, 'POST /build': 0.5,
+  // Bodies that become stored records, where a wrong type spoils a record for good.
+  'POST /containers/create': 4, 'POST /containers/{id}/update': 2, 'POST /networks/create': 2, 'POST /volumes/create': 2,
 };
 const HIJACK = /\/(attach|attach\/ws)$|^\/exec\/\{id\}\/start$/;
 

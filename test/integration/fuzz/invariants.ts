@@ -16,6 +16,8 @@ import { unixRequest, type Daemon } from '../../helpers/daemon.js';
 import { rawExchange, type RawOutcome } from '../../helpers/raw-http.js';
 import type { Findings } from './findings.js';
 import { encodeRequest, type FuzzRequest } from './wire.js';
+import { INSPECT_SCHEMAS, shapeErrors } from './schema-check.js';
+import type { SpecModel } from './spec-model.js';
 
 export interface CheckContext {
   d: Daemon;
@@ -23,6 +25,10 @@ export interface CheckContext {
   secret: string;
   /** berthd's pid when the run (or the last restart) began. */
   pid: number | undefined;
+  /** For checking inspect answers against the spec's response schemas. */
+  spec?: SpecModel;
+  /** Shape mismatches berthd's own fixtures already had before fuzzing (reported once, not failed). */
+  shapeBaseline?: Set<string>;
 }
 
 const PING_TIMEOUT_MS = 10_000;
@@ -129,9 +135,35 @@ export async function checkRecords(ctx: CheckContext, inspectAll: boolean): Prom
   const volumes = await get('/volumes') as { Volumes?: Array<{ Name: string }> } | undefined;
   const networks = await get('/networks') as Array<{ Id: string }> | undefined;
   if (!inspectAll) return;
-  for (const c of containers ?? []) await get(`/containers/${c.Id}/json`);
-  for (const i of images ?? []) await get(`/images/${encodeURIComponent(i.Id)}/json`);
-  for (const v of volumes?.Volumes ?? []) await get(`/volumes/${encodeURIComponent(v.Name)}`);
-  for (const n of networks ?? []) await get(`/networks/${n.Id}`);
+  const inspect = async (kind: keyof typeof INSPECT_SCHEMAS, path: string) => {
+    const v = await get(path);
+    if (v === undefined || !ctx.spec) return;
+    for (const e of shapeErrors(ctx.spec, { $ref: `#/definitions/${INSPECT_SCHEMAS[kind]}` }, v)) {
+      const key = `${kind} ${e.replace(/\[\d+\]/g, '[]').replace(/, got .*/, '')}`;
+      if (ctx.shapeBaseline?.has(key)) continue;
+      findings.fail('every record serialises back to the API\'s shape', `GET ${path}: ${e}`);
+    }
+  };
+  for (const c of containers ?? []) await inspect('container', `/containers/${c.Id}/json`);
+  for (const i of images ?? []) await inspect('image', `/images/${encodeURIComponent(i.Id)}/json`);
+  for (const v of volumes?.Volumes ?? []) await inspect('volume', `/volumes/${encodeURIComponent(v.Name)}`);
+  for (const n of networks ?? []) await inspect('network', `/networks/${n.Id}`);
   await get('/system/df');
+}
+
+/** The shape mismatches of the fixtures before fuzzing: berthd's own, not the fuzzer's doing. */
+export async function shapeBaseline(ctx: CheckContext): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (!ctx.spec) return out;
+  const list = async (p: string) => JSON.parse((await unixRequest(ctx.d.socket, 'GET', p)).text) as unknown;
+  const one = async (kind: keyof typeof INSPECT_SCHEMAS, path: string) => {
+    const r = await unixRequest(ctx.d.socket, 'GET', path);
+    if (r.status !== 200) return;
+    for (const e of shapeErrors(ctx.spec!, { $ref: `#/definitions/${INSPECT_SCHEMAS[kind]}` }, JSON.parse(r.text))) out.add(`${kind} ${e.replace(/\[\d+\]/g, '[]').replace(/, got .*/, '')}`);
+  };
+  for (const c of await list('/containers/json?all=1') as Array<{ Id: string }>) await one('container', `/containers/${c.Id}/json`);
+  for (const i of await list('/images/json?all=1') as Array<{ Id: string }>) await one('image', `/images/${encodeURIComponent(i.Id)}/json`);
+  for (const v of ((await list('/volumes') as { Volumes?: Array<{ Name: string }> }).Volumes ?? [])) await one('volume', `/volumes/${encodeURIComponent(v.Name)}`);
+  for (const n of await list('/networks') as Array<{ Id: string }>) await one('network', `/networks/${n.Id}`);
+  return out;
 }

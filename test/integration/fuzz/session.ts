@@ -11,7 +11,8 @@ import { fuzzConfig, type FuzzConfig } from './fuzz-config.js';
 import { Findings } from './findings.js';
 import { Fixtures } from './fixtures.js';
 import { compare, makeCanary, removeCanary, snapshot, type Canary, type Snapshot } from './host-canary.js';
-import { checkAlive, checkRecords, sendAndCheck, type CheckContext } from './invariants.js';
+import { checkAlive, checkRecords, sendAndCheck, shapeBaseline, type CheckContext } from './invariants.js';
+import { loadSpec, specPath } from './spec-model.js';
 import { Rng } from './rng.js';
 import type { SafetyContext } from './safety.js';
 import type { FuzzRequest } from './wire.js';
@@ -59,6 +60,12 @@ export async function startSession(name: string, share: number): Promise<Session
     await importBusybox(d);
     await fx.refresh();
     session.safety.hostNetwork = fx.hostNetwork;
+    const spec = specPath() ? loadSpec() : undefined;
+    if (spec) {
+      session.check.spec = spec;
+      session.check.shapeBaseline = await shapeBaseline(session.check);
+      for (const b of session.check.shapeBaseline) findings.note(`berthd's own records differ from the spec before fuzzing: ${b}`);
+    }
   } catch (e) {
     await d.stop();
     await removeCanary(canary);
