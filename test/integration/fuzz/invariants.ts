@@ -44,8 +44,8 @@ export async function sendAndCheck(ctx: CheckContext, req: FuzzRequest, index: n
   const outcome = await rawExchange(ctx.d.socket, bytes, {
     head: req.method === 'HEAD',
     ...(cutAt !== undefined ? { cutAt, cutHow: req.cut!.how } : {}),
-    headerTimeoutMs: req.mayBlock === 'stream' ? 1_500 : req.mayBlock === 'wait' ? 4_000 : 30_000,
-    bodyTimeoutMs: req.mayBlock ? 2_000 : 30_000,
+    headerTimeoutMs: req.mayBlock === 'stream' ? 1_500 : req.mayBlock === 'wait' ? 4_000 : 20_000,
+    bodyTimeoutMs: req.mayBlock ? 2_000 : 20_000,
     ...(req.mayBlock === 'stream' ? { streamMs: 1_000 } : {}),
     maxBody: 64 << 20,
   });

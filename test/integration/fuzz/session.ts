@@ -113,16 +113,22 @@ export async function runLoop(s: Session, gen: Generator, after?: (req: FuzzRequ
  * summary; the failures are in `s.findings.failures`.
  */
 export async function finishSession(s: Session): Promise<string> {
+  const t0 = Date.now();
+  let t1 = t0;
+  let t2 = t0;
   try {
     await checkAlive(s.check, undefined, -1);
     await checkRecords(s.check, true);
+    t1 = Date.now();
     await s.fx.cleanup();
   } finally {
+    t2 = Date.now();
     await s.d.stop();
   }
   const after = await snapshot(s.canary);
   for (const diff of compare(s.before, after)) s.findings.fail('nothing outside the data root changes', diff);
   await removeCanary(s.canary);
+  s.findings.note(`end: records checked in ${((t1 - t0) / 1000).toFixed(1)} s, cleaned up in ${((t2 - t1) / 1000).toFixed(1)} s, berthd stopped in ${((Date.now() - t2) / 1000).toFixed(1)} s`);
   return s.findings.summary(s.name, s.cfg.seed);
 }
 
