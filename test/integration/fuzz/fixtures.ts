@@ -90,9 +90,14 @@ export class Fixtures {
     }
   }
 
-  /** Removes what the fuzzer created, so the test leaves a clean daemon (the helper's stop() sweeps the rest). */
-  async cleanup(): Promise<void> {
-    const req = (m: string, p: string) => this.d.request(m, p, undefined, { timeoutMs: 60_000 }).catch(() => undefined);
+  /**
+   * Removes what the fuzzer created, so the test leaves a clean daemon (the
+   * helper's stop() sweeps the rest). Resolves with the removals that got no
+   * answer within 20 s (a hang, which the caller reports).
+   */
+  async cleanup(): Promise<string[]> {
+    const hung: string[] = [];
+    const req = (m: string, p: string) => this.d.request(m, p, undefined, { timeoutMs: 20_000 }).catch((e: Error) => { hung.push(`${m} ${p}: ${e.message}`); return undefined; });
     const cs = await req('GET', '/containers/json?all=1');
     if (cs?.status === 200) for (const c of JSON.parse(cs.text) as Array<{ Id: string }>) await req('DELETE', `/containers/${c.Id}?force=1&v=1`);
     const ns = await req('GET', '/networks');
@@ -105,5 +110,6 @@ export class Fixtures {
     if (vs?.status === 200) for (const v of (JSON.parse(vs.text).Volumes ?? []) as Array<{ Name: string }>) await req('DELETE', `/volumes/${encodeURIComponent(v.Name)}?force=1`);
     const is = await req('GET', '/images/json?all=1');
     if (is?.status === 200) for (const i of JSON.parse(is.text) as Array<{ Id: string }>) await req('DELETE', `/images/${i.Id}?force=1`);
+    return hung;
   }
 }

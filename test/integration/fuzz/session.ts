@@ -120,7 +120,7 @@ export async function finishSession(s: Session): Promise<string> {
     await checkAlive(s.check, undefined, -1);
     await checkRecords(s.check, true);
     t1 = Date.now();
-    await s.fx.cleanup();
+    for (const h of await s.fx.cleanup()) s.findings.fail('every request gets a status', `clean-up: ${h}`);
   } finally {
     t2 = Date.now();
     await s.d.stop();
