@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
 import { statusFromError } from './status.js';
+import { lingerOnClose, lingeringClose } from './linger.js';
 import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, sendJson, versionAtLeast, type RequestContext } from './context.js';
 import { Router } from './router.js';
 import type { Engine } from '../engine/engine.js';
@@ -153,10 +154,17 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
       socket.destroy();
     });
   });
-  server.on('clientError', (err, socket) => {
+  // Connections close lingering (linger.ts): an answer given before the body was read must reach a client still sending it.
+  server.on('connection', (socket: Socket) => lingerOnClose(socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     log(`berthd: client error: ${errorMessage(err)}`);
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-    else socket.destroy();
+    if (!socket.writable || (socket as Socket).bytesWritten > 0) { socket.destroy(); return; }
+    // Go's server answers an oversized request line or header with 431, anything else it cannot parse with 400.
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({ message: tooLarge ? 'request header fields too large' : `bad request: ${errorMessage(err)}` });
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    lingeringClose(socket as Socket);
   });
   return server;
 }

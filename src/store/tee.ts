@@ -27,7 +27,8 @@ export function tee(src: Readable): [PassThrough, PassThrough] {
       if (!okB) b.once('drain', resume);
     }
   });
-  src.once('end', () => { a.end(); b.end(); });
+  // A source already at its end (an empty upload whose first bytes were peeked at) emits 'end' no more.
+  if (src.readableEnded) { a.end(); b.end(); } else src.once('end', () => { a.end(); b.end(); });
   src.once('error', (e) => { a.destroy(e); b.destroy(e); });
   const stopped = (branch: PassThrough, other: PassThrough) => () => {
     if (branch.writableFinished) return;

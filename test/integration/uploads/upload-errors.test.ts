@@ -96,6 +96,13 @@ describe('an upload berthd refuses gets its answer', { skip: skipUnlessRoot() },
     assert.equal((await d.request('GET', '/images/errors/import/json')).status, 404);
   });
 
+  test('POST /images/create?fromSrc=- with an empty body answers (an empty layer, as dockerd imports it) instead of hanging', async () => {
+    const r = await d.request('POST', '/images/create?fromSrc=-&repo=errors/empty', Buffer.alloc(0), { timeoutMs: 30_000 });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /sha256:[0-9a-f]{64}/);
+    assert.equal((await d.request('DELETE', '/images/errors/empty')).status, 200);
+  });
+
   test('POST /images/load with garbage: a 200 stream whose last message is the error, as dockerd', async () => {
     const r = await d.request('POST', '/images/load', NOT_A_TAR, { headers: TAR });
     assert.equal(r.status, 200, r.text);
