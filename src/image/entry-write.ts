@@ -16,7 +16,7 @@ import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
 import { lchown, link, lstat, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { InvalidParameterError } from '../errors.js';
-import type { SpecialFs } from './fs-special.js';
+import { SpecialFsError, type SpecialFs } from './fs-special.js';
 import { removeTree } from './rooted-fs.js';
 import type { TarHeader } from './tar-format.js';
 import { isWhiteoutDevice, OVERLAY_OPAQUE_XATTR } from './whiteouts.js';
@@ -68,6 +68,29 @@ async function writeAll(fh: import("node:fs/promises").FileHandle, body: AsyncIt
   return total;
 }
 
+/**
+ * An mtime the kernel takes: a header may carry any number (base-256 fields
+ * reach 2^95), and utimensat refuses what does not fit. Like moby's
+ * `Chtimes`, a time outside the range is the epoch.
+ */
+function settableTime(mtime: number): number {
+  return Number.isFinite(mtime) && mtime >= 0 && mtime < 2 ** 33 ? mtime : 0;
+}
+
+/** errno codes an entry's own name, type or metadata causes: the archive's fault (400), not berthd's (500). */
+const ENTRY_ERRNOS = new Set(['ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ELOOP', 'E2BIG', 'ERANGE', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EROFS', 'EMLINK', 'EXDEV']);
+const ENTRY_ERRNO_NUMBERS = new Set([36, 22, 17, 20, 21, 40, 7, 34, 95, 1, 13, 30, 31, 18]);
+
+/** A write refused because of what the entry is becomes an InvalidParameterError naming the entry, not a host path. */
+function refusedByEntry(e: unknown, display: string): unknown {
+  if (e instanceof InvalidParameterError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  // Node's message is "CODE: what, syscall 'path'": the path is ours (/proc/self/fd/…), the entry's name says more.
+  if (code && ENTRY_ERRNOS.has(code)) return new InvalidParameterError(`tar entry ${display}: ${(e as Error).message.split(', ')[0]}`, { cause: e });
+  if (e instanceof SpecialFsError && ENTRY_ERRNO_NUMBERS.has(e.errno)) return new InvalidParameterError(`tar entry ${display}: ${e.op}: ${e.message.slice(e.message.lastIndexOf(': ') + 2)}`, { cause: e });
+  return e;
+}
+
 export class EntryWriter {
   private dirTimes: [string, string, number][] = [];
   constructor(private readonly opts: EntryWriterOptions) {}
@@ -79,6 +102,14 @@ export class EntryWriter {
    * is there (an entry in a directory this same job created).
    */
   async write(target: string, h: TarHeader, body: AsyncIterable<Buffer> | Iterable<Buffer>, display: string, linkTarget?: string, knownAbsent = false): Promise<WriteResult> {
+    try {
+      return await this.writeEntry(target, h, body, display, linkTarget, knownAbsent);
+    } catch (e) {
+      throw refusedByEntry(e, display);
+    }
+  }
+
+  private async writeEntry(target: string, h: TarHeader, body: AsyncIterable<Buffer> | Iterable<Buffer>, display: string, linkTarget: string | undefined, knownAbsent: boolean): Promise<WriteResult> {
     const existing = knownAbsent ? null : await lstatOrNull(target);
     const isDir = h.type === 'dir';
     let replaced = false;
@@ -144,7 +175,7 @@ export class EntryWriter {
       await this.opts.fsx.setXattr(target, name, value, { ignoreUnsupported: true });
     }
     if (isDir) this.dirTimes.push([target, display, h.mtime]);
-    else await lutimes(target, h.mtime, h.mtime);
+    else await lutimes(target, settableTime(h.mtime), settableTime(h.mtime));
     return { replaced, bytes };
   }
 
@@ -155,7 +186,7 @@ export class EntryWriter {
       const place = this.opts.relocate ? await this.opts.relocate(display) : { path: target, release: async () => undefined };
       if (!place) continue;
       try {
-        await lutimes(place.path, mtime, mtime);
+        await lutimes(place.path, settableTime(mtime), settableTime(mtime));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // replaced later in the archive
       } finally {
