@@ -9,6 +9,7 @@ import { COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.j
 import { ClientGoneError, frame } from './stream.js';
 import { checkDeclaredLength } from './json-body.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
+import { InvalidParameterError } from '../errors.js';
 
 /** Reads a request body sent ahead of the stream (exec start's JSON); returns it and any extra bytes (early stdin). */
 export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; rest: Buffer }> {
@@ -68,7 +69,7 @@ export function parseDetachKeys(spec: string): number[] {
       if (c in special) return special[c];
     }
     if (k.length === 1) return k.charCodeAt(0);
-    throw new Error(`Invalid detach keys (${spec}) provided`);
+    throw new InvalidParameterError(`Invalid detach keys (${spec}) provided`);
   });
 }
 

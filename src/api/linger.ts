@@ -21,18 +21,26 @@ const LINGER_MS = 2_000;
  * discarding) until the client ends its side or LINGER_MS pass, then
  * destroys the socket.
  */
+const lingering = new WeakSet<Socket>();
+
+/** Whether the socket is already closing lingering (its answer written). */
+export function isLingering(socket: Socket): boolean {
+  return lingering.has(socket);
+}
+
 export function lingeringClose(socket: Socket): void {
-  if (socket.destroyed) return;
-  // Never before the answer is flushed: destroy() drops writes still queued.
-  const destroy = () => { if (socket.writableFinished || !socket.writable) socket.destroy(); else socket.once('finish', () => socket.destroy()); };
-  const timer = setTimeout(destroy, LINGER_MS);
+  if (socket.destroyed || lingering.has(socket)) return;
+  lingering.add(socket);
+  // Never before the answer is flushed (destroy() drops writes still queued), unless time is up.
+  const closeWhenFlushed = () => { if (socket.writableFinished) socket.destroy(); else socket.once('finish', () => socket.destroy()); };
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
   // Whatever still comes is read and dropped: with no reader the client would block and fail its write.
   socket.on('data', () => undefined);
   socket.resume();
-  if (socket.readableEnded) destroy();
-  else socket.once('end', destroy);
+  if (socket.readableEnded) closeWhenFlushed();
+  else socket.once('end', closeWhenFlushed);
   if (socket.writable) socket.end();
 }
 

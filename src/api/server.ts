@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
 import { statusFromError } from './status.js';
-import { lingerOnClose, lingeringClose } from './linger.js';
+import { isLingering, lingerOnClose, lingeringClose } from './linger.js';
 import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, sendJson, versionAtLeast, type RequestContext } from './context.js';
 import { Router } from './router.js';
 import type { Engine } from '../engine/engine.js';
@@ -158,7 +158,10 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
   server.on('connection', (socket: Socket) => lingerOnClose(socket));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     log(`berthd: client error: ${errorMessage(err)}`);
-    if (!socket.writable || (socket as Socket).bytesWritten > 0) { socket.destroy(); return; }
+    // The parser reports one bad request more than once (the data, then the end): the first answer stands.
+    if (isLingering(socket as Socket)) return;
+    // An answer already on its way (the parser failed on the body after the handler answered) is let through.
+    if (!socket.writable || (socket as Socket).bytesWritten > 0) { lingeringClose(socket as Socket); return; }
     // Go's server answers an oversized request line or header with 431, anything else it cannot parse with 400.
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge ? 431 : 400;

@@ -50,5 +50,11 @@ export function parseBody<T = Record<string, any>>(text: string, name?: BodyName
     return value as T;
   }
   decoder ??= new GoDecoder(ENGINE_API_BODIES);
-  return decoder.decode(name, value) as T;
+  try {
+    return decoder.decode(name, value) as T;
+  } catch (e) {
+    // A document nested deeper than the stack (Go's decoder stops at 10000 levels with this message).
+    if (e instanceof RangeError) throw new InvalidParameterError('invalid JSON: exceeded max depth', { cause: e });
+    throw e;
+  }
 }
