@@ -16,15 +16,16 @@
  *
  * `stop()` removes every container through the API, stops berthd, reports
  * (on stderr, and as its result) whatever mounts, processes and cgroups were
- * left behind, then sweeps them away and deletes the roots, so one leaky
+ * left behind, then sweeps them away and deletes the roots (BERTH_TEST_KEEP_LOGS=<dir> keeps
+ * berthd.log there), so one leaky
  * test does not break the next.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rmdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { berthBin, berthdBin } from './paths.js';
@@ -479,6 +480,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         + problems.map((p) => `  ${p}\n`).join('') + (isClean(found) ? '' : formatLeftovers(found) + '\n'));
     }
     await sweep(found);
+    // BERTH_TEST_KEEP_LOGS=<dir>: berthd's log outlives the roots, for a failure that needs it.
+    if (process.env.BERTH_TEST_KEEP_LOGS) await copyFile(logFile, join(process.env.BERTH_TEST_KEEP_LOGS, `berthd-${basename(tmpDir)}.log`)).catch(() => undefined);
     await removeRoots();
     return found;
   }
