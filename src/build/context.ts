@@ -38,14 +38,11 @@ const MAX_CONTROL_FILE_BYTES = 16 << 20;
 
 /** A regular file of the context (symlinks followed inside it), or undefined when there is none. */
 async function readContextFile(dir: string, rel: string): Promise<string | undefined> {
-  const fs = await RootedFs.openDir(dir);
   try {
-    return (await fs.readRegularFile(rel, MAX_CONTROL_FILE_BYTES))?.toString('utf8');
+    return (await RootedFs.readFileIn(dir, rel, MAX_CONTROL_FILE_BYTES))?.toString('utf8');
   } catch (e) {
     if (e instanceof InvalidParameterError && /not a regular file/.test(e.message)) return undefined;
     throw e;
-  } finally {
-    await fs.close();
   }
 }
 

@@ -437,27 +437,42 @@ export class ContainerService {
     return false;
   }
 
-  stop(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
+  /**
+   * Stop: the stop signal, the grace period, then SIGKILL. The grace period
+   * is waited out of the container's queue: a stop with a long timeout (or
+   * -1) of a process that ignores its signal would otherwise hold every
+   * other operation on the container (rename, pause, cp, start…) for as
+   * long, where dockerd lets them go on.
+   */
+  async stop(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, () => this.stopLocked(c.Id, timeout, signal));
+    const graceMs = await this.serial(c.Id, () => this.signalStop(c.Id, timeout, signal));
+    if (graceMs > 0 && await this.awaitExit(c.Id, graceMs)) return;
+    await this.serial(c.Id, () => this.killAfterGrace(c.Id));
   }
 
-  private async stopLocked(id: string, timeout?: number, signal?: string): Promise<void> {
-    const c = this.store.get(id)!;
+  /** The first half of a stop: the stop signal sent; the grace period's length in ms (0: kill at once). */
+  private async signalStop(id: string, timeout?: number, signal?: string): Promise<number> {
+    const c = this.store.get(id);
+    if (!c) throw new NotFoundError(`No such container: ${id}`);
+    const sigNum = signalNumber(signal || c.Config.StopSignal || 'SIGTERM');
     this.cancelRestart(c);
     if (!c.State.Running) throw new NotModifiedError('container already stopped');
     c.ManualStop = true;
     this.store.save(c);
-    const runtime = this.runtimes.get(c.Runtime);
-    const sig = signal || c.Config.StopSignal || 'SIGTERM';
     const t = timeout ?? c.Config.StopTimeout ?? 10;
-    if (t !== 0) {
-      await this.signal(c, signalNumber(sig)).catch(() => undefined);
-      if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
-      if (await this.awaitExit(id, t < 0 ? 365 * 86400_000 : t * 1000)) return;
-    }
+    if (t === 0) return 0;
+    await this.signal(c, sigNum).catch(() => undefined);
+    if (c.State.Paused) await this.runtimes.get(c.Runtime).resume(id).catch(() => undefined);
+    return t < 0 ? 365 * 86400_000 : t * 1000;
+  }
+
+  /** The second half: SIGKILL for a container still running after its grace period. */
+  private async killAfterGrace(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c || !c.State.Running) return;
     await this.signal(c, 9, true).catch(() => undefined);
-    if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
+    if (c.State.Paused) await this.runtimes.get(c.Runtime).resume(id).catch(() => undefined);
     if (!(await this.awaitExit(id, 30_000))) throw new SystemError(`container ${id} did not exit after SIGKILL`);
   }
 
@@ -505,12 +520,21 @@ export class ContainerService {
     if (sig === 9) await this.awaitExit(c.Id, 10_000);
   }
 
-  restart(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
+  /** A stop (its grace period waited out of the queue, as `stop`'s) and a start. */
+  async restart(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, async () => {
-      const cur = this.store.get(c.Id)!;
-      if (cur.State.Running) await this.stopLocked(c.Id, timeout, signal);
-      else this.cancelRestart(cur);
+    const graceMs = await this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id);
+      if (!cur) throw new NotFoundError(`No such container: ${nameOrId}`);
+      if (cur.State.Running) return this.signalStop(c.Id, timeout, signal);
+      this.cancelRestart(cur);
+      return -1;
+    });
+    if (graceMs > 0) await this.awaitExit(c.Id, graceMs);
+    await this.serial(c.Id, async () => {
+      if (graceMs >= 0) await this.killAfterGrace(c.Id);
+      const cur = this.store.get(c.Id);
+      if (!cur) throw new NotFoundError(`No such container: ${nameOrId}`);
       await this.startLocked(c.Id);
       this.events.emit('container', 'restart', c.Id, this.attributes(cur));
     });

@@ -133,6 +133,16 @@ export class RootedFs {
     return new RootedFs(await openRawDir(hostDir), mounts);
   }
 
+  /** `readRegularFile` of one file below a host directory: open, read, close. */
+  static async readFileIn(hostDir: string, containerPath: string, limit: number): Promise<Buffer | undefined> {
+    const fs = await RootedFs.openDir(hostDir);
+    try {
+      return await fs.readRegularFile(containerPath, limit);
+    } finally {
+      await fs.close();
+    }
+  }
+
   async close(): Promise<void> {
     await closeFd(this.rootFd);
   }

@@ -52,12 +52,7 @@ const MAX_USER_DB_BYTES = 4 << 20;
  * for a symlink to the host's while berthd reads it (exec -u).
  */
 async function readInRootfs(root: string, path: string): Promise<string | undefined> {
-  const fs = await RootedFs.openDir(root);
-  try {
-    return (await fs.readRegularFile(path, MAX_USER_DB_BYTES))?.toString('utf8');
-  } finally {
-    await fs.close();
-  }
+  return (await RootedFs.readFileIn(root, path, MAX_USER_DB_BYTES))?.toString('utf8');
 }
 
 function lines(text: string | undefined): string[][] {

@@ -3,15 +3,11 @@
  * Which containers use a volume is derived from container records, never stored
  * twice.
  */
+import type { Volume } from '../api/types/volume.js';
 import type { Db } from './db.js';
 
-export interface VolumeRecord {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  CreatedAt: string;
-  Labels: Record<string, string>;
-  Options: Record<string, string>;
+/** A volume as stored: the API's Volume plus berth's own bookkeeping. */
+export interface VolumeRecord extends Volume {
   Scope: 'local';
   /** Created implicitly for an image VOLUME or `-v /path`; removed by `rm -v`. */
   Anonymous: boolean;

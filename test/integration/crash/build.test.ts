@@ -13,7 +13,7 @@ import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.j
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, start } from '../engine/api.js';
 import { tarOf, writeContext } from '../build/build-helpers.js';
-import { assertConsistent, assertStreamOk, assertSystemDf, crashPlan, killDuring, withDaemonLog, timed } from './crash-harness.js';
+import { assertStreamOk, assertSystemDf, killAndRedo, withDaemonLog } from './crash-harness.js';
 
 /** The label berthd puts on a build's RUN containers (engine/build.ts). */
 const BUILD_LABEL = 'io.berth.build.container';
@@ -59,24 +59,15 @@ describe('kill -9 during build', { skip: skipUnlessRoot() }, () => {
   };
 
   test('no half image, layer or build container stays, and the build succeeds again', { timeout: 600_000 }, () => withDaemonLog(d, async () => {
-    const plan = crashPlan('build', 8);
-    let took = await timed(async () => assertStreamOk((await build()).text, 'build'));
-    process.stdout.write(`build takes ${took.toFixed(0)} ms unkilled\n`);
-    for (let i = 1; i <= plan.rounds; i++) {
-      await rmi();
-      const round = { what: `build round ${i}/${plan.rounds} (BERTH_CRASH_SEED=${plan.seed})`, delayMs: plan.random() * took * 1.1 };
-      await killDuring(d, build, round, seen);
-      await assertConsistent(d, { running: [bystander], seen }, round);
-      const builders = (await d.request('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [BUILD_LABEL] }))}`)).json<{ Id: string }[]>();
-      assert.deepEqual(builders.map((c) => c.Id), [], `${round.what}: RUN containers of the killed build are still listed`);
-      const t0 = performance.now();
-      const again = await build();
-      took = performance.now() - t0; // the next kill lands within a warm run's time
-      assert.equal(again.status, 200, `${round.what}: build again: ${again.text}`);
-      assertStreamOk(again.text, `${round.what}: build again`);
-      assert.equal((await d.request('GET', `/images/${tag}/json`)).status, 200);
-    }
-    await assertConsistent(d, { running: [bystander], seen }, { what: `build, after the last redo`, delayMs: 0 });
+    await killAndRedo(d, {
+      name: 'build', defaultRounds: 8, op: build, undo: rmi, expect: { running: [bystander], seen },
+      succeeded: (r, what) => { assert.equal(r.status, 200, `${what}: ${r.text}`); assertStreamOk(r.text, what); },
+      check: async (round) => {
+        const builders = (await d.request('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [BUILD_LABEL] }))}`)).json<{ Id: string }[]>();
+        assert.deepEqual(builders.map((c) => c.Id), [], `${round.what}: RUN containers of the killed build are still listed`);
+      },
+      checkRedo: async () => assert.equal((await d.request('GET', `/images/${tag}/json`)).status, 200),
+    });
     const run = await d.berth(['run', '--rm', tag, 'cat', '/r2']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'two');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, start } from '../engine/api.js';
-import { assertConsistent, assertSystemDf, crashPlan, killDuring, withDaemonLog, timed } from './crash-harness.js';
+import { assertSystemDf, killAndRedo, withDaemonLog } from './crash-harness.js';
 
 describe('kill -9 during commit', { skip: skipUnlessRoot() }, () => {
   let d!: Daemon;
@@ -42,20 +42,10 @@ describe('kill -9 during commit', { skip: skipUnlessRoot() }, () => {
   };
 
   test('no half image stays, the container still runs unpaused, and the commit succeeds again', { timeout: 600_000 }, () => withDaemonLog(d, async () => {
-    const plan = crashPlan('commit', 8);
-    let took = await timed(async () => assert.equal((await commit()).status, 201));
-    process.stdout.write(`commit takes ${took.toFixed(0)} ms unkilled\n`);
-    for (let i = 1; i <= plan.rounds; i++) {
-      await rmi();
-      const round = { what: `commit round ${i}/${plan.rounds} (BERTH_CRASH_SEED=${plan.seed})`, delayMs: plan.random() * took * 1.1 };
-      await killDuring(d, commit, round, seen);
-      await assertConsistent(d, { running: [source], seen }, round);
-      const t0 = performance.now();
-      const again = await commit();
-      took = performance.now() - t0; // the next kill lands within a warm run's time
-      assert.equal(again.status, 201, `${round.what}: commit again: ${again.text}`);
-    }
-    await assertConsistent(d, { running: [source], seen }, { what: `commit, after the last redo`, delayMs: 0 });
+    await killAndRedo(d, {
+      name: 'commit', defaultRounds: 8, op: commit, undo: rmi, expect: { running: [source], seen },
+      succeeded: (r, what) => assert.equal(r.status, 201, `${what}: ${r.text}`),
+    });
     const run = await d.berth(['run', '--rm', tag, 'cat', '/many/200']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), '200');

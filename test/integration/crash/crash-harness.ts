@@ -76,6 +76,50 @@ export async function killDuring(d: Daemon, op: () => Promise<unknown>, r: Round
   process.stdout.write(`${r.what}: killed ${r.delayMs.toFixed(0)} ms in, the request ${outcome}; restarted in ${restart.toFixed(0)} ms\n`);
 }
 
+/** One operation killed at random points and redone after each restart (pull, load, build, commit). */
+export interface KillAndRedo<R> {
+  /** Names the operation in messages and picks its seed (`crashPlan`). */
+  name: string;
+  defaultRounds: number;
+  /** The operation: a request to berthd. */
+  op: () => Promise<R>;
+  /** Throws unless `r` is a whole, successful run. */
+  succeeded: (r: R, what: string) => void;
+  /** Undoes the last run before each kill (removes the image it made), so every round starts alike. */
+  undo: () => Promise<void>;
+  /** Containers that must run through every kill; ids seen on disk. */
+  expect: { running: string[]; seen: Set<string> };
+  /** More checks after each restart, before the redo. */
+  check?: (r: Round) => Promise<void>;
+  /** More checks after each redo. */
+  checkRedo?: (r: Round) => Promise<void>;
+}
+
+/**
+ * Runs the operation once unkilled (its time scales the kill delays), then
+ * for each round: undo, start it and kill berthd -9 at a random point of a
+ * warm run's time, restart, check the data root is consistent, redo it and
+ * check the redo succeeded. Ends with one more consistency check.
+ */
+export async function killAndRedo<R>(d: Daemon, o: KillAndRedo<R>): Promise<void> {
+  const plan = crashPlan(o.name, o.defaultRounds);
+  let took = await timed(async () => o.succeeded(await o.op(), o.name));
+  process.stdout.write(`${o.name} takes ${took.toFixed(0)} ms unkilled\n`);
+  for (let i = 1; i <= plan.rounds; i++) {
+    await o.undo();
+    const round = { what: `${o.name} round ${i}/${plan.rounds} (BERTH_CRASH_SEED=${plan.seed})`, delayMs: plan.random() * took * 1.1 };
+    await killDuring(d, o.op, round, o.expect.seen);
+    await assertConsistent(d, o.expect, round);
+    await o.check?.(round);
+    const t0 = performance.now();
+    const again = await o.op();
+    took = performance.now() - t0; // the next kill lands within a warm run's time
+    o.succeeded(again, `${round.what}: ${o.name} again`);
+    await o.checkRedo?.(round);
+  }
+  await assertConsistent(d, o.expect, { what: `${o.name}, after the last redo`, delayMs: 0 });
+}
+
 /** Container ids with a directory in the data root or exec root: what a crash may have left. */
 export async function collectIds(d: Daemon, seen: Set<string>): Promise<void> {
   for (const dir of [join(d.dataRoot, 'containers'), join(d.execRoot, 'c')]) {

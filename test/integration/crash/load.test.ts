@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, start } from '../engine/api.js';
-import { assertConsistent, assertStreamOk, assertSystemDf, crashPlan, killDuring, withDaemonLog, makeLayeredImage, timed } from './crash-harness.js';
+import { assertStreamOk, assertSystemDf, killAndRedo, makeLayeredImage, withDaemonLog } from './crash-harness.js';
 
 describe('kill -9 during load', { skip: skipUnlessRoot() }, () => {
   let d!: Daemon;
@@ -50,22 +50,11 @@ describe('kill -9 during load', { skip: skipUnlessRoot() }, () => {
   };
 
   test('no half image, layer or blob stays, and the load succeeds again', { timeout: 600_000 }, () => withDaemonLog(d, async () => {
-    const plan = crashPlan('load', 8);
-    let took = await timed(async () => assertStreamOk((await load()).text, 'load'));
-    process.stdout.write(`load takes ${took.toFixed(0)} ms unkilled\n`);
-    for (let i = 1; i <= plan.rounds; i++) {
-      await rmi();
-      const round = { what: `load round ${i}/${plan.rounds} (BERTH_CRASH_SEED=${plan.seed})`, delayMs: plan.random() * took * 1.1 };
-      await killDuring(d, load, round, seen);
-      await assertConsistent(d, { running: [bystander], seen }, round);
-      const t0 = performance.now();
-      const again = await load();
-      took = performance.now() - t0; // the next kill lands within a warm run's time
-      assert.equal(again.status, 200, `${round.what}: load again: ${again.text}`);
-      assertStreamOk(again.text, `${round.what}: load again`);
-      assert.equal((await d.request('GET', `/images/${tag}/json`)).status, 200);
-    }
-    await assertConsistent(d, { running: [bystander], seen }, { what: `load, after the last redo`, delayMs: 0 });
+    await killAndRedo(d, {
+      name: 'load', defaultRounds: 8, op: load, undo: rmi, expect: { running: [bystander], seen },
+      succeeded: (r, what) => { assert.equal(r.status, 200, `${what}: ${r.text}`); assertStreamOk(r.text, what); },
+      checkRedo: async () => assert.equal((await d.request('GET', `/images/${tag}/json`)).status, 200),
+    });
     const run = await d.berth(['run', '--rm', tag, 'cat', '/small']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /small-/);

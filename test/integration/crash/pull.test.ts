@@ -12,7 +12,7 @@ import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.j
 import { importBusybox } from '../../helpers/busybox.js';
 import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
 import { createContainer, start } from '../engine/api.js';
-import { assertConsistent, assertStreamOk, assertSystemDf, crashPlan, killDuring, withDaemonLog, makeLayeredImage, timed } from './crash-harness.js';
+import { assertStreamOk, assertSystemDf, killAndRedo, makeLayeredImage, withDaemonLog } from './crash-harness.js';
 
 function skipWithoutRegistry(): string | false {
   return existsSync('/usr/bin/docker-registry') ? false : 'needs docker-registry (Debian package docker-registry)';
@@ -54,22 +54,11 @@ describe('kill -9 during pull', { skip: skipUnlessRoot() || skipWithoutRegistry(
   };
 
   test('no half image, layer or blob stays, and the pull succeeds again', { timeout: 600_000 }, () => withDaemonLog(d, async () => {
-    const plan = crashPlan('pull', 8);
-    let took = await timed(async () => assertStreamOk((await pull()).text, 'pull'));
-    process.stdout.write(`pull takes ${took.toFixed(0)} ms unkilled\n`);
-    for (let i = 1; i <= plan.rounds; i++) {
-      await rmi();
-      const round = { what: `pull round ${i}/${plan.rounds} (BERTH_CRASH_SEED=${plan.seed})`, delayMs: plan.random() * took * 1.1 };
-      await killDuring(d, pull, round, seen);
-      await assertConsistent(d, { running: [bystander], seen }, round);
-      const t0 = performance.now();
-      const again = await pull();
-      took = performance.now() - t0; // the next kill lands within a warm run's time
-      assert.equal(again.status, 200, `${round.what}: pull again: ${again.text}`);
-      assertStreamOk(again.text, `${round.what}: pull again`);
-      assert.equal((await d.request('GET', `/images/${ref}/json`)).status, 200);
-    }
-    await assertConsistent(d, { running: [bystander], seen }, { what: `pull, after the last redo`, delayMs: 0 });
+    await killAndRedo(d, {
+      name: 'pull', defaultRounds: 8, op: pull, undo: rmi, expect: { running: [bystander], seen },
+      succeeded: (r, what) => { assert.equal(r.status, 200, `${what}: ${r.text}`); assertStreamOk(r.text, what); },
+      checkRedo: async () => assert.equal((await d.request('GET', `/images/${ref}/json`)).status, 200),
+    });
     const run = await d.berth(['run', '--rm', ref, 'cat', '/small']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /small-/);

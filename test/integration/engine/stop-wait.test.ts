@@ -1,8 +1,9 @@
 /**
  * A stop that waits out its timeout (`stop -t -1` of a process that ignores
  * SIGTERM: busybox's sleep as PID 1 has no handler, so the kernel drops it)
- * must not hold back `kill` or `rm -f` of the same container: both act at
- * once, and the waiting stop then answers too, as on dockerd.
+ * must not hold back other operations on the same container — `kill`,
+ * `rm -f`, `rename`, a second `stop -t 0` — they act at once, and the
+ * waiting stop then answers too, as on dockerd.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,17 @@ describe('a stop waiting for its timeout', { skip: skipUnlessRoot() }, () => {
     const { id, stop } = await stopping();
     const kill = await d.request('POST', `/containers/${id}/kill`, undefined, { timeoutMs: 20_000 });
     assert.equal(kill.status, 204, kill.text);
+    assert.equal(await stop, 204);
+    assert.equal((await inspect(d, id)).State.Running, false);
+  });
+
+  test('rename answers at once, and a second stop -t 0 ends the first', async () => {
+    const { id, stop } = await stopping();
+    const rename = await d.request('POST', `/containers/${id}/rename?name=renamed-while-stopping`, undefined, { timeoutMs: 20_000 });
+    assert.equal(rename.status, 204, rename.text);
+    assert.equal((await inspect(d, id)).Name, '/renamed-while-stopping');
+    const now = await d.request('POST', `/containers/${id}/stop?t=0`, undefined, { timeoutMs: 20_000 });
+    assert.equal(now.status, 204, now.text);
     assert.equal(await stop, 204);
     assert.equal((await inspect(d, id)).State.Running, false);
   });
