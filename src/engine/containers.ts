@@ -504,20 +504,19 @@ export class ContainerService {
     }
   }
 
-  /**
-   * Not queued behind the container's other operations: a stop waiting out
-   * its timeout (`stop -t -1` of a process that ignores SIGTERM) must not
-   * hold a kill back, as dockerd's kill takes no turn either.
-   */
-  async kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
+  kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
     const c = this.lookup(nameOrId);
     const sig = signalNumber(signal);
-    const cur = this.store.get(c.Id)!;
-    if (!cur.State.Running) throw new ConflictError(`Cannot kill container: ${nameOrId}: Container ${c.Id} is not running`);
-    cur.ManualStop = true;
-    this.store.save(cur);
-    await this.signal(cur, sig, sig === 9);
-    if (sig === 9) await this.awaitExit(c.Id, 10_000);
+    // In the queue: a kill must come after a start under way, whose exit handling it would race.
+    // A stop waiting out its grace period does not hold the queue (stop), so it never waits for one.
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id)!;
+      if (!cur.State.Running) throw new ConflictError(`Cannot kill container: ${nameOrId}: Container ${c.Id} is not running`);
+      cur.ManualStop = true;
+      this.store.save(cur);
+      await this.signal(cur, sig, sig === 9);
+      if (sig === 9) await this.awaitExit(c.Id, 10_000);
+    });
   }
 
   /** A stop (its grace period waited out of the queue, as `stop`'s) and a start. */
@@ -595,17 +594,8 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- remove
 
-  async remove(nameOrId: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
+  remove(nameOrId: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
     const c = this.lookup(nameOrId);
-    // `rm -f` kills before it takes its turn: an operation ahead of it waiting for the container to
-    // exit (a stop with a long timeout) then ends, instead of holding the removal back.
-    const cur = this.store.get(c.Id);
-    if (o.force && cur?.State.Running) {
-      cur.ManualStop = true;
-      this.store.save(cur);
-      await this.signal(cur, 9, true).catch(() => undefined);
-      if (cur.State.Paused) await this.runtimes.get(cur.Runtime).resume(c.Id).catch(() => undefined);
-    }
     return this.serial(c.Id, () => this.removeLocked(c.Id, o));
   }
 
