@@ -4,6 +4,7 @@
  * per-request checks until the time is up, then the expensive checks
  * (every record readable, host unchanged), clean-up, and the summary.
  */
+import assert from 'node:assert/strict';
 import { startDaemon, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import type { RawOutcome } from '../../helpers/raw-http.js';
@@ -137,4 +138,23 @@ export async function abortSession(s: Session | undefined): Promise<void> {
   if (!s) return;
   await s.d.stop().catch(() => undefined);
   await removeCanary(s.canary).catch(() => undefined);
+}
+
+/**
+ * One whole fuzzing session: started, `body` run against it, finished, and
+ * its invariant failures asserted away (the summary is printed either way);
+ * a session that throws half-way is cleaned up.
+ */
+export async function fuzzSession(name: string, share: number, body: (s: Session) => Promise<void>): Promise<void> {
+  let s: Session | undefined;
+  try {
+    s = await startSession(name, share);
+    await body(s);
+  } catch (e) {
+    await abortSession(s);
+    throw e;
+  }
+  const summary = await finishSession(s);
+  console.log(summary);
+  assert.deepEqual(s.findings.failures.map((f) => `${f.invariant}: ${f.detail.split('\n')[0]}`), [], summary);
 }
