@@ -11,6 +11,9 @@ import { checkDeclaredLength } from './json-body.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 import { InvalidParameterError } from '../errors.js';
 
+/** How long an exec start's body may take to arrive (Node's own requestTimeout does not cover upgraded sockets). */
+const HIJACK_BODY_TIMEOUT_MS = 60_000;
+
 /** Reads a request body sent ahead of the stream (exec start's JSON); returns it and any extra bytes (early stdin). */
 export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; rest: Buffer }> {
   // The body is a JSON document: the same limit as every JSON body, refused before a byte is read.
@@ -26,12 +29,16 @@ export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; res
   return new Promise((resolve, reject) => {
     if (have >= need) return resolve(whole());
     const stop = () => {
+      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', fail);
       socket.off('end', gone);
       socket.off('close', gone);
     };
     const fail = (e: Error) => { stop(); reject(e); };
+    // An upgraded socket has no request timeout of Node's: a client that stalls mid-body is let go.
+    const timer = setTimeout(() => fail(new ClientGoneError()), HIJACK_BODY_TIMEOUT_MS);
+    timer.unref();
     // A client that leaves before the body is whole would otherwise leave this waiting for ever.
     const gone = () => fail(new ClientGoneError());
     const onData = (d: Buffer) => {

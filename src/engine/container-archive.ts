@@ -187,10 +187,14 @@ export class ContainerArchive {
       } catch (e) {
         throw this.notFound(e, path, nameOrId);
       }
-      const mount = mountHolding(c.Mounts, resolved);
-      if (mount && !mount.RW) throw new ForbiddenError('mounted volume is marked read-only');
-      if (!mount && c.HostConfig.ReadonlyRootfs) throw new ForbiddenError('container rootfs is marked read-only');
-      await extractInto(fs, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, copyUIDGID: opts.copyUIDGID })
+      // The mount a resolved path lies on, asked for the destination and again for every entry.
+      const mountAt = (p: string) => {
+        const m = mountHolding(c.Mounts, p);
+        return { id: m ? m.Destination : '', writable: m ? m.RW : !c.HostConfig.ReadonlyRootfs };
+      };
+      const at = mountAt(resolved);
+      if (!at.writable) throw new ForbiddenError(at.id ? 'mounted volume is marked read-only' : 'container rootfs is marked read-only');
+      await extractInto(fs, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, copyUIDGID: opts.copyUIDGID, mountAt })
         .catch((e) => {
           if ((e as NodeJS.ErrnoException).code === 'EROFS') throw new ForbiddenError('container rootfs is marked read-only', { cause: e });
           throw this.notFound(e, path, nameOrId);

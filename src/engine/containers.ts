@@ -63,6 +63,8 @@ export interface RuntimeRegistry {
 
 export class ContainerService {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Exits being handled, by container id (handleExit). */
+  private readonly exiting = new Map<string, Promise<void>>();
   private readonly pendingAttach = new Map<string, Set<AttachHandle>>();
   private readonly exitWaiters = new Map<string, Set<(code: number) => void>>();
   private readonly removeWaiters = new Map<string, Set<(code: number) => void>>();
@@ -346,7 +348,20 @@ export class ContainerService {
     });
   }
 
-  private async handleExit(id: string, code: number): Promise<void> {
+  /**
+   * One exit is handled once: the watcher's queued onExit and a stop's grace
+   * wait (out of the queue) may both see the exit file; the second caller
+   * waits for the first instead of tearing the container down again.
+   */
+  private handleExit(id: string, code: number): Promise<void> {
+    const running = this.exiting.get(id);
+    if (running) return running;
+    const p = this.applyExit(id, code).finally(() => this.exiting.delete(id));
+    this.exiting.set(id, p);
+    return p;
+  }
+
+  private async applyExit(id: string, code: number): Promise<void> {
     const c = this.store.get(id);
     if (!c || (!c.State.Running && !c.State.Restarting)) return;
     const bundleDir = this.paths.bundleDir(id);

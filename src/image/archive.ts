@@ -27,7 +27,7 @@ import { readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { InvalidParameterError, NotFoundError } from '../errors.js';
+import { ForbiddenError, InvalidParameterError, NotFoundError } from '../errors.js';
 import { uncompressed } from './decompress.js';
 import { EntryWriter } from './entry-write.js';
 import { SpecialFs } from './fs-special.js';
@@ -389,6 +389,15 @@ export interface ExtractOptions {
   copyUIDGID?: boolean;
   /** The container user's uid/gid (its `Config.User` resolved), used with `copyUIDGID`. */
   owner?: { uid: number; gid: number };
+  /**
+   * The mount a resolved container path lies on, and whether it may be
+   * written. Asked for every entry where its parent finally resolved: a
+   * symlink in the tar or the container (`a -> /ro-volume`) must not lead a
+   * write into a read-only mount, and a hard link may not cross mounts (the
+   * kernel's EXDEV, which a stopped container's mounts, applied by the
+   * walker, cannot give).
+   */
+  mountAt?: (resolvedPath: string) => { id: string; writable: boolean };
 }
 
 /**
@@ -415,6 +424,13 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
   }
   if (!st.isDirectory()) throw new InvalidParameterError('extraction point is not a directory');
   const dest = destPlace.path;
+  /** The mount an entry's resolved path lies on ('' without `mountAt`); a read-only one is refused. */
+  const checkWritable = (resolved: string, name: string): string => {
+    if (!opts.mountAt) return '';
+    const m = opts.mountAt(resolved);
+    if (!m.writable) throw new ForbiddenError(`tar entry ${name} leads to ${resolved}, which is read-only`);
+    return m.id;
+  };
   const fsx = new SpecialFs();
   const dirs = new DirCache(fs);
   try {
@@ -423,7 +439,8 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
       relocate: async (display) => {
         const place = await fs.resolve(display, false).catch(() => null);
         if (!place) return null;
-        if (place.name === '') { await place.dir.close(); return null; }
+        // The root, or a directory that resolves into a read-only mount now: its mtime is not ours to set.
+        if (place.name === '' || (opts.mountAt && !opts.mountAt(place.path).writable)) { await place.dir.close(); return null; }
         return { path: place.dir.child(place.name), release: () => place.dir.close() };
       },
     });
@@ -442,6 +459,7 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
           const parent = await dirs.get(posix.dirname(abs));
           const target = parent.dir.child(posix.basename(abs));
           try {
+            checkWritable(posix.join(parent.dir.path, posix.basename(abs)), h.name);
             await pending.add(target, () => writer.write(target, h, [content], abs).finally(parent.release));
           } catch (e) {
             await parent.release(); // refused before it was scheduled: an earlier write failed
@@ -453,12 +471,14 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
         const target = parent.dir.child(posix.basename(abs));
         let link: Place | undefined;
         try {
+          const at = checkWritable(posix.join(parent.dir.path, posix.basename(abs)), h.name);
           if (h.type === 'link') {
             const labs = posix.join(dest, copyEntryName(h.linkname, 'hard link target'));
             link = await fs.resolve(labs, false).catch(() => undefined);
             const lst = link && link.name !== '' ? await fs.lstat(link).catch(() => null) : null;
             if (!lst) throw new InvalidParameterError(`tar entry ${h.name}: hard link target ${h.linkname} does not exist`);
             if (lst.isDirectory()) throw new InvalidParameterError(`tar entry ${h.name}: hard link to a directory`);
+            if (opts.mountAt && opts.mountAt(link!.path).id !== at) throw new InvalidParameterError(`tar entry ${h.name}: hard link across mounts to ${h.linkname}`);
           }
           await writer.write(target, h, body, abs, link && link.dir.child(link.name));
         } finally {

@@ -14,6 +14,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { lchown, link, lstat, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { InvalidParameterError } from '../errors.js';
 import { SpecialFsError, type SpecialFs } from './fs-special.js';
@@ -77,9 +78,9 @@ function settableTime(mtime: number): number {
   return Number.isFinite(mtime) && mtime >= 0 && mtime < 2 ** 33 ? mtime : 0;
 }
 
-/** errno codes an entry's own name, type or metadata causes: the archive's fault (400), not berthd's (500). */
-const ENTRY_ERRNOS = new Set(['ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ELOOP', 'E2BIG', 'ERANGE', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EROFS', 'EMLINK', 'EXDEV']);
-const ENTRY_ERRNO_NUMBERS = new Set([36, 22, 17, 20, 21, 40, 7, 34, 95, 1, 13, 30, 31, 18]);
+/** errno codes an entry's own name, type or metadata causes: the archive's fault (400), not berthd's (500). EROFS stays a system error: a read-only file system is the target's state (403 for cp). */
+const ENTRY_ERRNOS = new Set(['ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ELOOP', 'E2BIG', 'ERANGE', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EMLINK', 'EXDEV']);
+const ENTRY_ERRNO_NUMBERS = new Set([...ENTRY_ERRNOS].map((c) => osConstants.errno[c as keyof typeof osConstants.errno]).filter((n) => n !== undefined));
 
 /** A write refused because of what the entry is becomes an InvalidParameterError naming the entry, not a host path. */
 function refusedByEntry(e: unknown, display: string): unknown {

@@ -248,6 +248,10 @@ export class RootedFs {
       const parent = top();
       await dir.close();
       return this.relocate(parent, dir.path);
+    } catch (e) {
+      // Nothing is returned: the top of the stack goes too (a container can make every look-up fail).
+      await stack.pop()!.close();
+      throw e;
     } finally {
       // Everything but the returned parent is closed; the root is never owned.
       for (const d of stack.slice(0, -1)) await d.close();

@@ -132,9 +132,14 @@ async function openVisited(item: TreeItem): Promise<TreeItem | null> {
     if (vanished(e)) return null;
     throw e;
   }
-  const st = await fstat(fd, { bigint: true });
-  if (!st.isFile()) { await closeFd(fd); return null; }
-  return { ...item, st, fd };
+  try {
+    const st = await fstat(fd, { bigint: true });
+    if (!st.isFile()) { await closeFd(fd); return null; }
+    return { ...item, st, fd };
+  } catch (e) {
+    await closeFd(fd);
+    throw e;
+  }
 }
 
 /** Opens a visited directory to walk below it; null when it is gone, or a kernel file system to be left alone. */

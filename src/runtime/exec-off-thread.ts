@@ -103,6 +103,10 @@ function maybeIdle(w: Worker): void {
     idleTimer = null;
     if (worker === w && pending.size === 0 && relays.size === 0) {
       worker = null;
+      // Its end must not fail the work of the worker that may start before its 'exit' arrives.
+      w.removeAllListeners('exit');
+      w.removeAllListeners('error');
+      w.on('error', () => undefined);
       void w.terminate();
     }
   }, IDLE_MS);

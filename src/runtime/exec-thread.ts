@@ -14,14 +14,25 @@ const post = (m: ExecReply | SpawnEvent) => parentPort!.postMessage(m);
 
 parentPort!.on('message', (m: ThreadRequest) => {
   if (m.type === 'exec') {
-    execFile(m.file, m.args, { maxBuffer: m.maxBuffer }, (err, stdout, stderr) => {
-      post({
-        type: 'exec', id: m.id, stdout, stderr,
-        failure: err ? { code: typeof err.code === 'number' ? err.code : null, message: err.message } : undefined,
+    try {
+      execFile(m.file, m.args, { maxBuffer: m.maxBuffer }, (err, stdout, stderr) => {
+        post({
+          type: 'exec', id: m.id, stdout, stderr,
+          failure: err ? { code: typeof err.code === 'number' ? err.code : null, message: err.message } : undefined,
+        });
       });
-    });
+    } catch (e) {
+      // Bad arguments (a NUL byte) throw at once: that command fails, not the thread and every other in it.
+      post({ type: 'exec', id: m.id, stdout: '', stderr: '', failure: { code: null, message: (e as Error).message } });
+    }
   } else if (m.type === 'spawn') {
-    const child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: m.stdio, detached: m.detached });
+    let child: ChildProcess;
+    try {
+      child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: m.stdio, detached: m.detached });
+    } catch (e) {
+      post({ type: 'exit', id: m.id, code: null, error: (e as Error).message });
+      return;
+    }
     children.set(m.id, child);
     let exited = false;
     child.once('error', (e) => { if (!exited) { exited = true; post({ type: 'exit', id: m.id, code: null, error: e.message }); } });

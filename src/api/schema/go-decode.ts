@@ -139,10 +139,19 @@ export class GoDecoder {
 }
 
 /** Go's field match: the exact name, else the first field equal ignoring case. */
+/** Each struct's fields by lower-case name, built once: a body may carry 100,000 unknown keys. */
+const foldedFields = new WeakMap<Record<string, GoType>, Map<string, string>>();
+
 function fieldFor(fields: Record<string, GoType>, key: string): string | undefined {
   if (Object.hasOwn(fields, key)) return key;
-  const lower = key.toLowerCase();
-  return Object.keys(fields).find((f) => f.toLowerCase() === lower);
+  let folded = foldedFields.get(fields);
+  if (!folded) {
+    folded = new Map();
+    // Go's decoder prefers the first matching field; so does this (first set wins).
+    for (const f of Object.keys(fields)) if (!folded.has(f.toLowerCase())) folded.set(f.toLowerCase(), f);
+    foldedFields.set(fields, folded);
+  }
+  return folded.get(key.toLowerCase());
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

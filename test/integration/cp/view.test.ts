@@ -117,6 +117,24 @@ describe("cp through the container's own view", { skip: skipUnlessRoot() }, () =
     await docker(['rm', '-f', 'ro2']);
   });
 
+  test('a stopped container: a symlink in the tar cannot lead a copy into a read-only bind, nor a hard link across mounts', async () => {
+    const roDir = await mkdtemp(join(host, 'robind-'));
+    const rwDir = await mkdtemp(join(host, 'rwbind-'));
+    await writeFile(join(roDir, 'secret'), 'host secret');
+    await docker(['create', '--name', 'ro3', '-v', `${roDir}:/ro:ro`, '-v', `${rwDir}:/rw`, 'busybox', 'true']);
+    const viaLink = await d.request('PUT', '/containers/ro3/archive?path=/tmp', tarOf([
+      { name: 'a', type: 'symlink', linkname: '/ro' }, { name: 'a/planted', content: 'x' },
+    ]));
+    assert.equal(viaLink.status, 403, viaLink.text);
+    assert.equal(existsSync(join(roDir, 'planted')), false, 'nothing written into the read-only bind');
+    const crossLink = await d.request('PUT', '/containers/ro3/archive?path=/rw', tarOf([
+      { name: 'up', type: 'symlink', linkname: '/' }, { name: 'stolen', type: 'link', linkname: 'up/ro/secret' },
+    ]));
+    assert.equal(crossLink.status, 400, crossLink.text);
+    assert.equal(existsSync(join(rwDir, 'stolen')), false, 'no hard link to the read-only bind\'s file');
+    await docker(['rm', '-f', 'ro3']);
+  });
+
   test('errors keep their reply: 404 and 400 with dockerd\'s messages', async () => {
     await docker(['run', '-d', '--name', 'err1', 'busybox', 'sleep', '1000']);
     const missing = await d.request('PUT', '/containers/err1/archive?path=/nope', tarOf([{ name: 'x', content: 'x' }]));
