@@ -22,24 +22,20 @@
  */
 import type { BigIntStats } from 'node:fs';
 import * as fsCb from 'node:fs';
-import { constants } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { ForbiddenError, InvalidParameterError, NotFoundError } from '../errors.js';
 import { uncompressed } from './decompress.js';
 import { EntryWriter } from './entry-write.js';
 import { SpecialFs } from './fs-special.js';
-import { DirHandle, openFd, RootedFs, type Place } from './rooted-fs.js';
+import { closeFd, DirHandle, openRegularFile, RootedFs, type Place } from './rooted-fs.js';
 import { readTar } from './tar-format.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { walkTree } from './tree-walk.js';
 
 // build/context.ts reads the Dockerfile from its own private context directory, which nothing else changes meanwhile.
 
-const fstat = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
-const closeFd = promisify(fsCb.close);
 
 /** What `X-Docker-Container-Path-Stat` carries (base64 of its JSON). */
 export interface PathStat {
@@ -207,10 +203,10 @@ async function hold(fs: RootedFs, containerPath: string): Promise<Held> {
           throw (e as NodeJS.ErrnoException).code === 'EINVAL' ? Object.assign(new Error('changed'), { code: 'ENOENT' }) : e;
         });
       } else if (loc.st.isFile()) {
-        // O_NONBLOCK: a file swapped for a FIFO must not hang the open.
-        fd = await openFd(loc.place.dir.child(loc.place.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-        loc.st = await fstat(fd, { bigint: true });
-        if (!loc.st.isFile()) throw Object.assign(new Error('changed'), { code: 'ENOENT' });
+        // Swapped for something else since the lstat: looked at again.
+        const opened = await openRegularFile(loc.place.dir.child(loc.place.name));
+        if (!opened) throw Object.assign(new Error('changed'), { code: 'ENOENT' });
+        ({ fd, st: loc.st } = opened);
       }
     } catch (e) {
       await dir?.close();

@@ -51,21 +51,41 @@ import { InvalidParameterError, NotFoundError } from '../errors.js';
 
 /** O_PATH (Linux): a descriptor that names a file without opening it for I/O. */
 export const O_PATH = 0o10000000;
-const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** How a directory is held: never through a symlink, never opened for I/O. */
+export const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /** Linux's own limit on symlinks followed in one lookup is 40; securejoin allows 255. */
 const MAX_LINKS = 255;
 /** How often one look-up starts a component again because it changed between two calls. */
 const MAX_RETRIES = 1000;
 
-const closeFd = promisify(fsCb.close);
-const fstatFd = promisify(fsCb.fstat);
+export const closeFd = promisify(fsCb.close);
+export const fstatFd = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
 const readFd = promisify(fsCb.read);
 /**
  * Raw descriptors, not FileHandles: a FileHandle that is garbage-collected
  * closes its number, which by then may name another of our directories.
  */
 export const openFd = promisify(fsCb.open) as (path: string, flags: number, mode?: number) => Promise<number>;
+
+/**
+ * Opens for reading the regular file `path` names (its last component never
+ * followed), or gives null when something else is there. Nothing but a
+ * regular file is ever opened: the name is first held by an O_PATH
+ * descriptor and checked, then that inode is reopened through the
+ * descriptor's magic link. Opening a device node of the container's
+ * (a watchdog, a tape drive) has effects of its own, and a FIFO blocks.
+ */
+export async function openRegularFile(path: string): Promise<{ fd: number; st: BigIntStats } | null> {
+  const held = await openFd(path, O_PATH | constants.O_NOFOLLOW);
+  try {
+    const st = await fstatFd(held, { bigint: true });
+    if (!st.isFile()) return null;
+    return { fd: await openFd(`/proc/self/fd/${held}`, constants.O_RDONLY), st };
+  } finally {
+    await closeFd(held);
+  }
+}
 
 /** A directory held open (O_PATH), with the container path it was reached by. */
 export class DirHandle {
@@ -296,19 +316,18 @@ export class RootedFs {
     try {
       const mount = this.mountAt(place.path);
       const path = mount?.file ? mount.source : place.name === '' ? place.dir.self : place.dir.child(place.name);
-      let fd: number;
+      let opened: { fd: number; st: BigIntStats } | null;
       try {
-        fd = await openFd(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        opened = await openRegularFile(path);
       } catch (e) {
         if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') return undefined;
-        if (errCode(e) === 'ELOOP') throw new InvalidParameterError(`${containerPath}: a symlink changed while it was read`);
         throw e;
       }
+      if (!opened) throw new InvalidParameterError(`${containerPath} is not a regular file`);
+      const { fd, st } = opened;
       try {
-        const st = await fstatFd(fd);
-        if (!st.isFile()) throw new InvalidParameterError(`${containerPath} is not a regular file`);
-        if (st.size > limit) throw new InvalidParameterError(`${containerPath} is too large (${st.size} bytes, at most ${limit})`);
-        const buf = Buffer.alloc(st.size);
+        if (st.size > BigInt(limit)) throw new InvalidParameterError(`${containerPath} is too large (${st.size} bytes, at most ${limit})`);
+        const buf = Buffer.alloc(Number(st.size));
         let got = 0;
         while (got < buf.length) {
           const { bytesRead: n } = await readFd(fd, buf, got, buf.length - got, got);

@@ -14,12 +14,10 @@
  * so their content is read from the very inode that was stat'ed.
  */
 import type { BigIntStats, Dirent } from 'node:fs';
-import * as fsCb from 'node:fs';
 import { constants } from 'node:fs';
 import { lstat, readdir, statfs } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import type { SpecialFs } from './fs-special.js';
-import { DirHandle, O_PATH, openFd } from './rooted-fs.js';
+import { closeFd, DIR_FLAGS, DirHandle, O_PATH, openFd, openRegularFile } from './rooted-fs.js';
 
 export interface TreeItem {
   /**
@@ -61,9 +59,6 @@ export interface WalkOptions {
 }
 
 const EMPTY = new Map<string, Buffer>();
-const fstat = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
-const closeFd = promisify(fsCb.close);
-const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /** statfs magic numbers of file systems whose content is the kernel's, not files (linux/magic.h). */
 const PSEUDO_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */,
@@ -124,20 +119,12 @@ async function children(dir: DirHandle, rel: string, opts: WalkOptions): Promise
 
 /** Opens a visited regular file; null when it was replaced by something else meanwhile. */
 async function openVisited(item: TreeItem): Promise<TreeItem | null> {
-  let fd: number;
   try {
-    // O_NONBLOCK: a file swapped for a FIFO must not hang the open.
-    fd = await openFd(item.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // Replaced by something else meanwhile (a FIFO, a device): left out.
+    const opened = await openRegularFile(item.path);
+    return opened && { ...item, st: opened.st, fd: opened.fd };
   } catch (e) {
     if (vanished(e)) return null;
-    throw e;
-  }
-  try {
-    const st = await fstat(fd, { bigint: true });
-    if (!st.isFile()) { await closeFd(fd); return null; }
-    return { ...item, st, fd };
-  } catch (e) {
-    await closeFd(fd);
     throw e;
   }
 }
