@@ -115,6 +115,8 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     // A write that races the client's departure fails on the response: that concerns this request only.
     res.on('error', (e) => log(`berthd: ${req.method} ${req.url}: response: ${errorMessage(e)}`));
+    // A request pipelined behind one whose answer closed the connection is read, never run.
+    if (isLingering(req.socket)) { res.destroy(); return; }
     handle(req, res).catch((e: unknown) => {
       console.error(`berthd: ${req.method} ${req.url}: failed while answering an error: ${(e as Error)?.stack ?? e}`);
       res.destroy();

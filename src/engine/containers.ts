@@ -63,6 +63,8 @@ export interface RuntimeRegistry {
 
 export class ContainerService {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** One watch of a container's exit shared by every stop waiting out its grace period (graceWait). */
+  private readonly exitWatches = new Map<string, Promise<void>>();
   /** Exits being handled, by container id (handleExit). */
   private readonly exiting = new Map<string, Promise<void>>();
   private readonly pendingAttach = new Map<string, Set<AttachHandle>>();
@@ -462,8 +464,28 @@ export class ContainerService {
   async stop(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
     const c = this.lookup(nameOrId);
     const graceMs = await this.serial(c.Id, () => this.signalStop(c.Id, timeout, signal));
-    if (graceMs > 0 && await this.awaitExit(c.Id, graceMs)) return;
+    if (graceMs > 0 && await this.graceWait(c.Id, graceMs)) return;
     await this.serial(c.Id, () => this.killAfterGrace(c.Id));
+  }
+
+  /**
+   * Whether the container exits within `ms`. All stops and restarts of one
+   * container share one watch of its exit, so a client sending many
+   * `stop -t -1` costs one poll, not one each.
+   */
+  private async graceWait(id: string, ms: number): Promise<boolean> {
+    let exit = this.exitWatches.get(id);
+    if (!exit) {
+      exit = this.awaitExit(id, Number.MAX_SAFE_INTEGER).then(() => undefined).finally(() => this.exitWatches.delete(id));
+      this.exitWatches.set(id, exit);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.min(ms, 2 ** 31 - 1)); });
+    try {
+      return await Promise.race([exit.then(() => true as const), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The first half of a stop: the stop signal sent; the grace period's length in ms (0: kill at once). */
@@ -544,7 +566,7 @@ export class ContainerService {
       this.cancelRestart(cur);
       return -1;
     });
-    if (graceMs > 0) await this.awaitExit(c.Id, graceMs);
+    if (graceMs > 0) await this.graceWait(c.Id, graceMs);
     await this.serial(c.Id, async () => {
       if (graceMs >= 0) await this.killAfterGrace(c.Id);
       const cur = this.store.get(c.Id);

@@ -54,4 +54,14 @@ describe('a stop waiting for its timeout', { skip: skipUnlessRoot() }, () => {
     assert.equal(await stop, 204);
     assert.equal((await inspect(d, id)).State.Running, false);
   });
+
+  test('many stops waiting at once all answer when the container goes', async () => {
+    const { id, stop } = await stopping();
+    const more = Array.from({ length: 20 }, () => d.request('POST', `/containers/${id}/stop?t=-1`, undefined, { timeoutMs: 60_000 }).then((r) => r.status));
+    await sleep(300);
+    const rm = await d.request('DELETE', `/containers/${id}?force=1`, undefined, { timeoutMs: 20_000 });
+    assert.equal(rm.status, 204, rm.text);
+    assert.equal(await stop, 204);
+    for (const status of await Promise.all(more)) assert.ok(status === 204 || status === 304 || status === 404, `a waiting stop answered ${status}`);
+  });
 });
