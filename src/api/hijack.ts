@@ -57,7 +57,16 @@ export function readHijackBody(ctx: RequestContext): Promise<{ body: Buffer; res
   });
 }
 
+/** Requests whose 101 went out: from then on their socket carries stream bytes, and an error can only cut it. */
+const upgraded = new WeakSet<object>();
+
+/** Whether `sendUpgrade` answered this request (its socket may have carried earlier requests: bytesWritten cannot tell). */
+export function wasUpgraded(req: object): boolean {
+  return upgraded.has(req);
+}
+
 export function sendUpgrade(ctx: RequestContext, tty: boolean): void {
+  upgraded.add(ctx.req);
   const type = tty || !versionAtLeast(ctx.version, '1.42') ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   const headers = Object.entries({ ...COMMON_HEADERS, 'Content-Type': type, Connection: 'Upgrade', Upgrade: 'tcp' })
     .map(([k, v]) => `${k}: ${v}\r\n`).join('');

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors.js';
 import { statusFromError } from './status.js';
 import { isLingering, lingerOnClose, lingeringClose } from './linger.js';
+import { wasUpgraded } from './hijack.js';
 import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, sendJson, versionAtLeast, type RequestContext } from './context.js';
 import { Router } from './router.js';
 import type { Engine } from '../engine/engine.js';
@@ -103,8 +104,7 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
       log(`${req.method} ${req.url}`);
       const { version, path, query } = splitVersion(req.url ?? '/');
       const m = router.match(req.method ?? 'GET', path);
-      if (m === null) throw new NotFoundError('page not found');
-      if (m === 'method') throw new NotFoundError('page not found');
+      if (m === null || m === 'method') throw new NotFoundError('page not found');
       const ctx: RequestContext = { req, res, params: m.params, query, version };
       await m.handler(ctx);
     } catch (e) {
@@ -142,7 +142,7 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
       }
       if (statusFromError(e) >= 500) console.error(`berthd: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
       // Once the 101 went out the socket carries raw stream bytes: an HTTP answer would corrupt it.
-      if ((socket as Socket).bytesWritten > 0) socket.destroy();
+      if (wasUpgraded(req)) socket.destroy();
       else if (socket.writable) hijackError(socket, e);
     }
   };

@@ -19,7 +19,7 @@
  * OomScoreAdj, …) are the engine's: engine/create-checks.ts.
  */
 import { InvalidParameterError } from '../errors.js';
-import { GoDecoder } from './schema/go-decode.js';
+import { GoDecoder, kindOf } from './schema/go-decode.js';
 import { ENGINE_API_BODIES } from './schema/engine-api.generated.js';
 
 /** The request bodies with a schema (scripts/gen-api-schemas.mjs lists the endpoints). */
@@ -45,7 +45,7 @@ export function parseBody<T = Record<string, any>>(text: string, name?: BodyName
   if (value === null) return {} as T;
   if (!name) {
     if (typeof value !== 'object' || Array.isArray(value)) {
-      throw new InvalidParameterError(`invalid JSON: json: cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value} into Go value of type map[string]interface {}`);
+      throw new InvalidParameterError(`invalid JSON: json: cannot unmarshal ${kindOf(value)} into Go value of type map[string]interface {}`);
     }
     return value as T;
   }

@@ -159,7 +159,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The JSON kind as Go's UnmarshalTypeError names it. */
-function kindOf(v: unknown): string {
+export function kindOf(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   switch (typeof v) {
     case 'string': return 'string';

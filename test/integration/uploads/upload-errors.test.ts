@@ -22,6 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startDaemon, skipUnlessRoot, waitFor, type Daemon } from '../../helpers/daemon.js';
@@ -110,6 +111,27 @@ describe('an upload berthd refuses gets its answer', { skip: skipUnlessRoot() },
     assert.ok(last.errorDetail?.message, r.text);
     assert.equal(last.error, last.errorDetail.message);
     await tmpEmpty();
+  });
+
+  test('an attach refused on a kept-alive connection gets its 404, as on a fresh one', async () => {
+    // docker-py sends its upgrades on pooled connections that carried earlier requests.
+    const text = await new Promise<string>((resolve, reject) => {
+      const sock = connect(d.socket);
+      let got = '';
+      let sentSecond = false;
+      sock.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+        if (!sentSecond && got.includes('\r\n\r\nOK')) {
+          sentSecond = true;
+          sock.write('POST /containers/no-such-container/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+        }
+      });
+      sock.on('close', () => resolve(got));
+      sock.on('error', reject);
+      sock.write('GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n');
+      setTimeout(() => sock.destroy(), 10_000).unref();
+    });
+    assert.match(text, /HTTP\/1\.1 404[^]*No such container: no-such-container/);
   });
 
   test('berthd never reached its backstop', () => {
