@@ -6,7 +6,9 @@
 //
 // The client is the tree's own (PYTHONPATH=<tree>), run by Debian's pytest.
 // berthd gets busybox stand-ins for the images the suite expects from Docker
-// Hub (busybox:latest, alpine:3.10, alpine:latest). The swarm, plugin,
+// Hub: busybox:latest from Debian's busybox-static, and alpine:3.10 and
+// alpine:latest built on it with alpine's directories, users and groups
+// (test/compat/alpine-stand-in). The swarm, plugin,
 // secret, config, service, node and credential-helper files are left out
 // (berth is not a swarm manager and has no plugins); the tests that cannot
 // pass on any daemon on a machine without Docker Hub are deselected from
@@ -29,7 +31,8 @@ const LEFT_OUT = [
   'api_swarm_test.py', 'api_plugin_test.py', 'api_secret_test.py', 'api_config_test.py', 'api_service_test.py',
   'models_nodes_test.py', 'models_services_test.py', 'models_swarm_test.py', 'credentials',
 ];
-const STAND_INS = ['busybox:latest', 'alpine:3.10', 'alpine:latest'];
+/** test/compat/alpine-stand-in: busybox with alpine's layout and stock users. */
+const ALPINE_CONTEXT = join(root, 'test', 'compat', 'alpine-stand-in');
 const PYTHON_DEPS = ['pytest', 'pytest_timeout', 'requests', 'urllib3', 'websocket', 'paramiko'];
 
 function fail(msg) {
@@ -102,7 +105,9 @@ try {
 
   d = await startDaemon({ args: process.env.BERTH_COMPAT_ARGS ? process.env.BERTH_COMPAT_ARGS.split(' ') : [] });
   process.stdout.write(`compat-docker-py: berthd on ${d.host}\n`);
-  for (const ref of STAND_INS) await importBusybox(d, ref);
+  await importBusybox(d, 'busybox:latest');
+  const built = await d.berth(['build', '-q', '-t', 'alpine:3.10', '-t', 'alpine:latest', ALPINE_CONTEXT], { timeoutMs: 120_000 });
+  if (built.code !== 0) throw new Error(`building the alpine stand-in: ${built.stderr}`);
 
   const args = [
     '-m', 'pytest', 'tests/integration', '-p', 'no:cacheprovider', '--timeout=180', '-rfEs', '--tb=short', '-q',
