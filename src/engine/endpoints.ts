@@ -451,14 +451,16 @@ export class EndpointService implements ContainerNetworking {
    * `Links` entry (`target:alias`) of every container whose sandbox has an
    * endpoint on `n` — up, or being set up.
    */
-  private linkAliasesFor(target: ContainerRecord, n: NetworkRecord): string[] {
+  private linkAliasesFor(target: ContainerRecord, n: NetworkRecord, pending?: { containerId: string; cfg: Record<string, any> | undefined }): string[] {
     const out: string[] = [];
     for (const sb of this.sandboxes.all()) {
       if (sb.containerId === target.Id) continue;
       const ep = sb.endpoints.find((e) => e.networkId === n.Id);
       const other = ep && this.containerStore.get(sb.containerId);
       if (!other) continue;
-      for (const link of (configuredNetworks(other)[ep.networkName]?.Links ?? []) as string[]) {
+      // A container being connected has its endpoint's configuration recorded only once it is up.
+      const cfg = pending?.containerId === other.Id ? pending.cfg : configuredNetworks(other)[ep.networkName];
+      for (const link of (cfg?.Links ?? []) as string[]) {
         const [ref, alias] = splitLink(link);
         if ((ref === target.Name || (ref.length >= 12 && target.Id.startsWith(ref))) && DNS_NAME.test(alias)) out.push(alias);
       }
@@ -482,7 +484,7 @@ export class EndpointService implements ContainerNetworking {
       try { target = this.containers().lookup(ref); } catch { continue; }
       const ep = this.sandboxes.get(target.Id)?.endpoints.find((e) => e.networkId === n.Id && e.ready);
       if (!ep) continue;
-      const names = unique([target.Name, ...ep.aliases, target.Id.slice(0, 12), ...this.linkAliasesFor(target, n)]);
+      const names = unique([target.Name, ...ep.aliases, target.Id.slice(0, 12), ...this.linkAliasesFor(target, n, { containerId: linker.Id, cfg })]);
       try {
         await this.driver.setDnsNames(netavarkName(n), target.Id, names);
       } catch (e) {
