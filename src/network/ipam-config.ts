@@ -67,8 +67,8 @@ function prefixContains(p: Prefix, family: 4 | 6, value: bigint): boolean {
 
 function prefixesOverlap(a: Prefix, b: Prefix): boolean {
   if (a.family !== b.family) return false;
-  // Shifted into IPv6 width, an IPv4 pair overlaps exactly when the IPv6 images do.
-  const widen = (p: Prefix) => (p.family === 4 ? { base: p.masked << 96n, prefix: p.bits + 96 } : { base: p.masked, prefix: p.bits });
+  // Shifted into the top 32 of 128 bits, an IPv4 pair overlaps exactly when the IPv6 images do.
+  const widen = (p: Prefix) => ({ base: p.family === 4 ? p.masked << 96n : p.masked, prefix: p.bits });
   return overlaps6(widen(a), widen(b));
 }
 
