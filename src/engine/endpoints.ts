@@ -462,10 +462,16 @@ export class EndpointService implements ContainerNetworking {
       const cfg = pending?.containerId === other.Id ? pending.cfg : configuredNetworks(other)[ep.networkName];
       for (const link of (cfg?.Links ?? []) as string[]) {
         const [ref, alias] = splitLink(link);
-        if ((ref === target.Name || (ref.length >= 12 && target.Id.startsWith(ref))) && DNS_NAME.test(alias)) out.push(alias);
+        if (DNS_NAME.test(alias) && this.refersTo(ref, target)) out.push(alias);
       }
     }
     return out;
+  }
+
+  /** Whether a link's container reference (a name or an ID prefix) names `target`, as the lookup resolves it. */
+  private refersTo(ref: string, target: ContainerRecord): boolean {
+    if (ref === target.Name) return true;
+    try { return this.containers().lookup(ref).Id === target.Id; } catch { return false; }
   }
 
   /**

@@ -107,4 +107,27 @@ describe('IPv6 networks', { skip: skipUnlessRoot() || skipWithoutDocker() }, () 
       for (const n of ['v6auto', 'v6opt', 'v4only']) await d.request('DELETE', `/networks/${n}`);
     }
   });
+
+  test("berth's own CLI: network create --ipv6, run --ip6, network connect --ip6", async () => {
+    const berth = async (args: string[]) => {
+      const r = await d.berth(args);
+      assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    const sub = subnet6.replace(':1::', ':3::');
+    const pre = prefix6.replace(':1::', ':3::');
+    try {
+      await berth(['network', 'create', '--ipv6', '--subnet', sub, 'v6berth']);
+      assert.equal(await berth(['network', 'inspect', '-f', '{{.EnableIPv6}}', 'v6berth']), 'true');
+      await berth(['run', '-d', '--name', 'v6c', '--network', 'v6berth', '--ip6', `${pre}c0de`, 'busybox', 'sleep', '120']);
+      assert.equal(await berth(['inspect', '-f', '{{.NetworkSettings.Networks.v6berth.GlobalIPv6Address}}', 'v6c']), `${pre}c0de`);
+      await berth(['run', '-d', '--name', 'v6d', 'busybox', 'sleep', '120']);
+      await berth(['network', 'connect', '--ip6', `${pre}d00d`, 'v6berth', 'v6d']);
+      assert.equal(await berth(['inspect', '-f', '{{.NetworkSettings.Networks.v6berth.GlobalIPv6Address}}', 'v6d']), `${pre}d00d`);
+      assert.match(await berth(['exec', 'v6d', 'ping', '-6', '-c', '1', '-W', '5', `${pre}c0de`]), /1 packets received/);
+    } finally {
+      await d.berth(['rm', '-f', 'v6c', 'v6d']);
+      await d.berth(['network', 'rm', 'v6berth']);
+    }
+  });
 });
