@@ -36,9 +36,14 @@ function cleanDest(dest: string, raw: string): string {
   return d.replace(/\/$/, '');
 }
 
-/** Parses one `-v` spec: `name:/dst[:opts]`, `/host:/dst[:opts]`. */
+/**
+ * Parses one `Binds` entry: `name:/dst[:opts]`, `/host:/dst[:opts]`, or
+ * `/dst` alone (an anonymous volume, moby's linux parser; the docker CLI
+ * sends `-v /dst` as Config.Volumes, other clients send it here).
+ */
 function parseBind(spec: string): { source: string; dest: string; opts: string[] } {
   const parts = spec.split(':');
+  if (parts.length === 1 && parts[0] !== '') return { source: '', dest: parts[0], opts: [] };
   if (parts.length < 2 || parts.length > 3) throw new InvalidParameterError(`invalid volume specification: '${spec}'`);
   return { source: parts[0], dest: parts[1], opts: parts[2] ? parts[2].split(',') : [] };
 }
@@ -88,7 +93,11 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
       else if (o === 'z' || o === 'Z') throw new NotImplementedError(`SELinux relabeling (:${o}) is not supported: SELinux is not enabled`);
       else throw new InvalidParameterError(`invalid mode: ${o}`);
     }
-    if (isAbsolute(source)) {
+    if (source === '') {
+      checkDriver(containerDriver, undefined);
+      const v = await ctx.ensureVolume(undefined, true);
+      add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: '', RW: true, Propagation: '' });
+    } else if (isAbsolute(source)) {
       // `-v /host:/dst` creates a missing host directory, like dockerd.
       if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
       add({ Type: 'bind', Source: source, Destination: destination, Mode: opts.join(','), RW: rw, Propagation: propagation || 'rprivate' });

@@ -15,8 +15,10 @@ const RULE_RE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
 /** Go's int64 range: a major/minor past it fails strconv.ParseInt as it does in dockerd. */
 const INT64_MAX = 9223372036854775807n;
 
-function number(text: string, which: 'major' | 'minor', rule: string): number {
-  if (text === '*') return -1;
+function number(text: string, which: 'major' | 'minor', rule: string): number | undefined {
+  // moby writes -1 for `*`, which runc reads as a wildcard but crun writes
+  // verbatim (the kernel refuses it); the OCI spec's wildcard is the field left out.
+  if (text === '*') return undefined;
   const n = BigInt(text);
   if (n > INT64_MAX) throw new InvalidParameterError(`invalid ${which} value in device cgroup rule format: '${rule}'`);
   // The kernel's device numbers are 32-bit; a larger one can never match, and
@@ -29,7 +31,11 @@ function number(text: string, which: 'major' | 'minor', rule: string): number {
 export function parseDeviceCgroupRule(rule: string): DeviceCgroup {
   const m = RULE_RE.exec(rule);
   if (!m) throw new InvalidParameterError(`invalid device cgroup rule format: '${rule}'`);
-  return { allow: true, type: m[1] as 'a' | 'b' | 'c', major: number(m[2], 'major', rule), minor: number(m[3], 'minor', rule), access: m[4] };
+  const major = number(m[2], 'major', rule);
+  const minor = number(m[3], 'minor', rule);
+  return {
+    allow: true, type: m[1] as 'a' | 'b' | 'c', ...(major !== undefined ? { major } : {}), ...(minor !== undefined ? { minor } : {}), access: m[4],
+  };
 }
 
 /** The rules' OCI entries, in order (an empty or absent list gives none). */
