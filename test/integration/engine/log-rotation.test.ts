@@ -1,0 +1,74 @@
+/**
+ * json-file rotation as Docker does it (issue 10): `max-size` with
+ * `max-file=N` keeps at most N files of at most max-size bytes, drops the
+ * oldest, and `logs` (whole, or a tail) reads across the kept files in order.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
+import { importBusybox } from '../../helpers/busybox.js';
+import { createContainer, logs, remove, start, waitExit } from './api.js';
+
+/** Lines `line-001`…`line-<n>`, five at a time with a pause, so each burst stays well under max-size. */
+function printer(n: number): string[] {
+  return ['sh', '-c', `i=1; while [ $i -le ${n} ]; do printf 'line-%03d\\n' $i; [ $((i % 5)) -eq 0 ] && usleep 30000; i=$((i+1)); done`];
+}
+
+function numbers(out: string): number[] {
+  return out.split('\n').filter(Boolean).map((l) => {
+    assert.match(l, /^line-\d{3}$/);
+    return Number(l.slice(5));
+  });
+}
+
+describe('json-file log rotation', { skip: skipUnlessRoot() }, () => {
+  let d!: Daemon;
+  before(async () => { d = await startDaemon(); await importBusybox(d); }, { timeout: 120_000 });
+  after(async () => { await d?.stop(); });
+
+  test('max-size with max-file keeps that many files and logs reads across them, whole or as a tail', async () => {
+    const id = await createContainer(d, { Cmd: printer(150), HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': '1k', 'max-file': '3' } } } });
+    try {
+      await start(d, id);
+      assert.equal(await waitExit(d, id), 0);
+      const dir = join(d.dataRoot, 'containers', id);
+      const files = readdirSync(dir).filter((f) => f.startsWith('ctr.log')).map((f) => join(dir, f));
+      const withContent = files.filter((f) => statSync(f).size > 0);
+      const inodes = new Set(withContent.map((f) => statSync(f).ino));
+      assert.ok(inodes.size <= 3, `at most 3 log files: ${withContent.join(' ')}`);
+      assert.ok(inodes.size >= 2, `the log was rotated: ${files.join(' ')}`);
+      for (const f of withContent) assert.ok(statSync(f).size <= 1024, `${f} is ${statSync(f).size} bytes`);
+
+      const all = numbers(await logs(d, id));
+      // The oldest lines are gone, the rest is whole and in order, and spans more than one file.
+      assert.equal(all.at(-1), 150);
+      assert.ok(all[0] > 1, `the oldest file was dropped (first line ${all[0]})`);
+      assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => all[0] + i));
+      const perFile = Math.floor(1024 / (`${new Date().toISOString()} stdout F line-000`.length + 1));
+      assert.ok(all.length > perFile, `read across files: ${all.length} lines`);
+
+      const r = await d.request('GET', `/containers/${id}/logs?stdout=1&tail=${perFile + 5}`);
+      assert.equal(r.status, 200, r.text);
+      const tail: number[] = [];
+      for (let b = r.body; b.length >= 8; b = b.subarray(8 + b.readUInt32BE(4))) tail.push(...numbers(b.subarray(8, 8 + b.readUInt32BE(4)).toString()));
+      assert.deepEqual(tail, all.slice(-(perFile + 5)));
+    } finally {
+      await remove(d, id);
+    }
+  });
+
+  test('without max-size, max-file changes nothing: one file, every line', async () => {
+    const id = await createContainer(d, { Cmd: printer(40), HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-file': '2' } } } });
+    try {
+      await start(d, id);
+      assert.equal(await waitExit(d, id), 0);
+      assert.deepEqual(numbers(await logs(d, id)), Array.from({ length: 40 }, (_, i) => i + 1));
+      const dir = join(d.dataRoot, 'containers', id);
+      assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('ctr.log')), ['ctr.log']);
+    } finally {
+      await remove(d, id);
+    }
+  });
+});
