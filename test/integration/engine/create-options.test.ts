@@ -121,4 +121,21 @@ describe('container create options', { skip: skipUnlessRoot() }, () => {
     await remove(d, local);
     await d.request('DELETE', '/volumes/dpyvol');
   });
+
+  test('HostConfig.Runtime is honoured and shown; no runtime means the daemon\'s default; an unknown one is refused in dockerd\'s words', async () => {
+    for (const runtime of ['runc', 'crun']) {
+      await run({ Cmd: ['echo', runtime], HostConfig: { Runtime: runtime } }, async (out, id) => {
+        assert.equal(out, `${runtime}\n`);
+        assert.equal((await inspect(d, id)).HostConfig.Runtime, runtime);
+      });
+    }
+    const info = (await d.request('GET', '/info')).json();
+    const id = await createContainer(d, { Cmd: ['true'] });
+    try {
+      assert.equal((await inspect(d, id)).HostConfig.Runtime, info.DefaultRuntime);
+    } finally {
+      await remove(d, id);
+    }
+    await createFails({ HostConfig: { Runtime: 'nope' } }, 400, 'unknown or invalid runtime name: nope');
+  });
 });
