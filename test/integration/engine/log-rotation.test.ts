@@ -5,9 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
+import { startDaemon, skipUnlessRoot, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, logs, remove, start, waitExit } from './api.js';
 
@@ -15,6 +16,9 @@ import { createContainer, logs, remove, start, waitExit } from './api.js';
 function printer(n: number): string[] {
   return ['sh', '-c', `i=1; while [ $i -le ${n} ]; do printf 'line-%03d\\n' $i; [ $((i % 5)) -eq 0 ] && usleep 30000; i=$((i+1)); done`];
 }
+
+/** A k8s-file record of one `line-NNN`: how many fit in a 1 KiB file. */
+const PER_FILE = Math.floor(1024 / (`${new Date().toISOString().replace('Z', '000000+00:00')} stdout F line-000`.length + 1));
 
 function numbers(out: string): number[] {
   return out.split('\n').filter(Boolean).map((l) => {
@@ -46,7 +50,7 @@ describe('json-file log rotation', { skip: skipUnlessRoot() }, () => {
       assert.equal(all.at(-1), 150);
       assert.ok(all[0] > 1, `the oldest file was dropped (first line ${all[0]})`);
       assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => all[0] + i));
-      const perFile = Math.floor(1024 / (`${new Date().toISOString()} stdout F line-000`.length + 1));
+      const perFile = PER_FILE;
       assert.ok(all.length > perFile, `read across files: ${all.length} lines`);
 
       const r = await d.request('GET', `/containers/${id}/logs?stdout=1&tail=${perFile + 5}`);
@@ -69,6 +73,29 @@ describe('json-file log rotation', { skip: skipUnlessRoot() }, () => {
       assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('ctr.log')), ['ctr.log']);
     } finally {
       await remove(d, id);
+    }
+  });
+
+  test('rotation goes on for a running container after berthd restarts', async () => {
+    const gate = mkdtempSync(join(tmpdir(), 'berth-test-gate-'));
+    const script = `${printer(60)[2]}; while [ ! -e /gate/go ]; do usleep 50000; done; i=61; while [ $i -le 150 ]; do printf 'line-%03d\\n' $i; [ $((i % 5)) -eq 0 ] && usleep 30000; i=$((i+1)); done`;
+    const id = await createContainer(d, {
+      Cmd: ['sh', '-c', script],
+      HostConfig: { Binds: [`${gate}:/gate`], LogConfig: { Type: 'json-file', Config: { 'max-size': '1k', 'max-file': '3' } } },
+    });
+    try {
+      await start(d, id);
+      await waitFor(async () => (await logs(d, id)).includes('line-060'), 30_000, 'the first 60 lines');
+      await d.restart();
+      writeFileSync(join(gate, 'go'), '');
+      assert.equal(await waitExit(d, id), 0);
+      const all = numbers(await logs(d, id));
+      assert.equal(all.at(-1), 150);
+      assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => all[0] + i), 'whole and in order');
+      assert.ok(all.length > 2 * PER_FILE, `three files kept: ${all.length} lines`);
+    } finally {
+      await remove(d, id);
+      rmSync(gate, { recursive: true, force: true });
     }
   });
 });
