@@ -49,11 +49,15 @@ export class VolumeService {
 
   /**
    * Creates a volume, or returns the existing one of that name. A volume
-   * without a name is anonymous (`anonymous` is kept for callers that say so
-   * explicitly; the name decides, as in moby `VolumesService.Create`).
+   * made without a name gets ANONYMOUS_LABEL, as in moby
+   * `VolumesService.Create` (prune goes by it). `anonymous` says the volume
+   * is a container mount's own, made for a mount without a source: `rm -v`
+   * of that container removes it (moby `removeMountPoints` goes by the
+   * mount, not the label, so a volume made by `POST /volumes/create` without
+   * a name and mounted by its name is not one).
    */
   async create(req: VolumeCreateRequest, anonymous = false): Promise<VolumeRecord> {
-    const isAnonymous = anonymous || !req.Name;
+    const unnamed = !req.Name;
     const name = req.Name || randomVolumeName();
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw unknownVolumeDriver(name, driver);
@@ -69,7 +73,7 @@ export class VolumeService {
     await mkdir(this.paths.volumeData(name), { recursive: true, mode: 0o755 });
     const rec = this.store.insert({
       Name: name, Driver: 'local', Mountpoint: this.paths.volumeData(name), CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      Labels: isAnonymous ? { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.Labels ?? {}), Options: opts, Scope: 'local', Anonymous: isAnonymous,
+      Labels: unnamed ? { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.Labels ?? {}), Options: opts, Scope: 'local', Anonymous: anonymous,
     });
     this.events.emit('volume', 'create', name, { driver: 'local' });
     return rec;

@@ -61,6 +61,20 @@ describe('anonymous volumes, prune and subpath mounts', { skip: skipUnlessRoot()
     }
   });
 
+  test('rm -v removes a container\'s own anonymous volumes, not an unnamed one it mounted by name', async () => {
+    const made = (await d.request('POST', '/volumes/create', {})).json().Name as string;
+    try {
+      const id = await createContainer(d, { Image: 'busybox-vol', Cmd: ['true'], HostConfig: { Binds: [`${made}:/byname`] } });
+      const own = ((await d.request('GET', `/containers/${id}/json`)).json().Mounts as { Name: string; Destination: string }[])
+        .find((m) => m.Destination === '/data')!.Name;
+      await remove(d, id); // with v=1
+      assert.equal((await d.request('GET', `/volumes/${own}`)).status, 404, 'the image VOLUME\'s volume goes with the container');
+      assert.equal((await d.request('GET', `/volumes/${made}`)).status, 200, 'a volume mounted by name stays');
+    } finally {
+      await d.request('DELETE', `/volumes/${made}?force=1`);
+    }
+  });
+
   test('prune removes unused anonymous volumes only, unless all=true; API < 1.42 prunes all', async () => {
     const anon = (await d.request('POST', '/volumes/create', {})).json().Name as string;
     await d.request('POST', '/volumes/create', { Name: 'keep-me' });
