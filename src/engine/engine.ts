@@ -15,6 +15,7 @@ import { ImageService } from './images.js';
 import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
 import { ContainerArchive } from './container-archive.js';
+import { LogRotations } from './log-rotation.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
 import { BuildService, BUILD_CONTAINER_LABEL } from './build.js';
@@ -70,6 +71,8 @@ export class Engine {
   readonly builds: BuildService;
   readonly distribution: Distribution;
   readonly runtimes: RuntimeRegistry;
+  /** `max-file` log rotation of running containers. */
+  readonly logRotations: LogRotations;
   readonly startedAt = new Date();
   private exitWatch: { close(): void } | null = null;
 
@@ -108,6 +111,7 @@ export class Engine {
       lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
     }), sandboxes, this.paths.faults);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
+    this.logRotations = new LogRotations((id) => containerStore.get(id), this.paths);
     this.health = new HealthMonitor(this.containers, this.exec, this.events);
     this.distribution = new Distribution(this.images, this.content, options.insecureRegistries ?? []);
     this.builds = new BuildService(this.db, this.paths, this.layers, this.images, this.containers, this.distribution, this.events);
@@ -142,6 +146,8 @@ export class Engine {
     await engine.reconcileLeftovers();
     engine.faults.sweep();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
+    engine.logRotations.follow(engine.events);
+    for (const c of engine.containers.store.all()) if (c.State.Running) await engine.logRotations.arm(c.Id);
     engine.events.subscribe((e) => {
       if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) {
         engine.exec.forgetContainer(e.Actor.ID);
@@ -195,6 +201,7 @@ export class Engine {
   async close(): Promise<void> {
     this.containers.shutdown();
     this.health.close();
+    await this.logRotations.closeAll();
     this.exitWatch?.close();
     await this.endpoints.close();
     this.db.close();
