@@ -72,7 +72,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
       KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
-      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] },
+      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors),
       NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,
       HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
@@ -128,4 +128,18 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       BuildCache: [],
     });
   });
+}
+
+/**
+ * `RegistryConfig` of `GET /info` (moby registry.ServiceConfig): the
+ * mirrors (`--registry-mirror`) as given, with a trailing slash, and Docker
+ * Hub's index entry that lists them, as dockerd shows them.
+ */
+function registryConfig(mirrors: string[]): Record<string, unknown> {
+  return {
+    AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null,
+    InsecureRegistryCIDRs: ['127.0.0.0/8'],
+    IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true } },
+    Mirrors: mirrors,
+  };
 }
