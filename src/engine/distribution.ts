@@ -13,6 +13,7 @@ import {
 import type { ImageConfig } from '../image/config.js';
 import { RegistryClient, endpointFor, type RegistryCredentials, type RegistryEndpoint } from '../registry/client/registry-client.js';
 import { DOCKER_HUB_DOMAIN, mirrorEndpoint } from '../registry/client/endpoint.js';
+import { digestOf, parseDigest } from '../registry/client/digest.js';
 import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
 import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
@@ -420,7 +421,8 @@ async function streamToBuffer(s: import('node:stream').Readable, size: number, d
     chunks.push(c as Buffer);
   }
   const b = Buffer.concat(chunks);
-  const got = `sha256:${(await import('node:crypto')).createHash('sha256').update(b).digest('hex')}`;
+  // The descriptor's own algorithm (sha256, sha384 or sha512, as go-digest verifies), never assumed sha256.
+  const got = digestOf(b, parseDigest(digest).algorithm);
   if (got !== digest) throw new InvalidParameterError(`failed to verify ${digest}: digest mismatch: got ${got}`);
   return b;
 }
