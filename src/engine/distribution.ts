@@ -13,7 +13,7 @@ import {
 import type { ImageConfig } from '../image/config.js';
 import { RegistryClient, endpointFor, type RegistryCredentials, type RegistryEndpoint } from '../registry/client/registry-client.js';
 import { DOCKER_HUB_DOMAIN, mirrorEndpoint } from '../registry/client/endpoint.js';
-import { digestOf, parseDigest } from '../registry/client/digest.js';
+import { digestOf, isDigest, parseDigest } from '../registry/client/digest.js';
 import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
 import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
@@ -211,12 +211,19 @@ export class Distribution {
       if (isIndexMediaType(top.mediaType)) {
         const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: PlatformDescriptor[] };
         const chosen = selectManifest(index.manifests, o.platform ? parsePlatform(o.platform) : defaultPlatform());
+        checkDigest(chosen.digest, 'manifest');
         manifest = await registry.getManifest(ref.path, chosen.digest);
       }
       const m = JSON.parse(manifest.bytes.toString('utf8')) as { config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
       if (!m.config || !m.layers) throw new InvalidParameterError(`unsupported manifest type ${manifest.mediaType}`);
+      // The manifest is the registry's word: every digest and size is checked before it names a
+      // file in the content store or a URL (a digest such as `sha256:../../x` would reach outside).
+      checkDescriptor(m.config, 'config');
       for (const l of m.layers) {
+        checkDescriptor(l, 'layer');
         if (!LAYER_TYPES.has(l.mediaType)) throw new InvalidParameterError(`unsupported layer media type ${l.mediaType} (${l.digest})`);
+        // berth's content store holds sha256 blobs (store/content-store.ts); say so rather than fail verifying.
+        if (parseDigest(l.digest).algorithm !== 'sha256') throw new InvalidParameterError(`unsupported layer digest algorithm in ${l.digest}: berth stores sha256 layers only`);
       }
       const configBytes = await streamToBuffer(await registry.getBlob(ref.path, m.config.digest), m.config.size, m.config.digest);
       const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
@@ -400,6 +407,19 @@ export class Distribution {
     } finally {
       client.close();
     }
+  }
+}
+
+/** Throws unless `digest` is a digest of a registered algorithm (the registry client's parseDigest), in Docker's words. */
+function checkDigest(digest: unknown, what: string): void {
+  if (typeof digest !== 'string' || !isDigest(digest)) throw new InvalidParameterError(`invalid ${what} digest in manifest: ${JSON.stringify(digest)}`);
+}
+
+/** A manifest descriptor: a valid digest and a size that is a whole number of bytes. */
+function checkDescriptor(desc: { digest: unknown; size: unknown }, what: string): void {
+  checkDigest(desc.digest, what);
+  if (typeof desc.size !== 'number' || !Number.isSafeInteger(desc.size) || desc.size < 0) {
+    throw new InvalidParameterError(`invalid ${what} size in manifest for ${String(desc.digest)}: ${JSON.stringify(desc.size)}`);
   }
 }
 
