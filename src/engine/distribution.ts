@@ -85,6 +85,11 @@ export class Distribution {
     return [...this.mirrors];
   }
 
+  /** `--insecure-registry` entries as given (hosts and CIDRs), for `docker info`. */
+  get insecureRegistryList(): string[] {
+    return [...this.insecureRegistries];
+  }
+
   private async client(ref: Reference, auth?: AuthConfig, signal?: AbortSignal): Promise<RegistryClient> {
     return this.clientAt(endpointFor(ref.domain, this.insecureRegistries), auth, signal);
   }

@@ -33,7 +33,9 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     registry = await startDockerRegistry(dir);
     // A mirror nobody listens on comes first: the pull must pass over it.
     deadMirror = `http://127.0.0.1:${await freePort()}`;
-    d = await startDaemon({ args: ['--registry-mirror', deadMirror, '--registry-mirror', registry.url] });
+    d = await startDaemon({
+      args: ['--registry-mirror', deadMirror, '--registry-mirror', registry.url, '--insecure-registry', '10.99.0.0/16', '--insecure-registry', 'reg.example:5000'],
+    });
     busyboxId = await importBusybox(d);
     // The stand-ins, pushed under the mirror's own name, then forgotten locally.
     for (const [repo, tag] of [['library/busybox', 'latest'], ['library/alpine', '3.10']] as const) {
@@ -53,10 +55,16 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('info shows the mirrors, in order, with a trailing slash', async () => {
+  test('info shows the mirrors, in order, with a trailing slash, and the insecure registries', async () => {
     const info = (await d.request('GET', '/info')).json();
     assert.deepEqual(info.RegistryConfig.Mirrors, [`${deadMirror}/`, `${registry!.url}/`]);
     assert.deepEqual(info.RegistryConfig.IndexConfigs['docker.io'].Mirrors, [`${deadMirror}/`, `${registry!.url}/`]);
+    assert.deepEqual(info.RegistryConfig.InsecureRegistryCIDRs, ['127.0.0.0/8', '10.99.0.0/16']);
+    assert.deepEqual(info.RegistryConfig.IndexConfigs['reg.example:5000'], { Name: 'reg.example:5000', Mirrors: [], Secure: false, Official: false });
+    const cli = await d.docker(['info']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, new RegExp(`Registry Mirrors:\\n  ${deadMirror}/\\n  ${registry!.url}/\\n`));
+    assert.match(cli.stdout, /Insecure Registries:\n  reg\.example:5000\n  127\.0\.0\.0\/8\n  10\.99\.0\.0\/16\n/);
   });
 
   test('a pull of a Docker Hub image comes from the first mirror that answers', async () => {
