@@ -69,6 +69,7 @@ if (process.getuid?.() !== 0) fail('must run as root (it starts a private berthd
 if (!existsSync(tarball)) fail(`no docker-py tree at ${tarball}`);
 const dist = join(root, 'dist', 'test', 'helpers');
 if (!existsSync(join(dist, 'daemon.js'))) fail('no compiled helpers: run `npm run build` first');
+if (!existsSync(join(root, 'bin', 'berth'))) fail('no bin/berth (it serves the registry mirror): run `npm run build` first');
 
 /** Runs a command, streaming or collecting its output; resolves with its exit code and output. */
 function run(file, args, opts = {}) {
