@@ -118,7 +118,7 @@ export function validateMirror(raw: string): string {
   }
   if (uri.search || uri.hash || raw.includes('?') || raw.includes('#')) throw new InvalidParameterError(`invalid mirror: query or fragment at end of the URI "${raw}"`);
   if (uri.username || uri.password) throw new InvalidParameterError(`invalid mirror: username/password not allowed in URI "${uri.protocol}//${uri.username}:xxxxx@${uri.host}${uri.pathname}"`);
-  if (uri.pathname !== '/' && uri.pathname !== '') throw new InvalidParameterError(`invalid mirror: "${raw}" has a path; berth reaches a mirror at the root of its host`);
+  if (!/^\/*$/.test(uri.pathname)) throw new InvalidParameterError(`invalid mirror: "${raw}" has a path; berth reaches a mirror at the root of its host`);
   return `${raw.replace(/\/+$/, '')}/`;
 }
 
