@@ -81,6 +81,14 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     assert.match(d.logs(), new RegExp(`mirror http://${deadMirror.slice(7).replace(/\./g, '\\.')} failed`));
   });
 
+  test('images of other registries never come from a mirror', async () => {
+    // The mirror holds library/alpine:3.10, but this name is another registry's (nobody listens there).
+    const other = `127.0.0.1:${await freePort()}`;
+    const pull = await d.request('POST', `/images/create?fromImage=${other}/library/alpine&tag=3.10`, undefined, { timeoutMs: 120_000 });
+    assert.ok(pull.status >= 400 || /"error"/.test(pull.text), pull.text);
+    assert.equal((await d.request('GET', `/images/${other}/library/alpine:3.10/json`)).status, 404);
+  });
+
   test('the distribution endpoint looks through the mirror: descriptor and platform', async () => {
     const r = await d.request('GET', '/distribution/busybox:latest/json', undefined, { timeoutMs: 120_000 });
     assert.equal(r.status, 200, r.text);
