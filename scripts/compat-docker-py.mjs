@@ -177,7 +177,10 @@ try {
   registry = await startRegistry(join(work, 'registry'));
   process.stdout.write(`compat-docker-py: registry mirror on ${registry.url}\n`);
   const extra = process.env.BERTH_COMPAT_ARGS ? process.env.BERTH_COMPAT_ARGS.split(' ') : [];
-  d = await startDaemon({ args: ['--registry-mirror', registry.url, ...extra] });
+  // runc, dockerd's default runtime: docker-py's create_container(runtime=…)
+  // sends `Runtime` outside HostConfig, where dockerd (and berth) ignore it,
+  // and test_create_with_runtime then reads the daemon's default back.
+  d = await startDaemon({ runtime: 'runc', args: ['--registry-mirror', registry.url, ...extra] });
   process.stdout.write(`compat-docker-py: berthd on ${d.host}\n`);
   await importBusybox(d, 'busybox:latest');
   const built = await d.berth(['build', '-q', '-t', 'alpine:3.10', '-t', 'alpine:latest', ALPINE_CONTEXT], { timeoutMs: 120_000 });
