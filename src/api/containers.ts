@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { inspectView, parseFilters } from '../engine/container-views.js';
 import { listContainersHandler } from './container-list.js';
 import { topProcesses } from '../engine/top.js';
+import { writableLayerSize } from '../engine/container-size.js';
 import {
   boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
@@ -50,8 +51,10 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
     const view = inspectView(c, engine.paths, lowers, engine.exec.idsOf(c.Id), engine.endpoints.settingsView(c));
     if (boolParam(ctx.query, 'size')) {
-      view.SizeRw = 0;
-      view.SizeRootFs = img ? engine.images.size(img) : 0;
+      // dockerd: SizeRw is the writable layer's, SizeRootFs that plus the image's.
+      const sizeRw = await writableLayerSize(join(engine.paths.containerDir(c.Id), 'upper'));
+      view.SizeRw = sizeRw;
+      view.SizeRootFs = sizeRw + (img ? engine.images.size(img) : 0);
     }
     sendJson(need(ctx), 200, view);
   });

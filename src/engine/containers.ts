@@ -29,7 +29,8 @@ import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-c
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, writeEtcFiles } from './container-files.js';
-import { forgetCommitPause } from './commit-pause.js';
+import { writableLayerSize } from './container-size.js';
+import { forgetCommitPause, isCommitPause, pauseForCommit, unpauseAfterCommit } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
@@ -493,7 +494,8 @@ export class ContainerService {
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     const sigNum = signalNumber(signal || c.Config.StopSignal || 'SIGTERM');
-    this.cancelRestart(c);
+    // A back-off is a run in dockerd's eyes: stopping it ends it, a 204 and no 304.
+    if (this.cancelRestart(c)) return 0;
     if (!c.State.Running) throw new NotModifiedError('container already stopped');
     c.ManualStop = true;
     this.store.save(c);
@@ -530,15 +532,16 @@ export class ContainerService {
     await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
   }
 
-  private cancelRestart(c: ContainerRecord): void {
+  /** Ends a restart back-off (stop, restart, rm -f); whether there was one. */
+  private cancelRestart(c: ContainerRecord): boolean {
     const t = this.restartTimers.get(c.Id);
-    if (t) {
-      clearTimeout(t);
-      this.restartTimers.delete(c.Id);
-      c.State = { ...c.State, Restarting: false, Status: 'exited' };
-      c.ManualStop = true;
-      this.store.save(c);
-    }
+    if (!t) return false;
+    clearTimeout(t);
+    this.restartTimers.delete(c.Id);
+    c.State = { ...c.State, Restarting: false, Status: 'exited' };
+    c.ManualStop = true;
+    this.store.save(c);
+    return true;
   }
 
   kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
@@ -582,11 +585,15 @@ export class ContainerService {
       const cur = this.store.get(c.Id)!;
       if (!cur.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
       if (cur.State.Paused) throw new ConflictError(`Container ${c.Id} is already paused`);
-      await this.runtimes.get(cur.Runtime).pause(c.Id);
-      cur.State = { ...cur.State, Paused: true, Status: 'paused' };
-      this.store.save(cur);
-      this.events.emit('container', 'pause', c.Id, this.attributes(cur));
+      await this.pauseLocked(cur);
     });
+  }
+
+  private async pauseLocked(cur: ContainerRecord): Promise<void> {
+    await this.runtimes.get(cur.Runtime).pause(cur.Id);
+    cur.State = { ...cur.State, Paused: true, Status: 'paused' };
+    this.store.save(cur);
+    this.events.emit('container', 'pause', cur.Id, this.attributes(cur));
   }
 
   unpause(nameOrId: string): Promise<void> {
@@ -594,11 +601,59 @@ export class ContainerService {
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
       if (!cur.State.Paused) throw new ConflictError(`Container ${c.Id} is not paused`);
-      await this.runtimes.get(cur.Runtime).resume(c.Id);
       await forgetCommitPause(this.paths, c.Id);
-      cur.State = { ...cur.State, Paused: false, Status: 'running' };
-      this.store.save(cur);
-      this.events.emit('container', 'unpause', c.Id, this.attributes(cur));
+      await this.unpauseLocked(cur);
+    });
+  }
+
+  private async unpauseLocked(cur: ContainerRecord): Promise<void> {
+    await this.runtimes.get(cur.Runtime).resume(cur.Id);
+    cur.State = { ...cur.State, Paused: false, Status: 'running' };
+    this.store.save(cur);
+    this.events.emit('container', 'unpause', cur.Id, this.attributes(cur));
+  }
+
+  /**
+   * commit's pause (engine.commit), decided in the container's queue: only a
+   * container running then is frozen. One that has ended since commit looked
+   * it up — docker-py commits right after starting a `touch`, which may be
+   * exiting — is committed as it is, as dockerd commits a stopped container
+   * and pauses only a running one. Whether it froze the container.
+   */
+  pauseForCommit(id: string): Promise<boolean> {
+    return this.serial(id, async () => {
+      const cur = this.store.get(id);
+      if (!cur || !cur.State.Running || cur.State.Paused) return false;
+      try {
+        await pauseForCommit(this.paths, id, () => this.pauseLocked(cur));
+        return true;
+      } catch (e) {
+        // The process ended under the freeze (its exit not handled yet): nothing left to hold still.
+        if (readExitCode(this.paths.exitDir, id) !== null) return false;
+        const st = await this.runtimes.get(cur.Runtime).state(id).catch(() => null);
+        if (!st || st.status === 'stopped') return false;
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Thaws what pauseForCommit froze, unless the user has unpaused it since
+   * (their pause after that is theirs) or it was stopped meanwhile. A thaw
+   * that fails is logged, not the commit's failure (its image exists), as
+   * dockerd ignores it; the marker stays, so the next start-up resumes it.
+   */
+  resumeAfterCommit(id: string): Promise<void> {
+    return this.serial(id, async () => {
+      if (!(await isCommitPause(this.paths, id))) return;
+      const cur = this.store.get(id);
+      try {
+        await unpauseAfterCommit(this.paths, id, async () => {
+          if (cur?.State.Running && cur.State.Paused) await this.unpauseLocked(cur);
+        });
+      } catch (e) {
+        console.error(`berthd: resuming container ${id.slice(0, 12)} after a commit: ${errorMessage(e)}`);
+      }
     });
   }
 
@@ -633,18 +688,22 @@ export class ContainerService {
 
   remove(nameOrId: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, () => this.removeLocked(c.Id, o));
+    return this.serial(c.Id, () => this.removeLocked(c.Id, { ...o, as: nameOrId }));
   }
 
-  private async removeLocked(id: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
+  /** `as`: the name the client gave, which dockerd's refusals quote. */
+  private async removeLocked(id: string, o: { force?: boolean; volumes?: boolean; as?: string }): Promise<void> {
     const c = this.store.get(id);
     if (!c) return;
+    // dockerd counts a container waiting out its restart back-off as running
+    // (daemon/delete.go: "container is restarting: stop the container…").
+    if ((c.State.Running || c.State.Restarting) && !o.force) {
+      const why = c.State.Paused ? 'container is paused and must be unpaused first'
+        : `container is ${c.State.Restarting ? 'restarting' : 'running'}: stop the container before removing or force remove`;
+      throw new ConflictError(`cannot remove container "${o.as ?? c.Name}": ${why}`);
+    }
     this.cancelRestart(c);
     if (c.State.Running) {
-      if (!o.force) {
-        const what = c.State.Paused ? 'paused' : 'running';
-        throw new ConflictError(`cannot remove container "/${c.Name}": container is ${what}: stop the container before removing or force remove`);
-      }
       c.ManualStop = true;
       const runtime = this.runtimes.get(c.Runtime);
       await this.signal(c, 9, true).catch(() => undefined);
@@ -681,15 +740,29 @@ export class ContainerService {
     this.pendingAttach.delete(id);
   }
 
+  /**
+   * `container prune`: removes every stopped container the filters let go;
+   * what it reclaims is the size of their writable layers, measured before
+   * each removal (daemon/prune.go). One that cannot be removed (started
+   * meanwhile) is left and the rest still go, as dockerd does.
+   */
   async prune(f: PruneFilters = { label: [], notLabel: [] }): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
+    let reclaimed = 0;
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
       if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
-      await this.remove(c.Id, {});
-      deleted.push(c.Id);
+      try {
+        const size = await writableLayerSize(join(this.paths.containerDir(c.Id), 'upper'));
+        await this.remove(c.Id, {});
+        reclaimed += size;
+        deleted.push(c.Id);
+      } catch (e) {
+        console.error(`berthd: pruning container ${c.Id.slice(0, 12)}: ${errorMessage(e)}`);
+      }
     }
-    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+    this.events.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
   }
 
   // ---------------------------------------------------------------- update
