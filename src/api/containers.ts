@@ -199,9 +199,10 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     if (!closed) res.end(JSON.stringify(result) + '\n');
   });
 
-  r.delete('/containers/:id', async (ctx) => {
-    if (boolParam(ctx.query, 'link')) throw new NotImplementedError('links are not supported');
-    await cs.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
+  // `{name:.*}` as in dockerd: a link name `<parent>/<alias>` has a slash.
+  r.delete('/containers/:id*', async (ctx) => {
+    if (boolParam(ctx.query, 'link')) await cs.removeLink(ctx.params.id);
+    else await cs.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
     sendNoContent(need(ctx));
   });
 

@@ -28,8 +28,9 @@ import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
 import { generateName, normalizeName } from './names.js';
-import { addMtab, writeEtcFiles } from './container-files.js';
+import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
 import { writableLayerSize } from './container-size.js';
+import { formatLink, isLegacyLinkMode, legacyLinks, linkEnv, linkHostNames, registerLinks, splitLinkName } from './legacy-links.js';
 import { forgetCommitPause, isCommitPause, pauseForCommit, unpauseAfterCommit } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
@@ -39,7 +40,8 @@ import { createContainer, resizeTerminal } from '../runtime/conmon.js';
 import { attachContainer } from '../runtime/attach.js';
 import { readExitCode } from '../runtime/exit-watcher.js';
 import { signalNumber } from './signals.js';
-import type { ContainerNetworking } from './endpoints.js';
+import type { ContainerNetworking, EndpointService } from './endpoints.js';
+import { configuredNetworks } from './network-views.js';
 import { startTrace } from '../trace.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
 import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
@@ -83,8 +85,8 @@ export class ContainerService {
     private readonly paths: DataPaths,
     private readonly events: EventBus,
     private readonly runtimes: RuntimeRegistry,
-    /** Network namespaces, endpoints and published ports (engine/endpoints.ts). */
-    private readonly networks: ContainerNetworking,
+    /** Network namespaces, endpoints and published ports (engine/endpoints.ts); addresses for links. */
+    private readonly networks: ContainerNetworking & Pick<EndpointService, 'settingsView'>,
   ) {}
 
   private seccompCompiler?: SeccompCompiler;
@@ -109,12 +111,26 @@ export class ContainerService {
     if (byId) return byId;
     const idByName = this.store.idByName(key);
     if (idByName) return this.store.get(idByName)!;
+    // A link name, `<parent>/<alias>`, names the child, as in dockerd's name index.
+    const child = key.includes('/') ? this.linkChild(key) : undefined;
+    if (child) return child;
     if (/^[a-f0-9]+$/.test(key) && key.length > 0) {
       const matches = this.store.findByPrefix(key);
       if (matches.length === 1) return matches[0];
       if (matches.length > 1) throw new InvalidParameterError(`multiple IDs found with provided prefix: ${key}`);
     }
     throw new NotFoundError(`No such container: ${nameOrId}`);
+  }
+
+  /** The child a link name `<parent>/<alias>` stands for, if that parent has that link and the child exists. */
+  private linkChild(linkName: string): ContainerRecord | undefined {
+    const slash = linkName.lastIndexOf('/');
+    const parentId = this.store.idByName(linkName.slice(0, slash).replace(/^\/+/, ''));
+    const parent = parentId ? this.store.get(parentId) : undefined;
+    if (!parent) return undefined;
+    const link = legacyLinks(parent.Name, parent.HostConfig).find((l) => l.alias === linkName.slice(slash + 1));
+    const childId = link ? this.store.idByName(link.child) : undefined;
+    return childId ? this.store.get(childId) : undefined;
   }
 
   private attributes(c: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
@@ -153,6 +169,9 @@ export class ContainerService {
     eff.HostConfig.Runtime = runtimeName;
     const networking = this.networks.prepareCreate(eff, req);
     warnings.push(...networking.warnings);
+    if (isLegacyLinkMode(eff.HostConfig.NetworkMode)) {
+      eff.HostConfig.Links = registerLinks(cname, eff.HostConfig, (n) => this.lookup(n));
+    }
 
     const createdVolumes: string[] = [];
     const dir = this.paths.containerDir(id);
@@ -243,6 +262,7 @@ export class ContainerService {
     const undo: (() => Promise<unknown>)[] = [];
     const trace = startTrace(`start ${c.Id.slice(0, 12)}`);
     try {
+      const linked = this.legacyLinksAtStart(c);
       const rootfs = await this.rootfsMount(c);
       trace.step('mount');
       undo.push(() => unmount(rootfs));
@@ -250,10 +270,12 @@ export class ContainerService {
       const net = await this.networks.setUp(c);
       undo.push(() => this.networks.tearDown(c));
       trace.step('network');
-      const etc = await writeEtcFiles(cdir, { hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc });
+      const etc = await writeEtcFiles(cdir, {
+        hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
+      });
       const user = await resolveUser(rootfs, c.Config.User ?? '', c.HostConfig.GroupAdd ?? []);
       trace.step('files');
-      const env = [...c.Config.Env as string[]];
+      const env = withLinkEnv(linked.env, c.Config.Env as string[]);
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
@@ -316,6 +338,7 @@ export class ContainerService {
       c.ManualStop = false;
       this.store.save(c);
       this.events.emit('container', 'start', c.Id, this.attributes(c));
+      await this.updateLinkParents(c);
       trace.step('record');
       trace.end();
     } catch (e) {
@@ -334,6 +357,57 @@ export class ContainerService {
       // A --rm container that could not start is removed, as dockerd does; `wait?condition=removed` then returns.
       if (c.HostConfig.AutoRemove) await this.removeLocked(c.Id, { force: true, volumes: true }).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * The parent's side of its legacy links at start (dockerd's
+   * setupLinkedContainers and addLegacyLinks): on the default bridge, every
+   * child must be running there; the environment and /etc/hosts lines its
+   * links give. Nothing for a container off the default bridge.
+   */
+  private legacyLinksAtStart(c: ContainerRecord): { env: string[]; hosts: { ip: string; names: string }[] } {
+    const links = legacyLinks(c.Name, c.HostConfig);
+    const env: string[] = [];
+    const hosts: { ip: string; names: string }[] = [];
+    if (!links.length || !('bridge' in configuredNetworks(c))) return { env, hosts };
+    for (const l of links) {
+      const childId = this.store.idByName(l.child);
+      const child = childId ? this.store.get(childId) : undefined;
+      if (!child?.State.Running) throw new SystemError(`Cannot link to a non running container: /${l.child} AS ${l.name}`);
+      if (!('bridge' in configuredNetworks(child))) throw new SystemError(`Cannot link to /${child.Name}, as it does not belong to the default network`);
+      const ip = this.bridgeAddress(child);
+      env.push(...linkEnv(l.name, ip, child.Config.Env ?? [], child.Config.ExposedPorts));
+      if (ip) hosts.push({ ip, names: linkHostNames(l.alias, child.Config.Hostname, child.Name) });
+    }
+    return { env, hosts };
+  }
+
+  /** A running container's address on the default bridge ('' when it has none). */
+  private bridgeAddress(c: ContainerRecord): string {
+    const networks = this.networks.settingsView(c).Networks as Record<string, { IPAddress?: string }> | undefined;
+    return networks?.bridge?.IPAddress ?? '';
+  }
+
+  /**
+   * A child that (re)started has a new address: the /etc/hosts line of each
+   * running parent's link to it says so (dockerd's UpdateHostsEntry), the
+   * file rewritten in place, as it is bind-mounted. A parent's file that
+   * cannot be rewritten costs that line, never the child's start.
+   */
+  private async updateLinkParents(child: ContainerRecord): Promise<void> {
+    if (!('bridge' in configuredNetworks(child))) return;
+    const ip = this.bridgeAddress(child);
+    if (!ip) return;
+    for (const parent of this.store.all()) {
+      if (parent.Id === child.Id || !parent.State.Running || !('bridge' in configuredNetworks(parent))) continue;
+      const aliases = legacyLinks(parent.Name, parent.HostConfig).filter((l) => l.child === child.Name).map((l) => l.alias);
+      if (!aliases.length) continue;
+      try {
+        await updateHostsEntries(etcFilePaths(this.paths.containerDir(parent.Id)).hosts, aliases, ip);
+      } catch (e) {
+        console.error(`berthd: updating /etc/hosts of ${parent.Id.slice(0, 12)} for its link to ${child.Name}: ${errorMessage(e)}`);
+      }
     }
   }
 
@@ -807,7 +881,47 @@ export class ContainerService {
       const old = cur.Name;
       cur.Name = name;
       this.store.save(cur);
+      this.renameInLinks(old, name);
       this.events.emit('container', 'rename', c.Id, this.attributes(cur, { oldName: `/${old}` }));
+    });
+  }
+
+  /**
+   * Links name both their ends (`/<child>:/<parent>/<alias>`); a rename
+   * carries them along, as dockerd's link index follows the container.
+   */
+  private renameInLinks(oldName: string, newName: string): void {
+    for (const c of this.store.all()) {
+      const links = legacyLinks(c.Name, c.HostConfig);
+      if (!links.some((l) => l.child === oldName || c.Name === newName)) continue;
+      c.HostConfig.Links = links.map((l) => formatLink(l.child === oldName ? newName : l.child, c.Name, l.alias));
+      this.store.save(c);
+    }
+  }
+
+  /**
+   * `DELETE /containers/<parent>/<alias>?link=1` (dockerd's rmLink): the
+   * parent forgets the link, and a running parent's /etc/hosts loses its
+   * line (its environment keeps the variables until its next start). The
+   * link name must name a container, as any name given to DELETE must.
+   */
+  removeLink(linkName: string): Promise<void> {
+    this.lookup(linkName);
+    const { parent: parentName, alias } = splitLinkName(linkName);
+    const parentId = this.store.idByName(parentName);
+    if (!parentId) throw new NotFoundError(`Cannot get parent /${parentName} for link name /${parentName}/${alias}`);
+    return this.serial(parentId, async () => {
+      const parent = this.store.get(parentId);
+      if (!parent) return;
+      const links = legacyLinks(parent.Name, parent.HostConfig);
+      const kept = links.filter((l) => l.alias !== alias);
+      if (kept.length === links.length) return;
+      parent.HostConfig.Links = kept.length ? kept.map((l) => formatLink(l.child, parent.Name, l.alias)) : null;
+      this.store.save(parent);
+      if (!parent.State.Running) return;
+      await removeHostsEntries(etcFilePaths(this.paths.containerDir(parent.Id)).hosts, [alias]).catch((e) => {
+        console.error(`berthd: removing link ${alias} from /etc/hosts of ${parent.Id.slice(0, 12)}: ${errorMessage(e)}`);
+      });
     });
   }
 
@@ -934,4 +1048,15 @@ function parseLogSize(v: string | undefined): number | undefined {
   if (!m) throw new InvalidParameterError(`invalid max-size: ${v}`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Number(m[1]) * mult;
+}
+
+/**
+ * The process environment of a container with legacy links: the links'
+ * variables, then the container's own Env, which overrides any of them by
+ * name (dockerd's ReplaceOrAppendEnvValues over CreateDaemonEnvironment).
+ */
+function withLinkEnv(linkVars: string[], own: string[]): string[] {
+  if (!linkVars.length) return [...own];
+  const ownKeys = new Set(own.map((e) => e.split('=')[0]));
+  return [...linkVars.filter((e) => !ownKeys.has(e.split('=')[0])), ...own];
 }
