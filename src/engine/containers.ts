@@ -539,8 +539,9 @@ export class ContainerService {
   async stop(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
     const c = this.lookup(nameOrId);
     const graceMs = await this.serial(c.Id, () => this.signalStop(c.Id, timeout, signal));
-    if (graceMs > 0 && await this.graceWait(c.Id, graceMs)) return;
-    await this.serial(c.Id, () => this.killAfterGrace(c.Id));
+    if (!(graceMs > 0 && await this.graceWait(c.Id, graceMs))) await this.serial(c.Id, () => this.killAfterGrace(c.Id));
+    // dockerd's `stop` event, once the container is down (after its `kill` and `die`).
+    this.events.emit('container', 'stop', c.Id, this.attributes(this.store.get(c.Id) ?? c));
   }
 
   /**
@@ -600,10 +601,13 @@ export class ContainerService {
   private async signal(c: ContainerRecord, sig: number, all = false): Promise<void> {
     const pid = c.State.Pid;
     const direct = pid > 0 && !c.State.Paused && (!all || (sig === 9 && c.HostConfig.PidMode !== 'host'));
+    let sent = false;
     if (direct && inContainerCgroup(pid, c.Id)) {
-      try { process.kill(pid, sig); return; } catch { /* gone meanwhile: let the runtime answer */ }
+      try { process.kill(pid, sig); sent = true; } catch { /* gone meanwhile: let the runtime answer */ }
     }
-    await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
+    if (!sent) await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
+    // dockerd's `kill` event for every signal sent (kill, stop, rm -f), with its number.
+    this.events.emit('container', 'kill', c.Id, this.attributes(c, { signal: String(sig) }));
   }
 
   /** Ends a restart back-off (stop, restart, rm -f); whether there was one. */
@@ -648,6 +652,7 @@ export class ContainerService {
       if (graceMs >= 0) await this.killAfterGrace(c.Id);
       const cur = this.store.get(c.Id);
       if (!cur) throw new NotFoundError(`No such container: ${nameOrId}`);
+      if (graceMs >= 0) this.events.emit('container', 'stop', c.Id, this.attributes(cur));
       await this.startLocked(c.Id);
       this.events.emit('container', 'restart', c.Id, this.attributes(cur));
     });
