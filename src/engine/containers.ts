@@ -254,7 +254,8 @@ export class ContainerService {
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     if (c.State.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
-    if (c.State.Running) throw new NotModifiedError('container already started');
+    // A restart back-off is a run in dockerd's eyes (its State says Running): its own timer starts it.
+    if (c.State.Running || c.State.Restarting) throw new NotModifiedError('container already started');
     if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError(`container is marked for removal and cannot be started`);
     const runtime = this.runtimes.get(c.Runtime);
     const bundleDir = this.paths.bundleDir(c.Id);

@@ -2,8 +2,8 @@
  * A container waiting out its restart back-off is a run in dockerd's eyes
  * (its State says Running and Restarting, daemon/delete.go and stop.go):
  * `rm` without force refuses it with dockerd's wording, as docker-py's
- * test_create_with_restart_policy checks, and `stop` ends the back-off
- * (204, never 304) so that it restarts no more.
+ * test_create_with_restart_policy checks, `start` is a 304, and `stop`
+ * ends the back-off (204, never 304) so that it restarts no more.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,6 +43,20 @@ describe('a container in restart back-off', { skip: skipUnlessRoot() }, () => {
       const forced = await d.request('DELETE', '/containers/backoff-rm?force=1');
       assert.equal(forced.status, 204, forced.text);
       assert.equal((await d.request('GET', `/containers/${id}/json`)).status, 404);
+    } finally {
+      await remove(d, id);
+    }
+  });
+
+  test('start in the back-off is a 304: the back-off goes on', async () => {
+    const id = await inLongBackOff('backoff-start');
+    try {
+      const count = (await inspect(d, id)).RestartCount;
+      const r = await d.request('POST', `/containers/${id}/start`);
+      assert.equal(r.status, 304, r.text);
+      // Its own timer starts it again.
+      for (let i = 0; i < 600 && (await inspect(d, id)).RestartCount === count; i++) await sleep(20);
+      assert.ok((await inspect(d, id)).RestartCount > count);
     } finally {
       await remove(d, id);
     }
