@@ -339,7 +339,8 @@ export class ContainerService {
       c.ManualStop = false;
       this.store.save(c);
       this.events.emit('container', 'start', c.Id, this.attributes(c));
-      await this.updateLinkParents(c);
+      // After the start is recorded: nothing here may undo it.
+      await this.updateLinkParents(c).catch((e) => console.error(`berthd: links to ${c.Id.slice(0, 12)}: ${errorMessage(e)}`));
       trace.step('record');
       trace.end();
     } catch (e) {
@@ -401,11 +402,11 @@ export class ContainerService {
     const ip = this.bridgeAddress(child);
     if (!ip) return;
     for (const parent of this.store.all()) {
-      if (parent.Id === child.Id || !parent.State.Running || !('bridge' in configuredNetworks(parent))) continue;
-      const aliases = legacyLinks(parent.Name, parent.HostConfig).filter((l) => l.child === child.Name).map((l) => l.alias);
-      if (!aliases.length) continue;
+      if (parent.Id === child.Id || !parent.State.Running) continue;
       try {
-        await updateHostsEntries(etcFilePaths(this.paths.containerDir(parent.Id)).hosts, aliases, ip);
+        if (!('bridge' in configuredNetworks(parent))) continue;
+        const aliases = legacyLinks(parent.Name, parent.HostConfig).filter((l) => l.child === child.Name).map((l) => l.alias);
+        if (aliases.length) await updateHostsEntries(etcFilePaths(this.paths.containerDir(parent.Id)).hosts, aliases, ip);
       } catch (e) {
         console.error(`berthd: updating /etc/hosts of ${parent.Id.slice(0, 12)} for its link to ${child.Name}: ${errorMessage(e)}`);
       }
@@ -898,7 +899,8 @@ export class ContainerService {
    */
   private renameInLinks(oldName: string, newName: string): void {
     for (const c of this.store.all()) {
-      const links = legacyLinks(c.Name, c.HostConfig);
+      let links;
+      try { links = legacyLinks(c.Name, c.HostConfig); } catch { continue; } // a record's unreadable links are not this rename's
       if (!links.some((l) => l.child === oldName || c.Name === newName)) continue;
       c.HostConfig.Links = links.map((l) => formatLink(l.child === oldName ? newName : l.child, c.Name, l.alias));
       this.store.save(c);
