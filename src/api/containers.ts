@@ -18,7 +18,7 @@ import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
 import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
 import { readLogs } from '../runtime/logs.js';
-import type { WaitCondition } from '../engine/containers.js';
+import { restartingError, type WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
 
@@ -61,7 +61,8 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
 
   r.get('/containers/:id/top', async (ctx) => {
     const c = cs.lookup(ctx.params.id);
-    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    if (c.State.Restarting) throw restartingError(c.Id);
+    if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     const pids = await engine.runtimes.get(c.Runtime).pids(c.Id);
     sendJson(need(ctx), 200, await topProcesses(pids, ctx.query.get('ps_args') ?? '-ef'));
   });
@@ -188,7 +189,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/wait', async (ctx) => {
     const res = need(ctx);
     const cond = (ctx.query.get('condition') || 'not-running') as WaitCondition;
-    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new InvalidParameterError(`invalid condition: ${cond}`);
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new InvalidParameterError(`invalid condition: ${JSON.stringify(cond)}`);
     const { ready } = cs.wait(ctx.params.id, cond);
     // The CLI blocks on the headers before it starts the container: send them now.
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });

@@ -631,7 +631,8 @@ export class ContainerService {
     // A stop waiting out its grace period does not hold the queue (stop), so it never waits for one.
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
-      if (!cur.State.Running) throw new ConflictError(`Cannot kill container: ${nameOrId}: Container ${c.Id} is not running`);
+      // dockerd 28's words (its router wraps the daemon's errNotRunning).
+      if (!cur.State.Running) throw new ConflictError(`cannot kill container: ${nameOrId}: container ${c.Id} is not running`);
       cur.ManualStop = true;
       this.store.save(cur);
       await this.signal(cur, sig, sig === 9);
@@ -664,7 +665,8 @@ export class ContainerService {
     const c = this.lookup(nameOrId);
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
-      if (!cur.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+      if (cur.State.Restarting) throw restartingError(c.Id);
+      if (!cur.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
       if (cur.State.Paused) throw new ConflictError(`Container ${c.Id} is already paused`);
       await this.pauseLocked(cur);
     });
@@ -884,7 +886,8 @@ export class ContainerService {
       const cur = this.store.get(c.Id)!;
       if (cur.Name === name) throw new InvalidParameterError(`Renaming a container with the same name as its current name`);
       const other = this.store.idByName(name);
-      if (other) throw nameConflict(name, other);
+      // dockerd's rename wraps the name reservation's conflict.
+      if (other) throw new ConflictError(`Error when allocating new name: ${nameConflict(name, other).message}`);
       const old = cur.Name;
       cur.Name = name;
       this.store.save(cur);
@@ -935,7 +938,7 @@ export class ContainerService {
 
   async resize(nameOrId: string, rows: number, cols: number): Promise<void> {
     const c = this.lookup(nameOrId);
-    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     await resizeTerminal(this.paths.bundleDir(c.Id), rows, cols);
   }
 
@@ -1039,6 +1042,11 @@ function inContainerCgroup(pid: number, id: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** dockerd's refusal of what needs a live process (pause, top, exec) during a restart back-off. */
+export function restartingError(id: string): ConflictError {
+  return new ConflictError(`Container ${id} is restarting, wait until the container is running`);
 }
 
 function nameConflict(name: string, id: string): ConflictError {
