@@ -86,13 +86,10 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
     if (isSet(hc[k])) throw new NotImplementedError(why);
   }
   // Legacy links (`--link`, docker-py's `links=`, which docker-compose sets on
-  // every container) exist on the default bridge only. On a user-defined
-  // network dockerd keeps HostConfig.Links without acting on them
-  // (`registerLinks` returns early); names resolve through the network's DNS
-  // instead, and the docker CLI itself copies them into the endpoint's Links.
-  if (isSet(hc.Links) && !isUserDefinedMode(hc.NetworkMode)) {
-    throw new NotImplementedError('links are not supported on the default bridge: use a user-defined network and container names');
-  }
+  // every container) act on the default bridge only (engine/legacy-links.ts).
+  // On a user-defined network dockerd keeps HostConfig.Links without acting on
+  // them (`registerLinks` returns early); names resolve through the network's
+  // DNS instead, and the docker CLI itself copies them into the endpoint's Links.
   for (const h of hc.ExtraHosts ?? []) {
     const sep = String(h).lastIndexOf(':');
     const ip = String(h).slice(sep + 1);
@@ -165,12 +162,6 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   hostConfig.NetworkMode = netMode;
   if (!hostConfig.ShmSize) hostConfig.ShmSize = 67108864;
   return { Config: config, HostConfig: hostConfig, Path: argv[0], Args: argv.slice(1) };
-}
-
-/** Whether a NetworkMode names a user-defined network (not default/bridge/host/none/container:…). */
-function isUserDefinedMode(mode: unknown): boolean {
-  if (typeof mode !== 'string' || mode === '') return false;
-  return !['default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:');
 }
 
 function stripUndefined(o: Record<string, any>): Record<string, any> {

@@ -30,7 +30,7 @@ import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
 import { InvalidParameterError } from '../errors.js';
 import { commitContainer, defaultsFromContainer } from './commit.js';
-import { pauseForCommit, undoCommitPauses, unpauseAfterCommit } from './commit-pause.js';
+import { undoCommitPauses } from './commit-pause.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { ContainerDefaults } from '../image/config.js';
@@ -182,9 +182,9 @@ export class Engine {
   async commit(nameOrId: string, o: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean; config?: ContainerDefaults }): Promise<ImageRecord> {
     const c = this.containers.lookup(nameOrId);
     const target = o.repo ? this.images.tagTarget(o.repo, o.tag) : undefined;
-    const pause = o.pause !== false && c.State.Running && !c.State.Paused;
-    // The pause is marked as commit's own, so a berthd that dies meanwhile undoes it at its next start (commit-pause.ts).
-    if (pause) await pauseForCommit(this.paths, c.Id, () => this.containers.pause(c.Id));
+    // Only a container still running when its turn comes is paused; the pause is marked as
+    // commit's own, so a berthd that dies meanwhile undoes it at its next start (commit-pause.ts).
+    const paused = o.pause !== false && c.State.Running && !c.State.Paused && await this.containers.pauseForCommit(c.Id);
     let img: ImageRecord;
     try {
       img = await commitContainer(this.images, this.paths, c, {
@@ -192,7 +192,7 @@ export class Engine {
         changes: o.changes, author: o.author, comment: o.comment, tag: target,
       });
     } finally {
-      if (pause) await unpauseAfterCommit(this.paths, c.Id, () => this.containers.unpause(c.Id));
+      if (paused) await this.containers.resumeAfterCommit(c.Id);
     }
     this.events.emit('container', 'commit', c.Id, { name: c.Name, image: c.ImageRef, imageID: img.id });
     return img;
