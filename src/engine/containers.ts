@@ -27,6 +27,7 @@ import type { VolumeService } from './volumes.js';
 import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
+import { bindSubpaths } from './volume-subpath.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, writeEtcFiles } from './container-files.js';
 import { forgetCommitPause } from './commit-pause.js';
@@ -257,7 +258,10 @@ export class ContainerService {
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
-      const userMounts = ociMounts(c.Mounts as ResolvedMount[]);
+      // review1: each volume Subpath is bound from the descriptor its check opened, until the runtime has mounted it (engine/volume-subpath.ts).
+      const subpaths = await bindSubpaths(c.Mounts as ResolvedMount[], join(this.paths.execRoot, 'subpaths', c.Id));
+      undo.push(() => subpaths.release());
+      const userMounts = ociMounts(c.Mounts as ResolvedMount[], subpaths.sources);
       const dests = new Set(userMounts.map((m) => m.destination));
       const etcMounts = [
         ['/etc/resolv.conf', etc.resolvConf], ['/etc/hostname', etc.hostname], ['/etc/hosts', etc.hosts],
@@ -300,6 +304,7 @@ export class ContainerService {
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
       });
       undo.push(() => runtime.delete(c.Id, true));
+      await subpaths.release(); // review1: the container's mount namespace holds its own copies now
       trace.step('conmon+create');
       const waiting = this.pendingAttach.get(c.Id);
       if (waiting) {
