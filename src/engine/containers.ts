@@ -28,6 +28,7 @@ import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
 import { bindSubpaths } from './volume-subpath.js';
+import { parseSize } from './log-config.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, writeEtcFiles } from './container-files.js';
 import { forgetCommitPause } from './commit-pause.js';
@@ -862,8 +863,6 @@ function pidAlive(pid: number): boolean {
 /** Docker's log `max-size` (e.g. "10m") in bytes. */
 function parseLogSize(v: string | undefined): number | undefined {
   if (!v) return undefined;
-  const m = /^(\d+)([kmg]?)b?$/i.exec(v.trim());
-  if (!m) throw new InvalidParameterError(`invalid max-size: ${v}`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Number(m[1]) * mult;
+  // review1: as create checked it (go-units FromHumanSize, engine/log-config.ts), not a narrower parser.
+  return parseSize(v, 1000, 'invalid max-size: ');
 }
