@@ -6,9 +6,8 @@
  */
 import { isAbsolute, posix } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
-import { InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import { InvalidParameterError, NotFoundError, NotImplementedError, SystemError } from '../errors.js';
 import type { ContainerRecord, MountPoint } from '../store/container-store.js';
-import { subpathSource } from './volume-subpath.js';
 import { randomVolumeName, unknownVolumeDriver } from './volumes.js';
 
 export interface MountRequestContext {
@@ -179,7 +178,12 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
 export interface OciMount { destination: string; type: string; source: string; options: string[] }
 
 /** OCI mounts for a container's user mounts, parents before children. */
-export function ociMounts(mounts: ResolvedMount[]): OciMount[] {
+/**
+ * The runtime's mounts. A mount with a Subpath gets its source from
+ * `subpathSources` (engine/volume-subpath.ts bindSubpaths): never the path
+ * inside the volume, which a container could change before the runtime mounts it.
+ */
+export function ociMounts(mounts: ResolvedMount[], subpathSources: ReadonlyMap<ResolvedMount, string> = new Map()): OciMount[] {
   const sorted = [...mounts].sort((a, b) => a.Destination.split('/').length - b.Destination.split('/').length);
   return sorted.map((m) => {
     if (m.Type === 'tmpfs') {
@@ -188,7 +192,8 @@ export function ociMounts(mounts: ResolvedMount[]): OciMount[] {
       return { destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts };
     }
     const opts = ['rbind', m.RW ? 'rw' : 'ro', m.Propagation || 'rprivate'];
-    const source = m.Subpath ? subpathSource(m.Source, m.Subpath) : m.Source;
+    const source = m.Subpath ? subpathSources.get(m) : m.Source;
+    if (source === undefined) throw new SystemError(`the subpath ${m.Subpath} of volume ${m.Name} is not bound for this start`);
     return { destination: m.Destination, type: 'bind', source, options: opts };
   });
 }

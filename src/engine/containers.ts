@@ -27,6 +27,8 @@ import type { VolumeService } from './volumes.js';
 import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
+import { bindSubpaths } from './volume-subpath.js';
+import { parseSize } from './log-config.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
 import { writableLayerSize } from './container-size.js';
@@ -281,7 +283,10 @@ export class ContainerService {
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
-      const userMounts = ociMounts(c.Mounts as ResolvedMount[]);
+      // review1: each volume Subpath is bound from the descriptor its check opened, until the runtime has mounted it (engine/volume-subpath.ts).
+      const subpaths = await bindSubpaths(c.Mounts as ResolvedMount[], join(this.paths.execRoot, 'subpaths', c.Id));
+      undo.push(() => subpaths.release());
+      const userMounts = ociMounts(c.Mounts as ResolvedMount[], subpaths.sources);
       const dests = new Set(userMounts.map((m) => m.destination));
       const etcMounts = [
         ['/etc/resolv.conf', etc.resolvConf], ['/etc/hostname', etc.hostname], ['/etc/hosts', etc.hosts],
@@ -324,6 +329,7 @@ export class ContainerService {
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
       });
       undo.push(() => runtime.delete(c.Id, true));
+      await subpaths.release(); // review1: the container's mount namespace holds its own copies now
       trace.step('conmon+create');
       const waiting = this.pendingAttach.get(c.Id);
       if (waiting) {
@@ -1060,10 +1066,8 @@ function pidAlive(pid: number): boolean {
 /** Docker's log `max-size` (e.g. "10m") in bytes. */
 function parseLogSize(v: string | undefined): number | undefined {
   if (!v) return undefined;
-  const m = /^(\d+)([kmg]?)b?$/i.exec(v.trim());
-  if (!m) throw new InvalidParameterError(`invalid max-size: ${v}`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Number(m[1]) * mult;
+  // review1: as create checked it (go-units FromHumanSize, engine/log-config.ts), not a narrower parser.
+  return parseSize(v, 1000, 'invalid max-size: ');
 }
 
 /**

@@ -131,10 +131,13 @@ export function parseSize(s: string, base: 1000 | 1024, prefix: string): number 
     throw new InvalidParameterError(`${prefix}strconv.ParseFloat: parsing ${JSON.stringify(m[1])}: invalid syntax`);
   }
   const sfx = m[3].toLowerCase();
-  if (sfx === '' || sfx === 'b') return Math.trunc(size);
-  const power = 'kmgtp'.indexOf(sfx[0]) + 1;
-  if (power === 0 || sfx.length > 3 || (sfx.length === 2 && sfx[1] !== 'b') || (sfx.length === 3 && sfx.slice(1) !== 'ib')) {
+  const plain = sfx === '' || sfx === 'b';
+  const power = plain ? 0 : 'kmgtp'.indexOf(sfx[0]) + 1;
+  if (!plain && (power === 0 || sfx.length > 3 || (sfx.length === 2 && sfx[1] !== 'b') || (sfx.length === 3 && sfx.slice(1) !== 'ib'))) {
     throw new InvalidParameterError(`${prefix}invalid suffix: '${sfx}'`);
   }
-  return Math.trunc(size * base ** power);
+  const bytes = Math.trunc(size * base ** power);
+  // Past 2^53 the number is not a byte count any more (99…9p is Infinity), nor something conmon can take.
+  if (!Number.isSafeInteger(bytes)) throw new InvalidParameterError(`${prefix}invalid size: '${s}': value out of range`);
+  return bytes;
 }

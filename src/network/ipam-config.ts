@@ -104,7 +104,30 @@ export function validateIpamConfig(configs: readonly IpamConfigInput[]): void {
       if (err) errs.push(`invalid auxiliary address ${name}: ${err}`);
     }
   }
-  if (!errs.length) return;
-  // moby's multierror.Join: one error as it is, several as a bulleted list.
-  throw new InvalidParameterError(`invalid network config:\n${errs.length === 1 ? errs[0] : `* ${errs.join('\n* ')}`}`);
+  if (errs.length) {
+    // moby's multierror.Join: one error as it is, several as a bulleted list.
+    throw new InvalidParameterError(`invalid network config:\n${errs.length === 1 ? errs[0] : `* ${errs.join('\n* ')}`}`);
+  }
+  for (const cfg of configs) if (cfg.Subnet && isV6Config(cfg)) checkBridgeSubnet6(parsePrefix(cfg.Subnet), cfg.Gateway);
+}
+
+const LINK_LOCAL_64: Subnet6 = { base: 0xfe80n << 112n, prefix: 64 };
+
+/**
+ * The bridge driver's check of an IPv6 pool (moby bridge `validateIPv6Subnet`,
+ * on the gateway with the subnet's length): an IPv4-mapped block, a
+ * multicast one, or one that overlaps fe80::/64 without being it is
+ * refused. The last also refuses the very short prefixes (`::/0`, `::/8`)
+ * whose route on the bridge would take the host's IPv6 traffic, and whose
+ * first address, the default gateway, would be `::1`.
+ */
+function checkBridgeSubnet6(subnet: Prefix, gateway: string | undefined): void {
+  const gw = gateway && isIp6(gateway) ? parseIp6(gateway) : subnet.masked + 1n;
+  const text = `${formatIp6(gw)}/${subnet.bits}`;
+  if (gw >> 32n === 0xffffn) throw new InvalidParameterError(`'${text}' is not a valid IPv6 subnet`);
+  if (gw >> 120n === 0xffn) throw new InvalidParameterError(`multicast subnet '${text}' is not allowed`);
+  const own: Subnet6 = { base: subnet.masked, prefix: subnet.bits };
+  if (!(own.base === LINK_LOCAL_64.base && own.prefix === 64) && overlaps6(own, LINK_LOCAL_64)) {
+    throw new InvalidParameterError(`'${text}' clashes with the Link-Local prefix 'fe80::/64'`);
+  }
 }

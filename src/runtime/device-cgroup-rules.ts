@@ -38,7 +38,21 @@ export function parseDeviceCgroupRule(rule: string): DeviceCgroup {
   };
 }
 
-/** The rules' OCI entries, in order (an empty or absent list gives none). */
+/**
+ * The rules' OCI entries, in order (an empty or absent list gives none).
+ *
+ * A type-`a` rule for particular devices or with less than `rwm` becomes a
+ * `c` and a `b` entry with the same numbers and access: cgroup v1's
+ * devices.allow reads any `a` line as "every device, rwm" whatever follows
+ * it (and runc's emulator does the same), so `a 8:0 r` written as is would
+ * let the container read and write the host's disks. Only `a *:* rwm`,
+ * which means exactly that, stays one `a` entry.
+ */
 export function deviceCgroupEntries(rules: readonly string[] | null | undefined): DeviceCgroup[] {
-  return (rules ?? []).map(parseDeviceCgroupRule);
+  return (rules ?? []).flatMap((rule) => {
+    const e = parseDeviceCgroupRule(rule);
+    const everything = e.major === undefined && e.minor === undefined && ['r', 'w', 'm'].every((p) => e.access?.includes(p));
+    if (e.type !== 'a' || everything) return [e];
+    return [{ ...e, type: 'c' as const }, { ...e, type: 'b' as const }];
+  });
 }
