@@ -12,10 +12,11 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dockerCliPath, runCommand, skipUnlessRoot, skipWithoutDocker, startDaemon, type Daemon, type RunOptions } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
-import { berthdBin } from '../../helpers/paths.js';
+import { berthBin, berthdBin } from '../../helpers/paths.js';
 import { freePort, makePki, type Pki } from './certs.js';
 
 const skip = skipUnlessRoot() || skipWithoutDocker();
@@ -136,4 +137,95 @@ test('berthd refuses plain TCP on a non-loopback address unless --tls=false is g
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+/** berth's CLI against the TCP listener, without the test daemon's own -H. */
+function berthTls(args: string[], opts: RunOptions = {}) {
+  return runCommand(process.execPath, [berthBin, ...args], {
+    ...opts,
+    env: {
+      DOCKER_HOST: undefined, BERTH_HOST: undefined, DOCKER_TLS_VERIFY: undefined, DOCKER_CERT_PATH: undefined, DOCKER_CONTEXT: undefined,
+      DOCKER_CONFIG: join(tmp, 'docker-config'), BERTH_NO_AUTOSTART: '1', ...opts.env,
+    },
+  });
+}
+
+test("berth's CLI speaks mutual TLS with --tlsverify and the files, or DOCKER_TLS_VERIFY and DOCKER_CERT_PATH", { skip }, async () => {
+  const c = pki.clientDir;
+  const flags = await berthTls(['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', join(c, 'ca.pem'), '--tlscert', join(c, 'cert.pem'),
+    '--tlskey', join(c, 'key.pem'), 'run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo end'], { input: 'tls stdin\n' });
+  assert.equal(flags.code, 0, flags.stderr);
+  assert.equal(flags.stdout, 'tls stdin\nend\n');
+  const env = await berthTls(['ps', '-a'], { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: c } });
+  assert.equal(env.code, 0, env.stderr);
+  assert.match(env.stdout, /^CONTAINER ID/);
+  const rogue = await berthTls(['ps'], { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: pki.rogueDir } });
+  assert.equal(rogue.code, 1);
+  assert.match(rogue.stderr, /error during connect/);
+});
+
+test('contexts are shared with the Docker CLI: create, use, ls --format json, inspect, rm, DOCKER_CONTEXT and --context', { skip }, async () => {
+  const c = pki.clientDir;
+  const config = join(tmp, 'ctx-config');
+  const env = { DOCKER_CONFIG: config };
+  const host = `tcp://127.0.0.1:${port}`;
+  const created = await berthTls(['context', 'create', 'remote-tls', '--description', 'berthd over TLS',
+    '--docker', `host=${host},ca=${join(c, 'ca.pem')},cert=${join(c, 'cert.pem')},key=${join(c, 'key.pem')}`], { env });
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.stdout, 'remote-tls\n');
+  assert.equal(created.stderr, 'Successfully created context "remote-tls"\n');
+  // Stored in Docker's layout; the key only readable by its owner.
+  const dir = createHash('sha256').update('remote-tls').digest('hex');
+  const meta = JSON.parse(readFileSync(join(config, 'contexts', 'meta', dir, 'meta.json'), 'utf8'));
+  assert.deepEqual(meta.Endpoints.docker, { Host: host, SkipTLSVerify: false });
+  assert.equal(statSync(join(config, 'contexts', 'tls', dir, 'docker', 'key.pem')).mode & 0o777, 0o600);
+
+  // The Docker CLI uses berth's context, with its TLS material…
+  const viaDocker = await runCommand(dockerCliPath()!, ['--context', 'remote-tls', 'run', '--rm', 'busybox', 'echo', 'ctx'], {
+    env: { ...env, DOCKER_HOST: undefined, DOCKER_TLS_VERIFY: undefined, DOCKER_CERT_PATH: undefined, DOCKER_CONTEXT: undefined },
+  });
+  assert.equal(viaDocker.code, 0, viaDocker.stderr);
+  assert.equal(viaDocker.stdout, 'ctx\n');
+  // …and berth one the Docker CLI made.
+  const dc = await runCommand(dockerCliPath()!, ['context', 'create', 'docker-made', '--docker', `host=${host},ca=${join(c, 'ca.pem')},cert=${join(c, 'cert.pem')},key=${join(c, 'key.pem')}`], {
+    env: { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: undefined },
+  });
+  assert.equal(dc.code, 0, dc.stderr);
+  const viaEnv = await berthTls(['ps'], { env: { ...env, DOCKER_CONTEXT: 'docker-made' } });
+  assert.equal(viaEnv.code, 0, viaEnv.stderr);
+  const conflict = await berthTls(['--context', 'docker-made', '-H', host, 'ps'], { env });
+  assert.equal(conflict.code, 1);
+  assert.match(conflict.stderr, /conflicting options: cannot specify both --host and --context/);
+
+  // `use` is config.json's currentContext, which both CLIs follow.
+  const use = await berthTls(['context', 'use', 'remote-tls'], { env });
+  assert.equal(use.code, 0, use.stderr);
+  assert.equal(JSON.parse(readFileSync(join(config, 'config.json'), 'utf8')).currentContext, 'remote-tls');
+  const show = await runCommand(dockerCliPath()!, ['context', 'show'], { env: { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: undefined } });
+  assert.equal(show.stdout, 'remote-tls\n');
+  const version = await berthTls(['version', '--format', '{{.Server.Os}}'], { env });
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal(version.stdout.trim(), 'linux');
+
+  // `ls --format json` is the Docker CLI's, line for line (but for the default endpoint, which is each engine's own socket).
+  const norm = (s: string) => s.replace(/"DockerEndpoint":"unix:\/\/[^"]*"/, '"DockerEndpoint":"<default>"');
+  const lsBerth = await berthTls(['context', 'ls', '--format', 'json'], { env });
+  const lsDocker = await runCommand(dockerCliPath()!, ['context', 'ls', '--format', 'json'], { env: { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: undefined } });
+  assert.equal(lsBerth.code, 0, lsBerth.stderr);
+  assert.equal(norm(lsBerth.stdout), norm(lsDocker.stdout));
+  const inspect = await berthTls(['context', 'inspect', 'remote-tls'], { env });
+  assert.equal(inspect.code, 0, inspect.stderr);
+  const [info] = JSON.parse(inspect.stdout);
+  assert.deepEqual(info.TLSMaterial, { docker: ['ca.pem', 'cert.pem', 'key.pem'] });
+  assert.doesNotMatch(inspect.stdout, /PRIVATE KEY/);
+
+  // The context in use is removed only with -f.
+  const rmInUse = await berthTls(['context', 'rm', 'remote-tls'], { env });
+  assert.equal(rmInUse.code, 1);
+  assert.match(rmInUse.stderr, /context "remote-tls" is in use, set -f flag to force remove/);
+  const rm = await berthTls(['context', 'rm', '-f', 'remote-tls', 'docker-made'], { env });
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.equal(rm.stdout, 'remote-tls\ndocker-made\n');
+  const after = await runCommand(dockerCliPath()!, ['context', 'ls', '-q'], { env: { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: undefined } });
+  assert.equal(after.stdout, 'default\n');
 });
