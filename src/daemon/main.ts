@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       ...(flags.defaultAddressPools.length ? { pools: flags.defaultAddressPools.map(parseAddressPool) } : {}),
     },
   });
+  engine.distribution.useMirrors(flags.registryMirrors);
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
   await writeFile(flags.pidfile, String(process.pid));
