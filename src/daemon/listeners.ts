@@ -14,6 +14,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { lookup } from 'node:dns/promises';
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
@@ -169,6 +170,12 @@ export async function planListeners(hosts: readonly string[], group: string, f: 
   const needsTls = hosts.some((h) => h.startsWith('tcp://'));
   const t = needsTls ? serverTls(f) : undefined;
   const warnings: string[] = [];
+  if (t) {
+    // dockerd does not check this; a key others can read is a key others may hold.
+    try {
+      if ((statSync(f.keyFile).mode & 0o077) !== 0) warnings.push(`WARNING: the TLS key ${f.keyFile} can be read by users other than its owner: chmod 600 it`);
+    } catch { /* read a moment ago by serverTls */ }
+  }
   for (const host of hosts) {
     if (host.startsWith('unix://')) {
       if (host.length === 'unix://'.length) throw new InvalidParameterError(`invalid host ${host}: empty socket path`);
