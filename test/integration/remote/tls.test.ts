@@ -229,3 +229,18 @@ test('contexts are shared with the Docker CLI: create, use, ls --format json, in
   const after = await runCommand(dockerCliPath()!, ['context', 'ls', '-q'], { env: { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: undefined } });
   assert.equal(after.stdout, 'default\n');
 });
+
+test('plain TCP on loopback is served, with dockerd\'s loud warning in the log', { skip }, async () => {
+  const plainPort = await freePort();
+  const plain = await startDaemon({ args: ['-H', `tcp://127.0.0.1:${plainPort}`] });
+  try {
+    assert.match(plain.logs(), /binding to tcp:\/\/127\.0\.0\.1:\d+ without --tlsverify is insecure/);
+    const r = await runCommand(dockerCliPath()!, ['version', '--format', '{{.Server.Os}}'], {
+      env: { DOCKER_HOST: `tcp://127.0.0.1:${plainPort}`, DOCKER_TLS_VERIFY: undefined, DOCKER_CERT_PATH: undefined, DOCKER_CONTEXT: undefined, DOCKER_CONFIG: join(tmp, 'docker-config') },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'linux');
+  } finally {
+    await plain.stop();
+  }
+});
