@@ -20,7 +20,6 @@ import type { Socket } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
 import { ApiError, ConnectError } from './errors.js';
 import type { DaemonAddress } from './host.js';
-import { dial } from './transport.js';
 
 export const CLIENT_API_VERSION = '1.50';
 const FALLBACK_API_VERSION = '1.24';
@@ -131,6 +130,11 @@ export interface ClientOptions {
   socketPath?: string;
   /** Where the daemon is and how to reach it (host.ts); a unix socket at `socketPath` when absent. */
   address?: DaemonAddress;
+  /**
+   * Makes a connection to a non-unix address (transport.ts's dial). Passed in rather than imported:
+   * the TLS and child-process modules it needs cost ~12 ms of start-up that unix-socket commands skip.
+   */
+  dial?: (address: DaemonAddress) => Duplex;
   /** The address as the user gave it, for messages (`unix:///run/berth/berth.sock`). */
   host: string;
   userAgent?: string;
@@ -142,6 +146,7 @@ export class ApiClient {
   readonly socketPath: string;
   readonly host: string;
   readonly address: DaemonAddress;
+  private readonly dial?: (address: DaemonAddress) => Duplex;
   private readonly agent: http.Agent;
   private readonly userAgent: string;
   private readonly debug?: (line: string) => void;
@@ -157,8 +162,11 @@ export class ApiClient {
     this.debug = opts.debug;
     this.agent = new http.Agent({ keepAlive: true });
     if (this.address.kind !== 'unix') {
+      if (!opts.dial) throw new Error(`BUG: no transport given for ${this.address.host}`);
+      this.dial = opts.dial;
       // Every pooled connection is made by the transport: TCP, TLS or an ssh child's stdio.
       const address = this.address;
+      const dial = opts.dial;
       (this.agent as unknown as { createConnection: () => Duplex }).createConnection = () => dial(address);
     }
   }
@@ -177,6 +185,7 @@ export class ApiClient {
   private socketOptions(): http.RequestOptions & { servername: string } {
     if (this.address.kind === 'unix') return { socketPath: this.socketPath, servername: '' };
     const address = this.address;
+    const dial = this.dial!;
     // createConnection serves requests made without the agent (hijack); the agent has its own.
     return { servername: '', createConnection: (() => dial(address)) as unknown as http.RequestOptions['createConnection'] };
   }

@@ -88,7 +88,9 @@ export class CliContext {
 
   private async connect(): Promise<ApiClient> {
     const addr = this.address;
-    const client = new ApiClient({ address: addr, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
+    // TCP, TLS and ssh's code is loaded only for those addresses (start-up time of the unix-socket case).
+    const dial = addr.kind === 'unix' ? undefined : (await import('./transport.js')).dial;
+    const client = new ApiClient({ address: addr, dial, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
     this.clientInstance = client;
     try {
       await client.negotiate();
@@ -101,7 +103,7 @@ export class CliContext {
       const mayStart = absent && process.getuid?.() === 0 && !this.env.BERTH_NO_AUTOSTART && addr.kind === 'unix' && addr.socketPath === DEFAULT_SOCKET;
       if (!mayStart) throw new StatusError(1, e.message);
     }
-    const probe = new ApiClient({ address: addr, host: addr.host });
+    const probe = new ApiClient({ address: addr, dial, host: addr.host });
     try {
       // Loaded only here (it spawns processes): most commands find the daemon running.
       const { startDaemon } = await import('./daemon-autostart.js');
@@ -118,7 +120,7 @@ export class CliContext {
     } finally {
       probe.close();
     }
-    const fresh = new ApiClient({ address: addr, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
+    const fresh = new ApiClient({ address: addr, dial, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
     this.clientInstance = fresh;
     client.close();
     await fresh.negotiate();
