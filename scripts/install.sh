@@ -61,7 +61,8 @@ fi
 #   docker-compose (client compatibility), debootstrap (Debian test rootfs),
 #   git curl; python3-pytest python3-pytest-timeout python3-requests
 #   python3-urllib3 python3-websocket python3-paramiko (docker-py's own
-#   integration suite: npm run compat).
+#   integration suite: npm run compat), openssh-server openssh-client (ssh://
+#   remote access tests: a private sshd on loopback).
 # Build: build-essential python3 (node-gyp compiles better-sqlite3).
 # No recommends: docker-compose recommends docker.io, which berth replaces.
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
@@ -70,6 +71,7 @@ PACKAGES=(
   tini ca-certificates python3-seccomp busybox-static skopeo docker-registry attr python3-docker
   docker-compose debootstrap git curl tar build-essential python3
   python3-pytest python3-pytest-timeout python3-requests python3-urllib3 python3-websocket python3-paramiko
+  openssh-server openssh-client
 )
 
 step "Debian packages"

@@ -3,6 +3,7 @@
  */
 import { InvalidParameterError } from '../errors.js';
 import { validateMirror } from '../registry/client/endpoint.js';
+import { defaultTlsFlags, parseTlsFlag, TLS_USAGE, type TlsFlags } from './tls-flags.js';
 
 export interface DaemonFlags {
   hosts: string[];
@@ -22,6 +23,8 @@ export interface DaemonFlags {
   bip: string;
   /** `--default-address-pool base=CIDR,size=N`, repeatable. */
   defaultAddressPools: string[];
+  /** `--tls`, `--tlsverify` (true/false when given, undefined when not) and the PEM files: see tls.ts. */
+  tls: TlsFlags;
   help: boolean;
   version: boolean;
 }
@@ -46,13 +49,13 @@ Options:
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first)
-  -v, --version                 Print version information and quit
+${TLS_USAGE}  -v, --version                 Print version information and quit
 `;
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
-    defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], help: false, version: false,
+    defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
@@ -68,6 +71,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     if (a === '-D' || a === '--debug') { f.debug = true; continue; }
     if (a === '-h' || a === '--help') { f.help = true; continue; }
     if (a === '-v' || a === '--version') { f.version = true; continue; }
+    if (parseTlsFlag(f.tls, a, val, () => argv[++i])) continue;
     const key = takes[a];
     if (!key) throw new InvalidParameterError(`unknown flag: ${a}`);
     if (val === undefined) {
