@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidParameterError } from '../../../src/errors.js';
 import {
-  durationMicros, isAddressPeer, iptablesRestoreInput, normalizeRequest, qdiscCommand, rateBitsPerSecond, replacesOnAdd, type Fault,
+  durationMicros, isAddressPeer, normalizeRequest, rateBitsPerSecond, replacesOnAdd, type Fault,
 } from '../../../src/network/fault-rules.js';
+import { planFaults } from '../../../src/network/fault-plan.js';
+import { bytecode, dropProgram, wireBatch } from '../../../src/network/fault-wire.js';
 import { describeFault, parseProbability } from '../../../src/cli/fault/fault.js';
 
 test('normalizeRequest keeps what each kind uses and refuses the rest by name', () => {
@@ -15,12 +17,15 @@ test('normalizeRequest keeps what each kind uses and refuses the rest by name', 
   assert.deepEqual(normalizeRequest({ Kind: 'rate', Rate: '1MBit' }), { Kind: 'rate', Rate: '1mbit' });
   assert.deepEqual(normalizeRequest({ Kind: 'delay', Delay: '100ms', Jitter: '' }), { Kind: 'delay', Delay: '100ms' });
   assert.deepEqual(normalizeRequest({ Kind: 'delay', Delay: '1.5s', Jitter: '10ms' }), { Kind: 'delay', Delay: '1.5s', Jitter: '10ms' });
+  assert.deepEqual(normalizeRequest({ Kind: 'delay', Delay: '1s', Direction: 'both' }), { Kind: 'delay', Delay: '1s', Direction: 'both' });
+  assert.deepEqual(normalizeRequest({ Kind: 'rate', Rate: '1mbit', Direction: 'in' }), { Kind: 'rate', Rate: '1mbit', Direction: 'in' });
+  assert.deepEqual(normalizeRequest({ Kind: 'rate', Rate: '1mbit', Direction: 'out' }), { Kind: 'rate', Rate: '1mbit' });
   for (const [bad, message] of [
     [null, /JSON object/], [{ Kind: 'flood' }, /invalid fault kind "flood"/], [{ Kind: 'partition', Peers: [] }, /at least one peer/],
     [{ Kind: 'partition', Peers: [''] }, /list of container names/], [{ Kind: 'loss', Probability: 0 }, /invalid loss probability 0/],
     [{ Kind: 'loss', Probability: '0.5' }, /invalid loss probability "0.5"/], [{ Kind: 'loss', Probability: 0.5, Direction: 'up' }, /invalid direction "up"/],
     [{ Kind: 'rate', Rate: '10 mbit' }, /invalid rate "10 mbit"/], [{ Kind: 'rate', Rate: '1mbit', Peers: ['x'] }, /takes no peers/],
-    [{ Kind: 'rate', Rate: '4bit' }, /at least 8bit/], [{ Kind: 'partition', Peers: ['b'], Reject: 'yes' }, /Reject must be true or false/], [{ Kind: 'delay' }, /needs a Delay/], [{ Kind: 'delay', Delay: '1m' }, /invalid duration "1m"/],
+    [{ Kind: 'rate', Rate: '4bit' }, /at least 8bit/], [{ Kind: 'partition', Peers: ['b'], Reject: 'yes' }, /Reject must be true or false/], [{ Kind: 'delay' }, /needs a Delay/], [{ Kind: 'delay', Delay: '1m' }, /invalid duration "1m"/], [{ Kind: 'rate', Rate: '1mbit', Direction: 'up' }, /invalid direction "up"/],
   ] as const) {
     assert.throws(() => normalizeRequest(bad), (e: unknown) => e instanceof InvalidParameterError && message.test(e.message), JSON.stringify(bad));
   }
@@ -41,44 +46,140 @@ test('units: tc rates in bits per second, durations in microseconds, address pee
   assert.ok(!isAddressPeer('fe80::1'));
 });
 
-test('iptablesRestoreInput: both chains flushed and rebuilt from the list', () => {
+test('planFaults: drops on the wire, refusals in INPUT (own and inbound), TCP resets toward address peers', () => {
   const faults: Fault[] = [
     { Id: 'aaaaaaaaaaaa', Kind: 'partition', Peers: ['b'], Addresses: ['10.9.0.3', '10.8.0.0/16'] },
     { Id: 'bbbbbbbbbbbb', Kind: 'loss', Probability: 0.3, Direction: 'both' },
     { Id: 'cccccccccccc', Kind: 'loss', Probability: 1, Direction: 'in', Peers: ['c'], Addresses: ['10.9.0.4'] },
     { Id: 'dddddddddddd', Kind: 'rate', Rate: '1mbit' },
   ];
-  assert.equal(iptablesRestoreInput(faults), [
-    '*filter', ':BERTH-FAULT-IN - [0:0]', ':BERTH-FAULT-OUT - [0:0]', '-F BERTH-FAULT-IN', '-F BERTH-FAULT-OUT',
-    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -m comment --comment "berth-fault aaaaaaaaaaaa" -j DROP',
-    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -m comment --comment "berth-fault aaaaaaaaaaaa" -j DROP',
-    '-A BERTH-FAULT-OUT -d 10.8.0.0/16 -m comment --comment "berth-fault aaaaaaaaaaaa" -j DROP',
-    '-A BERTH-FAULT-IN -s 10.8.0.0/16 -m comment --comment "berth-fault aaaaaaaaaaaa" -j DROP',
-    '-A BERTH-FAULT-OUT -m statistic --mode random --probability 0.3 -m comment --comment "berth-fault bbbbbbbbbbbb" -j DROP',
-    '-A BERTH-FAULT-IN -m statistic --mode random --probability 0.3 -m comment --comment "berth-fault bbbbbbbbbbbb" -j DROP',
-    '-A BERTH-FAULT-IN -s 10.9.0.4/32 -m statistic --mode random --probability 1 -m comment --comment "berth-fault cccccccccccc" -j DROP',
-    'COMMIT', '',
-  ].join('\n'));
-  assert.match(iptablesRestoreInput([]), /^\*filter\n.*-F BERTH-FAULT-OUT\nCOMMIT\n$/s);
-  assert.deepEqual(iptablesRestoreInput([{ Id: 'eeeeeeeeeeee', Kind: 'partition', Peers: ['b'], Addresses: ['10.9.0.3'], Reject: true }]).split('\n').slice(5, -2), [
-    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -p tcp --tcp-flags RST RST -m comment --comment "berth-fault eeeeeeeeeeee" -j RETURN',
-    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -p tcp -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with tcp-reset',
-    '-A BERTH-FAULT-OUT -d 10.9.0.3/32 -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with icmp-port-unreachable',
-    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -p tcp --tcp-flags RST RST -m comment --comment "berth-fault eeeeeeeeeeee" -j RETURN',
-    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -p tcp -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with tcp-reset',
-    '-A BERTH-FAULT-IN -s 10.9.0.3/32 -m comment --comment "berth-fault eeeeeeeeeeee" -j REJECT --reject-with icmp-port-unreachable',
+  const plan = planFaults(faults, [], false);
+  assert.equal(plan.iptables, ['*filter', ':BERTH-FAULT-IN - [0:0]', ':BERTH-FAULT-OUT - [0:0]', '-F BERTH-FAULT-IN', '-F BERTH-FAULT-OUT', 'COMMIT', ''].join('\n'),
+    'no DROP in the namespace: a drop in OUTPUT fails the send with EPERM');
+  assert.deepEqual(plan.wire.ingress, [
+    { match: { field: 'dst', cidr: '10.9.0.3/32' }, probability: 1 },
+    { match: { field: 'dst', cidr: '10.8.0.0/16' }, probability: 1 },
+    { probability: 0.3 },
   ]);
+  assert.deepEqual(plan.wire.egress, [
+    { match: { field: 'src', cidr: '10.9.0.3/32' }, probability: 1 },
+    { match: { field: 'src', cidr: '10.8.0.0/16' }, probability: 1 },
+    { probability: 0.3 },
+    { match: { field: 'src', cidr: '10.9.0.4/32' }, probability: 1 },
+  ]);
+  assert.deepEqual(plan.delayLine, {});
+
+  const rejecting = planFaults([{ Id: 'eeeeeeeeeeee', Kind: 'partition', Peers: ['b', '192.0.2.7'], Addresses: ['10.9.0.3', '192.0.2.7'], Reject: true }],
+    [{ faultId: 'ffffffffffff', from: ['10.9.0.5'] }], false);
+  const lines = rejecting.iptables.split('\n').slice(5, -2);
+  const c = (id: string) => `-m comment --comment "berth-fault ${id}"`;
+  assert.deepEqual(lines, [
+    `-A BERTH-FAULT-IN -s 10.9.0.3/32 -p tcp --tcp-flags RST RST ${c('eeeeeeeeeeee')} -j RETURN`,
+    `-A BERTH-FAULT-IN -s 10.9.0.3/32 -p icmp --icmp-type destination-unreachable ${c('eeeeeeeeeeee')} -j RETURN`,
+    `-A BERTH-FAULT-IN -s 10.9.0.3/32 -p tcp ${c('eeeeeeeeeeee')} -j REJECT --reject-with tcp-reset`,
+    `-A BERTH-FAULT-IN -s 10.9.0.3/32 ${c('eeeeeeeeeeee')} -j REJECT --reject-with icmp-port-unreachable`,
+    `-A BERTH-FAULT-IN -s 192.0.2.7/32 -p tcp --tcp-flags RST RST ${c('eeeeeeeeeeee')} -j RETURN`,
+    `-A BERTH-FAULT-IN -s 192.0.2.7/32 -p icmp --icmp-type destination-unreachable ${c('eeeeeeeeeeee')} -j RETURN`,
+    `-A BERTH-FAULT-IN -s 192.0.2.7/32 -p tcp ${c('eeeeeeeeeeee')} -j REJECT --reject-with tcp-reset`,
+    `-A BERTH-FAULT-IN -s 192.0.2.7/32 ${c('eeeeeeeeeeee')} -j REJECT --reject-with icmp-port-unreachable`,
+    `-A BERTH-FAULT-IN -s 10.9.0.5/32 -p tcp --tcp-flags RST RST ${c('ffffffffffff')} -j RETURN`,
+    `-A BERTH-FAULT-IN -s 10.9.0.5/32 -p icmp --icmp-type destination-unreachable ${c('ffffffffffff')} -j RETURN`,
+    `-A BERTH-FAULT-IN -s 10.9.0.5/32 -p tcp ${c('ffffffffffff')} -j REJECT --reject-with tcp-reset`,
+    `-A BERTH-FAULT-IN -s 10.9.0.5/32 ${c('ffffffffffff')} -j REJECT --reject-with icmp-port-unreachable`,
+    `-A BERTH-FAULT-OUT -d 192.0.2.7/32 -p tcp --tcp-flags RST RST ${c('eeeeeeeeeeee')} -j RETURN`,
+    `-A BERTH-FAULT-OUT -d 192.0.2.7/32 -p tcp ${c('eeeeeeeeeeee')} -j REJECT --reject-with tcp-reset`,
+  ]);
+  assert.deepEqual(rejecting.wire, { ingress: [{ match: { field: 'dst', cidr: '192.0.2.7/32' }, exceptTcp: true, probability: 1 }], egress: [] });
 });
 
-test('qdiscCommand: tbf for a rate, netem for a delay (with its own rate), deletion for neither', () => {
-  assert.deepEqual(qdiscCommand('eth0', [{ Id: 'a', Kind: 'rate', Rate: '1mbit' }]),
+test('planFaults: tbf for a rate where it acts (own interface: out, host end: in), netem or the delay line for a delay', () => {
+  const rateOut: Fault = { Id: 'a', Kind: 'rate', Rate: '1mbit' };
+  assert.deepEqual(planFaults([rateOut], [], false).containerQdisc('eth0'),
     ['qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', '1mbit', 'burst', '1600', 'latency', '50ms']);
-  assert.deepEqual(qdiscCommand('eth1', [{ Id: 'a', Kind: 'rate', Rate: '1gbit' }]).slice(8, 10), ['burst', '1250000']);
-  assert.deepEqual(qdiscCommand('eth0', [{ Id: 'a', Kind: 'rate', Rate: '1mbit' }, { Id: 'b', Kind: 'delay', Delay: '100ms', Jitter: '10ms' }]),
-    ['qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', '100ms', '10ms', 'rate', '1mbit']);
-  assert.deepEqual(qdiscCommand('eth0', [{ Id: 'a', Kind: 'partition', Addresses: ['10.0.0.1'] }]), ['qdisc', 'del', 'dev', 'eth0', 'root']);
+  assert.deepEqual(planFaults([rateOut], [], false).hostQdisc('veth1'), ['qdisc', 'del', 'dev', 'veth1', 'root']);
+  const rateIn: Fault = { Id: 'b', Kind: 'rate', Rate: '1gbit', Direction: 'in' };
+  assert.deepEqual(planFaults([rateIn], [], false).hostQdisc('veth1').slice(0, 10), ['qdisc', 'replace', 'dev', 'veth1', 'root', 'tbf', 'rate', '1gbit', 'burst', '1250000']);
+  assert.deepEqual(planFaults([rateIn], [], false).containerQdisc('eth0'), ['qdisc', 'del', 'dev', 'eth0', 'root']);
+
+  const delay: Fault = { Id: 'c', Kind: 'delay', Delay: '100ms', Jitter: '10ms', Direction: 'both' };
+  const netem = planFaults([rateOut, delay], [], true);
+  assert.deepEqual(netem.containerQdisc('eth0'), ['qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', '100ms', '10ms', 'rate', '1mbit']);
+  assert.deepEqual(netem.hostQdisc('veth1'), ['qdisc', 'replace', 'dev', 'veth1', 'root', 'netem', 'delay', '100ms', '10ms']);
+  assert.deepEqual(netem.delayLine, {});
+  assert.doesNotMatch(netem.iptables, /NFQUEUE/);
+
+  const line = planFaults([rateOut, delay], [], false);
+  assert.deepEqual(line.delayLine, { out: { delayUs: 100_000, jitterUs: 10_000 }, in: { delayUs: 100_000, jitterUs: 10_000 } });
+  assert.equal(line.containerQdisc('eth0')[5], 'tbf');
+  assert.deepEqual(line.iptables.split('\n').filter((l) => l.includes('NFQUEUE')), [
+    '-A BERTH-FAULT-IN ! -i lo -m comment --comment "berth-fault c" -j NFQUEUE --queue-num 1 --queue-bypass',
+    '-A BERTH-FAULT-OUT ! -o lo -m comment --comment "berth-fault c" -j NFQUEUE --queue-num 0 --queue-bypass',
+  ]);
+  assert.deepEqual(planFaults([{ Id: 'd', Kind: 'delay', Delay: '1s' }], [], false).delayLine, { out: { delayUs: 1_000_000, jitterUs: 0 } });
+  assert.deepEqual(planFaults([{ Id: 'a', Kind: 'partition', Addresses: ['10.0.0.1'] }], [], false).containerQdisc('eth0'), ['qdisc', 'del', 'dev', 'eth0', 'root']);
+});
+
+/** Just enough of a classic-BPF interpreter to run the wire's programs on made-up frames. */
+function runBpf(program: ReturnType<typeof dropProgram>, frame: Buffer, random: number): number {
+  let a = 0;
+  for (let pc = 0; pc < program.length; pc++) {
+    const i = program[pc];
+    const jt = i.jt as number;
+    const jf = i.jf as number;
+    switch (i.code) {
+      case 0x28: a = frame.readUInt16BE(i.k); break;
+      case 0x30: a = frame[i.k]; break;
+      case 0x20: a = i.k === 0xfffff038 ? random : frame.readUInt32BE(i.k); break;
+      case 0x54: a = (a & i.k) >>> 0; break;
+      case 0x15: pc += a === i.k ? jt : jf; break;
+      case 0x35: pc += a >= i.k ? jt : jf; break;
+      case 0x06: return i.k;
+      default: throw new Error(`opcode ${i.code}`);
+    }
+  }
+  throw new Error('fell off the end');
+}
+
+function frame(ethertype: number, src = '10.0.0.2', dst = '10.0.0.3', proto = 17): Buffer {
+  const b = Buffer.alloc(64);
+  b.writeUInt16BE(ethertype, 12);
+  b[23] = proto;
+  src.split('.').forEach((o, n) => { b[26 + n] = Number(o); });
+  dst.split('.').forEach((o, n) => { b[30 + n] = Number(o); });
+  return b;
+}
+
+test('dropProgram: drops what it matches (TC_ACT_SHOT), leaves the rest to the next filter (TC_ACT_UNSPEC), never ARP', () => {
+  const SHOT = 2;
+  const UNSPEC = 0xffffffff;
+  const toPeer = dropProgram({ match: { field: 'dst', cidr: '10.0.0.3/32' }, probability: 1 });
+  assert.equal(runBpf(toPeer, frame(0x0800), 0), SHOT);
+  assert.equal(runBpf(toPeer, frame(0x0800, '10.0.0.2', '10.0.0.4'), 0), UNSPEC);
+  assert.equal(runBpf(toPeer, frame(0x0806), 0), UNSPEC, 'ARP passes');
+  const fromNet = dropProgram({ match: { field: 'src', cidr: '10.8.0.0/16' }, probability: 1 });
+  assert.equal(runBpf(fromNet, frame(0x0800, '10.8.200.1'), 0), SHOT);
+  assert.equal(runBpf(fromNet, frame(0x0800, '10.9.0.1'), 0), UNSPEC);
+  const exceptTcp = dropProgram({ match: { field: 'dst', cidr: '10.0.0.3' }, exceptTcp: true, probability: 1 });
+  assert.equal(runBpf(exceptTcp, frame(0x0800, '10.0.0.2', '10.0.0.3', 6), 0), UNSPEC, 'TCP passes');
+  assert.equal(runBpf(exceptTcp, frame(0x0800, '10.0.0.2', '10.0.0.3', 17), 0), SHOT);
+  const lossy = dropProgram({ probability: 0.25 });
+  assert.equal(runBpf(lossy, frame(0x0800), 0x3fffffff), SHOT, 'a random number below p·2³² drops');
+  assert.equal(runBpf(lossy, frame(0x86dd), 0x3fffffff), SHOT, 'IPv6 too');
+  assert.equal(runBpf(lossy, frame(0x0800), 0x40000000), UNSPEC);
+  assert.equal(runBpf(lossy, frame(0x0806), 0), UNSPEC, 'ARP passes');
+  assert.match(bytecode(toPeer), /^6,40 0 0 12,21 0 3 2048,32 0 0 30,21 0 1 167772163,6 0 0 2,6 0 0 4294967295$/);
+  assert.deepEqual(wireBatch('veth1', [], []), []);
+  const batch = wireBatch('veth1', [{ probability: 1 }], [{ match: { field: 'src', cidr: '10.0.0.3/32' }, probability: 1 }]);
+  assert.equal(batch[0], 'qdisc add dev veth1 clsact');
+  assert.match(batch[1], /^filter add dev veth1 ingress pref 1 protocol all bpf bytecode "\d+,[\d ,]+" da$/);
+  assert.match(batch[2], /^filter add dev veth1 egress pref 1 protocol all bpf bytecode "/);
+});
+
+test('replacesOnAdd: one rate and one delay per direction', () => {
   assert.ok(replacesOnAdd({ Id: 'a', Kind: 'rate', Rate: '1mbit' }, { Kind: 'rate', Rate: '2mbit' }));
   assert.ok(!replacesOnAdd({ Id: 'a', Kind: 'loss', Probability: 1 }, { Kind: 'loss', Probability: 0.5 }));
+  assert.ok(!replacesOnAdd({ Id: 'a', Kind: 'rate', Rate: '1mbit' }, { Kind: 'rate', Rate: '2mbit', Direction: 'in' }));
+  assert.ok(replacesOnAdd({ Id: 'a', Kind: 'delay', Delay: '1ms', Direction: 'both' }, { Kind: 'delay', Delay: '2ms', Direction: 'in' }));
 });
 
 test('CLI: loss as a percentage or a fraction; a fault described in a few words', () => {
@@ -92,4 +193,5 @@ test('CLI: loss as a percentage or a fraction; a fault described in a few words'
   assert.equal(describeFault({ Id: 'a', Kind: 'loss', Probability: 1, Direction: 'in', Peers: ['c'], Addresses: ['10.0.0.3'] }), '100% in to/from c (10.0.0.3)');
   assert.equal(describeFault({ Id: 'a', Kind: 'rate', Rate: '1mbit' }), '1mbit out');
   assert.equal(describeFault({ Id: 'a', Kind: 'delay', Delay: '100ms', Jitter: '5ms' }), '100ms ±5ms out');
+  assert.equal(describeFault({ Id: 'a', Kind: 'rate', Rate: '1mbit', Direction: 'in' }), '1mbit in');
 });
