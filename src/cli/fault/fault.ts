@@ -12,6 +12,7 @@
  *   berth fault ls [CONTAINER...]
  *   berth fault rm CONTAINER|FAULT...        containers (all their faults, and partitions naming them) and fault IDs, mixed
  *   berth fault heal [CONTAINER...]          every fault of these containers, or of all
+ *   berth fault run [--seed N] SCHEDULE      a nemesis timeline (run.ts, schedule.ts)
  */
 import { apiPath, type ApiClient } from '../client.js';
 import type { Command } from '../command.js';
@@ -20,6 +21,7 @@ import { StatusError } from '../errors.js';
 import { formatFlag } from '../format/format-flag.js';
 import { formatRows, type RowContext } from '../format/formatter.js';
 import type { Fault as FaultOfApi } from '../../network/fault-rules.js';
+import { runScheduleCommand } from './run.js';
 
 /** The API's fault, with the container it is on when `GET /faults` lists it (type only: nothing of the daemon is bundled). */
 type Fault = FaultOfApi & { Container?: string; ContainerName?: string };
@@ -180,5 +182,5 @@ const healCommand: Command = {
 
 export const faultCommand: Command = {
   name: 'fault', short: 'Inject network faults into running containers', group: 'management',
-  subcommands: [delayCommand, healCommand, lossCommand, lsCommand, partitionCommand, rateCommand, rmCommand],
+  subcommands: [delayCommand, healCommand, lossCommand, lsCommand, partitionCommand, rateCommand, rmCommand, runScheduleCommand],
 };

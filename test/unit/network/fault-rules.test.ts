@@ -7,6 +7,8 @@ import {
 import { planFaults } from '../../../src/network/fault-plan.js';
 import { bytecode, dropProgram, wireBatch } from '../../../src/network/fault-wire.js';
 import { describeFault, parseProbability } from '../../../src/cli/fault/fault.js';
+import { describeStep, parseDuration, resolveSchedule } from '../../../src/cli/fault/schedule.js';
+import { eventTime } from '../../../src/cli/fault/run.js';
 
 test('normalizeRequest keeps what each kind uses and refuses the rest by name', () => {
   assert.deepEqual(normalizeRequest({ Kind: 'partition', Peers: ['b', '10.0.0.0/8'], Rate: 'x' }), { Kind: 'partition', Peers: ['b', '10.0.0.0/8'] });
@@ -194,4 +196,36 @@ test('CLI: loss as a percentage or a fraction; a fault described in a few words'
   assert.equal(describeFault({ Id: 'a', Kind: 'rate', Rate: '1mbit' }), '1mbit out');
   assert.equal(describeFault({ Id: 'a', Kind: 'delay', Delay: '100ms', Jitter: '5ms' }), '100ms ±5ms out');
   assert.equal(describeFault({ Id: 'a', Kind: 'rate', Rate: '1mbit', Direction: 'in' }), '1mbit in');
+});
+
+test('resolveSchedule: a seeded timeline, undos first at the same instant, loud refusals', () => {
+  const text = JSON.stringify({
+    steps: [
+      { at: '0s', fault: 'partition', target: { oneOf: ['a', 'b', 'c'] }, peers: ['d'], for: '2s' },
+      { at: '2s', fault: 'loss', target: { oneOf: ['a', 'b', 'c'] }, probability: '30%', direction: 'both' },
+      { at: 1, fault: 'kill', target: 'c', signal: 'TERM', for: '500ms' },
+    ],
+  });
+  const one = resolveSchedule(text, 7);
+  assert.deepEqual(resolveSchedule(text, 7), one, 'the same seed, the same timeline');
+  const choices = new Set([1, 2, 3, 4, 5, 6, 8, 9].map((seed) => resolveSchedule(text, seed).events.filter((e) => e.action === 'apply').map((e) => e.step.target).join()));
+  assert.ok(choices.size > 1, 'other seeds, other choices');
+  assert.equal(one.end, 2000);
+  assert.deepEqual(one.events.map((e) => `${e.t} ${e.action} ${e.step.kind}`), [
+    '0 apply partition', '1000 apply kill', '1500 undo kill', '2000 undo partition', '2000 apply loss', '2000 undo loss',
+  ]);
+  assert.deepEqual(one.events[4].step.body, { Kind: 'loss', Probability: 0.3, Direction: 'both' });
+  assert.equal(describeStep(one.events[4].step), '30% both');
+  assert.equal(resolveSchedule('seed: 3\nend: 10s\nsteps:\n  - {fault: pause, target: x}\n').end, 10_000, 'YAML');
+  for (const [bad, message] of [
+    ['[]', /a mapping with `steps`/], ['steps: []', /non-empty list/], ['steps: [{fault: jam, target: x}]', /fault "jam" must be one of/],
+    ['steps: [{fault: pause}]', /target must be a name/], ['steps: [{fault: loss, target: x, probability: 2}]', /probability 2/],
+    ['steps: [{fault: partition, target: x}]', /peers must be a list/], ['steps: [{fault: pause, target: x, at: soon}]', /"soon" is not a duration/],
+    ['seed: -1\nsteps: [{fault: pause, target: x}]', /seed -1/], ['steps: [{fault: kill, target: x, signal: "KILL; rm"}]', /signal/],
+  ] as const) {
+    assert.throws(() => resolveSchedule(bad), message, bad);
+  }
+  assert.equal(parseDuration('250ms', 'x'), 250);
+  assert.equal(parseDuration('2m', 'x'), 120_000);
+  assert.equal(eventTime(new Date(Date.UTC(2026, 11, 6, 23, 20, 1, 118))), '2026-12-06T23:20:01.118000000Z');
 });
