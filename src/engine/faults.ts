@@ -1,7 +1,7 @@
 /**
  * Network fault injection (berth's own API, no Docker counterpart): faults
  * added to a running container — partitions from other containers, packet
- * loss, a bandwidth cap, a delay — listed, removed and healed.
+ * loss, a bandwidth cap, a delay, lost DNS queries — listed, removed and healed.
  *
  * A container's faults are kept as one JSON file in the exec root
  * (`faults/<id>.json`, with the pid of the init they were applied for) and
@@ -132,7 +132,7 @@ export class FaultService {
       this.namespaceOf(c);
       const fault: Fault = { Id: randomBytes(6).toString('hex'), ...req };
       if (req.Peers?.length) fault.Addresses = this.addressesOf(c, req.Peers);
-      if ((req.Kind === 'rate' || req.Kind === 'delay') && !this.interfacesOf(c).length) {
+      if ((req.Kind === 'rate' || req.Kind === 'delay' || req.Kind === 'dns') && !this.interfacesOf(c).length) {
         throw new InvalidParameterError(`container ${c.Name} has no network interface to shape (network mode ${c.HostConfig.NetworkMode})`);
       }
       const before = this.read(c);

@@ -27,6 +27,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { NotImplementedError, SystemError } from '../errors.js';
 import { QUEUE_IN, QUEUE_OUT, type DelaySpec } from './fault-plan.js';
 
+const READY_TIMEOUT_MS = 10_000;
+
 /** setns(2) per architecture. */
 const SETNS: Record<string, number> = { x64: 308, arm64: 268 };
 
@@ -150,10 +152,12 @@ export class DelayLines {
     child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
     child.stdin!.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
-      const onOut = (c: Buffer) => { if (c.toString('utf8').includes('ready')) { child.stdout!.off('data', onOut); resolve(); } };
+      // Binding takes milliseconds; a helper that says nothing for long is stuck, and ends.
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new SystemError(`delay line did not start: ${stderr.trim()}`)); }, READY_TIMEOUT_MS);
+      const onOut = (c: Buffer) => { if (c.toString('utf8').includes('ready')) { clearTimeout(timer); child.stdout!.off('data', onOut); resolve(); } };
       child.stdout!.on('data', onOut);
-      child.once('error', (e) => reject(new SystemError(`delay line: ${e.message}`)));
-      child.once('close', (code) => reject(new SystemError(`delay line ended (status ${code}): ${stderr.trim()}`)));
+      child.once('error', (e) => { clearTimeout(timer); reject(new SystemError(`delay line: ${e.message}`)); });
+      child.once('close', (code) => { clearTimeout(timer); reject(new SystemError(`delay line ended (status ${code}): ${stderr.trim()}`)); });
     });
     child.stdout!.resume();
     // berthd does not stay up for a helper; the helper ends when berthd does (its stdin closes).

@@ -12,6 +12,8 @@
  *   there) TCP is reset in this container's OUTPUT (a SYN's failed send is
  *   not reported by TCP, the reset is: `connect` says refused) and every
  *   other packet is lost on the wire;
+ * - dns: the queries for the names are lost on the wire, after every other
+ *   drop (fault-wire.ts says why it must come last);
  * - rate: tbf, for what the container sends on its own interfaces, for what
  *   it receives on the host end (the host end's egress is the container's
  *   ingress: the shaping an IFB would do, without one);
@@ -91,6 +93,7 @@ export function planFaults(faults: readonly Fault[], inboundRejects: readonly In
   const output: string[] = [];
   const ingress: WireDrop[] = [];
   const egress: WireDrop[] = [];
+  const dns: WireDrop[] = [];
   for (const f of faults) {
     const comment = `-m comment --comment "berth-fault ${f.Id}"`;
     const addresses = (f.Addresses ?? []).map(cidr);
@@ -106,6 +109,8 @@ export function planFaults(faults: readonly Fault[], inboundRejects: readonly In
         ingress.push({ match: { field: 'dst', cidr: a }, probability: 1 });
         egress.push({ match: { field: 'src', cidr: a }, probability: 1 });
       }
+    } else if (f.Kind === 'dns') {
+      for (const name of f.Names ?? []) dns.push({ dnsName: name, probability: 1 });
     } else if (f.Kind === 'loss') {
       const p = f.Probability!;
       for (const a of addresses.length ? addresses : [undefined]) {
@@ -139,7 +144,7 @@ export function planFaults(faults: readonly Fault[], inboundRejects: readonly In
     iptables,
     containerQdisc: (dev) => qdisc(dev, delayOut, side('rate', 'out')?.Rate, netem),
     hostQdisc: (dev) => qdisc(dev, delayIn, side('rate', 'in')?.Rate, netem),
-    wire: { ingress, egress },
+    wire: { ingress: [...ingress, ...dns], egress },
     delayLine,
   };
 }

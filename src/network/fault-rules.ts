@@ -8,7 +8,9 @@
  * - `loss`: each packet is lost with a probability, on the way out, in, or
  *   both, optionally only to/from the peers;
  * - `rate`: bandwidth is capped, for what the container sends, receives or both;
- * - `delay`: packets wait (with jitter), on the way out, in or both.
+ * - `delay`: packets wait (with jitter), on the way out, in or both;
+ * - `dns`: the container's DNS queries for some names go unanswered (the
+ *   embedded DNS, or any server, never hears them).
  *
  * This module checks and normalises requests; fault-plan.ts turns a list of
  * faults into kernel state and fault-apply.ts puts it in place.
@@ -16,7 +18,7 @@
 import { isIPv4 } from 'node:net';
 import { InvalidParameterError } from '../errors.js';
 
-export type FaultKind = 'partition' | 'loss' | 'rate' | 'delay';
+export type FaultKind = 'partition' | 'loss' | 'rate' | 'delay' | 'dns';
 export type Direction = 'out' | 'in' | 'both';
 
 /** A fault as the API takes it (`POST /containers/{id}/faults`). */
@@ -35,6 +37,8 @@ export interface FaultRequest {
   /** delay: `100ms`, `1.5s`; optional jitter. */
   Delay?: string;
   Jitter?: string;
+  /** dns: the names whose queries are lost (each also with any suffix a search domain adds). */
+  Names?: string[];
 }
 
 /** A fault in force, as `GET /containers/{id}/faults` lists it: the request, its ID, and the addresses its peers stood for when it was added. */
@@ -43,7 +47,8 @@ export interface Fault extends FaultRequest {
   Addresses?: string[];
 }
 
-const KINDS: readonly FaultKind[] = ['partition', 'loss', 'rate', 'delay'];
+const KINDS: readonly FaultKind[] = ['partition', 'loss', 'rate', 'delay', 'dns'];
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?$/;
 const RATE = /^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$/i;
 const DURATION = /^(\d+(?:\.\d+)?)(us|ms|s)$/;
 
@@ -128,6 +133,13 @@ export function normalizeRequest(r: unknown): FaultRequest {
         return { Kind: kind, Delay: o.Delay, Jitter: o.Jitter, ...directionField(o.Direction) };
       }
       return { Kind: kind, Delay: o.Delay, ...directionField(o.Direction) };
+    case 'dns': {
+      if (peers.length) bad('a DNS fault takes names, not peers');
+      const names = o.Names;
+      if (!Array.isArray(names) || !names.length || names.length > 32) bad('a DNS fault needs Names: 1 to 32 DNS names');
+      for (const n of names) if (typeof n !== 'string' || !DNS_NAME.test(n)) bad(`invalid DNS name ${JSON.stringify(n)}`);
+      return { Kind: kind, Names: (names as string[]).map((n) => n.toLowerCase().replace(/\.$/, '')) };
+    }
   }
 }
 

@@ -22,6 +22,14 @@
 
 /** One kind of packet to drop. */
 export interface WireDrop {
+  /**
+   * Only DNS queries (IPv4, UDP to port 53) for this name, or a name that
+   * starts with its labels (`db1` also matches `db1.dns.podman`, what a
+   * search domain makes of it), in any letter case. Such a filter must come
+   * after the others on its hook: a query too short for the name makes
+   * classic BPF stop with 0, which cls_bpf reads as "pass, and skip the rest".
+   */
+  dnsName?: string;
   /** Only IPv4 packets from (`src`) or to (`dst`) this address or CIDR; without it, every IPv4 and IPv6 packet (never ARP). */
   match?: { field: 'src' | 'dst'; cidr: string };
   /** Spare TCP (a rejecting partition answers TCP with a reset elsewhere and loses the rest here). */
@@ -35,6 +43,13 @@ interface Insn { code: number; jt: number | string; jf: number | string; k: numb
 const LD_H_ABS = 0x28;
 const LD_W_ABS = 0x20;
 const LD_B_ABS = 0x30;
+const LD_W_IND = 0x40;
+const LD_H_IND = 0x48;
+const LD_B_IND = 0x50;
+/** X = 4·(byte at k & 0xf): the IPv4 header's length. */
+const LDX_B_MSH = 0xb1;
+const ALU_OR_K = 0x44;
+const JSET_K = 0x45;
 const ALU_AND_K = 0x54;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
@@ -46,6 +61,8 @@ const TC_ACT_UNSPEC = 0xffffffff;
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const DNS_PORT = 53;
 /** Offsets from the Ethernet header: IPv4 protocol, source and destination. */
 const IP_PROTO = 14 + 9;
 const IP_SRC = 14 + 12;
@@ -77,10 +94,50 @@ function assemble(program: (Insn | string)[]): Insn[] {
   });
 }
 
+/** A DNS name as it appears in a query (length-prefixed labels, no terminator: a prefix), lower case. */
+export function dnsLabels(name: string): Buffer {
+  const labels = name.toLowerCase().replace(/\.$/, '').split('.');
+  return Buffer.concat(labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])));
+}
+
+/** Instructions that fall through when the query's name starts with `name`'s labels, and jump to `pass` otherwise. */
+function dnsMatch(name: string): (Insn | string)[] {
+  const p: (Insn | string)[] = [
+    { code: JEQ_K, jt: 0, jf: 'pass', k: ETH_P_IP },
+    { code: LD_B_ABS, jt: 0, jf: 0, k: IP_PROTO },
+    { code: JEQ_K, jt: 0, jf: 'pass', k: IPPROTO_UDP },
+    { code: LD_H_ABS, jt: 0, jf: 0, k: 14 + 6 },
+    { code: JSET_K, jt: 'pass', jf: 0, k: 0x1fff }, // a later fragment has no UDP header
+    { code: LDX_B_MSH, jt: 0, jf: 0, k: 14 },
+    { code: LD_H_IND, jt: 0, jf: 0, k: 14 + 2 }, // UDP destination port
+    { code: JEQ_K, jt: 0, jf: 'pass', k: DNS_PORT },
+  ];
+  // The question's name follows the 8-byte UDP header and the 12-byte DNS header; letters compare with bit 0x20 set (any case).
+  const want = dnsLabels(name);
+  const letter = (b: number) => b >= 0x61 && b <= 0x7a;
+  for (let at = 0; at < want.length;) {
+    const size = want.length - at >= 4 ? 4 : want.length - at >= 2 ? 2 : 1;
+    let value = 0;
+    let mask = 0;
+    for (let i = 0; i < size; i++) {
+      const b = want[at + i];
+      value = value * 256 + b;
+      mask = mask * 256 + (letter(b) ? 0x20 : 0);
+    }
+    p.push({ code: size === 4 ? LD_W_IND : size === 2 ? LD_H_IND : LD_B_IND, jt: 0, jf: 0, k: 14 + 8 + 12 + at });
+    if (mask) p.push({ code: ALU_OR_K, jt: 0, jf: 0, k: mask >>> 0 });
+    p.push({ code: JEQ_K, jt: 0, jf: 'pass', k: value >>> 0 });
+    at += size;
+  }
+  return p;
+}
+
 /** The classic-BPF program for one drop. */
 export function dropProgram(d: WireDrop): Insn[] {
   const p: (Insn | string)[] = [{ code: LD_H_ABS, jt: 0, jf: 0, k: 12 }];
-  if (d.match) {
+  if (d.dnsName !== undefined) {
+    p.push(...dnsMatch(d.dnsName));
+  } else if (d.match) {
     const { net, mask } = cidrMask(d.match.cidr);
     p.push({ code: JEQ_K, jt: 0, jf: 'pass', k: ETH_P_IP });
     p.push({ code: LD_W_ABS, jt: 0, jf: 0, k: d.match.field === 'src' ? IP_SRC : IP_DST });

@@ -9,6 +9,7 @@
  *   berth fault rate web 1mbit               web sends at most 1 Mbit/s
  *   berth fault rate --direction in web 1mbit  … receives at most 1 Mbit/s
  *   berth fault delay --jitter 10ms web 100ms
+ *   berth fault dns web db                   web's lookups of db go unanswered
  *   berth fault ls [CONTAINER...]
  *   berth fault rm CONTAINER|FAULT...        containers (all their faults, and partitions naming them) and fault IDs, mixed
  *   berth fault heal [CONTAINER...]          every fault of these containers, or of all
@@ -48,6 +49,7 @@ export function describeFault(f: Fault): string {
     case 'loss': return `${+(100 * (f.Probability ?? 0)).toFixed(4)}% ${f.Direction ?? 'out'}${peers ? ` to/from ${peers}` : ''}`;
     case 'rate': return `${f.Rate} ${f.Direction ?? 'out'}`;
     case 'delay': return `${f.Delay}${f.Jitter ? ` ±${f.Jitter}` : ''} ${f.Direction ?? 'out'}`;
+    case 'dns': return `no answer for ${(f.Names ?? []).join(',')}`;
     default: return '';
   }
 }
@@ -119,6 +121,14 @@ const delayCommand: Command = {
   },
 };
 
+const dnsCommand: Command = {
+  name: 'dns', usage: 'CONTAINER NAME [NAME...]', args: { min: 2 },
+  short: 'Lose a container\'s DNS queries for names (and the names a search domain makes of them): lookups time out',
+  async run(ctx, f) {
+    await addFault(ctx, f.args[0], { Kind: 'dns', Names: f.args.slice(1) });
+  },
+};
+
 const lsCommand: Command = {
   name: 'ls', aliases: ['list'], usage: '[OPTIONS] [CONTAINER...]', short: 'List the faults of running containers',
   flags: [formatFlag(), { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only display fault IDs' }],
@@ -182,5 +192,5 @@ const healCommand: Command = {
 
 export const faultCommand: Command = {
   name: 'fault', short: 'Inject network faults into running containers', group: 'management',
-  subcommands: [delayCommand, healCommand, lossCommand, lsCommand, partitionCommand, rateCommand, rmCommand, runScheduleCommand],
+  subcommands: [delayCommand, dnsCommand, healCommand, lossCommand, lsCommand, partitionCommand, rateCommand, rmCommand, runScheduleCommand],
 };

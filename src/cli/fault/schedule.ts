@@ -6,13 +6,14 @@
  *   end: 30s                     # optional: how long the run lasts (default: until the last undo)
  *   steps:
  *     - at: 0s                   # from the start of the run
- *       fault: partition         # partition | loss | delay | rate | pause | kill
+ *       fault: partition         # partition | loss | delay | rate | dns | pause | kill
  *       target: db1              # a container or compose service, or
  *       # target: {oneOf: [db1, db2, db3]}    one of them, chosen with the seed
  *       peers: [db2, db3]        # partition (and loss, optionally)
  *       for: 10s                 # undone after (default: at the end of the run)
  *     - {at: 12s, fault: loss, target: db2, probability: 30%, direction: both, for: 5s}
  *     - {at: 14s, fault: delay, target: db3, delay: 100ms, jitter: 10ms}
+ *     - {at: 16s, fault: dns, target: db1, names: [db2]}      # db1's lookups of db2 go unanswered
  *     - {at: 20s, fault: pause, target: db2, for: 3s}         # undone: unpause
  *     - {at: 25s, fault: kill, target: db3, signal: KILL, for: 2s}   # undone: start
  *
@@ -22,7 +23,7 @@
 import { parse as parseYaml } from 'yaml';
 import { StatusError } from '../errors.js';
 
-export type StepKind = 'partition' | 'loss' | 'delay' | 'rate' | 'pause' | 'kill';
+export type StepKind = 'partition' | 'loss' | 'delay' | 'rate' | 'dns' | 'pause' | 'kill';
 
 export interface Step {
   index: number;
@@ -48,7 +49,7 @@ export interface Timeline {
   events: TimelineEvent[];
 }
 
-const KINDS: readonly StepKind[] = ['partition', 'loss', 'delay', 'rate', 'pause', 'kill'];
+const KINDS: readonly StepKind[] = ['partition', 'loss', 'delay', 'rate', 'dns', 'pause', 'kill'];
 
 function bad(message: string): never {
   throw new StatusError(1, `invalid schedule: ${message}`);
@@ -131,6 +132,9 @@ export function resolveSchedule(text: string, seedOverride?: number): Timeline {
         if (typeof s.rate !== 'string') bad(`${what}: rate needs a rate (e.g. 1mbit)`);
         step.body = { Kind: 'rate', Rate: s.rate, ...direction };
         break;
+      case 'dns':
+        step.body = { Kind: 'dns', Names: names(s.names, `${what}: names`) };
+        break;
       case 'kill':
         if (s.signal !== undefined && (typeof s.signal !== 'string' || !/^[A-Z0-9+-]+$/i.test(s.signal))) bad(`${what}: signal ${JSON.stringify(s.signal)}`);
         step.signal = (s.signal as string | undefined) ?? 'KILL';
@@ -163,6 +167,7 @@ export function describeStep(s: Step): string {
     case 'loss': return `${+(100 * (b.Probability as number)).toFixed(4)}% ${(b.Direction as string | undefined) ?? 'out'}${b.Peers ? ` to/from ${(b.Peers as string[]).join(',')}` : ''}`;
     case 'delay': return `${b.Delay as string}${b.Jitter ? ` ±${b.Jitter as string}` : ''} ${(b.Direction as string | undefined) ?? 'out'}`;
     case 'rate': return `${b.Rate as string} ${(b.Direction as string | undefined) ?? 'out'}`;
+    case 'dns': return `no answer for ${(b.Names as string[]).join(',')}`;
     case 'kill': return `signal ${s.signal}`;
     case 'pause': return '';
   }

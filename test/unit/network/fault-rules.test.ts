@@ -5,7 +5,7 @@ import {
   durationMicros, isAddressPeer, normalizeRequest, rateBitsPerSecond, replacesOnAdd, type Fault,
 } from '../../../src/network/fault-rules.js';
 import { planFaults } from '../../../src/network/fault-plan.js';
-import { bytecode, dropProgram, wireBatch } from '../../../src/network/fault-wire.js';
+import { bytecode, dnsLabels, dropProgram, wireBatch } from '../../../src/network/fault-wire.js';
 import { describeFault, parseProbability } from '../../../src/cli/fault/fault.js';
 import { describeStep, parseDuration, resolveSchedule } from '../../../src/cli/fault/schedule.js';
 import { eventTime } from '../../../src/cli/fault/run.js';
@@ -124,15 +124,28 @@ test('planFaults: tbf for a rate where it acts (own interface: out, host end: in
 /** Just enough of a classic-BPF interpreter to run the wire's programs on made-up frames. */
 function runBpf(program: ReturnType<typeof dropProgram>, frame: Buffer, random: number): number {
   let a = 0;
+  let x = 0;
   for (let pc = 0; pc < program.length; pc++) {
     const i = program[pc];
     const jt = i.jt as number;
     const jf = i.jf as number;
+    // Classic BPF ends with 0 on a load past the end of the packet.
+    if ([0x28, 0x30, 0x48, 0x50].includes(i.code) || (i.code === 0x20 && i.k !== 0xfffff038) || i.code === 0x40) {
+      const at = i.k + (i.code >= 0x40 && i.code <= 0x50 ? x : 0);
+      const size = i.code === 0x20 || i.code === 0x40 ? 4 : i.code === 0x28 || i.code === 0x48 ? 2 : 1;
+      if (at + size > frame.length) return 0;
+    }
     switch (i.code) {
       case 0x28: a = frame.readUInt16BE(i.k); break;
       case 0x30: a = frame[i.k]; break;
       case 0x20: a = i.k === 0xfffff038 ? random : frame.readUInt32BE(i.k); break;
+      case 0x40: a = frame.readUInt32BE(x + i.k); break;
+      case 0x48: a = frame.readUInt16BE(x + i.k); break;
+      case 0x50: a = frame[x + i.k]; break;
+      case 0xb1: x = 4 * (frame[i.k] & 0xf); break;
       case 0x54: a = (a & i.k) >>> 0; break;
+      case 0x44: a = (a | i.k) >>> 0; break;
+      case 0x45: pc += (a & i.k) !== 0 ? jt : jf; break;
       case 0x15: pc += a === i.k ? jt : jf; break;
       case 0x35: pc += a >= i.k ? jt : jf; break;
       case 0x06: return i.k;
@@ -175,6 +188,48 @@ test('dropProgram: drops what it matches (TC_ACT_SHOT), leaves the rest to the n
   assert.equal(batch[0], 'qdisc add dev veth1 clsact');
   assert.match(batch[1], /^filter add dev veth1 ingress pref 1 protocol all bpf bytecode "\d+,[\d ,]+" da$/);
   assert.match(batch[2], /^filter add dev veth1 egress pref 1 protocol all bpf bytecode "/);
+});
+
+/** An Ethernet frame with an IPv4 UDP DNS query for `name` to `port`. */
+function dnsQuery(name: string, port = 53, ihl = 5): Buffer {
+  const qname = Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0, 0, 1, 0, 1])]);
+  const b = Buffer.alloc(14 + ihl * 4 + 8 + 12 + qname.length);
+  b.writeUInt16BE(0x0800, 12);
+  b[14] = 0x40 | ihl;
+  b[23] = 17;
+  b.writeUInt16BE(port, 14 + ihl * 4 + 2);
+  qname.copy(b, 14 + ihl * 4 + 8 + 12);
+  return b;
+}
+
+test('dropProgram for a DNS name: its queries (any case, any search-domain suffix, any IP header length), nothing else', () => {
+  const SHOT = 2;
+  const UNSPEC = 0xffffffff;
+  const db = dropProgram({ dnsName: 'db1', probability: 1 });
+  assert.equal(runBpf(db, dnsQuery('db1'), 0), SHOT);
+  assert.equal(runBpf(db, dnsQuery('DB1.dns.podman'), 0), SHOT);
+  assert.equal(runBpf(db, dnsQuery('db1', 53, 6), 0), SHOT, 'IP options');
+  assert.equal(runBpf(db, dnsQuery('db10'), 0), UNSPEC);
+  assert.equal(runBpf(db, dnsQuery('db'), 0), UNSPEC);
+  assert.equal(runBpf(db, dnsQuery('xdb1'), 0), UNSPEC);
+  assert.equal(runBpf(db, dnsQuery('db1', 5353), 0), UNSPEC, 'not DNS');
+  assert.equal(runBpf(db, frame(0x0806), 0), UNSPEC, 'ARP');
+  assert.equal(runBpf(db, frame(0x0800, '10.0.0.2', '10.0.0.3', 6), 0), UNSPEC, 'TCP');
+  const long = dropProgram({ dnsName: 'etcd-2.cluster.example', probability: 1 });
+  assert.equal(runBpf(long, dnsQuery('Etcd-2.Cluster.Example'), 0), SHOT);
+  assert.equal(runBpf(long, dnsQuery('etcd-2.cluster.examplf'), 0), UNSPEC);
+  assert.deepEqual([...dnsLabels('db1.x.')], [3, 0x64, 0x62, 0x31, 1, 0x78]);
+  // DNS drops come after every other drop (a short query ends its program with "pass, skip the rest").
+  const plan = planFaults([
+    { Id: 'a', Kind: 'dns', Names: ['db1'] },
+    { Id: 'b', Kind: 'partition', Peers: ['c'], Addresses: ['10.0.0.9'] },
+  ], [], false);
+  assert.deepEqual(plan.wire.ingress.map((w) => w.dnsName ?? w.match?.cidr), ['10.0.0.9/32', 'db1']);
+  assert.deepEqual(normalizeRequest({ Kind: 'dns', Names: ['DB1.'] }), { Kind: 'dns', Names: ['db1'] });
+  for (const bad of [{ Kind: 'dns' }, { Kind: 'dns', Names: [] }, { Kind: 'dns', Names: ['a b'] }, { Kind: 'dns', Names: ['x'], Peers: ['y'] }, { Kind: 'dns', Names: ['a'.repeat(64)] }]) {
+    assert.throws(() => normalizeRequest(bad), InvalidParameterError, JSON.stringify(bad));
+  }
+  assert.equal(describeFault({ Id: 'a', Kind: 'dns', Names: ['db1', 'db2'] }), 'no answer for db1,db2');
 });
 
 test('replacesOnAdd: one rate and one delay per direction', () => {
