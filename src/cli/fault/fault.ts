@@ -14,6 +14,7 @@
  *   berth fault rm CONTAINER|FAULT...        containers (all their faults, and partitions naming them) and fault IDs, mixed
  *   berth fault heal [CONTAINER...]          every fault of these containers, or of all
  *   berth fault run [--seed N] SCHEDULE      a nemesis timeline (run.ts, schedule.ts)
+ *   berth fault check HISTORY                did the store keep its promises? (history-check.ts)
  */
 import { apiPath, type ApiClient } from '../client.js';
 import type { Command } from '../command.js';
@@ -22,6 +23,7 @@ import { StatusError } from '../errors.js';
 import { formatFlag } from '../format/format-flag.js';
 import { formatRows, type RowContext } from '../format/formatter.js';
 import type { Fault as FaultOfApi } from '../../network/fault-rules.js';
+import { checkCommand } from './check.js';
 import { runScheduleCommand } from './run.js';
 
 /** The API's fault, with the container it is on when `GET /faults` lists it (type only: nothing of the daemon is bundled). */
@@ -192,5 +194,5 @@ const healCommand: Command = {
 
 export const faultCommand: Command = {
   name: 'fault', short: 'Inject network faults into running containers', group: 'management',
-  subcommands: [delayCommand, dnsCommand, healCommand, lossCommand, lsCommand, partitionCommand, rateCommand, rmCommand, runScheduleCommand],
+  subcommands: [checkCommand, delayCommand, dnsCommand, healCommand, lossCommand, lsCommand, partitionCommand, rateCommand, rmCommand, runScheduleCommand],
 };

@@ -9,6 +9,7 @@ import { bytecode, dnsLabels, dropProgram, wireBatch } from '../../../src/networ
 import { describeFault, parseProbability } from '../../../src/cli/fault/fault.js';
 import { describeStep, parseDuration, resolveSchedule } from '../../../src/cli/fault/schedule.js';
 import { eventTime } from '../../../src/cli/fault/run.js';
+import { checkHistory, formatReport } from '../../../src/cli/fault/history-check.js';
 
 test('normalizeRequest keeps what each kind uses and refuses the rest by name', () => {
   assert.deepEqual(normalizeRequest({ Kind: 'partition', Peers: ['b', '10.0.0.0/8'], Rate: 'x' }), { Kind: 'partition', Peers: ['b', '10.0.0.0/8'] });
@@ -283,4 +284,53 @@ test('resolveSchedule: a seeded timeline, undos first at the same instant, loud 
   assert.equal(parseDuration('250ms', 'x'), 250);
   assert.equal(parseDuration('2m', 'x'), 120_000);
   assert.equal(eventTime(new Date(Date.UTC(2026, 11, 6, 23, 20, 1, 118))), '2026-12-06T23:20:01.118000000Z');
+});
+
+/** A history of a healthy run: etcd1 leads, is isolated at 5 s, etcd2 takes over, writes go on through the majority. */
+function healthyHistory(): object[] {
+  return [
+    { type: 'config', electionTimeoutMs: 1000 },
+    { type: 'leader', member: 'etcd2', leader: 'etcd1', time: 100 },
+    { type: 'invoke', process: 1, f: 'incr', key: 'c', member: 'etcd1', time: 200 },
+    { type: 'ok', process: 1, f: 'incr', key: 'c', value: 1, revision: 2, member: 'etcd1', time: 210 },
+    { type: 'invoke', process: 2, f: 'cas', key: 'k', value: 'a', member: 'etcd2', time: 300 },
+    { type: 'ok', process: 2, f: 'cas', key: 'k', value: 'a', revision: 3, member: 'etcd2', time: 310 },
+    { type: 'nemesis', f: 'partition-start', isolated: ['etcd1'], time: 5000 },
+    { type: 'invoke', process: 1, f: 'incr', key: 'c', member: 'etcd1', time: 5100 },
+    { type: 'info', process: 1, f: 'incr', key: 'c', member: 'etcd1', time: 7100 },
+    { type: 'invoke', process: 3, f: 'read', key: 'k', member: 'etcd1', linearizable: false, time: 5200 },
+    { type: 'ok', process: 3, f: 'read', key: 'k', value: 'a', member: 'etcd1', linearizable: false, time: 5210 },
+    { type: 'leader', member: 'etcd2', leader: 'etcd3', time: 6500 },
+    { type: 'invoke', process: 2, f: 'incr', key: 'c', member: 'etcd2', time: 6600 },
+    { type: 'ok', process: 2, f: 'incr', key: 'c', value: 2, revision: 4, member: 'etcd2', time: 6610 },
+    { type: 'nemesis', f: 'partition-end', time: 15000 },
+    { type: 'final', key: 'c', value: 2, time: 20000 },
+    { type: 'final', key: 'k', value: 'a', time: 20000 },
+  ];
+}
+const lines = (h: object[]) => h.map((r) => JSON.stringify(r)).join('\n');
+
+test('checkHistory: a healthy run is valid; each broken variant is caught and named', () => {
+  const good = checkHistory(lines(healthyHistory()));
+  assert.deepEqual(good.violations, []);
+  assert.ok(good.ok);
+  assert.deepEqual(good.operations, { ok: 4, fail: 0, info: 1 });
+  assert.match(formatReport(good), /^operations: 4 ok, 0 failed, 1 unknown\n {2}leader etcd1 isolated at 5000 ms: etcd3 seen leading 1500 ms later\nvalid: /);
+
+  // A "cluster" whose client acknowledges before the write is committed: the isolated member says ok, and the write is lost.
+  const early = healthyHistory().map((r) => ((r as { type: string; time?: number }).type === 'info' ? { ...r, type: 'ok', value: 3, revision: 4 } : r));
+  const broken = checkHistory(lines(early));
+  assert.equal(broken.ok, false);
+  assert.ok(broken.violations.some((v) => /etcd1 was isolated from 5000 to 15000 ms but acknowledged incr c at 7100 ms/.test(v)), broken.violations.join('\n'));
+  assert.ok(broken.violations.some((v) => /c: 3 increments acknowledged, but the counter ends at 2/.test(v)), broken.violations.join('\n'));
+  assert.ok(broken.violations.some((v) => /revision 4 acknowledged for two values/.test(v)), broken.violations.join('\n'));
+  assert.match(formatReport(broken), /INVALID: 3 violations/);
+
+  const slowElection = healthyHistory().map((r) => ((r as { type: string; leader?: string }).leader === 'etcd3' ? { ...r, time: 9000 } : r));
+  assert.match(checkHistory(lines(slowElection)).violations.join(), /etcd3 was seen leading only 4000 ms later \(more than 3 × 1000 ms\)/);
+  const lostCas = healthyHistory().map((r) => ((r as { type: string; key?: string }).type === 'final' && (r as { key: string }).key === 'k' ? { ...r, value: 'zz' } : r));
+  assert.match(checkHistory(lines(lostCas)).violations.join(), /k: ends as "zz", which no write that did not fail put there/);
+  const staleIsOk = healthyHistory();
+  assert.ok(checkHistory(lines(staleIsOk)).ok, 'a serializable read from the minority is allowed');
+  assert.throws(() => checkHistory('{"type":"ok"\n'), /history line 1: not JSON/);
 });
