@@ -11,7 +11,7 @@
  *   {"type":"ok","process":3,"f":"incr","key":"c1","value":5,"revision":41,"member":"etcd2","time":131}
  *   {"type":"fail"|"info", …}             fail: surely not done; info: unknown (a time-out)
  *   {"type":"nemesis","f":"partition-start","isolated":["etcd1"],"time":5000}
- *   {"type":"nemesis","f":"partition-end","time":15000}
+ *   {"type":"nemesis","f":"partition-end","time":15000}          (other nemesis records are kept, not checked)
  *   {"type":"leader","member":"etcd2","leader":"etcd3","time":5200}   a member's view of the leader
  *   {"type":"final","key":"c1","value":17,"time":30000}               read from a healthy majority at the end
  *
@@ -48,7 +48,7 @@ export interface HistoryOp {
 type Record_ =
   | HistoryOp
   | { type: 'config'; electionTimeoutMs: number }
-  | { type: 'nemesis'; f: 'partition-start' | 'partition-end'; isolated?: string[]; time: number }
+  | { type: 'nemesis'; f: string; isolated?: string[]; time: number }
   | { type: 'leader'; member: string; leader: string; time: number }
   | { type: 'final'; key: string; value: unknown; time: number };
 
@@ -138,7 +138,7 @@ export function checkHistory(text: string): CheckResult {
   for (const r of records) {
     if (r.type !== 'nemesis') continue;
     if (r.f === 'partition-start') partitions.push({ start: r.time, end: Infinity, isolated: r.isolated ?? [] });
-    else if (partitions.length && partitions[partitions.length - 1].end === Infinity) partitions[partitions.length - 1].end = r.time;
+    else if (r.f === 'partition-end' && partitions.length && partitions[partitions.length - 1].end === Infinity) partitions[partitions.length - 1].end = r.time;
   }
   for (const p of partitions) {
     for (const { invoke, done } of completed) {
