@@ -51,6 +51,7 @@ const KINDS: readonly FaultKind[] = ['partition', 'loss', 'rate', 'delay', 'dns'
 const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?$/;
 const RATE = /^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$/i;
 const DURATION = /^(\d+(?:\.\d+)?)(us|ms|s)$/;
+const MAX_DELAY_US = 60_000_000;
 
 function bad(message: string): never {
   throw new InvalidParameterError(message);
@@ -126,10 +127,11 @@ export function normalizeRequest(r: unknown): FaultRequest {
     case 'delay':
       if (peers.length) bad('a delay applies to all of a container\'s traffic: it takes no peers');
       if (typeof o.Delay !== 'string') bad('a delay needs a Delay (e.g. 100ms)');
-      durationMicros(o.Delay);
+      // Held packets stay in the kernel's queue (10,000 at most): a minute is already far beyond any network.
+      if (durationMicros(o.Delay) > MAX_DELAY_US) bad(`invalid delay ${JSON.stringify(o.Delay)}: at most 60s`);
       if (o.Jitter !== undefined && o.Jitter !== null && o.Jitter !== '') {
         if (typeof o.Jitter !== 'string') bad('Jitter must be a duration');
-        durationMicros(o.Jitter);
+        if (durationMicros(o.Jitter) > MAX_DELAY_US) bad(`invalid jitter ${JSON.stringify(o.Jitter)}: at most 60s`);
         return { Kind: kind, Delay: o.Delay, Jitter: o.Jitter, ...directionField(o.Direction) };
       }
       return { Kind: kind, Delay: o.Delay, ...directionField(o.Direction) };

@@ -96,10 +96,11 @@ describe('delay and jitter', { skip: skipUnlessRoot() }, () => {
   test('jitter spreads the round trips around the delay; a delay on what a container receives; both ways', async () => {
     await berth(['fault', 'delay', '--jitter', '50ms', 'da', '100ms']);
     try {
-      const times = await rtts('da', 'db', 12);
+      // 30 round trips: their mean lies within 20% of the delay with a margin of almost 4 standard deviations (uniform ±50 ms).
+      const times = await rtts('da', 'db', 30);
       for (const t of times) assert.ok(t >= 50 * 0.8 && t <= 150 * 1.2, `${t} ms outside 100 ms ± 50 ms: ${times}`);
       assert.ok(Math.max(...times) - Math.min(...times) >= 20, `jitter seen: ${times}`);
-      near(times.reduce((a, b) => a + b, 0) / times.length, 100, 'mean');
+      near(times.reduce((a, b) => a + b, 0) / times.length, 100, `mean of ${times}`);
     } finally {
       await berth(['fault', 'rm', 'da']);
     }

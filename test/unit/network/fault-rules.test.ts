@@ -28,7 +28,7 @@ test('normalizeRequest keeps what each kind uses and refuses the rest by name', 
     [{ Kind: 'partition', Peers: [''] }, /list of container names/], [{ Kind: 'loss', Probability: 0 }, /invalid loss probability 0/],
     [{ Kind: 'loss', Probability: '0.5' }, /invalid loss probability "0.5"/], [{ Kind: 'loss', Probability: 0.5, Direction: 'up' }, /invalid direction "up"/],
     [{ Kind: 'rate', Rate: '10 mbit' }, /invalid rate "10 mbit"/], [{ Kind: 'rate', Rate: '1mbit', Peers: ['x'] }, /takes no peers/],
-    [{ Kind: 'rate', Rate: '4bit' }, /at least 8bit/], [{ Kind: 'partition', Peers: ['b'], Reject: 'yes' }, /Reject must be true or false/], [{ Kind: 'delay' }, /needs a Delay/], [{ Kind: 'delay', Delay: '1m' }, /invalid duration "1m"/], [{ Kind: 'rate', Rate: '1mbit', Direction: 'up' }, /invalid direction "up"/],
+    [{ Kind: 'rate', Rate: '4bit' }, /at least 8bit/], [{ Kind: 'partition', Peers: ['b'], Reject: 'yes' }, /Reject must be true or false/], [{ Kind: 'delay' }, /needs a Delay/], [{ Kind: 'delay', Delay: '1m' }, /invalid duration "1m"/], [{ Kind: 'rate', Rate: '1mbit', Direction: 'up' }, /invalid direction "up"/], [{ Kind: 'delay', Delay: '61s' }, /invalid delay "61s": at most 60s/], [{ Kind: 'delay', Delay: '1s', Jitter: '90s' }, /invalid jitter/],
   ] as const) {
     assert.throws(() => normalizeRequest(bad), (e: unknown) => e instanceof InvalidParameterError && message.test(e.message), JSON.stringify(bad));
   }
