@@ -62,7 +62,8 @@ fi
 #   git curl; python3-pytest python3-pytest-timeout python3-requests
 #   python3-urllib3 python3-websocket python3-paramiko (docker-py's own
 #   integration suite: npm run compat), openssh-server openssh-client (ssh://
-#   remote access tests: a private sshd on loopback).
+#   remote access tests: a private sshd on loopback); etcd-server (the
+#   examples/etcd-partition fault scenario).
 # Build: build-essential python3 (node-gyp compiles better-sqlite3).
 # No recommends: docker-compose recommends docker.io, which berth replaces.
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
@@ -71,7 +72,7 @@ PACKAGES=(
   tini ca-certificates python3-seccomp busybox-static skopeo docker-registry attr python3-docker
   docker-compose debootstrap git curl tar build-essential python3
   python3-pytest python3-pytest-timeout python3-requests python3-urllib3 python3-websocket python3-paramiko
-  openssh-server openssh-client
+  openssh-server openssh-client etcd-server
 )
 
 step "Debian packages"
@@ -97,6 +98,10 @@ else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The etcd scenario needs only the binary: no host-wide etcd service listening on 2379.
+  if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now etcd.service >/dev/null 2>&1 || true
+  fi
 fi
 # netavark and aardvark-dns live outside PATH on Debian.
 for f in /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns; do

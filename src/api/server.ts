@@ -46,13 +46,14 @@ function splitVersion(url: string): { version: string; path: string; query: URLS
 export function buildRouter(engine: Engine): Router {
   const r = new Router();
   registerSystemRoutes(r, engine);
+  // Before the containers': their `DELETE /containers/:id*` (a link is <parent>/<alias>) would take /containers/{id}/faults.
+  registerFaultRoutes(r, engine);
   registerContainerRoutes(r, engine);
   registerExecRoutes(r, engine);
   registerImageRoutes(r, engine);
   registerVolumeRoutes(r, engine);
   registerNetworkRoutes(r, engine);
   registerSwarmRoutes(r);
-  registerFaultRoutes(r, engine);
   return r;
 }
 
