@@ -122,7 +122,8 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- create
 
-  async create(req: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `o.logPath`: where conmon writes the k8s-file log instead of ctr.log (the CRI's log_path; never from the Docker API). */
+  async create(req: CreateRequest, name?: string, o: { logPath?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     const image = this.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
@@ -137,13 +138,13 @@ export class ContainerService {
     }
     this.reservedNames.add(cname);
     try {
-      return await this.createNamed(req, req.Image, id, cname, image);
+      return await this.createNamed(req, req.Image, id, cname, image, o.logPath);
     } finally {
       this.reservedNames.delete(cname);
     }
   }
 
-  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord): Promise<{ Id: string; Warnings: string[] }> {
+  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord, logPath?: string): Promise<{ Id: string; Warnings: string[] }> {
     const eff = effectiveConfig(req, image.config.config ?? {}, imageRef, id);
     // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
     const { warnings } = mapResources(eff.HostConfig);
@@ -172,6 +173,7 @@ export class ContainerService {
         Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: imageRef,
         Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
         NetworkingConfig: networking.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
+        ...(logPath ? { LogPath: logPath } : {}),
       };
       try {
         this.store.insert(rec);
@@ -294,7 +296,7 @@ export class ContainerService {
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
-        logPath: logType === 'none' ? '/dev/null' : join(cdir, 'ctr.log'),
+        logPath: logType === 'none' ? '/dev/null' : c.LogPath ?? join(cdir, 'ctr.log'),
         tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
