@@ -73,13 +73,15 @@ export class ImageService {
     return { imageRef: img.id };
   }
 
-  /** Removes the image a reference names (all its tags when it is named by ID); one already gone is no error. */
+  /**
+   * Removes the image a reference names with all its names, as containerd's
+   * CRI does (crictl then reports every tag deleted); one already gone is no
+   * error. An image a running container uses stays (the engine's hard conflict).
+   */
   async remove(req: Req): Promise<Req> {
-    const ref = imageArg(req.image);
-    const img = this.tryResolve(ref);
+    const img = this.tryResolve(imageArg(req.image));
     if (!img) return {};
-    const byId = img.id === ref || img.id.slice('sha256:'.length).startsWith(ref.replace(/^sha256:/, ''));
-    await this.engine.images.remove(byId ? img.id : ref, byId).catch((e) => {
+    await this.engine.images.remove(img.id, true).catch((e) => {
       if (!(e instanceof NotFoundError)) throw e;
     });
     return {};
