@@ -185,6 +185,13 @@ export class ContainerService {
     return {};
   }
 
+  /** kubelet rotates a log by renaming it, then has the runtime reopen it at log_path. */
+  async reopenLog(req: Req): Promise<Req> {
+    const c = this.pods.container(idArg(req.containerId, 'container'));
+    await this.engine.containers.reopenLog(c.rec.Id);
+    return {};
+  }
+
   list(req: Req): Req {
     const f = req.filter ?? {};
     const found = this.pods.criContainers().filter((c) => {

@@ -158,6 +158,20 @@ const MESSAGES: Record<string, Fields> = {
   ExecSyncRequest: { containerId: [1, 'string'], cmd: [2, 'string', 'repeated'], timeout: [3, 'int64'] },
   ExecSyncResponse: { stdout: [1, 'bytes'], stderr: [2, 'bytes'], exitCode: [3, 'int32'] },
 
+  // ------------------------------------------------------------ stats
+  ContainerStatsRequest: { containerId: [1, 'string'] },
+  ContainerStatsFilter: { id: [1, 'string'], podSandboxId: [2, 'string'], labelSelector: [3, 'map'] },
+  ListContainerStatsRequest: { filter: [1, 'ContainerStatsFilter'] },
+  ContainerAttributes: { id: [1, 'string'], metadata: [2, 'ContainerMetadata'], labels: [3, 'map'], annotations: [4, 'map'] },
+  CpuUsage: { timestamp: [1, 'int64'], usageCoreNanoSeconds: [2, 'UInt64Value'], usageNanoCores: [3, 'UInt64Value'] },
+  MemoryUsage: {
+    timestamp: [1, 'int64'], workingSetBytes: [2, 'UInt64Value'], availableBytes: [3, 'UInt64Value'], usageBytes: [4, 'UInt64Value'],
+    rssBytes: [5, 'UInt64Value'], pageFaults: [6, 'UInt64Value'], majorPageFaults: [7, 'UInt64Value'],
+  },
+  ContainerStats: { attributes: [1, 'ContainerAttributes'], cpu: [2, 'CpuUsage'], memory: [3, 'MemoryUsage'], writableLayer: [4, 'FilesystemUsage'] },
+  ContainerStatsResponse: { stats: [1, 'ContainerStats'] },
+  ListContainerStatsResponse: { stats: [1, 'ContainerStats', 'repeated'] },
+
   // ------------------------------------------------------------ images
   ImageFilter: { image: [1, 'ImageSpec'] },
   ListImagesRequest: { filter: [1, 'ImageFilter'] },
@@ -199,6 +213,8 @@ export const RUNTIME_METHODS = {
   UpdateContainerResources: ['UpdateContainerResourcesRequest', 'UpdateContainerResourcesResponse'],
   ReopenContainerLog: ['ReopenContainerLogRequest', 'ReopenContainerLogResponse'],
   ExecSync: ['ExecSyncRequest', 'ExecSyncResponse'],
+  ContainerStats: ['ContainerStatsRequest', 'ContainerStatsResponse'],
+  ListContainerStats: ['ListContainerStatsRequest', 'ListContainerStatsResponse'],
   UpdateRuntimeConfig: ['UpdateRuntimeConfigRequest', 'UpdateRuntimeConfigResponse'],
   Status: ['StatusRequest', 'StatusResponse'],
   RuntimeConfig: ['RuntimeConfigRequest', 'RuntimeConfigResponse'],

@@ -7,8 +7,8 @@
  * Served: Version, Status, RuntimeConfig, UpdateRuntimeConfig, the pod
  * sandbox and container life cycle, ContainerStatus, UpdateContainerResources,
  * ExecSync, and the whole ImageService. Not yet (UNIMPLEMENTED): Exec,
- * Attach, PortForward (the streaming server), stats, events, metrics,
- * checkpoints, ReopenContainerLog.
+ * Attach, PortForward (the streaming server), pod sandbox stats, events, metrics,
+ * checkpoints.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -24,6 +24,7 @@ import { SandboxService } from './sandbox-service.js';
 import { ContainerService, resources } from './container-service.js';
 import { ImageService } from './image-service.js';
 import { idArg } from './validate.js';
+import { StatsService } from './stats.js';
 
 /** The CRI API version berth speaks (VersionResponse.version is kubelet's "0.1.0" convention). */
 const KUBE_API_VERSION = '0.1.0';
@@ -46,6 +47,7 @@ export class CriServer {
     const sandboxes = new SandboxService(engine, pods);
     const containers = new ContainerService(engine, pods);
     const images = new ImageService(engine);
+    const stats = new StatsService(engine, pods);
     const runtime: Record<string, Handler> = {
       Version: async () => ({ version: KUBE_API_VERSION, runtimeName: 'berth', runtimeVersion: BERTH_VERSION, runtimeApiVersion: CRI_API_VERSION }),
       Status: async (req) => this.status(!!req.verbose),
@@ -64,6 +66,9 @@ export class CriServer {
       ListContainers: async (req) => containers.list(req),
       ContainerStatus: async (req) => containers.status(req),
       ExecSync: (req) => containers.execSync(req),
+      ReopenContainerLog: (req) => containers.reopenLog(req),
+      ContainerStats: (req) => stats.one(pods.container(idArg(req.containerId, 'container'))),
+      ListContainerStats: (req) => stats.list(req),
       UpdateContainerResources: async (req) => {
         const c = pods.container(idArg(req.containerId, 'container'));
         await engine.containers.update(c.rec.Id, resources(req.linux));

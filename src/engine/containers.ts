@@ -34,7 +34,7 @@ import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
-import { createContainer, resizeTerminal } from '../runtime/conmon.js';
+import { createContainer, reopenLog, resizeTerminal } from '../runtime/conmon.js';
 import { attachContainer } from '../runtime/attach.js';
 import { readExitCode } from '../runtime/exit-watcher.js';
 import { signalNumber } from './signals.js';
@@ -744,6 +744,12 @@ export class ContainerService {
     const c = this.lookup(nameOrId);
     if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
     await resizeTerminal(this.paths.bundleDir(c.Id), rows, cols);
+  }
+
+  /** Has conmon reopen the container's log file, after a rotation by rename (the CRI's ReopenContainerLog). */
+  async reopenLog(nameOrId: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    if (!c.State.Running || !(await reopenLog(this.paths.bundleDir(c.Id)))) throw new ConflictError(`Container ${c.Id} is not running`);
   }
 
   /** Attaches to the container's stdio; before start the handle waits for it. */
