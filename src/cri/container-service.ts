@@ -30,14 +30,16 @@ const EXEC_OUTPUT_MAX = 4 * 1024 * 1024;
 
 /** A CRI SecurityProfile (or the deprecated string form) as berth's `--security-opt seccomp=…`, or undefined for the default. */
 function seccompOpt(profile: Req | null | undefined, legacy: string): string | undefined {
-  const type = profile?.profileType;
-  if (profile && (type === 'Unconfined' || type === 'Localhost' || type === 'RuntimeDefault')) {
-    if (type === 'Unconfined') return 'seccomp=unconfined';
-    if (type === 'Localhost') return `seccomp=${absolutePath(profile.localhostRef, 'seccomp localhost_ref')}`;
-    if (profile.localhostRef || !legacy) return undefined;
+  // The structured field wins over the deprecated string, as in containerd.
+  if (profile) {
+    if (profile.profileType === 'Unconfined') return 'seccomp=unconfined';
+    if (profile.profileType === 'Localhost') return `seccomp=${absolutePath(profile.localhostRef, 'seccomp localhost_ref')}`;
+    if (profile.profileType === 'RuntimeDefault') return undefined;
+    throw new InvalidParameterError(`invalid seccomp profile type ${String(profile.profileType)}`);
   }
-  if (!legacy || legacy === 'runtime/default' || legacy === 'docker/default') return undefined;
-  if (legacy === 'unconfined') return 'seccomp=unconfined';
+  // Kubernetes' default is no seccomp at all (kubelet asks for RuntimeDefault explicitly), unlike Docker's.
+  if (!legacy || legacy === 'unconfined') return 'seccomp=unconfined';
+  if (legacy === 'runtime/default' || legacy === 'docker/default') return undefined;
   if (legacy.startsWith('localhost/')) return `seccomp=${absolutePath(legacy.slice('localhost/'.length), 'seccomp_profile_path')}`;
   throw new InvalidParameterError(`invalid seccomp profile "${legacy.slice(0, 80)}"`);
 }
@@ -101,8 +103,14 @@ export class ContainerService {
     if (sb.info.namespaces.network === 'NODE') Object.assign(hc, { NetworkMode: 'host', UTSMode: 'host' });
     else hc.NetworkMode = `container:${sb.rec.Id}`;
     const ns = sc.namespaceOptions ?? {};
-    if (namespaceMode(ns.pid, 'pid') === 'NODE') hc.PidMode = 'host';
-    if (namespaceMode(ns.ipc, 'ipc') === 'NODE') hc.IpcMode = 'host';
+    // POD: the infra container's namespace; CONTAINER (pid only): the container's own; NODE: the host's.
+    const pidMode = namespaceMode(ns.pid, 'pid');
+    if (pidMode === 'NODE') hc.PidMode = 'host';
+    else if (pidMode === 'POD') hc.PidMode = `container:${sb.rec.Id}`;
+    else if (pidMode === 'TARGET') throw new NotImplementedError('pid namespace mode TARGET is not supported by berth yet');
+    const ipcMode = namespaceMode(ns.ipc, 'ipc');
+    if (ipcMode === 'NODE') hc.IpcMode = 'host';
+    else hc.IpcMode = sb.info.namespaces.ipc === 'NODE' ? 'host' : `container:${sb.rec.Id}`;
     if (namespaceMode(ns.network, 'network') === 'NODE' && sb.info.namespaces.network !== 'NODE') {
       throw new InvalidParameterError('a container cannot use the host network in a pod that does not');
     }

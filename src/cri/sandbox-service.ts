@@ -4,6 +4,8 @@
  * pod's hostname, DNS, published ports and network sysctls; the CRI's
  * metadata, labels and annotations ride in its record (records.ts).
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { CreateRequest } from '../engine/create-request.js';
@@ -80,6 +82,9 @@ export class SandboxService {
     };
     const dns = cfg.dnsConfig;
     if (dns) {
+      for (const v of [...(dns.servers ?? []), ...(dns.searches ?? []), ...(dns.options ?? [])]) {
+        if (typeof v !== 'string' || /[\s\0]/.test(v) || v === '') throw new InvalidParameterError(`invalid dns_config entry "${String(v).slice(0, 80)}"`);
+      }
       if (dns.servers?.length) hc.Dns = dns.servers;
       if (dns.searches?.length) hc.DnsSearch = dns.searches;
       if (dns.options?.length) hc.DnsOptions = dns.options;
@@ -121,11 +126,26 @@ export class SandboxService {
     }
     try {
       await this.engine.containers.start(id);
+      if (dns && (dns.servers?.length || dns.searches?.length || dns.options?.length) && !hostNetwork) await this.writeResolvConf(id, dns);
     } catch (e) {
       await this.engine.containers.remove(id, { force: true }).catch(() => undefined);
       throw e;
     }
     return { podSandboxId: id };
+  }
+
+  /**
+   * The pod's resolv.conf is exactly its DNS config, as kubelet expects
+   * (cluster DNS), where a berth network would name its own resolver; the
+   * pod's containers take the infra container's file at their start.
+   */
+  private async writeResolvConf(id: string, dns: Req): Promise<void> {
+    const lines = [
+      ...(dns.searches?.length ? [`search ${dns.searches.join(' ')}`] : []),
+      ...(dns.servers ?? []).map((s: string) => `nameserver ${s}`),
+      ...(dns.options?.length ? [`options ${dns.options.join(' ')}`] : []),
+    ];
+    await writeFile(join(this.engine.paths.containerDir(id), 'resolv.conf'), `${lines.join('\n')}\n`);
   }
 
   /** Stops the pod's containers, then its infra container (its network goes with it). Idempotent. */

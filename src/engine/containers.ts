@@ -219,6 +219,14 @@ export class ContainerService {
     return merged;
   }
 
+  /** `container:<x>` (PidMode, IpcMode): x's namespace, which x must be running to hold. */
+  private joinedNamespace(mode: string | undefined, kind: 'pid' | 'ipc'): { path: string } | undefined {
+    if (!mode?.startsWith('container:')) return undefined;
+    const other = this.lookup(mode.slice('container:'.length));
+    if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join ${kind} namespace of a non running container: ${other.Id}`);
+    return { path: `/proc/${other.State.Pid}/ns/${kind}` };
+  }
+
   /** Copies the image's content at a fresh volume's destination into it, as Docker does. */
   private async populateVolumes(c: ContainerRecord, rootfs: string): Promise<void> {
     for (const m of c.Mounts as ResolvedMount[]) {
@@ -273,12 +281,13 @@ export class ContainerService {
         mounts: [...etcMounts, ...userMounts],
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
         network: net.namespace,
-        pid: hc.PidMode === 'host' ? 'host' : 'private',
-        ipc: hc.IpcMode === 'host' ? 'host' : 'private',
+        pid: this.joinedNamespace(hc.PidMode, 'pid') ?? (hc.PidMode === 'host' ? 'host' : 'private'),
+        ipc: this.joinedNamespace(hc.IpcMode, 'ipc') ?? (hc.IpcMode === 'host' ? 'host' : 'private'),
         uts: hc.UTSMode === 'host' ? 'host' : 'private',
         resources: hc, cgroupsPath: `/berth/${c.Id}`, shmSize: hc.ShmSize, sysctls: hc.Sysctls,
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
+        maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
       });
       if (runtime.name === 'crun' && spec.linux?.seccomp) {
         // A filter compiled once, instead of by crun at every start (~12 ms).
