@@ -8,8 +8,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import grpc from '@grpc/grpc-js';
-import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError, NotModifiedError, SystemError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { CreateRequest } from '../engine/create-request.js';
 import type { ContainerRecord } from '../store/container-store.js';
@@ -197,6 +198,12 @@ export class ContainerService {
   async reopenLog(req: Req): Promise<Req> {
     const c = this.pods.container(idArg(req.containerId, 'container'));
     await this.engine.containers.reopenLog(c.rec.Id);
+    // conmon reopens on its own turn; kubelet (and critest) look for the new file as soon as this returns.
+    const deadline = Date.now() + 5000;
+    while (c.info.logPath && !existsSync(c.info.logPath)) {
+      if (Date.now() > deadline) throw new SystemError(`conmon did not reopen ${c.info.logPath}`);
+      await sleep(20);
+    }
     return {};
   }
 
