@@ -171,6 +171,21 @@ const MESSAGES: Record<string, Fields> = {
   ContainerStats: { attributes: [1, 'ContainerAttributes'], cpu: [2, 'CpuUsage'], memory: [3, 'MemoryUsage'], writableLayer: [4, 'FilesystemUsage'] },
   ContainerStatsResponse: { stats: [1, 'ContainerStats'] },
   ListContainerStatsResponse: { stats: [1, 'ContainerStats', 'repeated'] },
+  PodSandboxStatsRequest: { podSandboxId: [1, 'string'] },
+  PodSandboxStatsFilter: { id: [1, 'string'], labelSelector: [2, 'map'] },
+  ListPodSandboxStatsRequest: { filter: [1, 'PodSandboxStatsFilter'] },
+  PodSandboxAttributes: { id: [1, 'string'], metadata: [2, 'PodSandboxMetadata'], labels: [3, 'map'], annotations: [4, 'map'] },
+  NetworkInterfaceUsage: {
+    name: [1, 'string'], rxBytes: [2, 'UInt64Value'], rxErrors: [3, 'UInt64Value'], txBytes: [4, 'UInt64Value'], txErrors: [5, 'UInt64Value'],
+  },
+  NetworkUsage: { timestamp: [1, 'int64'], defaultInterface: [2, 'NetworkInterfaceUsage'], interfaces: [3, 'NetworkInterfaceUsage', 'repeated'] },
+  ProcessUsage: { timestamp: [1, 'int64'], processCount: [2, 'UInt64Value'] },
+  LinuxPodSandboxStats: {
+    cpu: [1, 'CpuUsage'], memory: [2, 'MemoryUsage'], network: [3, 'NetworkUsage'], process: [4, 'ProcessUsage'], containers: [5, 'ContainerStats', 'repeated'],
+  },
+  PodSandboxStats: { attributes: [1, 'PodSandboxAttributes'], linux: [2, 'LinuxPodSandboxStats'] },
+  PodSandboxStatsResponse: { stats: [1, 'PodSandboxStats'] },
+  ListPodSandboxStatsResponse: { stats: [1, 'PodSandboxStats', 'repeated'] },
 
   // ------------------------------------------------------------ images
   ImageFilter: { image: [1, 'ImageSpec'] },
@@ -215,6 +230,8 @@ export const RUNTIME_METHODS = {
   ExecSync: ['ExecSyncRequest', 'ExecSyncResponse'],
   ContainerStats: ['ContainerStatsRequest', 'ContainerStatsResponse'],
   ListContainerStats: ['ListContainerStatsRequest', 'ListContainerStatsResponse'],
+  PodSandboxStats: ['PodSandboxStatsRequest', 'PodSandboxStatsResponse'],
+  ListPodSandboxStats: ['ListPodSandboxStatsRequest', 'ListPodSandboxStatsResponse'],
   UpdateRuntimeConfig: ['UpdateRuntimeConfigRequest', 'UpdateRuntimeConfigResponse'],
   Status: ['StatusRequest', 'StatusResponse'],
   RuntimeConfig: ['RuntimeConfigRequest', 'RuntimeConfigResponse'],

@@ -7,7 +7,7 @@
  * Served: Version, Status, RuntimeConfig, UpdateRuntimeConfig, the pod
  * sandbox and container life cycle, ContainerStatus, UpdateContainerResources,
  * ExecSync, and the whole ImageService. Not yet (UNIMPLEMENTED): Exec,
- * Attach, PortForward (the streaming server), pod sandbox stats, events, metrics,
+ * Attach, PortForward (the streaming server), events, metrics,
  * checkpoints.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
@@ -69,6 +69,8 @@ export class CriServer {
       ReopenContainerLog: (req) => containers.reopenLog(req),
       ContainerStats: (req) => stats.one(pods.container(idArg(req.containerId, 'container'))),
       ListContainerStats: (req) => stats.list(req),
+      PodSandboxStats: (req) => stats.pod(pods.sandbox(idArg(req.podSandboxId, 'pod sandbox'))),
+      ListPodSandboxStats: (req) => stats.listPods(req),
       UpdateContainerResources: async (req) => {
         const c = pods.container(idArg(req.containerId, 'container'));
         await engine.containers.update(c.rec.Id, resources(req.linux));

@@ -4,7 +4,7 @@
  *
  * - crictl end to end: version, info, pull from Debian's docker-registry,
  *   images, runp, create, start, ps, inspect, logs (the CRI log format at
- *   log_path), exec -s, stop, rm, stopp, rmp, rmi.
+ *   log_path), exec -s, stats, statsp, stop, rm, stopp, rmp, rmi.
  * - The CRI's containers are berth containers on the same engine, out of
  *   the Docker API's default listing but shown under the namespace filter.
  * - Two pods on the berth network reach each other by IP; a pod's
@@ -97,7 +97,7 @@ describe('crictl against berthd', { skip }, () => {
     assert.ok(status.status.repoTags.includes(image), `repo tags ${status.status.repoTags}`);
   });
 
-  test('runp, create, start, ps, inspect, logs, exec -s, stop, rm, stopp, rmp', async () => {
+  test('runp, create, start, ps, inspect, logs, exec -s, stats, statsp, stop, rm, stopp, rmp', async () => {
     const { pod, ctr } = await runPod('web', ['sh', '-c', 'echo out-line; echo err-line >&2; printf partial; exec sleep 1000']);
     assert.match(await crictl('pods', '--id', pod), /Ready\s+web\s+default\s+0/);
     assert.match(await crictl('ps', '--pod', pod), new RegExp(`${ctr.slice(0, 13)}\\s+${reg.host}/cri/busybox:1\\s+.*Running\\s+web-main`));
@@ -120,6 +120,13 @@ describe('crictl against berthd', { skip }, () => {
     // crictl's client turns a non-zero exit into an error that carries the code and stderr.
     assert.equal(failing.code, 1);
     assert.match(failing.stderr, /exited with 3: to-err/);
+
+    // stats and statsp: berth's cgroup sample, per container and per pod.
+    assert.match(await crictl('stats', '--id', ctr), new RegExp(`${ctr.slice(0, 13)}\\s+web-main\\s+[\\d.]+\\s+[\\d.]+\\w?B`));
+    const podStats = JSON.parse(await crictl('statsp', '-o', 'json', '--id', pod));
+    assert.equal(podStats.stats[0].attributes.id, pod);
+    assert.ok(Number(podStats.stats[0].linux.memory.workingSetBytes.value) > 0, JSON.stringify(podStats.stats[0].linux.memory));
+    assert.equal(podStats.stats[0].linux.containers[0].attributes.id, ctr);
 
     // Docker's face: not in the default list, there under the namespace filter.
     const ps = await d.request('GET', '/containers/json?all=1');
@@ -165,5 +172,13 @@ describe('crictl against berthd', { skip }, () => {
     assert.match(await crictl('ps', '--id', ctr), /Running/);
     assert.equal((await crictl('exec', '-s', ctr, 'echo', 'alive')).trim(), 'alive');
     await crictl('rmp', '-f', pod);
+  });
+
+  test('rmi removes the image with all its names; pulling it again brings it back', async () => {
+    await crictl('rmi', image);
+    assert.doesNotMatch(await crictl('images'), /cri\/busybox/);
+    assert.equal((await d.request('GET', `/images/${encodeURIComponent(image)}/json`)).status, 404);
+    await crictl('pull', image);
+    assert.match(await crictl('images', image), /cri\/busybox\s+1/);
   });
 });
