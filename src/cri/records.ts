@@ -6,6 +6,7 @@
  * namespace label keeps it out of the Docker API's default listings
  * (engine/container-views.ts).
  */
+import { InvalidParameterError } from '../errors.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import { NAMESPACE_LABEL } from '../engine/container-views.js';
 
@@ -44,8 +45,13 @@ export interface CriContainerInfo {
 
 export type CriInfo = CriSandboxInfo | CriContainerInfo;
 
+/** What a pod's or container's labels and annotations may take together (Kubernetes caps annotations at 256 KiB). */
+const MAX_INFO_BYTES = 512 * 1024;
+
 export function criLabels(info: CriInfo): Record<string, string> {
-  return { [NAMESPACE_LABEL]: CRI_NAMESPACE, [CRI_LABEL]: JSON.stringify(info) };
+  const json = JSON.stringify(info);
+  if (Buffer.byteLength(json) > MAX_INFO_BYTES) throw new InvalidParameterError(`labels and annotations are too large (over ${MAX_INFO_BYTES} bytes)`);
+  return { [NAMESPACE_LABEL]: CRI_NAMESPACE, [CRI_LABEL]: json };
 }
 
 function isStringMap(v: unknown): v is Record<string, string> {

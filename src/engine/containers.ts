@@ -10,6 +10,7 @@
  * its OCI bundle and conmon's sockets live in the exec root (bundleDir).
  */
 import { prunable, type PruneFilters } from './prune-filters.js';
+import { NAMESPACE_LABEL } from './container-views.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -696,6 +697,8 @@ export class ContainerService {
     const deleted: string[] = [];
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
+      // Another namespace's containers (the CRI's: kubelet keeps exited ones for their logs and restart counts) are not Docker's to prune.
+      if (c.Config.Labels?.[NAMESPACE_LABEL] !== undefined) continue;
       if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
       await this.remove(c.Id, {});
       deleted.push(c.Id);

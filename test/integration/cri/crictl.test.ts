@@ -136,6 +136,9 @@ describe('crictl against berthd', { skip }, () => {
 
     await crictl('stop', ctr);
     assert.match(await crictl('ps', '-a', '--id', ctr), /Exited/);
+    // kubelet keeps exited containers (logs, restart counts): `docker container prune` is not to take them.
+    assert.equal((await d.request('POST', '/containers/prune')).status, 200);
+    assert.match(await crictl('ps', '-a', '--id', ctr), /Exited/);
     await crictl('rm', ctr);
     assert.equal((await crictl('ps', '-a', '-q', '--pod', pod)).trim(), '');
     await crictl('stopp', pod);
