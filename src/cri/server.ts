@@ -42,7 +42,7 @@ export class CriServer {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   private path = '';
 
-  constructor(private readonly engine: Engine, private readonly log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
+  constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     const pods = new Pods(engine.containers);
     const sandboxes = new SandboxService(engine, pods);
     const containers = new ContainerService(engine, pods);

@@ -8,7 +8,8 @@
  * - critest's default test image, registry.k8s.io/e2e-test-images/busybox:
  *   Debian's static busybox with its applets as hard links (critest masks
  *   /bin/ls and expects only `ls` gone, which a symlink to busybox would
- *   not give) and a `pgrep` of a few lines (Debian's busybox has none);
+ *   not give), and `pgrep` and `ipcs -m` of a few lines each (Debian's
+ *   busybox has neither);
  *   imported under its real name and pushed to Debian's docker-registry
  *   under critest's `--registry-prefix` names (critest drops the tag when it
  *   rewrites a name for the prefix, so `:latest` too).
@@ -42,7 +43,7 @@ const FOCUS = process.env.CRITEST_FOCUS ?? [
   // Not MaskedPaths: Debian's busybox sh runs `ls` as a built-in applet, so a masked /bin/ls cannot show.
   'Security Context bucket runtime should support (RunAsUser|RunAsGroup|ReadOnlyRootfs|Privileged|adding|dropping|ReadonlyPaths)',
   'Security Context SeccompProfilePath',
-  'Security Context NamespaceOption runtime should support HostNetwork',
+  'Security Context NamespaceOption runtime should support (HostNetwork|HostIpc)',
 ].join('|');
 
 const PGREP = `#!/bin/sh
@@ -52,6 +53,11 @@ for d in /proc/[0-9]*; do
   if [ "$(cat "$d/comm" 2>/dev/null)" = "$1" ]; then echo "\${d#/proc/}"; found=0; fi
 done
 exit $found
+`;
+
+const IPCS = `#!/bin/sh
+# ipcs -m: the shared memory segments of this IPC namespace (Debian's busybox has no ipcs).
+cat /proc/sysvipc/shm
 `;
 
 /** A busybox root filesystem whose applets are hard links to /bin/busybox, plus pgrep. */
@@ -65,9 +71,10 @@ async function makeTestRootfs(dir: string): Promise<void> {
       await link(join(dir, 'bin/busybox'), p);
     }
   }
-  await rm(join(dir, 'usr/bin/pgrep'), { force: true });
-  await writeFile(join(dir, 'bin/pgrep'), PGREP);
-  await chmod(join(dir, 'bin/pgrep'), 0o755);
+  for (const [name, script] of [['pgrep', PGREP], ['ipcs', IPCS]]) {
+    await writeFile(join(dir, 'bin', name), script);
+    await chmod(join(dir, 'bin', name), 0o755);
+  }
 }
 
 describe('critest against berthd', { skip }, () => {
