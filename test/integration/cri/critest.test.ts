@@ -30,6 +30,20 @@ const skip = skipUnlessRoot() || (existsSync(CRITEST) ? false : `no critest at $
 
 const TEST_IMAGE = 'registry.k8s.io/e2e-test-images/busybox:1.29-2';
 
+/**
+ * The images, by critest's names, all on the one busybox layer: the default
+ * test image, and web servers (busybox httpd) standing in for nginx and
+ * Apache httpd on port 80; Apache's stand-in logs the command line the
+ * multi-container specs look for in its log.
+ */
+const IMAGES: [string, string[]][] = [
+  [TEST_IMAGE, ['CMD ["sh"]']],
+  ['registry.k8s.io/e2e-test-images/nginx:1.14-2', ['ENTRYPOINT ["httpd", "-f", "-p", "80", "-h", "/www"]']],
+  ['registry.k8s.io/e2e-test-images/httpd:2.4.39-4', [
+    'ENTRYPOINT ["sh", "-c", "echo \\"Command line: \'httpd -D FOREGROUND\'\\" >&2; exec httpd -f -p 80 -h /www"]',
+  ]],
+];
+
 /** The specs berth passes (critest's names, matched as a regular expression). */
 const FOCUS = process.env.CRITEST_FOCUS ?? [
   'PodSandbox runtime should support basic operations',
@@ -39,7 +53,8 @@ const FOCUS = process.env.CRITEST_FOCUS ?? [
   'Container runtime should support log',
   'Container runtime should support adding volume',
   'Runtime info',
-  'Networking runtime should support networking runtime should support (DNS config|set hostname)',
+  'Networking runtime should support networking runtime should support (DNS config|set hostname|port mapping)',
+  'Multiple Containers',
   // Not MaskedPaths: Debian's busybox sh runs `ls` as a built-in applet, so a masked /bin/ls cannot show.
   'Security Context bucket runtime should support (RunAsUser|RunAsGroup|ReadOnlyRootfs|Privileged|adding|dropping|ReadonlyPaths)',
   'Security Context SeccompProfilePath',
@@ -71,6 +86,8 @@ async function makeTestRootfs(dir: string): Promise<void> {
       await link(join(dir, 'bin/busybox'), p);
     }
   }
+  await mkdir(join(dir, 'www'), { recursive: true });
+  await writeFile(join(dir, 'www/index.html'), '<h1>berth test web server</h1>\n');
   for (const [name, script] of [['pgrep', PGREP], ['ipcs', IPCS]]) {
     await writeFile(join(dir, 'bin', name), script);
     await chmod(join(dir, 'bin', name), 0o755);
@@ -91,9 +108,13 @@ describe('critest against berthd', { skip }, () => {
     const tar = join(dir, 'image.tar');
     const packed = await runCommand('tar', ['-C', rootfs, '--numeric-owner', '-cf', tar, '.']);
     assert.equal(packed.code, 0, packed.stderr);
-    const q = new URLSearchParams({ fromSrc: '-', repo: TEST_IMAGE.split(':').slice(0, -1).join(':'), tag: '1.29-2' });
-    const res = await d.request('POST', `/images/create?${q}`, createReadStream(tar), { headers: { 'Content-Type': 'application/x-tar' }, timeoutMs: 120_000 });
-    assert.equal(res.status, 200);
+    for (const [ref, changes] of IMAGES) {
+      const colon = ref.lastIndexOf(':');
+      const q = new URLSearchParams({ fromSrc: '-', repo: ref.slice(0, colon), tag: ref.slice(colon + 1) });
+      for (const c of changes) q.append('changes', c);
+      const res = await d.request('POST', `/images/create?${q}`, createReadStream(tar), { headers: { 'Content-Type': 'application/x-tar' }, timeoutMs: 120_000 });
+      assert.equal(res.status, 200, ref);
+    }
     for (const tag of ['1.29-2', 'latest']) {
       const name = `${reg.host}/e2e-test-images/busybox:${tag}`;
       assert.equal((await d.berth(['tag', TEST_IMAGE, name])).code, 0);
