@@ -58,7 +58,7 @@ const FOCUS = process.env.CRITEST_FOCUS ?? [
   // Not MaskedPaths: Debian's busybox sh runs `ls` as a built-in applet, so a masked /bin/ls cannot show.
   'Security Context bucket runtime should support (RunAsUser|RunAsGroup|ReadOnlyRootfs|Privileged|adding|dropping|ReadonlyPaths)',
   'Security Context SeccompProfilePath',
-  'Security Context NamespaceOption runtime should support (HostNetwork|HostIpc)',
+  'Security Context NamespaceOption runtime should support (HostNetwork|HostIpc|PodPID)',
 ].join('|');
 
 const PGREP = `#!/bin/sh
