@@ -59,7 +59,9 @@ fi
 # Tests: busybox-static (test images), skopeo and docker-registry (pull/push
 #   interop), attr (setfattr: whiteout xattrs), python3-docker and
 #   docker-compose (client compatibility), debootstrap (Debian test rootfs),
-#   git curl.
+#   git curl; python3-pytest python3-pytest-timeout python3-requests
+#   python3-urllib3 python3-websocket python3-paramiko (docker-py's own
+#   integration suite: npm run compat).
 # Build: build-essential python3 (node-gyp compiles better-sqlite3).
 # No recommends: docker-compose recommends docker.io, which berth replaces.
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
@@ -67,6 +69,7 @@ PACKAGES=(
   runc crun conmon netavark aardvark-dns iptables iproute2 util-linux kmod procps
   tini ca-certificates python3-seccomp busybox-static skopeo docker-registry attr python3-docker
   docker-compose debootstrap git curl tar build-essential python3
+  python3-pytest python3-pytest-timeout python3-requests python3-urllib3 python3-websocket python3-paramiko
 )
 
 step "Debian packages"

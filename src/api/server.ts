@@ -21,6 +21,7 @@ import { registerImageRoutes } from './images.js';
 import { registerVolumeRoutes } from './volumes.js';
 import { registerFaultRoutes } from './faults.js';
 import { registerNetworkRoutes } from './networks.js';
+import { registerSwarmRoutes } from './swarm.js';
 
 export interface ServerOptions { debug?: boolean }
 
@@ -50,6 +51,7 @@ export function buildRouter(engine: Engine): Router {
   registerImageRoutes(r, engine);
   registerVolumeRoutes(r, engine);
   registerNetworkRoutes(r, engine);
+  registerSwarmRoutes(r);
   registerFaultRoutes(r, engine);
   return r;
 }

@@ -72,7 +72,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
       KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
-      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] },
+      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors, engine.distribution.insecureRegistryList),
       NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,
       HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
@@ -128,4 +128,26 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       BuildCache: [],
     });
   });
+}
+
+/**
+ * `RegistryConfig` of `GET /info` (moby registry.ServiceConfig): the
+ * mirrors (`--registry-mirror`) with a trailing slash; Docker Hub's index
+ * entry listing them; `--insecure-registry` CIDRs after the loopback one
+ * dockerd always adds, and insecure hosts as index entries with
+ * `Secure: false` (which `docker info` lists under "Insecure Registries").
+ */
+function registryConfig(mirrors: string[], insecure: string[]): Record<string, unknown> {
+  const cidrs = ['127.0.0.0/8'];
+  const indexConfigs: Record<string, unknown> = { 'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true } };
+  for (const raw of insecure) {
+    const entry = raw.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+    if (!entry) continue;
+    if (/\/[0-9]+$/.test(entry)) { if (!cidrs.includes(entry)) cidrs.push(entry); continue; }
+    indexConfigs[entry] = { Name: entry, Mirrors: [], Secure: false, Official: false };
+  }
+  return {
+    AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null,
+    InsecureRegistryCIDRs: cidrs, IndexConfigs: indexConfigs, Mirrors: mirrors,
+  };
 }

@@ -40,6 +40,7 @@ const STATUS_OF_KIND: Record<ErrorKind, grpc.status> = {
   NotImplemented: grpc.status.UNIMPLEMENTED,
   NotModified: grpc.status.FAILED_PRECONDITION,
   PayloadTooLarge: grpc.status.RESOURCE_EXHAUSTED,
+  Unavailable: grpc.status.UNAVAILABLE,
   System: grpc.status.INTERNAL,
 };
 

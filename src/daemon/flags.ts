@@ -2,6 +2,7 @@
  * berthd's command line: dockerd's flags where they apply.
  */
 import { InvalidParameterError } from '../errors.js';
+import { validateMirror } from '../registry/client/endpoint.js';
 
 export interface DaemonFlags {
   hosts: string[];
@@ -13,6 +14,8 @@ export interface DaemonFlags {
   defaultRuntime: string;
   pidfile: string;
   insecureRegistries: string[];
+  /** `--registry-mirror URL`, repeatable: validated, with a trailing slash (as dockerd keeps them). */
+  registryMirrors: string[];
   /** Device of the default bridge network (`--bridge`); '' = berth's default. */
   bridge: string;
   /** Gateway address/prefix of the default bridge (`--bip`); '' = berth's default. */
@@ -45,17 +48,20 @@ Options:
       --insecure-registry list  Registries reached over plain HTTP or unverified TLS (localhost is always)
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
+      --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first)
   -v, --version                 Print version information and quit
 `;
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
-    defaultRuntime: '', pidfile: '', insecureRegistries: [], bridge: '', bip: '', defaultAddressPools: [], criSocket: '\0', help: false, version: false,
+    defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], criSocket: '\0',
+    help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
     '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
+    '--registry-mirror': 'registryMirrors',
     '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools', '--cri-socket': 'criSocket',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -74,6 +80,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     }
     if (key === 'hosts') f.hosts.push(val);
     else if (key === 'insecureRegistries') f.insecureRegistries.push(val);
+    else if (key === 'registryMirrors') { const m = validateMirror(val); if (!f.registryMirrors.includes(m)) f.registryMirrors.push(m); }
     else if (key === 'defaultAddressPools') f.defaultAddressPools.push(val);
     else (f as unknown as Record<string, string>)[key] = val;
   }

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       ...(flags.defaultAddressPools.length ? { pools: flags.defaultAddressPools.map(parseAddressPool) } : {}),
     },
   });
+  engine.distribution.useMirrors(flags.registryMirrors);
   const servers: Server[] = [];
   for (const host of flags.hosts) {
     if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: only unix:// sockets are supported yet`);

@@ -30,6 +30,7 @@ import { isAbsolute, join, posix, resolve } from 'node:path';
 import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import { hostHasCapability, resolveCapabilities } from './capabilities.js';
 import { cgroupVersion } from './cgroup-version.js';
+import { deviceCgroupEntries } from './device-cgroup-rules.js';
 import type {
   Device, DeviceCgroup, LinuxResources, Mount, Namespace, Process, Rlimit, Spec,
 } from './oci-types.js';
@@ -53,6 +54,8 @@ export interface DockerResources {
   PidsLimit?: number | null;
   BlkioWeight?: number | null;
   OomKillDisable?: boolean | null;
+  /** `--device-cgroup-rule`s, appended to the default allow list (runtime/device-cgroup-rules.ts). */
+  DeviceCgroupRules?: string[] | null;
 }
 
 /** `HostConfig.Ulimits` entry; a negative value means unlimited. */
@@ -686,7 +689,8 @@ export function buildSpec(input: SpecInput): Spec {
   if (oom !== undefined) process.oomScoreAdj = oom;
 
   const resources: LinuxResources = {
-    devices: privileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules(),
+    // A privileged container may use every device already; the rules only add to the defaults (moby `WithDevices`).
+    devices: privileged ? [{ allow: true, access: 'rwm' }] : [...defaultDeviceRules(), ...deviceCgroupEntries(input.resources?.DeviceCgroupRules)],
     ...mapResources(input.resources).resources,
   };
   // "Unlimited" is what a new cgroup already is; crun 1.8 writes -1 into pids.max and fails (runc writes "max"),
