@@ -92,7 +92,8 @@ export class ContainerService {
     const linux = cfg.linux ?? {};
     const sc = linux.securityContext ?? {};
     const hc: Record<string, any> = {
-      LogConfig: { Type: logPath ? 'k8s-file' : 'json-file', Config: {} },
+      // conmon writes the CRI's format either way; LogPath (create's logPath) only moves the file.
+      LogConfig: { Type: 'json-file', Config: {} },
       Mounts: mounts.map((m) => ({
         Type: 'bind', Source: m.hostPath, Target: m.containerPath, ReadOnly: m.readonly, BindOptions: { Propagation: PROPAGATION[m.propagation] },
       })),
