@@ -161,6 +161,18 @@ step "Build (tsc)"
 npm run build --silent
 info "compiled into $REPO/dist"
 
+# --- 3b. Go clients for the tests ---------------------------------------------
+# crictl and critest (the CRI's real clients) and docker-buildx, built offline
+# from the vendored sources in shared/tools beside the checkout, into
+# /var/cache/berth-go-clients; each binary is built once.
+GO_CLIENTS=$REPO/../shared/tools/build-go-clients.sh
+if [ -x "$GO_CLIENTS" ] || [ -f "$GO_CLIENTS" ]; then
+  step "Go test clients (crictl, critest, docker-buildx)"
+  bash "$GO_CLIENTS" 2>&1 | sed 's/^/    /' || info "warning: building the Go clients failed; the tests that need them skip"
+else
+  info "no $GO_CLIENTS: the CRI tests skip without crictl"
+fi
+
 # --- 4. Group and commands -----------------------------------------------------
 step "Group and commands"
 if getent group berth >/dev/null; then

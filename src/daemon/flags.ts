@@ -25,6 +25,8 @@ export interface DaemonFlags {
   defaultAddressPools: string[];
   /** `--tls`, `--tlsverify` (true/false when given, undefined when not) and the PEM files: see tls.ts. */
   tls: TlsFlags;
+  /** The CRI's gRPC socket (`--cri-socket`); '' disables the CRI. Default <exec root>/cri.sock. */
+  criSocket: string;
   help: boolean;
   version: boolean;
 }
@@ -36,6 +38,7 @@ A Docker-compatible container engine daemon
 Options:
       --bip string              Gateway address and prefix of the default bridge network (default "10.77.0.1/16")
       --bridge string           Device name of the default bridge network (default "berth0")
+      --cri-socket string       Unix socket of the Kubernetes CRI (gRPC) server; '' disables it (default "/run/berth/cri.sock")
       --data-root string        Root directory of persistent berth state (default "/var/lib/berth")
       --default-address-pool list
                                 Subnets for user-defined networks, base=CIDR,size=N (default base=10.78.0.0/16,size=24)
@@ -55,13 +58,14 @@ ${TLS_USAGE}  -v, --version                 Print version information and quit
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
-    defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), help: false, version: false,
+    defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), criSocket: '\0',
+    help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
     '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
     '--registry-mirror': 'registryMirrors',
-    '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools',
+    '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools', '--cri-socket': 'criSocket',
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
@@ -88,5 +92,9 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   if (f.debug) f.logLevel = 'debug';
   if (f.hosts.length === 0) f.hosts.push(`unix://${f.execRoot}/berth.sock`);
   if (!f.pidfile) f.pidfile = `${f.execRoot}/berthd.pid`;
+  // Not given at all: beside the API socket; given as '': no CRI.
+  if (f.criSocket === '\0') f.criSocket = `${f.execRoot}/cri.sock`;
+  else if (f.criSocket.startsWith('unix://')) f.criSocket = f.criSocket.slice('unix://'.length);
+  if (f.criSocket && !f.criSocket.startsWith('/')) throw new InvalidParameterError(`--cri-socket must be an absolute path: ${f.criSocket}`);
   return f;
 }

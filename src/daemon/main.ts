@@ -9,6 +9,7 @@ import { parseAddressPool } from '../network/ipam.js';
 import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
 import { openListeners, planListeners } from './listeners.js';
+import { CriServer } from '../cri/server.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
 
@@ -34,12 +35,17 @@ async function main(): Promise<void> {
   engine.distribution.useMirrors(flags.registryMirrors);
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
+  let cri: CriServer | undefined;
+  if (flags.criSocket) {
+    cri = new CriServer(engine);
+    await cri.listen(flags.criSocket);
+  }
   await writeFile(flags.pidfile, String(process.pid));
-  console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
+  console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')}${cri ? `, CRI on ${flags.criSocket}` : ''} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
   const shutdown = (sig: string) => {
     console.error(`berthd: ${sig}, shutting down (containers keep running)`);
     for (const l of listeners) l.close();
-    void engine.close().catch((e) => console.error(`berthd: ${errorMessage(e)}`))
+    void (cri?.close() ?? Promise.resolve()).then(() => engine.close()).catch((e) => console.error(`berthd: ${errorMessage(e)}`))
       .then(() => rm(flags.pidfile, { force: true }))
       .finally(() => process.exit(0));
   };

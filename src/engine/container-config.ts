@@ -105,7 +105,8 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   for (const k of ['PidMode', 'IpcMode', 'UTSMode']) {
     const v = hc[k] ?? '';
     const ok = k === 'IpcMode' ? ['', 'private', 'host', 'shareable'] : ['', 'host'];
-    if (!ok.includes(v)) throw new NotImplementedError(`${k} "${v}" is not supported yet`);
+    // container:<x> joins x's namespace (for IPC without sharing x's /dev/shm yet).
+    if (!ok.includes(v) && !(k !== 'UTSMode' && /^container:.+/.test(v))) throw new NotImplementedError(`${k} "${v}" is not supported yet`);
   }
 
   // Entrypoint/Cmd: a request Entrypoint replaces the image's and drops its Cmd (dockerd's merge).

@@ -10,6 +10,7 @@
  * its OCI bundle and conmon's sockets live in the exec root (bundleDir).
  */
 import { prunable, type PruneFilters } from './prune-filters.js';
+import { NAMESPACE_LABEL } from './container-views.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -38,7 +39,7 @@ import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
-import { createContainer, resizeTerminal } from '../runtime/conmon.js';
+import { createContainer, reopenLog, resizeTerminal } from '../runtime/conmon.js';
 import { attachContainer } from '../runtime/attach.js';
 import { readExitCode } from '../runtime/exit-watcher.js';
 import { signalNumber } from './signals.js';
@@ -141,7 +142,8 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- create
 
-  async create(req: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `o.logPath`: where conmon writes the k8s-file log instead of ctr.log (the CRI's log_path; never from the Docker API). */
+  async create(req: CreateRequest, name?: string, o: { logPath?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     const image = this.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
@@ -156,13 +158,13 @@ export class ContainerService {
     }
     this.reservedNames.add(cname);
     try {
-      return await this.createNamed(req, req.Image, id, cname, image);
+      return await this.createNamed(req, req.Image, id, cname, image, o.logPath);
     } finally {
       this.reservedNames.delete(cname);
     }
   }
 
-  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord): Promise<{ Id: string; Warnings: string[] }> {
+  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord, logPath?: string): Promise<{ Id: string; Warnings: string[] }> {
     const eff = effectiveConfig(req, image.config.config ?? {}, imageRef, id);
     // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
     const { warnings } = mapResources(eff.HostConfig);
@@ -194,6 +196,7 @@ export class ContainerService {
         Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: imageRef,
         Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
         NetworkingConfig: networking.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
+        ...(logPath ? { LogPath: logPath } : {}),
       };
       try {
         this.store.insert(rec);
@@ -237,6 +240,14 @@ export class ContainerService {
       throw e;
     }
     return merged;
+  }
+
+  /** `container:<x>` (PidMode, IpcMode): x's namespace, which x must be running to hold. */
+  private joinedNamespace(mode: string | undefined, kind: 'pid' | 'ipc'): { path: string } | undefined {
+    if (!mode?.startsWith('container:')) return undefined;
+    const other = this.lookup(mode.slice('container:'.length));
+    if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join ${kind} namespace of a non running container: ${other.Id}`);
+    return { path: `/proc/${other.State.Pid}/ns/${kind}` };
   }
 
   /** Copies the image's content at a fresh volume's destination into it, as Docker does. */
@@ -300,12 +311,13 @@ export class ContainerService {
         mounts: [...etcMounts, ...userMounts],
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
         network: net.namespace,
-        pid: hc.PidMode === 'host' ? 'host' : 'private',
-        ipc: hc.IpcMode === 'host' ? 'host' : 'private',
+        pid: this.joinedNamespace(hc.PidMode, 'pid') ?? (hc.PidMode === 'host' ? 'host' : 'private'),
+        ipc: this.joinedNamespace(hc.IpcMode, 'ipc') ?? (hc.IpcMode === 'host' ? 'host' : 'private'),
         uts: hc.UTSMode === 'host' ? 'host' : 'private',
         resources: hc, cgroupsPath: `/berth/${c.Id}`, shmSize: hc.ShmSize, sysctls: hc.Sysctls,
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
+        maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
       });
       if (runtime.name === 'crun' && spec.linux?.seccomp) {
         // A filter compiled once, instead of by crun at every start (~12 ms).
@@ -323,7 +335,7 @@ export class ContainerService {
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
-        logPath: logType === 'none' ? '/dev/null' : join(cdir, 'ctr.log'),
+        logPath: logType === 'none' ? '/dev/null' : c.LogPath ?? join(cdir, 'ctr.log'),
         tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
@@ -840,6 +852,8 @@ export class ContainerService {
     let reclaimed = 0;
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
+      // Another namespace's containers (the CRI's: kubelet keeps exited ones for their logs and restart counts) are not Docker's to prune.
+      if (c.Config.Labels?.[NAMESPACE_LABEL] !== undefined) continue;
       if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
       try {
         const size = await writableLayerSize(join(this.paths.containerDir(c.Id), 'upper'));
@@ -946,6 +960,12 @@ export class ContainerService {
     const c = this.lookup(nameOrId);
     if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     await resizeTerminal(this.paths.bundleDir(c.Id), rows, cols);
+  }
+
+  /** Has conmon reopen the container's log file, after a rotation by rename (the CRI's ReopenContainerLog). */
+  async reopenLog(nameOrId: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    if (!c.State.Running || !(await reopenLog(this.paths.bundleDir(c.Id)))) throw new ConflictError(`Container ${c.Id} is not running`);
   }
 
   /** Attaches to the container's stdio; before start the handle waits for it. */
