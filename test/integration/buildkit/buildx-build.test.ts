@@ -1,0 +1,126 @@
+/**
+ * Issue 11: the real buildx (v0.17.1, as the Docker 28 CLI's plugin, on its
+ * default `docker` driver) builds on berthd through the BuildKit API
+ * (`/grpc`, `/session`): the context and Dockerfile come over the client's
+ * session, berth's own builder runs the Dockerfile, the image lands in
+ * berth's store under its tag, and the progress is BuildKit's.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
+import { importBusybox } from '../../helpers/busybox.js';
+import { apiBuild, writeContext } from '../build/build-helpers.js';
+
+const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
+const skipWithoutBuildx = () => (existsSync(BUILDX) ? false : `no buildx at ${BUILDX} (run build-go-clients.sh)`);
+
+let d!: Daemon;
+let dir!: string;
+let ctx!: string;
+const EPOCH = '1700000000';
+
+before(async () => {
+  if (skipUnlessRoot() || skipWithoutDocker() || skipWithoutBuildx()) return;
+  dir = await mkdtemp('/tmp/berth-test-buildx-');
+  ctx = join(dir, 'ctx');
+  d = await startDaemon();
+  await importBusybox(d);
+  // buildx as a CLI plugin of this test's own docker config.
+  const plugins = join(d.tmpDir, 'docker-config', 'cli-plugins');
+  await mkdir(plugins, { recursive: true });
+  await symlink(BUILDX, join(plugins, 'docker-buildx'));
+  await writeContext(ctx, {
+    Dockerfile: [
+      'FROM busybox AS build',
+      'RUN mkdir -p /out && echo built > /out/artifact',
+      'FROM busybox',
+      'WORKDIR /srv',
+      'COPY src/ ./src/',
+      'COPY --from=build /out/ /opt/',
+      'RUN echo "hello from RUN" && cat /srv/src/a.txt',
+      'CMD ["cat", "/opt/artifact"]',
+      '',
+    ].join('\n'),
+    'src/a.txt': 'a-content\n',
+    'src/dir/b.txt': { content: 'b\n', mode: 0o600 },
+    'ignored.txt': 'never sent\n',
+    '.dockerignore': 'ignored.txt\n',
+  });
+}, { timeout: 120_000 });
+
+after(async () => {
+  await d?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithoutDocker() || skipWithoutBuildx() }, () => {
+  test('_ping advertises BuildKit (Builder-Version: 2)', async () => {
+    const r = await d.request('GET', '/_ping');
+    assert.equal(r.headers['builder-version'], '2');
+  });
+
+  test('buildx build --load builds with berth\'s builder; the image lands in the store with plain progress', async () => {
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:1', '--load', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const out = r.stderr;
+    assert.match(out, /\[internal\] load build definition from Dockerfile/);
+    assert.match(out, /\[internal\] load build context/);
+    assert.match(out, /\[build 1\/2\] FROM docker\.io\/library\/busybox:latest/);
+    assert.match(out, /\[build 2\/2\] RUN mkdir -p \/out && echo built > \/out\/artifact/);
+    assert.match(out, /\[stage-1 3\/5\] COPY src\/ \.\/src\//);
+    assert.match(out, /#\d+ [\d.]+ hello from RUN/);
+    assert.match(out, /#\d+ [\d.]+ a-content/);
+    assert.match(out, /exporting to image/);
+    assert.match(out, /naming to docker\.io\/library\/bk:1/);
+    const run = await d.docker(['run', '--rm', 'bk:1']);
+    assert.equal(run.stdout, 'built\n');
+    const ls = await d.docker(['run', '--rm', 'bk:1', 'ls', '/srv/src', '/srv']);
+    assert.match(ls.stdout, /a\.txt/);
+    assert.doesNotMatch(ls.stdout, /ignored|berth-dockerfile/);
+  });
+
+  test('a rebuild shows every step CACHED and gives the same image', async () => {
+    const first = (await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk:1'])).stdout.trim();
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:2', '--load', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr);
+    for (const step of ['RUN mkdir -p /out', 'COPY src/ ./src/', 'RUN echo "hello from RUN"']) {
+      const re = new RegExp(`#(\\d+) \\[[^\\]]+\\] ${step.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`);
+      const m = re.exec(r.stderr);
+      assert.ok(m, `step ${step} shown:\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`#${m[1]} CACHED`), `step ${step} is CACHED`);
+    }
+    assert.equal((await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk:2'])).stdout.trim(), first);
+  });
+
+  test('docker build (through buildx) with SOURCE_DATE_EPOCH gives the classic API\'s image ID', async () => {
+    const r = await d.docker(['build', '--progress=plain', '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, '-t', 'bk:repro', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr);
+    const viaBuildx = (await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk:repro'])).stdout.trim();
+    await d.docker(['rmi', 'bk:repro']);
+    const classic = await apiBuild(d, ctx, { t: 'bk:classic', buildargs: { SOURCE_DATE_EPOCH: EPOCH } });
+    assert.equal(classic.error, undefined, classic.text);
+    assert.equal(viaBuildx, classic.imageId);
+  });
+
+  test('a broken Dockerfile fails with its line through buildx', async () => {
+    const bad = join(dir, 'bad');
+    await writeContext(bad, { Dockerfile: 'FROM busybox\nRUNN echo\n' });
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:bad', '--load', '.'], { cwd: bad });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Dockerfile:2/);
+  });
+
+  test('a failing RUN fails the build with its exit code and leaves no container', async () => {
+    const bad = join(dir, 'fail');
+    await writeContext(bad, { Dockerfile: 'FROM busybox\nRUN echo about to fail && exit 3\n' });
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:fail', '--load', '.'], { cwd: bad });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /about to fail/);
+    assert.match(r.stderr, /exit code: 3|returned a non-zero code: 3/);
+    const ps = await d.docker(['ps', '-aq']);
+    assert.equal(ps.stdout.trim(), '');
+  });
+});
