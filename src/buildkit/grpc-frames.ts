@@ -27,21 +27,35 @@ export function frame(message: Uint8Array): Buffer {
   return Buffer.concat([head, message]);
 }
 
-/** The messages of a gRPC stream, in order, as they arrive; ends when the stream ends. */
+/**
+ * The messages of a gRPC stream, in order, as they arrive; ends when the
+ * stream ends. The stream is read through its iterator but never handed
+ * back to it: leaving this loop (an error, a consumer that stops early)
+ * must not reset the HTTP/2 stream, whose status is still to be sent. What
+ * is left unread is discarded.
+ */
 export async function* readMessages(stream: Readable, maxBytes = MAX_MESSAGE_BYTES): AsyncGenerator<Buffer> {
+  const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let buf: Buffer = Buffer.alloc(0);
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    while (buf.length >= 5) {
-      if (buf[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
-      const len = buf.readUInt32BE(1);
-      if (len > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${len} bytes is over the limit of ${maxBytes}`);
-      if (buf.length < 5 + len) break;
-      yield buf.subarray(5, 5 + len);
-      buf = buf.subarray(5 + len);
+  let ended = false;
+  try {
+    for (;;) {
+      const r = await chunks.next();
+      if (r.done) { ended = true; break; }
+      buf = buf.length ? Buffer.concat([buf, r.value]) : r.value;
+      while (buf.length >= 5) {
+        if (buf[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
+        const len = buf.readUInt32BE(1);
+        if (len > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${len} bytes is over the limit of ${maxBytes}`);
+        if (buf.length < 5 + len) break;
+        yield buf.subarray(5, 5 + len);
+        buf = buf.subarray(5 + len);
+      }
     }
+    if (buf.length) throw new InvalidParameterError('gRPC stream ended inside a message');
+  } finally {
+    if (!ended && !stream.destroyed) { stream.removeAllListeners('readable'); stream.resume(); }
   }
-  if (buf.length) throw new InvalidParameterError('gRPC stream ended inside a message');
 }
 
 /** `grpc-message`'s percent-encoding: printable ASCII but `%` as is, everything else as %XX of its UTF-8 bytes. */

@@ -208,6 +208,7 @@ export class BuildkitControl {
 
   private async solve(r: SolveRequestMsg, call: GrpcCall): Promise<Record<string, unknown>> {
     const ref = checkRef(r.Ref, 'ref');
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
     const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
     for (const e of exporters) {
       if (e.Type !== 'moby' && e.Type !== 'image') throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load)`);

@@ -152,6 +152,8 @@ export async function runDockerfileFrontend(
   params.dockerfile = hidden;
   v = progress.vertex('[internal] load build context');
   const pack = tarStream.pack();
+  // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
+  pack.on('error', () => undefined);
   let sent = 0;
   const sending = (async () => {
     const sink = tarSink(pack);
