@@ -7,10 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
+import { startDaemon, skipUnlessRoot, skipWithoutDocker, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
 
@@ -122,5 +123,29 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     assert.match(r.stderr, /exit code: 3|returned a non-zero code: 3/);
     const ps = await d.docker(['ps', '-aq']);
     assert.equal(ps.stdout.trim(), '');
+  });
+
+  test('a client that goes away mid-build leaves no container and no temporary files', async () => {
+    const slow = join(dir, 'slow');
+    await writeContext(slow, { Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n', 'f.txt': 'x\n' });
+    const c = d.dockerCommand(['buildx', 'build', '--progress=plain', '-t', 'bk:slow', '--load', '.']);
+    const env = { ...process.env };
+    for (const [k, v] of Object.entries(c.env)) { if (v === undefined) delete env[k]; else env[k] = v; }
+    const child = spawn(c.argv[0], c.argv.slice(1), { cwd: slow, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      await waitFor(() => /started/.test(err), 60_000, `the RUN step to start:\n${err}`);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await waitFor(async () => (await d.docker(['ps', '-aq'])).stdout.trim() === '', 30_000, 'the RUN container to go');
+    await waitFor(async () => (await readdir(join(d.dataRoot, 'tmp'))).filter((n) => n.startsWith('build-')).length === 0, 30_000, 'the build directory to go');
+    assert.equal((await d.docker(['images', '-q', 'bk:slow'])).stdout.trim(), '');
+    // berthd builds on.
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:after', '--load', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr);
   });
 });
