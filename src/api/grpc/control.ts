@@ -26,7 +26,8 @@ import { formatReference, parseReference, withDefaultTag } from '../../image/ref
 import { hostArchitecture } from '../../image/config.js';
 import { GrpcCode } from '../../buildkit/grpc-frames.js';
 import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
-import { decode, encode, type MessageName } from '../../buildkit/messages.js';
+import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
+import type { CacheEntry } from '../../store/build-cache.js';
 import { BuildProgress } from '../../buildkit/progress.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
@@ -135,6 +136,14 @@ export class BuildkitControl {
         return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call));
       case '/moby.buildkit.v1.Control/Status':
         return (call) => this.status(call);
+      case '/moby.buildkit.v1.Control/DiskUsage':
+        return unary('DiskUsageRequest', 'DiskUsageResponse', async (r: { filter: string[] }) => {
+          // buildx sends its filters joined into one string: [""] when there are none.
+          if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters are not supported yet');
+          return { record: this.engine.builds.cache.all().map(usageRecord) };
+        });
+      case '/moby.buildkit.v1.Control/Prune':
+        return (call) => this.prune(call);
       case '/moby.buildkit.v1.frontend.LLBBridge/Ping':
         return unary('PingRequest', 'PongResponse', async (_r, call) => {
           this.gatewayBuild(call);
@@ -245,6 +254,23 @@ export class BuildkitControl {
     }
   }
 
+  /**
+   * `buildx prune`: berth's `builder prune` (the same cache rows, the same
+   * images and layers freed), answered with one UsageRecord per row it
+   * deleted. `--keep-storage` and filters other than age are refused.
+   */
+  private async prune(call: GrpcCall): Promise<void> {
+    const r = await oneMessage<{ filter: string[]; all: boolean; keepDuration: number; keepBytes: number }>(call, 'PruneRequest');
+    if (r.keepBytes) throw new NotImplementedError('prune --keep-storage is not supported yet');
+    if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters other than until are not supported yet');
+    const before = new Map(this.engine.builds.cache.all().map((e) => [e.key, e]));
+    const res = await this.engine.builds.prune(r.keepDuration > 0 ? { unusedForMs: Math.floor(r.keepDuration / 1e6) } : {});
+    for (const key of res.CachesDeleted) {
+      const e = before.get(key);
+      if (e) call.send(encode('UsageRecord', usageRecord(e)));
+    }
+  }
+
   /** The `moby` exporter: the image is in the store already; name it. */
   private export(s: BuildState, result: FrontendResult, exporters: { Type: string; Attrs: Record<string, string> }[]): Record<string, unknown> {
     const names: string[] = [];
@@ -272,6 +298,14 @@ export class BuildkitControl {
       },
     };
   }
+}
+
+/** A build cache row as BuildKit's disk usage record (what `buildx du` and `prune` print). */
+function usageRecord(e: CacheEntry): Record<string, unknown> {
+  return {
+    ID: e.key.replace(/^sha256:/, ''), Mutable: false, InUse: false, Size: e.size, CreatedAt: timestamp(e.created),
+    LastUsedAt: timestamp(e.lastUsed), UsageCount: 1, Description: e.original, RecordType: 'regular', Shared: false,
+  };
 }
 
 function aborted(signal: AbortSignal): Promise<never> {

@@ -148,4 +148,20 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:after', '--load', '.'], { cwd: ctx });
     assert.equal(r.code, 0, r.stderr);
   });
+
+  test('buildx du lists berth\'s build cache and buildx prune empties it', async () => {
+    const du = await d.docker(['buildx', 'du']);
+    assert.equal(du.code, 0, du.stderr);
+    const rows = du.stdout.split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));
+    assert.ok(rows.length >= 3, du.stdout);
+    assert.match(du.stdout, /Total:/);
+    const pr = await d.docker(['buildx', 'prune', '-f']);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.match(pr.stdout, /Total:/);
+    const after = await d.docker(['buildx', 'du']);
+    assert.equal(after.stdout.split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l)).length, 0, after.stdout);
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:pruned', '--load', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /CACHED/, 'nothing is cached after the prune');
+  });
 });
