@@ -15,6 +15,8 @@ import { GrpcStatusError } from './grpc-server.js';
 
 export interface ClientCall {
   send(message: Uint8Array): void;
+  /** Sends and waits until HTTP/2 flow control takes more (for bulk data). */
+  write(message: Uint8Array): Promise<void>;
   /** Half-closes the request side. */
   end(): void;
   messages(): AsyncGenerator<Buffer>;
@@ -69,6 +71,13 @@ export class GrpcClientConnection {
     done.catch(() => undefined);
     return {
       send: (m) => { if (!stream.destroyed) stream.write(frame(m)); },
+      write: (m) => new Promise<void>((resolve, reject) => {
+        if (stream.destroyed) { reject(new GrpcStatusError(GrpcCode.UNAVAILABLE, `${path}: the call is closed`)); return; }
+        if (stream.write(frame(m))) { resolve(); return; }
+        const done = () => { stream.off('drain', done); stream.off('close', done); if (stream.destroyed) reject(new GrpcStatusError(GrpcCode.UNAVAILABLE, `${path}: the call is closed`)); else resolve(); };
+        stream.on('drain', done);
+        stream.on('close', done);
+      }),
       end: () => { if (!stream.destroyed) stream.end(); },
       messages: () => readMessages(stream, MAX_MESSAGE_BYTES),
       done,

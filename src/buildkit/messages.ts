@@ -103,6 +103,8 @@ const MESSAGES: Record<string, MessageSpec> = {
     },
   },
   Packet: { fields: { type: f('int32', 1), stat: f('Stat', 2), ID: f('uint32', 3), data: f('bytes', 4) } },
+  // moby.filesync.v1.BytesMessage (a tar export's chunks)
+  BytesMessage: { fields: { data: f('bytes', 1) } },
 };
 
 const root = protobuf.Root.fromJSON({ nested: MESSAGES as unknown as protobuf.INamespace['nested'] });

@@ -29,6 +29,8 @@ import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit
 import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
 import type { CacheEntry } from '../../store/build-cache.js';
 import { BuildProgress } from '../../buildkit/progress.js';
+import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
+import { LayerView } from '../../build/layer-view.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 import { BERTH_VERSION } from '../system.js';
@@ -220,7 +222,7 @@ export class BuildkitControl {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
     const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
     for (const e of exporters) {
-      if (e.Type !== 'moby' && e.Type !== 'image') throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load)`);
+      if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
       if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
     }
     if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
@@ -244,7 +246,7 @@ export class BuildkitControl {
         result = s.results.get(id);
         if (!result) throw new InvalidParameterError(id ? `no result ${JSON.stringify(id)} in build ${ref}` : 'the build returned no result');
       }
-      return this.export(s, result, exporters);
+      return await this.export(s, result, exporters, r.Session, call.signal);
     } catch (e) {
       throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
     } finally {
@@ -271,10 +273,37 @@ export class BuildkitControl {
     }
   }
 
-  /** The `moby` exporter: the image is in the store already; name it. */
-  private export(s: BuildState, result: FrontendResult, exporters: { Type: string; Attrs: Record<string, string> }[]): Record<string, unknown> {
+  /**
+   * The exporters: `moby`/`image` name the image (it is in the store
+   * already); `local` and `tar` send its file system to the client's
+   * session (image-export.ts).
+   */
+  private async export(
+    s: BuildState, result: FrontendResult, exporters: { Type: string; Attrs: Record<string, string> }[], sessionId: string, signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    for (const [i, e] of exporters.entries()) {
+      if (e.Type !== 'local' && e.Type !== 'tar') continue;
+      const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, signal);
+      if (!session.methods.has(FILESEND_METHOD)) throw new InvalidParameterError(`the client does not receive files (no ${FILESEND_METHOD} in its session)`);
+      const img = this.engine.images.store.get(result.imageId);
+      if (!img) throw new InvalidParameterError(`image ${result.imageId} is gone`);
+      const v = s.progress.vertex(e.Type === 'tar' ? 'exporting to client tarball' : 'exporting to client directory');
+      const copying = v.status('sending tarball');
+      try {
+        const view = new LayerView(this.engine.layers.lowerDirs(img.topLayer));
+        if (e.Type === 'tar') await sendTreeTar(session.conn, i, view, signal);
+        else await sendTree(session.conn, i, view, signal);
+      } catch (err) {
+        v.complete(errorMessage(err));
+        throw err;
+      }
+      copying.finish();
+      v.complete();
+    }
+    if (!exporters.some((e) => e.Type === 'moby' || e.Type === 'image')) return { ExporterResponse: {} };
     const names: string[] = [];
     for (const e of exporters) {
+      if (e.Type !== 'moby' && e.Type !== 'image') continue;
       for (const n of (e.Attrs.name ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
         let ref;
         try { ref = withDefaultTag(parseReference(n)); } catch (err) { throw new InvalidParameterError(`invalid reference format: ${n}: ${errorMessage(err)}`); }

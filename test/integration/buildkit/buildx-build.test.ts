@@ -7,9 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
@@ -163,5 +163,24 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     const r = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'bk:pruned', '--load', '.'], { cwd: ctx });
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /CACHED/, 'nothing is cached after the prune');
+  });
+
+  test('--output type=local and type=tar write the final stage\'s files', async () => {
+    const out = join(dir, 'outputs');
+    await writeContext(out, {
+      Dockerfile: 'FROM busybox AS b\nRUN mkdir -p /out/sub && echo hello > /out/sub/f && ln -s sub/f /out/link\nFROM scratch\nCOPY --from=b /out/ /\n',
+    });
+    const local = await d.docker(['buildx', 'build', '--progress=plain', '--output', `type=local,dest=${join(dir, 'local-out')}`, '.'], { cwd: out });
+    assert.equal(local.code, 0, local.stderr);
+    assert.match(local.stderr, /exporting to client directory/);
+    assert.equal(await readFile(join(dir, 'local-out', 'sub', 'f'), 'utf8'), 'hello\n');
+    assert.equal(await readlink(join(dir, 'local-out', 'link')), 'sub/f');
+    const tarPath = join(dir, 'out.tar');
+    const tar = await d.docker(['buildx', 'build', '--progress=plain', '--output', `type=tar,dest=${tarPath}`, '.'], { cwd: out });
+    assert.equal(tar.code, 0, tar.stderr);
+    const listing = execFileSync('tar', ['-tvf', tarPath], { encoding: 'utf8' });
+    assert.match(listing, /sub\/f/);
+    assert.match(listing, /link -> sub\/f/);
+    assert.equal(execFileSync('tar', ['-xOf', tarPath, 'sub/f'], { encoding: 'utf8' }), 'hello\n');
   });
 });
