@@ -183,4 +183,22 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     assert.match(listing, /link -> sub\/f/);
     assert.equal(execFileSync('tar', ['-xOf', tarPath, 'sub/f'], { encoding: 'utf8' }), 'hello\n');
   });
+
+  test('-f names a Dockerfile in a subdirectory or on stdin, with its own .dockerignore', async () => {
+    const c = join(dir, 'dashf');
+    await writeContext(c, {
+      'sub/Dev.dockerfile': 'FROM busybox\nCOPY . /c/\nRUN ls /c | tr "\\n" " "\n',
+      'sub/Dev.dockerfile.dockerignore': 'secret.txt\n',
+      '.dockerignore': 'other.txt\n',
+      'secret.txt': 's\n', 'other.txt': 'o\n', 'kept.txt': 'k\n',
+    });
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '-f', 'sub/Dev.dockerfile', '-t', 'bk:dashf', '--load', '.'], { cwd: c });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\[internal\] load build definition from Dev\.dockerfile/);
+    const ls = (await d.docker(['run', '--rm', 'bk:dashf', 'ls', '/c'])).stdout.split('\n').filter(Boolean).sort();
+    assert.deepEqual(ls, ['kept.txt', 'other.txt', 'sub'], 'the Dockerfile\'s own ignore file wins over the context\'s');
+    const stdin = await d.docker(['build', '--progress=plain', '-f', '-', '-t', 'bk:stdin', '.'], { cwd: c, input: 'FROM busybox\nRUN echo from-stdin\n' });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.match(stdin.stderr, /from-stdin/);
+  });
 });
