@@ -42,7 +42,7 @@ function eventMatches(e: EngineEvent, f: Record<string, string[]>): boolean {
 
 export function registerSystemRoutes(r: Router, engine: Engine): void {
   // BuildKit's API (`/grpc`, `/session`): `Builder-Version: 2` below tells clients it is here.
-  registerBuildkitRoutes(r, engine);
+  registerBuildkitRoutes(r, engine, BERTH_VERSION);
   const ping = async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
     const res = need(ctx);
     res.writeHead(200, {

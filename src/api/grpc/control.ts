@@ -27,13 +27,11 @@ import { hostArchitecture } from '../../image/config.js';
 import { GrpcCode } from '../../buildkit/grpc-frames.js';
 import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
 import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
-import type { CacheEntry } from '../../store/build-cache.js';
 import { BuildProgress } from '../../buildkit/progress.js';
 import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
 import { LayerView } from '../../build/layer-view.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
-import { BERTH_VERSION } from '../system.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
@@ -85,17 +83,17 @@ async function oneMessage<T>(call: GrpcCall, type: MessageName): Promise<T> {
   return decode<T>(type, msg);
 }
 
-function workerRecord(): Record<string, unknown> {
+function workerRecord(version: string): Record<string, unknown> {
   return {
     ID: WORKER_ID,
     Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host' },
     platforms: [{ Architecture: hostArchitecture(), OS: 'linux' }],
-    BuildkitVersion: buildkitVersion(),
+    BuildkitVersion: buildkitVersion(version),
   };
 }
 
-function buildkitVersion(): Record<string, string> {
-  return { package: 'github.com/berth/berth', version: BERTH_VERSION, revision: '' };
+function buildkitVersion(version: string): Record<string, string> {
+  return { package: 'github.com/berth/berth', version, revision: '' };
 }
 
 interface SolveRequestMsg {
@@ -107,7 +105,8 @@ interface SolveRequestMsg {
 export class BuildkitControl {
   private readonly builds = new Map<string, BuildState>();
 
-  constructor(private readonly engine: Engine, private readonly sessions: SessionManager) {}
+  /** `version`: berth's, reported as the BuildKit version (buildx ls, inspect). */
+  constructor(private readonly engine: Engine, private readonly sessions: SessionManager, private readonly version: string) {}
 
   private state(ref: string): BuildState {
     let s = this.builds.get(ref);
@@ -131,9 +130,9 @@ export class BuildkitControl {
       async (call) => { const r = await oneMessage<Req>(call, req); call.send(encode(res, await fn(r, call))); };
     switch (path) {
       case '/moby.buildkit.v1.Control/ListWorkers':
-        return unary('ListWorkersRequest', 'ListWorkersResponse', async () => ({ record: [workerRecord()] }));
+        return unary('ListWorkersRequest', 'ListWorkersResponse', async () => ({ record: [workerRecord(this.version)] }));
       case '/moby.buildkit.v1.Control/Info':
-        return unary('InfoRequest', 'InfoResponse', async () => ({ buildkitVersion: buildkitVersion() }));
+        return unary('InfoRequest', 'InfoResponse', async () => ({ buildkitVersion: buildkitVersion(this.version) }));
       case '/moby.buildkit.v1.Control/Solve':
         return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call));
       case '/moby.buildkit.v1.Control/Status':
@@ -151,7 +150,7 @@ export class BuildkitControl {
           this.gatewayBuild(call);
           return {
             FrontendAPICaps: FRONTEND_CAPS.map((ID) => ({ ID, Enabled: true })),
-            LLBCaps: [], Workers: [workerRecord()],
+            LLBCaps: [], Workers: [workerRecord(this.version)],
           };
         });
       case '/moby.buildkit.v1.frontend.LLBBridge/Solve':
@@ -328,6 +327,9 @@ export class BuildkitControl {
     };
   }
 }
+
+/** A row of the engine's build cache table. */
+type CacheEntry = ReturnType<Engine['builds']['cache']['all']>[number];
 
 /** A build cache row as BuildKit's disk usage record (what `buildx du` and `prune` print). */
 function usageRecord(e: CacheEntry): Record<string, unknown> {

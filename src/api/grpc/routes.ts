@@ -32,9 +32,10 @@ function switchProtocols(socket: Duplex): void {
   socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
 }
 
-export function registerBuildkitRoutes(r: Router, engine: Engine): void {
+/** `version` is berth's (the BuildKit version buildx shows). */
+export function registerBuildkitRoutes(r: Router, engine: Engine, version: string): void {
   const sessions = new SessionManager();
-  const control = new BuildkitControl(engine, sessions);
+  const control = new BuildkitControl(engine, sessions, version);
   const log = (msg: string) => { if (process.env.BERTH_DEBUG_BUILDKIT) console.error(msg); };
 
   r.post('/grpc', async (ctx) => {
