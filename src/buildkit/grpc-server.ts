@@ -29,6 +29,9 @@ export interface GrpcCall {
 
 export type GrpcHandler = (call: GrpcCall) => Promise<void>;
 
+/** What one call may have queued for a client that does not read before it is cut. */
+const MAX_BUFFERED_BYTES = 64 << 20;
+
 /** A call's failure as a gRPC status code. */
 export class GrpcStatusError extends Error {
   constructor(readonly code: number, message: string) { super(message); }
@@ -96,7 +99,13 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
     await handler({
       path, headers, signal,
       messages: () => readMessages(stream, MAX_MESSAGE_BYTES),
-      send: (m) => { respond(); if (!stream.destroyed) stream.write(frame(m)); },
+      send: (m) => {
+        respond();
+        if (stream.destroyed) return;
+        // A client that stops reading a stream (Status) must not make berthd buffer without end.
+        if (stream.writableLength > MAX_BUFFERED_BYTES) { stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); return; }
+        stream.write(frame(m));
+      },
     });
   } catch (e) {
     status = codeOf(e);

@@ -194,6 +194,12 @@ export async function runDockerfileFrontend(
       throw e;
     }
     steps.end();
+    // BuildKit lists warnings after the build ("1 warning found"): unused build args, as the classic builder says them.
+    if (steps.warnings.length) {
+      const w = progress.vertex('[internal] build warnings');
+      for (const text of steps.warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
+      w.complete();
+    }
     const img = engine.images.store.get(result.imageId);
     return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}') };
   } finally {
