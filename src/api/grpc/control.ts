@@ -226,7 +226,8 @@ export class BuildkitControl {
     }
     if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
     if (r.Cache?.Imports.length) throw new NotImplementedError('--cache-from is not supported yet');
-    for (const ent of r.Entitlements) throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
+    // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
+    for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
     const s = this.state(ref);
     if (s.solving) throw new InvalidParameterError(`build ${ref} is already running`);
     s.solving = true;

@@ -201,4 +201,17 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.match(stdin.stderr, /from-stdin/);
   });
+
+  test('--network none and --network host reach RUN', async () => {
+    const c = join(dir, 'net');
+    await writeContext(c, { Dockerfile: 'FROM busybox\nRUN echo "ifaces: $(ls /sys/class/net | tr \'\\n\' \' \')"\n' });
+    const none = await d.docker(['buildx', 'build', '--progress=plain', '--network', 'none', '-t', 'bk:netnone', '--load', '.'], { cwd: c });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /ifaces: lo \n/);
+    const host = await d.docker(['buildx', 'build', '--progress=plain', '--no-cache', '--network', 'host', '-t', 'bk:nethost', '--load', '.'], { cwd: c });
+    assert.equal(host.code, 0, host.stderr);
+    const seen = /#\d+ [\d.]+ ifaces: (.*)\n/.exec(host.stderr)?.[1].trim().split(' ') ?? [];
+    const hostOnes = (await readdir('/sys/class/net')).filter((n) => n !== 'lo');
+    assert.ok(seen.some((n) => hostOnes.includes(n)), `the host's interfaces (${hostOnes.join(' ')}) in RUN: ${seen.join(' ')}`);
+  });
 });
