@@ -42,6 +42,11 @@ const GO_MODE_STICKY = 1 << 20;
 const GO_MODE_TYPE = (GO_MODE_DIR | GO_MODE_SYMLINK | (1 << 25) | (1 << 24) | (1 << 26) | (1 << 21) | (1 << 19)) >>> 0;
 
 export const MAX_SYNC_ENTRIES = 500_000;
+/** Files up to this size are asked for ahead of their turn… */
+const SMALL_FILE = 64 << 10;
+/** …at most this many at once, and this many bytes. */
+const AHEAD_FILES = 256;
+const AHEAD_BYTES = 8 << 20;
 const MAX_PATH_BYTES = 4096;
 
 export interface SyncEntry {
@@ -159,9 +164,55 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
         entries.push({ e: { ...base, kind: 'file', size: s.size }, id });
       }
     }
-    // The bytes: one file at a time, so they arrive in walk order and stream straight into the sink.
-    for (const { e, id } of entries) {
-      if (e.kind !== 'file' || e.size === 0) { await sink.entry(e); continue; }
+    // The bytes. Small files are asked for ahead (a round trip per file would dominate a context of many
+    // small files) and held until their turn, within AHEAD_FILES and AHEAD_BYTES; any other file is asked
+    // for alone when its turn comes, so its bytes stream straight into the sink. Entries reach the sink in
+    // walk order either way.
+    const needsData = (e: SyncEntry) => e.kind === 'file' && e.size > 0;
+    const tooLong = (e: SyncEntry) => new InvalidParameterError(`filesync: ${JSON.stringify(e.path)} is longer than the ${e.size} bytes its stat said (did it change during the build?)`);
+    const tooShort = (e: SyncEntry, got: number) => new InvalidParameterError(`filesync: ${JSON.stringify(e.path)} is ${got} bytes, not the ${e.size} its stat said (did it change during the build?)`);
+    const ahead = new Map<number, { e: SyncEntry; chunks: Buffer[]; got: number; complete: boolean }>();
+    let aheadBytes = 0;
+    let reqPtr = 0;
+    const requestAhead = () => {
+      while (reqPtr < entries.length && ahead.size < AHEAD_FILES) {
+        const { e, id } = entries[reqPtr];
+        if (!needsData(e)) { reqPtr++; continue; }
+        if (e.size > SMALL_FILE || aheadBytes + e.size > AHEAD_BYTES) break;
+        ahead.set(id, { e, chunks: [], got: 0, complete: false });
+        aheadBytes += e.size;
+        call.send(encode('Packet', { type: PACKET_REQ, ID: id }));
+        reqPtr++;
+      }
+    };
+    const receiveAhead = async () => {
+      const p = await next();
+      if (!p) throw new InvalidParameterError(`filesync: ${req.dirName}: the stream ended before every file came`);
+      const b = p.type === PACKET_DATA ? ahead.get(p.ID) : undefined;
+      if (!b || b.complete) throw new InvalidParameterError(`filesync: unexpected packet (type ${p.type}, id ${p.ID})`);
+      if (p.data.length === 0) {
+        if (b.got !== b.e.size) throw tooShort(b.e, b.got);
+        b.complete = true;
+        return;
+      }
+      b.got += p.data.length;
+      if (b.got > b.e.size) throw tooLong(b.e);
+      b.chunks.push(p.data);
+    };
+    for (let k = 0; k < entries.length; k++) {
+      const { e, id } = entries[k];
+      if (!needsData(e)) { await sink.entry(e); continue; }
+      requestAhead();
+      const b = ahead.get(id);
+      if (b) {
+        while (!b.complete) await receiveAhead();
+        ahead.delete(id);
+        aheadBytes -= e.size;
+        await sink.entry(e, (async function* () { yield* b.chunks; })());
+        continue;
+      }
+      // Its turn came and it was not asked for ahead: nothing else is outstanding (ahead holds entries after k only).
+      reqPtr = k + 1;
       call.send(encode('Packet', { type: PACKET_REQ, ID: id }));
       let got = 0;
       let ended = false;
@@ -171,12 +222,12 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
           if (!p) throw new InvalidParameterError(`filesync: the stream ended inside ${JSON.stringify(e.path)}`);
           if (p.type !== PACKET_DATA || p.ID !== id) throw new InvalidParameterError(`filesync: unexpected packet (type ${p.type}, id ${p.ID}) while receiving ${JSON.stringify(e.path)}`);
           if (p.data.length === 0) {
-            if (got !== e.size) throw new InvalidParameterError(`filesync: ${JSON.stringify(e.path)} is ${got} bytes, not the ${e.size} its stat said (did it change during the build?)`);
+            if (got !== e.size) throw tooShort(e, got);
             ended = true;
             return;
           }
           got += p.data.length;
-          if (got > e.size) throw new InvalidParameterError(`filesync: ${JSON.stringify(e.path)} is longer than the ${e.size} bytes its stat said (did it change during the build?)`);
+          if (got > e.size) throw tooLong(e);
           yield p.data;
         }
       };

@@ -201,12 +201,17 @@ describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
       { path: 'a.txt', mode: 0o644, content: Buffer.from('A\n') },
       { path: 'sub', mode: GO_DIR | 0o755 },
       { path: 'sub/b.txt', mode: 0o600, content: Buffer.from('B\n') },
+      // Larger than what is asked for ahead: it comes alone, between small ones.
+      { path: 'sub/big.bin', mode: 0o644, content: Buffer.alloc(200 << 10, 0x61) },
+      { path: 'sub/c.txt', mode: 0o644, content: Buffer.from('C\n') },
     ], 'good1');
     assert.equal(r.status, '0', r.message);
     const resp = decode<{ ExporterResponse: Record<string, string> }>('SolveResponse', r.messages[0]);
     assert.match(resp.ExporterResponse['containerimage.config.digest'], /^sha256:[0-9a-f]{64}$/);
-    const out = await d.docker(['run', '--rm', 'fake:good1', 'cat', '/ctx/a.txt', '/ctx/sub/b.txt']);
-    assert.equal(out.stdout, 'A\nB\n');
+    const out = await d.docker(['run', '--rm', 'fake:good1', 'cat', '/ctx/a.txt', '/ctx/sub/b.txt', '/ctx/sub/c.txt']);
+    assert.equal(out.stdout, 'A\nB\nC\n');
+    const wc = await d.docker(['run', '--rm', 'fake:good1', 'wc', '-c', '/ctx/sub/big.bin']);
+    assert.match(wc.stdout, /^\s*204800 /);
   });
 
   const bad: [string, Entry[], RegExp][] = [
@@ -215,6 +220,8 @@ describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
     ['an entry before its directory', [{ path: 'nodir/f', mode: 0o644, content: Buffer.from('x') }], /came before its directory/],
     ['a file longer than its stat', [{ path: 'long', mode: 0o644, size: 1, content: Buffer.from('more than one byte') }], /longer than the 1 bytes/],
     ['a file shorter than its stat', [{ path: 'short', mode: 0o644, size: 100, content: Buffer.from('x') }], /is 1 bytes, not the 100/],
+    ['a large file longer than its stat', [{ path: 'big', mode: 0o644, size: 100 << 10, content: Buffer.alloc(200 << 10) }], /longer than the 102400 bytes/],
+    ['a large file shorter than its stat', [{ path: 'big', mode: 0o644, size: 100 << 10, content: Buffer.alloc(10) }], /is 10 bytes, not the 102400/],
     ['a hard link to nothing sent', [{ path: 'h', mode: 0o644, linkname: 'elsewhere' }], /hard link/],
     ['the same path twice', [{ path: 'x', mode: 0o644, content: Buffer.from('1') }, { path: 'x', mode: 0o644, content: Buffer.from('2') }], /sent twice/],
   ];
