@@ -30,7 +30,7 @@ const MESSAGES: Record<string, MessageSpec> = {
   CacheOptions: { fields: { Exports: rep('CacheOptionsEntry', 4), Imports: rep('CacheOptionsEntry', 5) } },
   SolveRequest: {
     fields: {
-      Ref: f('string', 1), ExporterDeprecated: f('string', 3), ExporterAttrsDeprecated: map('string', 4),
+      Ref: f('string', 1), Definition: f('bytes', 2), ExporterDeprecated: f('string', 3), ExporterAttrsDeprecated: map('string', 4),
       Session: f('string', 5), Frontend: f('string', 6), FrontendAttrs: map('string', 7), Cache: f('CacheOptions', 8),
       Entitlements: rep('string', 9), Internal: f('bool', 11), Exporters: rep('Exporter', 13),
     },

@@ -97,7 +97,7 @@ function buildkitVersion(version: string): Record<string, string> {
 }
 
 interface SolveRequestMsg {
-  Ref: string; ExporterDeprecated: string; ExporterAttrsDeprecated: Record<string, string>; Session: string; Frontend: string;
+  Ref: string; Definition: Buffer; ExporterDeprecated: string; ExporterAttrsDeprecated: Record<string, string>; Session: string; Frontend: string;
   FrontendAttrs: Record<string, string>; Cache: { Exports: unknown[]; Imports: unknown[] } | null; Entitlements: string[];
   Exporters: { Type: string; Attrs: Record<string, string> }[];
 }
@@ -218,6 +218,8 @@ export class BuildkitControl {
 
   private async solve(r: SolveRequestMsg, call: GrpcCall): Promise<Record<string, unknown>> {
     const ref = checkRef(r.Ref, 'ref');
+    // An LLB definition (buildctl, a client's own graph) would wait for a gateway that never comes.
+    if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
     const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
     for (const e of exporters) {
