@@ -8,6 +8,8 @@
 #      as symlinks into this checkout
 #   5. the cgroup v1 hugetlb mount crun 1.8 needs on hybrid hosts (berthd
 #      does it too)
+#   6. the Go clients the tests drive (docker-buildx, crictl, critest), with
+#      the shared tools' build-go-clients.sh
 #
 # With --hello it then makes a busybox base image with berth (`berth import`),
 # builds examples/hello on it (`berth build`) and
@@ -213,7 +215,25 @@ else
   info "no controllers on the cgroup v2 hierarchy: crun and runc both work"
 fi
 
-# --- 6. Hello ------------------------------------------------------------------
+# --- 6. Go clients the tests drive -------------------------------------------
+# buildx v0.17.1 (the Docker CLI plugin behind `docker build`) and cri-tools,
+# built from the vendored sources in the shared tools directory with Go from
+# Debian bookworm-backports (about 3 minutes the first time, then cached in
+# /var/cache/berth-go-clients). Tests that need them skip when they are absent.
+step "Go test clients (docker-buildx, crictl, critest)"
+go_clients=${BERTH_GO_CLIENTS_SCRIPT:-}
+for candidate in "$REPO/../shared/tools/build-go-clients.sh" /work/shared/tools/build-go-clients.sh; do
+  [ -n "$go_clients" ] || { [ -x "$candidate" ] && go_clients=$candidate; } || true
+done
+if [ -z "$go_clients" ]; then
+  info "warning: build-go-clients.sh not found (set BERTH_GO_CLIENTS_SCRIPT); buildx and CRI tests will skip"
+elif "$go_clients" /var/cache/berth-go-clients >/dev/null; then
+  info "in /var/cache/berth-go-clients: $(cd /var/cache/berth-go-clients && ls docker-buildx crictl critest 2>/dev/null | tr '\n' ' ')"
+else
+  info "warning: $go_clients failed; buildx and CRI tests will skip"
+fi
+
+# --- 7. Hello ------------------------------------------------------------------
 if [ "$HELLO" = 1 ]; then
   step "Hello from berth"
   berth=/usr/local/bin/berth

@@ -10,6 +10,7 @@ import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, need, sendJson } from './
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
+import { registerBuildkitRoutes } from './grpc/routes.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -40,11 +41,13 @@ function eventMatches(e: EngineEvent, f: Record<string, string[]>): boolean {
 }
 
 export function registerSystemRoutes(r: Router, engine: Engine): void {
+  // BuildKit's API (`/grpc`, `/session`): `Builder-Version: 2` below tells clients it is here.
+  registerBuildkitRoutes(r, engine, BERTH_VERSION);
   const ping = async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
     const res = need(ctx);
     res.writeHead(200, {
       ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate',
-      Pragma: 'no-cache', 'Builder-Version': '1', Swarm: 'inactive', 'Content-Length': '2',
+      Pragma: 'no-cache', 'Builder-Version': '2', Swarm: 'inactive', 'Content-Length': '2',
     });
     res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
   };
