@@ -457,7 +457,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     }
     if (running()) {
       try {
-        const list = (await request('GET', '/containers/json?all=1', undefined, { timeoutMs: 15_000 })).json<Array<{ Id: string }>>();
+        const listed = async (q: string) => (await request('GET', `/containers/json?all=1${q}`, undefined, { timeoutMs: 15_000 })).json<Array<{ Id: string }>>();
+        // The CRI's containers (pods) stay out of the default list: ask for them by their namespace label too.
+        const criFilter = `&filters=${encodeURIComponent(JSON.stringify({ label: ['io.berth.namespace'] }))}`;
+        const list = [...await listed(''), ...await listed(criFilter)];
         for (const c of list) {
           seenIds.add(c.Id);
           try {

@@ -17,7 +17,9 @@ const LOWER = ['store', 'image', 'registry', 'build', 'runtime', 'network'];
 /** Folders each top-level folder must never import (api/types excepted: see `area`). */
 const FORBIDDEN: Record<string, string[]> = {
   ...Object.fromEntries(LOWER.map((l) => [l, ['engine', 'api', 'cli', 'daemon']])),
-  engine: ['api', 'cli', 'daemon'],
+  engine: ['api', 'cli', 'daemon', 'cri'],
+  cri: ['cli', 'daemon'],
+  buildkit: ['engine', 'api', 'cli', 'daemon', 'store'],
   api: ['cli', 'daemon', 'store'],
   cli: ['engine', 'api', 'store', 'daemon', 'runtime', 'build'],
   'api/types': ['*'],

@@ -58,7 +58,7 @@ export function paramsFromFrontendOpts(opts: Record<string, string>): { params: 
   let filename = 'Dockerfile';
   const p: BuildParams = {
     dockerfile: '', tags: [], buildArgs, labels, noCache: false, pull: false, target: '', quiet: false, rm: true,
-    networkMode: '', platform: '', remote: '', cacheFrom: [], extraHosts: '', squash: false, cgroupParent: '', isolation: '',
+    networkMode: '', platform: '', remote: '', cacheFrom: [], extraHosts: [], squash: false, cgroupParent: '', isolation: '',
     version: '', outputs: '', resources: {}, authConfigs: {},
   };
   for (const [k, v] of Object.entries(opts)) {
@@ -83,7 +83,14 @@ export function paramsFromFrontendOpts(opts: Record<string, string>): { params: 
       case 'platform':
         if (!isHostPlatform(v)) throw new NotImplementedError(`building for ${v} is not supported: berth builds for linux/${hostArchitecture()}`);
         break;
-      case 'add-hosts': if (v) throw new NotImplementedError('--add-host is not supported for builds yet'); break;
+      case 'add-hosts':
+        // buildx sends `name=ip` fields; the classic builder's extrahosts (and a container's ExtraHosts) are `name:ip`.
+        for (const field of v.split(',').filter(Boolean)) {
+          const eq = field.indexOf('=');
+          if (eq <= 0 || eq === field.length - 1) throw new InvalidParameterError(`invalid add-host entry ${JSON.stringify(field)}: expected name=address`);
+          p.extraHosts.push(`${field.slice(0, eq)}:${field.slice(eq + 1)}`);
+        }
+        break;
       case 'cgroup-parent': if (v) throw new NotImplementedError('--cgroup-parent is not supported yet'); break;
       case 'shm-size': if (v && v !== '0') throw new NotImplementedError('--shm-size is not supported for BuildKit builds yet'); break;
       case 'ulimit': if (v) throw new NotImplementedError('--ulimit is not supported for BuildKit builds yet'); break;

@@ -214,4 +214,12 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     const hostOnes = (await readdir('/sys/class/net')).filter((n) => n !== 'lo');
     assert.ok(seen.some((n) => hostOnes.includes(n)), `the host's interfaces (${hostOnes.join(' ')}) in RUN: ${seen.join(' ')}`);
   });
+
+  test('--add-host reaches RUN\'s /etc/hosts', async () => {
+    const c = join(dir, 'addhost');
+    await writeContext(c, { Dockerfile: 'FROM busybox\nRUN grep -w extra.example /etc/hosts\n' });
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '--no-cache', '--add-host', 'extra.example:10.9.8.7', '-t', 'bk:addhost', '--load', '.'], { cwd: c });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /10\.9\.8\.7\s+extra\.example/);
+  });
 });

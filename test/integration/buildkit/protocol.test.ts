@@ -76,8 +76,14 @@ describe('dockerfile.v0 frontend options', () => {
     assert.equal(params.networkMode, 'none');
   });
 
+  test('add-hosts fields become the classic builder\'s name:address extra hosts', () => {
+    assert.deepEqual(paramsFromFrontendOpts({ 'add-hosts': 'a=1.2.3.4,b=::1' }).params.extraHosts, ['a:1.2.3.4', 'b:::1']);
+  });
+
   for (const [opts, re] of [
-    [{ 'add-hosts': 'a:1.2.3.4' }, /--add-host/],
+    [{ 'add-hosts': 'a:1.2.3.4' }, /invalid add-host entry/],
+    [{ 'add-hosts': '=1.2.3.4' }, /invalid add-host entry/],
+    [{ 'add-hosts': 'a=1.2.3.4,b=::1' }, null],
     [{ platform: 'linux/s390x' }, /linux\/s390x is not supported/],
     [{ 'context:base': 'docker-image://x' }, /named build contexts/],
     [{ 'no-cache': 'stage1' }, /--no-cache-filter/],
