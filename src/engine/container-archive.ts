@@ -15,7 +15,10 @@
  *   binds and the /etc files applied by the walker, as dockerd mounts them
  *   for cp. A container that never started gets its /etc files written now
  *   (without addresses, which only start assigns). tmpfs mounts of a
- *   container that is not running have no content and are not there.
+ *   container that is not running have no content and are not there. A
+ *   volume mount with a Subpath shows that subpath only, opened and bound
+ *   for the call as a start binds it (engine/volume-subpath.ts: symlinks
+ *   refused, the checked inode mounted, never a joined path).
  * - export: the container's rootfs alone (the overlay, without volumes or
  *   binds), as dockerd exports it; walked through the same rooted walker.
  */
@@ -34,6 +37,8 @@ import type { DataPaths } from '../store/paths.js';
 import { etcFilePaths, writeEtcFiles } from './container-files.js';
 import type { ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
+import type { ResolvedMount } from './container-mounts.js';
+import { bindSubpaths, subpathDir } from './volume-subpath.js';
 
 const closeFd = promisify(fsCb.close);
 
@@ -92,8 +97,12 @@ function mountHolding(mounts: MountPoint[], path: string): MountPoint | undefine
 export class ContainerArchive {
   constructor(private readonly containers: ContainerService, private readonly images: ImageService, private readonly paths: DataPaths) {}
 
-  /** The mounts a stopped container's view applies: its /etc files, then its volumes and binds. */
-  private async stoppedMounts(c: ContainerRecord): Promise<RootMount[]> {
+  /**
+   * The mounts a stopped container's view applies: its /etc files, then its
+   * volumes and binds. `release` unmounts the Subpath binds made for them
+   * (after the view is closed); the caller holds the container's queue.
+   */
+  private async stoppedMounts(c: ContainerRecord): Promise<{ mounts: RootMount[]; release: () => Promise<void> }> {
     const dir = this.paths.containerDir(c.Id);
     const etc = etcFilePaths(dir);
     if (!(await stat(etc.hosts).catch(() => null))) {
@@ -104,13 +113,21 @@ export class ContainerArchive {
     for (const [destination, source] of [['/etc/resolv.conf', etc.resolvConf], ['/etc/hostname', etc.hostname], ['/etc/hosts', etc.hosts]]) {
       if (!user.has(destination)) mounts.push({ destination, source, file: true });
     }
-    for (const m of c.Mounts) {
-      if (m.Type === 'tmpfs' || !m.Source) continue;
-      const st = await stat(m.Source).catch(() => null);
-      if (!st) continue; // a bind whose source is gone: dockerd would fail to start it; cp sees the mount point
-      mounts.push({ destination: posix.normalize(m.Destination), source: m.Source, file: !st.isDirectory() });
+    // A Subpath is the container's to change: walked and bound as a start does (a refusal fails the call, as in dockerd).
+    const subpaths = await bindSubpaths(c.Mounts as ResolvedMount[], subpathDir(this.paths.execRoot, c.Id));
+    try {
+      for (const m of c.Mounts as ResolvedMount[]) {
+        if (m.Type === 'tmpfs' || !m.Source) continue;
+        const source = subpaths.sources.get(m) ?? m.Source;
+        const st = await stat(source).catch(() => null);
+        if (!st) continue; // a bind whose source is gone: dockerd would fail to start it; cp sees the mount point
+        mounts.push({ destination: posix.normalize(m.Destination), source, file: !st.isDirectory() });
+      }
+    } catch (e) {
+      await subpaths.release();
+      throw e;
     }
-    return mounts;
+    return { mounts, release: subpaths.release };
   }
 
   /** Runs `fn` on the container's own view and closes it afterwards. */
@@ -128,11 +145,16 @@ export class ContainerArchive {
       }
     }
     return this.containers.withRootfs(nameOrId, async (rootfs, cur) => {
-      const fs = await RootedFs.openDir(rootfs, await this.stoppedMounts(cur));
+      const { mounts, release } = await this.stoppedMounts(cur);
       try {
-        return await fn({ fs, c: cur, live: false });
+        const fs = await RootedFs.openDir(rootfs, mounts);
+        try {
+          return await fn({ fs, c: cur, live: false });
+        } finally {
+          await fs.close();
+        }
       } finally {
-        await fs.close();
+        await release();
       }
     });
   }

@@ -28,7 +28,7 @@ import type { VolumeService } from './volumes.js';
 import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
-import { bindSubpaths } from './volume-subpath.js';
+import { bindSubpaths, releaseSubpaths } from './volume-subpath.js';
 import { parseSize } from './log-config.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
@@ -821,6 +821,7 @@ export class ContainerService {
     await this.networks.tearDown(c).catch(() => undefined); // normally done at its exit already
     const cdir = this.paths.containerDir(id);
     await unmount(join(cdir, 'merged'));
+    await releaseSubpaths(this.paths.execRoot, id); // a start or cp killed half way may have left a Subpath bound
     await rm(this.paths.bundleDir(id), { recursive: true, force: true });
     await rm(cdir, { recursive: true, force: true });
     // Volumes before the record: a crash in between leaves a 'removing' record that start-up finishes.

@@ -19,7 +19,7 @@ import { LogRotations } from './log-rotation.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
 import { BuildService, BUILD_CONTAINER_LABEL } from './build.js';
-import { deleteIdleNetns, removeBuildContainers, removeOrphanContainerDirs, stopUnrecordedRuns, unmountIdleRootfs } from './reconcile.js';
+import { clearSubpathBinds, deleteIdleNetns, removeBuildContainers, removeOrphanContainerDirs, stopUnrecordedRuns, unmountIdleRootfs } from './reconcile.js';
 import { Distribution } from './distribution.js';
 import { findRuntime, OciRuntime } from '../runtime/oci-runtime.js';
 
@@ -136,6 +136,7 @@ export class Engine {
     const engine = new Engine(options);
     engine.runtimes.get(options.defaultRuntime);
     await engine.layers.sweepOrphans();
+    await clearSubpathBinds(paths); // before containers.reconcile() can queue a start that binds there
     engine.networks.ensurePredefined();
     await engine.endpoints.init();
     engine.exitWatch = watchExits(paths.exitDir, (id, code) => engine.containers.onExit(id, code));

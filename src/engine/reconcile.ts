@@ -18,6 +18,10 @@
  *   directory, a bundle or runtime state without a record.
  * - `removeBuildContainers`: the RUN containers of builds that died with the
  *   berthd that ran them; no build of this berthd is running yet.
+ * - `clearSubpathBinds` (run earlier, before the container reconciliation
+ *   can queue a restart policy's start, which binds there): a start or `cp`
+ *   that died between binding a volume Subpath and releasing it leaves the
+ *   bind mounted under `<exec root>/subpaths`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -30,6 +34,7 @@ import { deleteNetns, netnsName, netnsPath } from '../network/netns.js';
 import { errorMessage } from '../errors.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
 import type { RuntimeRegistry } from './containers.js';
+import { clearStaleSubpaths } from './volume-subpath.js';
 
 export interface ReconcileContext {
   store: ContainerStore;
@@ -108,6 +113,11 @@ export async function stopUnrecordedRuns(ctx: ReconcileContext): Promise<void> {
     await killRun(ctx, c.Id, c.Runtime);
     await rm(ctx.paths.bundleDir(c.Id), { recursive: true, force: true });
   });
+}
+
+/** Volume Subpath binds left under `<exec root>/subpaths`: unmounted (lazily when busy), then their mount points removed. */
+export async function clearSubpathBinds(paths: DataPaths): Promise<void> {
+  await clearStaleSubpaths(paths.execRoot).catch((e) => warn('clearing volume subpath mounts', e));
 }
 
 /** Rootfs overlays of containers that are not running: unmounted (start mounts them again). */

@@ -15,7 +15,13 @@
  * its magic link `/proc/<berthd>/fd/<n>`, which names the opened inode, not
  * a path) to a private mount point under the exec root, gives the runtime
  * that, and unmounts it once the runtime has made its own mounts (moby
- * `volume/safepath`'s way).
+ * `volume/safepath`'s way). A stopped container's archive view
+ * (engine/container-archive.ts) binds them the same way for its call.
+ *
+ * Those mount points live under `<exec root>/subpaths/<container id>`. A
+ * berthd killed between a bind and its release leaves them mounted: start-up
+ * (`clearStaleSubpaths`) and the container's removal (`releaseSubpaths`)
+ * unmount and remove them, never recursively.
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { mkdir, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
@@ -93,6 +99,11 @@ export async function bindSubpath(volumeDir: string, subpath: string, target: st
   }
 }
 
+/** `<exec root>/subpaths/<id>`: where container `id`'s Subpath mounts are bound, by a start or a stopped container's archive view (both in the container's operation queue, so never at once). */
+export function subpathDir(execRoot: string, id: string): string {
+  return join(execRoot, 'subpaths', id);
+}
+
 /** The private mount points of one start's Subpath mounts. */
 export interface SubpathBinds {
   /** The source the runtime gets for each mount with a Subpath. */
@@ -126,12 +137,32 @@ export async function bindSubpaths(mounts: readonly ResolvedMount[], dir: string
   return { sources, release };
 }
 
+/** Unmounts and removes whatever a start or archive view of container `id` left bound (its removal). */
+export async function releaseSubpaths(execRoot: string, id: string): Promise<void> {
+  await clearMountPoints(subpathDir(execRoot, id));
+}
+
+/**
+ * At start-up, before any start: every mount point under `<exec root>/subpaths`
+ * belongs to a berthd that was killed between a bind and its release.
+ * Unmounted (lazily when busy) and removed, then the directory itself.
+ */
+export async function clearStaleSubpaths(execRoot: string): Promise<void> {
+  const root = join(execRoot, 'subpaths');
+  let names: string[];
+  try { names = await readdir(root); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; throw e; }
+  for (const name of names) await clearMountPoints(join(root, name));
+  await rmdir(root).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+}
+
 /**
  * Unmounts and removes each entry of `dir`, then `dir`. Never recursively:
  * a mount point that is still mounted must fail to go, not have the
  * volume's content deleted through it.
  */
 async function clearMountPoints(dir: string): Promise<void> {
+  // berth never mounts on `dir` itself; should anything be, its content must not be taken for mount points.
+  await unmount(dir);
   let names: string[];
   try { names = await readdir(dir); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; throw e; }
   for (const name of names) {

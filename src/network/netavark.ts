@@ -32,7 +32,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createNetns, deleteNetns, ip } from './netns.js';
@@ -41,6 +41,25 @@ import { CommandError, SystemError } from '../errors.js';
 export const NETAVARK_BINARY = '/usr/lib/podman/netavark';
 export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
 const LOCK_FILE = existsSync('/run/lock') ? '/run/lock/berth-netavark.lock' : '/run/berth-netavark.lock';
+
+/**
+ * Whether process `pid` runs the very file `binary` (same device and inode
+ * as what `/proc/<pid>/exe` opens). A pid file outlives its process and the
+ * pid may since be anyone's, a container's process included, which chooses
+ * its own command line and, inside its own root, its executable's path (what
+ * a readlink of `exe` shows from here); the host file's inode it cannot
+ * have. A pid reused in the instant between this check and the signal is
+ * left open (Node has no pidfd_send_signal).
+ */
+export async function runsBinary(pid: number, binary: string): Promise<boolean> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    const [exe, bin] = await Promise.all([stat(`/proc/${pid}/exe`), stat(binary)]);
+    return exe.dev === bin.dev && exe.ino === bin.ino;
+  } catch {
+    return false; // gone, a kernel thread (no exe), or no such binary
+  }
+}
 
 /** A network as netavark reads it (`src/network/types.rs` `Network`). */
 export interface NetavarkNetwork {
@@ -217,10 +236,12 @@ export class Netavark implements NetworkDriver {
       const tmp = `${file}.berth-tmp`;
       await writeFile(tmp, lines.join('\n'));
       await rename(tmp, file);
-      const pid = Number((await readFile(join(dir, 'aardvark.pid'), 'utf8').catch(() => '')).trim());
-      // Only an aardvark-dns gets the signal: a stale pid file must not make berthd signal another process.
-      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
-      if (cmdline.includes('aardvark-dns')) process.kill(pid, 'SIGHUP');
+      const pidText = (await readFile(join(dir, 'aardvark.pid'), 'utf8').catch(() => '')).trim();
+      const pid = /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : 0;
+      // Only our aardvark-dns gets the signal: a stale pid file must not make berthd signal another process.
+      if (pid > 0 && await runsBinary(pid, this.aardvarkBinary)) {
+        try { process.kill(pid, 'SIGHUP'); } catch { /* exited since: its successor reads the file afresh */ }
+      }
     });
   }
 
