@@ -25,8 +25,31 @@ import { registerSwarmRoutes } from './swarm.js';
 
 export interface ServerOptions { debug?: boolean }
 
+/** A request target whose path `new URL` would return unchanged: no dot segment, nothing it percent-encodes, not `//host`. */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+/** A query of printable ASCII but `#`, not starting with `?` (URLSearchParams would drop that one, URL would not). */
+const PLAIN_QUERY = /^(?!\?)[\x21-\x22\x24-\x7e]*$/;
+
+/**
+ * The path and query of a request target as `new URL(target, base)` gives
+ * them. `new URL` costs ~15 µs a request under load, most of a ping's own
+ * work, and 600 lists read in one turn pay it 600 times; the common target
+ * (a plain path, a plain query) is split by hand, anything else still goes
+ * through URL's normalisation.
+ */
+function parseTarget(url: string): { pathname: string; searchParams: URLSearchParams } {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q + 1);
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path) && PLAIN_QUERY.test(query)) {
+    return { pathname: path, searchParams: new URLSearchParams(query) };
+  }
+  return new URL(url, 'http://berth');
+}
+
 function splitVersion(url: string): { version: string; path: string; query: URLSearchParams } {
-  const u = new URL(url, 'http://berth');
+  const u = parseTarget(url);
   let path = u.pathname;
   let version = API_VERSION;
   const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);

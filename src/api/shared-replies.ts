@@ -15,7 +15,12 @@
  * opens the next batch, which is built when that build has finished.
  * Members are then answered a slice at a time, one slice per turn (all
  * batches of all keys share one queue), so that writing hundreds of bodies
- * does not hold the loop either.
+ * does not hold the loop either. While that queue holds more than a turn's
+ * slice, a batch due to be built stays open instead (still taking members,
+ * so still built after each of them arrived) until the queue is down to its
+ * last slice: its answers could not go out sooner, and clients that list
+ * without pause would otherwise get one build per turn, each for the
+ * handful of requests the previous slice's answers brought back.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
@@ -53,10 +58,18 @@ export class SharedReplies<T> {
       const fresh: Batch<T> = { members: [{ resolve, reject }], build };
       this.open.set(key, fresh);
       const previous = this.building.get(key);
-      const start = () => this.run(key, fresh);
+      const start = () => this.startWhenAnswered(key, fresh);
       if (previous) void previous.then(() => setImmediate(start));
       else setImmediate(start);
     });
+  }
+
+  /** Builds that wait for the answer queue to be down to its last slice. */
+  private readonly deferred: (() => void)[] = [];
+
+  private startWhenAnswered(key: string, batch: Batch<T>): void {
+    if (this.answering.length > MEMBERS_PER_TURN) this.deferred.push(() => this.run(key, batch));
+    else this.run(key, batch);
   }
 
   private run(key: string, batch: Batch<T>): void {
@@ -88,6 +101,8 @@ export class SharedReplies<T> {
       for (let first = true; this.answering.length > 0; first = false) {
         if (!first) await nextTurn();
         for (const { member, value } of this.answering.splice(0, MEMBERS_PER_TURN)) member.resolve(value);
+        // The pump runs while anything is queued, so a deferred build always gets here.
+        if (this.answering.length <= MEMBERS_PER_TURN) for (const start of this.deferred.splice(0)) start();
       }
     } finally {
       this.pumping = false;

@@ -60,6 +60,21 @@ test('members are answered a slice per turn, so other work runs between slices',
   assert.deepEqual(order.filter((x) => x !== 'other'), members.map((_, i) => `m${i}`));
 });
 
+test('while more than a slice of answers is queued, requests of the following turns wait in one open batch', async () => {
+  const shared = new SharedReplies<number>();
+  let builds = 0;
+  const first = Array.from({ length: 160 }, () => shared.get('k', () => ++builds));
+  // Clients that list without pause: one request comes back on each of the next turns, while the first answers still go out.
+  const later: Promise<number>[] = [];
+  for (let turn = 0; turn < 3; turn++) {
+    await nextTurn();
+    later.push(shared.get('k', () => ++builds));
+  }
+  assert.deepEqual(await Promise.all(first), new Array(160).fill(1));
+  assert.deepEqual(await Promise.all(later), [2, 2, 2], 'the three later requests share the second build');
+  assert.equal(builds, 2);
+});
+
 test('encodeJsonArray writes what JSON.stringify writes, for any length', async () => {
   for (const n of [0, 1, 249, 250, 251, 1000]) {
     const rows = Array.from({ length: n }, (_, i) => (i % 7 === 3 ? undefined : { i, s: `r"ow\n${i}`, nested: { a: [i, null] } }));
