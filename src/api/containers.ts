@@ -15,7 +15,7 @@ import {
 } from './context.js';
 import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
-import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
+import { attachDetachKeys, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
 import { readLogs } from '../runtime/logs.js';
 import type { WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
@@ -251,6 +251,12 @@ const HIJACKED_LOGS_DELAY_MS = 100;
 /**
  * `POST /containers/{id}/attach`. Hijacked (the Docker CLI, docker-py) it
  * carries stdin too; as a plain request it streams output only.
+ *
+ * As dockerd's ContainerAttach: `logs=1` sends what the log holds first,
+ * `stream=1` then the live output until the container's output ends (an
+ * attach made before start waits for it); with neither the answer is an
+ * empty stream. A body sent with the request (dockerode sends its options
+ * as JSON) is read as the body it is, never as stdin.
  */
 async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
   const q = ctx.query;
@@ -258,10 +264,9 @@ async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
   const tty = !!c.Config.Tty;
   const stream = boolParam(q, 'stream');
   const logs = boolParam(q, 'logs');
-  if (!stream && !logs) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
   const streams = { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') };
   if (logs && c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
-  const keys = q.get('detachKeys') ? parseDetachKeys(q.get('detachKeys')!) : undefined;
+  const keys = attachDetachKeys(q.get('detachKeys'));
   // logs=1: what the log holds first, then (stream=1) the live output — dockerd's order, so a
   // line written between the two may be missed but is never shown twice.
   const pastOutput = async (write: (b: Buffer) => boolean) => {
@@ -274,30 +279,58 @@ async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   };
-  // Without logs the attach comes first, so a refusal is still an HTTP error.
-  let h = stream && !logs ? await engine.containers.attach(ctx.params.id, streams) : undefined;
+  // The live output is subscribed to first, as dockerd's AttachStreams comes before its log
+  // replay: what the container writes meanwhile is held, never lost (a line written between the
+  // two may show twice, as on dockerd). A refusal is still an HTTP error.
+  const attachLive = async () => {
+    if (!stream) return { h: undefined, release: () => undefined };
+    const h = await engine.containers.attach(ctx.params.id, streams);
+    if (!logs) return { h, release: () => undefined };
+    const held: Array<[1 | 2, Buffer]> = [];
+    const hold = (n: 1 | 2, chunk: Buffer) => { held.push([n, chunk]); };
+    h.on('output', hold);
+    return {
+      h,
+      /** Stops holding; returns what was held. The caller listens before its next await. */
+      release: () => { h.off('output', hold); return held; },
+    };
+  };
   if (ctx.socket) {
     const socket = ctx.socket;
+    const { rest: early } = await readHijackBody(ctx);
+    const live = await attachLive();
     sendUpgrade(ctx, tty);
-    if (logs) {
-      // docker-py reads the 101 through a buffered reader and then the raw socket: bytes that
-      // arrive with the headers are lost to it. The log is ready at once (a live stream never
-      // is), so it waits a moment to come after the headers.
-      await new Promise((r) => setTimeout(r, HIJACKED_LOGS_DELAY_MS));
+    try {
+      if (logs) {
+        // docker-py reads the 101 through a buffered reader and then the raw socket: bytes that
+        // arrive with the headers are lost to it. The log is ready at once (a live stream never
+        // is), so it waits a moment to come after the headers.
+        await new Promise((r) => setTimeout(r, HIJACKED_LOGS_DELAY_MS));
+      }
+      await pastOutput((b) => socket.write(b));
+    } catch (e) {
+      live.h?.detach();
+      throw e;
     }
-    await pastOutput((b) => socket.write(b));
-    if (!stream) { socket.end(); return; }
-    h ??= await engine.containers.attach(ctx.params.id, streams).catch((e: unknown) => { socket.destroy(); throw e; });
-    pipeHijack(socket, h, { tty, early: ctx.head, detachKeys: keys });
+    if (!live.h) { socket.end(); return; }
+    for (const [n, chunk] of live.release() ?? []) socket.write(tty ? chunk : frame(n, chunk));
+    pipeHijack(socket, live.h, { raw: tty, pty: tty, closeStdin: !!c.Config.StdinOnce, early, detachKeys: keys });
     return;
   }
+  const live = await attachLive();
   const res = ctx.res!;
   res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   res.flushHeaders();
-  await pastOutput((b) => res.write(b));
-  if (!stream) { res.end(); return; }
-  h ??= await engine.containers.attach(ctx.params.id, streams).catch((e: unknown) => { res.destroy(); throw e; });
+  try {
+    await pastOutput((b) => res.write(b));
+  } catch (e) {
+    live.h?.detach();
+    throw e;
+  }
+  const h = live.h;
+  if (!h) { res.end(); return; }
+  for (const [n, chunk] of live.release() ?? []) res.write(tty ? chunk : frame(n, chunk));
   h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(tty ? chunk : frame(n, chunk)));
-  await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
+  if (!h.isEnded) await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
   res.end();
 }

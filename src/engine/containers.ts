@@ -301,11 +301,7 @@ export class ContainerService {
       });
       undo.push(() => runtime.delete(c.Id, true));
       trace.step('conmon+create');
-      const waiting = this.pendingAttach.get(c.Id);
-      if (waiting) {
-        this.pendingAttach.delete(c.Id);
-        for (const h of waiting) h.connect(await attachContainer(bundleDir));
-      }
+      await this.connectPendingAttach(c.Id);
       await runtime.start(c.Id);
       trace.step('start');
       c.State = {
@@ -314,6 +310,8 @@ export class ContainerService {
       };
       c.ManualStop = false;
       this.store.save(c);
+      // An attach that came while the container was starting (after the one above) connects now.
+      await this.connectPendingAttach(c.Id);
       this.events.emit('container', 'start', c.Id, this.attributes(c));
       trace.step('record');
       trace.end();
@@ -744,32 +742,48 @@ export class ContainerService {
     await resizeTerminal(this.paths.bundleDir(c.Id), rows, cols);
   }
 
-  /** Attaches to the container's stdio; before start the handle waits for it. */
+  /**
+   * Attaches to the container's stdio, as dockerd's attach to its stream
+   * config: before start the handle waits for the start; once connected it
+   * ends when the container's output does (its exit).
+   */
   async attach(nameOrId: string, o: AttachOptions): Promise<AttachHandle> {
     const c = this.lookup(nameOrId);
+    if (c.State.Paused) throw new ConflictError(`container ${nameOrId} is paused, unpause the container before attach`);
+    if (c.State.Restarting) throw new ConflictError(`container ${nameOrId} is restarting, wait until the container is running`);
     const h = new AttachHandle({ ...o, stdin: o.stdin && !!c.Config.OpenStdin });
-    let stream = null;
-    if (c.State.Running) {
-      try {
-        stream = await attachContainer(this.paths.bundleDir(c.Id));
-      } catch (e) {
-        // The container ended between the state check and the connect (its
-        // attach socket went with conmon) and its exit is not handled yet, as
-        // when docker-py's dockerpty (docker-compose run) attaches only after
-        // start: then it is a stopped container, whose attach waits for its
-        // next run (or its removal), as dockerd's does.
-        if (this.store.get(c.Id)?.State.Running && readExitCode(this.paths.exitDir, c.Id) === null) throw e;
-      }
-    }
-    if (stream) {
-      h.connect(stream);
-    } else {
+    this.events.emit('container', 'attach', c.Id, this.attributes(c));
+    if (!c.State.Running) {
       const set = this.pendingAttach.get(c.Id) ?? new Set();
       set.add(h);
       this.pendingAttach.set(c.Id, set);
       h.once('end', () => this.pendingAttach.get(c.Id)?.delete(h));
+      return h;
+    }
+    try {
+      h.connect(await attachContainer(this.paths.bundleDir(c.Id)));
+    } catch (e) {
+      // The container ended between the state check and the connect (its
+      // attach socket went with conmon), its exit not yet handled: its output
+      // is over, and the attach ends as dockerd's does when it handles that exit.
+      if (this.store.get(c.Id)?.State.Running && readExitCode(this.paths.exitDir, c.Id) === null) throw e;
+      h.end();
     }
     return h;
+  }
+
+  /** Connects the attaches waiting for this container's start; one whose connect fails has nothing to show and ends. */
+  private async connectPendingAttach(id: string): Promise<void> {
+    const waiting = this.pendingAttach.get(id);
+    if (!waiting) return;
+    this.pendingAttach.delete(id);
+    for (const h of waiting) {
+      try {
+        h.connect(await attachContainer(this.paths.bundleDir(id)));
+      } catch {
+        h.end();
+      }
+    }
   }
 
   // ---------------------------------------------------------------- daemon life

@@ -84,7 +84,7 @@ export class HealthMonitor {
     let output = '';
     try {
       const { Id } = this.exec.create(id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
-      const h = await this.exec.start(Id, { Detach: false, Tty: false });
+      const h = await this.exec.start(Id, { Detach: false });
       h?.on('output', (_n: number, chunk: Buffer) => { if (output.length < MAX_OUTPUT) output += chunk.toString('utf8'); });
       const rec = this.exec.get(Id);
       const result = await Promise.race([rec.finished, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeout).unref())]);
