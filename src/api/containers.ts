@@ -283,7 +283,7 @@ async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
   // replay: what the container writes meanwhile is held, never lost (a line written between the
   // two may show twice, as on dockerd). A refusal is still an HTTP error.
   const attachLive = async () => {
-    if (!stream) return { h: undefined, release: () => undefined };
+    if (!stream) { engine.containers.attachWithoutStream(ctx.params.id); return { h: undefined, release: () => undefined }; }
     const h = await engine.containers.attach(ctx.params.id, streams);
     if (!logs) return { h, release: () => undefined };
     const held: Array<[1 | 2, Buffer]> = [];

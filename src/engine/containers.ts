@@ -295,7 +295,7 @@ export class ContainerService {
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
         logPath: logType === 'none' ? '/dev/null' : join(cdir, 'ctr.log'),
-        tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
+        tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, leaveStdinOpen: !c.Config.StdinOnce,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
       });
@@ -748,11 +748,8 @@ export class ContainerService {
    * ends when the container's output does (its exit).
    */
   async attach(nameOrId: string, o: AttachOptions): Promise<AttachHandle> {
-    const c = this.lookup(nameOrId);
-    if (c.State.Paused) throw new ConflictError(`container ${nameOrId} is paused, unpause the container before attach`);
-    if (c.State.Restarting) throw new ConflictError(`container ${nameOrId} is restarting, wait until the container is running`);
+    const c = this.attachWithoutStream(nameOrId);
     const h = new AttachHandle({ ...o, stdin: o.stdin && !!c.Config.OpenStdin });
-    this.events.emit('container', 'attach', c.Id, this.attributes(c));
     if (!c.State.Running) {
       const set = this.pendingAttach.get(c.Id) ?? new Set();
       set.add(h);
@@ -770,6 +767,15 @@ export class ContainerService {
       h.end();
     }
     return h;
+  }
+
+  /** An attach without `stream` (logs only, or nothing): dockerd's checks and its event. */
+  attachWithoutStream(nameOrId: string): ContainerRecord {
+    const c = this.lookup(nameOrId);
+    if (c.State.Paused) throw new ConflictError(`container ${nameOrId} is paused, unpause the container before attach`);
+    if (c.State.Restarting) throw new ConflictError(`container ${nameOrId} is restarting, wait until the container is running`);
+    this.events.emit('container', 'attach', c.Id, this.attributes(c));
+    return c;
   }
 
   /** Connects the attaches waiting for this container's start; one whose connect fails has nothing to show and ends. */
