@@ -15,7 +15,7 @@ import {
 } from './context.js';
 import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
-import { attachDetachKeys, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
+import { attach, attachWebSocket } from './attach.js';
 import { readLogs } from '../runtime/logs.js';
 import type { WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
@@ -181,6 +181,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/unpause', async (ctx) => { await cs.unpause(ctx.params.id); sendNoContent(need(ctx)); });
 
   r.post('/containers/:id/attach', async (ctx) => attach(engine, ctx), { hijack: true });
+  r.get('/containers/:id/attach/ws', async (ctx) => attachWebSocket(engine, ctx), { hijack: true });
 
   r.post('/containers/:id/wait', async (ctx) => {
     const res = need(ctx);
@@ -244,93 +245,4 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.post('/containers/prune', async (ctx) => {
     sendJson(need(ctx), 200, await cs.prune(pruneFilters(parseFilters(ctx.query.get('filters')))));
   });
-}
-
-const HIJACKED_LOGS_DELAY_MS = 100;
-
-/**
- * `POST /containers/{id}/attach`. Hijacked (the Docker CLI, docker-py) it
- * carries stdin too; as a plain request it streams output only.
- *
- * As dockerd's ContainerAttach: `logs=1` sends what the log holds first,
- * `stream=1` then the live output until the container's output ends (an
- * attach made before start waits for it); with neither the answer is an
- * empty stream. A body sent with the request (dockerode sends its options
- * as JSON) is read as the body it is, never as stdin.
- */
-async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
-  const q = ctx.query;
-  const c = engine.containers.lookup(ctx.params.id);
-  const tty = !!c.Config.Tty;
-  const stream = boolParam(q, 'stream');
-  const logs = boolParam(q, 'logs');
-  const streams = { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') };
-  if (logs && c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
-  const keys = attachDetachKeys(q.get('detachKeys'));
-  // logs=1: what the log holds first, then (stream=1) the live output — dockerd's order, so a
-  // line written between the two may be missed but is never shown twice.
-  const pastOutput = async (write: (b: Buffer) => boolean) => {
-    if (!logs || (!streams.stdout && !streams.stderr)) return;
-    try {
-      for await (const e of readLogs(join(engine.paths.containerDir(c.Id), 'ctr.log'), { follow: false, stdout: streams.stdout, stderr: streams.stderr })) {
-        write(tty ? e.line : frame(e.stream === 'stdout' ? 1 : 2, e.line));
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  };
-  // The live output is subscribed to first, as dockerd's AttachStreams comes before its log
-  // replay: what the container writes meanwhile is held, never lost (a line written between the
-  // two may show twice, as on dockerd). A refusal is still an HTTP error.
-  const attachLive = async () => {
-    if (!stream) { engine.containers.attachWithoutStream(ctx.params.id); return { h: undefined, release: () => undefined }; }
-    const h = await engine.containers.attach(ctx.params.id, streams);
-    if (!logs) return { h, release: () => undefined };
-    const held: Array<[1 | 2, Buffer]> = [];
-    const hold = (n: 1 | 2, chunk: Buffer) => { held.push([n, chunk]); };
-    h.on('output', hold);
-    return {
-      h,
-      /** Stops holding; returns what was held. The caller listens before its next await. */
-      release: () => { h.off('output', hold); return held; },
-    };
-  };
-  if (ctx.socket) {
-    const socket = ctx.socket;
-    const { rest: early } = await readHijackBody(ctx);
-    const live = await attachLive();
-    sendUpgrade(ctx, tty);
-    try {
-      if (logs) {
-        // docker-py reads the 101 through a buffered reader and then the raw socket: bytes that
-        // arrive with the headers are lost to it. The log is ready at once (a live stream never
-        // is), so it waits a moment to come after the headers.
-        await new Promise((r) => setTimeout(r, HIJACKED_LOGS_DELAY_MS));
-      }
-      await pastOutput((b) => socket.write(b));
-    } catch (e) {
-      live.h?.detach();
-      throw e;
-    }
-    if (!live.h) { socket.end(); return; }
-    for (const [n, chunk] of live.release() ?? []) socket.write(tty ? chunk : frame(n, chunk));
-    pipeHijack(socket, live.h, { raw: tty, pty: tty, closeStdin: !!c.Config.StdinOnce, early, detachKeys: keys });
-    return;
-  }
-  const live = await attachLive();
-  const res = ctx.res!;
-  res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-  res.flushHeaders();
-  try {
-    await pastOutput((b) => res.write(b));
-  } catch (e) {
-    live.h?.detach();
-    throw e;
-  }
-  const h = live.h;
-  if (!h) { res.end(); return; }
-  for (const [n, chunk] of live.release() ?? []) res.write(tty ? chunk : frame(n, chunk));
-  h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(tty ? chunk : frame(n, chunk)));
-  if (!h.isEnded) await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
-  res.end();
 }

@@ -124,6 +124,11 @@ export function wasUpgraded(req: object): boolean {
   return upgraded.has(req);
 }
 
+/** Records that the request was answered with a 101 of its own (the websocket attach's). */
+export function markUpgraded(req: object): void {
+  upgraded.add(req);
+}
+
 export function sendUpgrade(ctx: RequestContext, tty: boolean): void {
   upgraded.add(ctx.req);
   const type = tty || !versionAtLeast(ctx.version, '1.42') ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';

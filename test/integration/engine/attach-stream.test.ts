@@ -9,12 +9,36 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, skipUnlessRoot, withTimeout, type Daemon } from '../../helpers/daemon.js';
+import { existsSync } from 'node:fs';
+import { runCommand, startDaemon, skipUnlessRoot, withTimeout, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, inspect, remove, start, waitExit } from './api.js';
 import { byStream, demux, hijack } from './hijack-client.js';
 
 const OUT_ERR = ['sh', '-c', 'echo out; echo err >&2'];
+
+/**
+ * A real WebSocket client (Debian's python3-websocket, the one docker-py
+ * uses) on the daemon's unix socket: sends `stdin` as one binary message,
+ * then prints each message it gets as JSON `[opcode, text]` until the
+ * server closes.
+ */
+const PYTHON = '/usr/bin/python3';
+const WS_CLIENT = `
+import json, socket, sys, websocket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+ws = websocket.create_connection(sys.argv[2], socket=s, timeout=30)
+ws.send_binary(sys.argv[3].encode())
+while True:
+    op, data = ws.recv_data(control_frame=False)
+    if op == websocket.ABNF.OPCODE_CLOSE:
+        break
+    print(json.dumps([op, data.decode()]), flush=True)
+`;
+const noWebsocketClient: string | false = !existsSync(PYTHON)
+  ? 'no /usr/bin/python3'
+  : (await runCommand(PYTHON, ['-c', 'import websocket'])).code === 0 ? false : 'no python3-websocket';
 const ALL = 'stdout=1&stderr=1';
 
 describe('attach', { skip: skipUnlessRoot() }, () => {
@@ -114,6 +138,22 @@ describe('attach', { skip: skipUnlessRoot() }, () => {
       const ev = await d.request('GET', `/events?since=${since}&until=${until}&filters=${encodeURIComponent(JSON.stringify({ event: ['attach'], container: [id] }))}`);
       assert.equal(ev.status, 200, ev.text);
       assert.equal(ev.text.trim().split('\n').filter(Boolean).length, 1, ev.text);
+    } finally {
+      await remove(d, id);
+    }
+  });
+
+  test('a websocket attach (attach/ws): client messages are stdin, output comes unframed in binary messages', { skip: noWebsocketClient }, async () => {
+    const id = await createContainer(d, { Cmd: ['sh', '-c', 'read line; echo "got $line"; echo err >&2'], OpenStdin: true });
+    try {
+      await start(d, id);
+      const url = `ws://localhost/v1.50/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`;
+      const r = await runCommand(PYTHON, ['-c', WS_CLIENT, d.socket, url, 'hi\n'], { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const messages = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as [number, string]);
+      assert.ok(messages.every(([op]) => op === 2), `binary messages: ${r.stdout}`);
+      const text = messages.map(([, t]) => t).join('');
+      assert.ok(text.includes('got hi\n') && text.includes('err\n') && text.length === 'got hi\nerr\n'.length, JSON.stringify(text));
     } finally {
       await remove(d, id);
     }
