@@ -5,9 +5,10 @@
  * attach made before start waits for the start); with neither the answer is
  * an empty stream. The live output is subscribed to before the log replay
  * (dockerd's AttachStreams comes first too): what the container writes
- * meanwhile is held and follows the replay, never lost (a line written
- * between the two may show twice, as on dockerd).
+ * meanwhile is held and follows the replay, and the replay stops where the
+ * live output began: every line once.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
@@ -18,6 +19,7 @@ import { frame } from './stream.js';
 import { attachDetachKeys, markUpgraded, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
 import { websocketAccept, websocketUpgradeResponse, WebSocketDuplex } from './websocket.js';
 import { readLogs } from '../runtime/logs.js';
+import { logWriterSettled } from '../runtime/log-settle.js';
 
 /**
  * docker-py reads the 101 through a buffered reader and then the raw
@@ -48,10 +50,17 @@ async function prepare(engine: Engine, ctx: RequestContext, streams: Streams): P
   const logs = boolParam(q, 'logs');
   if (logs && c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
   const detachKeys = attachDetachKeys(q.get('detachKeys'));
+  const logPath = join(engine.paths.containerDir(c.Id), 'ctr.log');
+  const settle = async () => {
+    if (engine.containers.store.get(c.Id)?.State.Running) await logWriterSettled(join(engine.paths.bundleDir(c.Id), 'conmon.pid'));
+  };
+  /** Where the replay stops: the log's end when the live output began (undefined: all of it). */
+  let endOffset: number | undefined;
   const replay = async (write: (stream: 1 | 2, line: Buffer) => void) => {
     if (!logs || (!streams.stdout && !streams.stderr)) return;
+    if (endOffset === undefined) await settle();
     try {
-      for await (const e of readLogs(join(engine.paths.containerDir(c.Id), 'ctr.log'), { follow: false, stdout: streams.stdout, stderr: streams.stderr })) {
+      for await (const e of readLogs(logPath, { follow: false, stdout: streams.stdout, stderr: streams.stderr, endOffset })) {
         write(e.stream === 'stdout' ? 1 : 2, e.line);
       }
     } catch (e) {
@@ -68,6 +77,17 @@ async function prepare(engine: Engine, ctx: RequestContext, streams: Streams): P
   const held: Array<[1 | 2, Buffer]> = [];
   const hold = (n: 1 | 2, chunk: Buffer) => { held.push([n, chunk]); };
   h.on('output', hold);
+  // The cut between replay and live: conmon sends a client what it reads after it accepted the
+  // client, and logs what it read before; once it has caught up (accepted us among the rest), the
+  // log's size is that cut, so no line is shown twice or lost. A container not yet started
+  // writes nothing before its start connects the handle: its log's size now is the cut.
+  try {
+    await settle();
+    endOffset = await stat(logPath).then((st) => st.size, () => 0);
+  } catch (e) {
+    h.detach();
+    throw e;
+  }
   return { ...base, h, release: () => { h.off('output', hold); return held; } };
 }
 
