@@ -45,7 +45,7 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     const body = await readJson(ctx.req, 'ExecCreate');
     // ConsoleSize came with API 1.42; dockerd ignores it from older clients.
     if (!versionAtLeast(ctx.version, '1.42')) delete body.ConsoleSize;
-    sendJson(need(ctx), 201, engine.exec.create(ctx.params.id, body));
+    sendJson(need(ctx), 201, await engine.exec.create(ctx.params.id, body));
   });
 
   r.post('/exec/:id/start', async (ctx) => {

@@ -50,13 +50,16 @@ export class ExecService {
     return [...this.sessions.values()].filter((s) => s.ContainerID === containerId).map((s) => s.ID);
   }
 
-  create(nameOrId: string, cfg: ExecConfig): { Id: string } {
+  async create(nameOrId: string, cfg: ExecConfig): Promise<{ Id: string }> {
     const c = this.containers.lookup(nameOrId);
     if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     if (c.State.Paused) throw new ConflictError(`container ${c.Id} is paused, unpause the container before exec`);
     if (!cfg.Cmd || cfg.Cmd.length === 0) throw new InvalidParameterError('No exec command specified');
     // Checked here, as dockerd's ContainerExecCreate does (a plain error there: a 500).
     if (cfg.DetachKeys && detachKeyBytes(cfg.DetachKeys) === null) throw new SystemError(`Invalid escape keys (${cfg.DetachKeys}) provided`);
+    // The user is looked up at create too, as dockerd 28.2 and later do (a 400 with its
+    // wording); start looks again, for the container may change its passwd file meanwhile.
+    if (cfg.User) await resolveUser(await this.rootfsOf(c.Id), cfg.User);
     const id = randomBytes(32).toString('hex');
     this.sessions.set(id, {
       ID: id, ContainerID: c.Id, Config: cfg, Running: false, ExitCode: null, Pid: 0,
@@ -65,6 +68,12 @@ export class ExecService {
     });
     this.events.emit('container', `exec_create: ${cfg.Cmd.join(' ')}`, c.Id, { name: c.Name, image: c.ImageRef, execID: id });
     return { Id: id };
+  }
+
+  /** The running container's root filesystem, as its bundle names it. */
+  private async rootfsOf(containerId: string): Promise<string> {
+    const bundle = JSON.parse(await readFile(join(this.paths.bundleDir(containerId), 'config.json'), 'utf8'));
+    return bundle.root.path as string;
   }
 
   get(id: string): ExecRecord {
@@ -148,7 +157,8 @@ export class ExecService {
       return code;
     });
     if (!session.attach) return null;
-    const h = new AttachHandle({ stdin: !!s.Config.AttachStdin, stdout: s.Config.AttachStdout !== false, stderr: s.Config.AttachStderr !== false });
+    // Go's zero values: a stream not asked for at create is not attached (dockerd's OpenStdout…).
+    const h = new AttachHandle({ stdin: !!s.Config.AttachStdin, stdout: !!s.Config.AttachStdout, stderr: !!s.Config.AttachStderr });
     h.connect(session.attach);
     return h;
   }

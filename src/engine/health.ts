@@ -83,7 +83,7 @@ export class HealthMonitor {
     let exitCode = -1;
     let output = '';
     try {
-      const { Id } = this.exec.create(id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const { Id } = await this.exec.create(id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
       const h = await this.exec.start(Id, { Detach: false });
       h?.on('output', (_n: number, chunk: Buffer) => { if (output.length < MAX_OUTPUT) output += chunk.toString('utf8'); });
       const rec = this.exec.get(Id);

@@ -112,6 +112,32 @@ describe('exec: the pty comes from create, the framing from start', { skip: skip
     await withTimeout(h.rest, 30_000, 'the stream to end after stdin ended');
   });
 
+  test('an unknown user is refused at create (400, dockerd 28 words); streams not asked for are not attached', async () => {
+    const r = await d.request('POST', `/containers/${ctr}/exec`, { Cmd: ['whoami'], User: 'postgres', AttachStdout: true });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().message, 'unable to find user postgres: no matching entries in passwd file');
+    // Go's zero values: without AttachStdout/AttachStderr the exec runs, its output goes nowhere.
+    const id = await execCreate({ Cmd: OUT_ERR });
+    const h = await hijack(d.socket, 'POST', `/exec/${id}/start`, { body: {} });
+    assert.equal(h.status, 101);
+    assert.equal((await withTimeout(h.rest, 30_000, 'exec output')).length, 0);
+    assert.equal((await execInspect(id)).ExitCode, 0);
+  });
+
+  test("a missing working directory is runc's error in the stream, worded as dockerd (with runc) words it", async () => {
+    const c2 = await createContainer(d, { Cmd: ['sleep', '100000'], HostConfig: { Runtime: 'runc' } });
+    try {
+      await start(d, c2);
+      const r = await d.request('POST', `/containers/${c2}/exec`, { Cmd: ['pwd'], WorkingDir: '/var/opt', AttachStdout: true, AttachStderr: true });
+      assert.equal(r.status, 201, r.text);
+      const h = await hijack(d.socket, 'POST', `/exec/${r.json().Id}/start`, { body: { Tty: false } });
+      const out = byStream(demux(await withTimeout(h.rest, 30_000, 'exec output')));
+      assert.equal(out.stdout, 'OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("/var/opt") set in config.json failed: no such file or directory: unknown\r\n');
+    } finally {
+      await d.request('DELETE', `/containers/${c2}?force=1`);
+    }
+  });
+
   test('detach keys that are not Docker key names are refused at create, in dockerd words', async () => {
     for (const keys of ['ctrl-P', 'ctrl-p, ctrl-q', 'ctrl-', 'alt-x', 'é']) {
       const r = await d.request('POST', `/containers/${ctr}/exec`, { Cmd: ['true'], DetachKeys: keys });
