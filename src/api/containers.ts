@@ -17,7 +17,7 @@ import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
 import { attach, attachWebSocket } from './attach.js';
 import { readLogs } from '../runtime/logs.js';
-import { logWriterSettled } from '../runtime/log-settle.js';
+import { firstOutputGrace, logWriterSettled } from '../runtime/log-settle.js';
 import type { WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
@@ -86,8 +86,12 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     const ac = new AbortController();
     res.on('close', () => ac.abort());
     const logPath = join(engine.paths.containerDir(c.Id), 'ctr.log');
-    // What a running container wrote before this request is in its log once conmon caught up.
-    if (c.State.Running) await logWriterSettled(join(engine.paths.bundleDir(c.Id), 'conmon.pid'));
+    if (c.State.Running) {
+      const running = () => !!cs.store.get(c.Id)?.State.Running;
+      if (!follow) await firstOutputGrace(logPath, Date.parse(c.State.StartedAt), running);
+      // What a running container wrote before this request is in its log once conmon caught up.
+      if (running()) await logWriterSettled(join(engine.paths.bundleDir(c.Id), 'conmon.pid'));
+    }
     try {
       for await (const e of readLogs(logPath, {
         follow, tail, since: unixNs(q.get('since')), until: unixNs(q.get('until')), stdout, stderr, signal: ac.signal,

@@ -1,5 +1,6 @@
 /**
- * Waiting for conmon to have logged what a running container already wrote.
+ * Waiting for conmon to have logged what a running container already wrote
+ * (and, right after its start, for the container to write anything).
  *
  * A container's output reaches its log through conmon: the process writes
  * into a pipe (or its pty), conmon's main loop reads it and writes it to
@@ -18,7 +19,7 @@
  * that never rests (a container that writes without pause, a stopped
  * conmon) costs LOG_SETTLE_MAX_MS, then the log is read as it is.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const LOG_SETTLE_MAX_MS = 250;
@@ -62,4 +63,29 @@ export async function logWriterSettled(conmonPidFile: string): Promise<void> {
   if (!Number.isInteger(pid) || pid <= 0) return;
   const deadline = Date.now() + LOG_SETTLE_MAX_MS;
   while ((await conmonState(pid, polls)) === 'busy' && Date.now() < deadline) await sleep(LOG_SETTLE_STEP_MS);
+}
+
+/** How long after its start a container that has logged nothing yet is given to print. */
+const FIRST_OUTPUT_GRACE_MS = 300;
+/** A log written this long before the recorded start still counts as this run's (the start is recorded after the runtime returned). */
+const START_SLACK_MS = 100;
+const FIRST_OUTPUT_STEP_MS = 5;
+
+/**
+ * `logs` right after `start`: the runtime returns from start before the
+ * container's process has run its first instruction, and on dockerd the
+ * hops between start and the next request take longer than a process
+ * needs to print (docker-py's build tests start `ls -a` and read its logs
+ * at once). So a container started less than FIRST_OUTPUT_GRACE_MS ago
+ * whose log has not been written since is given until then to write it,
+ * or to exit. Nothing else waits: a container with output, or an older
+ * one, is read at once.
+ */
+export async function firstOutputGrace(logPath: string, startedAtMs: number, running: () => boolean): Promise<void> {
+  const until = startedAtMs + FIRST_OUTPUT_GRACE_MS;
+  while (Date.now() < until && running()) {
+    const st = await stat(logPath).catch(() => null);
+    if (st && st.mtimeMs >= startedAtMs - START_SLACK_MS) return;
+    await sleep(FIRST_OUTPUT_STEP_MS);
+  }
 }

@@ -1,5 +1,7 @@
 /**
- * What a running container already printed is in `logs` at once, even when
+ * `logs` right after `start` shows what the container prints at once, as on
+ * dockerd (docker-py's build tests rely on it). What a running container
+ * already printed is in `logs` at once, even when
  * conmon (which writes the log) has not had its turn yet: berthd waits for
  * conmon to be idle before it reads. The test holds conmon back with
  * SIGSTOP while the container prints, lets it go just after the logs
@@ -53,6 +55,22 @@ describe('logs of a running container', { skip: skipUnlessRoot() }, () => {
       }
     } finally {
       await remove(d, id);
+    }
+  });
+
+  test('logs right after start show what the container prints at once (docker-py builds start `ls -a` and read its logs)', async () => {
+    for (const [cmd, want] of [[['sh', '-c', 'echo hi; sleep 100000'], 'hi\n'], [['echo', 'bye'], 'bye\n']] as const) {
+      for (let i = 0; i < 4; i++) {
+        const id = await createContainer(d, { Cmd: [...cmd] });
+        try {
+          await start(d, id);
+          const r = await d.request('GET', `/containers/${id}/logs?stdout=1&stderr=1`);
+          assert.equal(r.status, 200, r.text);
+          assert.equal(byStream(demux(r.body)).stdout, want, `${cmd.join(' ')} (run ${i + 1})`);
+        } finally {
+          await remove(d, id);
+        }
+      }
     }
   });
 
