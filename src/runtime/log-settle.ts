@@ -67,8 +67,6 @@ export async function logWriterSettled(conmonPidFile: string): Promise<void> {
 
 /** How long after its start a container that has logged nothing yet is given to print. */
 const FIRST_OUTPUT_GRACE_MS = 300;
-/** A log written this long before the recorded start still counts as this run's (the start is recorded after the runtime returned). */
-const START_SLACK_MS = 100;
 const FIRST_OUTPUT_STEP_MS = 5;
 
 /**
@@ -85,7 +83,9 @@ export async function firstOutputGrace(logPath: string, startedAtMs: number, run
   const until = startedAtMs + FIRST_OUTPUT_GRACE_MS;
   while (Date.now() < until && running()) {
     const st = await stat(logPath).catch(() => null);
-    if (st && st.mtimeMs >= startedAtMs - START_SLACK_MS) return;
+    // Written since the start was recorded. conmon creates the file before the start, so its
+    // creation does not count; output logged before the start was recorded costs the grace.
+    if (st && st.mtimeMs >= startedAtMs) return;
     await sleep(FIRST_OUTPUT_STEP_MS);
   }
 }
