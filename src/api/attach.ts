@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
-import type { ContainerRecord } from '../store/container-store.js';
 import { boolParam, COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.js';
 import { frame } from './stream.js';
 import { attachDetachKeys, markUpgraded, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
@@ -29,11 +28,14 @@ import { logWriterSettled } from '../runtime/log-settle.js';
  */
 const HIJACKED_LOGS_DELAY_MS = 100;
 
+/** A container as the engine's lookup gives it (api/ never imports store/). */
+type Container = ReturnType<Engine['containers']['lookup']>;
+
 interface Streams { stdin: boolean; stdout: boolean; stderr: boolean }
 
 /** An attach whose checks passed: its live handle (with stream=1), the log replay, and what came meanwhile. */
 interface Prepared {
-  c: ContainerRecord;
+  c: Container;
   tty: boolean;
   detachKeys?: number[];
   h?: AttachHandle;
