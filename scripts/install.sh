@@ -8,6 +8,8 @@
 #      as symlinks into this checkout
 #   5. the cgroup v1 hugetlb mount crun 1.8 needs on hybrid hosts (berthd
 #      does it too)
+#   6. the Go clients the tests drive (docker-buildx, crictl, critest), with
+#      the shared tools' build-go-clients.sh
 #
 # With --hello it then makes a busybox base image with berth (`berth import`),
 # builds examples/hello on it (`berth build`) and
@@ -59,7 +61,11 @@ fi
 # Tests: busybox-static (test images), skopeo and docker-registry (pull/push
 #   interop), attr (setfattr: whiteout xattrs), python3-docker and
 #   docker-compose (client compatibility), debootstrap (Debian test rootfs),
-#   git curl.
+#   git curl; python3-pytest python3-pytest-timeout python3-requests
+#   python3-urllib3 python3-websocket python3-paramiko (docker-py's own
+#   integration suite: npm run compat), openssh-server openssh-client (ssh://
+#   remote access tests: a private sshd on loopback); etcd-server (the
+#   examples/etcd-partition fault scenario).
 # Build: build-essential python3 (node-gyp compiles better-sqlite3).
 # No recommends: docker-compose recommends docker.io, which berth replaces.
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
@@ -67,6 +73,8 @@ PACKAGES=(
   runc crun conmon netavark aardvark-dns iptables iproute2 util-linux kmod procps
   tini ca-certificates python3-seccomp busybox-static skopeo docker-registry attr python3-docker
   docker-compose debootstrap git curl tar build-essential python3
+  python3-pytest python3-pytest-timeout python3-requests python3-urllib3 python3-websocket python3-paramiko
+  openssh-server openssh-client etcd-server
 )
 
 step "Debian packages"
@@ -92,6 +100,10 @@ else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The etcd scenario needs only the binary: no host-wide etcd service listening on 2379.
+  if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now etcd.service >/dev/null 2>&1 || true
+  fi
 fi
 # netavark and aardvark-dns live outside PATH on Debian.
 for f in /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns; do
@@ -151,6 +163,18 @@ step "Build (tsc)"
 npm run build --silent
 info "compiled into $REPO/dist"
 
+# --- 3b. Go clients for the tests ---------------------------------------------
+# crictl and critest (the CRI's real clients) and docker-buildx, built offline
+# from the vendored sources in shared/tools beside the checkout, into
+# /var/cache/berth-go-clients; each binary is built once.
+GO_CLIENTS=$REPO/../shared/tools/build-go-clients.sh
+if [ -x "$GO_CLIENTS" ] || [ -f "$GO_CLIENTS" ]; then
+  step "Go test clients (crictl, critest, docker-buildx)"
+  bash "$GO_CLIENTS" 2>&1 | sed 's/^/    /' || info "warning: building the Go clients failed; the tests that need them skip"
+else
+  info "no $GO_CLIENTS: the CRI tests skip without crictl"
+fi
+
 # --- 4. Group and commands -----------------------------------------------------
 step "Group and commands"
 if getent group berth >/dev/null; then
@@ -191,7 +215,25 @@ else
   info "no controllers on the cgroup v2 hierarchy: crun and runc both work"
 fi
 
-# --- 6. Hello ------------------------------------------------------------------
+# --- 6. Go clients the tests drive -------------------------------------------
+# buildx v0.17.1 (the Docker CLI plugin behind `docker build`) and cri-tools,
+# built from the vendored sources in the shared tools directory with Go from
+# Debian bookworm-backports (about 3 minutes the first time, then cached in
+# /var/cache/berth-go-clients). Tests that need them skip when they are absent.
+step "Go test clients (docker-buildx, crictl, critest)"
+go_clients=${BERTH_GO_CLIENTS_SCRIPT:-}
+for candidate in "$REPO/../shared/tools/build-go-clients.sh" /work/shared/tools/build-go-clients.sh; do
+  [ -n "$go_clients" ] || { [ -x "$candidate" ] && go_clients=$candidate; } || true
+done
+if [ -z "$go_clients" ]; then
+  info "warning: build-go-clients.sh not found (set BERTH_GO_CLIENTS_SCRIPT); buildx and CRI tests will skip"
+elif "$go_clients" /var/cache/berth-go-clients >/dev/null; then
+  info "in /var/cache/berth-go-clients: $(cd /var/cache/berth-go-clients && ls docker-buildx crictl critest 2>/dev/null | tr '\n' ' ')"
+else
+  info "warning: $go_clients failed; buildx and CRI tests will skip"
+fi
+
+# --- 7. Hello ------------------------------------------------------------------
 if [ "$HELLO" = 1 ]; then
   step "Hello from berth"
   berth=/usr/local/bin/berth

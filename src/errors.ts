@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'NotImplemented'
   | 'NotModified'
   | 'PayloadTooLarge'
+  | 'Unavailable'
   | 'System';
 
 export class BerthError extends Error {
@@ -49,6 +50,10 @@ export class NotModifiedError extends BerthError {
 /** 413: a request body over what berthd reads for its kind (a JSON body over its limit). */
 export class PayloadTooLargeError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('PayloadTooLarge', message, options); }
+}
+/** 503 in Docker's API (errdefs `Unavailable`): what this node cannot do in its state, e.g. swarm calls on a node outside a swarm. */
+export class UnavailableError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) { super('Unavailable', message, options); }
 }
 export class SystemError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('System', message, options); }

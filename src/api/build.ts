@@ -84,8 +84,9 @@ export function buildParams(q: URLSearchParams, registryConfig?: string): BuildP
     networkMode: q.get('networkmode') ?? '',
     platform: q.get('platform') ?? '',
     remote: q.get('remote') ?? '',
-    cacheFrom: jsonParam<string[]>(q, 'cachefrom', [], Array.isArray),
-    extraHosts: q.get('extrahosts') ?? '',
+    cacheFrom: jsonParam<string[]>(q, 'cachefrom', [], (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')),
+    // Repeated, one `host:ip` each (moby: r.Form["extrahosts"]).
+    extraHosts: q.getAll('extrahosts').filter((h) => h !== ''),
     squash: boolParam(q, 'squash'),
     cgroupParent: q.get('cgroupparent') ?? '',
     isolation: q.get('isolation') ?? '',

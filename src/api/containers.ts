@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { inspectView, parseFilters } from '../engine/container-views.js';
 import { listContainersHandler } from './container-list.js';
 import { topProcesses } from '../engine/top.js';
+import { writableLayerSize } from '../engine/container-size.js';
 import {
   boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
@@ -18,7 +19,7 @@ import { frame, requestBody } from './stream.js';
 import { attach, attachWebSocket } from './attach.js';
 import { readLogs } from '../runtime/logs.js';
 import { firstOutputGrace, logWriterSettled } from '../runtime/log-settle.js';
-import type { WaitCondition } from '../engine/containers.js';
+import { restartingError, type WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
 
@@ -51,15 +52,18 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
     const view = inspectView(c, engine.paths, lowers, engine.exec.idsOf(c.Id), engine.endpoints.settingsView(c));
     if (boolParam(ctx.query, 'size')) {
-      view.SizeRw = 0;
-      view.SizeRootFs = img ? engine.images.size(img) : 0;
+      // dockerd: SizeRw is the writable layer's, SizeRootFs that plus the image's.
+      const sizeRw = await writableLayerSize(join(engine.paths.containerDir(c.Id), 'upper'));
+      view.SizeRw = sizeRw;
+      view.SizeRootFs = sizeRw + (img ? engine.images.size(img) : 0);
     }
     sendJson(need(ctx), 200, view);
   });
 
   r.get('/containers/:id/top', async (ctx) => {
     const c = cs.lookup(ctx.params.id);
-    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    if (c.State.Restarting) throw restartingError(c.Id);
+    if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     const pids = await engine.runtimes.get(c.Runtime).pids(c.Id);
     sendJson(need(ctx), 200, await topProcesses(pids, ctx.query.get('ps_args') ?? '-ef'));
   });
@@ -193,7 +197,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/wait', async (ctx) => {
     const res = need(ctx);
     const cond = (ctx.query.get('condition') || 'not-running') as WaitCondition;
-    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new InvalidParameterError(`invalid condition: ${cond}`);
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new InvalidParameterError(`invalid condition: ${JSON.stringify(cond)}`);
     const { ready } = cs.wait(ctx.params.id, cond);
     // The CLI blocks on the headers before it starts the container: send them now.
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
@@ -204,9 +208,10 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     if (!closed) res.end(JSON.stringify(result) + '\n');
   });
 
-  r.delete('/containers/:id', async (ctx) => {
-    if (boolParam(ctx.query, 'link')) throw new NotImplementedError('links are not supported');
-    await cs.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
+  // `{name:.*}` as in dockerd: a link name `<parent>/<alias>` has a slash.
+  r.delete('/containers/:id*', async (ctx) => {
+    if (boolParam(ctx.query, 'link')) await cs.removeLink(ctx.params.id);
+    else await cs.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
     sendNoContent(need(ctx));
   });
 

@@ -166,6 +166,10 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     sendJson(need(ctx), 200, await engine.distribution.login(body));
   });
 
+  // `docker manifest inspect`-like look-up of what a registry has (mirrors first for Docker Hub).
+  r.get('/distribution/:name*/json', async (ctx) => {
+    sendJson(need(ctx), 200, await engine.distribution.inspect(ctx.params.name, decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined)));
+  });
   r.get('/images/:name*/json', async (ctx) => sendJson(need(ctx), 200, is.inspect(is.resolve(ctx.params.name))));
   r.get('/images/:name*/history', async (ctx) => sendJson(need(ctx), 200, is.history(is.resolve(ctx.params.name))));
   r.get('/images/:name*/get', async (ctx) => save(ctx, [ctx.params.name]));

@@ -7,9 +7,12 @@
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { pruneFilters } from '../engine/prune-filters.js';
-import { InvalidParameterError, NotImplementedError } from '../errors.js';
-import { need, readJson, sendJson, sendNoContent } from './context.js';
+import { InvalidParameterError, NotFoundError } from '../errors.js';
+import { need, readJson, sendJson, sendNoContent, versionAtLeast } from './context.js';
 import type { Router } from './router.js';
+
+/** What Go's strconv.ParseBool accepts. */
+const GO_BOOL = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 export function registerNetworkRoutes(r: Router, engine: Engine): void {
   const ns = engine.networks;
@@ -20,6 +23,8 @@ export function registerNetworkRoutes(r: Router, engine: Engine): void {
 
   r.post('/networks/create', async (ctx) => {
     const body = await readJson(ctx.req, 'NetworkCreate');
+    // EnableIPv4 came with API 1.48; older clients' value is not theirs to give (moby postNetworkCreate).
+    if (!versionAtLeast(ctx.version, '1.48')) delete body.EnableIPv4;
     sendJson(need(ctx), 201, ns.create(body));
   });
 
@@ -28,8 +33,14 @@ export function registerNetworkRoutes(r: Router, engine: Engine): void {
   });
 
   r.get('/networks/:id', async (ctx) => {
+    // `scope` filters by exact match (moby getNetwork): berth's networks are all local, so any
+    // other scope finds nothing.
     const scope = ctx.query.get('scope');
-    if (scope && scope !== 'local') throw new NotImplementedError(`network scope "${scope}" is not supported by berth (local is)`);
+    if (scope && scope !== 'local') throw new NotFoundError(`network ${ctx.params.id} not found`);
+    const verbose = ctx.query.get('verbose');
+    if (verbose && !GO_BOOL.has(verbose)) {
+      throw new InvalidParameterError(`invalid value for verbose: ${verbose}: strconv.ParseBool: parsing ${JSON.stringify(verbose)}: invalid syntax`);
+    }
     sendJson(need(ctx), 200, ns.inspect(ctx.params.id));
   });
 

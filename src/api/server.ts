@@ -21,6 +21,7 @@ import { registerImageRoutes } from './images.js';
 import { registerVolumeRoutes } from './volumes.js';
 import { registerFaultRoutes } from './faults.js';
 import { registerNetworkRoutes } from './networks.js';
+import { registerSwarmRoutes } from './swarm.js';
 
 export interface ServerOptions { debug?: boolean }
 
@@ -45,12 +46,14 @@ function splitVersion(url: string): { version: string; path: string; query: URLS
 export function buildRouter(engine: Engine): Router {
   const r = new Router();
   registerSystemRoutes(r, engine);
+  // Before the containers': their `DELETE /containers/:id*` (a link is <parent>/<alias>) would take /containers/{id}/faults.
+  registerFaultRoutes(r, engine);
   registerContainerRoutes(r, engine);
   registerExecRoutes(r, engine);
   registerImageRoutes(r, engine);
   registerVolumeRoutes(r, engine);
   registerNetworkRoutes(r, engine);
-  registerFaultRoutes(r, engine);
+  registerSwarmRoutes(r);
   return r;
 }
 

@@ -15,6 +15,7 @@ export function statusFromError(err: unknown): number {
     case 'NotImplemented': return 501;
     case 'NotModified': return 304;
     case 'PayloadTooLarge': return 413;
+    case 'Unavailable': return 503;
     default: return 500;
   }
 }

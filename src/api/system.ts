@@ -10,6 +10,7 @@ import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, need, sendJson } from './
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
+import { registerBuildkitRoutes } from './grpc/routes.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -40,11 +41,13 @@ function eventMatches(e: EngineEvent, f: Record<string, string[]>): boolean {
 }
 
 export function registerSystemRoutes(r: Router, engine: Engine): void {
+  // BuildKit's API (`/grpc`, `/session`): `Builder-Version: 2` below tells clients it is here.
+  registerBuildkitRoutes(r, engine, BERTH_VERSION);
   const ping = async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
     const res = need(ctx);
     res.writeHead(200, {
       ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate',
-      Pragma: 'no-cache', 'Builder-Version': '1', Swarm: 'inactive', 'Content-Length': '2',
+      Pragma: 'no-cache', 'Builder-Version': '2', Swarm: 'inactive', 'Content-Length': '2',
     });
     res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
   };
@@ -72,7 +75,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
       KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
-      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] },
+      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors, engine.distribution.insecureRegistryList),
       NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,
       HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
@@ -128,4 +131,26 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       BuildCache: [],
     });
   });
+}
+
+/**
+ * `RegistryConfig` of `GET /info` (moby registry.ServiceConfig): the
+ * mirrors (`--registry-mirror`) with a trailing slash; Docker Hub's index
+ * entry listing them; `--insecure-registry` CIDRs after the loopback one
+ * dockerd always adds, and insecure hosts as index entries with
+ * `Secure: false` (which `docker info` lists under "Insecure Registries").
+ */
+function registryConfig(mirrors: string[], insecure: string[]): Record<string, unknown> {
+  const cidrs = ['127.0.0.0/8'];
+  const indexConfigs: Record<string, unknown> = { 'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true } };
+  for (const raw of insecure) {
+    const entry = raw.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+    if (!entry) continue;
+    if (/\/[0-9]+$/.test(entry)) { if (!cidrs.includes(entry)) cidrs.push(entry); continue; }
+    indexConfigs[entry] = { Name: entry, Mirrors: [], Secure: false, Official: false };
+  }
+  return {
+    AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null,
+    InsecureRegistryCIDRs: cidrs, IndexConfigs: indexConfigs, Mirrors: mirrors,
+  };
 }

@@ -8,6 +8,16 @@ import { boolParam, need, readJson, sendJson, sendNoContent, versionAtLeast } fr
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 
+/** moby `withPrune`: one `all` value at most, a Go bool. */
+function pruneAll(values: string[] | undefined): boolean {
+  if (!values || values.length === 0) return false;
+  if (values.length > 1) throw new InvalidParameterError(`invalid filter 'all=[${values.join(' ')}]': only one value is expected`);
+  const v = values[0];
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  throw new InvalidParameterError(`invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+}
+
 export function registerVolumeRoutes(r: Router, engine: Engine): void {
   const vs = engine.volumes;
   r.get('/volumes', async (ctx) => {
@@ -31,10 +41,12 @@ export function registerVolumeRoutes(r: Router, engine: Engine): void {
   });
   r.post('/volumes/prune', async (ctx) => {
     const f = parseFilters(ctx.query.get('filters'));
+    for (const k of Object.keys(f)) if (!['label', 'label!', 'all'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
     // API 1.42 made prune spare named volumes unless `all`; older clients
-    // (docker-py 5 asking for 1.41) still get every unused volume pruned (moby `postVolumesPrune`).
-    const all = !versionAtLeast(ctx.version, '1.42') || (f.all ?? []).some((v) => v === 'true' || v === '1');
-    sendJson(need(ctx), 200, await vs.prune({ all, label: f.label }));
+    // (docker-py 5 asking for 1.41) still get every unused volume pruned
+    // (moby `postVolumesPrune`, `withPrune`).
+    const all = !versionAtLeast(ctx.version, '1.42') || pruneAll(f.all);
+    sendJson(need(ctx), 200, await vs.prune({ all, label: f.label, labelNot: f['label!'] }));
   });
   r.get('/volumes/:name', async (ctx) => sendJson(need(ctx), 200, view(vs.inspect(ctx.params.name))));
   r.delete('/volumes/:name', async (ctx) => {

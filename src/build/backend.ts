@@ -25,6 +25,8 @@ export interface RunSpec {
   binds: string[];
   /** HostConfig resource fields from the build request (Memory, CpuShares, ShmSize, Ulimits…). */
   resources: Record<string, unknown>;
+  /** `--add-host` entries (`host:ip`): lines of the container's /etc/hosts. */
+  extraHosts: string[];
   /** Chain ID of the image's top layer: the committed layer goes on top of it. */
   parentLayer: string | null;
   /** Clamp the committed layer's mtimes (seconds). */
@@ -57,6 +59,8 @@ export interface BuildBackend {
   image(id: string): ImageRecord | undefined;
   /** Layer directories of a layer chain, top-most first. */
   lowerDirs(topLayer: string | null): string[];
+  /** Chain ID of the first `count` layers of the chain under `topLayer` (null when it is shorter). */
+  layerAt(topLayer: string | null, count: number): string | null;
   /** Sum of the sizes of a layer chain. */
   chainSize(topLayer: string | null): number;
   importLayer(tar: Readable, parent: string | null): Promise<LayerRecord>;

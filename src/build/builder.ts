@@ -40,6 +40,7 @@ import { archiveKind, unpackArchive } from './archive-source.js';
 import type { BuildBackend, BuildOutput, RunNetwork } from './backend.js';
 import { BuildArgs, platformArgs, type StageArgs } from './build-args.js';
 import { explainMiss, type CacheMiss, type StepContext } from './cache-explain.js';
+import { CacheSources } from './cache-from.js';
 import { canonicalJson, filesDigest, stepKey, type StepInputs } from './cache-key.js';
 import { copyLayerTar } from './copy-layer.js';
 import { expandSources, isUrl, parseChmod, planCopy, resolveChown, type CopyPlan, type SourceItem, type SourceRoot } from './copy-plan.js';
@@ -68,6 +69,10 @@ export interface BuildRequest {
   resources: Record<string, unknown>;
   /** From the SOURCE_DATE_EPOCH build arg (seconds). */
   sourceDateEpoch?: number;
+  /** `--cache-from` images (those that exist locally); absent when none were named. */
+  cacheFrom?: ImageRecord[];
+  /** `--add-host` entries (`host:ip`) for RUN containers' /etc/hosts. */
+  extraHosts?: string[];
   signal: AbortSignal;
   /** BERTH_TRACE step timings: one mark per instruction. */
   trace?: Trace;
@@ -108,6 +113,16 @@ interface StepWork {
   files?: StepContext['files'];
   /** Makes the step's layer; absent for steps that only change the config. */
   execute?: () => Promise<LayerRecord | undefined>;
+}
+
+/**
+ * A RUN's stderr as the classic builder streams it: each piece the command
+ * wrote, in bright red (moby's streamformatter.NewStderrWriter wraps every
+ * write in `ESC[91m` … `ESC[0m`; clients such as docker-py's tests look for
+ * exactly that).
+ */
+export function stderrText(s: string): string {
+  return `\x1b[91m${s}\x1b[0m`;
 }
 
 function short(id: string): string {
@@ -160,10 +175,13 @@ export class Builder {
   private cached = 0;
   private built = 0;
   private readonly platform = `linux/${hostArchitecture()}`;
+  /** `--cache-from`: when set, only these images' chains give cache hits. */
+  private readonly sources?: CacheSources;
 
   constructor(private readonly backend: BuildBackend, private readonly out: BuildOutput, private readonly req: BuildRequest) {
     this.df = req.dockerfile;
     this.args = new BuildArgs(req.buildArgs, new Map());
+    if (req.cacheFrom) this.sources = new CacheSources(backend, req.cacheFrom);
   }
 
   private say(text: string): void {
@@ -391,16 +409,26 @@ export class Builder {
     } else {
       const hit = this.backend.cache.get(key);
       const img = hit && this.backend.image(hit.imageId);
-      if (hit && img) {
+      if (hit && img && (!this.sources || this.sources.accepts(img.id))) {
         this.say(' ---> Using cache\n');
         this.backend.cache.touch(key);
         this.adopt(st, img);
         this.cached++;
         return;
       }
-      if (hit) {
+      if (hit && !img) {
         this.backend.cache.delete(key);
         miss = { reason: 'removed', message: `the image this step built before (${short(hit.imageId)}) was removed` };
+      }
+      if (this.sources) {
+        const found = this.fromSources(st, work, key, inputs, context, instr);
+        if (found) {
+          this.say(' ---> Using cache\n');
+          this.adopt(st, found);
+          this.cached++;
+          return;
+        }
+        miss ??= { reason: 'cache-from', message: 'no --cache-from image has this step' };
       }
     }
     if (!miss) {
@@ -430,6 +458,42 @@ export class Builder {
     });
     this.adopt(st, image);
     this.built++;
+  }
+
+  /**
+   * A step's result taken from a `--cache-from` image's history
+   * (cache-from.ts): the image itself when the step is its last line, else
+   * an image made from the step's config and the source's history line and
+   * layer. Recorded in the local cache like a step that ran.
+   */
+  private fromSources(st: StageState, work: StepWork, key: string, inputs: StepInputs, context: StepContext, instr: Instruction): ImageRecord | undefined {
+    const m = this.sources!.match(st.config, work.createdBy);
+    if (!m) return undefined;
+    let image: ImageRecord;
+    if (m.kind === 'image') {
+      image = m.image;
+    } else {
+      const topLayer = m.diffId ? this.backend.layerAt(m.source.topLayer, m.layerCount) : st.topLayer;
+      if (m.diffId && !topLayer) return undefined;
+      const created = m.entry.created ? Date.parse(m.entry.created) : NaN;
+      const { config } = nextConfig({
+        parent: st.config, defaults: work.defaults, diffId: m.diffId, createdBy: work.createdBy,
+        createdMs: Number.isNaN(created) ? Date.now() : created, epochMs: this.epochMs,
+        ...(work.author ? { author: work.author } : {}),
+      });
+      // The new history line is the source's own, so the next step still finds the source continuing this image.
+      const history = [...(config.history ?? [])];
+      history[history.length - 1] = m.entry;
+      const bytes = Buffer.from(JSON.stringify({ ...config, history }));
+      const put = this.backend.putImage(bytes, topLayer, st.imageId);
+      if (!put.existed) this.createdImages.push(put.image.id);
+      image = put.image;
+    }
+    this.backend.cache.put({
+      key, parent: st.imageId, kind: instr.kind, original: instr.original, inputs: canonicalJson(inputs),
+      context: JSON.stringify(context), imageId: image.id, size: 0,
+    });
+    return image;
   }
 
   private adopt(st: StageState, img: ImageRecord): void {
@@ -519,16 +583,18 @@ export class Builder {
         let containerId = '';
         const outcome = await this.backend.run({
           image: st.imageId, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds,
-          resources: this.req.resources, parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
+          resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
         }, {
           created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
-          output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(s); },
+          output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(n === 2 ? stderrText(s) : s); },
         }).catch((e: unknown) => {
           // The engine removed the container already (it always does).
           if (containerId) this.say(`Removing intermediate container ${short(containerId)}\n`);
           throw e;
         });
-        for (const d of [dec[1], dec[2]]) { const s = d.end(); if (s) this.say(s); }
+        const rest = { out: dec[1].end(), err: dec[2].end() };
+        if (rest.out) this.say(rest.out);
+        if (rest.err) this.say(stderrText(rest.err));
         this.say(`Removing intermediate container ${short(outcome.containerId)}\n`);
         if (outcome.exitCode !== 0) throw new CommandFailedError(argv, outcome.exitCode);
         return outcome.layer;

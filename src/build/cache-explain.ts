@@ -19,7 +19,8 @@ import { sortFiles } from './cache-key.js';
 
 export type MissReason =
   | 'no-cache' | 'new' | 'removed' | 'base' | 'parent' | 'file' | 'files' | 'build-arg' | 'env' | 'command'
-  | 'instruction' | 'user' | 'workdir' | 'shell' | 'network' | 'source-date-epoch' | 'platform';
+  | 'instruction' | 'user' | 'workdir' | 'shell' | 'network' | 'source-date-epoch' | 'platform'
+  | 'cache-from';
 
 export type FileChange = 'content' | 'mode' | 'owner' | 'type' | 'added' | 'removed';
 

@@ -1,6 +1,6 @@
 /**
  * The Docker Engine API client berth's commands talk through: HTTP/1.1 over a
- * unix socket, the same requests the Docker 28 CLI sends (see
+ * unix socket, TCP, TLS or ssh (transport.ts), the same requests the Docker 28 CLI sends (see
  * shared/notes/interfaces.md §5), so berthd sees one kind of traffic whichever
  * CLI is used.
  *
@@ -17,8 +17,9 @@
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { ApiError, ConnectError } from './errors.js';
+import type { DaemonAddress } from './host.js';
 
 export const CLIENT_API_VERSION = '1.50';
 const FALLBACK_API_VERSION = '1.24';
@@ -113,13 +114,27 @@ function connectError(err: NodeJS.ErrnoException, host: string): Error {
     case 'EACCES':
     case 'EPERM':
       return new ConnectError(err.code, `permission denied while trying to connect to the berth daemon socket at ${host}: ${err.message}`);
+    case 'ESSH':
+      return new ConnectError(err.code, `error during connect: ${host}: ${err.message}`);
     default:
+      // TLS refusals and the like: Docker's "error during connect" with the reason.
+      if (/tls|ssl|certificate|handshake|socket hang up|ECONNRESET/i.test(`${err.code ?? ''} ${err.message}`)) {
+        return new ConnectError(err.code ?? 'ECONNRESET', `error during connect: ${host}: ${err.message}`);
+      }
       return err;
   }
 }
 
 export interface ClientOptions {
-  socketPath: string;
+  /** A unix socket (when `address` is not given). */
+  socketPath?: string;
+  /** Where the daemon is and how to reach it (host.ts); a unix socket at `socketPath` when absent. */
+  address?: DaemonAddress;
+  /**
+   * Makes a connection to a non-unix address (transport.ts's dial). Passed in rather than imported:
+   * the TLS and child-process modules it needs cost ~12 ms of start-up that unix-socket commands skip.
+   */
+  dial?: (address: DaemonAddress) => Duplex;
   /** The address as the user gave it, for messages (`unix:///run/berth/berth.sock`). */
   host: string;
   userAgent?: string;
@@ -130,6 +145,8 @@ export interface ClientOptions {
 export class ApiClient {
   readonly socketPath: string;
   readonly host: string;
+  readonly address: DaemonAddress;
+  private readonly dial?: (address: DaemonAddress) => Duplex;
   private readonly agent: http.Agent;
   private readonly userAgent: string;
   private readonly debug?: (line: string) => void;
@@ -138,11 +155,20 @@ export class ApiClient {
   version = CLIENT_API_VERSION;
 
   constructor(opts: ClientOptions) {
-    this.socketPath = opts.socketPath;
+    this.address = opts.address ?? { kind: 'unix', host: opts.host, socketPath: opts.socketPath ?? '' };
+    this.socketPath = this.address.socketPath;
     this.host = opts.host;
     this.userAgent = opts.userAgent ?? 'Berth-Client/0.1.0 (linux)';
     this.debug = opts.debug;
     this.agent = new http.Agent({ keepAlive: true });
+    if (this.address.kind !== 'unix') {
+      if (!opts.dial) throw new Error(`BUG: no transport given for ${this.address.host}`);
+      this.dial = opts.dial;
+      // Every pooled connection is made by the transport: TCP, TLS or an ssh child's stdio.
+      const address = this.address;
+      const dial = opts.dial;
+      (this.agent as unknown as { createConnection: () => Duplex }).createConnection = () => dial(address);
+    }
   }
 
   /** Releases pooled connections so the process can exit. */
@@ -157,7 +183,11 @@ export class ApiClient {
    * expression, ~5 ms of every command's start-up.
    */
   private socketOptions(): http.RequestOptions & { servername: string } {
-    return { socketPath: this.socketPath, servername: '' };
+    if (this.address.kind === 'unix') return { socketPath: this.socketPath, servername: '' };
+    const address = this.address;
+    const dial = this.dial!;
+    // createConnection serves requests made without the agent (hijack); the agent has its own.
+    return { servername: '', createConnection: (() => dial(address)) as unknown as http.RequestOptions['createConnection'] };
   }
 
   private baseHeaders(): Record<string, string> {
@@ -272,7 +302,9 @@ export class ApiClient {
     const headers: Record<string, string> = { 'Content-Length': '0', ...prepared.headers, Connection: 'Upgrade', Upgrade: 'tcp' };
     const body = prepared.body;
     return new Promise((resolve, reject) => {
-      const req = http.request({ ...this.socketOptions(), method, path: full, agent: false, headers });
+      // Its own connection, never a pooled one. `agent: false` would make a fresh Agent, which dials
+      // with net.connect and ignores createConnection: other transports go without an agent.
+      const req = http.request({ ...this.socketOptions(), method, path: full, ...(this.address.kind === 'unix' ? { agent: false } : {}), headers });
       req.on('upgrade', (res, socket, head) => {
         if (res.statusCode === 101) {
           socket.setNoDelay?.(true);

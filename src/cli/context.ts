@@ -8,7 +8,8 @@ import type { Readable, Writable } from 'node:stream';
 import { ApiClient } from './client.js';
 import { ConfigFile, defaultConfigDir } from './config-file.js';
 import { ConnectError, StatusError } from './errors.js';
-import { DEFAULT_HOST, resolveHost, type DaemonAddress } from './host.js';
+import { DEFAULT_HOST, type DaemonAddress, type TlsOptions } from './host.js';
+import { resolveAddress } from './context/resolve.js';
 
 const DEFAULT_SOCKET = DEFAULT_HOST.slice('unix://'.length);
 
@@ -17,6 +18,10 @@ export interface GlobalOptions {
   debug: boolean;
   logLevel: string;
   configDir?: string;
+  /** `--context`/`-c`. */
+  context?: string;
+  /** `--tls`, `--tlsverify` and the PEM files, as given. */
+  tls?: TlsOptions;
 }
 
 export type OutStream = Writable & { isTTY?: boolean; columns?: number; rows?: number };
@@ -38,6 +43,7 @@ export class CliContext {
   private clientPromise?: Promise<ApiClient>;
   private clientInstance?: ApiClient;
   private configFile?: ConfigFile;
+  private resolvedAddress?: DaemonAddress;
 
   constructor(streams: CliStreams, globals: GlobalOptions, env: NodeJS.ProcessEnv) {
     this.streams = streams;
@@ -53,11 +59,20 @@ export class CliContext {
   }
 
   get address(): DaemonAddress {
-    return resolveHost(this.globals.hosts, this.env);
+    this.resolvedAddress ??= resolveAddress({
+      hosts: this.globals.hosts, context: this.globals.context, tls: this.globals.tls ?? {}, env: this.env,
+      configDir: this.configDir, currentContext: typeof this.config.data.currentContext === 'string' ? this.config.data.currentContext : undefined,
+    });
+    return this.resolvedAddress;
+  }
+
+  /** `--config`, DOCKER_CONFIG or ~/.docker: config.json, the context store, default TLS files. */
+  get configDir(): string {
+    return this.globals.configDir ?? defaultConfigDir(this.env);
   }
 
   get config(): ConfigFile {
-    this.configFile ??= new ConfigFile(this.globals.configDir ?? defaultConfigDir(this.env));
+    this.configFile ??= new ConfigFile(this.configDir);
     return this.configFile;
   }
 
@@ -73,7 +88,9 @@ export class CliContext {
 
   private async connect(): Promise<ApiClient> {
     const addr = this.address;
-    const client = new ApiClient({ socketPath: addr.socketPath, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
+    // TCP, TLS and ssh's code is loaded only for those addresses (start-up time of the unix-socket case).
+    const dial = addr.kind === 'unix' ? undefined : (await import('./transport.js')).dial;
+    const client = new ApiClient({ address: addr, dial, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
     this.clientInstance = client;
     try {
       await client.negotiate();
@@ -83,10 +100,10 @@ export class CliContext {
       const absent = e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
       // Only the default socket: a berthd started for some other -H would silently use the
       // default data root, which is never what the user of a custom socket wants.
-      const mayStart = absent && process.getuid?.() === 0 && !this.env.BERTH_NO_AUTOSTART && addr.socketPath === DEFAULT_SOCKET;
+      const mayStart = absent && process.getuid?.() === 0 && !this.env.BERTH_NO_AUTOSTART && addr.kind === 'unix' && addr.socketPath === DEFAULT_SOCKET;
       if (!mayStart) throw new StatusError(1, e.message);
     }
-    const probe = new ApiClient({ socketPath: addr.socketPath, host: addr.host });
+    const probe = new ApiClient({ address: addr, dial, host: addr.host });
     try {
       // Loaded only here (it spawns processes): most commands find the daemon running.
       const { startDaemon } = await import('./daemon-autostart.js');
@@ -103,7 +120,7 @@ export class CliContext {
     } finally {
       probe.close();
     }
-    const fresh = new ApiClient({ socketPath: addr.socketPath, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
+    const fresh = new ApiClient({ address: addr, dial, host: addr.host, debug: this.globals.debug ? (l) => this.debug(l) : undefined });
     this.clientInstance = fresh;
     client.close();
     await fresh.negotiate();

@@ -17,15 +17,15 @@ import { BERTH_CLI_VERSION } from './version-info.js';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'config', kind: 'string', usage: 'Location of client config files (default "~/.docker")' },
-  { name: 'context', short: 'c', kind: 'string', usage: 'Name of the context to use to connect to the daemon (only "default" is supported)' },
+  { name: 'context', short: 'c', kind: 'string', usage: 'Name of the context to use to connect to the daemon (overrides DOCKER_HOST env var and default context set with "berth context use")' },
   { name: 'debug', short: 'D', kind: 'bool', usage: 'Enable debug mode' },
   { name: 'host', short: 'H', kind: 'list', usage: 'Daemon socket to connect to' },
   { name: 'log-level', short: 'l', kind: 'string', default: 'info', defaultText: '"info"', usage: 'Set the logging level ("debug", "info", "warn", "error", "fatal")' },
-  { name: 'tls', kind: 'bool', usage: 'Use TLS; implied by --tlsverify', unsupported: 'TCP hosts are not supported yet' },
-  { name: 'tlscacert', kind: 'string', usage: 'Trust certs signed only by this CA', unsupported: 'TCP hosts are not supported yet' },
-  { name: 'tlscert', kind: 'string', usage: 'Path to TLS certificate file', unsupported: 'TCP hosts are not supported yet' },
-  { name: 'tlskey', kind: 'string', usage: 'Path to TLS key file', unsupported: 'TCP hosts are not supported yet' },
-  { name: 'tlsverify', kind: 'bool', usage: 'Use TLS and verify the remote', unsupported: 'TCP hosts are not supported yet' },
+  { name: 'tls', kind: 'bool', usage: 'Use TLS; implied by --tlsverify' },
+  { name: 'tlscacert', kind: 'string', usage: 'Trust certs signed only by this CA (default "~/.docker/ca.pem")' },
+  { name: 'tlscert', kind: 'string', usage: 'Path to TLS certificate file (default "~/.docker/cert.pem")' },
+  { name: 'tlskey', kind: 'string', usage: 'Path to TLS key file (default "~/.docker/key.pem")' },
+  { name: 'tlsverify', kind: 'bool', usage: 'Use TLS and verify the remote' },
   { name: 'version', short: 'v', kind: 'bool', usage: 'Print version information and quit' },
   { name: 'help', short: 'h', kind: 'bool', usage: 'Print usage', hidden: true },
 ];
@@ -57,16 +57,19 @@ export async function runCli(argv: readonly string[], streams: CliStreams, env: 
     write(streams.err, (e as Error).message);
     return 1;
   }
-  const context = gflags.string('context');
-  if (context && context !== 'default') {
-    write(streams.err, `context "${context}" does not exist: berth only has the default context`);
-    return 1;
-  }
   const globals: GlobalOptions = {
     hosts: gflags.list('host'),
     debug: gflags.bool('debug') || gflags.string('log-level') === 'debug',
     logLevel: gflags.string('log-level'),
     configDir: gflags.changed('config') ? gflags.string('config') : undefined,
+    context: gflags.string('context') || undefined,
+    tls: {
+      ...(gflags.changed('tls') ? { tls: gflags.bool('tls') } : {}),
+      ...(gflags.changed('tlsverify') ? { tlsVerify: gflags.bool('tlsverify') } : {}),
+      ...(gflags.string('tlscacert') ? { caFile: gflags.string('tlscacert') } : {}),
+      ...(gflags.string('tlscert') ? { certFile: gflags.string('tlscert') } : {}),
+      ...(gflags.string('tlskey') ? { keyFile: gflags.string('tlskey') } : {}),
+    },
   };
   if (gflags.bool('version')) {
     write(streams.out, `Berth version ${BERTH_CLI_VERSION}`);

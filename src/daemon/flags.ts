@@ -2,6 +2,8 @@
  * berthd's command line: dockerd's flags where they apply.
  */
 import { InvalidParameterError } from '../errors.js';
+import { validateMirror } from '../registry/client/endpoint.js';
+import { defaultTlsFlags, parseTlsFlag, TLS_USAGE, type TlsFlags } from './tls-flags.js';
 
 export interface DaemonFlags {
   hosts: string[];
@@ -13,12 +15,18 @@ export interface DaemonFlags {
   defaultRuntime: string;
   pidfile: string;
   insecureRegistries: string[];
+  /** `--registry-mirror URL`, repeatable: validated, with a trailing slash (as dockerd keeps them). */
+  registryMirrors: string[];
   /** Device of the default bridge network (`--bridge`); '' = berth's default. */
   bridge: string;
   /** Gateway address/prefix of the default bridge (`--bip`); '' = berth's default. */
   bip: string;
   /** `--default-address-pool base=CIDR,size=N`, repeatable. */
   defaultAddressPools: string[];
+  /** `--tls`, `--tlsverify` (true/false when given, undefined when not) and the PEM files: see tls.ts. */
+  tls: TlsFlags;
+  /** The CRI's gRPC socket (`--cri-socket`); '' disables the CRI. Default <exec root>/cri.sock. */
+  criSocket: string;
   help: boolean;
   version: boolean;
 }
@@ -30,6 +38,7 @@ A Docker-compatible container engine daemon
 Options:
       --bip string              Gateway address and prefix of the default bridge network (default "10.77.0.1/16")
       --bridge string           Device name of the default bridge network (default "berth0")
+      --cri-socket string       Unix socket of the Kubernetes CRI (gRPC) server; '' disables it (default "/run/berth/cri.sock")
       --data-root string        Root directory of persistent berth state (default "/var/lib/berth")
       --default-address-pool list
                                 Subnets for user-defined networks, base=CIDR,size=N (default base=10.78.0.0/16,size=24)
@@ -42,18 +51,21 @@ Options:
       --insecure-registry list  Registries reached over plain HTTP or unverified TLS (localhost is always)
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
-  -v, --version                 Print version information and quit
+      --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first)
+${TLS_USAGE}  -v, --version                 Print version information and quit
 `;
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
-    defaultRuntime: '', pidfile: '', insecureRegistries: [], bridge: '', bip: '', defaultAddressPools: [], help: false, version: false,
+    defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), criSocket: '\0',
+    help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
     '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
-    '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools',
+    '--registry-mirror': 'registryMirrors',
+    '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools', '--cri-socket': 'criSocket',
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
@@ -63,6 +75,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     if (a === '-D' || a === '--debug') { f.debug = true; continue; }
     if (a === '-h' || a === '--help') { f.help = true; continue; }
     if (a === '-v' || a === '--version') { f.version = true; continue; }
+    if (parseTlsFlag(f.tls, a, val, () => argv[++i])) continue;
     const key = takes[a];
     if (!key) throw new InvalidParameterError(`unknown flag: ${a}`);
     if (val === undefined) {
@@ -71,6 +84,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     }
     if (key === 'hosts') f.hosts.push(val);
     else if (key === 'insecureRegistries') f.insecureRegistries.push(val);
+    else if (key === 'registryMirrors') { const m = validateMirror(val); if (!f.registryMirrors.includes(m)) f.registryMirrors.push(m); }
     else if (key === 'defaultAddressPools') f.defaultAddressPools.push(val);
     else (f as unknown as Record<string, string>)[key] = val;
   }
@@ -78,5 +92,9 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   if (f.debug) f.logLevel = 'debug';
   if (f.hosts.length === 0) f.hosts.push(`unix://${f.execRoot}/berth.sock`);
   if (!f.pidfile) f.pidfile = `${f.execRoot}/berthd.pid`;
+  // Not given at all: beside the API socket; given as '': no CRI.
+  if (f.criSocket === '\0') f.criSocket = `${f.execRoot}/cri.sock`;
+  else if (f.criSocket.startsWith('unix://')) f.criSocket = f.criSocket.slice('unix://'.length);
+  if (f.criSocket && !f.criSocket.startsWith('/')) throw new InvalidParameterError(`--cri-socket must be an absolute path: ${f.criSocket}`);
   return f;
 }

@@ -15,10 +15,12 @@
  *   the undo of a failed build.
  *
  * Options berth does not implement are refused (NotImplementedError), never
- * ignored: `cachefrom`, `extrahosts`, `squash`, `cgroupparent`, `isolation`,
- * `outputs`, BuildKit (`version=2`), foreign platforms. `networkmode`
- * `default` is the default bridge, as in dockerd's classic builder; `none`,
- * `host` and user-defined networks are honoured.
+ * ignored: `squash`, `cgroupparent`, `isolation`, `outputs`, BuildKit
+ * (`version=2`), foreign platforms. `networkmode` `default` is the default
+ * bridge, as in dockerd's classic builder; `none`, `host` and user-defined
+ * networks are honoured. `extrahosts` go into every RUN container's
+ * /etc/hosts (and are checked by its create, as dockerd's are); `cachefrom`
+ * names the images whose chains give cache hits (build/cache-from.ts).
  */
 import type { Trace } from '../trace.js';
 import { randomBytes } from 'node:crypto';
@@ -31,7 +33,7 @@ import { hostArchitecture } from '../image/config.js';
 import { diffUpperDir } from '../image/layer-diff.js';
 import { familiarString, formatReference, looksLikeId, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Db } from '../store/db.js';
-import { imageIdOf } from '../store/image-store.js';
+import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { BuildCacheStore } from '../store/build-cache.js';
@@ -61,8 +63,10 @@ export interface BuildParams {
   networkMode: string;
   platform: string;
   remote: string;
+  /** `cachefrom`: images whose chains may give cache hits (an empty list: the local cache as usual). */
   cacheFrom: string[];
-  extraHosts: string;
+  /** `extrahosts` (repeated): `host:ip` lines for RUN containers' /etc/hosts. */
+  extraHosts: string[];
   squash: boolean;
   cgroupParent: string;
   isolation: string;
@@ -124,8 +128,6 @@ export class BuildService {
    */
   async prepare(params: BuildParams, body: Readable | null): Promise<PreparedBuild> {
     if (params.version === '2') throw new NotImplementedError('BuildKit (version=2) is not supported: berth implements the classic builder (DOCKER_BUILDKIT=0)');
-    if (params.cacheFrom.length) throw new NotImplementedError('--cache-from is not supported yet: berth only uses its local build cache');
-    if (params.extraHosts) throw new NotImplementedError('--add-host is not supported for builds yet');
     if (params.squash) throw new NotImplementedError('--squash is not supported');
     if (params.cgroupParent) throw new NotImplementedError('--cgroup-parent is not supported yet');
     if (params.isolation && params.isolation !== 'default') throw new NotImplementedError(`--isolation=${params.isolation} is not supported on Linux`);
@@ -201,6 +203,8 @@ export class BuildService {
     const lease = this.layers.lease();
     const backend = this.backend(p, lease, signal);
     const builder = new Builder(backend, out, {
+      ...(p.params.cacheFrom.length ? { cacheFrom: this.cacheSources(p.params.cacheFrom) } : {}),
+      extraHosts: p.params.extraHosts,
       dockerfile: p.dockerfile, contextDir: p.contextDir, tags: p.tags, buildArgs: p.buildArgs, labels: p.params.labels,
       noCache: p.params.noCache, pull: p.params.pull, ...(p.params.target ? { target: p.params.target } : {}),
       quiet: p.params.quiet, network: p.network, resources: p.params.resources,
@@ -216,6 +220,20 @@ export class BuildService {
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * The `cachefrom` images that exist here. Like dockerd (MakeImageCache), a
+   * name that finds no image is skipped; one that is not a valid reference
+   * fails the build.
+   */
+  private cacheSources(names: readonly string[]): ImageRecord[] {
+    const out: ImageRecord[] = [];
+    for (const name of names) {
+      const img = this.images.tryResolve(name);
+      if (img && !out.some((i) => i.id === img.id)) out.push(img);
+    }
+    return out;
   }
 
   async dispose(p: PreparedBuild): Promise<void> {
@@ -282,6 +300,7 @@ export class BuildService {
       image: (id) => images.store.get(id),
       lowerDirs: (top) => layers.lowerDirs(top),
       chainSize: (top) => layers.chain(top).reduce((n, l) => n + l.size, 0),
+      layerAt: (top, count) => (count > 0 ? layers.chain(top)[count - 1]?.chainId ?? null : null),
       importLayer: (tar, parent) => layers.importLayer(tar, parent, { lease }),
       putImage: (bytes, topLayer, parent) => {
         const existed = images.store.get(imageIdOf(bytes)) !== undefined;
@@ -310,7 +329,10 @@ export class BuildService {
     const { Id: id } = await this.containers.create({
       Image: spec.image, Cmd: spec.argv, Entrypoint: [''], Env: spec.env, User: spec.user, WorkingDir: spec.workdir,
       AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] }, Labels: { [BUILD_CONTAINER_LABEL]: this.session },
-      HostConfig: { ...spec.resources, NetworkMode: spec.network, LogConfig: { Type: 'none' }, Binds: spec.binds },
+      HostConfig: {
+        ...spec.resources, NetworkMode: spec.network, LogConfig: { Type: 'none' }, Binds: spec.binds,
+        ...(spec.extraHosts.length ? { ExtraHosts: spec.extraHosts } : {}),
+      },
     });
     try {
       hooks.created(id);

@@ -21,7 +21,11 @@ function markerPath(paths: DataPaths, id: string): string {
   return join(paths.containerDir(id), 'commit-paused');
 }
 
-/** Freezes the container for a commit, the marker first (on disk before the freeze). */
+/**
+ * Freezes the container for a commit, the marker first (on disk before the
+ * freeze). Called with the container's operation queue held, and only for a
+ * container that is running and not paused then.
+ */
 export async function pauseForCommit(paths: DataPaths, id: string, pause: () => Promise<void>): Promise<void> {
   const fh = await open(markerPath(paths, id), 'w', 0o600);
   try {
@@ -37,13 +41,22 @@ export async function pauseForCommit(paths: DataPaths, id: string, pause: () => 
   }
 }
 
-/** Thaws the container after a commit; the marker goes once the thaw is done (or failed for good). */
+/**
+ * Whether the container's pause is still commit's own: the marker is gone
+ * once the user unpaused it (forgetCommitPause), and then a pause it has now
+ * is the user's, which commit must not undo.
+ */
+export async function isCommitPause(paths: DataPaths, id: string): Promise<boolean> {
+  return stat(markerPath(paths, id)).then(() => true, () => false);
+}
+
+/**
+ * Thaws the container after a commit; the marker goes once the thaw is done.
+ * A thaw that failed keeps it, so the next start-up tries again.
+ */
 export async function unpauseAfterCommit(paths: DataPaths, id: string, unpause: () => Promise<void>): Promise<void> {
-  try {
-    await unpause();
-  } finally {
-    await rm(markerPath(paths, id), { force: true });
-  }
+  await unpause();
+  await rm(markerPath(paths, id), { force: true });
 }
 
 /**
@@ -69,7 +82,7 @@ export interface CommitPauseHost {
 export async function undoCommitPauses(paths: DataPaths, host: CommitPauseHost): Promise<void> {
   for (const c of host.all()) {
     const marker = markerPath(paths, c.Id);
-    if (!(await stat(marker).then(() => true, () => false))) continue;
+    if (!(await isCommitPause(paths, c.Id))) continue;
     try {
       let resumed = false;
       if (c.State.Running && c.State.Paused) {

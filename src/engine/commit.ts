@@ -12,7 +12,7 @@ import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { ImageService } from './images.js';
 import type { DataPaths } from '../store/paths.js';
-import { SystemError } from '../errors.js';
+import { ConflictError, SystemError } from '../errors.js';
 
 export interface CommitOptions {
   /** Container defaults of the new image; default: the container's own Config. */
@@ -41,6 +41,9 @@ export function defaultsFromContainer(c: ContainerRecord): ContainerDefaults {
 }
 
 export async function commitContainer(images: ImageService, paths: DataPaths, c: ContainerRecord, o: CommitOptions = {}): Promise<ImageRecord> {
+  // dockerd's refusals (daemon/commit.go): a container on its way out has no layer to read.
+  if (c.State.Dead) throw new ConflictError(`You cannot commit container ${c.Id} which is Dead`);
+  if (c.State.Status === 'removing') throw new ConflictError(`You cannot commit container ${c.Id} which is being removed`);
   const base = images.store.get(c.Image);
   if (!base) throw new SystemError(`image ${c.Image} of container ${c.Id} is missing`);
   const upper = join(paths.containerDir(c.Id), 'upper');

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { checkCreateRequest } from './create-checks.js';
+import { checkLogConfig } from './log-config.js';
 import type { CreateRequest } from './create-request.js';
 
 export type { CreateRequest } from './create-request.js';
@@ -18,6 +19,19 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 function asList(v: string[] | string | null | undefined): string[] | null {
   if (v === undefined || v === null) return null;
   return typeof v === 'string' ? [v] : v;
+}
+
+/**
+ * The container's Env from the request's and the image's, as dockerd merges
+ * them (moby `daemon/commit.go` `merge`): the request's entries as given and
+ * in their order, even `KEY` without `=` (which unsets the image's `KEY` in
+ * the process, runtime/spec.ts `containerEnv`), then the image's entries
+ * whose key the request does not name.
+ */
+export function mergeImageEnv(image: string[], request: string[]): string[] {
+  if (request.length === 0) return [...image];
+  const keys = new Set(request.map((e) => e.split('=')[0]));
+  return [...request, ...image.filter((e) => !keys.has(e.split('=')[0]))];
 }
 
 /** Merges KEY=VALUE lists: later entries override earlier ones with the same key. */
@@ -39,21 +53,16 @@ export interface EffectiveConfig {
   Args: string[];
 }
 
-const SUPPORTED_LOG_DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local', 'none']);
-
 /** Fields of HostConfig berth has not built yet; a non-empty value is refused. */
 const NOT_YET: Record<string, string> = {
   Devices: '--device is not supported yet',
   DeviceRequests: '--gpus is not supported',
-  DeviceCgroupRules: '--device-cgroup-rule is not supported yet',
   BlkioWeightDevice: '--blkio-weight-device is not supported yet',
   BlkioDeviceReadBps: '--device-read-bps is not supported yet',
   BlkioDeviceWriteBps: '--device-write-bps is not supported yet',
   BlkioDeviceReadIOps: '--device-read-iops is not supported yet',
   BlkioDeviceWriteIOps: '--device-write-iops is not supported yet',
   CgroupParent: '--cgroup-parent is not supported yet',
-  VolumeDriver: '--volume-driver is not supported',
-  Isolation: '--isolation is not supported on Linux',
   UsernsMode: '--userns is not supported yet',
   CgroupnsMode: '--cgroupns is not supported yet',
   Runtime: '',
@@ -72,19 +81,15 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   const hc: Record<string, any> = { ...(req.HostConfig ?? {}) };
   for (const [k, why] of Object.entries(NOT_YET)) {
     if (!why) continue;
-    if (k === 'Isolation' && hc[k] === 'default') continue;
     if (k === 'CgroupnsMode' && (hc[k] === 'private' || hc[k] === 'host' || !hc[k])) continue;
     if (k === 'UsernsMode' && (hc[k] === 'host' || !hc[k])) continue;
     if (isSet(hc[k])) throw new NotImplementedError(why);
   }
   // Legacy links (`--link`, docker-py's `links=`, which docker-compose sets on
-  // every container) exist on the default bridge only. On a user-defined
-  // network dockerd keeps HostConfig.Links without acting on them
-  // (`registerLinks` returns early); names resolve through the network's DNS
-  // instead, and the docker CLI itself copies them into the endpoint's Links.
-  if (isSet(hc.Links) && !isUserDefinedMode(hc.NetworkMode)) {
-    throw new NotImplementedError('links are not supported on the default bridge: use a user-defined network and container names');
-  }
+  // every container) act on the default bridge only (engine/legacy-links.ts).
+  // On a user-defined network dockerd keeps HostConfig.Links without acting on
+  // them (`registerLinks` returns early); names resolve through the network's
+  // DNS instead, and the docker CLI itself copies them into the endpoint's Links.
   for (const h of hc.ExtraHosts ?? []) {
     const sep = String(h).lastIndexOf(':');
     const ip = String(h).slice(sep + 1);
@@ -93,18 +98,15 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   for (const d of hc.Dns ?? []) if (isIP(String(d)) === 0) throw new InvalidParameterError(`IP address is not correctly formatted: ${d}`);
 
   const restart = hc.RestartPolicy?.Name ?? '';
-  const logType = hc.LogConfig?.Type ?? '';
-  if (!SUPPORTED_LOG_DRIVERS.has(logType)) throw new NotImplementedError(`logging driver "${logType}" is not supported by berth (json-file, local, none are)`);
-  for (const opt of Object.keys(hc.LogConfig?.Config ?? {})) {
-    if (opt !== 'max-size') throw new NotImplementedError(`log option "${opt}" is not supported by berth (max-size is)`);
-  }
+  const logConfig = checkLogConfig(hc.LogConfig);
 
   // `default` is the bridge network, as in dockerd; engine/networks.ts checks that the network exists.
   const netMode: string = !hc.NetworkMode || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode;
   for (const k of ['PidMode', 'IpcMode', 'UTSMode']) {
     const v = hc[k] ?? '';
     const ok = k === 'IpcMode' ? ['', 'private', 'host', 'shareable'] : ['', 'host'];
-    if (!ok.includes(v)) throw new NotImplementedError(`${k} "${v}" is not supported yet`);
+    // container:<x> joins x's namespace (for IPC without sharing x's /dev/shm yet).
+    if (!ok.includes(v) && !(k !== 'UTSMode' && /^container:.+/.test(v))) throw new NotImplementedError(`${k} "${v}" is not supported yet`);
   }
 
   // Entrypoint/Cmd: a request Entrypoint replaces the image's and drops its Cmd (dockerd's merge).
@@ -118,7 +120,7 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
   if (argv.length === 0) throw new InvalidParameterError('No command specified');
 
-  const env = mergeEnv(image.Env ?? [], req.Env ?? []);
+  const env = mergeImageEnv(image.Env ?? [], req.Env ?? []);
   const labels = { ...(image.Labels ?? {}), ...(req.Labels ?? {}) };
   const volumes = { ...(image.Volumes ?? {}), ...(req.Volumes ?? {}) };
   const exposed = { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) };
@@ -145,8 +147,7 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
     throw new InvalidParameterError(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
   }
   const hostConfig: Record<string, any> = {
-    Binds: null, ContainerIDFile: '', LogConfig: { Type: logType || 'json-file', Config: hc.LogConfig?.Config ?? {} },
-    NetworkMode: netMode, PortBindings: {}, RestartPolicy: { Name: restart || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
+    Binds: null, ContainerIDFile: '', NetworkMode: netMode, PortBindings: {}, RestartPolicy: { Name: restart || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
     AutoRemove: !!hc.AutoRemove, VolumeDriver: '', VolumesFrom: null, ConsoleSize: hc.ConsoleSize ?? [0, 0],
     CapAdd: null, CapDrop: null, CgroupnsMode: 'private', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
     IpcMode: hc.IpcMode || 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
@@ -157,16 +158,11 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
     Ulimits: null, Init: null, Mounts: undefined, Tmpfs: undefined, Sysctls: undefined,
     MaskedPaths: undefined, ReadonlyPaths: undefined,
     ...stripUndefined(hc),
+    LogConfig: logConfig,
   };
   hostConfig.NetworkMode = netMode;
   if (!hostConfig.ShmSize) hostConfig.ShmSize = 67108864;
   return { Config: config, HostConfig: hostConfig, Path: argv[0], Args: argv.slice(1) };
-}
-
-/** Whether a NetworkMode names a user-defined network (not default/bridge/host/none/container:…). */
-function isUserDefinedMode(mode: unknown): boolean {
-  if (typeof mode !== 'string' || mode === '') return false;
-  return !['default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:');
 }
 
 function stripUndefined(o: Record<string, any>): Record<string, any> {

@@ -8,9 +8,12 @@
  * namespace cannot reach; on user-defined networks the network's DNS server
  * (aardvark-dns at the gateway, berth's counterpart of Docker's 127.0.0.11);
  * `--dns`, `--dns-search` and `--dns-option` replace the matching lines.
- * /etc/hosts gets the container's own address and `--add-host` entries.
+ * /etc/hosts gets the container's own address and `--add-host` entries, then
+ * a line per legacy link (engine/legacy-links.ts), which a linked container's
+ * restart rewrites in place (updateHostsEntries).
  */
-import { lstat, readFile, symlink, writeFile } from 'node:fs/promises';
+import { lstat, open, readFile, symlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { RootedFs } from '../image/rooted-fs.js';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +34,8 @@ export interface EtcOptions {
   search?: string[];
   /** `--dns-option`; undefined keeps the host's options. */
   options?: string[];
+  /** Legacy links: `<child ip>\t<alias> <hostname> <name>` lines after the container's own. */
+  links?: { ip: string; names: string }[];
   /** `--network container:<id>`: that container's hosts and resolv.conf, used as they are. */
   sharedFrom?: { hosts: string; resolvConf: string };
 }
@@ -111,6 +116,7 @@ export async function writeEtcFiles(containerDir: string, o: EtcOptions): Promis
     'ff02::2\tip6-allrouters',
     ...extraHostLines(o.extraHosts),
     ...own,
+    ...(o.links ?? []).map((l) => `${l.ip}\t${l.names}`),
     '',
   ].join('\n'));
   await writeFile(p.resolvConf, resolvConf(await hostResolvConf(), o));
@@ -138,4 +144,49 @@ export async function addMtab(rootfs: string): Promise<void> {
   } finally {
     await fs.close();
   }
+}
+
+/** Beyond this a container's /etc/hosts (which it may write) is not read back. */
+const HOSTS_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Rewrites lines of a running container's /etc/hosts in place (the file is
+ * bind-mounted: the same inode must keep it). The container can write the
+ * file, so it is read as text of bounded size, through no symlink.
+ */
+async function editHostsFile(path: string, edit: (lines: string[]) => string[]): Promise<void> {
+  const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    if (st.size > HOSTS_MAX_BYTES) throw new Error(`${path} is larger than ${HOSTS_MAX_BYTES} bytes`);
+    const buf = Buffer.alloc(st.size);
+    const { bytesRead } = await fh.read(buf, 0, st.size, 0);
+    const before = buf.subarray(0, bytesRead).toString('utf8');
+    const after = edit(before.split('\n')).join('\n');
+    if (after === before) return;
+    const out = Buffer.from(after);
+    await fh.truncate(0);
+    await fh.write(out, 0, out.length, 0);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The first name of a hosts line (the alias of a link's line). */
+function firstName(line: string): string {
+  if (line.trimStart().startsWith('#')) return '';
+  return line.trim().split(/\s+/)[1] ?? '';
+}
+
+/** A linked container's new address on the lines named by `aliases` (libnetwork's etchosts.Update). */
+export async function updateHostsEntries(path: string, aliases: string[], ip: string): Promise<void> {
+  const names = new Set(aliases);
+  await editHostsFile(path, (lines) => lines.map((l) => (names.has(firstName(l)) ? `${ip}\t${l.trim().split(/\s+/).slice(1).join(' ')}` : l)));
+}
+
+/** Drops the lines named by `aliases` (a link removed while its parent runs). */
+export async function removeHostsEntries(path: string, aliases: string[]): Promise<void> {
+  const names = new Set(aliases);
+  await editHostsFile(path, (lines) => lines.filter((l) => !names.has(firstName(l))));
 }

@@ -6,8 +6,9 @@
  */
 import { isAbsolute, posix } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
-import { InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import { InvalidParameterError, NotFoundError, NotImplementedError, SystemError } from '../errors.js';
 import type { ContainerRecord, MountPoint } from '../store/container-store.js';
+import { randomVolumeName, unknownVolumeDriver } from './volumes.js';
 
 export interface MountRequestContext {
   /** Creates (or returns) a named volume; `anonymous` for `-v /path` and image VOLUMEs. */
@@ -16,8 +17,14 @@ export interface MountRequestContext {
   lookupContainer(nameOrId: string): ContainerRecord;
 }
 
-/** tmpfs destinations keep their options here (Docker keeps them in HostConfig.Tmpfs). */
-export interface ResolvedMount extends MountPoint { TmpfsOptions?: string; NoCopy?: boolean }
+/**
+ * tmpfs destinations keep their options here (Docker keeps them in
+ * HostConfig.Tmpfs); a volume mount's `Subpath` (API 1.45
+ * `VolumeOptions.Subpath`) names the directory or file inside the volume
+ * that is mounted instead of the whole volume (Source stays the volume's
+ * mount point, as dockerd's inspect shows it).
+ */
+export interface ResolvedMount extends MountPoint { TmpfsOptions?: string; NoCopy?: boolean; Subpath?: string }
 
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 
@@ -28,15 +35,42 @@ function cleanDest(dest: string, raw: string): string {
   return d.replace(/\/$/, '');
 }
 
-/** Parses one `-v` spec: `name:/dst[:opts]`, `/host:/dst[:opts]`. */
+/**
+ * Parses one `Binds` entry: `name:/dst[:opts]`, `/host:/dst[:opts]`, or
+ * `/dst` alone (an anonymous volume, moby's linux parser; the docker CLI
+ * sends `-v /dst` as Config.Volumes, other clients send it here).
+ */
 function parseBind(spec: string): { source: string; dest: string; opts: string[] } {
   const parts = spec.split(':');
+  if (parts.length === 1 && parts[0] !== '') return { source: '', dest: parts[0], opts: [] };
   if (parts.length < 2 || parts.length > 3) throw new InvalidParameterError(`invalid volume specification: '${spec}'`);
   return { source: parts[0], dest: parts[1], opts: parts[2] ? parts[2].split(',') : [] };
 }
 
+/**
+ * Go's filepath.IsLocal: not empty, not absolute, and never above its start
+ * once `..` are applied (`a/../b` is local, `a/../../b` is not).
+ */
+function isLocalPath(p: string): boolean {
+  if (p === '' || p.startsWith('/')) return false;
+  const clean = posix.normalize(p);
+  return clean !== '..' && !clean.startsWith('../');
+}
+
+/**
+ * The volume driver a volume is made by: the mount's own, else the
+ * container's `VolumeDriver`, else local. berth has only the local driver
+ * and no plugins: any other name fails where dockerd would fail to find its
+ * plugin, when a volume is made or looked up through it (a container that
+ * names a driver but mounts no volume is created, as with dockerd).
+ */
+function checkDriver(driver: string | undefined, volumeName: string | undefined): void {
+  if (driver && driver !== 'local') throw unknownVolumeDriver(volumeName ?? randomVolumeName(), driver);
+}
+
 export async function resolveMounts(hc: Record<string, any>, config: Record<string, any>, ctx: MountRequestContext): Promise<ResolvedMount[]> {
   const mounts: ResolvedMount[] = [];
+  const containerDriver: string | undefined = hc.VolumeDriver || undefined;
   const taken = new Set<string>();
   const add = (m: ResolvedMount) => {
     if (taken.has(m.Destination)) throw new InvalidParameterError(`Duplicate mount point: ${m.Destination}`);
@@ -58,12 +92,17 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
       else if (o === 'z' || o === 'Z') throw new NotImplementedError(`SELinux relabeling (:${o}) is not supported: SELinux is not enabled`);
       else throw new InvalidParameterError(`invalid mode: ${o}`);
     }
-    if (isAbsolute(source)) {
+    if (source === '') {
+      checkDriver(containerDriver, undefined);
+      const v = await ctx.ensureVolume(undefined, true);
+      add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: '', RW: true, Propagation: '' });
+    } else if (isAbsolute(source)) {
       // `-v /host:/dst` creates a missing host directory, like dockerd.
       if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
       add({ Type: 'bind', Source: source, Destination: destination, Mode: opts.join(','), RW: rw, Propagation: propagation || 'rprivate' });
     } else {
       if (noCopy && propagation) throw new InvalidParameterError(`invalid mode: ${opts.join(',')}`);
+      checkDriver(containerDriver, source);
       const v = await ctx.ensureVolume(source, false);
       add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: opts.filter((o) => o !== 'nocopy').join(',') || 'z', RW: rw, Propagation: '', NoCopy: noCopy });
     }
@@ -80,11 +119,18 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
         break;
       }
       case 'volume': {
-        if (m.VolumeOptions?.DriverConfig?.Name && m.VolumeOptions.DriverConfig.Name !== 'local') {
-          throw new NotImplementedError(`volume driver ${m.VolumeOptions.DriverConfig.Name} is not supported`);
+        const subpath: string = m.VolumeOptions?.Subpath ?? '';
+        if (subpath !== '') {
+          // moby volume/mounts linux_parser: lexical checks at create; the path itself is checked at each start.
+          if (!m.Source) throw new InvalidParameterError('invalid mount config for type "volume": must not set Subpath when using anonymous volumes');
+          if (!isLocalPath(subpath)) throw new InvalidParameterError('invalid mount config for type "volume": subpath must be a relative path within the volume');
         }
+        checkDriver(m.VolumeOptions?.DriverConfig?.Name || containerDriver, m.Source || undefined);
         const v = await ctx.ensureVolume(m.Source || undefined, !m.Source, m.VolumeOptions?.Labels);
-        add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: 'z', RW: rw, Propagation: '', NoCopy: !!m.VolumeOptions?.NoCopy });
+        add({
+          Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: 'z', RW: rw, Propagation: '',
+          NoCopy: !!m.VolumeOptions?.NoCopy, ...(subpath ? { Subpath: posix.normalize(subpath) } : {}),
+        });
         break;
       }
       case 'tmpfs': {
@@ -122,6 +168,7 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
   for (const dest of Object.keys((config.Volumes ?? {}) as Record<string, object>)) {
     const destination = cleanDest(dest, dest);
     if (taken.has(destination)) continue;
+    checkDriver(containerDriver, undefined);
     const v = await ctx.ensureVolume(undefined, true);
     add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: '', RW: true, Propagation: '' });
   }
@@ -131,7 +178,12 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
 export interface OciMount { destination: string; type: string; source: string; options: string[] }
 
 /** OCI mounts for a container's user mounts, parents before children. */
-export function ociMounts(mounts: ResolvedMount[]): OciMount[] {
+/**
+ * The runtime's mounts. A mount with a Subpath gets its source from
+ * `subpathSources` (engine/volume-subpath.ts bindSubpaths): never the path
+ * inside the volume, which a container could change before the runtime mounts it.
+ */
+export function ociMounts(mounts: ResolvedMount[], subpathSources: ReadonlyMap<ResolvedMount, string> = new Map()): OciMount[] {
   const sorted = [...mounts].sort((a, b) => a.Destination.split('/').length - b.Destination.split('/').length);
   return sorted.map((m) => {
     if (m.Type === 'tmpfs') {
@@ -140,6 +192,8 @@ export function ociMounts(mounts: ResolvedMount[]): OciMount[] {
       return { destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts };
     }
     const opts = ['rbind', m.RW ? 'rw' : 'ro', m.Propagation || 'rprivate'];
-    return { destination: m.Destination, type: 'bind', source: m.Source, options: opts };
+    const source = m.Subpath ? subpathSources.get(m) : m.Source;
+    if (source === undefined) throw new SystemError(`the subpath ${m.Subpath} of volume ${m.Name} is not bound for this start`);
+    return { destination: m.Destination, type: 'bind', source, options: opts };
   });
 }

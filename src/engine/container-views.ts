@@ -148,6 +148,12 @@ export interface ListContext {
   networksOf(c: ContainerRecord): string[];
 }
 
+/**
+ * The label that puts a container in a namespace other than Docker's (the CRI's `k8s.io`, as
+ * nerdctl names it): such containers are listed only when a label filter names this key.
+ */
+export const NAMESPACE_LABEL = 'io.berth.namespace';
+
 export function filterContainers(all: ContainerRecord[], f: Filters, ctx: ListContext): ContainerRecord[] {
   for (const k of Object.keys(f)) if (!CONTAINER_FILTERS.has(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
   const statuses = f.status ?? [];
@@ -158,7 +164,9 @@ export function filterContainers(all: ContainerRecord[], f: Filters, ctx: ListCo
   const since = f.since?.[0] ? ctx.lookup(f.since[0]) : undefined;
   if (f.before?.[0] && !before) throw new InvalidParameterError(`No such container: ${f.before[0]}`);
   if (f.since?.[0] && !since) throw new InvalidParameterError(`No such container: ${f.since[0]}`);
+  const namespaced = (f.label ?? []).some((l) => l.split('=')[0] === NAMESPACE_LABEL);
   return all.filter((c) => {
+    if (!namespaced && c.Config.Labels?.[NAMESPACE_LABEL] !== undefined) return false;
     if (f.id && !f.id.some((p) => c.Id.startsWith(p))) return false;
     if (f.name && !f.name.some((n) => new RegExp(n.replace(/^\//, '')).test(c.Name))) return false;
     if (f.label && !f.label.every((l) => matchLabel(c.Config.Labels, l))) return false;

@@ -10,6 +10,7 @@
  * its OCI bundle and conmon's sockets live in the exec root (bundleDir).
  */
 import { prunable, type PruneFilters } from './prune-filters.js';
+import { NAMESPACE_LABEL } from './container-views.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -27,18 +28,23 @@ import type { VolumeService } from './volumes.js';
 import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
+import { bindSubpaths } from './volume-subpath.js';
+import { parseSize } from './log-config.js';
 import { generateName, normalizeName } from './names.js';
-import { addMtab, writeEtcFiles } from './container-files.js';
-import { forgetCommitPause } from './commit-pause.js';
+import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
+import { writableLayerSize } from './container-size.js';
+import { formatLink, isLegacyLinkMode, legacyLinks, linkEnv, linkHostNames, registerLinks, splitLinkName } from './legacy-links.js';
+import { forgetCommitPause, isCommitPause, pauseForCommit, unpauseAfterCommit } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
-import { createContainer, resizeTerminal } from '../runtime/conmon.js';
+import { createContainer, reopenLog, resizeTerminal } from '../runtime/conmon.js';
 import { attachContainer } from '../runtime/attach.js';
 import { readExitCode } from '../runtime/exit-watcher.js';
 import { signalNumber } from './signals.js';
-import type { ContainerNetworking } from './endpoints.js';
+import type { ContainerNetworking, EndpointService } from './endpoints.js';
+import { configuredNetworks } from './network-views.js';
 import { startTrace } from '../trace.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
 import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
@@ -82,8 +88,8 @@ export class ContainerService {
     private readonly paths: DataPaths,
     private readonly events: EventBus,
     private readonly runtimes: RuntimeRegistry,
-    /** Network namespaces, endpoints and published ports (engine/endpoints.ts). */
-    private readonly networks: ContainerNetworking,
+    /** Network namespaces, endpoints and published ports (engine/endpoints.ts); addresses for links. */
+    private readonly networks: ContainerNetworking & Pick<EndpointService, 'settingsView'>,
   ) {}
 
   private seccompCompiler?: SeccompCompiler;
@@ -108,6 +114,9 @@ export class ContainerService {
     if (byId) return byId;
     const idByName = this.store.idByName(key);
     if (idByName) return this.store.get(idByName)!;
+    // A link name, `<parent>/<alias>`, names the child, as in dockerd's name index.
+    const child = key.includes('/') ? this.linkChild(key) : undefined;
+    if (child) return child;
     if (/^[a-f0-9]+$/.test(key) && key.length > 0) {
       const matches = this.store.findByPrefix(key);
       if (matches.length === 1) return matches[0];
@@ -116,13 +125,25 @@ export class ContainerService {
     throw new NotFoundError(`No such container: ${nameOrId}`);
   }
 
+  /** The child a link name `<parent>/<alias>` stands for, if that parent has that link and the child exists. */
+  private linkChild(linkName: string): ContainerRecord | undefined {
+    const slash = linkName.lastIndexOf('/');
+    const parentId = this.store.idByName(linkName.slice(0, slash).replace(/^\/+/, ''));
+    const parent = parentId ? this.store.get(parentId) : undefined;
+    if (!parent) return undefined;
+    const link = legacyLinks(parent.Name, parent.HostConfig).find((l) => l.alias === linkName.slice(slash + 1));
+    const childId = link ? this.store.idByName(link.child) : undefined;
+    return childId ? this.store.get(childId) : undefined;
+  }
+
   private attributes(c: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
     return { ...(c.Config.Labels ?? {}), image: c.ImageRef, name: c.Name, ...extra };
   }
 
   // ---------------------------------------------------------------- create
 
-  async create(req: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `o.logPath`: where conmon writes the k8s-file log instead of ctr.log (the CRI's log_path; never from the Docker API). */
+  async create(req: CreateRequest, name?: string, o: { logPath?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     const image = this.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
@@ -137,13 +158,13 @@ export class ContainerService {
     }
     this.reservedNames.add(cname);
     try {
-      return await this.createNamed(req, req.Image, id, cname, image);
+      return await this.createNamed(req, req.Image, id, cname, image, o.logPath);
     } finally {
       this.reservedNames.delete(cname);
     }
   }
 
-  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord): Promise<{ Id: string; Warnings: string[] }> {
+  private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord, logPath?: string): Promise<{ Id: string; Warnings: string[] }> {
     const eff = effectiveConfig(req, image.config.config ?? {}, imageRef, id);
     // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
     const { warnings } = mapResources(eff.HostConfig);
@@ -152,6 +173,9 @@ export class ContainerService {
     eff.HostConfig.Runtime = runtimeName;
     const networking = this.networks.prepareCreate(eff, req);
     warnings.push(...networking.warnings);
+    if (isLegacyLinkMode(eff.HostConfig.NetworkMode)) {
+      eff.HostConfig.Links = registerLinks(cname, eff.HostConfig, (n) => this.lookup(n));
+    }
 
     const createdVolumes: string[] = [];
     const dir = this.paths.containerDir(id);
@@ -172,6 +196,7 @@ export class ContainerService {
         Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: imageRef,
         Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
         NetworkingConfig: networking.NetworkingConfig, State: freshState(), RestartCount: 0, Mounts: mounts, Runtime: runtimeName,
+        ...(logPath ? { LogPath: logPath } : {}),
       };
       try {
         this.store.insert(rec);
@@ -217,6 +242,14 @@ export class ContainerService {
     return merged;
   }
 
+  /** `container:<x>` (PidMode, IpcMode): x's namespace, which x must be running to hold. */
+  private joinedNamespace(mode: string | undefined, kind: 'pid' | 'ipc'): { path: string } | undefined {
+    if (!mode?.startsWith('container:')) return undefined;
+    const other = this.lookup(mode.slice('container:'.length));
+    if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join ${kind} namespace of a non running container: ${other.Id}`);
+    return { path: `/proc/${other.State.Pid}/ns/${kind}` };
+  }
+
   /** Copies the image's content at a fresh volume's destination into it, as Docker does. */
   private async populateVolumes(c: ContainerRecord, rootfs: string): Promise<void> {
     for (const m of c.Mounts as ResolvedMount[]) {
@@ -234,7 +267,8 @@ export class ContainerService {
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     if (c.State.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
-    if (c.State.Running) throw new NotModifiedError('container already started');
+    // A restart back-off is a run in dockerd's eyes (its State says Running): its own timer starts it.
+    if (c.State.Running || c.State.Restarting) throw new NotModifiedError('container already started');
     if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError(`container is marked for removal and cannot be started`);
     const runtime = this.runtimes.get(c.Runtime);
     const bundleDir = this.paths.bundleDir(c.Id);
@@ -242,6 +276,7 @@ export class ContainerService {
     const undo: (() => Promise<unknown>)[] = [];
     const trace = startTrace(`start ${c.Id.slice(0, 12)}`);
     try {
+      const linked = this.legacyLinksAtStart(c);
       const rootfs = await this.rootfsMount(c);
       trace.step('mount');
       undo.push(() => unmount(rootfs));
@@ -249,15 +284,20 @@ export class ContainerService {
       const net = await this.networks.setUp(c);
       undo.push(() => this.networks.tearDown(c));
       trace.step('network');
-      const etc = await writeEtcFiles(cdir, { hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc });
+      const etc = await writeEtcFiles(cdir, {
+        hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
+      });
       const user = await resolveUser(rootfs, c.Config.User ?? '', c.HostConfig.GroupAdd ?? []);
       trace.step('files');
-      const env = [...c.Config.Env as string[]];
+      const env = withLinkEnv(linked.env, c.Config.Env as string[]);
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
-      const userMounts = ociMounts(c.Mounts as ResolvedMount[]);
+      // review1: each volume Subpath is bound from the descriptor its check opened, until the runtime has mounted it (engine/volume-subpath.ts).
+      const subpaths = await bindSubpaths(c.Mounts as ResolvedMount[], join(this.paths.execRoot, 'subpaths', c.Id));
+      undo.push(() => subpaths.release());
+      const userMounts = ociMounts(c.Mounts as ResolvedMount[], subpaths.sources);
       const dests = new Set(userMounts.map((m) => m.destination));
       const etcMounts = [
         ['/etc/resolv.conf', etc.resolvConf], ['/etc/hostname', etc.hostname], ['/etc/hosts', etc.hosts],
@@ -271,12 +311,13 @@ export class ContainerService {
         mounts: [...etcMounts, ...userMounts],
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
         network: net.namespace,
-        pid: hc.PidMode === 'host' ? 'host' : 'private',
-        ipc: hc.IpcMode === 'host' ? 'host' : 'private',
+        pid: this.joinedNamespace(hc.PidMode, 'pid') ?? (hc.PidMode === 'host' ? 'host' : 'private'),
+        ipc: this.joinedNamespace(hc.IpcMode, 'ipc') ?? (hc.IpcMode === 'host' ? 'host' : 'private'),
         uts: hc.UTSMode === 'host' ? 'host' : 'private',
         resources: hc, cgroupsPath: `/berth/${c.Id}`, shmSize: hc.ShmSize, sysctls: hc.Sysctls,
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
+        maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
       });
       if (runtime.name === 'crun' && spec.linux?.seccomp) {
         // A filter compiled once, instead of by crun at every start (~12 ms).
@@ -294,12 +335,13 @@ export class ContainerService {
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
-        logPath: logType === 'none' ? '/dev/null' : join(cdir, 'ctr.log'),
+        logPath: logType === 'none' ? '/dev/null' : c.LogPath ?? join(cdir, 'ctr.log'),
         tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, leaveStdinOpen: !c.Config.StdinOnce,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
       });
       undo.push(() => runtime.delete(c.Id, true));
+      await subpaths.release(); // review1: the container's mount namespace holds its own copies now
       trace.step('conmon+create');
       await this.connectPendingAttach(c.Id);
       await runtime.start(c.Id);
@@ -313,6 +355,8 @@ export class ContainerService {
       // An attach that came while the container was starting (after the one above) connects now.
       await this.connectPendingAttach(c.Id);
       this.events.emit('container', 'start', c.Id, this.attributes(c));
+      // After the start is recorded: nothing here may undo it.
+      await this.updateLinkParents(c).catch((e) => console.error(`berthd: links to ${c.Id.slice(0, 12)}: ${errorMessage(e)}`));
       trace.step('record');
       trace.end();
     } catch (e) {
@@ -331,6 +375,57 @@ export class ContainerService {
       // A --rm container that could not start is removed, as dockerd does; `wait?condition=removed` then returns.
       if (c.HostConfig.AutoRemove) await this.removeLocked(c.Id, { force: true, volumes: true }).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * The parent's side of its legacy links at start (dockerd's
+   * setupLinkedContainers and addLegacyLinks): on the default bridge, every
+   * child must be running there; the environment and /etc/hosts lines its
+   * links give. Nothing for a container off the default bridge.
+   */
+  private legacyLinksAtStart(c: ContainerRecord): { env: string[]; hosts: { ip: string; names: string }[] } {
+    const links = legacyLinks(c.Name, c.HostConfig);
+    const env: string[] = [];
+    const hosts: { ip: string; names: string }[] = [];
+    if (!links.length || !('bridge' in configuredNetworks(c))) return { env, hosts };
+    for (const l of links) {
+      const childId = this.store.idByName(l.child);
+      const child = childId ? this.store.get(childId) : undefined;
+      if (!child?.State.Running) throw new SystemError(`Cannot link to a non running container: /${l.child} AS ${l.name}`);
+      if (!('bridge' in configuredNetworks(child))) throw new SystemError(`Cannot link to /${child.Name}, as it does not belong to the default network`);
+      const ip = this.bridgeAddress(child);
+      env.push(...linkEnv(l.name, ip, child.Config.Env ?? [], child.Config.ExposedPorts));
+      if (ip) hosts.push({ ip, names: linkHostNames(l.alias, child.Config.Hostname, child.Name) });
+    }
+    return { env, hosts };
+  }
+
+  /** A running container's address on the default bridge ('' when it has none). */
+  private bridgeAddress(c: ContainerRecord): string {
+    const networks = this.networks.settingsView(c).Networks as Record<string, { IPAddress?: string }> | undefined;
+    return networks?.bridge?.IPAddress ?? '';
+  }
+
+  /**
+   * A child that (re)started has a new address: the /etc/hosts line of each
+   * running parent's link to it says so (dockerd's UpdateHostsEntry), the
+   * file rewritten in place, as it is bind-mounted. A parent's file that
+   * cannot be rewritten costs that line, never the child's start.
+   */
+  private async updateLinkParents(child: ContainerRecord): Promise<void> {
+    if (!('bridge' in configuredNetworks(child))) return;
+    const ip = this.bridgeAddress(child);
+    if (!ip) return;
+    for (const parent of this.store.all()) {
+      if (parent.Id === child.Id || !parent.State.Running) continue;
+      try {
+        if (!('bridge' in configuredNetworks(parent))) continue;
+        const aliases = legacyLinks(parent.Name, parent.HostConfig).filter((l) => l.child === child.Name).map((l) => l.alias);
+        if (aliases.length) await updateHostsEntries(etcFilePaths(this.paths.containerDir(parent.Id)).hosts, aliases, ip);
+      } catch (e) {
+        console.error(`berthd: updating /etc/hosts of ${parent.Id.slice(0, 12)} for its link to ${child.Name}: ${errorMessage(e)}`);
+      }
     }
   }
 
@@ -462,8 +557,9 @@ export class ContainerService {
   async stop(nameOrId: string, timeout?: number, signal?: string): Promise<void> {
     const c = this.lookup(nameOrId);
     const graceMs = await this.serial(c.Id, () => this.signalStop(c.Id, timeout, signal));
-    if (graceMs > 0 && await this.graceWait(c.Id, graceMs)) return;
-    await this.serial(c.Id, () => this.killAfterGrace(c.Id));
+    if (!(graceMs > 0 && await this.graceWait(c.Id, graceMs))) await this.serial(c.Id, () => this.killAfterGrace(c.Id));
+    // dockerd's `stop` event, once the container is down (after its `kill` and `die`).
+    this.events.emit('container', 'stop', c.Id, this.attributes(this.store.get(c.Id) ?? c));
   }
 
   /**
@@ -491,7 +587,8 @@ export class ContainerService {
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     const sigNum = signalNumber(signal || c.Config.StopSignal || 'SIGTERM');
-    this.cancelRestart(c);
+    // A back-off is a run in dockerd's eyes: stopping it ends it, a 204 and no 304.
+    if (this.cancelRestart(c)) return 0;
     if (!c.State.Running) throw new NotModifiedError('container already stopped');
     c.ManualStop = true;
     this.store.save(c);
@@ -522,21 +619,25 @@ export class ContainerService {
   private async signal(c: ContainerRecord, sig: number, all = false): Promise<void> {
     const pid = c.State.Pid;
     const direct = pid > 0 && !c.State.Paused && (!all || (sig === 9 && c.HostConfig.PidMode !== 'host'));
+    let sent = false;
     if (direct && inContainerCgroup(pid, c.Id)) {
-      try { process.kill(pid, sig); return; } catch { /* gone meanwhile: let the runtime answer */ }
+      try { process.kill(pid, sig); sent = true; } catch { /* gone meanwhile: let the runtime answer */ }
     }
-    await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
+    if (!sent) await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
+    // dockerd's `kill` event for every signal sent (kill, stop, rm -f), with its number.
+    this.events.emit('container', 'kill', c.Id, this.attributes(c, { signal: String(sig) }));
   }
 
-  private cancelRestart(c: ContainerRecord): void {
+  /** Ends a restart back-off (stop, restart, rm -f); whether there was one. */
+  private cancelRestart(c: ContainerRecord): boolean {
     const t = this.restartTimers.get(c.Id);
-    if (t) {
-      clearTimeout(t);
-      this.restartTimers.delete(c.Id);
-      c.State = { ...c.State, Restarting: false, Status: 'exited' };
-      c.ManualStop = true;
-      this.store.save(c);
-    }
+    if (!t) return false;
+    clearTimeout(t);
+    this.restartTimers.delete(c.Id);
+    c.State = { ...c.State, Restarting: false, Status: 'exited' };
+    c.ManualStop = true;
+    this.store.save(c);
+    return true;
   }
 
   kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
@@ -546,7 +647,8 @@ export class ContainerService {
     // A stop waiting out its grace period does not hold the queue (stop), so it never waits for one.
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
-      if (!cur.State.Running) throw new ConflictError(`Cannot kill container: ${nameOrId}: Container ${c.Id} is not running`);
+      // dockerd 28's words (its router wraps the daemon's errNotRunning).
+      if (!cur.State.Running) throw new ConflictError(`cannot kill container: ${nameOrId}: container ${c.Id} is not running`);
       cur.ManualStop = true;
       this.store.save(cur);
       await this.signal(cur, sig, sig === 9);
@@ -569,6 +671,7 @@ export class ContainerService {
       if (graceMs >= 0) await this.killAfterGrace(c.Id);
       const cur = this.store.get(c.Id);
       if (!cur) throw new NotFoundError(`No such container: ${nameOrId}`);
+      if (graceMs >= 0) this.events.emit('container', 'stop', c.Id, this.attributes(cur));
       await this.startLocked(c.Id);
       this.events.emit('container', 'restart', c.Id, this.attributes(cur));
     });
@@ -578,13 +681,18 @@ export class ContainerService {
     const c = this.lookup(nameOrId);
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
-      if (!cur.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+      if (cur.State.Restarting) throw restartingError(c.Id);
+      if (!cur.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
       if (cur.State.Paused) throw new ConflictError(`Container ${c.Id} is already paused`);
-      await this.runtimes.get(cur.Runtime).pause(c.Id);
-      cur.State = { ...cur.State, Paused: true, Status: 'paused' };
-      this.store.save(cur);
-      this.events.emit('container', 'pause', c.Id, this.attributes(cur));
+      await this.pauseLocked(cur);
     });
+  }
+
+  private async pauseLocked(cur: ContainerRecord): Promise<void> {
+    await this.runtimes.get(cur.Runtime).pause(cur.Id);
+    cur.State = { ...cur.State, Paused: true, Status: 'paused' };
+    this.store.save(cur);
+    this.events.emit('container', 'pause', cur.Id, this.attributes(cur));
   }
 
   unpause(nameOrId: string): Promise<void> {
@@ -592,11 +700,59 @@ export class ContainerService {
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
       if (!cur.State.Paused) throw new ConflictError(`Container ${c.Id} is not paused`);
-      await this.runtimes.get(cur.Runtime).resume(c.Id);
       await forgetCommitPause(this.paths, c.Id);
-      cur.State = { ...cur.State, Paused: false, Status: 'running' };
-      this.store.save(cur);
-      this.events.emit('container', 'unpause', c.Id, this.attributes(cur));
+      await this.unpauseLocked(cur);
+    });
+  }
+
+  private async unpauseLocked(cur: ContainerRecord): Promise<void> {
+    await this.runtimes.get(cur.Runtime).resume(cur.Id);
+    cur.State = { ...cur.State, Paused: false, Status: 'running' };
+    this.store.save(cur);
+    this.events.emit('container', 'unpause', cur.Id, this.attributes(cur));
+  }
+
+  /**
+   * commit's pause (engine.commit), decided in the container's queue: only a
+   * container running then is frozen. One that has ended since commit looked
+   * it up — docker-py commits right after starting a `touch`, which may be
+   * exiting — is committed as it is, as dockerd commits a stopped container
+   * and pauses only a running one. Whether it froze the container.
+   */
+  pauseForCommit(id: string): Promise<boolean> {
+    return this.serial(id, async () => {
+      const cur = this.store.get(id);
+      if (!cur || !cur.State.Running || cur.State.Paused) return false;
+      try {
+        await pauseForCommit(this.paths, id, () => this.pauseLocked(cur));
+        return true;
+      } catch (e) {
+        // The process ended under the freeze (its exit not handled yet): nothing left to hold still.
+        if (readExitCode(this.paths.exitDir, id) !== null) return false;
+        const st = await this.runtimes.get(cur.Runtime).state(id).catch(() => null);
+        if (!st || st.status === 'stopped') return false;
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Thaws what pauseForCommit froze, unless the user has unpaused it since
+   * (their pause after that is theirs) or it was stopped meanwhile. A thaw
+   * that fails is logged, not the commit's failure (its image exists), as
+   * dockerd ignores it; the marker stays, so the next start-up resumes it.
+   */
+  resumeAfterCommit(id: string): Promise<void> {
+    return this.serial(id, async () => {
+      if (!(await isCommitPause(this.paths, id))) return;
+      const cur = this.store.get(id);
+      try {
+        await unpauseAfterCommit(this.paths, id, async () => {
+          if (cur?.State.Running && cur.State.Paused) await this.unpauseLocked(cur);
+        });
+      } catch (e) {
+        console.error(`berthd: resuming container ${id.slice(0, 12)} after a commit: ${errorMessage(e)}`);
+      }
     });
   }
 
@@ -631,18 +787,22 @@ export class ContainerService {
 
   remove(nameOrId: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, () => this.removeLocked(c.Id, o));
+    return this.serial(c.Id, () => this.removeLocked(c.Id, { ...o, as: nameOrId }));
   }
 
-  private async removeLocked(id: string, o: { force?: boolean; volumes?: boolean }): Promise<void> {
+  /** `as`: the name the client gave, which dockerd's refusals quote. */
+  private async removeLocked(id: string, o: { force?: boolean; volumes?: boolean; as?: string }): Promise<void> {
     const c = this.store.get(id);
     if (!c) return;
+    // dockerd counts a container waiting out its restart back-off as running
+    // (daemon/delete.go: "container is restarting: stop the container…").
+    if ((c.State.Running || c.State.Restarting) && !o.force) {
+      const why = c.State.Paused ? 'container is paused and must be unpaused first'
+        : `container is ${c.State.Restarting ? 'restarting' : 'running'}: stop the container before removing or force remove`;
+      throw new ConflictError(`cannot remove container "${o.as ?? c.Name}": ${why}`);
+    }
     this.cancelRestart(c);
     if (c.State.Running) {
-      if (!o.force) {
-        const what = c.State.Paused ? 'paused' : 'running';
-        throw new ConflictError(`cannot remove container "/${c.Name}": container is ${what}: stop the container before removing or force remove`);
-      }
       c.ManualStop = true;
       const runtime = this.runtimes.get(c.Runtime);
       await this.signal(c, 9, true).catch(() => undefined);
@@ -679,15 +839,31 @@ export class ContainerService {
     this.pendingAttach.delete(id);
   }
 
+  /**
+   * `container prune`: removes every stopped container the filters let go;
+   * what it reclaims is the size of their writable layers, measured before
+   * each removal (daemon/prune.go). One that cannot be removed (started
+   * meanwhile) is left and the rest still go, as dockerd does.
+   */
   async prune(f: PruneFilters = { label: [], notLabel: [] }): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
+    let reclaimed = 0;
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
+      // Another namespace's containers (the CRI's: kubelet keeps exited ones for their logs and restart counts) are not Docker's to prune.
+      if (c.Config.Labels?.[NAMESPACE_LABEL] !== undefined) continue;
       if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
-      await this.remove(c.Id, {});
-      deleted.push(c.Id);
+      try {
+        const size = await writableLayerSize(join(this.paths.containerDir(c.Id), 'upper'));
+        await this.remove(c.Id, {});
+        reclaimed += size;
+        deleted.push(c.Id);
+      } catch (e) {
+        console.error(`berthd: pruning container ${c.Id.slice(0, 12)}: ${errorMessage(e)}`);
+      }
     }
-    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+    this.events.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
   }
 
   // ---------------------------------------------------------------- update
@@ -728,18 +904,66 @@ export class ContainerService {
       const cur = this.store.get(c.Id)!;
       if (cur.Name === name) throw new InvalidParameterError(`Renaming a container with the same name as its current name`);
       const other = this.store.idByName(name);
-      if (other) throw nameConflict(name, other);
+      // dockerd's rename wraps the name reservation's conflict.
+      if (other) throw new ConflictError(`Error when allocating new name: ${nameConflict(name, other).message}`);
       const old = cur.Name;
       cur.Name = name;
       this.store.save(cur);
+      this.renameInLinks(old, name);
       this.events.emit('container', 'rename', c.Id, this.attributes(cur, { oldName: `/${old}` }));
+    });
+  }
+
+  /**
+   * Links name both their ends (`/<child>:/<parent>/<alias>`); a rename
+   * carries them along, as dockerd's link index follows the container.
+   */
+  private renameInLinks(oldName: string, newName: string): void {
+    for (const c of this.store.all()) {
+      let links;
+      try { links = legacyLinks(c.Name, c.HostConfig); } catch { continue; } // a record's unreadable links are not this rename's
+      if (!links.some((l) => l.child === oldName || c.Name === newName)) continue;
+      c.HostConfig.Links = links.map((l) => formatLink(l.child === oldName ? newName : l.child, c.Name, l.alias));
+      this.store.save(c);
+    }
+  }
+
+  /**
+   * `DELETE /containers/<parent>/<alias>?link=1` (dockerd's rmLink): the
+   * parent forgets the link, and a running parent's /etc/hosts loses its
+   * line (its environment keeps the variables until its next start). The
+   * link name must name a container, as any name given to DELETE must.
+   */
+  removeLink(linkName: string): Promise<void> {
+    this.lookup(linkName);
+    const { parent: parentName, alias } = splitLinkName(linkName);
+    const parentId = this.store.idByName(parentName);
+    if (!parentId) throw new NotFoundError(`Cannot get parent /${parentName} for link name /${parentName}/${alias}`);
+    return this.serial(parentId, async () => {
+      const parent = this.store.get(parentId);
+      if (!parent) return;
+      const links = legacyLinks(parent.Name, parent.HostConfig);
+      const kept = links.filter((l) => l.alias !== alias);
+      if (kept.length === links.length) return;
+      parent.HostConfig.Links = kept.length ? kept.map((l) => formatLink(l.child, parent.Name, l.alias)) : null;
+      this.store.save(parent);
+      if (!parent.State.Running) return;
+      await removeHostsEntries(etcFilePaths(this.paths.containerDir(parent.Id)).hosts, [alias]).catch((e) => {
+        console.error(`berthd: removing link ${alias} from /etc/hosts of ${parent.Id.slice(0, 12)}: ${errorMessage(e)}`);
+      });
     });
   }
 
   async resize(nameOrId: string, rows: number, cols: number): Promise<void> {
     const c = this.lookup(nameOrId);
-    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     await resizeTerminal(this.paths.bundleDir(c.Id), rows, cols);
+  }
+
+  /** Has conmon reopen the container's log file, after a rotation by rename (the CRI's ReopenContainerLog). */
+  async reopenLog(nameOrId: string): Promise<void> {
+    const c = this.lookup(nameOrId);
+    if (!c.State.Running || !(await reopenLog(this.paths.bundleDir(c.Id)))) throw new ConflictError(`Container ${c.Id} is not running`);
   }
 
   /**
@@ -866,6 +1090,11 @@ function inContainerCgroup(pid: number, id: string): boolean {
   }
 }
 
+/** dockerd's refusal of what needs a live process (pause, top, exec) during a restart back-off. */
+export function restartingError(id: string): ConflictError {
+  return new ConflictError(`Container ${id} is restarting, wait until the container is running`);
+}
+
 function nameConflict(name: string, id: string): ConflictError {
   return new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`);
 }
@@ -877,8 +1106,17 @@ function pidAlive(pid: number): boolean {
 /** Docker's log `max-size` (e.g. "10m") in bytes. */
 function parseLogSize(v: string | undefined): number | undefined {
   if (!v) return undefined;
-  const m = /^(\d+)([kmg]?)b?$/i.exec(v.trim());
-  if (!m) throw new InvalidParameterError(`invalid max-size: ${v}`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Number(m[1]) * mult;
+  // review1: as create checked it (go-units FromHumanSize, engine/log-config.ts), not a narrower parser.
+  return parseSize(v, 1000, 'invalid max-size: ');
+}
+
+/**
+ * The process environment of a container with legacy links: the links'
+ * variables, then the container's own Env, which overrides any of them by
+ * name (dockerd's ReplaceOrAppendEnvValues over CreateDaemonEnvironment).
+ */
+function withLinkEnv(linkVars: string[], own: string[]): string[] {
+  if (!linkVars.length) return [...own];
+  const ownKeys = new Set(own.map((e) => e.split('=')[0]));
+  return [...linkVars.filter((e) => !ownKeys.has(e.split('=')[0])), ...own];
 }

@@ -14,6 +14,7 @@
  * network/ports.ts; mounts by engine/container-mounts.ts.
  */
 import { InvalidParameterError } from '../errors.js';
+import { parseDeviceCgroupRule } from '../runtime/device-cgroup-rules.js';
 import { signalNumber } from './signals.js';
 import type { CreateRequest } from './create-request.js';
 
@@ -83,13 +84,19 @@ function checkHostConfig(req: CreateRequest, hc: Record<string, any>): void {
   if (hc.NetworkMode === 'host' && (hc.Links ?? []).length > 0) {
     throw invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
   }
-  if (hc.Isolation && hc.Isolation !== 'default') throw invalid(`invalid isolation (${hc.Isolation}): linux only supports 'default'`);
+  // Isolation.IsDefault: "" or "default" in any letter case (Linux has no other).
+  if (hc.Isolation && String(hc.Isolation).toLowerCase() !== 'default') throw invalid(`invalid isolation (${hc.Isolation}): linux only supports 'default'`);
   if (hc.IOMaximumBandwidth) throw invalid('invalid option: QoS maximum bandwidth configuration is not supported on linux');
   if (hc.IOMaximumIOps) throw invalid('invalid option: QoS maximum IOPs configuration is not supported on linux');
   if (hc.CpuRealtimePeriod && hc.CpuRealtimeRuntime && hc.CpuRealtimeRuntime > hc.CpuRealtimePeriod) {
     throw invalid('cpu real-time runtime cannot be higher than cpu real-time period');
   }
   if ((hc.CpuShares ?? 0) < 0) throw invalid(`invalid CPU shares (${hc.CpuShares}): value must be a positive integer`);
+
+  // dockerd parses these when it writes the spec and fails the start with a
+  // 500 (moby `oci.AppendDevicePermissionsFromCgroupRules`); a rule is part
+  // of the config, so berth refuses it at create, in the same words.
+  for (const rule of hc.DeviceCgroupRules ?? []) parseDeviceCgroupRule(rule);
 
   // validateHostConfig
   const restart = hc.RestartPolicy?.Name ?? '';

@@ -11,7 +11,9 @@ import {
   familiarName, familiarString, formatReference, parseReference, repositoryName, withDefaultTag, type Reference,
 } from '../image/reference.js';
 import type { ImageConfig } from '../image/config.js';
-import { RegistryClient, endpointFor, type RegistryCredentials } from '../registry/client/registry-client.js';
+import { RegistryClient, endpointFor, type RegistryCredentials, type RegistryEndpoint } from '../registry/client/registry-client.js';
+import { DOCKER_HUB_DOMAIN, mirrorEndpoint } from '../registry/client/endpoint.js';
+import { digestOf, isDigest, parseDigest } from '../registry/client/digest.js';
 import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
 import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
@@ -52,21 +54,114 @@ export function decodeRegistryAuth(header: string | undefined): AuthConfig | und
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
+/** `GET /distribution/{name}/json`: what the registry has for a reference (moby registry.DistributionInspect). */
+export interface DistributionInspect {
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Platforms: Record<string, unknown>[];
+}
+
 export class Distribution {
+  /**
+   * `--registry-mirror` URLs (validated, `http://host:port/`): pulls of
+   * Docker Hub images ask them first, in order, then Docker Hub, as dockerd
+   * does (moby registry/service_v2.go lookupV2Endpoints). Pushes never go
+   * to a mirror.
+   */
+  private mirrors: string[] = [];
+
   constructor(
     private readonly images: ImageService,
     private readonly content: ContentStore,
     private readonly insecureRegistries: string[],
   ) {}
 
+  /** Sets the mirrors (berthd's `--registry-mirror`, validated by registry/client/endpoint.ts validateMirror). */
+  useMirrors(mirrors: readonly string[]): void {
+    this.mirrors = [...mirrors];
+  }
+
+  /** The mirrors, as `docker info` shows them (RegistryConfig.Mirrors). */
+  get registryMirrors(): string[] {
+    return [...this.mirrors];
+  }
+
+  /** `--insecure-registry` entries as given (hosts and CIDRs), for `docker info`. */
+  get insecureRegistryList(): string[] {
+    return [...this.insecureRegistries];
+  }
+
   private async client(ref: Reference, auth?: AuthConfig, signal?: AbortSignal): Promise<RegistryClient> {
+    return this.clientAt(endpointFor(ref.domain, this.insecureRegistries), auth, signal);
+  }
+
+  private clientAt(endpoint: RegistryEndpoint, auth?: AuthConfig, signal?: AbortSignal): RegistryClient {
     let creds: RegistryCredentials | undefined;
     if (auth && (auth.username || auth.identitytoken || auth.registrytoken)) {
       creds = { username: auth.username, password: auth.password, identityToken: auth.identitytoken, registryToken: auth.registrytoken };
     }
     // Credentials come only from the client (X-Registry-Auth), as with dockerd: the daemon's own
     // ~/.docker/config.json would lend root's logins to every user of the socket.
-    return new RegistryClient(endpointFor(ref.domain, this.insecureRegistries), creds, { userAgent: 'berth/0.1.0', signal });
+    return new RegistryClient(endpoint, creds, { userAgent: 'berth/0.1.0', signal });
+  }
+
+  /** Where a pull of `ref` may come from, in order: the mirrors for Docker Hub's images, then the registry itself. */
+  private pullEndpoints(ref: Reference): RegistryEndpoint[] {
+    const own = endpointFor(ref.domain, this.insecureRegistries);
+    if (ref.domain !== DOCKER_HUB_DOMAIN) return [own];
+    return [...this.mirrors.map((m) => mirrorEndpoint(m, this.insecureRegistries)), own];
+  }
+
+  /**
+   * Runs `first` (the pull's first request: a manifest, the tag list)
+   * against each pull endpoint in turn until one answers, and returns that
+   * endpoint's client with the answer; the rest of the pull stays with it.
+   * A mirror that fails (unreachable, no such image, refused) is passed
+   * over, as dockerd falls back from a mirror on any error; the registry's
+   * own error is the one reported. A cancelled pull stops at once.
+   */
+  private async fromPullEndpoints<T>(ref: Reference, auth: AuthConfig | undefined, signal: AbortSignal | undefined, first: (c: RegistryClient) => Promise<T>): Promise<{ client: RegistryClient; value: T }> {
+    const endpoints = this.pullEndpoints(ref);
+    for (const [i, ep] of endpoints.entries()) {
+      const client = this.clientAt(ep, auth, signal);
+      try {
+        return { client, value: await first(client) };
+      } catch (e) {
+        client.close();
+        if (signal?.aborted || i === endpoints.length - 1) throw e;
+        console.error(`berthd: pull ${familiarString(ref)}: mirror ${ep.scheme}://${ep.host} failed (${errorMessage(e)}); trying the next endpoint`);
+      }
+    }
+    throw new SystemError('no registry endpoint to pull from');
+  }
+
+  /**
+   * `GET /distribution/{name}/json`: the manifest's descriptor and the
+   * platforms it offers, from the mirrors first for Docker Hub's images
+   * (moby api/server/router/distribution getDistributionInfo): an index
+   * lists its manifests' platforms, a single manifest its config's.
+   */
+  async inspect(name: string, auth?: AuthConfig): Promise<DistributionInspect> {
+    if (/^(sha256:)?[a-f0-9]{64}$/.test(name)) throw new InvalidParameterError('no manifest found for full image ID');
+    const ref = withDefaultTag(parseReference(name));
+    const reference = ref.digest ?? ref.tag!;
+    const { client, value } = await this.fromPullEndpoints(ref, auth, undefined, async (c) => {
+      const manifest = await c.getManifest(ref.path, reference);
+      const platforms: Record<string, unknown>[] = [];
+      const doc = JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: PlatformDescriptor[]; config?: { digest: string; size: number } };
+      if (isIndexMediaType(manifest.mediaType)) {
+        for (const m of doc.manifests ?? []) if (m.platform) platforms.push(ociPlatform(m.platform as unknown as Record<string, unknown>));
+      } else if (doc.config?.digest) {
+        // As dockerd: a config that cannot be read or parsed just gives no platform.
+        const config = await c.getBlob(ref.path, doc.config.digest)
+          .then((b) => streamToBuffer(b, doc.config!.size, doc.config!.digest))
+          .then((b) => JSON.parse(b.toString('utf8')) as Record<string, unknown>)
+          .catch(() => undefined);
+        if (config && (config.os || config.architecture)) platforms.push(ociPlatform(config));
+      }
+      return { Descriptor: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length }, Platforms: platforms };
+    });
+    client.close();
+    return value;
   }
 
   /** `POST /auth`: checks credentials against the registry. */
@@ -85,8 +180,8 @@ export class Distribution {
     const ref = parseReference(refStr);
     if (o.allTags) {
       if (ref.tag || ref.digest) throw new InvalidParameterError('tag can\'t be used with --all-tags/-a');
-      const client = await this.client(ref, o.auth);
-      const tags = await client.listTags(ref.path).finally(() => client.close());
+      const { client, value: tags } = await this.fromPullEndpoints(ref, o.auth, o.signal, (c) => c.listTags(ref.path));
+      client.close();
       for (const tag of tags) await this.pullOne({ ...ref, tag }, o);
       o.progress({ status: `Status: Downloaded newer image for ${familiarName(ref)}` });
       return;
@@ -102,7 +197,7 @@ export class Distribution {
     const stop = () => cancel.abort(o.signal?.reason instanceof BerthError ? o.signal.reason : new SystemError('context canceled'));
     if (o.signal?.aborted) stop();
     else o.signal?.addEventListener('abort', stop, { once: true });
-    const client = await this.client(ref, o.auth, cancel.signal);
+    let client: RegistryClient | undefined;
     const lease = this.images.layers.lease();
     const fetched: string[] = [];
     let workers: Promise<void>[] = [];
@@ -111,21 +206,31 @@ export class Distribution {
       const reference = ref.digest ?? ref.tag!;
       // A missing manifest is `manifest for … not found: manifest unknown: …`, a refused one
       // `pull access denied for …` (registry-client.ts words them as Docker does).
-      const top = await client.getManifest(ref.path, reference);
+      const first = await this.fromPullEndpoints(ref, o.auth, cancel.signal, (c) => c.getManifest(ref.path, reference));
+      client = first.client;
+      const top = first.value;
+      const registry = client;
       // After the manifest, as dockerd's puller: a missing or refused image is an error, not a pull that started.
       o.progress({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag });
       let manifest = top;
       if (isIndexMediaType(top.mediaType)) {
         const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: PlatformDescriptor[] };
         const chosen = selectManifest(index.manifests, o.platform ? parsePlatform(o.platform) : defaultPlatform());
-        manifest = await client.getManifest(ref.path, chosen.digest);
+        checkDigest(chosen.digest, 'manifest');
+        manifest = await registry.getManifest(ref.path, chosen.digest);
       }
       const m = JSON.parse(manifest.bytes.toString('utf8')) as { config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
       if (!m.config || !m.layers) throw new InvalidParameterError(`unsupported manifest type ${manifest.mediaType}`);
+      // The manifest is the registry's word: every digest and size is checked before it names a
+      // file in the content store or a URL (a digest such as `sha256:../../x` would reach outside).
+      checkDescriptor(m.config, 'config');
       for (const l of m.layers) {
+        checkDescriptor(l, 'layer');
         if (!LAYER_TYPES.has(l.mediaType)) throw new InvalidParameterError(`unsupported layer media type ${l.mediaType} (${l.digest})`);
+        // berth's content store holds sha256 blobs (store/content-store.ts); say so rather than fail verifying.
+        if (parseDigest(l.digest).algorithm !== 'sha256') throw new InvalidParameterError(`unsupported layer digest algorithm in ${l.digest}: berth stores sha256 layers only`);
       }
-      const configBytes = await streamToBuffer(await client.getBlob(ref.path, m.config.digest), m.config.size, m.config.digest);
+      const configBytes = await streamToBuffer(await registry.getBlob(ref.path, m.config.digest), m.config.size, m.config.digest);
       const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
       const diffIds = config.rootfs?.diff_ids ?? [];
       if (diffIds.length !== m.layers.length) throw new InvalidParameterError(`invalid image config: ${diffIds.length} diff_ids for ${m.layers.length} layers`);
@@ -155,7 +260,7 @@ export class Distribution {
       };
       const download = async (l: { digest: string; size: number }) => {
         if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); return; }
-        const body = resumableBlob(await client.getBlob(ref.path, l.digest), (offset) => client.getBlob(ref.path, l.digest, { offset }), {
+        const body = resumableBlob(await registry.getBlob(ref.path, l.digest), (offset) => registry.getBlob(ref.path, l.digest, { offset }), {
           ...DEFAULT_RESUME, signal: cancel.signal,
           onResume: (_n, delay) => o.progress({ status: `Retrying in ${Math.max(1, Math.round(delay / 1000))} second${delay > 1500 ? 's' : ''}`, progressDetail: {}, id: short(l.digest) }),
         });
@@ -238,7 +343,7 @@ export class Distribution {
     } finally {
       await Promise.allSettled(workers);
       o.signal?.removeEventListener('abort', stop);
-      client.close();
+      client?.close();
       lease.release();
       if (!ok) {
         // Nothing of a failed pull may stay: unreferenced layers, then blobs no layer took.
@@ -310,6 +415,28 @@ export class Distribution {
   }
 }
 
+/** Throws unless `digest` is a digest of a registered algorithm (the registry client's parseDigest), in Docker's words. */
+function checkDigest(digest: unknown, what: string): void {
+  if (typeof digest !== 'string' || !isDigest(digest)) throw new InvalidParameterError(`invalid ${what} digest in manifest: ${JSON.stringify(digest)}`);
+}
+
+/** A manifest descriptor: a valid digest and a size that is a whole number of bytes. */
+function checkDescriptor(desc: { digest: unknown; size: unknown }, what: string): void {
+  checkDigest(desc.digest, what);
+  if (typeof desc.size !== 'number' || !Number.isSafeInteger(desc.size) || desc.size < 0) {
+    throw new InvalidParameterError(`invalid ${what} size in manifest for ${String(desc.digest)}: ${JSON.stringify(desc.size)}`);
+  }
+}
+
+/** An OCI platform object as Go's ocispec.Platform marshals it: empty optional fields left out. */
+function ociPlatform(p: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { architecture: p.architecture ?? '', os: p.os ?? '' };
+  if (p['os.version']) out['os.version'] = p['os.version'];
+  if (Array.isArray(p['os.features']) && p['os.features'].length) out['os.features'] = p['os.features'];
+  if (p.variant) out.variant = p.variant;
+  return out;
+}
+
 async function streamToBuffer(s: import('node:stream').Readable, size: number, digest: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
@@ -319,7 +446,8 @@ async function streamToBuffer(s: import('node:stream').Readable, size: number, d
     chunks.push(c as Buffer);
   }
   const b = Buffer.concat(chunks);
-  const got = `sha256:${(await import('node:crypto')).createHash('sha256').update(b).digest('hex')}`;
+  // The descriptor's own algorithm (sha256, sha384 or sha512, as go-digest verifies), never assumed sha256.
+  const got = digestOf(b, parseDigest(digest).algorithm);
   if (got !== digest) throw new InvalidParameterError(`failed to verify ${digest}: digest mismatch: got ${got}`);
   return b;
 }

@@ -17,13 +17,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
 import type { ContainerRecord, ContainerStore } from '../store/container-store.js';
-import type { NetworkRecord } from '../store/network-store.js';
+import type { IpamPool, NetworkRecord } from '../store/network-store.js';
 import type { DataPaths } from '../store/paths.js';
 import type { NetworkNamespace } from '../runtime/spec.js';
+import { isIPv4 } from 'node:net';
 import { pickAddress } from '../network/ipam.js';
 import { contains, parseIp, parseSubnet } from '../network/ipv4.js';
+import { canonicalIp6, contains6, isIp6, parseIp6, parseSubnet6 } from '../network/ipv6.js';
 import type { NetavarkNetwork, NetworkDriver, NetworkOptions } from '../network/netavark.js';
-import { createNetns, deleteNetns, netnsName } from '../network/netns.js';
+import { addLinkLocalAddress, createNetns, deleteNetns, netnsName } from '../network/netns.js';
 import { PortInUseError, PortReservations, portRequests, type PublishedPort } from '../network/ports.js';
 import type { Endpoint, Sandbox, Sandboxes } from '../network/sandbox.js';
 import type { EffectiveConfig, CreateRequest } from './container-config.js';
@@ -187,27 +189,44 @@ export class EndpointService implements ContainerNetworking {
     const userDefined = n.Driver === 'bridge' && !n.Predefined;
     const ipam = cfg.IPAMConfig ?? null;
     if (cfg.Aliases?.length && !userDefined) throw new InvalidParameterError('network-scoped alias is supported only for containers in user defined networks');
+    for (const a of cfg.Aliases ?? []) {
+      // Each alias is a DNS name on the network (a line of aardvark-dns's config, whose columns are split at spaces and commas).
+      if (typeof a !== 'string' || !DNS_NAME.test(a)) throw new InvalidParameterError(`invalid network alias ${JSON.stringify(a)}: a DNS name of [a-zA-Z0-9_.-] is expected`);
+    }
     const links = endpointLinks(cfg.Links);
     if (links.length && !userDefined) throw new NotImplementedError('links are not supported on the default bridge: use a user-defined network and container names');
-    if (Object.keys(cfg.DriverOpts ?? {}).length) throw new NotImplementedError('endpoint driver options (--driver-opt) are not supported by berth');
+    const driverOpts = endpointDriverOpts(cfg.DriverOpts);
     if (cfg.GwPriority) throw new NotImplementedError('--gw-priority is not supported by berth');
-    if (ipam?.IPv6Address) throw new NotImplementedError('IPv6 addresses are not supported by berth');
-    if (ipam?.LinkLocalIPs?.length) throw new NotImplementedError('link-local addresses (--link-local-ip) are not supported by berth');
+    if ((ipam?.IPv4Address || ipam?.IPv6Address) && !userDefined) throw new InvalidParameterError('user specified IP address is supported on user defined networks only');
     if (ipam?.IPv4Address) {
-      if (!userDefined) throw new InvalidParameterError('user specified IP address is supported on user defined networks only');
       if (!n.UserSubnet) throw new InvalidParameterError('user specified IP address is supported only when connecting to networks with user configured subnets');
       const pool = n.IPAM.Config[0];
-      if (!contains(parseSubnet(pool.Subnet), parseIp(ipam.IPv4Address))) {
+      if (!isIPv4(ipam.IPv4Address) || !contains(parseSubnet(pool.Subnet), parseIp(ipam.IPv4Address))) {
         throw new InvalidParameterError(`no configured subnet or ip-range contain the IP address ${ipam.IPv4Address}`);
       }
     }
+    let ipv6 = '';
+    if (ipam?.IPv6Address) {
+      const given = String(ipam.IPv6Address);
+      // dockerd's normalizeEndpointIPAMConfig, then validateIPAMConfigIsInRange.
+      if (!isIp6(given) || isIPv4(given) || /^::ffff:/i.test(given) || parseIp6(given) === 0n) throw new InvalidParameterError(`invalid endpoint settings:\ninvalid IPv6 address: ${given}`);
+      const pool6 = ipv6Pool(n);
+      if (!pool6 || !contains6(parseSubnet6(pool6.Subnet), parseIp6(given))) throw new InvalidParameterError(`invalid endpoint settings:\nno configured subnet contains IP address ${given}`);
+      ipv6 = canonicalIp6(given);
+    }
+    const linkLocal = endpointLinkLocalIPs(ipam?.LinkLocalIPs);
     if (cfg.MacAddress && !/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/.test(cfg.MacAddress)) throw new InvalidParameterError(`${cfg.MacAddress} is not a valid mac address`);
+    // As dockerd shows EndpointIPAMConfig: only the fields that were given (omitempty), null when none was.
+    const ipamOut: Record<string, unknown> = {};
+    if (ipam?.IPv4Address) ipamOut.IPv4Address = ipam.IPv4Address;
+    if (ipv6) ipamOut.IPv6Address = ipv6;
+    if (linkLocal.length) ipamOut.LinkLocalIPs = linkLocal;
     return {
-      IPAMConfig: ipam && ipam.IPv4Address ? { IPv4Address: ipam.IPv4Address } : null,
+      IPAMConfig: Object.keys(ipamOut).length ? ipamOut : null,
       Links: links.length ? links : null,
       Aliases: cfg.Aliases?.length ? [...cfg.Aliases] : null,
       MacAddress: cfg.MacAddress ?? '',
-      DriverOpts: null,
+      DriverOpts: driverOpts,
       GwPriority: 0,
     };
   }
@@ -258,7 +277,7 @@ export class EndpointService implements ContainerNetworking {
     return {
       namespace: { mode: 'path', path: sb.netnsPath },
       etc: {
-        addresses: sb.endpoints.map((ep) => ep.ipAddress),
+        addresses: sb.endpoints.flatMap(endpointAddresses),
         extraHosts: [...this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''), ...this.linkEntries(eps).map((e) => `${e.names}:${e.ip}`)],
         // On networks with DNS the container asks aardvark-dns, which forwards other names to --dns (or the host's resolvers).
         nameservers: dnsServers.length ? dnsServers : hc.Dns ?? [],
@@ -356,17 +375,32 @@ export class EndpointService implements ContainerNetworking {
     const mtu = n.Options['com.docker.network.driver.mtu'];
     return {
       name: netavarkName(n), id: n.Id, driver: 'bridge', network_interface: n.BridgeName, created: n.Created,
-      subnets: n.IPAM.Config.map((p) => ({ subnet: p.Subnet, gateway: p.Gateway })),
-      ipv6_enabled: false, internal: n.Internal, dns_enabled: n.DnsEnabled,
+      subnets: activePools(n).map((p) => ({ subnet: p.Subnet, gateway: p.Gateway })),
+      ipv6_enabled: !!ipv6Pool(n), internal: n.Internal, dns_enabled: n.DnsEnabled,
       ...(mtu && !n.Predefined ? { options: { mtu } } : {}),
       ipam_options: { driver: 'host-local' },
     };
   }
 
-  /** Allocates an address and sets up one endpoint; the sandbox file knows of it before netavark runs. */
+  /**
+   * Allocates the endpoint's addresses (IPv4, and IPv6 on networks with it)
+   * and sets it up; the sandbox file knows of it before netavark runs. The
+   * names aardvark-dns answers for the container include the link aliases
+   * that containers already up on the network gave it.
+   */
   private async bringUp(c: ContainerRecord, sb: Sandbox, n: NetworkRecord, cfg: Record<string, any>, ifname: string, ports: PublishedPort[]): Promise<Endpoint> {
     const pool = n.IPAM.Config[0];
+    const pool6 = ipv6Pool(n);
     const address = this.networks.store.allocate(n.Id, c.Id, (taken) => pickAddress(pool, taken, cfg.IPAMConfig?.IPv4Address || undefined));
+    let address6 = '';
+    if (pool6) {
+      try {
+        address6 = this.networks.store.allocate(n.Id, c.Id, (taken) => pickAddress(pool6, taken, cfg.IPAMConfig?.IPv6Address || undefined));
+      } catch (e) {
+        this.networks.store.release(c.Id, n.Id);
+        throw e;
+      }
+    }
     const aliases: string[] = cfg.Aliases ?? [];
     const dnsNames = [c.Name, ...aliases, c.Id.slice(0, 12)];
     const mac: string = cfg.MacAddress || macForAddress(address);
@@ -374,13 +408,19 @@ export class EndpointService implements ContainerNetworking {
       container_id: c.Id,
       container_name: c.Name,
       port_mappings: ports.map((p) => ({ host_ip: p.hostIp, container_port: p.containerPort, host_port: p.hostPort, range: 1, protocol: p.protocol })),
-      networks: { [netavarkName(n)]: { interface_name: ifname, static_ips: [address], aliases: [...aliases, c.Id.slice(0, 12)], static_mac: mac } },
+      networks: {
+        [netavarkName(n)]: {
+          interface_name: ifname, static_ips: address6 ? [address, address6] : [address],
+          aliases: unique([...aliases, c.Id.slice(0, 12), ...this.linkAliasesFor(c, n)]), static_mac: mac,
+        },
+      },
       network_info: { [netavarkName(n)]: this.netavarkNetwork(n) },
       ...(c.HostConfig.Dns?.length ? { dns_servers: c.HostConfig.Dns } : {}),
     };
     const ep: Endpoint = {
       networkId: n.Id, networkName: n.Name, endpointId: randomBytes(32).toString('hex'), interfaceName: ifname,
       ipAddress: address, prefixLen: parseSubnet(pool.Subnet).prefix, gateway: n.Internal ? '' : pool.Gateway, macAddress: '',
+      ...(pool6 ? { ipv6Address: address6, prefixLen6: parseSubnet6(pool6.Subnet).prefix, gateway6: n.Internal ? '' : pool6.Gateway } : {}),
       aliases, dnsNames, dnsServers: [], options, ready: false,
     };
     sb.endpoints.push(ep);
@@ -388,6 +428,10 @@ export class EndpointService implements ContainerNetworking {
     let result;
     try {
       result = (await this.driver.setup(sb.netnsPath, options))[netavarkName(n)];
+      // dockerd's --link-local-ip: extra addresses on the same interface, /16 (IPv4) or /64 (IPv6).
+      for (const ll of (cfg.IPAMConfig?.LinkLocalIPs ?? []) as string[]) {
+        await addLinkLocalAddress(sb.netnsName, ifname, ll.includes(':') ? `${ll}/64` : `${ll}/16`);
+      }
     } catch (e) {
       throw new SystemError(`failed to set up container networking on network ${n.Name}: ${errorMessage(e)}`, { cause: e });
     }
@@ -396,7 +440,63 @@ export class EndpointService implements ContainerNetworking {
     ep.ready = true;
     this.sandboxes.save(sb);
     this.events.emit('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: n.Driver });
+    await this.refreshLinkTargets(c, n, cfg);
     return ep;
+  }
+
+  // ---------------------------------------------------------------- links in DNS
+
+  /**
+   * The link aliases others gave container `target` on network `n`: one per
+   * `Links` entry (`target:alias`) of every container whose sandbox has an
+   * endpoint on `n` — up, or being set up.
+   */
+  private linkAliasesFor(target: ContainerRecord, n: NetworkRecord, pending?: { containerId: string; cfg: Record<string, any> | undefined }): string[] {
+    const out: string[] = [];
+    for (const sb of this.sandboxes.all()) {
+      if (sb.containerId === target.Id) continue;
+      const ep = sb.endpoints.find((e) => e.networkId === n.Id);
+      const other = ep && this.containerStore.get(sb.containerId);
+      if (!other) continue;
+      // A container being connected has its endpoint's configuration recorded only once it is up.
+      const cfg = pending?.containerId === other.Id ? pending.cfg : configuredNetworks(other)[ep.networkName];
+      for (const link of (cfg?.Links ?? []) as string[]) {
+        const [ref, alias] = splitLink(link);
+        if (DNS_NAME.test(alias) && this.refersTo(ref, target)) out.push(alias);
+      }
+    }
+    return out;
+  }
+
+  /** Whether a link's container reference (a name or an ID prefix) names `target`, as the lookup resolves it. */
+  private refersTo(ref: string, target: ContainerRecord): boolean {
+    if (ref === target.Name) return true;
+    try { return this.containers().lookup(ref).Id === target.Id; } catch { return false; }
+  }
+
+  /**
+   * After `linker`'s endpoint on `n` came up or went down: each running
+   * target of its links on `n` has aardvark-dns answer for exactly the
+   * aliases the containers up on `n` now give it. dockerd resolves a link
+   * alias for the linking container only; aardvark-dns has no per-client
+   * names, so on berth the alias resolves for every container on the
+   * network.
+   */
+  private async refreshLinkTargets(linker: ContainerRecord, n: NetworkRecord, cfg: Record<string, any> | undefined): Promise<void> {
+    if (!this.driver.setDnsNames || !n.DnsEnabled) return;
+    for (const link of (cfg?.Links ?? []) as string[]) {
+      const [ref] = splitLink(link);
+      let target: ContainerRecord;
+      try { target = this.containers().lookup(ref); } catch { continue; }
+      const ep = this.sandboxes.get(target.Id)?.endpoints.find((e) => e.networkId === n.Id && e.ready);
+      if (!ep) continue;
+      const names = unique([target.Name, ...ep.aliases, target.Id.slice(0, 12), ...this.linkAliasesFor(target, n, { containerId: linker.Id, cfg })]);
+      try {
+        await this.driver.setDnsNames(netavarkName(n), target.Id, names);
+      } catch (e) {
+        console.error(`berthd: updating the DNS names of ${target.Name} on ${n.Name}: ${errorMessage(e)}`);
+      }
+    }
   }
 
   /** Undoes one endpoint: netavark teardown (best effort), then its address. */
@@ -409,6 +509,10 @@ export class EndpointService implements ContainerNetworking {
     this.networks.store.release(sb.containerId, ep.networkId);
     sb.endpoints = sb.endpoints.filter((x) => x !== ep);
     if (ep.ready) this.events.emit('network', 'disconnect', ep.networkId, { container: sb.containerId, name: ep.networkName, type: 'bridge' });
+    // The aliases this container's links gave their targets on the network go with it.
+    const c = this.containerStore.get(sb.containerId);
+    const n = this.networks.store.get(ep.networkId);
+    if (c && n) await this.refreshLinkTargets(c, n, configuredNetworks(c)[ep.networkName]);
   }
 
   /** At every exit: endpoints down in reverse order, namespace deleted, addresses and ports released. Idempotent. */
@@ -460,7 +564,7 @@ export class EndpointService implements ContainerNetworking {
         // Like dockerd's sandbox: the container's name for its new address, and the new endpoint's link aliases.
         const names = c.Config.Domainname ? `${c.Config.Hostname}.${c.Config.Domainname} ${c.Config.Hostname}` : c.Config.Hostname;
         const links = this.linkEntries({ [n.Name]: cfg }).map((e) => `${e.ip}\t${e.names}`);
-        await this.editHosts(c, (lines) => [...lines, `${ep.ipAddress}\t${names}`, ...links]);
+        await this.editHosts(c, (lines) => [...lines, ...endpointAddresses(ep).map((a) => `${a}\t${names}`), ...links]);
       }
       eps[n.Name] = cfg;
       c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };
@@ -488,15 +592,18 @@ export class EndpointService implements ContainerNetworking {
       if (mode === 'host' || n.Driver === 'host') throw new InvalidParameterError('container cannot be disconnected from host network or connected to host network');
       const eps = { ...(c.NetworkingConfig?.EndpointsConfig ?? {}) } as Record<string, Record<string, any>>;
       if (!eps[n.Name]) {
-        if (force) return;
-        throw new ForbiddenError(`container ${c.Id} is not connected to network ${n.Name}`);
+        // Forced or not, as dockerd answers (DisconnectFromNetwork): there is nothing to disconnect. Its
+        // plain error is a 500; `force` only matters for endpoints a container left behind, which berth
+        // never keeps (a removed container's endpoints go with it).
+        throw new SystemError(isRunning(c) ? `container ${c.Id} is not connected to network ${n.Name}` : `container ${c.Id} is not connected to the network ${n.Name}`);
       }
       const sb = this.sandboxes.get(c.Id);
       const ep = sb?.endpoints.find((e) => e.networkId === n.Id);
       if (sb && ep) {
         await this.bringDown(sb, ep);
         this.sandboxes.save(sb);
-        await this.editHosts(c, (lines) => lines.filter((l) => !l.startsWith(`${ep.ipAddress}\t`)));
+        const gone = endpointAddresses(ep).map((a) => `${a}\t`);
+        await this.editHosts(c, (lines) => lines.filter((l) => !gone.some((g) => l.startsWith(g))));
       }
       delete eps[n.Name];
       c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };
@@ -559,8 +666,78 @@ function endpointLinks(links: unknown): string[] {
   });
 }
 
+/** A name aardvark-dns can carry: container names, network aliases, link aliases. */
+const DNS_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * An endpoint's DriverOpts (`--driver-opt`): a map of strings kept as given
+ * and shown in inspect, as dockerd does; the bridge driver reads none of
+ * them except per-interface sysctls, which berth cannot apply and refuses
+ * (after dockerd's own check of their form).
+ */
+function endpointDriverOpts(opts: unknown): Record<string, string> | null {
+  if (opts === undefined || opts === null) return null;
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new InvalidParameterError('DriverOpts must be a map of strings');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts as Record<string, unknown>)) {
+    if (typeof v !== 'string') throw new InvalidParameterError(`DriverOpts: the value of ${k} must be a string`);
+    out[k] = v;
+  }
+  const sysctls = out['com.docker.network.endpoint.sysctls'];
+  if (sysctls !== undefined) {
+    for (const sysctl of sysctls.split(',')) {
+      const parts = sysctl.split('.', 5);
+      if (parts.length !== 5 || !['ipv4', 'ipv6', 'mpls'].includes(parts[1]) || (parts[3] !== 'IFNAME' && parts[3] !== 'ifname')) {
+        throw new InvalidParameterError(`invalid endpoint settings:\nunrecognised network interface sysctl '${sysctl}'; represent 'net.X.Y.ethN.Z=V' as 'net.X.Y.IFNAME.Z=V', 'X' must be 'ipv4', 'ipv6' or 'mpls'`);
+      }
+    }
+    throw new NotImplementedError('per-interface sysctls (com.docker.network.endpoint.sysctls) are not supported by berth');
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+/**
+ * `--link-local-ip`: addresses of 169.254.0.0/16 or fe80::/10 that the
+ * container's interface gets besides its own (dockerd's checks: a valid,
+ * specified address, then a link-local unicast one).
+ */
+function endpointLinkLocalIPs(ips: unknown): string[] {
+  if (ips === undefined || ips === null) return [];
+  if (!Array.isArray(ips)) throw new InvalidParameterError('LinkLocalIPs must be a list');
+  return ips.map((raw) => {
+    const ip = String(raw);
+    if ((!isIPv4(ip) && !isIp6(ip)) || ip === '0.0.0.0' || (isIp6(ip) && parseIp6(ip) === 0n)) {
+      throw new InvalidParameterError(`invalid endpoint settings:\ninvalid link-local IP address: ${ip}`);
+    }
+    const linkLocal = isIPv4(ip) ? ip.startsWith('169.254.') : (parseIp6(ip) >> 118n) === 0x3fan;
+    if (!linkLocal) throw new InvalidParameterError(`invalid link local IP address: ${ip}`);
+    return isIPv4(ip) ? ip : canonicalIp6(ip);
+  });
+}
+
+/** The network's IPv6 pool when it hands out IPv6 addresses. */
+function ipv6Pool(n: NetworkRecord): IpamPool | undefined {
+  return n.EnableIPv6 ? n.IPAM.Config.find((p) => p.Subnet.includes(':')) : undefined;
+}
+
+/** The pools netavark is told about: the IPv4 one, and the IPv6 one when enabled. */
+function activePools(n: NetworkRecord): IpamPool[] {
+  const v4 = n.IPAM.Config.filter((p) => !p.Subnet.includes(':'));
+  const v6 = ipv6Pool(n);
+  return v6 ? [...v4, v6] : v4;
+}
+
 export function macForAddress(ip: string): string {
   return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
+/** An endpoint's own addresses: IPv4, then IPv6 when it has one. */
+function endpointAddresses(ep: Endpoint): string[] {
+  return ep.ipv6Address ? [ep.ipAddress, ep.ipv6Address] : [ep.ipAddress];
+}
+
+function unique(names: string[]): string[] {
+  return [...new Set(names)];
 }
 
 function netavarkName(n: NetworkRecord): string {

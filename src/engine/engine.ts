@@ -15,6 +15,7 @@ import { ImageService } from './images.js';
 import { VolumeService } from './volumes.js';
 import { ContainerService, type RuntimeRegistry } from './containers.js';
 import { ContainerArchive } from './container-archive.js';
+import { LogRotations } from './log-rotation.js';
 import { ExecService } from './exec.js';
 import { HealthMonitor } from './health.js';
 import { BuildService, BUILD_CONTAINER_LABEL } from './build.js';
@@ -29,7 +30,7 @@ import { prepareCgroupsForCrun } from '../runtime/cgroup-setup.js';
 import { watchExits } from '../runtime/exit-watcher.js';
 import { InvalidParameterError } from '../errors.js';
 import { commitContainer, defaultsFromContainer } from './commit.js';
-import { pauseForCommit, undoCommitPauses, unpauseAfterCommit } from './commit-pause.js';
+import { undoCommitPauses } from './commit-pause.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { ContainerDefaults } from '../image/config.js';
@@ -70,6 +71,8 @@ export class Engine {
   readonly builds: BuildService;
   readonly distribution: Distribution;
   readonly runtimes: RuntimeRegistry;
+  /** `max-file` log rotation of running containers. */
+  readonly logRotations: LogRotations;
   readonly startedAt = new Date();
   private exitWatch: { close(): void } | null = null;
 
@@ -108,6 +111,7 @@ export class Engine {
       lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
     }), sandboxes, this.paths.faults);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
+    this.logRotations = new LogRotations((id) => containerStore.get(id), this.paths);
     this.health = new HealthMonitor(this.containers, this.exec, this.events);
     this.distribution = new Distribution(this.images, this.content, options.insecureRegistries ?? []);
     this.builds = new BuildService(this.db, this.paths, this.layers, this.images, this.containers, this.distribution, this.events);
@@ -142,6 +146,8 @@ export class Engine {
     await engine.reconcileLeftovers();
     engine.faults.sweep();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
+    engine.logRotations.follow(engine.events);
+    for (const c of engine.containers.store.all()) if (c.State.Running) await engine.logRotations.arm(c.Id);
     engine.events.subscribe((e) => {
       if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) {
         engine.exec.forgetContainer(e.Actor.ID);
@@ -176,9 +182,9 @@ export class Engine {
   async commit(nameOrId: string, o: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean; config?: ContainerDefaults }): Promise<ImageRecord> {
     const c = this.containers.lookup(nameOrId);
     const target = o.repo ? this.images.tagTarget(o.repo, o.tag) : undefined;
-    const pause = o.pause !== false && c.State.Running && !c.State.Paused;
-    // The pause is marked as commit's own, so a berthd that dies meanwhile undoes it at its next start (commit-pause.ts).
-    if (pause) await pauseForCommit(this.paths, c.Id, () => this.containers.pause(c.Id));
+    // Only a container still running when its turn comes is paused; the pause is marked as
+    // commit's own, so a berthd that dies meanwhile undoes it at its next start (commit-pause.ts).
+    const paused = o.pause !== false && c.State.Running && !c.State.Paused && await this.containers.pauseForCommit(c.Id);
     let img: ImageRecord;
     try {
       img = await commitContainer(this.images, this.paths, c, {
@@ -186,7 +192,7 @@ export class Engine {
         changes: o.changes, author: o.author, comment: o.comment, tag: target,
       });
     } finally {
-      if (pause) await unpauseAfterCommit(this.paths, c.Id, () => this.containers.unpause(c.Id));
+      if (paused) await this.containers.resumeAfterCommit(c.Id);
     }
     this.events.emit('container', 'commit', c.Id, { name: c.Name, image: c.ImageRef, imageID: img.id });
     return img;
@@ -195,6 +201,7 @@ export class Engine {
   async close(): Promise<void> {
     this.containers.shutdown();
     this.health.close();
+    await this.logRotations.closeAll();
     this.exitWatch?.close();
     await this.endpoints.close();
     this.db.close();

@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
-import { familiarString, formatReference, parseReference, withDefaultTag } from '../image/reference.js';
+import { familiarString, formatReference, parseReference, repositoryName } from '../image/reference.js';
 import { planLoad, type ImageToLoad } from '../image/load-plan.js';
 import { UnpackedArchive, openArchiveFile, type ArchiveFile } from '../image/unpacked-archive.js';
 import type { ImageRecord } from '../store/image-store.js';
@@ -35,7 +35,7 @@ const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('h
 
 /** Streams a save archive of the named images (`names` as given: refs or IDs). */
 export function saveImages(images: ImageService, content: ContentStore, names: string[]): Readable {
-  const resolved = names.map((n) => ({ name: n, img: images.resolve(n) }));
+  const resolved = saveTargets(images, names);
   const pack = tarStream.pack();
   const out = new PassThrough();
   void (async () => {
@@ -45,7 +45,7 @@ export function saveImages(images: ImageService, content: ContentStore, names: s
     const indexManifests: Record<string, unknown>[] = [];
     const repositories: Record<string, Record<string, string>> = {};
     await addFile('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-    for (const { name, img } of resolved) {
+    for (const { img, tags } of resolved) {
       const configName = `blobs/sha256/${hex(img.id)}`;
       if (!written.has(configName)) { await addFile(configName, img.configBytes); written.add(configName); }
       const layerDescs: { mediaType: string; digest: string; size: number }[] = [];
@@ -71,7 +71,6 @@ export function saveImages(images: ImageService, content: ContentStore, names: s
       const mDigest = sha256(manifest);
       const mName = `blobs/sha256/${hex(mDigest)}`;
       if (!written.has(mName)) { await addFile(mName, manifest); written.add(mName); }
-      const tags = tagsToSave(images, name, img);
       for (const t of tags) {
         indexManifests.push({ mediaType: OCI_MANIFEST, digest: mDigest, size: manifest.length, annotations: { 'io.containerd.image.name': formatReference(parseReference(t)), 'org.opencontainers.image.ref.name': parseReference(t).tag } });
         const ref = parseReference(t);
@@ -91,11 +90,44 @@ export function saveImages(images: ImageService, content: ContentStore, names: s
   return out;
 }
 
-/** Tags to record for a saved name: the named tag, or all tags when saved by ID. */
-function tagsToSave(images: ImageService, name: string, img: ImageRecord): string[] {
-  const byId = name.startsWith('sha256:') || /^[0-9a-f]{12,64}$/.test(name);
-  if (byId) return images.repoTags(img.id);
-  return [familiarString(withDefaultTag(parseReference(name)))];
+/** One image of a save archive and the tags it is saved with (familiar form). */
+interface SaveTarget { img: ImageRecord; tags: string[] }
+
+/**
+ * What each name given to save stands for, the way dockerd's tarexport
+ * reads them (moby image/tarexport/save.go parseNames): an image ID saves
+ * the image with no RepoTags (`docker save <id>` then `docker load` gives an
+ * untagged image, whatever tags it had); `name:tag` saves that tag; a name
+ * without a tag saves every tag of that repository (and, when it has none,
+ * is looked up as a short ID, again without tags); `name@digest` saves the
+ * image without tags. Names meaning the same image share one entry.
+ */
+export function saveTargets(images: ImageService, names: string[]): SaveTarget[] {
+  const byId = new Map<string, SaveTarget>();
+  const add = (img: ImageRecord, tag?: string) => {
+    let t = byId.get(img.id);
+    if (!t) { t = { img, tags: [] }; byId.set(img.id, t); }
+    if (tag && !t.tags.includes(tag)) t.tags.push(tag);
+  };
+  for (const name of names) {
+    if (/^(sha256:)?[a-f0-9]{64}$/.test(name)) { add(images.resolve(name.startsWith('sha256:') ? name : `sha256:${name}`)); continue; }
+    let ref;
+    try { ref = parseReference(name); } catch { ref = undefined; }
+    if (ref && !ref.tag && !ref.digest) {
+      const repo = repositoryName(ref);
+      const tagged = [...images.store.allTags()].flatMap(([id, refs]) => refs.map((r) => ({ id, ref: parseReference(r) })))
+        .filter((x) => repositoryName(x.ref) === repo && x.ref.tag);
+      for (const x of tagged) {
+        const img = images.store.get(x.id);
+        if (img) add(img, familiarString(x.ref));
+      }
+      if (tagged.length === 0) add(images.resolve(name));
+      continue;
+    }
+    const img = images.resolve(name);
+    add(img, ref?.tag && !ref.digest ? familiarString(ref) : undefined);
+  }
+  return [...byId.values()];
 }
 
 export interface LoadedImage { id: string; tags: string[] }

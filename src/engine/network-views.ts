@@ -22,7 +22,7 @@ export function networkView(n: NetworkRecord, containers: Record<string, Network
     Scope: 'local',
     Driver: n.Driver,
     EnableIPv4: bridge,
-    EnableIPv6: false,
+    EnableIPv6: !!n.EnableIPv6,
     IPAM: { Driver: 'default', Options: bridge && !n.Predefined ? n.IPAM.Options : null, Config: n.IPAM.Config.map((p) => ({ ...p })) },
     Internal: n.Internal,
     Attachable: n.Attachable,
@@ -50,9 +50,9 @@ export function endpointView(config: Record<string, any> | undefined, network: N
     Gateway: ep?.gateway ?? '',
     IPAddress: ep?.ipAddress ?? '',
     IPPrefixLen: ep?.prefixLen ?? 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: ep?.gateway6 ?? '',
+    GlobalIPv6Address: ep?.ipv6Address ?? '',
+    GlobalIPv6PrefixLen: ep?.prefixLen6 ?? 0,
     DNSNames: ep && ep.dnsServers.length ? ep.dnsNames : null,
   };
 }

@@ -11,8 +11,10 @@ import { networkInterfaces } from 'node:os';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
 import type { ContainerRecord, ContainerStore } from '../store/container-store.js';
 import type { IpamPool, NetworkRecord, NetworkStore } from '../store/network-store.js';
-import { parseAddressPool, pickSubnet, type AddressPool } from '../network/ipam.js';
+import { DEFAULT_POOL6, parseAddressPool, pickSubnet, pickSubnet6, type AddressPool, type AddressPool6 } from '../network/ipam.js';
 import { contains, formatIp, formatSubnet, hostRange, overlaps, parseIp, parseSubnet, type Subnet } from '../network/ipv4.js';
+import { canonicalIp6, formatIp6, formatSubnet6, hostRange6, overlaps6, parseSubnet6, type Subnet6 } from '../network/ipv6.js';
+import { validateIpamConfig, isV6Config } from '../network/ipam-config.js';
 import type { Sandboxes } from '../network/sandbox.js';
 import type { EventBus } from './events.js';
 import { matchLabel } from './volumes.js';
@@ -27,6 +29,8 @@ export interface NetworkDefaults {
   bip: string;
   /** Where user-defined networks without `--subnet` get theirs. */
   pools: AddressPool[];
+  /** Where IPv6 networks (`--ipv6`) without an IPv6 `--subnet` get theirs. */
+  pools6: AddressPool6[];
 }
 
 /**
@@ -37,10 +41,28 @@ export const DEFAULT_NETWORK_SETTINGS: NetworkDefaults = {
   bridgeName: 'berth0',
   bip: '10.77.0.1/16',
   pools: [parseAddressPool('base=10.78.0.0/16,size=24')],
+  pools6: [DEFAULT_POOL6],
 };
 
+/** cluster `errNoManager`: what dockerd answers for swarm-scoped work on a node outside a swarm. */
+const NOT_A_SWARM_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+
+/**
+ * EnableIPv4/EnableIPv6: the request's field, else the driver option
+ * dockerd also reads (`com.docker.network.enable_ipv6`), which the field
+ * overrides and which is not kept among the options either way.
+ */
+function familyFlag(field: unknown, options: Record<string, string>, option: string, dflt: boolean): boolean {
+  const fromOption = options[option];
+  delete options[option];
+  if (typeof field === 'boolean') return field;
+  if (fromOption === undefined) return dflt;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(fromOption)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(fromOption)) return false;
+  throw new InvalidParameterError(`driver-opt "${option}" is not a valid bool`);
+}
+
 const PREDEFINED = ['bridge', 'host', 'none'];
-const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const BRIDGE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
 
 /** Driver options berth's bridge understands; anything else is refused, not ignored. */
@@ -132,7 +154,10 @@ export class NetworkService {
       if (!c || !isRunning(c)) continue;
       for (const ep of sb.endpoints) {
         if (ep.networkId !== n.Id || !ep.ready) continue;
-        out[c.Id] = { Name: c.Name, EndpointID: ep.endpointId, MacAddress: ep.macAddress, IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`, IPv6Address: '' };
+        out[c.Id] = {
+          Name: c.Name, EndpointID: ep.endpointId, MacAddress: ep.macAddress, IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`,
+          IPv6Address: ep.ipv6Address ? `${ep.ipv6Address}/${ep.prefixLen6}` : '',
+        };
       }
     }
     if (n.Driver === 'host' || n.Driver === 'null') {
@@ -155,7 +180,7 @@ export class NetworkService {
     }
     for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new InvalidParameterError(`invalid filter: 'type'='${t}'`);
     const dangling = (f.dangling ?? []).map((v) => {
-      if (!['true', '1', 'false', '0'].includes(v.toLowerCase())) throw new InvalidParameterError(`invalid filter 'dangling=${v}'`);
+      if (!['true', '1', 'false', '0'].includes(v.toLowerCase())) throw new InvalidParameterError(`invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`);
       return v === 'true' || v === '1';
     });
     return this.store.all().filter((n) => {
@@ -174,23 +199,29 @@ export class NetworkService {
   }
 
   create(body: Record<string, any>): { Id: string; Warning: string } {
-    const name = String(body.Name ?? '');
-    if (!name) throw new InvalidParameterError('network name must not be empty');
-    if (!VALID_NAME.test(name)) throw new InvalidParameterError(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    // dockerd takes any name but a blank one (libnetwork NewNetwork): names with spaces are fine,
+    // since nothing on the host is named after them (bridges are br-<id>, netavark's networks berth-<id>).
+    const name = typeof body.Name === 'string' ? body.Name : '';
+    if (!name.trim()) throw new InvalidParameterError('invalid name: name is empty');
     if (PREDEFINED.includes(name)) throw new ForbiddenError(`${name} is a pre-defined network and cannot be created`);
     if (this.store.byName(name)) throw new ConflictError(`network with name ${name} already exists`);
     const driver = body.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') throw new ForbiddenError(`only one instance of "${driver}" network is allowed`);
-    if (driver !== 'bridge') throw new NotImplementedError(`network driver "${driver}" is not supported by berth (bridge is)`);
+    // dockerd's answer on a node that is not a swarm manager, which berth never is.
+    if (driver === 'overlay') throw new ForbiddenError(NOT_A_SWARM_MANAGER);
+    if (driver === 'macvlan' || driver === 'ipvlan') throw new NotImplementedError(`network driver "${driver}" is not supported by berth (bridge is)`);
+    // Any other name would be a plugin; berth has none.
+    if (driver !== 'bridge') throw new NotFoundError(`plugin "${driver}" not found`);
     if (body.Scope && body.Scope !== 'local') throw new NotImplementedError(`network scope "${body.Scope}" is not supported by berth (local is)`);
-    if (body.EnableIPv6) throw new NotImplementedError('IPv6 networks are not supported by berth');
-    if (body.EnableIPv4 === false) throw new NotImplementedError('networks without IPv4 are not supported by berth');
     if (body.Ingress) throw new NotImplementedError('ingress networks need swarm, which berth does not have');
     if (body.ConfigOnly || body.ConfigFrom?.Network) throw new NotImplementedError('config-only networks are not supported by berth');
+    const options: Record<string, string> = { ...(body.Options ?? {}) };
+    const enableIPv4 = familyFlag(body.EnableIPv4, options, 'com.docker.network.enable_ipv4', true);
+    const enableIPv6 = familyFlag(body.EnableIPv6, options, 'com.docker.network.enable_ipv6', false);
+    if (!enableIPv4) throw new NotImplementedError('networks without IPv4 are not supported by berth');
     const ipam = body.IPAM ?? {};
     if (ipam.Driver && ipam.Driver !== 'default') throw new NotImplementedError(`IPAM driver "${ipam.Driver}" is not supported by berth (default is)`);
     if (Object.keys(ipam.Options ?? {}).length) throw new NotImplementedError('IPAM driver options are not supported by berth');
-    const options: Record<string, string> = { ...(body.Options ?? {}) };
     for (const [k, v] of Object.entries(options)) {
       const ok = BRIDGE_OPTIONS[k];
       if (!ok) throw new NotImplementedError(`bridge option ${k} is not supported by berth (supported: ${Object.keys(BRIDGE_OPTIONS).join(', ')})`);
@@ -199,15 +230,22 @@ export class NetworkService {
 
     const id = randomBytes(32).toString('hex');
     const configs = (ipam.Config ?? []) as Record<string, any>[];
-    if (configs.length > 1) throw new NotImplementedError('berth networks have one IPv4 subnet; more were given');
-    const pool = configs.length ? this.userPool(configs[0]) : this.autoPool();
+    validateIpamConfig(configs);
+    const v4 = configs.filter((c) => !isV6Config(c));
+    const v6 = configs.filter(isV6Config);
+    if (v4.length > 1) throw new NotImplementedError('berth networks have one IPv4 subnet; more were given');
+    if (v6.length > 1) throw new NotImplementedError('berth networks have one IPv6 subnet; more were given');
+    const pools = [v4.length ? this.userPool(v4[0]) : this.autoPool()];
+    // IPv6 pools given without EnableIPv6 are kept and shown, but unused, as dockerd does.
+    if (v6.length) pools.push(this.userPool6(v6[0]));
+    else if (enableIPv6) pools.push(this.autoPool6());
     const bridgeName = options['com.docker.network.bridge.name'] ?? `br-${id.slice(0, 12)}`;
     const clash = this.store.all().find((n) => n.BridgeName === bridgeName);
     if (clash) throw new ConflictError(`bridge name ${bridgeName} is already used by network ${clash.Name}`);
     const rec: NetworkRecord = {
       Id: id, Name: name, Created: new Date().toISOString(), Driver: 'bridge', Internal: !!body.Internal, Attachable: !!body.Attachable,
-      IPAM: { Driver: 'default', Options: {}, Config: [pool] }, Options: options, Labels: { ...(body.Labels ?? {}) },
-      BridgeName: bridgeName, DnsEnabled: true, UserSubnet: configs.length > 0 && !!configs[0].Subnet, Predefined: false,
+      IPAM: { Driver: 'default', Options: ipam.Options ? { ...ipam.Options } : null, Config: pools }, Options: options, Labels: { ...(body.Labels ?? {}) },
+      BridgeName: bridgeName, DnsEnabled: true, UserSubnet: v4.length > 0 && !!v4[0].Subnet, Predefined: false, EnableIPv6: enableIPv6,
     };
     try {
       this.store.insert(rec);
@@ -222,7 +260,7 @@ export class NetworkService {
   /** Subnets that new networks must not overlap: other networks' and the host's own. */
   private subnetsInUse(): Subnet[] {
     const out: Subnet[] = [];
-    for (const n of this.store.all()) for (const p of n.IPAM.Config) out.push(parseSubnet(p.Subnet));
+    for (const n of this.store.all()) for (const p of n.IPAM.Config) if (!p.Subnet.includes(':')) out.push(parseSubnet(p.Subnet));
     for (const addrs of Object.values(networkInterfaces())) {
       for (const a of addrs ?? []) {
         if (a.family !== 'IPv4' || a.internal || !a.cidr) continue;
@@ -233,9 +271,27 @@ export class NetworkService {
     return out;
   }
 
+  /** The IPv6 twin of subnetsInUse (link-local addresses aside: every interface has fe80::/64). */
+  private subnets6InUse(): Subnet6[] {
+    const out: Subnet6[] = [];
+    for (const n of this.store.all()) for (const p of n.IPAM.Config) if (p.Subnet.includes(':')) out.push(parseSubnet6(p.Subnet));
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (a.family !== 'IPv6' || a.internal || !a.cidr || a.scopeid) continue;
+        out.push(parseSubnet6(a.cidr, false));
+      }
+    }
+    return out;
+  }
+
   private autoPool(): IpamPool {
     const s = pickSubnet(this.defaults.pools, this.subnetsInUse());
     return { Subnet: formatSubnet(s), Gateway: formatIp(hostRange(s)[0]) };
+  }
+
+  private autoPool6(): IpamPool {
+    const s = pickSubnet6(this.defaults.pools6, this.subnets6InUse());
+    return { Subnet: formatSubnet6(s), Gateway: formatIp6(hostRange6(s)[0]) };
   }
 
   private userPool(cfg: Record<string, any>): IpamPool {
@@ -243,11 +299,10 @@ export class NetworkService {
       if (cfg.Gateway || cfg.IPRange) throw new InvalidParameterError('a gateway or ip-range needs a subnet (--subnet)');
       return this.autoPool();
     }
-    if (String(cfg.Subnet).includes(':')) throw new NotImplementedError('IPv6 subnets are not supported by berth');
     const s = parseSubnet(String(cfg.Subnet));
     if (s.prefix > 30) throw new InvalidParameterError(`invalid subnet ${cfg.Subnet}: the prefix must be /30 or shorter`);
     for (const n of this.store.all()) {
-      if (n.IPAM.Config.some((p) => overlaps(parseSubnet(p.Subnet), s))) {
+      if (n.IPAM.Config.some((p) => !p.Subnet.includes(':') && overlaps(parseSubnet(p.Subnet), s))) {
         throw new ForbiddenError('invalid pool request: Pool overlaps with other one on this address space');
       }
     }
@@ -258,14 +313,24 @@ export class NetworkService {
     };
     const pool: IpamPool = { Subnet: formatSubnet(s), Gateway: cfg.Gateway ? String(cfg.Gateway) : formatIp(lo) };
     inHosts(pool.Gateway, 'gateway');
-    if (cfg.IPRange) {
-      const r = parseSubnet(String(cfg.IPRange));
-      if (!contains(s, r.base) || r.prefix < s.prefix) throw new InvalidParameterError(`invalid ip-range ${cfg.IPRange}: not inside subnet ${cfg.Subnet}`);
-      pool.IPRange = formatSubnet(r);
-    }
-    const aux = (cfg.AuxiliaryAddresses ?? cfg.AuxAddress ?? {}) as Record<string, string>;
+    if (cfg.IPRange) pool.IPRange = formatSubnet(parseSubnet(String(cfg.IPRange)));
+    const aux = (cfg.AuxiliaryAddresses ?? {}) as Record<string, string>;
     for (const ip of Object.values(aux)) inHosts(ip, 'auxiliary address');
     if (Object.keys(aux).length) pool.AuxiliaryAddresses = { ...aux };
+    return pool;
+  }
+
+  private userPool6(cfg: Record<string, any>): IpamPool {
+    const s = parseSubnet6(String(cfg.Subnet));
+    for (const n of this.store.all()) {
+      if (n.IPAM.Config.some((p) => p.Subnet.includes(':') && overlaps6(parseSubnet6(p.Subnet), s))) {
+        throw new ForbiddenError('invalid pool request: Pool overlaps with other one on this address space');
+      }
+    }
+    const pool: IpamPool = { Subnet: formatSubnet6(s), Gateway: cfg.Gateway ? canonicalIp6(String(cfg.Gateway)) : formatIp6(hostRange6(s)[0]) };
+    if (cfg.IPRange) pool.IPRange = formatSubnet6(parseSubnet6(String(cfg.IPRange)));
+    const aux = (cfg.AuxiliaryAddresses ?? {}) as Record<string, string>;
+    if (Object.keys(aux).length) pool.AuxiliaryAddresses = Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, canonicalIp6(v)]));
     return pool;
   }
 

@@ -14,6 +14,24 @@ import type { Volume } from '../api/types/volume.js';
 
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/**
+ * moby `volume/service.AnonymousLabel`: set on every volume created without
+ * a name (an image VOLUME, `-v /path`, `--mount type=volume` without a
+ * source, `POST /volumes/create` without `Name`). Since API 1.42 `volume
+ * prune` removes only volumes that carry it, unless `all=true`.
+ */
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+/** The error dockerd gives when a volume would be made by a driver it has no plugin for (a 404). */
+export function unknownVolumeDriver(volumeName: string, driver: string): NotFoundError {
+  return new NotFoundError(`create ${volumeName}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+}
+
+/** A fresh anonymous volume's name: 64 hex digits, as moby's stringid. */
+export function randomVolumeName(): string {
+  return randomBytes(32).toString('hex');
+}
+
 export interface VolumeCreateRequest {
   Name?: string;
   Driver?: string;
@@ -29,14 +47,24 @@ export class VolumeService {
     private readonly events: EventBus,
   ) {}
 
+  /**
+   * Creates a volume, or returns the existing one of that name. A volume
+   * made without a name gets ANONYMOUS_LABEL, as in moby
+   * `VolumesService.Create` (prune goes by it). `anonymous` says the volume
+   * is a container mount's own, made for a mount without a source: `rm -v`
+   * of that container removes it (moby `removeMountPoints` goes by the
+   * mount, not the label, so a volume made by `POST /volumes/create` without
+   * a name and mounted by its name is not one).
+   */
   async create(req: VolumeCreateRequest, anonymous = false): Promise<VolumeRecord> {
+    const unnamed = !req.Name;
+    const name = req.Name || randomVolumeName();
     const driver = req.Driver || 'local';
-    if (driver !== 'local') throw new NotFoundError(`plugin "${driver}" not found`);
+    if (driver !== 'local') throw unknownVolumeDriver(name, driver);
     const opts = req.DriverOpts ?? {};
     if (Object.keys(opts).length > 0) {
       throw new InvalidParameterError(`volume options are not supported yet by berth's local driver: ${Object.keys(opts).join(', ')}`);
     }
-    const name = req.Name || randomBytes(32).toString('hex');
     if (!nameRe.test(name)) {
       throw new InvalidParameterError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
     }
@@ -45,7 +73,7 @@ export class VolumeService {
     await mkdir(this.paths.volumeData(name), { recursive: true, mode: 0o755 });
     const rec = this.store.insert({
       Name: name, Driver: 'local', Mountpoint: this.paths.volumeData(name), CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      Labels: req.Labels ?? {}, Options: opts, Scope: 'local', Anonymous: anonymous,
+      Labels: unnamed ? { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.Labels ?? {}), Options: opts, Scope: 'local', Anonymous: anonymous,
     });
     this.events.emit('volume', 'create', name, { driver: 'local' });
     return rec;
@@ -78,13 +106,18 @@ export class VolumeService {
     this.events.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
-  /** Removes unused volumes (anonymous only unless `all`), like `volume prune [-a]`. */
-  async prune(filters: { all?: boolean; label?: string[] } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+  /**
+   * Removes unused volumes, like `volume prune [-a]`: without `all` only the
+   * anonymous ones (those labelled ANONYMOUS_LABEL, and records from before
+   * berth set it); `label` must all match, `labelNot` none (moby's `label!`).
+   */
+  async prune(filters: { all?: boolean; label?: string[]; labelNot?: string[] } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
     let space = 0;
     for (const v of this.store.list()) {
-      if (!filters.all && !v.Anonymous) continue;
+      if (!filters.all && !v.Anonymous && v.Labels?.[ANONYMOUS_LABEL] === undefined) continue;
       if (filters.label && !filters.label.every((l) => matchLabel(v.Labels, l))) continue;
+      if (filters.labelNot && filters.labelNot.some((l) => matchLabel(v.Labels, l))) continue;
       if (this.users(v.Name).length > 0) continue;
       space += await duBytes(v.Mountpoint);
       await this.remove(v.Name);

@@ -1,29 +1,24 @@
 /**
- * Network faults of a container, as data and as the kernel state that makes
- * them happen inside the container's network namespace — berth's answer to
- * "what does my cluster do when node B cannot reach node C?".
+ * Network faults of a container as data — berth's answer to "what does my
+ * cluster do when node B cannot reach node C?":
  *
- * - `partition`: nothing goes to or comes from the peers (iptables DROP on
- *   OUTPUT by destination and INPUT by source; with `Reject`, refused at once
- *   — a TCP reset or an ICMP port unreachable — instead of lost, so clients
- *   fail fast rather than time out);
- * - `loss`: each packet is dropped with a probability (iptables `statistic`),
- *   on the way out, in, or both, optionally only to/from the peers;
- * - `rate`: the container's outgoing bandwidth is capped (a tbf qdisc on each
- *   of its interfaces);
- * - `delay`: outgoing packets wait (netem; with a rate too, netem's own rate).
+ * - `partition`: nothing goes to or comes from the peers; with `Reject`,
+ *   the peers' packets are refused as a firewall refuses them (a TCP reset,
+ *   an ICMP port unreachable) instead of lost;
+ * - `loss`: each packet is lost with a probability, on the way out, in, or
+ *   both, optionally only to/from the peers;
+ * - `rate`: bandwidth is capped, for what the container sends, receives or both;
+ * - `delay`: packets wait (with jitter), on the way out, in or both;
+ * - `dns`: the container's DNS queries for some names go unanswered (the
+ *   embedded DNS, or any server, never hears them).
  *
- * Everything lives in the container's namespace, in two chains of its own
- * (`BERTH-FAULT-IN`/`-OUT`) and the interfaces' root qdiscs: it disappears
- * with the namespace, so a container that stops leaves nothing on the host.
- * This module is pure: it checks and normalises specs and renders the
- * iptables-restore input and tc argv for a whole list of faults; applying
- * them is fault-apply.ts.
+ * This module checks and normalises requests; fault-plan.ts turns a list of
+ * faults into kernel state and fault-apply.ts puts it in place.
  */
 import { isIPv4 } from 'node:net';
 import { InvalidParameterError } from '../errors.js';
 
-export type FaultKind = 'partition' | 'loss' | 'rate' | 'delay';
+export type FaultKind = 'partition' | 'loss' | 'rate' | 'delay' | 'dns';
 export type Direction = 'out' | 'in' | 'both';
 
 /** A fault as the API takes it (`POST /containers/{id}/faults`). */
@@ -35,13 +30,15 @@ export interface FaultRequest {
   Reject?: boolean;
   /** loss: 0 < p ≤ 1. */
   Probability?: number;
-  /** loss: which packets (default `out`, what the container sends). */
+  /** loss, rate, delay: which packets (default `out`, what the container sends). */
   Direction?: Direction;
   /** rate: `1mbit`, `512kbit`, `10mbps`… (tc's units). */
   Rate?: string;
   /** delay: `100ms`, `1.5s`; optional jitter. */
   Delay?: string;
   Jitter?: string;
+  /** dns: the names whose queries are lost (each also with any suffix a search domain adds). */
+  Names?: string[];
 }
 
 /** A fault in force, as `GET /containers/{id}/faults` lists it: the request, its ID, and the addresses its peers stood for when it was added. */
@@ -50,12 +47,11 @@ export interface Fault extends FaultRequest {
   Addresses?: string[];
 }
 
-export const CHAIN_IN = 'BERTH-FAULT-IN';
-export const CHAIN_OUT = 'BERTH-FAULT-OUT';
-
-const KINDS: readonly FaultKind[] = ['partition', 'loss', 'rate', 'delay'];
+const KINDS: readonly FaultKind[] = ['partition', 'loss', 'rate', 'delay', 'dns'];
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?$/;
 const RATE = /^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$/i;
 const DURATION = /^(\d+(?:\.\d+)?)(us|ms|s)$/;
+const MAX_DELAY_US = 60_000_000;
 
 function bad(message: string): never {
   throw new InvalidParameterError(message);
@@ -86,6 +82,24 @@ export function isAddressPeer(peer: string): boolean {
   return rest.length === 0 && isIPv4(ip) && (len === undefined || (/^\d+$/.test(len) && Number(len) <= 32));
 }
 
+function directionOf(d: unknown): Direction {
+  const direction = (d ?? 'out') as Direction;
+  if (!['out', 'in', 'both'].includes(direction)) bad(`invalid direction ${JSON.stringify(d)}: out, in or both`);
+  return direction;
+}
+
+/** Rate and delay say their direction only when it is not the default (`out`), as before directions existed. */
+function directionField(d: unknown): { Direction?: Direction } {
+  const direction = directionOf(d);
+  return direction === 'out' ? {} : { Direction: direction };
+}
+
+/** Whether a fault acts on what the container sends (`out`) or receives (`in`). */
+export function actsOn(f: FaultRequest, side: 'out' | 'in'): boolean {
+  const d = f.Direction ?? 'out';
+  return d === 'both' || d === side;
+}
+
 /** Checks a request and keeps only the fields its kind uses. */
 export function normalizeRequest(r: unknown): FaultRequest {
   if (!r || typeof r !== 'object') bad('a fault is a JSON object');
@@ -102,84 +116,37 @@ export function normalizeRequest(r: unknown): FaultRequest {
     case 'loss': {
       const p = o.Probability;
       if (typeof p !== 'number' || !(p > 0 && p <= 1)) bad(`invalid loss probability ${JSON.stringify(p)}: a number above 0 and at most 1`);
-      const direction = (o.Direction ?? 'out') as Direction;
-      if (!['out', 'in', 'both'].includes(direction)) bad(`invalid direction ${JSON.stringify(o.Direction)}: out, in or both`);
+      const direction = directionOf(o.Direction);
       return { Kind: kind, Probability: p, Direction: direction, ...(peers.length ? { Peers: peers } : {}) };
     }
     case 'rate':
       if (peers.length) bad('a rate limit applies to all of a container\'s traffic: it takes no peers');
       if (typeof o.Rate !== 'string') bad('a rate limit needs a Rate (e.g. 1mbit)');
       rateBitsPerSecond(o.Rate);
-      return { Kind: kind, Rate: o.Rate.toLowerCase() };
+      return { Kind: kind, Rate: o.Rate.toLowerCase(), ...directionField(o.Direction) };
     case 'delay':
       if (peers.length) bad('a delay applies to all of a container\'s traffic: it takes no peers');
       if (typeof o.Delay !== 'string') bad('a delay needs a Delay (e.g. 100ms)');
-      durationMicros(o.Delay);
+      // Held packets stay in the kernel's queue (10,000 at most): a minute is already far beyond any network.
+      if (durationMicros(o.Delay) > MAX_DELAY_US) bad(`invalid delay ${JSON.stringify(o.Delay)}: at most 60s`);
       if (o.Jitter !== undefined && o.Jitter !== null && o.Jitter !== '') {
         if (typeof o.Jitter !== 'string') bad('Jitter must be a duration');
-        durationMicros(o.Jitter);
-        return { Kind: kind, Delay: o.Delay, Jitter: o.Jitter };
+        if (durationMicros(o.Jitter) > MAX_DELAY_US) bad(`invalid jitter ${JSON.stringify(o.Jitter)}: at most 60s`);
+        return { Kind: kind, Delay: o.Delay, Jitter: o.Jitter, ...directionField(o.Direction) };
       }
-      return { Kind: kind, Delay: o.Delay };
-  }
-}
-
-/** One fault per kind for the queueing disciplines: a second rate or delay replaces the first. */
-export function replacesOnAdd(existing: Fault, added: FaultRequest): boolean {
-  return (added.Kind === 'rate' || added.Kind === 'delay') && existing.Kind === added.Kind;
-}
-
-function cidr(address: string): string {
-  return address.includes('/') ? address : `${address}/32`;
-}
-
-/** iptables-restore input (`--noflush`) that makes both chains say exactly what `faults` ask. */
-export function iptablesRestoreInput(faults: readonly Fault[]): string {
-  const lines = ['*filter', `:${CHAIN_IN} - [0:0]`, `:${CHAIN_OUT} - [0:0]`, `-F ${CHAIN_IN}`, `-F ${CHAIN_OUT}`];
-  for (const f of faults) {
-    const comment = `-m comment --comment "berth-fault ${f.Id}"`;
-    const addresses = (f.Addresses ?? []).map(cidr);
-    if (f.Kind === 'partition') {
-      for (const a of addresses) {
-        for (const [chain, match] of [[CHAIN_OUT, `-d ${a}`], [CHAIN_IN, `-s ${a}`]]) {
-          if (f.Reject) {
-            // The resets the REJECTs send pass both chains (OUTPUT's comes back in "from" the peer,
-            // INPUT's goes out to it): swallowed, they would leave the clients to time out after all.
-            lines.push(`-A ${chain} ${match} -p tcp --tcp-flags RST RST ${comment} -j RETURN`);
-            lines.push(`-A ${chain} ${match} -p tcp ${comment} -j REJECT --reject-with tcp-reset`);
-            lines.push(`-A ${chain} ${match} ${comment} -j REJECT --reject-with icmp-port-unreachable`);
-          } else {
-            lines.push(`-A ${chain} ${match} ${comment} -j DROP`);
-          }
-        }
-      }
-    } else if (f.Kind === 'loss') {
-      const p = `-m statistic --mode random --probability ${f.Probability}`;
-      const dir = f.Direction ?? 'out';
-      for (const a of addresses.length ? addresses : [undefined]) {
-        if (dir !== 'in') lines.push(`-A ${CHAIN_OUT}${a ? ` -d ${a}` : ''} ${p} ${comment} -j DROP`);
-        if (dir !== 'out') lines.push(`-A ${CHAIN_IN}${a ? ` -s ${a}` : ''} ${p} ${comment} -j DROP`);
-      }
+      return { Kind: kind, Delay: o.Delay, ...directionField(o.Direction) };
+    case 'dns': {
+      if (peers.length) bad('a DNS fault takes names, not peers');
+      const names = o.Names;
+      if (!Array.isArray(names) || !names.length || names.length > 32) bad('a DNS fault needs Names: 1 to 32 DNS names');
+      for (const n of names) if (typeof n !== 'string' || !DNS_NAME.test(n)) bad(`invalid DNS name ${JSON.stringify(n)}`);
+      return { Kind: kind, Names: (names as string[]).map((n) => n.toLowerCase().replace(/\.$/, '')) };
     }
   }
-  lines.push('COMMIT', '');
-  return lines.join('\n');
 }
 
-/**
- * The tc argv (after `tc`) that gives `dev` the root qdisc `faults` ask for,
- * or a deletion when they ask for none. tbf's burst must hold at least one
- * timer tick of traffic; its latency bounds the queue.
- */
-export function qdiscCommand(dev: string, faults: readonly Fault[]): string[] {
-  const rate = faults.find((f) => f.Kind === 'rate')?.Rate;
-  const delay = faults.find((f) => f.Kind === 'delay');
-  if (delay) {
-    return ['qdisc', 'replace', 'dev', dev, 'root', 'netem', 'delay', delay.Delay!, ...(delay.Jitter ? [delay.Jitter] : []), ...(rate ? ['rate', rate] : [])];
-  }
-  if (rate) {
-    const burstBytes = Math.max(1600, Math.ceil(rateBitsPerSecond(rate) / 8 / 100)); // 10 ms of traffic, at least a full frame
-    return ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', String(burstBytes), 'latency', '50ms'];
-  }
-  return ['qdisc', 'del', 'dev', dev, 'root'];
+/** One rate and one delay per direction: a second one replaces the first where their directions overlap. */
+export function replacesOnAdd(existing: Fault, added: FaultRequest): boolean {
+  if (!(added.Kind === 'rate' || added.Kind === 'delay') || existing.Kind !== added.Kind) return false;
+  return (actsOn(existing, 'out') && actsOn(added, 'out')) || (actsOn(existing, 'in') && actsOn(added, 'in'));
 }

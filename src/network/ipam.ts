@@ -9,6 +9,7 @@
 import { ConflictError, ForbiddenError, InvalidParameterError } from '../errors.js';
 import type { IpamPool } from '../store/network-store.js';
 import { contains, formatIp, formatSubnet, hostRange, overlaps, parseIp, parseSubnet, size, type Subnet } from './ipv4.js';
+import { canonicalIp6, contains6, formatIp6, formatSubnet6, hostRange6, overlaps6, parseIp6, parseSubnet6, size6, type Subnet6 } from './ipv6.js';
 
 /** A daemon address pool (`--default-address-pool base=10.78.0.0/16,size=24`): subnets of `size` bits cut from `base`. */
 export interface AddressPool {
@@ -48,6 +49,35 @@ export function pickSubnet(pools: readonly AddressPool[], inUse: readonly Subnet
   throw new ForbiddenError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
 }
 
+/** An IPv6 address pool: subnets of `size` bits (usually 64) cut from `base`. */
+export interface AddressPool6 {
+  base: Subnet6;
+  size: number;
+}
+
+/**
+ * berth's IPv6 pool for networks created with EnableIPv6 and no IPv6
+ * subnet: /64s of the unique local prefix fd62:6572:7468::/48 (RFC 4193;
+ * its 40-bit global ID spells "berth" in ASCII), as dockerd hands out /64s
+ * of a ULA prefix of its own.
+ */
+export const DEFAULT_POOL6: AddressPool6 = { base: parseSubnet6('fd62:6572:7468::/48'), size: 64 };
+
+/** The first /size of the pools that overlaps nothing in `inUse` (IPv6's pickSubnet). */
+export function pickSubnet6(pools: readonly AddressPool6[], inUse: readonly Subnet6[]): Subnet6 {
+  for (const pool of pools) {
+    const step = 1n << BigInt(128 - pool.size);
+    // At most 65,536 candidates per pool are looked at: a /48 cut in /64s.
+    const count = size6(pool.base) / step;
+    const limit = count < 65536n ? count : 65536n;
+    for (let i = 0n; i < limit; i++) {
+      const candidate = { base: pool.base.base + i * step, prefix: pool.size };
+      if (!inUse.some((u) => overlaps6(u, candidate))) return candidate;
+    }
+  }
+  throw new ForbiddenError('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
+}
+
 /** Addresses in a pool that are never handed to a container: the gateway and the auxiliary addresses. */
 function reserved(pool: IpamPool): Set<string> {
   return new Set([pool.Gateway, ...Object.values(pool.AuxiliaryAddresses ?? {})].filter(Boolean));
@@ -58,6 +88,7 @@ function reserved(pool: IpamPool): Set<string> {
  * free and inside the subnet, else the lowest free one of the pool's range.
  */
 export function pickAddress(pool: IpamPool, taken: ReadonlySet<string>, requested?: string): string {
+  if (pool.Subnet.includes(':')) return pickAddress6(pool, taken, requested);
   const subnet = parseSubnet(pool.Subnet);
   const blocked = reserved(pool);
   if (requested) {
@@ -78,4 +109,29 @@ export function pickAddress(pool: IpamPool, taken: ReadonlySet<string>, requeste
     if (!taken.has(s) && !blocked.has(s)) return s;
   }
   throw new ConflictError(`no available IPv4 addresses on this network's address pools: ${formatSubnet(range)}`);
+}
+
+/** pickAddress for an IPv6 pool; addresses are compared in their RFC 5952 text. */
+function pickAddress6(pool: IpamPool, taken: ReadonlySet<string>, requested?: string): string {
+  const subnet = parseSubnet6(pool.Subnet);
+  const blocked = new Set([...reserved(pool)].map(canonicalIp6));
+  const [slo, shi] = hostRange6(subnet);
+  if (requested) {
+    const ip = parseIp6(requested);
+    if (!contains6(subnet, ip)) {
+      throw new InvalidParameterError(`invalid address ${requested}: it does not belong to any of this network's subnets (${pool.Subnet})`);
+    }
+    if (ip < slo || ip > shi) throw new InvalidParameterError(`invalid address ${requested}: it is the subnet-router anycast address of ${pool.Subnet}`);
+    const text = formatIp6(ip);
+    if (taken.has(text) || blocked.has(text)) throw new ConflictError('Address already in use');
+    return text;
+  }
+  const range = pool.IPRange ? parseSubnet6(pool.IPRange) : subnet;
+  const [lo, hi] = hostRange6(range);
+  // The lowest free address: taken and blocked are few, so this ends within |taken| + |blocked| + 1 steps.
+  for (let ip = lo > slo ? lo : slo; ip <= (hi < shi ? hi : shi); ip++) {
+    const text = formatIp6(ip);
+    if (!taken.has(text) && !blocked.has(text)) return text;
+  }
+  throw new ConflictError(`no available IPv6 addresses on this network's address pools: ${formatSubnet6(range)}`);
 }

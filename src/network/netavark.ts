@@ -32,6 +32,8 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createNetns, deleteNetns, ip } from './netns.js';
 import { CommandError, SystemError } from '../errors.js';
@@ -96,6 +98,8 @@ export interface NetworkDriver {
   teardown(netnsPath: string, options: NetworkOptions): Promise<void>;
   /** Lets a network's bridge go when nothing is on it (daemon shutdown); `spareIp` is free in its subnet. */
   release?(network: NetavarkNetwork, spareIp: string): Promise<void>;
+  /** Sets the names aardvark-dns answers for a container that is up on a DNS-enabled network. */
+  setDnsNames?(networkName: string, containerId: string, names: string[]): Promise<void>;
 }
 
 export class Netavark implements NetworkDriver {
@@ -108,6 +112,19 @@ export class Netavark implements NetworkDriver {
     readonly binary = NETAVARK_BINARY,
     readonly aardvarkBinary = AARDVARK_BINARY,
   ) {}
+
+  /**
+   * Every netavark run and every edit of aardvark-dns's files by this daemon,
+   * one at a time: runs are serialised host-wide by flock anyway, and an edit
+   * must not interleave with a run that rewrites the same file.
+   */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn, fn);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
 
   async setup(netnsPath: string, options: NetworkOptions): Promise<Record<string, StatusBlock>> {
     const out = await this.run('setup', netnsPath, options);
@@ -173,7 +190,45 @@ export class Netavark implements NetworkDriver {
     }
   }
 
+  /**
+   * Rewrites the names column of `containerId`'s line in aardvark-dns's file
+   * for the network (`<config>/aardvark-dns/<network>`, lines `<id> <ipv4s>
+   * <ipv6s> <names> [<dns servers>]`, containers/netavark@v1.4.0
+   * src/dns/aardvark.rs) and has aardvark-dns reload it (SIGHUP), as
+   * netavark does after its own edits; netavark 1.4 has no command for it.
+   * Names with anything but [a-zA-Z0-9_.-] never get here.
+   */
+  async setDnsNames(networkName: string, containerId: string, names: string[]): Promise<void> {
+    if (!names.length || names.some((n) => !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n))) throw new SystemError(`invalid DNS names for ${containerId}: ${names.join(',')}`);
+    const dir = join(this.configDir, 'aardvark-dns');
+    const file = join(dir, networkName);
+    await this.serial(async () => {
+      let text: string;
+      try { text = await readFile(file, 'utf8'); } catch { return; } // no DNS entries on the network (any more)
+      let changed = false;
+      const lines = text.split('\n').map((line, i) => {
+        const cols = line.split(' ');
+        if (i === 0 || cols[0] !== containerId || cols.length < 4) return line;
+        changed = true;
+        cols[3] = names.join(',');
+        return cols.join(' ');
+      });
+      if (!changed) return;
+      const tmp = `${file}.berth-tmp`;
+      await writeFile(tmp, lines.join('\n'));
+      await rename(tmp, file);
+      const pid = Number((await readFile(join(dir, 'aardvark.pid'), 'utf8').catch(() => '')).trim());
+      // Only an aardvark-dns gets the signal: a stale pid file must not make berthd signal another process.
+      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+      if (cmdline.includes('aardvark-dns')) process.kill(pid, 'SIGHUP');
+    });
+  }
+
   private run(command: 'setup' | 'teardown', netnsPath: string, options: NetworkOptions): Promise<string> {
+    return this.serial(() => this.runNow(command, netnsPath, options));
+  }
+
+  private runNow(command: 'setup' | 'teardown', netnsPath: string, options: NetworkOptions): Promise<string> {
     const argv = [
       'flock', '-o', '-w', '120', LOCK_FILE,
       this.binary, '--config', this.configDir, '--rootless=false', `--aardvark-binary=${this.aardvarkBinary}`, command, netnsPath,

@@ -80,3 +80,12 @@ export async function deleteNetns(name: string): Promise<void> {
   });
   await unlink(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
 }
+
+/**
+ * Adds `cidr` to interface `ifname` inside the named namespace (dockerd's
+ * `--link-local-ip`); an IPv6 address skips duplicate address detection,
+ * which would keep it tentative, unusable, for a second or more.
+ */
+export async function addLinkLocalAddress(name: string, ifname: string, cidr: string): Promise<void> {
+  await ip(['-n', name, 'addr', 'add', cidr, 'dev', ifname, ...(cidr.includes(':') ? ['nodad'] : [])]);
+}

@@ -21,6 +21,10 @@ export interface Endpoint {
   ipAddress: string;
   prefixLen: number;
   gateway: string;
+  /** The global IPv6 address, its prefix length and gateway, on networks with IPv6 (absent otherwise). */
+  ipv6Address?: string;
+  prefixLen6?: number;
+  gateway6?: string;
   macAddress: string;
   /** The user's aliases (`--network-alias`). */
   aliases: string[];

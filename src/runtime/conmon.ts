@@ -315,18 +315,33 @@ export function spawnExecMonitor(o: ExecMonitorOptions): ConmonProcess {
  * no tty) there is nothing to resize and that is not an error.
  */
 export async function resizeTerminal(dir: string, rows: number, cols: number): Promise<void> {
+  await sendCtl(dir, `1 ${Math.max(0, Math.trunc(rows))} ${Math.max(0, Math.trunc(cols))}\n`);
+}
+
+/**
+ * Has conmon close and reopen its log file (`2 0 0\n` on `ctl`), so a log
+ * rotated by renaming goes on in a new file at the same path (the CRI's
+ * ReopenContainerLog). Returns false when no conmon listens.
+ */
+export function reopenLog(dir: string): Promise<boolean> {
+  return sendCtl(dir, '2 0 0\n');
+}
+
+async function sendCtl(dir: string, message: string): Promise<boolean> {
   let fh;
   try {
     fh = await open(join(dir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENXIO' || code === 'ENOENT') return;
+    if (code === 'ENXIO' || code === 'ENOENT') return false;
     throw e;
   }
   try {
-    await fh.write(`1 ${Math.max(0, Math.trunc(rows))} ${Math.max(0, Math.trunc(cols))}\n`);
+    await fh.write(message);
+    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' && (e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    return false;
   } finally {
     await fh.close();
   }

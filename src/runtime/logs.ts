@@ -11,11 +11,14 @@
  *
  * With `--log-size-max` conmon replaces the file (write a new one, rename it
  * over the old) when it would grow past the limit; a follower notices the new
- * inode and switches after draining the old one.
+ * inode and switches after draining the old one. With `max-file` the old
+ * files are kept (runtime/log-rotation.ts) and read first, oldest first; a
+ * tail counts its lines across them.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { rotatedLogFiles } from './log-rotation.js';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -122,8 +125,8 @@ export function parseLogLine(line: Buffer): LogEntry | null {
 
 // ------------------------------------------------------------------ tail
 
-/** Where a tail read starts, and the records after that point that belong to older lines. */
-export interface TailStart { offset: number; skip: Set<number> }
+/** Where a tail read starts, the records after that point that belong to older lines, and how many lines it found. */
+export interface TailStart { offset: number; skip: Set<number>; count: number }
 
 /**
  * Finds the records that make up the last `n` lines, reading backwards in
@@ -138,7 +141,7 @@ export interface TailStart { offset: number; skip: Set<number> }
 export async function tailStart(fh: FileHandle, n: number, size?: number): Promise<TailStart> {
   const end = size ?? (await fh.stat()).size;
   const skip = new Set<number>();
-  if (n <= 0) return { offset: end, skip };
+  if (n <= 0) return { offset: end, skip, count: 0 };
   /** Streams whose oldest counted line may still have earlier `P` records. */
   const open = new Set<string>();
   let count = 0;
@@ -180,14 +183,14 @@ export async function tailStart(fh: FileHandle, n: number, size?: number): Promi
         if (open.has(r.stream)) open.delete(r.stream); // F: the line before the counted ones
         skip.add(at);
       }
-      if (count >= n && open.size === 0) return { offset, skip: without(skip, offset) };
+      if (count >= n && open.size === 0) return { offset, skip: without(skip, offset), count };
     }
     carry = Buffer.from(data.subarray(0, lineEnd));
     pos = start;
   }
   // Reached the start of the file (with no complete record at all: read it all later).
-  if (count === 0) return { offset: 0, skip };
-  return { offset, skip: without(skip, offset) };
+  if (count === 0) return { offset: 0, skip, count };
+  return { offset, skip: without(skip, offset), count };
 }
 
 function without(skip: Set<number>, below: number): Set<number> {
@@ -202,11 +205,75 @@ export function readLogs(logPath: string, o: LogReadOptions): AsyncIterable<LogE
   return read(logPath, o);
 }
 
+/** A rotated file to read before the current one, from `offset` on. */
+interface OlderPart { path: string; offset: number; skip: Set<number> }
+
+/**
+ * The rotated files (runtime/log-rotation.ts) a read goes through before
+ * the current file, oldest first: all of them, or for a tail the newest
+ * ones that hold the lines the current file lacks.
+ */
+async function olderParts(logPath: string, openIno: number, tail: number | undefined, currentCount: number): Promise<OlderPart[]> {
+  if (tail !== undefined && currentCount >= tail) return [];
+  const files = await rotatedLogFiles(logPath, openIno);
+  if (tail === undefined) return files.map((path) => ({ path, offset: 0, skip: new Set<number>() }));
+  const parts: OlderPart[] = [];
+  let missing = tail - currentCount;
+  for (const path of files.reverse()) {
+    if (missing <= 0) break;
+    const fh = await open(path, 'r').catch(() => null);
+    if (!fh) continue; // dropped by the rotator meanwhile
+    try {
+      const t = await tailStart(fh, missing);
+      parts.unshift({ path, offset: t.offset, skip: t.skip });
+      missing -= t.count;
+    } finally {
+      await fh.close();
+    }
+  }
+  return parts;
+}
+
+/** The entries of a rotated (finished) file from `part.offset`; false once `until` is passed. */
+async function* readFinished(part: OlderPart, o: LogReadOptions): AsyncGenerator<LogEntry, boolean> {
+  const fh = await open(part.path, 'r').catch(() => null);
+  if (!fh) return true; // dropped by the rotator meanwhile
+  try {
+    let pos = part.offset;
+    let rest = Buffer.alloc(0);
+    for (;;) {
+      const block = Buffer.allocUnsafe(BLOCK);
+      const { bytesRead } = await fh.read(block, 0, BLOCK, pos);
+      if (bytesRead === 0) return true;
+      const dataAt = pos - rest.length;
+      pos += bytesRead;
+      const data = rest.length ? Buffer.concat([rest, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
+      let lineStart = 0;
+      for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, lineStart)) {
+        const skipped = part.skip.has(dataAt + lineStart);
+        const e = skipped ? null : parseLogLine(data.subarray(lineStart, nl));
+        lineStart = nl + 1;
+        if (!e || (e.stream === 'stdout' ? !o.stdout : !o.stderr)) continue;
+        if (o.since !== undefined && e.timeNs < o.since) continue;
+        if (o.until !== undefined && e.timeNs > o.until) return false;
+        yield e;
+        if (o.signal?.aborted) return false;
+      }
+      rest = Buffer.from(data.subarray(lineStart));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntry> {
   let fh = await open(logPath, 'r');
   let follower: Follower | null = null;
   try {
-    const tail = o.tail === undefined ? { offset: 0, skip: new Set<number>() } : await tailStart(fh, o.tail);
+    const tail = o.tail === undefined ? { offset: 0, skip: new Set<number>(), count: 0 } : await tailStart(fh, o.tail);
+    for (const part of await olderParts(logPath, (await fh.stat()).ino, o.tail, tail.count)) {
+      if (!(yield* readFinished(part, o))) return;
+    }
     let pos = tail.offset;
     let skip = tail.skip.size ? tail.skip : null;
     let rest = Buffer.alloc(0);

@@ -30,6 +30,7 @@ import { isAbsolute, join, posix, resolve } from 'node:path';
 import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import { hostHasCapability, resolveCapabilities } from './capabilities.js';
 import { cgroupVersion } from './cgroup-version.js';
+import { deviceCgroupEntries } from './device-cgroup-rules.js';
 import type {
   Device, DeviceCgroup, LinuxResources, Mount, Namespace, Process, Rlimit, Spec,
 } from './oci-types.js';
@@ -53,6 +54,8 @@ export interface DockerResources {
   PidsLimit?: number | null;
   BlkioWeight?: number | null;
   OomKillDisable?: boolean | null;
+  /** `--device-cgroup-rule`s, appended to the default allow list (runtime/device-cgroup-rules.ts). */
+  DeviceCgroupRules?: string[] | null;
 }
 
 /** `HostConfig.Ulimits` entry; a negative value means unlimited. */
@@ -85,13 +88,14 @@ export interface SpecInput {
   capDrop?: string[] | null;
   privileged?: boolean;
   network: NetworkNamespace;
-  pid?: 'private' | 'host';
+  /** `{ path }`: join that namespace (`/proc/<pid>/ns/pid` of the container whose namespace it is). */
+  pid?: 'private' | 'host' | { path: string };
   /**
    * `shareable` gets a private namespace like `private`; sharing its
    * `/dev/shm` with other containers is the engine's job (pass a `/dev/shm`
    * mount). `host` joins the host's and binds the host's `/dev/shm`.
    */
-  ipc?: 'private' | 'host' | 'shareable';
+  ipc?: 'private' | 'host' | 'shareable' | { path: string };
   uts?: 'private' | 'host';
   /** Docker's default: private on cgroup v2, host on v1 (`default-cgroupns-mode`). */
   cgroupns?: 'private' | 'host';
@@ -634,8 +638,10 @@ function namespaces(input: SpecInput): Namespace[] {
   if (input.network.mode === 'new') ns.push({ type: 'network' });
   else if (input.network.mode === 'path') ns.push({ type: 'network', path: input.network.path });
   if (input.uts !== 'host') ns.push({ type: 'uts' });
-  if (input.pid !== 'host') ns.push({ type: 'pid' });
-  if (input.ipc !== 'host') ns.push({ type: 'ipc' });
+  if (typeof input.pid === 'object') ns.push({ type: 'pid', path: input.pid.path });
+  else if (input.pid !== 'host') ns.push({ type: 'pid' });
+  if (typeof input.ipc === 'object') ns.push({ type: 'ipc', path: input.ipc.path });
+  else if (input.ipc !== 'host') ns.push({ type: 'ipc' });
   if ((input.cgroupns ?? (cgroupVersion() === 2 ? 'private' : 'host')) === 'private') ns.push({ type: 'cgroup' });
   return ns;
 }
@@ -683,7 +689,8 @@ export function buildSpec(input: SpecInput): Spec {
   if (oom !== undefined) process.oomScoreAdj = oom;
 
   const resources: LinuxResources = {
-    devices: privileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules(),
+    // A privileged container may use every device already; the rules only add to the defaults (moby `WithDevices`).
+    devices: privileged ? [{ allow: true, access: 'rwm' }] : [...defaultDeviceRules(), ...deviceCgroupEntries(input.resources?.DeviceCgroupRules)],
     ...mapResources(input.resources).resources,
   };
   // "Unlimited" is what a new cgroup already is; crun 1.8 writes -1 into pids.max and fails (runc writes "max"),

@@ -54,6 +54,8 @@ export interface ContainerRecord {
   StartEpoch?: number;
   /** Set with Status 'removing' by `rm -v`: a removal a crash cut off is redone with its anonymous volumes. */
   RemoveVolumes?: boolean;
+  /** conmon's k8s-file log when it is not containers/<id>/ctr.log: a CRI container's log_path. */
+  LogPath?: string;
 }
 
 export class ContainerStore {

@@ -29,7 +29,10 @@ export interface NetworkRecord {
   Driver: 'bridge' | 'host' | 'null';
   Internal: boolean;
   Attachable: boolean;
-  IPAM: { Driver: 'default'; Options: Record<string, string>; Config: IpamPool[] };
+  /** Config lists the IPv4 pool first, then IPv6 ones; Options is null when the request had none (as dockerd shows it). */
+  IPAM: { Driver: 'default'; Options: Record<string, string> | null; Config: IpamPool[] };
+  /** Containers get IPv6 addresses from the IPv6 pool too (`--ipv6`); absent in records older than IPv6 support. */
+  EnableIPv6?: boolean;
   /** Driver options as the user gave them (`-o`), plus the bridge name berth chose. */
   Options: Record<string, string>;
   Labels: Record<string, string>;

@@ -6,6 +6,7 @@
  * (107 bytes), which is why the exec-root subdirectories have one-letter names.
  */
 import { join } from 'node:path';
+import { InvalidParameterError } from '../errors.js';
 
 export class DataPaths {
   constructor(readonly dataRoot: string, readonly execRoot: string) {}
@@ -44,6 +45,16 @@ export class DataPaths {
   get seccompCache(): string { return join(this.execRoot, 'seccomp'); }
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The hex part of a sha256 digest (`sha256:<hex>` or the bare hex), which
+ * names files in the stores. Anything else is refused here, whatever the
+ * caller checked: a digest from a manifest or an archive must never become
+ * `../` in a path.
+ */
 export function hex(digest: string): string {
-  return digest.startsWith('sha256:') ? digest.slice(7) : digest;
+  const h = digest.startsWith('sha256:') ? digest.slice(7) : digest;
+  if (!SHA256_HEX.test(h)) throw new InvalidParameterError(`invalid digest: ${JSON.stringify(digest.slice(0, 100))}`);
+  return h;
 }

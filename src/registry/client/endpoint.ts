@@ -16,6 +16,7 @@
  * already covered.
  */
 import net from 'node:net';
+import { InvalidParameterError } from '../../errors.js';
 
 export interface RegistryEndpoint {
   /** `host[:port]` as in the reference, except docker.io → registry-1.docker.io. */
@@ -96,4 +97,40 @@ export function endpointFor(domain: string, insecureRegistries: string[]): Regis
 /** The reference domain an endpoint serves (registry-1.docker.io → docker.io), for messages. */
 export function domainOf(ep: RegistryEndpoint): string {
   return ep.host === DOCKER_HUB_REGISTRY_HOST ? DOCKER_HUB_DOMAIN : ep.host;
+}
+
+/**
+ * A `--registry-mirror` URL as dockerd accepts it (moby registry/config.go
+ * ValidateMirror): http or https, no query, fragment or credentials; kept
+ * with one trailing slash, which is also how `docker info` shows it. berth
+ * serves a mirror's `/v2/` at the root of its host, so a URL with a path is
+ * refused rather than half-honoured.
+ */
+export function validateMirror(raw: string): string {
+  let uri: URL;
+  try {
+    uri = new URL(raw);
+  } catch {
+    throw new InvalidParameterError(`invalid mirror: "${raw}" is not a valid URI`);
+  }
+  if (uri.protocol !== 'http:' && uri.protocol !== 'https:') {
+    throw new InvalidParameterError(`invalid mirror: unsupported scheme "${uri.protocol.replace(/:$/, '')}" in "${raw}"`);
+  }
+  if (uri.search || uri.hash || raw.includes('?') || raw.includes('#')) throw new InvalidParameterError(`invalid mirror: query or fragment at end of the URI "${raw}"`);
+  if (uri.username || uri.password) throw new InvalidParameterError(`invalid mirror: username/password not allowed in URI "${uri.protocol}//${uri.username}:xxxxx@${uri.host}${uri.pathname}"`);
+  if (!/^\/*$/.test(uri.pathname)) throw new InvalidParameterError(`invalid mirror: "${raw}" has a path; berth reaches a mirror at the root of its host`);
+  return `${raw.replace(/\/+$/, '')}/`;
+}
+
+/**
+ * The endpoint of a mirror URL (validated by validateMirror): plain HTTP
+ * when the URL says so; over HTTPS, certificates go unverified only for
+ * registries that are insecure anyway (loopback, `--insecure-registry`), as
+ * dockerd's mirror TLS config does — and there is no fallback to HTTP: the
+ * URL's scheme is what the operator chose.
+ */
+export function mirrorEndpoint(mirror: string, insecureRegistries: readonly string[]): RegistryEndpoint {
+  const uri = new URL(mirror);
+  if (uri.protocol === 'http:') return { host: uri.host, scheme: 'http' };
+  return isInsecureRegistry(uri.host, insecureRegistries) ? { host: uri.host, scheme: 'https', insecureTls: true } : { host: uri.host, scheme: 'https' };
 }

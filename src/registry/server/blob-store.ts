@@ -1,5 +1,5 @@
 /**
- * The global, content-addressed blob store (`blobs/sha256/<hex>`).
+ * The global, content-addressed blob store (`blobs/<algorithm>/<hex>`).
  *
  * A blob file appears only by an atomic rename of fully written, fsynced,
  * digest-verified data, so every visible file is complete and correct; blobs
@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { StorageLayout } from './layout.js';
-import { sha256Digest, type Digest } from './names.js';
+import { DIGEST_ALGORITHMS, digestFromBlobName, type Digest } from './names.js';
 import { listDir, renameDurable, unlinkIfExists, writeFileDurable } from './durable-fs.js';
 
 export class BlobStore {
@@ -55,9 +55,16 @@ export class BlobStore {
     await writeFileDurable(this.layout.tmpDir, this.layout.blob(d), bytes);
   }
 
-  /** Every stored blob; files that are not named by a sha256 digest are not blobs and are left out. */
+  /** Every stored blob, of every algorithm; files not named by a digest are not blobs and are left out. */
   async list(): Promise<Digest[]> {
-    return (await listDir(this.layout.blobsDir)).filter((hex) => /^[a-f0-9]{64}$/.test(hex)).map(sha256Digest);
+    const out: Digest[] = [];
+    for (const algorithm of DIGEST_ALGORITHMS) {
+      for (const name of await listDir(this.layout.blobsDir(algorithm))) {
+        const d = digestFromBlobName(algorithm, name);
+        if (d) out.push(d);
+      }
+    }
+    return out;
   }
 
   /**

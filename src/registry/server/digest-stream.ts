@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { DigestAlgorithm } from './names.js';
 
 export class DigestingStream extends Transform {
   bytes = 0;
@@ -20,11 +21,13 @@ export class DigestingStream extends Transform {
 }
 
 /**
- * sha256 state over the first `length` bytes of a file. Used only when the
- * in-memory hash of an upload is gone (a restart between chunks).
+ * Hash state (sha256 unless told otherwise) over the first `length` bytes
+ * of a file. Used when the in-memory hash of an upload is gone (a restart
+ * between chunks), and to check an upload against a digest of another
+ * registered algorithm.
  */
-export async function hashFilePrefix(file: string, length: number): Promise<crypto.Hash> {
-  const hash = crypto.createHash('sha256');
+export async function hashFilePrefix(file: string, length: number, algorithm: DigestAlgorithm = 'sha256'): Promise<crypto.Hash> {
+  const hash = crypto.createHash(algorithm);
   if (length === 0) return hash;
   const sink = new DigestingStream(hash);
   sink.resume();

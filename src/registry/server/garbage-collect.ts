@@ -78,15 +78,15 @@ export interface ManifestGraph {
 }
 
 /**
- * The live manifests of a repository (digest hexes): every revision, or with
+ * The live manifests of a repository (digests): every revision, or with
  * `deleteUntagged` what tags reach through index entries and referrers —
  * plus, in both cases, what live indexes list even when it is no revision.
  */
 export async function liveManifests(graph: ManifestGraph, deleteUntagged: boolean): Promise<Set<string>> {
   const live = new Set<string>();
   const visit = async (d: Digest): Promise<void> => {
-    if (live.has(d.hex)) return;
-    live.add(d.hex);
+    if (live.has(d.value)) return;
+    live.add(d.value);
     for (const child of (await graph.references(d))?.manifests ?? []) await visit(child);
   };
   if (!deleteUntagged) {
@@ -99,9 +99,9 @@ export async function liveManifests(graph: ManifestGraph, deleteUntagged: boolea
   while (grew) {
     grew = false;
     for (const d of graph.revisions) {
-      if (live.has(d.hex)) continue;
+      if (live.has(d.value)) continue;
       const subject = (await graph.references(d))?.subject;
-      if (subject && live.has(subject.hex)) {
+      if (subject && live.has(subject.value)) {
         await visit(d);
         grew = true;
       }
@@ -116,7 +116,7 @@ function reasonOf(err: unknown): string {
 }
 
 interface Marked {
-  /** Blob digest hexes that stay. */
+  /** Blob digests that stay. */
   blobs: Set<string>;
   /** Revisions to delete (`deleteUntagged`). */
   deadRevisions: Array<{ repository: string; digest: Digest }>;
@@ -139,34 +139,34 @@ async function mark(blobs: BlobStore, repos: RepositoryStore, deleteUntagged: bo
     const read = new Map<string, ManifestReferences | undefined>();
     const unreadable: GarbageCollectResult['unreadable'] = [];
     const references = async (d: Digest): Promise<ManifestReferences | undefined> => {
-      if (read.has(d.hex)) return read.get(d.hex);
+      if (read.has(d.value)) return read.get(d.value);
       let refs: ManifestReferences | undefined;
       try {
         refs = manifestReferences(await blobs.readAll(d), mediaTypes.get(d.value));
       } catch (err) {
         unreadable.push({ repository, digest: d.value, reason: reasonOf(err) });
       }
-      read.set(d.hex, refs);
+      read.set(d.value, refs);
       return refs;
     };
     // Every revision is read, live or not: an unreadable one keeps the repository whole.
     for (const d of revisions) await references(d);
     const live = await liveManifests({ revisions, tagged, references }, deleteUntagged);
 
-    const keep = (hex: string) => {
-      result.blobs.add(hex);
-      for (const d of read.get(hex)?.blobs ?? []) result.blobs.add(d.hex);
+    const keep = (digest: string) => {
+      result.blobs.add(digest);
+      for (const d of read.get(digest)?.blobs ?? []) result.blobs.add(d.value);
     };
-    for (const hex of live) keep(hex);
+    for (const digest of live) keep(digest);
     if (unreadable.length > 0) {
-      for (const d of revisions) keep(d.hex);
-      for (const d of await repos.listLayers(repository)) result.blobs.add(d.hex);
+      for (const d of revisions) keep(d.value);
+      for (const d of await repos.listLayers(repository)) result.blobs.add(d.value);
       result.unreadable.push(...unreadable);
       continue;
     }
-    for (const d of revisions) if (!live.has(d.hex)) result.deadRevisions.push({ repository, digest: d });
+    for (const d of revisions) if (!live.has(d.value)) result.deadRevisions.push({ repository, digest: d });
   }
-  const key = (r: { repository: string; digest: Digest }) => `${r.repository}@${r.digest.hex}`;
+  const key = (r: { repository: string; digest: Digest }) => `${r.repository}@${r.digest.value}`;
   result.deadRevisions.sort((a, b) => (key(a) < key(b) ? -1 : 1));
   return result;
 }
@@ -185,17 +185,17 @@ async function sweep(
   }
 
   const garbage: Array<{ d: Digest; size: number }> = [];
-  for (const d of (await blobs.list()).sort((a, b) => (a.hex < b.hex ? -1 : 1))) {
-    if (marked.blobs.has(d.hex)) result.marked++;
+  for (const d of (await blobs.list()).sort((a, b) => (a.value < b.value ? -1 : 1))) {
+    if (marked.blobs.has(d.value)) result.marked++;
     else garbage.push({ d, size: (await blobs.size(d)) ?? 0 });
   }
   if (!dryRun) {
     // Links before blobs: see the module comment.
-    const doomed = new Set(garbage.map((g) => g.d.hex));
+    const doomed = new Set(garbage.map((g) => g.d.value));
     for (const repository of await repos.listRepositories()) {
       let unlinked = false;
       for (const d of await repos.listLayers(repository)) {
-        if (doomed.has(d.hex)) unlinked = (await repos.unlinkLayer(repository, d)) || unlinked;
+        if (doomed.has(d.value)) unlinked = (await repos.unlinkLayer(repository, d)) || unlinked;
       }
       // Durable before any blob goes, so that not even a power cut leaves a link to a deleted blob.
       if (unlinked) await fsyncDir(layout.layersDir(repository));
@@ -221,7 +221,7 @@ export async function collectGarbage(root: string, opts: GarbageCollectOptions =
   const layout = new StorageLayout(path.resolve(root));
   const isDir = async (dir: string) => (await fsp.stat(dir).catch(() => undefined))?.isDirectory() ?? false;
   if (!(await isDir(layout.root))) throw new NotFoundError(`no registry storage at ${layout.root}`);
-  if (!(await isDir(layout.blobsDir)) && !(await isDir(layout.repositoriesDir))) {
+  if (!(await isDir(layout.blobsRoot)) && !(await isDir(layout.repositoriesDir))) {
     throw new NotFoundError(`${layout.root} is not a registry storage directory (no blobs/ or repositories/ in it)`);
   }
   const lock = await lockRoot(layout, 'registry garbage-collect', warn);

@@ -72,7 +72,7 @@ async function loadCredentials(o: RegistryServerOptions): Promise<Credentials | 
 
 /** Prepares the store (dirs, temp cleanup, stale uploads) before taking requests; the caller holds the root's lock. */
 async function openStore(layout: StorageLayout, o: RegistryServerOptions): Promise<RegistryContext> {
-  for (const dir of [layout.blobsDir, layout.repositoriesDir, layout.uploadsDir]) await fs.mkdir(dir, { recursive: true });
+  for (const dir of [layout.blobsDir('sha256'), layout.repositoriesDir, layout.uploadsDir]) await fs.mkdir(dir, { recursive: true });
   // Temp files belong to writes that never reached their rename: garbage by construction.
   await fs.rm(layout.tmpDir, { recursive: true, force: true });
   await fs.mkdir(layout.tmpDir, { recursive: true });

@@ -2,9 +2,12 @@
  * Where everything lives under the storage root. One place decides paths, so
  * the on-disk format can be read in one screen:
  *
- *   blobs/sha256/<hex>                                   content, global, deduplicated
+ *   blobs/<algorithm>/<hex>                              content, global, deduplicated
  *   repositories/<name>/_layers/<hex>                    link: the blob is in <name>
  *   repositories/<name>/_manifests/revisions/<hex>       link + media type (JSON)
+ *
+ * (a link's name is the hex for sha256, `<algorithm>-<hex>` for another
+ * registered algorithm: `names.ts` digestFileName)
  *   repositories/<name>/_manifests/tags/<tag>            the digest the tag points at
  *   _uploads/<uuid>/{data,state}                         upload sessions in progress
  *   _tmp/                                                temp files, renamed into place
@@ -16,22 +19,23 @@
  * before they reach here, so they cannot escape the root.
  */
 import path from 'node:path';
-import type { Digest } from './names.js';
+import { digestFileName, type Digest, type DigestAlgorithm } from './names.js';
 
 export class StorageLayout {
   constructor(readonly root: string) {}
 
-  get blobsDir(): string { return path.join(this.root, 'blobs', 'sha256'); }
-  blob(d: Digest): string { return path.join(this.blobsDir, d.hex); }
+  get blobsRoot(): string { return path.join(this.root, 'blobs'); }
+  blobsDir(algorithm: DigestAlgorithm): string { return path.join(this.blobsRoot, algorithm); }
+  blob(d: Digest): string { return path.join(this.blobsDir(d.algorithm), d.hex); }
 
   get repositoriesDir(): string { return path.join(this.root, 'repositories'); }
   repository(name: string): string { return path.join(this.repositoriesDir, ...name.split('/')); }
 
   layersDir(name: string): string { return path.join(this.repository(name), '_layers'); }
-  layerLink(name: string, d: Digest): string { return path.join(this.layersDir(name), d.hex); }
+  layerLink(name: string, d: Digest): string { return path.join(this.layersDir(name), digestFileName(d)); }
 
   revisionsDir(name: string): string { return path.join(this.repository(name), '_manifests', 'revisions'); }
-  revision(name: string, d: Digest): string { return path.join(this.revisionsDir(name), d.hex); }
+  revision(name: string, d: Digest): string { return path.join(this.revisionsDir(name), digestFileName(d)); }
 
   tagsDir(name: string): string { return path.join(this.repository(name), '_manifests', 'tags'); }
   tag(name: string, tag: string): string { return path.join(this.tagsDir(name), tag); }

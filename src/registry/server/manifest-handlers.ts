@@ -24,11 +24,10 @@
  * 1.1 allows (§"Deleting tags"), a tag (drops only the tag). docker-registry
  * 2.8.2 refuses the tag form with `DIGEST_INVALID`.
  */
-import crypto from 'node:crypto';
 import type { RegistryContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { DistributionError, type DistributionErrorBody } from './errors.js';
-import { parseDigest, parseManifestReference, sha256Digest, type Digest } from './names.js';
+import { hashBytes, parseDigest, parseManifestReference, type Digest } from './names.js';
 import { MAX_MANIFEST_BYTES, isExternalLayer, parseManifest, type Descriptor } from './manifest.js';
 import type { RevisionInfo } from './repository-store.js';
 
@@ -92,8 +91,9 @@ export async function putManifest(ctx: RegistryContext, ex: Exchange, name: stri
   const ref = parseManifestReference(reference);
   const bytes = await ex.readBody(MAX_MANIFEST_BYTES, 'MANIFEST_INVALID');
   const parsed = parseManifest(bytes, ex.req.headers['content-type']);
-  const d = sha256Digest(crypto.createHash('sha256').update(bytes).digest('hex'));
-  if (ref.kind === 'digest' && ref.digest.hex !== d.hex) {
+  // Stored under the reference's algorithm when it is a digest (the client chose it), else sha256.
+  const d = hashBytes(ref.kind === 'digest' ? ref.digest.algorithm : 'sha256', bytes);
+  if (ref.kind === 'digest' && ref.digest.value !== d.value) {
     throw new DistributionError('DIGEST_INVALID', {
       message: 'manifest digest does not match the reference',
       detail: { expected: ref.digest.value, actual: d.value },

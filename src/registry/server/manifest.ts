@@ -148,7 +148,7 @@ export interface ManifestReferences {
  * The references of a stored manifest, for garbage collection. It is read the
  * way PUT read it (`parseManifest` with the media type recorded then), so
  * what was accepted reads the same now; anything else throws
- * `MANIFEST_INVALID`. Descriptors whose digest is not sha256 are left out:
+ * `MANIFEST_INVALID`. Descriptors whose digest is of no registered algorithm are left out:
  * such content cannot be stored here (`names.ts`).
  */
 export function manifestReferences(bytes: Buffer, mediaType: string | undefined): ManifestReferences {

@@ -10,7 +10,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { StorageLayout } from './layout.js';
-import { parseDigest, sha256Digest, type Digest } from './names.js';
+import { digestFromFileName, parseDigest, type Digest } from './names.js';
 import { listDir, readIfExists, unlinkIfExists, writeFileDurable } from './durable-fs.js';
 
 /** What a revision file records: enough to answer HEAD and the referrers API without the manifest. */
@@ -54,7 +54,7 @@ export class RepositoryStore {
 
   /** The blobs linked into the repository (whether or not their content is still stored). */
   async listLayers(name: string): Promise<Digest[]> {
-    return (await listDir(this.layout.layersDir(name))).filter((hex) => /^[a-f0-9]{64}$/.test(hex)).map(sha256Digest);
+    return (await listDir(this.layout.layersDir(name))).map(digestFromFileName).filter((d): d is Digest => d !== undefined);
   }
 
   // ---- manifest revisions
@@ -76,9 +76,10 @@ export class RepositoryStore {
 
   async listRevisions(name: string): Promise<RevisionInfo[]> {
     const out: RevisionInfo[] = [];
-    for (const hex of await listDir(this.layout.revisionsDir(name))) {
-      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-      const info = await this.getRevision(name, sha256Digest(hex));
+    for (const file of await listDir(this.layout.revisionsDir(name))) {
+      const d = digestFromFileName(file);
+      if (!d) continue;
+      const info = await this.getRevision(name, d);
       if (info) out.push(info);
     }
     return out;
@@ -113,7 +114,7 @@ export class RepositoryStore {
   async untagDigest(name: string, d: Digest): Promise<void> {
     for (const tag of await listDir(this.layout.tagsDir(name))) {
       const target = await this.resolveTag(name, tag);
-      if (target?.hex === d.hex) await this.deleteTag(name, tag);
+      if (target?.value === d.value) await this.deleteTag(name, tag);
     }
   }
 

@@ -92,11 +92,15 @@ export class UploadStore {
       let state = await this.get(repository, uuid);
       if (body) state = await this.appendLocked(state, body, range);
       // On a copy: the live state must stay usable if committing fails below and the client retries.
-      const hex = (await this.hashOf(state)).copy().digest('hex');
+      // The live hash is sha256 (what nearly every client names); another algorithm is computed
+      // over the received bytes now, once.
+      const hex = digest.algorithm === 'sha256'
+        ? (await this.hashOf(state)).copy().digest('hex')
+        : (await hashFilePrefix(this.layout.uploadData(uuid), state.size, digest.algorithm)).digest('hex');
       if (hex !== digest.hex) {
         await this.remove(uuid);
         throw new DistributionError('DIGEST_INVALID', {
-          detail: { expected: digest.value, actual: `sha256:${hex}`, size: state.size },
+          detail: { expected: digest.value, actual: `${digest.algorithm}:${hex}`, size: state.size },
         });
       }
       // Only the committed prefix becomes the blob, whatever a failed chunk left behind.

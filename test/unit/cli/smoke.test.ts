@@ -203,9 +203,9 @@ test('no daemon: Docker\'s message with berth\'s names, exit 1', async () => {
   const r = await berth(['ps'], undefined, `unix://${join(dir, 'absent.sock')}`);
   assert.equal(r.code, 1);
   assert.equal(r.err, `Cannot connect to the berth daemon at unix://${join(dir, 'absent.sock')}. Is the berth daemon running?\n`);
-  const tcp = await berth(['ps'], undefined, 'tcp://127.0.0.1:2375');
-  assert.equal(tcp.code, 1);
-  assert.match(tcp.err, /only connects to unix:\/\/ sockets/);
+  const npipe = await berth(['ps'], undefined, 'npipe:////./pipe/docker_engine');
+  assert.equal(npipe.code, 1);
+  assert.match(npipe.err, /connects to unix:\/\/, tcp:\/\/ and ssh:\/\/ addresses/);
 });
 
 test('the daemon is started on demand and waited for', async () => {
@@ -215,7 +215,7 @@ test('the daemon is started on demand and waited for', async () => {
   writeFileSync(fake, `import { FakeDaemon } from ${JSON.stringify(daemonModule)};\n` +
     `const host = process.argv[process.argv.indexOf('-H') + 1];\nconst d = new FakeDaemon();\n` +
     `setTimeout(() => d.listen(host.slice('unix://'.length)), 200);\nsetTimeout(() => process.exit(0), 5000);\n`);
-  const addr = { host: `unix://${fakeSock}`, socketPath: fakeSock };
+  const addr = { kind: 'unix' as const, host: `unix://${fakeSock}`, socketPath: fakeSock };
   const probe = new ApiClient(addr);
   await startDaemon(addr, () => probe.ping().then(() => true, () => false), { bin: fake, logFile: join(dir, 'berthd.log'), waitMs: 4000 });
   const info = await probe.ping();
@@ -226,7 +226,7 @@ test('the daemon is started on demand and waited for', async () => {
 test('a daemon that dies at once is reported with its log', async () => {
   const bad = join(dir, 'bad-berthd.mjs');
   writeFileSync(bad, 'console.error("berthd: cannot open data root"); process.exit(3);\n');
-  const addr = { host: `unix://${join(dir, 'never.sock')}`, socketPath: join(dir, 'never.sock') };
+  const addr = { kind: 'unix' as const, host: `unix://${join(dir, 'never.sock')}`, socketPath: join(dir, 'never.sock') };
   await assert.rejects(startDaemon(addr, async () => false, { bin: bad, logFile: join(dir, 'bad.log'), waitMs: 3000 }),
     /berthd exited with status 3 .*\nberthd: cannot open data root/s);
 });

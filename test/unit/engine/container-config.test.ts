@@ -30,15 +30,14 @@ test('env from the request overrides the image env by key', () => {
 });
 
 test('unsupported features fail loudly instead of being ignored', () => {
-  assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { Links: ['a:b'] } }, {}, 'bb', id), /links are not supported/);
   assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { LogConfig: { Type: 'syslog', Config: {} } } }, {}, 'bb', id), /logging driver "syslog"/);
 });
 
-test('links on a user-defined network are kept and left to its DNS, as dockerd does (docker-compose sets them on every container)', () => {
+test('links are kept as given: on a user-defined network for its DNS, elsewhere for the engine to register (engine/legacy-links.ts)', () => {
   const e = effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'proj_default', Links: ['proj_web_1:web'] } }, {}, 'bb', id);
   assert.deepEqual(e.HostConfig.Links, ['proj_web_1:web']);
-  for (const NetworkMode of ['default', 'bridge', 'none', 'container:x']) {
-    assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode, Links: ['a:b'] } }, {}, 'bb', id), /links are not supported/, NetworkMode);
+  for (const NetworkMode of ['default', 'bridge', 'none']) {
+    assert.deepEqual(effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode, Links: ['a:b'] } }, {}, 'bb', id).HostConfig.Links, ['a:b'], NetworkMode);
   }
   // dockerd refuses links with host networking as invalid (runconfig validateNetMode), before anything else.
   assert.throws(() => effectiveConfig({ Image: 'bb', Cmd: ['x'], HostConfig: { NetworkMode: 'host', Links: ['a:b'] } }, {}, 'bb', id),

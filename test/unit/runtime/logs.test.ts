@@ -161,7 +161,7 @@ describe('tail', () => {
     for (const content of ['', `${T(1)} stdout F no newline yet`]) {
       const fh = await open(file(content), 'r');
       try {
-        assert.deepEqual(await tailStart(fh, 5), { offset: 0, skip: new Set() });
+        assert.deepEqual(await tailStart(fh, 5), { offset: 0, skip: new Set(), count: 0 });
       } finally {
         await fh.close();
       }

@@ -1,0 +1,351 @@
+/**
+ * The BuildKit services berthd serves on `/grpc`, as dockerd serves them to
+ * buildx's `docker` driver (moby builder/builder-next/controller.go):
+ *
+ * - `moby.buildkit.v1.Control`: ListWorkers, Info, Solve, Status,
+ *   DiskUsage, Prune;
+ * - `moby.buildkit.v1.frontend.LLBBridge`, the gateway that buildkit's
+ *   client `Build` drives (buildx always builds this way): Ping, Solve with
+ *   the `dockerfile.v0` frontend, Return.
+ *
+ * One build is one `Ref` (the Solve's, and the `buildkit-controlapi-buildid`
+ * metadata of its gateway calls). Control.Solve with no frontend waits
+ * for the client's gateway to Return a result, then exports it: the
+ * `moby` exporter (what `--load` and `docker build` ask of a docker
+ * driver) tags the image in berth's store. Status streams the build's
+ * vertexes to whoever asks for that Ref, from the start.
+ *
+ * Every request message is decoded and checked here before use; a client
+ * that disconnects cancels its build (the Solve's and the gateway's calls
+ * abort the build's signal).
+ */
+import os from 'node:os';
+import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
+import type { Engine } from '../../engine/engine.js';
+import { formatReference, parseReference, withDefaultTag } from '../../image/reference.js';
+import { hostArchitecture } from '../../image/config.js';
+import { GrpcCode } from '../../buildkit/grpc-frames.js';
+import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
+import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
+import { BuildProgress } from '../../buildkit/progress.js';
+import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
+import { LayerView } from '../../build/layer-view.js';
+import type { SessionManager } from '../../buildkit/sessions.js';
+import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
+
+const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
+/** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
+const SESSION_WAIT_MS = 30_000;
+/** How long a finished build's progress stays for a late Status call. */
+const KEEP_FINISHED_MS = 60_000;
+
+const WORKER_ID = 'berth';
+
+/** Frontend API capabilities berth's gateway has (buildkit frontend/gateway/pb/caps.go names). */
+const FRONTEND_CAPS = ['solve.base', 'solve.inlinereturn', 'return', 'proto.refarray', 'frontend.inputs'];
+
+interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+interface BuildState {
+  ref: string;
+  progress: BuildProgress;
+  /** The Control.Solve's session ID, once it arrived. */
+  session: Deferred<string>;
+  /** The gateway's Return: a result ref ID, or the client's error. */
+  returned: Deferred<string>;
+  /** Results of gateway solves by ref ID. */
+  results: Map<string, FrontendResult>;
+  cancel: AbortController;
+  /** A Control.Solve took this build. */
+  solving: boolean;
+}
+
+function checkRef(ref: string, what: string): string {
+  if (!BUILD_REF.test(ref)) throw new InvalidParameterError(`invalid ${what} ${JSON.stringify(ref.slice(0, 100))}`);
+  return ref;
+}
+
+/** The one request message of a unary or server-streaming call (read to the stream's end: leaving the loop early would reset the stream). */
+async function oneMessage<T>(call: GrpcCall, type: MessageName): Promise<T> {
+  let msg: Buffer | undefined;
+  for await (const m of call.messages()) {
+    if (msg) throw new InvalidParameterError(`${call.path}: more than one request message`);
+    msg = m;
+  }
+  if (!msg) throw new InvalidParameterError(`${call.path}: no request message`);
+  return decode<T>(type, msg);
+}
+
+function workerRecord(version: string): Record<string, unknown> {
+  return {
+    ID: WORKER_ID,
+    Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host' },
+    platforms: [{ Architecture: hostArchitecture(), OS: 'linux' }],
+    BuildkitVersion: buildkitVersion(version),
+  };
+}
+
+function buildkitVersion(version: string): Record<string, string> {
+  return { package: 'github.com/berth/berth', version, revision: '' };
+}
+
+interface SolveRequestMsg {
+  Ref: string; Definition: Buffer; ExporterDeprecated: string; ExporterAttrsDeprecated: Record<string, string>; Session: string; Frontend: string;
+  FrontendAttrs: Record<string, string>; Cache: { Exports: unknown[]; Imports: unknown[] } | null; Entitlements: string[];
+  Exporters: { Type: string; Attrs: Record<string, string> }[];
+}
+
+export class BuildkitControl {
+  private readonly builds = new Map<string, BuildState>();
+
+  /** `version`: berth's, reported as the BuildKit version (buildx ls, inspect). */
+  constructor(private readonly engine: Engine, private readonly sessions: SessionManager, private readonly version: string) {}
+
+  private state(ref: string): BuildState {
+    let s = this.builds.get(ref);
+    if (!s) {
+      s = { ref, progress: new BuildProgress(ref), session: deferred(), returned: deferred(), results: new Map(), cancel: new AbortController(), solving: false };
+      this.builds.set(ref, s);
+      // A ref nobody solves (a Status call alone, a stray gateway call) does not stay for ever.
+      const st = s;
+      setTimeout(() => { if (!st.solving && this.builds.get(ref) === st) { st.cancel.abort(); st.progress.end(); this.builds.delete(ref); } }, KEEP_FINISHED_MS).unref();
+    }
+    return s;
+  }
+
+  private finish(s: BuildState): void {
+    s.progress.end();
+    setTimeout(() => { if (this.builds.get(s.ref) === s) this.builds.delete(s.ref); }, KEEP_FINISHED_MS).unref();
+  }
+
+  lookup(path: string): GrpcHandler | undefined {
+    const unary = <Req>(req: MessageName, res: MessageName, fn: (r: Req, call: GrpcCall) => Promise<Record<string, unknown>>): GrpcHandler =>
+      async (call) => { const r = await oneMessage<Req>(call, req); call.send(encode(res, await fn(r, call))); };
+    switch (path) {
+      case '/moby.buildkit.v1.Control/ListWorkers':
+        return unary('ListWorkersRequest', 'ListWorkersResponse', async () => ({ record: [workerRecord(this.version)] }));
+      case '/moby.buildkit.v1.Control/Info':
+        return unary('InfoRequest', 'InfoResponse', async () => ({ buildkitVersion: buildkitVersion(this.version) }));
+      case '/moby.buildkit.v1.Control/Solve':
+        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call));
+      case '/moby.buildkit.v1.Control/Status':
+        return (call) => this.status(call);
+      case '/moby.buildkit.v1.Control/DiskUsage':
+        return unary('DiskUsageRequest', 'DiskUsageResponse', async (r: { filter: string[] }) => {
+          // buildx sends its filters joined into one string: [""] when there are none.
+          if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters are not supported yet');
+          return { record: this.engine.builds.cache.all().map(usageRecord) };
+        });
+      case '/moby.buildkit.v1.Control/Prune':
+        return (call) => this.prune(call);
+      case '/moby.buildkit.v1.frontend.LLBBridge/Ping':
+        return unary('PingRequest', 'PongResponse', async (_r, call) => {
+          this.gatewayBuild(call);
+          return {
+            FrontendAPICaps: FRONTEND_CAPS.map((ID) => ({ ID, Enabled: true })),
+            LLBCaps: [], Workers: [workerRecord(this.version)],
+          };
+        });
+      case '/moby.buildkit.v1.frontend.LLBBridge/Solve':
+        return unary('GatewaySolveRequest', 'GatewaySolveResponse', (r: { Frontend: string; FrontendOpt: Record<string, string>; Definition: Buffer }, call) => this.gatewaySolve(r, call));
+      case '/moby.buildkit.v1.frontend.LLBBridge/Return':
+        return unary('ReturnRequest', 'Empty', async (r: { result: { ref: { id: string } | null; refDeprecated: string } | null; error: { code: number; message: string } | null }, call) => {
+          const s = this.gatewayBuild(call);
+          if (r.error && r.error.code !== 0) s.returned.reject(new GrpcStatusError(r.error.code, r.error.message));
+          else s.returned.resolve(r.result?.ref?.id ?? r.result?.refDeprecated ?? '');
+          return {};
+        });
+      default:
+        return undefined;
+    }
+  }
+
+  /** The build a gateway call belongs to (its `buildkit-controlapi-buildid` metadata). */
+  private gatewayBuild(call: GrpcCall): BuildState {
+    const id = call.headers['buildkit-controlapi-buildid'];
+    if (typeof id !== 'string') throw new InvalidParameterError('no buildid found in context');
+    return this.state(checkRef(id, 'build ID'));
+  }
+
+  private async status(call: GrpcCall): Promise<void> {
+    const r = await oneMessage<{ Ref: string }>(call, 'StatusRequest');
+    const s = this.state(checkRef(r.Ref, 'ref'));
+    await new Promise<void>((resolve) => {
+      let unsubscribe = () => undefined as void;
+      const onAbort = () => { unsubscribe(); resolve(); };
+      unsubscribe = s.progress.subscribe((m) => {
+        if (m === null) { call.signal.removeEventListener('abort', onAbort); resolve(); return; }
+        call.send(m);
+      });
+      call.signal.addEventListener('abort', onAbort);
+    });
+  }
+
+  private async gatewaySolve(r: { Frontend: string; FrontendOpt: Record<string, string>; Definition: Buffer }, call: GrpcCall): Promise<Record<string, unknown>> {
+    const s = this.gatewayBuild(call);
+    if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
+    if (r.Frontend !== 'dockerfile.v0') throw new NotImplementedError(`frontend ${JSON.stringify(r.Frontend)} is not supported: berth builds Dockerfiles (dockerfile.v0)`);
+    let result;
+    try {
+      result = await this.runFrontend(s, r.FrontendOpt, call.signal);
+    } catch (e) {
+      // buildx prints a status code's name before its message; BuildKit's solve errors carry none (Unknown).
+      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
+    }
+    const id = `berth-result-${s.results.size}`;
+    s.results.set(id, result);
+    return { result: { ref: { id }, metadata: { 'containerimage.config': result.config } } };
+  }
+
+  private async runFrontend(s: BuildState, opts: Record<string, string>, signal: AbortSignal): Promise<FrontendResult> {
+    const onAbort = () => s.cancel.abort();
+    signal.addEventListener('abort', onAbort);
+    try {
+      const sessionId = await Promise.race([s.session.promise, aborted(s.cancel.signal)]);
+      const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, s.cancel.signal);
+      return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async solve(r: SolveRequestMsg, call: GrpcCall): Promise<Record<string, unknown>> {
+    const ref = checkRef(r.Ref, 'ref');
+    // An LLB definition (buildctl, a client's own graph) would wait for a gateway that never comes.
+    if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
+    const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
+    for (const e of exporters) {
+      if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
+      if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
+    }
+    if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
+    if (r.Cache?.Imports.length) throw new NotImplementedError('--cache-from is not supported yet');
+    // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
+    for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
+    const s = this.state(ref);
+    if (s.solving) throw new InvalidParameterError(`build ${ref} is already running`);
+    s.solving = true;
+    s.session.resolve(r.Session);
+    const onAbort = () => s.cancel.abort();
+    call.signal.addEventListener('abort', onAbort);
+    try {
+      let result: FrontendResult | undefined;
+      if (r.Frontend) {
+        if (r.Frontend !== 'dockerfile.v0') throw new NotImplementedError(`frontend ${JSON.stringify(r.Frontend)} is not supported: berth builds Dockerfiles (dockerfile.v0)`);
+        result = await this.runFrontend(s, r.FrontendAttrs, call.signal);
+      } else {
+        const id = await Promise.race([s.returned.promise, aborted(s.cancel.signal)]);
+        // buildx's probe for the gateway's options returns nothing, with nothing to export.
+        if (id === '' && exporters.length === 0) return { ExporterResponse: {} };
+        result = s.results.get(id);
+        if (!result) throw new InvalidParameterError(id ? `no result ${JSON.stringify(id)} in build ${ref}` : 'the build returned no result');
+      }
+      return await this.export(s, result, exporters, r.Session, call.signal);
+    } catch (e) {
+      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
+    } finally {
+      call.signal.removeEventListener('abort', onAbort);
+      s.cancel.abort();
+      this.finish(s);
+    }
+  }
+
+  /**
+   * `buildx prune`: berth's `builder prune` (the same cache rows, the same
+   * images and layers freed), answered with one UsageRecord per row it
+   * deleted. `--keep-storage` and filters other than age are refused.
+   */
+  private async prune(call: GrpcCall): Promise<void> {
+    const r = await oneMessage<{ filter: string[]; all: boolean; keepDuration: number; keepBytes: number }>(call, 'PruneRequest');
+    if (r.keepBytes) throw new NotImplementedError('prune --keep-storage is not supported yet');
+    if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters other than until are not supported yet');
+    const before = new Map(this.engine.builds.cache.all().map((e) => [e.key, e]));
+    const res = await this.engine.builds.prune(r.keepDuration > 0 ? { unusedForMs: Math.floor(r.keepDuration / 1e6) } : {});
+    for (const key of res.CachesDeleted) {
+      const e = before.get(key);
+      if (e) call.send(encode('UsageRecord', usageRecord(e)));
+    }
+  }
+
+  /**
+   * The exporters: `moby`/`image` name the image (it is in the store
+   * already); `local` and `tar` send its file system to the client's
+   * session (image-export.ts).
+   */
+  private async export(
+    s: BuildState, result: FrontendResult, exporters: { Type: string; Attrs: Record<string, string> }[], sessionId: string, signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    for (const [i, e] of exporters.entries()) {
+      if (e.Type !== 'local' && e.Type !== 'tar') continue;
+      const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, signal);
+      if (!session.methods.has(FILESEND_METHOD)) throw new InvalidParameterError(`the client does not receive files (no ${FILESEND_METHOD} in its session)`);
+      const img = this.engine.images.store.get(result.imageId);
+      if (!img) throw new InvalidParameterError(`image ${result.imageId} is gone`);
+      const v = s.progress.vertex(e.Type === 'tar' ? 'exporting to client tarball' : 'exporting to client directory');
+      const copying = v.status('sending tarball');
+      try {
+        const view = new LayerView(this.engine.layers.lowerDirs(img.topLayer));
+        if (e.Type === 'tar') await sendTreeTar(session.conn, i, view, signal);
+        else await sendTree(session.conn, i, view, signal);
+      } catch (err) {
+        v.complete(errorMessage(err));
+        throw err;
+      }
+      copying.finish();
+      v.complete();
+    }
+    if (!exporters.some((e) => e.Type === 'moby' || e.Type === 'image')) return { ExporterResponse: {} };
+    const names: string[] = [];
+    for (const e of exporters) {
+      if (e.Type !== 'moby' && e.Type !== 'image') continue;
+      for (const n of (e.Attrs.name ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+        let ref;
+        try { ref = withDefaultTag(parseReference(n)); } catch (err) { throw new InvalidParameterError(`invalid reference format: ${n}: ${errorMessage(err)}`); }
+        names.push(formatReference(ref));
+      }
+    }
+    const v = s.progress.vertex('exporting to image');
+    const writing = v.status(`writing image ${result.imageId}`);
+    writing.finish();
+    for (const n of names) {
+      const naming = v.status(`naming to ${n}`);
+      this.engine.images.tag(result.imageId, n);
+      naming.finish();
+    }
+    v.complete();
+    return {
+      ExporterResponse: {
+        'containerimage.config.digest': result.imageId,
+        'containerimage.digest': result.imageId,
+        ...(names.length ? { 'image.name': names.join(',') } : {}),
+      },
+    };
+  }
+}
+
+/** A row of the engine's build cache table. */
+type CacheEntry = ReturnType<Engine['builds']['cache']['all']>[number];
+
+/** A build cache row as BuildKit's disk usage record (what `buildx du` and `prune` print). */
+function usageRecord(e: CacheEntry): Record<string, unknown> {
+  return {
+    ID: e.key.replace(/^sha256:/, ''), Mutable: false, InUse: false, Size: e.size, CreatedAt: timestamp(e.created),
+    LastUsedAt: timestamp(e.lastUsed), UsageCount: 1, Description: e.original, RecordType: 'regular', Shared: false,
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_res, rej) => {
+    const fail = () => rej(new GrpcStatusError(GrpcCode.CANCELLED, 'context canceled'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}

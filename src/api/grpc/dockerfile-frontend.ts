@@ -1,0 +1,208 @@
+/**
+ * BuildKit's `dockerfile.v0` frontend, served by berth's own builder: the
+ * frontend options a client sends (buildx: `filename`, `target`,
+ * `build-arg:*`, `label:*`, `no-cache`, `image-resolve-mode`,
+ * `force-network-mode`…) become the same BuildParams `POST /build` makes,
+ * the context and Dockerfile come over the client's session (filesync),
+ * and the build runs through the same BuildService — same cache, same
+ * image for the same inputs. Options berth cannot honour are refused by
+ * name, never ignored.
+ *
+ * The transfers, as BuildKit's frontend does them: the Dockerfile's
+ * directory (`dockerfile`, only the Dockerfile and its own ignore file),
+ * the context's `.dockerignore`, then the context with those patterns
+ * excluded at the client. The context streams into the build service as
+ * a tar; the Dockerfile joins it under a name of its own, read by the
+ * service and deleted from the context before any step runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
+import type { Engine } from '../../engine/engine.js';
+import type { BuildParams } from '../../engine/build.js';
+import { readDockerignore } from '../../build/dockerignore.js';
+import { parseDockerfile } from '../../build/parser/index.js';
+import { hostArchitecture } from '../../image/config.js';
+import { diffCopy } from '../../buildkit/filesync.js';
+import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
+import type { ClientSession } from '../../buildkit/sessions.js';
+import type { BuildProgress } from '../../buildkit/progress.js';
+import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
+
+const MAX_DOCKERFILE_BYTES = 16 << 20;
+
+/** Frontend options berth reads; anything else that changes a build is refused. */
+const IGNORED_OPTS = new Set([
+  // Informational or satisfied by what berth does anyway.
+  'frontend.caps', 'contextkey', 'dockerfilekey', 'image-resolve-mode', 'multi-platform', 'build-arg:BUILDKIT_INLINE_CACHE',
+]);
+
+export interface FrontendResult {
+  imageId: string;
+  /** The image config, as BuildKit's frontend returns it in `containerimage.config`. */
+  config: Buffer;
+}
+
+function isHostPlatform(p: string): boolean {
+  const host = `linux/${hostArchitecture()}`;
+  return p.split(',').every((x) => x === '' || x === host || x === 'linux');
+}
+
+/** BuildParams for `POST /build`'s service from frontend options. */
+export function paramsFromFrontendOpts(opts: Record<string, string>): { params: BuildParams; filename: string } {
+  const buildArgs: Record<string, string> = {};
+  const labels: Record<string, string> = {};
+  let filename = 'Dockerfile';
+  const p: BuildParams = {
+    dockerfile: '', tags: [], buildArgs, labels, noCache: false, pull: false, target: '', quiet: false, rm: true,
+    networkMode: '', platform: '', remote: '', cacheFrom: [], extraHosts: '', squash: false, cgroupParent: '', isolation: '',
+    version: '', outputs: '', resources: {}, authConfigs: {},
+  };
+  for (const [k, v] of Object.entries(opts)) {
+    if (k.startsWith('build-arg:')) { if (!IGNORED_OPTS.has(k)) buildArgs[k.slice(10)] = v; continue; }
+    if (k.startsWith('label:')) { labels[k.slice(6)] = v; continue; }
+    if (IGNORED_OPTS.has(k)) {
+      if (k === 'image-resolve-mode' && v === 'pull') p.pull = true;
+      continue;
+    }
+    switch (k) {
+      case 'filename': filename = v || 'Dockerfile'; break;
+      case 'target': p.target = v; break;
+      case 'no-cache':
+        // An empty value means every stage; a list of stages is BuildKit's --no-cache-filter.
+        if (v !== '') throw new NotImplementedError('--no-cache-filter is not supported yet');
+        p.noCache = true;
+        break;
+      case 'force-network-mode':
+        if (!['', 'default', 'none', 'host'].includes(v)) throw new InvalidParameterError(`invalid network mode ${JSON.stringify(v)}`);
+        p.networkMode = v;
+        break;
+      case 'platform':
+        if (!isHostPlatform(v)) throw new NotImplementedError(`building for ${v} is not supported: berth builds for linux/${hostArchitecture()}`);
+        break;
+      case 'add-hosts': if (v) throw new NotImplementedError('--add-host is not supported for builds yet'); break;
+      case 'cgroup-parent': if (v) throw new NotImplementedError('--cgroup-parent is not supported yet'); break;
+      case 'shm-size': if (v && v !== '0') throw new NotImplementedError('--shm-size is not supported for BuildKit builds yet'); break;
+      case 'ulimit': if (v) throw new NotImplementedError('--ulimit is not supported for BuildKit builds yet'); break;
+      default:
+        if (k.startsWith('attest:')) {
+          // buildx asks for minimal provenance by default; like dockerd's own image store, berth's keeps no attestations.
+          if (k === 'attest:provenance') continue;
+          if (v && !/(^|,)disabled=true(,|$)/.test(v)) throw new NotImplementedError(`attestations (${k.slice(7)}) are not supported yet`);
+          continue;
+        }
+        if (k.startsWith('context:') || k.startsWith('input-metadata:')) throw new NotImplementedError('named build contexts (--build-context) are not supported yet');
+        if (k.startsWith('cache-') || k === 'cache-imports' || k === 'cache-from') throw new NotImplementedError('--cache-from is not supported yet');
+        throw new NotImplementedError(`the dockerfile frontend option ${JSON.stringify(k)} is not supported`);
+    }
+  }
+  const clean = posix.normalize(filename);
+  if (clean.startsWith('../') || clean === '..' || clean.startsWith('/')) throw new InvalidParameterError(`invalid Dockerfile name ${JSON.stringify(filename)}`);
+  return { params: p, filename: clean };
+}
+
+/** Receives the Dockerfile (and its own ignore file) from the client's `dockerfile` directory. */
+async function fetchDockerfile(session: ClientSession, filename: string, signal: AbortSignal): Promise<{ text: Buffer; ignore?: Buffer }> {
+  const sink = new MemorySink(MAX_DOCKERFILE_BYTES);
+  await diffCopy(session.conn, {
+    dirName: 'dockerfile', includePatterns: [filename, `${filename}.dockerignore`], followPaths: [filename, `${filename}.dockerignore`], signal,
+  }, sink);
+  const text = sink.files.get(filename);
+  if (!text) throw new InvalidParameterError(`failed to read dockerfile: open ${filename}: no such file or directory`);
+  const ignore = sink.files.get(`${filename}.dockerignore`);
+  return ignore ? { text, ignore } : { text };
+}
+
+async function fetchDockerignore(session: ClientSession, signal: AbortSignal): Promise<Buffer | undefined> {
+  const sink = new MemorySink(MAX_DOCKERFILE_BYTES);
+  await diffCopy(session.conn, { dirName: 'context', includePatterns: ['.dockerignore'], followPaths: ['.dockerignore'], signal }, sink);
+  return sink.files.get('.dockerignore');
+}
+
+/** Runs a `dockerfile.v0` solve: context over the session, berth's builder, progress as vertexes. */
+export async function runDockerfileFrontend(
+  engine: Engine, session: ClientSession, opts: Record<string, string>, progress: BuildProgress, signal: AbortSignal,
+): Promise<FrontendResult> {
+  const { params, filename } = paramsFromFrontendOpts(opts);
+
+  let v = progress.vertex(`[internal] load build definition from ${posix.basename(filename)}`);
+  const df = await fetchDockerfile(session, filename, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
+  v.log(`transferring dockerfile: ${df.text.length}B\n`);
+  // Parsed here first so that a syntax error names the client's file (`Dockerfile:2: …`), not the copy the build service reads.
+  try {
+    parseDockerfile(df.text.toString('utf8'), { file: filename });
+  } catch (e) {
+    v.complete(errorMessage(e));
+    throw e;
+  }
+  v.complete();
+
+  let ignoreText = df.ignore;
+  if (!ignoreText) {
+    v = progress.vertex('[internal] load .dockerignore');
+    ignoreText = await fetchDockerignore(session, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
+    v.log(`transferring context: ${ignoreText?.length ?? 0}B\n`);
+    v.complete();
+  }
+  const excludes = ignoreText ? readDockerignore(ignoreText.toString('utf8')) : [];
+
+  // The Dockerfile travels in the context tar under a name no context file has; it is deleted before the build runs.
+  const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
+  params.dockerfile = hidden;
+  v = progress.vertex('[internal] load build context');
+  const pack = tarStream.pack();
+  // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
+  pack.on('error', () => undefined);
+  let sent = 0;
+  const sending = (async () => {
+    const sink = tarSink(pack);
+    await diffCopy(session.conn, { dirName: 'context', excludePatterns: excludes, signal }, {
+      entry: (e, data) => { sent += e.size; return sink.entry(e, data); },
+    });
+    const extra: [string, Buffer][] = [[hidden, df.text]];
+    if (df.ignore) extra.push([`${hidden}.dockerignore`, df.ignore]);
+    for (const [name, data] of extra) {
+      await new Promise<void>((res, rej) => { pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, data, (e) => (e ? rej(e) : res())); });
+    }
+    pack.finalize();
+  })();
+  sending.catch((e: unknown) => pack.destroy(e as Error));
+  const preparing = engine.builds.prepare(params, pack as unknown as Readable);
+  const [sendResult, prepResult] = await Promise.allSettled([sending, preparing]);
+  if (sendResult.status === 'rejected' || prepResult.status === 'rejected') {
+    if (prepResult.status === 'fulfilled') await engine.builds.dispose(prepResult.value);
+    // The transfer's own error says more than the extraction's "unexpected end of tar".
+    const err = sendResult.status === 'rejected' ? sendResult.reason : (prepResult as PromiseRejectedResult).reason;
+    v.complete(errorMessage(err));
+    throw err;
+  }
+  const prepared = prepResult.value;
+  v.log(`transferring context: ${sent}B\n`);
+  v.complete();
+  try {
+    await rm(join(prepared.contextDir, hidden), { force: true });
+    await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
+    const steps = new StepVertexes(progress, prepared.dockerfile);
+    let result;
+    try {
+      result = await engine.builds.run(prepared, outputFor(steps), signal);
+    } catch (e) {
+      steps.end(errorMessage(e));
+      throw e;
+    }
+    steps.end();
+    // BuildKit lists warnings after the build ("1 warning found"): unused build args, as the classic builder says them.
+    if (steps.warnings.length) {
+      const w = progress.vertex('[internal] build warnings');
+      for (const text of steps.warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
+      w.complete();
+    }
+    const img = engine.images.store.get(result.imageId);
+    return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}') };
+  } finally {
+    await engine.builds.dispose(prepared);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `POST /grpc` and `POST /session`: the BuildKit API as dockerd serves it
+ * (moby api/server/router/grpc and session), which buildx's `docker` driver
+ * dials with `Connection: Upgrade`, `Upgrade: h2c`:
+ *
+ * - `/grpc`: after `101 Switching Protocols` the socket is an HTTP/2
+ *   connection on which berthd serves gRPC (control.ts);
+ * - `/session`: after the 101 the client serves gRPC on it and berthd is
+ *   the HTTP/2 client; the session is found by its
+ *   `X-Docker-Expose-Session-Uuid` when a Solve names it.
+ *
+ * Once the 101 is written nothing may be written on the socket but HTTP/2:
+ * every failure after it ends that connection only.
+ */
+import type { Duplex } from 'node:stream';
+import { InvalidParameterError, errorMessage } from '../../errors.js';
+import type { Engine } from '../../engine/engine.js';
+import { GrpcClientConnection } from '../../buildkit/grpc-client.js';
+import { serveGrpc } from '../../buildkit/grpc-server.js';
+import { SessionManager, checkSessionHeaders } from '../../buildkit/sessions.js';
+import type { RequestContext } from '../context.js';
+import type { Router } from '../router.js';
+import { BuildkitControl } from './control.js';
+
+function upgradeSocket(ctx: RequestContext): Duplex {
+  const upgrade = String(ctx.req.headers.upgrade ?? '').toLowerCase();
+  if (!ctx.socket || upgrade !== 'h2c') throw new InvalidParameterError(`${ctx.req.url} needs Connection: Upgrade and Upgrade: h2c`);
+  return ctx.socket;
+}
+
+function switchProtocols(socket: Duplex): void {
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+}
+
+/** `version` is berth's (the BuildKit version buildx shows). */
+export function registerBuildkitRoutes(r: Router, engine: Engine, version: string): void {
+  const sessions = new SessionManager();
+  const control = new BuildkitControl(engine, sessions, version);
+  const log = (msg: string) => { if (process.env.BERTH_DEBUG_BUILDKIT) console.error(msg); };
+
+  r.post('/grpc', async (ctx) => {
+    const socket = upgradeSocket(ctx);
+    switchProtocols(socket);
+    try {
+      await serveGrpc(socket, ctx.head, { lookup: (p) => control.lookup(p), log });
+    } catch (e) {
+      log(`berthd: /grpc: ${errorMessage(e)}`);
+      socket.destroy();
+    }
+  }, { hijack: true });
+
+  r.post('/session', async (ctx) => {
+    const socket = upgradeSocket(ctx);
+    const h = ctx.req.headersDistinct;
+    const checked = checkSessionHeaders(
+      h['x-docker-expose-session-uuid']?.[0], h['x-docker-expose-session-name']?.[0],
+      (h['x-docker-expose-session-grpc-method'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean),
+    );
+    switchProtocols(socket);
+    try {
+      const conn = new GrpcClientConnection(socket, ctx.head);
+      sessions.add({ ...checked, conn });
+      await conn.closed;
+    } catch (e) {
+      log(`berthd: /session: ${errorMessage(e)}`);
+      socket.destroy();
+    }
+  }, { hijack: true });
+}

@@ -1,0 +1,52 @@
+/**
+ * Sinks for filesync (filesync.ts): a tar stream, which is what berth's
+ * build service unpacks a context from (through the same checked
+ * extraction as `POST /build`'s body), and a small in-memory directory for
+ * the Dockerfile and its ignore file.
+ *
+ * Entries are written as the docker CLI writes a context tar: owned by
+ * root, with the client's permission bits and modification times.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tarStream from 'tar-stream';
+import { InvalidParameterError } from '../errors.js';
+import type { SyncEntry, SyncSink } from './filesync.js';
+
+export function tarSink(pack: tarStream.Pack): SyncSink {
+  return {
+    async entry(e, data) {
+      const header: Partial<tarStream.Header> & { name: string } = { name: e.path, mode: e.mode, mtime: new Date(e.mtimeMs), uid: 0, gid: 0 };
+      switch (e.kind) {
+        case 'dir': header.type = 'directory'; break;
+        case 'symlink': header.type = 'symlink'; header.linkname = e.linkname; break;
+        case 'hardlink': header.type = 'link'; header.linkname = e.linkname; break;
+        default: header.type = 'file'; header.size = e.size;
+      }
+      if (header.type === 'file' && data) {
+        const entry = pack.entry(header);
+        await pipeline(Readable.from(data), entry as unknown as NodeJS.WritableStream);
+        return;
+      }
+      await new Promise<void>((res, rej) => { pack.entry(header, (err) => (err ? rej(err) : res())); });
+    },
+  };
+}
+
+/** Keeps regular files (at most `maxBytes` in all) in memory; other entries are noted by kind only. */
+export class MemorySink implements SyncSink {
+  readonly files = new Map<string, Buffer>();
+  private total = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  async entry(e: SyncEntry, data?: AsyncIterable<Buffer>): Promise<void> {
+    if (e.kind !== 'file') return;
+    if (this.total + e.size > this.maxBytes) throw new InvalidParameterError(`${e.path} is too large (over ${this.maxBytes} bytes)`);
+    const chunks: Buffer[] = [];
+    if (data) for await (const c of data) chunks.push(c);
+    const buf = Buffer.concat(chunks);
+    this.total += buf.length;
+    this.files.set(e.path, buf);
+  }
+}

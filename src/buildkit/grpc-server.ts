@@ -1,0 +1,127 @@
+/**
+ * A gRPC server on one HTTP/2 connection that is already open: the socket
+ * of a `POST /grpc` that was upgraded to h2c (what buildx's docker driver
+ * dials, moby's api/server/router/grpc). node:http2 takes the socket over
+ * with `performServerHandshake`; each stream is one call, routed by its
+ * `:path` (`/moby.buildkit.v1.Control/Solve`).
+ *
+ * Every failure stays its call's: a handler's error becomes the call's
+ * `grpc-status` (kind → code as moby's errdefs map them), a malformed
+ * message or frame ends that call, a broken connection ends that
+ * connection's calls (their signals abort), and nothing reaches berthd's
+ * event loop unhandled.
+ */
+import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { errorKind, errorMessage } from '../errors.js';
+import { GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
+
+export interface GrpcCall {
+  path: string;
+  headers: http2.IncomingHttpHeaders;
+  /** Aborts when the client cancels the call or the connection goes. */
+  signal: AbortSignal;
+  /** The client's messages, in order (at most `MAX_MESSAGE_BYTES` each). */
+  messages(): AsyncGenerator<Buffer>;
+  /** Sends one message to the client (server-streaming and unary answers). */
+  send(message: Uint8Array): void;
+}
+
+export type GrpcHandler = (call: GrpcCall) => Promise<void>;
+
+/** What one call may have queued for a client that does not read before it is cut. */
+const MAX_BUFFERED_BYTES = 64 << 20;
+
+/** A call's failure as a gRPC status code. */
+export class GrpcStatusError extends Error {
+  constructor(readonly code: number, message: string) { super(message); }
+}
+
+function codeOf(e: unknown): number {
+  if (e instanceof GrpcStatusError) return e.code;
+  switch (errorKind(e)) {
+    case 'NotFound': return GrpcCode.NOT_FOUND;
+    case 'InvalidParameter': return GrpcCode.INVALID_ARGUMENT;
+    case 'Conflict': return GrpcCode.FAILED_PRECONDITION;
+    case 'Unauthorized': return GrpcCode.UNAUTHENTICATED;
+    case 'Forbidden': return GrpcCode.PERMISSION_DENIED;
+    case 'NotImplemented': return GrpcCode.UNIMPLEMENTED;
+    case 'PayloadTooLarge': return GrpcCode.RESOURCE_EXHAUSTED;
+    default: return GrpcCode.UNKNOWN;
+  }
+}
+
+export interface ServeOptions {
+  lookup(path: string): GrpcHandler | undefined;
+  log(msg: string): void;
+}
+
+/** Serves gRPC on `socket` (bytes in `head` were read past the HTTP request already); resolves when the connection closes. */
+export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOptions): Promise<void> {
+  if (head?.length) socket.unshift(head);
+  const session = http2.performServerHandshake(socket, {
+    settings: { maxConcurrentStreams: 128, maxHeaderListSize: 64 << 10 },
+    maxSessionMemory: 64,
+  });
+  const calls = new Set<AbortController>();
+  session.on('stream', (stream, headers) => {
+    const cancel = new AbortController();
+    calls.add(cancel);
+    stream.on('error', (e) => o.log(`berthd: grpc ${String(headers[':path'])}: ${errorMessage(e)}`));
+    stream.on('close', () => { calls.delete(cancel); cancel.abort(); });
+    void runCall(stream, headers, cancel.signal, o);
+  });
+  session.on('error', (e) => o.log(`berthd: grpc connection: ${errorMessage(e)}`));
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const c of calls) c.abort();
+      if (!socket.destroyed) socket.destroy();
+      resolve();
+    };
+    session.once('close', done);
+    socket.once('close', () => { if (!session.destroyed) session.destroy(); });
+  });
+}
+
+async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, signal: AbortSignal, o: ServeOptions): Promise<void> {
+  const path = String(headers[':path'] ?? '');
+  let responded = false;
+  const respond = () => {
+    if (responded || stream.destroyed) return;
+    responded = true;
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  };
+  let status: number = GrpcCode.OK;
+  let message = '';
+  try {
+    const handler = headers[':method'] === 'POST' && String(headers['content-type'] ?? '').startsWith('application/grpc') ? o.lookup(path) : undefined;
+    if (!handler) throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`);
+    await handler({
+      path, headers, signal,
+      messages: () => readMessages(stream, MAX_MESSAGE_BYTES),
+      send: (m) => {
+        respond();
+        if (stream.destroyed) return;
+        // A client that stops reading a stream (Status) must not make berthd buffer without end.
+        if (stream.writableLength > MAX_BUFFERED_BYTES) { stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); return; }
+        stream.write(frame(m));
+      },
+    });
+  } catch (e) {
+    status = codeOf(e);
+    message = errorMessage(e);
+    if (status === GrpcCode.UNKNOWN && !(e instanceof GrpcStatusError) && errorKind(e) === 'System' && !signal.aborted) {
+      o.log(`berthd: grpc ${path}: ${(e as Error)?.stack ?? message}`);
+    }
+  }
+  if (stream.destroyed) return;
+  const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': String(status) };
+  if (message) trailers['grpc-message'] = encodeGrpcMessage(message);
+  if (!responded) {
+    // Trailers-only answer: the status rides in the one HEADERS frame.
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+    return;
+  }
+  stream.once('wantTrailers', () => { if (!stream.destroyed) stream.sendTrailers(trailers); });
+  stream.end();
+}

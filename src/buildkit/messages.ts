@@ -1,0 +1,196 @@
+/**
+ * The protobuf messages berth exchanges with BuildKit clients, written as
+ * protobufjs reflection JSON: only the messages and fields berth reads or
+ * writes. Field numbers and types are the wire interface of BuildKit's
+ * `api/services/control` (moby.buildkit.v1), `frontend/gateway/pb`
+ * (moby.buildkit.v1.frontend), `api/types` (worker records), `util/apicaps`,
+ * fsutil's `types` (the filesync packets) and google.rpc.Status. Fields a
+ * client sends that are not listed here are skipped by the decoder.
+ *
+ * `decode` is the trust boundary for every message: malformed wire data is
+ * an InvalidParameterError, never a crash, and 64-bit integers come out as
+ * JS numbers (protobufjs would hand out Long objects otherwise).
+ */
+import protobuf from 'protobufjs';
+import { InvalidParameterError, errorMessage } from '../errors.js';
+
+type FieldSpec = { type: string; id: number; rule?: 'repeated'; keyType?: string };
+type MessageSpec = { fields: Record<string, FieldSpec>; oneofs?: Record<string, { oneof: string[] }> };
+
+const f = (type: string, id: number): FieldSpec => ({ type, id });
+const rep = (type: string, id: number): FieldSpec => ({ type, id, rule: 'repeated' });
+const map = (type: string, id: number): FieldSpec => ({ keyType: 'string', type, id });
+
+const MESSAGES: Record<string, MessageSpec> = {
+  Timestamp: { fields: { seconds: f('int64', 1), nanos: f('int32', 2) } },
+
+  // moby.buildkit.v1 (Control)
+  Exporter: { fields: { Type: f('string', 1), Attrs: map('string', 2) } },
+  CacheOptionsEntry: { fields: { Type: f('string', 1), Attrs: map('string', 2) } },
+  CacheOptions: { fields: { Exports: rep('CacheOptionsEntry', 4), Imports: rep('CacheOptionsEntry', 5) } },
+  SolveRequest: {
+    fields: {
+      Ref: f('string', 1), Definition: f('bytes', 2), ExporterDeprecated: f('string', 3), ExporterAttrsDeprecated: map('string', 4),
+      Session: f('string', 5), Frontend: f('string', 6), FrontendAttrs: map('string', 7), Cache: f('CacheOptions', 8),
+      Entitlements: rep('string', 9), Internal: f('bool', 11), Exporters: rep('Exporter', 13),
+    },
+  },
+  SolveResponse: { fields: { ExporterResponse: map('string', 1) } },
+  StatusRequest: { fields: { Ref: f('string', 1) } },
+  Vertex: {
+    fields: {
+      digest: f('string', 1), inputs: rep('string', 2), name: f('string', 3), cached: f('bool', 4),
+      started: f('Timestamp', 5), completed: f('Timestamp', 6), error: f('string', 7),
+    },
+  },
+  VertexStatus: {
+    fields: {
+      ID: f('string', 1), vertex: f('string', 2), name: f('string', 3), current: f('int64', 4), total: f('int64', 5),
+      timestamp: f('Timestamp', 6), started: f('Timestamp', 7), completed: f('Timestamp', 8),
+    },
+  },
+  VertexLog: { fields: { vertex: f('string', 1), timestamp: f('Timestamp', 2), stream: f('int64', 3), msg: f('bytes', 4) } },
+  VertexWarning: { fields: { vertex: f('string', 1), level: f('int64', 2), short: f('bytes', 3), detail: rep('bytes', 4) } },
+  StatusResponse: {
+    fields: { vertexes: rep('Vertex', 1), statuses: rep('VertexStatus', 2), logs: rep('VertexLog', 3), warnings: rep('VertexWarning', 4) },
+  },
+  ListWorkersRequest: { fields: { filter: rep('string', 1) } },
+  Platform: { fields: { Architecture: f('string', 1), OS: f('string', 2), Variant: f('string', 3) } },
+  BuildkitVersion: { fields: { package: f('string', 1), version: f('string', 2), revision: f('string', 3) } },
+  GCPolicy: { fields: { all: f('bool', 1), keepDuration: f('int64', 2), keepBytes: f('int64', 3), filters: rep('string', 4) } },
+  WorkerRecord: {
+    fields: { ID: f('string', 1), Labels: map('string', 2), platforms: rep('Platform', 3), GCPolicy: rep('GCPolicy', 4), BuildkitVersion: f('BuildkitVersion', 5) },
+  },
+  ListWorkersResponse: { fields: { record: rep('WorkerRecord', 1) } },
+  InfoRequest: { fields: {} },
+  InfoResponse: { fields: { buildkitVersion: f('BuildkitVersion', 1) } },
+  DiskUsageRequest: { fields: { filter: rep('string', 1), ageLimit: f('int64', 2) } },
+  UsageRecord: {
+    fields: {
+      ID: f('string', 1), Mutable: f('bool', 2), InUse: f('bool', 3), Size: f('int64', 4), CreatedAt: f('Timestamp', 6),
+      LastUsedAt: f('Timestamp', 7), UsageCount: f('int64', 8), Description: f('string', 9), RecordType: f('string', 10), Shared: f('bool', 11),
+    },
+  },
+  DiskUsageResponse: { fields: { record: rep('UsageRecord', 1) } },
+  PruneRequest: { fields: { filter: rep('string', 1), all: f('bool', 2), keepDuration: f('int64', 3), keepBytes: f('int64', 4) } },
+
+  // moby.buildkit.v1.frontend (LLBBridge, the gateway buildx drives)
+  APICap: { fields: { ID: f('string', 1), Enabled: f('bool', 2) } },
+  PingRequest: { fields: {} },
+  PongResponse: { fields: { FrontendAPICaps: rep('APICap', 1), LLBCaps: rep('APICap', 2), Workers: rep('WorkerRecord', 3) } },
+  GatewaySolveRequest: {
+    fields: {
+      Frontend: f('string', 2), FrontendOpt: map('string', 3), AllowResultReturn: f('bool', 5), Final: f('bool', 10),
+      Evaluate: f('bool', 14), Definition: f('bytes', 1),
+    },
+  },
+  Ref: { fields: { id: f('string', 1) } },
+  RefMap: { fields: { refs: map('Ref', 1) } },
+  Result: {
+    fields: { refDeprecated: f('string', 1), ref: f('Ref', 3), refs: f('RefMap', 4), metadata: map('bytes', 10) },
+    oneofs: { result: { oneof: ['refDeprecated', 'ref', 'refs'] } },
+  },
+  GatewaySolveResponse: { fields: { ref: f('string', 1), result: f('Result', 3) } },
+  RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2) } },
+  ReturnRequest: { fields: { result: f('Result', 1), error: f('RpcStatus', 2) } },
+  Empty: { fields: {} },
+
+  // fsutil.types (filesync DiffCopy)
+  Stat: {
+    fields: {
+      path: f('string', 1), mode: f('uint32', 2), uid: f('uint32', 3), gid: f('uint32', 4), size: f('int64', 5),
+      modTime: f('int64', 6), linkname: f('string', 7), devmajor: f('int64', 8), devminor: f('int64', 9),
+    },
+  },
+  Packet: { fields: { type: f('int32', 1), stat: f('Stat', 2), ID: f('uint32', 3), data: f('bytes', 4) } },
+  // moby.filesync.v1.BytesMessage (a tar export's chunks)
+  BytesMessage: { fields: { data: f('bytes', 1) } },
+};
+
+const root = protobuf.Root.fromJSON({ nested: MESSAGES as unknown as protobuf.INamespace['nested'] });
+
+export type MessageName = keyof typeof MESSAGES & string;
+
+const types = new Map<string, protobuf.Type>();
+function typeOf(name: MessageName): protobuf.Type {
+  let t = types.get(name);
+  if (!t) { t = root.lookupType(name); types.set(name, t); }
+  return t;
+}
+
+/** Wire bytes of a message given as a plain object (field names as above). */
+export function encode(name: MessageName, value: Record<string, unknown>): Buffer {
+  const t = typeOf(name);
+  return Buffer.from(t.encode(t.fromObject(value)).finish());
+}
+
+/**
+ * A plain object from wire bytes: absent scalars take their zero value,
+ * absent repeated fields and maps are empty, bytes are Buffers, 64-bit
+ * integers are numbers. Malformed input throws InvalidParameterError.
+ */
+export function decode<T = Record<string, unknown>>(name: MessageName, bytes: Uint8Array): T {
+  const t = typeOf(name);
+  try {
+    checkWire(t, bytes, 0);
+    return t.toObject(t.decode(bytes), { longs: Number, defaults: true, arrays: true, objects: true, oneofs: true }) as T;
+  } catch (e) {
+    throw new InvalidParameterError(`malformed ${name} message: ${errorMessage(e)}`);
+  }
+}
+
+/** How deep messages may nest (BuildKit's are a few levels deep). */
+const MAX_DEPTH = 32;
+
+/**
+ * Walks the wire format before protobufjs decodes it: protobufjs reads a
+ * string whose length runs past the end of its message without complaint
+ * (a truncated message decodes to a shorter string). Every field's length
+ * must fit in its message, nested messages (by the type's own fields,
+ * maps' entries too) likewise, and only the four wire types proto3 uses.
+ */
+function checkWire(type: protobuf.Type | null, b: Uint8Array, depth: number): void {
+  if (depth > MAX_DEPTH) throw new Error('messages nested too deeply');
+  let pos = 0;
+  const varint = (): number => {
+    let v = 0;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= b.length) throw new Error('varint runs past the end');
+      const byte = b[pos++];
+      if (i < 7) v += (byte & 0x7f) * 2 ** (7 * i);
+      if (!(byte & 0x80)) return v;
+    }
+    throw new Error('varint longer than 10 bytes');
+  };
+  while (pos < b.length) {
+    const tag = varint();
+    const id = Math.floor(tag / 8);
+    if (id === 0) throw new Error('field number 0');
+    switch (tag & 7) {
+      case 0: varint(); break;
+      case 1: pos += 8; break;
+      case 5: pos += 4; break;
+      case 2: {
+        const len = varint();
+        if (len > b.length - pos) throw new Error(`field ${id}: length ${len} runs past the end`);
+        const field = type?.fieldsById[id];
+        if (field) {
+          field.resolve();
+          const nested = field.resolvedType instanceof protobuf.Type ? field.resolvedType : null;
+          if (field.map) checkWire(null, b.subarray(pos, pos + len), depth + 1);
+          if (nested) checkWire(nested, b.subarray(pos, pos + len), depth + 1);
+        }
+        pos += len;
+        break;
+      }
+      default: throw new Error(`field ${id}: wire type ${tag & 7} is not supported`);
+    }
+    if (pos > b.length) throw new Error(`field ${id} runs past the end`);
+  }
+}
+
+/** A protobuf Timestamp for a time in ms since the epoch. */
+export function timestamp(ms: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}

@@ -1,0 +1,127 @@
+/**
+ * berthd's CRI v1 server: runtime.v1.RuntimeService and ImageService over
+ * gRPC on a unix socket (`--cri-socket`, default <exec root>/cri.sock), on
+ * the same engine as the Docker API. The socket is root's alone (0600): the
+ * CRI can bind-mount any host path and run privileged containers.
+ *
+ * Served: Version, Status, RuntimeConfig, UpdateRuntimeConfig, the pod
+ * sandbox and container life cycle, ContainerStatus, UpdateContainerResources,
+ * ExecSync, and the whole ImageService. Not yet (UNIMPLEMENTED): Exec,
+ * Attach, PortForward (the streaming server), events, metrics,
+ * checkpoints.
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import grpc from '@grpc/grpc-js';
+import type { Engine } from '../engine/engine.js';
+import { BERTH_VERSION } from '../api/system.js';
+import { cgroupVersion } from '../runtime/cgroup-version.js';
+import { makeService, type Handler } from './grpc.js';
+import { IMAGE_METHODS, RUNTIME_METHODS } from './schema.js';
+import { CRI_NETWORK, Pods } from './pods.js';
+import { SandboxService } from './sandbox-service.js';
+import { ContainerService, resources } from './container-service.js';
+import { ImageService } from './image-service.js';
+import { idArg } from './validate.js';
+import { StatsService } from './stats.js';
+
+/** The CRI API version berth speaks (VersionResponse.version is kubelet's "0.1.0" convention). */
+const KUBE_API_VERSION = '0.1.0';
+const CRI_API_VERSION = 'v1';
+
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export class CriServer {
+  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  private path = '';
+
+  constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
+    const pods = new Pods(engine.containers);
+    const sandboxes = new SandboxService(engine, pods);
+    const containers = new ContainerService(engine, pods);
+    const images = new ImageService(engine);
+    const stats = new StatsService(engine, pods);
+    const runtime: Record<string, Handler> = {
+      Version: async () => ({ version: KUBE_API_VERSION, runtimeName: 'berth', runtimeVersion: BERTH_VERSION, runtimeApiVersion: CRI_API_VERSION }),
+      Status: async (req) => this.status(!!req.verbose),
+      RuntimeConfig: async () => ({ linux: { cgroupDriver: 'CGROUPFS' } }),
+      // The pod CIDR is kubelet's to tell; berth's pods take their addresses from the berth-cri network's own pool.
+      UpdateRuntimeConfig: async () => ({}),
+      RunPodSandbox: (req) => sandboxes.run(req),
+      StopPodSandbox: (req) => sandboxes.stop(req),
+      RemovePodSandbox: (req) => sandboxes.remove(req),
+      PodSandboxStatus: async (req) => sandboxes.status(req),
+      ListPodSandbox: async (req) => sandboxes.list(req),
+      CreateContainer: (req) => containers.create(req),
+      StartContainer: (req) => containers.start(req),
+      StopContainer: (req) => containers.stop(req),
+      RemoveContainer: (req) => containers.remove(req),
+      ListContainers: async (req) => containers.list(req),
+      ContainerStatus: async (req) => containers.status(req),
+      ExecSync: (req) => containers.execSync(req),
+      ReopenContainerLog: (req) => containers.reopenLog(req),
+      ContainerStats: (req) => stats.one(pods.container(idArg(req.containerId, 'container'))),
+      ListContainerStats: (req) => stats.list(req),
+      PodSandboxStats: (req) => stats.pod(pods.sandbox(idArg(req.podSandboxId, 'pod sandbox'))),
+      ListPodSandboxStats: (req) => stats.listPods(req),
+      UpdateContainerResources: async (req) => {
+        const c = pods.container(idArg(req.containerId, 'container'));
+        await engine.containers.update(c.rec.Id, resources(req.linux));
+        return {};
+      },
+    };
+    const image: Record<string, Handler> = {
+      ListImages: async (req) => images.list(req),
+      ImageStatus: async (req) => images.status(req),
+      PullImage: (req) => images.pull(req),
+      RemoveImage: (req) => images.remove(req),
+      ImageFsInfo: () => images.fsInfo(),
+    };
+    for (const [name, methods, handlers] of [['RuntimeService', RUNTIME_METHODS, runtime], ['ImageService', IMAGE_METHODS, image]] as const) {
+      const s = makeService(name, methods, handlers, log);
+      this.server.addService(s.definition, s.implementation);
+    }
+  }
+
+  private status(verbose: boolean): Record<string, unknown> {
+    return {
+      status: {
+        conditions: [
+          { type: 'RuntimeReady', status: true, reason: '', message: '' },
+          // The pod network is berth's own bridge, made on the first pod: nothing for kubelet to wait for.
+          { type: 'NetworkReady', status: true, reason: '', message: '' },
+        ],
+      },
+      info: verbose ? {
+        config: JSON.stringify({
+          runtime: this.engine.runtimes.defaultName, network: CRI_NETWORK, cgroupDriver: 'cgroupfs', cgroupVersion: cgroupVersion(),
+          dataRoot: this.engine.paths.dataRoot, execRoot: this.engine.paths.execRoot,
+        }),
+      } : {},
+    };
+  }
+
+  /** Listens on the unix socket at `path` (refusing one another daemon answers on). */
+  async listen(path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    if (await socketInUse(path)) throw new Error(`another daemon is listening on ${path}`);
+    await rm(path, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.bindAsync(`unix://${path}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve()));
+    });
+    await chmod(path, 0o600);
+    this.path = path;
+  }
+
+  async close(): Promise<void> {
+    this.server.forceShutdown();
+    if (this.path) await rm(this.path, { force: true }).catch(() => undefined);
+  }
+}

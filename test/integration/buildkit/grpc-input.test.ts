@@ -1,0 +1,245 @@
+/**
+ * Issue 11, trust: what a BuildKit client sends on `/grpc` and `/session`
+ * is checked. Malformed gRPC frames and messages end their call with a
+ * gRPC error, garbage ends its connection, and a session whose filesync
+ * names paths outside the context, lies about a file's size or sends
+ * entries before their directory fails its build — berthd keeps serving and
+ * nothing of the build is left on disk.
+ *
+ * The client here is hand-made (node:http2 over the daemon's socket, the
+ * session served the way buildkit's session/filesync serves it) so that it
+ * can send what buildx never would.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
+import { importBusybox } from '../../helpers/busybox.js';
+import { decode, encode } from '../../../src/buildkit/messages.js';
+import { frame, readMessages } from '../../../src/buildkit/grpc-frames.js';
+
+let d!: Daemon;
+
+before(async () => {
+  if (skipUnlessRoot()) return;
+  d = await startDaemon();
+  await importBusybox(d);
+}, { timeout: 120_000 });
+
+after(async () => { await d?.stop(); });
+
+/** POST `path` with Upgrade: h2c on the daemon's socket; resolves with the socket once the 101 came. */
+function upgrade(path: string, headers: Record<string, string | string[]> = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(d.socket);
+    const extra = Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}\r\n`)).join('');
+    s.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n${extra}\r\n`);
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      s.off('data', onData);
+      // Bytes that arrive before HTTP/2 takes the socket over must wait for it, not flow away.
+      s.pause();
+      const head = buf.subarray(0, end).toString();
+      if (!head.startsWith('HTTP/1.1 101')) { s.destroy(); reject(new Error(`no upgrade: ${head}`)); return; }
+      const rest = buf.subarray(end + 4);
+      if (rest.length) s.unshift(rest);
+      resolve(s);
+    };
+    s.on('data', onData);
+    s.on('error', reject);
+  });
+}
+
+interface CallResult { status: string; message: string; messages: Buffer[] }
+
+/** One gRPC call on a fresh /grpc connection, with `body` sent as is (already framed). */
+async function grpcCall(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<CallResult> {
+  const socket = await upgrade('/grpc');
+  const client = http2.connect('http://berth', { createConnection: () => socket });
+  client.on('error', () => undefined);
+  try {
+    const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    let status = '';
+    let message = '';
+    const take = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] !== undefined) { status = String(h['grpc-status']); message = decodeURIComponent(String(h['grpc-message'] ?? '')); }
+    };
+    req.on('response', take);
+    req.on('trailers', take);
+    req.end(body);
+    const messages: Buffer[] = [];
+    for await (const m of readMessages(req)) messages.push(m);
+    return { status, message, messages };
+  } finally {
+    client.close();
+    socket.destroy();
+  }
+}
+
+async function alive(): Promise<void> {
+  const r = await d.request('GET', '/_ping');
+  assert.equal(r.status, 200);
+}
+
+async function buildTmpDirs(): Promise<string[]> {
+  return (await readdir(join(d.dataRoot, 'tmp')).catch(() => [] as string[])).filter((n) => n.startsWith('build-'));
+}
+
+// fsutil's packets, built with berth's own message definitions.
+const GO_DIR = 2 ** 31;
+const stat = (path: string, mode: number, size = 0, linkname = '') => encode('Packet', { type: 0, stat: { path, mode, size, modTime: 0, linkname } });
+const endOfWalk = () => encode('Packet', { type: 0 });
+const data = (id: number, bytes: Buffer) => encode('Packet', { type: 2, ID: id, data: bytes });
+const fin = () => encode('Packet', { type: 3 });
+
+type Entry = { path: string; mode: number; content?: Buffer; size?: number; linkname?: string };
+
+/**
+ * A client session serving filesync from in-memory directories, as
+ * buildkit's fsSyncProvider does: the walk, then each requested file.
+ */
+async function fakeSession(id: string, dirs: Record<string, Entry[]>): Promise<() => void> {
+  const socket = await upgrade('/session', {
+    'X-Docker-Expose-Session-Uuid': id, 'X-Docker-Expose-Session-Name': 'test',
+    'X-Docker-Expose-Session-Grpc-Method': ['/moby.filesync.v1.FileSync/DiffCopy'],
+  });
+  const server = http2.performServerHandshake(socket);
+  server.on('error', () => undefined);
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    const dir = decodeURIComponent(String(headers['dir-name'] ?? ''));
+    const includes = String(headers['include-patterns'] ?? '');
+    const entries = includes === '.dockerignore' ? [] : (dirs[dir] ?? []);
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    for (const e of entries) stream.write(frame(stat(e.path, e.mode, e.size ?? e.content?.length ?? 0, e.linkname)));
+    stream.write(frame(endOfWalk()));
+    void (async () => {
+      // Read to the end (leaving the loop early would reset the stream).
+      for await (const m of readMessages(stream)) {
+        const p = decode<{ type: number; ID: number }>('Packet', m);
+        if (p.type === 1) {
+          const e = entries[p.ID];
+          if (e?.content) stream.write(frame(data(p.ID, e.content)));
+          stream.write(frame(data(p.ID, Buffer.alloc(0))));
+        } else if (p.type === 3) {
+          stream.write(frame(fin()));
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end();
+        }
+      }
+    })().catch(() => stream.destroy());
+  });
+  return () => { server.destroy(); socket.destroy(); };
+}
+
+const DOCKERFILE = Buffer.from('FROM busybox\nCOPY . /ctx/\n');
+
+/** Control.Solve with the dockerfile.v0 frontend against a fake session serving `context`. */
+async function solveWith(context: Entry[], ref: string): Promise<CallResult> {
+  const session = `sess${ref}`;
+  const close = await fakeSession(session, { dockerfile: [{ path: 'Dockerfile', mode: 0o644, content: DOCKERFILE }], context });
+  try {
+    const req = encode('SolveRequest', {
+      Ref: ref, Session: session, Frontend: 'dockerfile.v0', FrontendAttrs: { filename: 'Dockerfile' },
+      Exporters: [{ Type: 'moby', Attrs: { name: `fake:${ref}` } }],
+    });
+    return await grpcCall('/moby.buildkit.v1.Control/Solve', frame(req));
+  } finally {
+    close();
+  }
+}
+
+describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
+  test('an unknown method is UNIMPLEMENTED', async () => {
+    const r = await grpcCall('/moby.buildkit.v1.Control/NoSuchThing', frame(Buffer.alloc(0)));
+    assert.equal(r.status, '12');
+  });
+
+  test('a malformed message is INVALID_ARGUMENT and the connection serves the next call', async () => {
+    const r = await grpcCall('/moby.buildkit.v1.Control/Solve', frame(Buffer.from([0x0a, 0x05, 0x41])));
+    assert.equal(r.status, '3', r.message);
+    assert.match(r.message, /malformed SolveRequest/);
+    const w = await grpcCall('/moby.buildkit.v1.Control/ListWorkers', frame(encode('ListWorkersRequest', {})));
+    assert.equal(w.status, '0');
+    const workers = decode<{ record: { ID: string; platforms: { OS: string }[] }[] }>('ListWorkersResponse', w.messages[0]);
+    assert.equal(workers.record[0].platforms[0].OS, 'linux');
+  });
+
+  test('a Solve of an LLB definition is refused by name, not left waiting', async () => {
+    const r = await grpcCall('/moby.buildkit.v1.Control/Solve', frame(encode('SolveRequest', { Ref: 'llb1', Session: 'x', Definition: Buffer.from([0x0a, 0x00]) })));
+    assert.equal(r.status, '12', r.message);
+    assert.match(r.message, /solving LLB definitions is not supported/);
+  });
+
+  test('a frame over the size limit is refused before it is read', async () => {
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(0xfffffff0, 1);
+    const r = await grpcCall('/moby.buildkit.v1.Control/Solve', head);
+    assert.equal(r.status, '8', r.message);
+    const c = Buffer.from([1, 0, 0, 0, 1, 0]);
+    const z = await grpcCall('/moby.buildkit.v1.Control/Solve', c);
+    assert.equal(z.status, '3', 'a compressed frame');
+    await alive();
+  });
+
+  test('garbage instead of HTTP/2 ends that connection only', async () => {
+    const s = await upgrade('/grpc');
+    await new Promise<void>((resolve) => { s.on('close', () => resolve()); s.on('error', () => undefined); s.resume(); s.write(Buffer.alloc(4096, 0x41)); });
+    await alive();
+    const s2 = await upgrade('/session', { 'X-Docker-Expose-Session-Uuid': 'garbage1' });
+    await new Promise<void>((resolve) => { s2.on('close', () => resolve()); s2.on('error', () => undefined); s2.resume(); s2.write(Buffer.alloc(4096, 0x42)); });
+    await alive();
+  });
+
+  test('a session without a valid ID is refused before the upgrade', async () => {
+    await assert.rejects(upgrade('/session', { 'X-Docker-Expose-Session-Uuid': '../../x' }), /no upgrade: HTTP\/1.1 400/);
+    await assert.rejects(upgrade('/session'), /no upgrade: HTTP\/1.1 400/);
+  });
+
+  test('a Solve through a well-behaved fake session builds (the direct frontend path)', async () => {
+    const r = await solveWith([
+      { path: 'a.txt', mode: 0o644, content: Buffer.from('A\n') },
+      { path: 'sub', mode: GO_DIR | 0o755 },
+      { path: 'sub/b.txt', mode: 0o600, content: Buffer.from('B\n') },
+      // Larger than what is asked for ahead: it comes alone, between small ones.
+      { path: 'sub/big.bin', mode: 0o644, content: Buffer.alloc(200 << 10, 0x61) },
+      { path: 'sub/c.txt', mode: 0o644, content: Buffer.from('C\n') },
+    ], 'good1');
+    assert.equal(r.status, '0', r.message);
+    const resp = decode<{ ExporterResponse: Record<string, string> }>('SolveResponse', r.messages[0]);
+    assert.match(resp.ExporterResponse['containerimage.config.digest'], /^sha256:[0-9a-f]{64}$/);
+    const out = await d.docker(['run', '--rm', 'fake:good1', 'cat', '/ctx/a.txt', '/ctx/sub/b.txt', '/ctx/sub/c.txt']);
+    assert.equal(out.stdout, 'A\nB\nC\n');
+    const wc = await d.docker(['run', '--rm', 'fake:good1', 'wc', '-c', '/ctx/sub/big.bin']);
+    assert.match(wc.stdout, /^\s*204800 /);
+  });
+
+  const bad: [string, Entry[], RegExp][] = [
+    ['a path that climbs out of the context', [{ path: '../escape.txt', mode: 0o644, content: Buffer.from('x') }], /invalid path/],
+    ['an absolute path', [{ path: '/etc/evil', mode: 0o644, content: Buffer.from('x') }], /invalid path/],
+    ['an entry before its directory', [{ path: 'nodir/f', mode: 0o644, content: Buffer.from('x') }], /came before its directory/],
+    ['a file longer than its stat', [{ path: 'long', mode: 0o644, size: 1, content: Buffer.from('more than one byte') }], /longer than the 1 bytes/],
+    ['a file shorter than its stat', [{ path: 'short', mode: 0o644, size: 100, content: Buffer.from('x') }], /is 1 bytes, not the 100/],
+    ['a large file longer than its stat', [{ path: 'big', mode: 0o644, size: 100 << 10, content: Buffer.alloc(200 << 10) }], /longer than the 102400 bytes/],
+    ['a large file shorter than its stat', [{ path: 'big', mode: 0o644, size: 100 << 10, content: Buffer.alloc(10) }], /is 10 bytes, not the 102400/],
+    ['a hard link to nothing sent', [{ path: 'h', mode: 0o644, linkname: 'elsewhere' }], /hard link/],
+    ['the same path twice', [{ path: 'x', mode: 0o644, content: Buffer.from('1') }, { path: 'x', mode: 0o644, content: Buffer.from('2') }], /sent twice/],
+  ];
+  let n = 0;
+  for (const [what, entries, re] of bad) {
+    test(`filesync: ${what} fails the build; berthd serves on and leaves nothing`, async () => {
+      const r = await solveWith(entries, `bad${n++}`);
+      assert.notEqual(r.status, '0');
+      assert.match(r.message, re);
+      await alive();
+      assert.deepEqual(await buildTmpDirs(), []);
+      assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '');
+    });
+  }
+});

@@ -1,0 +1,57 @@
+/**
+ * A small CRI client for tests: unary calls to a berthd's CRI socket with
+ * berth's own schema (src/cri/schema.ts), and raw calls that send bytes as
+ * they are (malformed requests). Real clients (crictl, critest) are driven
+ * as processes by the tests themselves.
+ */
+import grpc from '@grpc/grpc-js';
+import { messageType, IMAGE_METHODS, RUNTIME_METHODS } from '../../../src/cri/schema.js';
+
+export interface CallError { code: grpc.status; details: string }
+
+export class CriClient {
+  private readonly client: grpc.Client;
+
+  constructor(socket: string) {
+    this.client = new grpc.Client(`unix://${socket}`, grpc.credentials.createInsecure());
+  }
+
+  private types(method: string): { service: string; req: string; res: string } {
+    const r = (RUNTIME_METHODS as Record<string, readonly [string, string]>)[method];
+    if (r) return { service: 'RuntimeService', req: r[0], res: r[1] };
+    const i = (IMAGE_METHODS as Record<string, readonly [string, string]>)[method];
+    if (i) return { service: 'ImageService', req: i[0], res: i[1] };
+    throw new Error(`unknown CRI method ${method}`);
+  }
+
+  /** Calls `method` with a plain object; resolves with the decoded reply (int64 as strings, enums by name). */
+  call(method: string, req: Record<string, unknown> = {}, service?: string): Promise<any> {
+    const t = this.types(method);
+    const reqT = messageType(t.req);
+    const resT = messageType(t.res);
+    return this.raw(`/runtime.v1.${service ?? t.service}/${method}`, Buffer.from(reqT.encode(reqT.fromObject(req)).finish()))
+      .then((b) => resT.toObject(resT.decode(b), { longs: String, enums: String, defaults: true, arrays: true, objects: true, bytes: Buffer }));
+  }
+
+  /** Sends `bytes` as the request of RPC `path`; resolves with the reply's bytes. */
+  raw(path: string, bytes: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 120_000 }, (e, r) => (e ? reject(e) : resolve(r!)));
+    });
+  }
+
+  /** The gRPC status of a call that must fail. */
+  async fails(method: string, req: Record<string, unknown> = {}): Promise<CallError> {
+    try {
+      await this.call(method, req);
+    } catch (e) {
+      const err = e as grpc.ServiceError;
+      return { code: err.code, details: err.details };
+    }
+    throw new Error(`${method} succeeded where it should fail`);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
