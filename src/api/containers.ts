@@ -16,8 +16,9 @@ import {
 } from './context.js';
 import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
-import { parseDetachKeys, pipeHijack, sendUpgrade } from './hijack.js';
+import { attach, attachWebSocket } from './attach.js';
 import { readLogs } from '../runtime/logs.js';
+import { firstOutputGrace, logWriterSettled } from '../runtime/log-settle.js';
 import { restartingError, type WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
@@ -89,6 +90,12 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     const ac = new AbortController();
     res.on('close', () => ac.abort());
     const logPath = join(engine.paths.containerDir(c.Id), 'ctr.log');
+    if (c.State.Running) {
+      const running = () => !!cs.store.get(c.Id)?.State.Running;
+      if (!follow) await firstOutputGrace(logPath, Date.parse(c.State.StartedAt), running);
+      // What a running container wrote before this request is in its log once conmon caught up.
+      if (running()) await logWriterSettled(join(engine.paths.bundleDir(c.Id), 'conmon.pid'));
+    }
     try {
       for await (const e of readLogs(logPath, {
         follow, tail, since: unixNs(q.get('since')), until: unixNs(q.get('until')), stdout, stderr, signal: ac.signal,
@@ -185,6 +192,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/unpause', async (ctx) => { await cs.unpause(ctx.params.id); sendNoContent(need(ctx)); });
 
   r.post('/containers/:id/attach', async (ctx) => attach(engine, ctx), { hijack: true });
+  r.get('/containers/:id/attach/ws', async (ctx) => attachWebSocket(engine, ctx), { hijack: true });
 
   r.post('/containers/:id/wait', async (ctx) => {
     const res = need(ctx);
@@ -249,60 +257,4 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   r.post('/containers/prune', async (ctx) => {
     sendJson(need(ctx), 200, await cs.prune(pruneFilters(parseFilters(ctx.query.get('filters')))));
   });
-}
-
-const HIJACKED_LOGS_DELAY_MS = 100;
-
-/**
- * `POST /containers/{id}/attach`. Hijacked (the Docker CLI, docker-py) it
- * carries stdin too; as a plain request it streams output only.
- */
-async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
-  const q = ctx.query;
-  const c = engine.containers.lookup(ctx.params.id);
-  const tty = !!c.Config.Tty;
-  const stream = boolParam(q, 'stream');
-  const logs = boolParam(q, 'logs');
-  if (!stream && !logs) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
-  const streams = { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') };
-  if (logs && c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
-  const keys = q.get('detachKeys') ? parseDetachKeys(q.get('detachKeys')!) : undefined;
-  // logs=1: what the log holds first, then (stream=1) the live output — dockerd's order, so a
-  // line written between the two may be missed but is never shown twice.
-  const pastOutput = async (write: (b: Buffer) => boolean) => {
-    if (!logs || (!streams.stdout && !streams.stderr)) return;
-    try {
-      for await (const e of readLogs(join(engine.paths.containerDir(c.Id), 'ctr.log'), { follow: false, stdout: streams.stdout, stderr: streams.stderr })) {
-        write(tty ? e.line : frame(e.stream === 'stdout' ? 1 : 2, e.line));
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  };
-  // Without logs the attach comes first, so a refusal is still an HTTP error.
-  let h = stream && !logs ? await engine.containers.attach(ctx.params.id, streams) : undefined;
-  if (ctx.socket) {
-    const socket = ctx.socket;
-    sendUpgrade(ctx, tty);
-    if (logs) {
-      // docker-py reads the 101 through a buffered reader and then the raw socket: bytes that
-      // arrive with the headers are lost to it. The log is ready at once (a live stream never
-      // is), so it waits a moment to come after the headers.
-      await new Promise((r) => setTimeout(r, HIJACKED_LOGS_DELAY_MS));
-    }
-    await pastOutput((b) => socket.write(b));
-    if (!stream) { socket.end(); return; }
-    h ??= await engine.containers.attach(ctx.params.id, streams).catch((e: unknown) => { socket.destroy(); throw e; });
-    pipeHijack(socket, h, { tty, early: ctx.head, detachKeys: keys });
-    return;
-  }
-  const res = ctx.res!;
-  res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-  res.flushHeaders();
-  await pastOutput((b) => res.write(b));
-  if (!stream) { res.end(); return; }
-  h ??= await engine.containers.attach(ctx.params.id, streams).catch((e: unknown) => { res.destroy(); throw e; });
-  h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(tty ? chunk : frame(n, chunk)));
-  await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
-  res.end();
 }

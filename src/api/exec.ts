@@ -5,10 +5,11 @@ import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
-import { intParam, need, readJson, sendJson, sendNoContent, COMMON_HEADERS, type RequestContext } from './context.js';
+import { intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, COMMON_HEADERS, type RequestContext } from './context.js';
 import { parseBody } from './validate.js';
 import type { Router } from './router.js';
-import { parseDetachKeys, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
+import { pipeHijack, readHijackBody, sendUpgrade, type HijackOptions } from './hijack.js';
+import { detachKeyBytes } from '../engine/detach-keys.js';
 import { frame } from './stream.js';
 
 /**
@@ -23,26 +24,28 @@ import { frame } from './stream.js';
  * buffer had read past them is lost.
  */
 async function startHijacked(
-  socket: Duplex, start: () => Promise<AttachHandle | null>, ctx: RequestContext, tty: boolean, early: Buffer, detachKeys?: string,
+  socket: Duplex, start: () => Promise<AttachHandle | null>, ctx: RequestContext, raw: boolean, o: Omit<HijackOptions, 'raw'>,
 ): Promise<void> {
-  sendUpgrade(ctx, tty);
+  sendUpgrade(ctx, raw);
   let h: AttachHandle | null;
   try {
     h = await start();
   } catch (e) {
     const msg = Buffer.from(`${errorMessage(e)}\r\n`);
-    if (socket.writable) socket.end(tty ? msg : frame(1, msg));
+    if (socket.writable) socket.end(raw ? msg : frame(1, msg));
     return;
   }
   if (!h) { socket.end(); return; }
   if (socket.destroyed) { h.detach(); return; }
-  pipeHijack(socket, h, { tty, early, detachKeys: detachKeys ? parseDetachKeys(detachKeys) : undefined });
+  pipeHijack(socket, h, { ...o, raw });
 }
 
 export function registerExecRoutes(r: Router, engine: Engine): void {
   r.post('/containers/:id/exec', async (ctx) => {
     const body = await readJson(ctx.req, 'ExecCreate');
-    sendJson(need(ctx), 201, engine.exec.create(ctx.params.id, body));
+    // ConsoleSize came with API 1.42; dockerd ignores it from older clients.
+    if (!versionAtLeast(ctx.version, '1.42')) delete body.ConsoleSize;
+    sendJson(need(ctx), 201, await engine.exec.create(ctx.params.id, body));
   });
 
   r.post('/exec/:id/start', async (ctx) => {
@@ -57,21 +60,28 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
       body = await readJson(ctx.req, 'ExecStart');
     }
     const rec = engine.exec.get(ctx.params.id);
-    const tty = body.Tty ?? !!rec.Config.Tty;
-    const opts = { Detach: !!body.Detach, Tty: tty, ConsoleSize: body.ConsoleSize };
+    // Start's Tty says only how the output is framed (raw, or stdcopy frames); whether the
+    // process has a pty was settled by create. Go's zero value: no Tty, frames.
+    const raw = !!body.Tty;
+    // dockerd drops a console size without start's Tty, or from a client older than 1.42.
+    const consoleSize = raw && versionAtLeast(ctx.version, '1.42') ? body.ConsoleSize : undefined;
+    const opts = { Detach: !!body.Detach, ConsoleSize: consoleSize };
     if (ctx.socket && !opts.Detach) {
-      await startHijacked(ctx.socket, () => engine.exec.start(ctx.params.id, opts), ctx, tty, early, rec.Config.DetachKeys);
+      const pty = !!rec.Config.Tty;
+      // The keys were checked at create; moby's ToBytes gives none for an empty string.
+      const detachKeys = rec.Config.DetachKeys ? detachKeyBytes(rec.Config.DetachKeys) ?? undefined : undefined;
+      await startHijacked(ctx.socket, () => engine.exec.start(ctx.params.id, opts), ctx, raw, { pty, closeStdin: true, early, detachKeys });
       return;
     }
     const h = await engine.exec.start(ctx.params.id, opts);
     if (!h) {
-      if (ctx.socket) { sendUpgrade(ctx, tty); ctx.socket.end(); return; }
+      if (ctx.socket) { sendUpgrade(ctx, raw); ctx.socket.end(); return; }
       sendNoContent(ctx.res!, 200);
       return;
     }
     const res = ctx.res!;
-    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-    h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(tty ? chunk : frame(n, chunk)));
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': raw ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(raw ? chunk : frame(n, chunk)));
     await new Promise<void>((resolve) => h.once('end', resolve));
     res.end();
   }, { hijack: true });

@@ -22,7 +22,7 @@ export class Router {
     this.routes.push({ method, re, keys, handler, hijack: !!opts.hijack });
   }
 
-  get(p: string, h: Handler): void { this.add('GET', p, h); }
+  get(p: string, h: Handler, opts?: { hijack?: boolean }): void { this.add('GET', p, h, opts); }
   post(p: string, h: Handler, opts?: { hijack?: boolean }): void { this.add('POST', p, h, opts); }
   put(p: string, h: Handler): void { this.add('PUT', p, h); }
   head(p: string, h: Handler): void { this.add('HEAD', p, h); }

@@ -246,7 +246,7 @@ export class ContainerService {
     if (cmd.length === 0) throw new InvalidParameterError('cmd must not be empty');
     const timeout = int64(req.timeout, 'timeout');
     const exec = this.engine.exec;
-    const { Id } = exec.create(c.rec.Id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const { Id } = await exec.create(c.rec.Id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
     const handle = await exec.start(Id, {});
     const out: Buffer[][] = [[], []];
     const size = [0, 0];

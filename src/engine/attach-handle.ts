@@ -39,6 +39,9 @@ export class AttachHandle extends EventEmitter {
     if (this.stdinClosed) stream.closeStdin();
   }
 
+  /** Whether 'end' was emitted: the output is over. */
+  get isEnded(): boolean { return this.ended; }
+
   /** The container's output is over (or the container never ran): 'end' once. */
   end(): void {
     if (this.ended) return;

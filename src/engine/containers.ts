@@ -336,18 +336,14 @@ export class ContainerService {
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
         logPath: logType === 'none' ? '/dev/null' : c.LogPath ?? join(cdir, 'ctr.log'),
-        tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
+        tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, leaveStdinOpen: !c.Config.StdinOnce,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
       });
       undo.push(() => runtime.delete(c.Id, true));
       await subpaths.release(); // review1: the container's mount namespace holds its own copies now
       trace.step('conmon+create');
-      const waiting = this.pendingAttach.get(c.Id);
-      if (waiting) {
-        this.pendingAttach.delete(c.Id);
-        for (const h of waiting) h.connect(await attachContainer(bundleDir));
-      }
+      await this.connectPendingAttach(c.Id);
       await runtime.start(c.Id);
       trace.step('start');
       c.State = {
@@ -356,6 +352,8 @@ export class ContainerService {
       };
       c.ManualStop = false;
       this.store.save(c);
+      // An attach that came while the container was starting (after the one above) connects now.
+      await this.connectPendingAttach(c.Id);
       this.events.emit('container', 'start', c.Id, this.attributes(c));
       // After the start is recorded: nothing here may undo it.
       await this.updateLinkParents(c).catch((e) => console.error(`berthd: links to ${c.Id.slice(0, 12)}: ${errorMessage(e)}`));
@@ -969,32 +967,54 @@ export class ContainerService {
     if (!c.State.Running || !(await reopenLog(this.paths.bundleDir(c.Id)))) throw new ConflictError(`Container ${c.Id} is not running`);
   }
 
-  /** Attaches to the container's stdio; before start the handle waits for it. */
+  /**
+   * Attaches to the container's stdio, as dockerd's attach to its stream
+   * config: before start the handle waits for the start; once connected it
+   * ends when the container's output does (its exit).
+   */
   async attach(nameOrId: string, o: AttachOptions): Promise<AttachHandle> {
-    const c = this.lookup(nameOrId);
+    const c = this.attachWithoutStream(nameOrId);
     const h = new AttachHandle({ ...o, stdin: o.stdin && !!c.Config.OpenStdin });
-    let stream = null;
-    if (c.State.Running) {
-      try {
-        stream = await attachContainer(this.paths.bundleDir(c.Id));
-      } catch (e) {
-        // The container ended between the state check and the connect (its
-        // attach socket went with conmon) and its exit is not handled yet, as
-        // when docker-py's dockerpty (docker-compose run) attaches only after
-        // start: then it is a stopped container, whose attach waits for its
-        // next run (or its removal), as dockerd's does.
-        if (this.store.get(c.Id)?.State.Running && readExitCode(this.paths.exitDir, c.Id) === null) throw e;
-      }
-    }
-    if (stream) {
-      h.connect(stream);
-    } else {
+    if (!c.State.Running) {
       const set = this.pendingAttach.get(c.Id) ?? new Set();
       set.add(h);
       this.pendingAttach.set(c.Id, set);
       h.once('end', () => this.pendingAttach.get(c.Id)?.delete(h));
+      return h;
+    }
+    try {
+      h.connect(await attachContainer(this.paths.bundleDir(c.Id)));
+    } catch (e) {
+      // The container ended between the state check and the connect (its
+      // attach socket went with conmon), its exit not yet handled: its output
+      // is over, and the attach ends as dockerd's does when it handles that exit.
+      if (this.store.get(c.Id)?.State.Running && readExitCode(this.paths.exitDir, c.Id) === null) throw e;
+      h.end();
     }
     return h;
+  }
+
+  /** An attach without `stream` (logs only, or nothing): dockerd's checks and its event. */
+  attachWithoutStream(nameOrId: string): ContainerRecord {
+    const c = this.lookup(nameOrId);
+    if (c.State.Paused) throw new ConflictError(`container ${nameOrId} is paused, unpause the container before attach`);
+    if (c.State.Restarting) throw new ConflictError(`container ${nameOrId} is restarting, wait until the container is running`);
+    this.events.emit('container', 'attach', c.Id, this.attributes(c));
+    return c;
+  }
+
+  /** Connects the attaches waiting for this container's start; one whose connect fails has nothing to show and ends. */
+  private async connectPendingAttach(id: string): Promise<void> {
+    const waiting = this.pendingAttach.get(id);
+    if (!waiting) return;
+    this.pendingAttach.delete(id);
+    for (const h of waiting) {
+      try {
+        h.connect(await attachContainer(this.paths.bundleDir(id)));
+      } catch {
+        h.end();
+      }
+    }
   }
 
   // ---------------------------------------------------------------- daemon life

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../errors.js';
 import type { DataPaths } from '../store/paths.js';
 import type { ContainerService, RuntimeRegistry } from './containers.js';
 import { DEFAULT_PATH, mergeEnv } from './container-config.js';
@@ -16,6 +16,7 @@ import { startExec } from '../runtime/exec.js';
 import { resizeTerminal } from '../runtime/conmon.js';
 import { resolveCapabilities } from '../runtime/capabilities.js';
 import type { EventBus } from './events.js';
+import { detachKeyBytes } from './detach-keys.js';
 
 export interface ExecConfig {
   User?: string; Privileged?: boolean; Tty?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean;
@@ -49,11 +50,16 @@ export class ExecService {
     return [...this.sessions.values()].filter((s) => s.ContainerID === containerId).map((s) => s.ID);
   }
 
-  create(nameOrId: string, cfg: ExecConfig): { Id: string } {
+  async create(nameOrId: string, cfg: ExecConfig): Promise<{ Id: string }> {
     const c = this.containers.lookup(nameOrId);
     if (!c.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
     if (c.State.Paused) throw new ConflictError(`container ${c.Id} is paused, unpause the container before exec`);
     if (!cfg.Cmd || cfg.Cmd.length === 0) throw new InvalidParameterError('No exec command specified');
+    // Checked here, as dockerd's ContainerExecCreate does (a plain error there: a 500).
+    if (cfg.DetachKeys && detachKeyBytes(cfg.DetachKeys) === null) throw new SystemError(`Invalid escape keys (${cfg.DetachKeys}) provided`);
+    // The user is looked up at create too, as dockerd 28.2 and later do (a 400 with its
+    // wording); start looks again, for the container may change its passwd file meanwhile.
+    if (cfg.User) await resolveUser(await this.rootfsOf(c.Id), cfg.User);
     const id = randomBytes(32).toString('hex');
     this.sessions.set(id, {
       ID: id, ContainerID: c.Id, Config: cfg, Running: false, ExitCode: null, Pid: 0,
@@ -62,6 +68,12 @@ export class ExecService {
     });
     this.events.emit('container', `exec_create: ${cfg.Cmd.join(' ')}`, c.Id, { name: c.Name, image: c.ImageRef, execID: id });
     return { Id: id };
+  }
+
+  /** The running container's root filesystem, as its bundle names it. */
+  private async rootfsOf(containerId: string): Promise<string> {
+    const bundle = JSON.parse(await readFile(join(this.paths.bundleDir(containerId), 'config.json'), 'utf8'));
+    return bundle.root.path as string;
   }
 
   get(id: string): ExecRecord {
@@ -78,7 +90,8 @@ export class ExecService {
         entrypoint: s.Config.Cmd?.[0] ?? '', arguments: s.Config.Cmd?.slice(1) ?? [],
       },
       OpenStdin: s.OpenStdin, OpenStderr: s.OpenStderr, OpenStdout: s.OpenStdout, CanRemove: s.CanRemove,
-      ContainerID: s.ContainerID, DetachKeys: s.Config.DetachKeys ?? '', Pid: s.Pid,
+      // moby keeps the keys as bytes (ExecConfig.DetachKeys []byte): JSON gives them base64.
+      ContainerID: s.ContainerID, DetachKeys: Buffer.from(detachKeyBytes(s.Config.DetachKeys ?? '') ?? []).toString('base64'), Pid: s.Pid,
     };
   }
 
@@ -86,8 +99,13 @@ export class ExecService {
    * Starts the session. Returns an attach handle (null when detached). The
    * process spec starts from the container's own (capabilities, seccomp,
    * rlimits) with the session's command, env, user and cwd.
+   *
+   * The pty is the one exec *create* asked for (`Tty`), as in dockerd's
+   * ContainerExecStart (`p.Terminal = ec.Tty`): start's own `Tty` only picks
+   * how the API frames the output, which is the API layer's business. A
+   * `ConsoleSize` given to start wins over create's; either needs the pty.
    */
-  async start(id: string, o: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }): Promise<AttachHandle | null> {
+  async start(id: string, o: { Detach?: boolean; ConsoleSize?: [number, number] | null }): Promise<AttachHandle | null> {
     const s = this.get(id);
     if (s.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
     const c = this.containers.lookup(s.ContainerID);
@@ -96,7 +114,7 @@ export class ExecService {
     const bundle = JSON.parse(await readFile(join(this.paths.bundleDir(c.Id), 'config.json'), 'utf8'));
     const proc = structuredClone(bundle.process);
     const rootfs: string = bundle.root.path;
-    const tty = o.Tty ?? !!s.Config.Tty;
+    const tty = !!s.Config.Tty;
     proc.args = s.Config.Cmd;
     proc.terminal = tty;
     let env = mergeEnv(proc.env ?? [], s.Config.Env ?? []);
@@ -139,7 +157,8 @@ export class ExecService {
       return code;
     });
     if (!session.attach) return null;
-    const h = new AttachHandle({ stdin: !!s.Config.AttachStdin, stdout: s.Config.AttachStdout !== false, stderr: s.Config.AttachStderr !== false });
+    // Go's zero values: a stream not asked for at create is not attached (dockerd's OpenStdout…).
+    const h = new AttachHandle({ stdin: !!s.Config.AttachStdin, stdout: !!s.Config.AttachStdout, stderr: !!s.Config.AttachStderr });
     h.connect(session.attach);
     return h;
   }

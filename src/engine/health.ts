@@ -83,8 +83,8 @@ export class HealthMonitor {
     let exitCode = -1;
     let output = '';
     try {
-      const { Id } = this.exec.create(id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
-      const h = await this.exec.start(Id, { Detach: false, Tty: false });
+      const { Id } = await this.exec.create(id, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const h = await this.exec.start(Id, { Detach: false });
       h?.on('output', (_n: number, chunk: Buffer) => { if (output.length < MAX_OUTPUT) output += chunk.toString('utf8'); });
       const rec = this.exec.get(Id);
       const result = await Promise.race([rec.finished, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeout).unref())]);

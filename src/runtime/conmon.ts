@@ -37,6 +37,12 @@ export interface CreateOptions {
   tty: boolean;
   /** Keep a stdin pipe fed from the attach socket (ignored with a tty, which always takes input). */
   stdin: boolean;
+  /**
+   * Keep that stdin open when an attach client goes (conmon `--leave-stdin-open`).
+   * Without it conmon closes the container's stdin when any attach client ends:
+   * Docker's `StdinOnce`; a container without it keeps its stdin across attaches.
+   */
+  leaveStdinOpen?: boolean;
   consoleSize?: [rows: number, cols: number];
   /** conmon replaces the log with an empty file when a write would pass this many bytes. */
   logSizeMax?: number;
@@ -244,7 +250,7 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   ];
   if (o.logSizeMax && o.logSizeMax > 0 && o.logPath !== '/dev/null') args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
-  else if (o.stdin) args.push('-i');
+  else if (o.stdin) args.push('-i', ...(o.leaveStdinOpen ? ['--leave-stdin-open'] : []));
 
   const conmon = spawnConmon(args, b, { start: false, attach: false });
   try {

@@ -43,6 +43,8 @@ export interface LogReadOptions {
   until?: bigint;
   stdout: boolean;
   stderr: boolean;
+  /** Without follow: read only the bytes before this file offset (what the log held at some earlier moment). */
+  endOffset?: number;
   /** Follow stops once this returns true and the file is drained (the container exited). */
   isDone?: () => boolean;
   signal?: AbortSignal;
@@ -281,8 +283,10 @@ async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntr
       const finishing = o.follow && (o.isDone?.() ?? false);
       for (;;) {
         // A fresh block per read: the entries handed out are slices of it.
+        const want = o.endOffset !== undefined && !o.follow ? Math.min(BLOCK, o.endOffset - pos) : BLOCK;
+        if (want <= 0) break;
         const block = Buffer.allocUnsafe(BLOCK);
-        const { bytesRead } = await fh.read(block, 0, BLOCK, pos);
+        const { bytesRead } = await fh.read(block, 0, want, pos);
         if (bytesRead === 0) break;
         const dataAt = pos - rest.length; // file offset of data[0]
         pos += bytesRead;
