@@ -104,11 +104,17 @@ export class Distribution {
     return new RegistryClient(endpoint, creds, { userAgent: 'berth/0.1.0', signal });
   }
 
-  /** Where a pull of `ref` may come from, in order: the mirrors for Docker Hub's images, then the registry itself. */
-  private pullEndpoints(ref: Reference): RegistryEndpoint[] {
-    const own = endpointFor(ref.domain, this.insecureRegistries);
+  /**
+   * Where a pull of `ref` may come from, in order: the mirrors for Docker
+   * Hub's images, then the registry itself. A mirror is another party than
+   * the registry the client's credentials are for: it is asked anonymously
+   * (its 401 challenge could name a token realm of its own, which would get
+   * the Docker Hub password).
+   */
+  private pullEndpoints(ref: Reference): { endpoint: RegistryEndpoint; mirror: boolean }[] {
+    const own = { endpoint: endpointFor(ref.domain, this.insecureRegistries), mirror: false };
     if (ref.domain !== DOCKER_HUB_DOMAIN) return [own];
-    return [...this.mirrors.map((m) => mirrorEndpoint(m, this.insecureRegistries)), own];
+    return [...this.mirrors.map((m) => ({ endpoint: mirrorEndpoint(m, this.insecureRegistries), mirror: true })), own];
   }
 
   /**
@@ -121,8 +127,8 @@ export class Distribution {
    */
   private async fromPullEndpoints<T>(ref: Reference, auth: AuthConfig | undefined, signal: AbortSignal | undefined, first: (c: RegistryClient) => Promise<T>): Promise<{ client: RegistryClient; value: T }> {
     const endpoints = this.pullEndpoints(ref);
-    for (const [i, ep] of endpoints.entries()) {
-      const client = this.clientAt(ep, auth, signal);
+    for (const [i, { endpoint: ep, mirror }] of endpoints.entries()) {
+      const client = this.clientAt(ep, mirror ? undefined : auth, signal);
       try {
         return { client, value: await first(client) };
       } catch (e) {
