@@ -443,12 +443,25 @@ function ociPlatform(p: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The most of a config read into memory: far beyond any real image's, and a
+ * bound whatever a hostile registry's descriptor claims (2^52 bytes, or no
+ * number at all) while it streams an endless body.
+ */
+const MAX_CONFIG_BYTES = 16 << 20;
+
 async function streamToBuffer(s: import('node:stream').Readable, size: number, digest: string): Promise<Buffer> {
+  // A small descriptor is allowed some slack (as before); an unreadable or huge one is capped.
+  const limit = Number.isSafeInteger(size) && size >= 0 ? Math.min(Math.max(size, 8 << 20), MAX_CONFIG_BYTES) : 8 << 20;
+  if (Number.isSafeInteger(size) && size > MAX_CONFIG_BYTES) {
+    s.destroy();
+    throw new InvalidParameterError(`blob ${digest} is too large: ${size} bytes (berth reads at most ${MAX_CONFIG_BYTES} of a config)`);
+  }
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of s) {
     n += (c as Buffer).length;
-    if (n > Math.max(size, 8 << 20)) throw new InvalidParameterError(`blob ${digest} is larger than its descriptor says`);
+    if (n > limit) throw new InvalidParameterError(`blob ${digest} is larger than its descriptor says`);
     chunks.push(c as Buffer);
   }
   const b = Buffer.concat(chunks);
