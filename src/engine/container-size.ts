@@ -9,15 +9,26 @@
  * directory open and names entries through it with O_NOFOLLOW, so a
  * directory swapped for a symlink between its listing and its reading
  * cannot lead the walk (and the total it reports) out of the layer. Entries
- * that vanish meanwhile are skipped.
+ * that vanish meanwhile are skipped. The walk holds a descriptor per level,
+ * so it goes at most MAX_DEPTH levels down (a layer nested deeper is
+ * counted down to there): a container cannot make it exhaust berthd's
+ * descriptors.
  */
 import { walkTree } from '../image/tree-walk.js';
+
+const MAX_DEPTH = 512;
+
+function depth(rel: string): number {
+  let n = 1;
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) n++;
+  return n;
+}
 
 /** Bytes in the files of `upperDir`; 0 when it does not exist. */
 export async function writableLayerSize(upperDir: string): Promise<number> {
   const seen = new Set<bigint>();
   let total = 0;
-  for await (const item of walkTree(upperDir)) {
+  for await (const item of walkTree(upperDir, { skip: (rel) => depth(rel) > MAX_DEPTH })) {
     const st = item.st;
     if (st.isDirectory() || st.size === 0n || seen.has(st.ino)) continue;
     seen.add(st.ino);
