@@ -42,6 +42,20 @@ export type SourceMatch =
 /** Parent links are followed at most this far (a corrupt store must not loop). */
 const MAX_DEPTH = 10_000;
 
+/**
+ * An image's history and rootfs as the cache reads them; undefined when
+ * either is malformed (an image loaded or pulled from elsewhere may carry
+ * anything there), which makes the image no cache source and no parent a
+ * source can continue.
+ */
+function chainOf(c: ImageConfig | undefined): { history: HistoryEntry[]; diffIds: string[] } | undefined {
+  const history: unknown = c?.history ?? [];
+  const diffIds: unknown = c?.rootfs?.diff_ids;
+  if (!Array.isArray(history) || !history.every((h) => typeof h === 'object' && h !== null && !Array.isArray(h))) return undefined;
+  if (!Array.isArray(diffIds) || !diffIds.every((d) => typeof d === 'string')) return undefined;
+  return { history: history as HistoryEntry[], diffIds: diffIds as string[] };
+}
+
 /** A history line as dockerd's reflect.DeepEqual compares it: every field, absent ones empty. */
 function sameEntry(a: HistoryEntry, b: HistoryEntry): boolean {
   const norm = (h: HistoryEntry) => [h.created ?? '', h.created_by ?? '', h.author ?? '', h.comment ?? '', Boolean(h.empty_layer)];
@@ -50,15 +64,17 @@ function sameEntry(a: HistoryEntry, b: HistoryEntry): boolean {
   return x.every((v, i) => v === y[i]);
 }
 
+type Chain = NonNullable<ReturnType<typeof chainOf>>;
+
 /** dockerd's isValidParent: `img` continues `parent` (history and layers are a strict extension). */
-function continues(img: ImageConfig, parent: ImageConfig): boolean {
-  const ih = img.history ?? [];
-  const ph = parent.history ?? [];
+function continues(img: Chain, parent: Chain): boolean {
+  const ih = img.history;
+  const ph = parent.history;
   if (ih.length === 0) return false;
-  if (ph.length === 0 && parent.rootfs.diff_ids.length === 0) return true;
+  if (ph.length === 0 && parent.diffIds.length === 0) return true;
   if (ph.length >= ih.length) return false;
-  if (parent.rootfs.diff_ids.length > img.rootfs.diff_ids.length) return false;
-  return ph.every((h, i) => sameEntry(h, ih[i])) && parent.rootfs.diff_ids.every((d, i) => d === img.rootfs.diff_ids[i]);
+  if (parent.diffIds.length > img.diffIds.length) return false;
+  return ph.every((h, i) => sameEntry(h, ih[i])) && parent.diffIds.every((d, i) => d === img.diffIds[i]);
 }
 
 export class CacheSources {
@@ -84,21 +100,26 @@ export class CacheSources {
    * The source that continues `parent` (the config of the image the step
    * starts from; an empty history for scratch) with a line `createdBy`.
    */
-  match(parent: ImageConfig, createdBy: string): SourceMatch | undefined {
-    const at = (parent.history ?? []).length;
-    for (const source of this.sources) {
-      const c = source.config;
-      if (!continues(c, parent)) continue;
-      const entry = (c.history ?? [])[at];
-      if (!entry || (entry.created_by ?? '') !== createdBy) continue;
+  match(parentConfig: ImageConfig, createdBy: string): SourceMatch | undefined {
+    const parent = chainOf(parentConfig);
+    const at = parent?.history.length ?? 0;
+    for (const source of parent ? this.sources : []) {
+      const c = chainOf(source.config);
+      if (!c || !continues(c, parent!)) continue;
+      const entry = c.history[at];
+      if ((entry.created_by ?? '') !== createdBy) continue;
       // Follow this source alone from now on (dockerd: "avoid jumping to a different target").
       this.sources = [source];
-      if (at === (c.history ?? []).length - 1) return { kind: 'image', image: source };
+      if (at === c.history.length - 1) return { kind: 'image', image: source };
       // The source's layer for this line: one per history line that is not an empty layer.
-      const layerCount = (c.history ?? []).slice(0, at + 1).filter((h) => !h.empty_layer).length;
+      const layerCount = c.history.slice(0, at + 1).filter((h) => !h.empty_layer).length;
       if (entry.empty_layer) return { kind: 'restore', source, entry, layerCount };
-      const diffId = c.rootfs.diff_ids[layerCount - 1];
-      if (!diffId) { this.sources = []; return undefined; }
+      // The step's image is the parent's rootfs plus this layer, and its filesystem the source's
+      // first layerCount layers: the same chain only when the parent's history counts its own
+      // layers. A history that does not (a hostile or history-less image) would give an image
+      // whose config names one rootfs and whose files are another; dockerd fails there.
+      const diffId = c.diffIds[layerCount - 1];
+      if (!diffId || layerCount - 1 !== parent!.diffIds.length) { this.sources = []; return undefined; }
       return { kind: 'restore', source, entry, diffId, layerCount };
     }
     this.sources = [];

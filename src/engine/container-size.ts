@@ -4,45 +4,35 @@
  * (moby internal/directory: the apparent size of every entry that is not a
  * directory, each inode once, so hard links count once).
  *
- * The tree is the container's own making: it is walked with lstat only
- * (never following a symlink), and entries that vanish meanwhile (the
- * container is running) are skipped.
+ * The tree is the container's own making, and a running container changes
+ * it during the walk: it is walked by image/tree-walk.ts, which holds each
+ * directory open and names entries through it with O_NOFOLLOW, so a
+ * directory swapped for a symlink between its listing and its reading
+ * cannot lead the walk (and the total it reports) out of the layer. Entries
+ * that vanish meanwhile are skipped. The walk holds a descriptor per level,
+ * so it goes at most MAX_DEPTH levels down (a layer nested deeper is
+ * counted down to there): a container cannot make it exhaust berthd's
+ * descriptors.
  */
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { walkTree } from '../image/tree-walk.js';
 
-function gone(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+const MAX_DEPTH = 512;
+
+function depth(rel: string): number {
+  let n = 1;
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) n++;
+  return n;
 }
 
 /** Bytes in the files of `upperDir`; 0 when it does not exist. */
 export async function writableLayerSize(upperDir: string): Promise<number> {
-  const seen = new Set<number>();
+  const seen = new Set<bigint>();
   let total = 0;
-  const dirs = [upperDir];
-  while (dirs.length) {
-    const dir = dirs.pop()!;
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (e) {
-      if (gone(e)) continue;
-      throw e;
-    }
-    for (const ent of entries) {
-      const path = join(dir, ent.name);
-      if (ent.isDirectory()) { dirs.push(path); continue; }
-      let st;
-      try { st = await lstat(path); } catch (e) {
-        if (gone(e)) continue;
-        throw e;
-      }
-      if (st.isDirectory()) { dirs.push(path); continue; } // replaced by a directory since the listing
-      if (st.size === 0 || seen.has(st.ino)) continue;
-      seen.add(st.ino);
-      total += st.size;
-    }
+  for await (const item of walkTree(upperDir, { skip: (rel) => depth(rel) > MAX_DEPTH })) {
+    const st = item.st;
+    if (st.isDirectory() || st.size === 0n || seen.has(st.ino)) continue;
+    seen.add(st.ino);
+    total += Number(st.size);
   }
   return total;
 }

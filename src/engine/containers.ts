@@ -33,6 +33,7 @@ import { parseSize } from './log-config.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
 import { writableLayerSize } from './container-size.js';
+import { removeContainerDir } from './container-dir-removal.js';
 import { formatLink, isLegacyLinkMode, legacyLinks, linkEnv, linkHostNames, registerLinks, splitLinkName } from './legacy-links.js';
 import { forgetCommitPause, isCommitPause, pauseForCommit, unpauseAfterCommit } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
@@ -821,7 +822,7 @@ export class ContainerService {
     await unmount(join(cdir, 'merged'));
     await releaseSubpaths(this.paths.execRoot, id); // a start or cp killed half way may have left a Subpath bound
     await rm(this.paths.bundleDir(id), { recursive: true, force: true });
-    await rm(cdir, { recursive: true, force: true });
+    await removeContainerDir(cdir); // a layer nested past PATH_MAX too
     // Volumes before the record: a crash in between leaves a 'removing' record that start-up finishes.
     if (c.RemoveVolumes) {
       for (const m of c.Mounts) {
@@ -855,7 +856,11 @@ export class ContainerService {
       if (c.Config.Labels?.[NAMESPACE_LABEL] !== undefined) continue;
       if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
       try {
-        const size = await writableLayerSize(join(this.paths.containerDir(c.Id), 'upper'));
+        // As dockerd: a size that cannot be measured is no reason to keep the container.
+        const size = await writableLayerSize(join(this.paths.containerDir(c.Id), 'upper')).catch((e) => {
+          console.error(`berthd: measuring the writable layer of ${c.Id.slice(0, 12)}: ${errorMessage(e)}`);
+          return 0;
+        });
         await this.remove(c.Id, {});
         reclaimed += size;
         deleted.push(c.Id);

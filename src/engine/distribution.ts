@@ -104,11 +104,17 @@ export class Distribution {
     return new RegistryClient(endpoint, creds, { userAgent: 'berth/0.1.0', signal });
   }
 
-  /** Where a pull of `ref` may come from, in order: the mirrors for Docker Hub's images, then the registry itself. */
-  private pullEndpoints(ref: Reference): RegistryEndpoint[] {
-    const own = endpointFor(ref.domain, this.insecureRegistries);
+  /**
+   * Where a pull of `ref` may come from, in order: the mirrors for Docker
+   * Hub's images, then the registry itself. A mirror is another party than
+   * the registry the client's credentials are for: it is asked anonymously
+   * (its 401 challenge could name a token realm of its own, which would get
+   * the Docker Hub password).
+   */
+  private pullEndpoints(ref: Reference): { endpoint: RegistryEndpoint; mirror: boolean }[] {
+    const own = { endpoint: endpointFor(ref.domain, this.insecureRegistries), mirror: false };
     if (ref.domain !== DOCKER_HUB_DOMAIN) return [own];
-    return [...this.mirrors.map((m) => mirrorEndpoint(m, this.insecureRegistries)), own];
+    return [...this.mirrors.map((m) => ({ endpoint: mirrorEndpoint(m, this.insecureRegistries), mirror: true })), own];
   }
 
   /**
@@ -121,8 +127,8 @@ export class Distribution {
    */
   private async fromPullEndpoints<T>(ref: Reference, auth: AuthConfig | undefined, signal: AbortSignal | undefined, first: (c: RegistryClient) => Promise<T>): Promise<{ client: RegistryClient; value: T }> {
     const endpoints = this.pullEndpoints(ref);
-    for (const [i, ep] of endpoints.entries()) {
-      const client = this.clientAt(ep, auth, signal);
+    for (const [i, { endpoint: ep, mirror }] of endpoints.entries()) {
+      const client = this.clientAt(ep, mirror ? undefined : auth, signal);
       try {
         return { client, value: await first(client) };
       } catch (e) {
@@ -437,12 +443,25 @@ function ociPlatform(p: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The most of a config read into memory: far beyond any real image's, and a
+ * bound whatever a hostile registry's descriptor claims (2^52 bytes, or no
+ * number at all) while it streams an endless body.
+ */
+const MAX_CONFIG_BYTES = 16 << 20;
+
 async function streamToBuffer(s: import('node:stream').Readable, size: number, digest: string): Promise<Buffer> {
+  // A small descriptor is allowed some slack (as before); an unreadable or huge one is capped.
+  const limit = Number.isSafeInteger(size) && size >= 0 ? Math.min(Math.max(size, 8 << 20), MAX_CONFIG_BYTES) : 8 << 20;
+  if (Number.isSafeInteger(size) && size > MAX_CONFIG_BYTES) {
+    s.destroy();
+    throw new InvalidParameterError(`blob ${digest} is too large: ${size} bytes (berth reads at most ${MAX_CONFIG_BYTES} of a config)`);
+  }
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of s) {
     n += (c as Buffer).length;
-    if (n > Math.max(size, 8 << 20)) throw new InvalidParameterError(`blob ${digest} is larger than its descriptor says`);
+    if (n > limit) throw new InvalidParameterError(`blob ${digest} is larger than its descriptor says`);
     chunks.push(c as Buffer);
   }
   const b = Buffer.concat(chunks);
