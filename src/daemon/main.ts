@@ -33,14 +33,15 @@ async function main(): Promise<void> {
     },
   });
   engine.distribution.useMirrors(flags.registryMirrors);
-  const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
-    (l) => { if (flags.logLevel === 'debug') console.error(l); });
+  // The pid file and the CRI come before the API: a client that got an answer from the API finds both.
+  await writeFile(flags.pidfile, String(process.pid));
   let cri: CriServer | undefined;
   if (flags.criSocket) {
     cri = new CriServer(engine);
     await cri.listen(flags.criSocket);
   }
-  await writeFile(flags.pidfile, String(process.pid));
+  const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
+    (l) => { if (flags.logLevel === 'debug') console.error(l); });
   console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')}${cri ? `, CRI on ${flags.criSocket}` : ''} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
   const shutdown = (sig: string) => {
     console.error(`berthd: ${sig}, shutting down (containers keep running)`);
