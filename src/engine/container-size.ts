@@ -10,6 +10,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DataPaths } from '../store/paths.js';
 
 function gone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
@@ -45,4 +46,17 @@ export async function writableLayerSize(upperDir: string): Promise<number> {
     }
   }
   return total;
+}
+
+/**
+ * dockerd's GetContainerLayerSize, the one answer to "how big is this
+ * container" (inspect ?size=1, list ?size=1, system df, what prune
+ * reclaims): SizeRw is the writable layer's, SizeRootFs that plus the whole
+ * layer chain of its image (none when the image is gone).
+ */
+export async function containerLayerSizes(
+  paths: DataPaths, c: { Id: string; Image: string }, imageSize: (imageId: string) => number | undefined,
+): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const sizeRw = await writableLayerSize(join(paths.containerDir(c.Id), 'upper'));
+  return { SizeRw: sizeRw, SizeRootFs: sizeRw + (imageSize(c.Image) ?? 0) };
 }
