@@ -10,7 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { inspectView, parseFilters } from '../engine/container-views.js';
 import { listContainersHandler } from './container-list.js';
 import { topProcesses } from '../engine/top.js';
-import { writableLayerSize } from '../engine/container-size.js';
+import { containerLayerSizes } from '../engine/container-size.js';
 import {
   boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
@@ -51,12 +51,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     const img = engine.images.store.get(c.Image);
     const lowers = img ? engine.layers.lowerDirs(img.topLayer) : [];
     const view = inspectView(c, engine.paths, lowers, engine.exec.idsOf(c.Id), engine.endpoints.settingsView(c));
-    if (boolParam(ctx.query, 'size')) {
-      // dockerd: SizeRw is the writable layer's, SizeRootFs that plus the image's.
-      const sizeRw = await writableLayerSize(join(engine.paths.containerDir(c.Id), 'upper'));
-      view.SizeRw = sizeRw;
-      view.SizeRootFs = sizeRw + (img ? engine.images.size(img) : 0);
-    }
+    if (boolParam(ctx.query, 'size')) Object.assign(view, await containerLayerSizes(engine.paths, c, (id) => engine.images.sizeById(id)));
     sendJson(need(ctx), 200, view);
   });
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { readFileSync, existsSync } from 'node:fs';
 import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
+import { listRows } from './container-list.js';
 import type { EngineEvent } from '../engine/events.js';
 import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, need, sendJson } from './context.js';
 import type { Router } from './router.js';
@@ -126,7 +127,8 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     sendJson(need(ctx), 200, {
       LayersSize: layersSize,
       Images: images,
-      Containers: engine.containers.store.all().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.ImageRef, ImageID: c.Image, State: c.State.Status, SizeRw: 0, SizeRootFs: 0, Created: Math.floor(Date.parse(c.Created) / 1000), Status: c.State.Status, Mounts: [], Labels: c.Config.Labels ?? {} })),
+      // dockerd's df lists its containers as ps -a --size does.
+      Containers: await listRows(engine, { all: true, limit: -1, filters: {}, brief: false, size: true }),
       Volumes: engine.volumes.list().map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: v.Scope, Options: v.Options, UsageData: { Size: -1, RefCount: engine.volumes.users(v.Name).length } })),
       BuildCache: [],
     });

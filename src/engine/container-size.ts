@@ -14,7 +14,9 @@
  * counted down to there): a container cannot make it exhaust berthd's
  * descriptors.
  */
+import { join } from 'node:path';
 import { walkTree } from '../image/tree-walk.js';
+import type { DataPaths } from '../store/paths.js';
 
 const MAX_DEPTH = 512;
 
@@ -35,4 +37,17 @@ export async function writableLayerSize(upperDir: string): Promise<number> {
     total += Number(st.size);
   }
   return total;
+}
+
+/**
+ * dockerd's GetContainerLayerSize, the one answer to "how big is this
+ * container" (inspect ?size=1, list ?size=1, system df, what prune
+ * reclaims): SizeRw is the writable layer's, SizeRootFs that plus the whole
+ * layer chain of its image (none when the image is gone).
+ */
+export async function containerLayerSizes(
+  paths: DataPaths, c: { Id: string; Image: string }, imageSize: (imageId: string) => number | undefined,
+): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const sizeRw = await writableLayerSize(join(paths.containerDir(c.Id), 'upper'));
+  return { SizeRw: sizeRw, SizeRootFs: sizeRw + (imageSize(c.Image) ?? 0) };
 }

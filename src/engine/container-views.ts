@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
+import { legacyLinks } from './legacy-links.js';
 import { matchLabel } from './volumes.js';
 
 /** `networkSettings` is the network service's view of the container (engine/network-views.ts). */
@@ -22,7 +23,7 @@ export function inspectView(c: ContainerRecord, paths: DataPaths, imageLowerDirs
     Created: c.Created,
     Path: c.Path,
     Args: c.Args,
-    State: c.State,
+    State: stateView(c.State),
     Image: c.Image,
     ResolvConfPath: join(dir, 'resolv.conf'),
     HostnamePath: join(dir, 'hostname'),
@@ -50,6 +51,18 @@ export function inspectView(c: ContainerRecord, paths: DataPaths, imageLowerDirs
     Config: c.Config,
     NetworkSettings: networkSettings,
   };
+}
+
+/**
+ * State as dockerd shows it. dockerd counts a restart back-off as a run
+ * (container/state.go SetRestarting: Running and Restarting both true, Pid
+ * 0), and clients read it so (`docker attach` says "restarting", not
+ * "stopped"). berth's record keeps Running for a live process, which its
+ * own checks (exit handling, stop, signals, stats, health) rely on, so the
+ * difference is made here, in the view.
+ */
+export function stateView(s: ContainerRecord['State']): ContainerRecord['State'] {
+  return s.Restarting ? { ...s, Running: true, Paused: false, Pid: 0 } : s;
 }
 
 /** Docker's human status: `Up 3 seconds`, `Exited (0) 5 seconds ago`, `Created`. */
@@ -85,18 +98,21 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
-/** `network` is the network service's summary of the container: ps's PORTS and networks. */
 /**
- * A row of `GET /containers/json`. `brief` (berth's `brief=1`) leaves out
- * HostConfig, NetworkSettings and Mounts, most of a row's bytes, which no
- * default table shows.
+ * A row of `GET /containers/json`. `network` is the network service's
+ * summary of the container: ps's PORTS and networks. `brief` (berth's
+ * `brief=1`) leaves out HostConfig, NetworkSettings and Mounts, most of a
+ * row's bytes, which no default table shows. `linkNames` are the legacy
+ * link names the container is known by (linkNamesByChild).
  */
 export function summaryView(
   c: ContainerRecord, imageId: string, network: { Ports: Record<string, unknown>[]; Networks: Record<string, unknown> }, brief = false,
+  linkNames: readonly string[] = [],
 ): Record<string, unknown> {
   const row: Record<string, unknown> = {
     Id: c.Id,
-    Names: [`/${c.Name}`],
+    // dockerd lists every name its name index holds for the container, in the index's (byte) order.
+    Names: [`/${c.Name}`, ...linkNames].sort(),
     Image: c.ImageRef,
     ImageID: imageId,
     Command: [c.Path, ...c.Args].map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' '),
@@ -111,6 +127,22 @@ export function summaryView(
   row.NetworkSettings = { Networks: network.Networks };
   row.Mounts = c.Mounts.map((m) => ({ Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }));
   return row;
+}
+
+/**
+ * The link names (`/<parent>/<alias>`) each child of a legacy link is known
+ * by, keyed by the child's name: dockerd reserves them in its name index at
+ * the parent's create, so ps shows them among the child's Names. A record
+ * whose links cannot be read names nobody.
+ */
+export function linkNamesByChild(all: readonly ContainerRecord[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const parent of all) {
+    let links;
+    try { links = legacyLinks(parent.Name, parent.HostConfig); } catch { continue; }
+    for (const l of links) out.set(l.child, [...(out.get(l.child) ?? []), l.name]);
+  }
+  return out;
 }
 
 export type Filters = Record<string, string[]>;

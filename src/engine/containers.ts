@@ -29,12 +29,13 @@ import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
 import { bindSubpaths, releaseSubpaths } from './volume-subpath.js';
-import { parseSize } from './log-config.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
-import { writableLayerSize } from './container-size.js';
+import { containerLayerSizes } from './container-size.js';
 import { removeContainerDir } from './container-dir-removal.js';
 import { formatLink, isLegacyLinkMode, legacyLinks, linkEnv, linkHostNames, registerLinks, splitLinkName } from './legacy-links.js';
+import { logFileMaxSize } from './log-config.js';
+import { restartsAtDaemonStart, startInDependencyOrder } from './start-order.js';
 import { forgetCommitPause, isCommitPause, pauseForCommit, unpauseAfterCommit } from './commit-pause.js';
 import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
@@ -92,6 +93,9 @@ export class ContainerService {
     /** Network namespaces, endpoints and published ports (engine/endpoints.ts); addresses for links. */
     private readonly networks: ContainerNetworking & Pick<EndpointService, 'settingsView'>,
   ) {}
+
+  /** During start-up's reconcile: the containers whose exit meanwhile their restart policy restarts. */
+  private startUpRestarts?: string[];
 
   private seccompCompiler?: SeccompCompiler;
   private get seccomp(): SeccompCompiler {
@@ -339,7 +343,7 @@ export class ContainerService {
         logPath: logType === 'none' ? '/dev/null' : c.LogPath ?? join(cdir, 'ctr.log'),
         tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, leaveStdinOpen: !c.Config.StdinOnce,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
-        logSizeMax: parseLogSize(hc.LogConfig?.Config?.['max-size']),
+        logSizeMax: logFileMaxSize(hc.LogConfig),
       });
       undo.push(() => runtime.delete(c.Id, true));
       await subpaths.release(); // review1: the container's mount namespace holds its own copies now
@@ -480,7 +484,10 @@ export class ContainerService {
     for (const w of this.exitWaiters.get(id) ?? []) w(code);
     this.exitWaiters.delete(id);
 
-    if (!this.shuttingDown && this.shouldRestart(c, code)) {
+    if (this.startUpRestarts) {
+      // An exit berthd learns of at start-up: restarted without a back-off, as dockerd's restore does (reconcile).
+      if (restartsAtDaemonStart(c)) { this.startUpRestarts.push(id); return; }
+    } else if (!this.shuttingDown && this.shouldRestart(c, code)) {
       c.RestartCount += 1;
       c.State = { ...c.State, Status: 'restarting', Restarting: true };
       this.store.save(c);
@@ -857,7 +864,7 @@ export class ContainerService {
       if (!prunable(f, Date.parse(c.Created), c.Config.Labels)) continue;
       try {
         // As dockerd: a size that cannot be measured is no reason to keep the container.
-        const size = await writableLayerSize(join(this.paths.containerDir(c.Id), 'upper')).catch((e) => {
+        const size = await containerLayerSizes(this.paths, c, () => undefined).then((sz) => sz.SizeRw, (e) => {
           console.error(`berthd: measuring the writable layer of ${c.Id.slice(0, 12)}: ${errorMessage(e)}`);
           return 0;
         });
@@ -1027,31 +1034,58 @@ export class ContainerService {
   /**
    * Start-up reconciliation: conmon kept containers alive while berthd was
    * away. Exit files that appeared meanwhile become exits; a container whose
-   * conmon is gone without an exit file is marked dead-exited (255).
+   * conmon is gone without an exit file is marked dead-exited (255). Those
+   * its restart policy restarts — and the ones that were in a back-off, or
+   * that ran before and stayed down though their policy restarts them — are
+   * started at once, as dockerd's restore does (no back-off), children of
+   * legacy links and containers whose network others share first
+   * (start-order.ts).
    */
   async reconcile(): Promise<void> {
-    for (const c of this.store.all()) {
-      if (c.State.Status === 'removing') { await this.removeLocked(c.Id, { force: true }).catch(() => undefined); continue; }
-      if (c.State.Restarting) {
-        c.State = { ...c.State, Restarting: false, Status: 'exited' };
-        this.store.save(c);
-        if (!c.ManualStop) this.onAutoStart(c.Id);
-        continue;
+    const restarts: string[] = [];
+    this.startUpRestarts = restarts;
+    try {
+      for (const c of this.store.all()) {
+        if (c.State.Status === 'removing') { await this.removeLocked(c.Id, { force: true }).catch(() => undefined); continue; }
+        if (c.State.Restarting) {
+          c.State = { ...c.State, Restarting: false, Status: 'exited' };
+          this.store.save(c);
+          if (!c.ManualStop) restarts.push(c.Id);
+          continue;
+        }
+        if (!c.State.Running) {
+          if (restartsAtDaemonStart(c)) restarts.push(c.Id);
+          continue;
+        }
+        const code = readExitCode(this.paths.exitDir, c.Id);
+        if (code !== null) { await this.serial(c.Id, () => this.handleExit(c.Id, code)); continue; }
+        const conmonPid = await readFile(join(this.paths.bundleDir(c.Id), 'conmon.pid'), 'utf8').then(Number).catch(() => 0);
+        if (conmonPid > 0 && pidAlive(conmonPid)) continue;
+        await this.serial(c.Id, () => this.handleExit(c.Id, 255));
       }
-      if (!c.State.Running) {
-        if (!c.ManualStop && (c.HostConfig.RestartPolicy?.Name === 'always')) this.onAutoStart(c.Id);
-        continue;
-      }
-      const code = readExitCode(this.paths.exitDir, c.Id);
-      if (code !== null) { await this.serial(c.Id, () => this.handleExit(c.Id, code)); continue; }
-      const conmonPid = await readFile(join(this.paths.bundleDir(c.Id), 'conmon.pid'), 'utf8').then(Number).catch(() => 0);
-      if (conmonPid > 0 && pidAlive(conmonPid)) continue;
-      await this.serial(c.Id, () => this.handleExit(c.Id, 255));
+    } finally {
+      this.startUpRestarts = undefined;
     }
+    void startInDependencyOrder(restarts, (id) => this.startDependencies(id), (id) => this.serial(id, () => this.startLocked(id))
+      .catch((e) => console.error(`berthd: restarting ${id}: ${errorMessage(e)}`)));
   }
 
-  private onAutoStart(id: string): void {
-    void this.serial(id, () => this.startLocked(id)).catch((e) => console.error(`berthd: restarting ${id}: ${errorMessage(e)}`));
+  /** The containers that must run before `id` can start: its legacy links' children, the owner of a shared network. */
+  private startDependencies(id: string): string[] {
+    const c = this.store.get(id);
+    if (!c) return [];
+    const out: string[] = [];
+    try {
+      for (const l of legacyLinks(c.Name, c.HostConfig)) {
+        const child = this.store.idByName(l.child);
+        if (child) out.push(child);
+      }
+    } catch { /* a record's unreadable links start nothing first */ }
+    const mode = c.HostConfig.NetworkMode;
+    if (typeof mode === 'string' && mode.startsWith('container:')) {
+      try { out.push(this.lookup(mode.slice('container:'.length)).Id); } catch { /* its start will say so */ }
+    }
+    return out;
   }
 
   /** Daemon shutdown: containers keep running under conmon; only timers stop. */
@@ -1107,13 +1141,6 @@ function nameConflict(name: string, id: string): ConflictError {
 
 function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
-/** Docker's log `max-size` (e.g. "10m") in bytes. */
-function parseLogSize(v: string | undefined): number | undefined {
-  if (!v) return undefined;
-  // review1: as create checked it (go-units FromHumanSize, engine/log-config.ts), not a narrower parser.
-  return parseSize(v, 1000, 'invalid max-size: ');
 }
 
 /**

@@ -193,8 +193,10 @@ export class EndpointService implements ContainerNetworking {
       // Each alias is a DNS name on the network (a line of aardvark-dns's config, whose columns are split at spaces and commas).
       if (typeof a !== 'string' || !DNS_NAME.test(a)) throw new InvalidParameterError(`invalid network alias ${JSON.stringify(a)}: a DNS name of [a-zA-Z0-9_.-] is expected`);
     }
+    // On the default bridge dockerd keeps an endpoint's Links and hands them to libnetwork as
+    // aliases for the sandbox's embedded DNS, which that network does not have: kept and shown,
+    // they change nothing (the container's legacy links are HostConfig.Links, legacy-links.ts).
     const links = endpointLinks(cfg.Links);
-    if (links.length && !userDefined) throw new NotImplementedError('links are not supported on the default bridge: use a user-defined network and container names');
     const driverOpts = endpointDriverOpts(cfg.DriverOpts);
     if (cfg.GwPriority) throw new NotImplementedError('--gw-priority is not supported by berth');
     if ((ipam?.IPv4Address || ipam?.IPv6Address) && !userDefined) throw new InvalidParameterError('user specified IP address is supported on user defined networks only');
@@ -310,7 +312,9 @@ export class EndpointService implements ContainerNetworking {
     for (const [name, cfg] of Object.entries(eps)) {
       const links: string[] = cfg.Links ?? [];
       if (!links.length) continue;
-      const networkId = this.networkOfEndpoint(name, cfg).Id;
+      const network = this.networkOfEndpoint(name, cfg);
+      if (network.Predefined) continue; // no DNS there, so nothing for its links to answer (checkEndpoint)
+      const networkId = network.Id;
       for (const link of links) {
         const [target, alias] = splitLink(link);
         let other: ContainerRecord;
@@ -335,7 +339,7 @@ export class EndpointService implements ContainerNetworking {
       const lines = new Map<string, string>(); // alias → line
       for (const [name, cfg] of Object.entries(eps)) {
         const ep = sb.endpoints.find((e) => e.networkId === cfg.NetworkID || e.networkName === name);
-        if (!ep) continue;
+        if (!ep || this.networks.store.get(ep.networkId)?.Predefined) continue;
         for (const link of (cfg.Links ?? []) as string[]) {
           const [ref, alias] = splitLink(link);
           if (ref !== target.Name && !target.Id.startsWith(ref)) continue;

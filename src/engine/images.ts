@@ -83,6 +83,12 @@ export class ImageService {
     return this.layers.chain(img.topLayer).reduce((n, l) => n + l.size, 0);
   }
 
+  /** The size of image `id` (its whole layer chain); undefined when there is no such image. */
+  sizeById(id: string): number | undefined {
+    const img = this.store.get(id);
+    return img ? this.size(img) : undefined;
+  }
+
   async import(tar: Readable, o: ImportOptions): Promise<ImageRecord> {
     let target: string | undefined;
     // The same checks as tag's (no digest, no 64-hex or `sha256` name), before the layer is read.

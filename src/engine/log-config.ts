@@ -8,7 +8,8 @@
  * there says config errors belong at create, so berth checks them here.
  *
  * berth's json-file (and `local`) driver is conmon's k8s-file log, rotated
- * by runtime/log-rotation.ts when `max-file` is above 1. What Docker has
+ * by runtime/log-rotation.ts when `max-file` is above 1 (`local`: 20 MiB ×
+ * 5 files unless told otherwise, as Docker's, but kept uncompressed). What Docker has
  * and berth does not (other drivers, compression, extra attributes,
  * non-blocking mode) is refused loudly (501).
  */
@@ -40,7 +41,7 @@ export interface LogRotation {
  * Checks a create request's LogConfig and returns it with dockerd's
  * default driver filled in (`Type: ""` is json-file, the options kept as given).
  */
-export function checkLogConfig(cfg: { Type?: string; Config?: Record<string, string> | null } | null | undefined): { Type: string; Config: Record<string, string> } {
+export function checkLogConfig(cfg: LogConfigLike): { Type: string; Config: Record<string, string> } {
   const type = cfg?.Type || DEFAULT_LOG_DRIVER;
   const opts = { ...(cfg?.Config ?? {}) };
   if (type === 'none') return { Type: type, Config: opts }; // ValidateLogOpts: anything goes with none
@@ -74,31 +75,61 @@ export function checkLogConfig(cfg: { Type?: string; Config?: Record<string, str
  * rotated into several (no max-size, or a single file). Throws dockerd's
  * errors for bad values (jsonfilelog.New, local.newConfig).
  */
-export function logRotation(cfg: { Type?: string; Config?: Record<string, string> | null } | null | undefined): LogRotation | undefined {
+export function logRotation(cfg: LogConfigLike): LogRotation | undefined {
+  const limits = logLimits(cfg);
+  if (!limits || limits.maxSize <= 0 || limits.maxFiles < 2) return undefined;
+  return limits;
+}
+
+/**
+ * The size one log file may grow to (conmon's `--log-size-max`), counted as
+ * Docker counts `max-size` (units.FromHumanSize: 1000s, `1.5m`, `10 m`);
+ * undefined when the file grows without limit. create's check
+ * (checkLogConfig), start and the rotation all read the options here.
+ */
+export function logFileMaxSize(cfg: LogConfigLike): number | undefined {
+  const limits = logLimits(cfg);
+  return limits && limits.maxSize > 0 ? limits.maxSize : undefined;
+}
+
+type LogConfigLike = { Type?: string; Config?: Record<string, string> | null } | null | undefined;
+
+/**
+ * The local driver's defaults (moby daemon/logger/local): 20 MiB × 5 files,
+ * compressed. berth rotates as asked but keeps rotated files uncompressed
+ * (compress=true given explicitly is refused).
+ */
+const LOCAL_MAX_SIZE = 20 * 1024 * 1024;
+const LOCAL_MAX_FILES = 5;
+
+/** max-size (bytes, -1 when none) and max-file of a file driver's options, checked; undefined for other drivers. */
+function logLimits(cfg: LogConfigLike): LogRotation | undefined {
   const type = cfg?.Type || DEFAULT_LOG_DRIVER;
   const opts = cfg?.Config ?? {};
   if (type !== 'json-file' && type !== 'local') return undefined;
-  let maxSize = -1;
+  let maxSize = type === 'local' ? LOCAL_MAX_SIZE : -1;
   if ('max-size' in opts) {
     maxSize = type === 'local'
       ? parseSize(opts['max-size'], 1000, `invalid value for max-size: ${opts['max-size']}: `)
       : parseSize(opts['max-size'], 1000, '');
     if (type === 'json-file' && maxSize <= 0) throw new InvalidParameterError('max-size must be a positive number');
   }
-  let maxFiles = 1;
+  let maxFiles = type === 'local' ? LOCAL_MAX_FILES : 1;
   if ('max-file' in opts) {
     maxFiles = atoi(opts['max-file'], type === 'local' ? `invalid value for max-file: ${opts['max-file']}: ` : '');
     if (type === 'json-file' && maxFiles < 1) throw new InvalidParameterError('max-file cannot be less than 1');
     if (type === 'local' && maxFiles < 0) throw new InvalidParameterError('max-file must not be negative');
   }
+  // local compresses by default; json-file does not.
+  let compress = type === 'local';
   if ('compress' in opts) {
-    const compress = parseBool(opts.compress, type === 'local' ? 'invalid boolean value for compress: ' : '');
+    compress = parseBool(opts.compress, type === 'local' ? 'invalid boolean value for compress: ' : '');
     if (type === 'json-file' && compress && (maxFiles === 1 || maxSize === -1)) {
       throw new InvalidParameterError('compress cannot be true when max-file is less than 2 or max-size is not set');
     }
     if (compress) throw new NotImplementedError('compress=true is not supported by berth: rotated logs are kept as they are written');
   }
-  if (maxSize <= 0 || maxFiles < 2) return undefined;
+  if (type === 'local' && compress && maxFiles <= 1) throw new InvalidParameterError('compression cannot be enabled when max file count is 1');
   return { maxSize, maxFiles };
 }
 

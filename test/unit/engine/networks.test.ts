@@ -108,7 +108,7 @@ test('Docker\'s network-mode rules are enforced at create', () => {
     [{ Hostname: 'h', HostConfig: { NetworkMode: 'container:owner' } }, /conflicting options: hostname and the network mode/],
     [{ HostConfig: { NetworkMode: 'container:owner', Dns: ['1.1.1.1'] } }, /conflicting options: dns and the network mode/],
     [{ HostConfig: { NetworkMode: 'host' }, NetworkingConfig: { EndpointsConfig: { pooled: {} } } }, /cannot be disconnected from host network or connected to host network/],
-    [{ HostConfig: { NetworkMode: 'bridge' }, NetworkingConfig: { EndpointsConfig: { bridge: { Links: ['a:b'] } } } }, /links are not supported on the default bridge/],
+    [{ HostConfig: { NetworkMode: 'bridge' }, NetworkingConfig: { EndpointsConfig: { bridge: { Links: ['a:b:c'] } } } }, /bad format for links: a:b:c/],
     [{ HostConfig: { NetworkMode: 'pooled' }, NetworkingConfig: { EndpointsConfig: { pooled: { Links: ['a:b:c'] } } } }, /bad format for links: a:b:c/],
     [{ HostConfig: { NetworkMode: 'pooled' }, NetworkingConfig: { EndpointsConfig: { pooled: { Links: 'a:b' } } } } as unknown as CreateRequest, /Links must be a list/],
     [{ HostConfig: { NetworkMode: 'nosuch' } }, /network nosuch not found/],
@@ -116,6 +116,9 @@ test('Docker\'s network-mode rules are enforced at create', () => {
   for (const [req, re] of cases) assert.throws(() => prepare(req), re, JSON.stringify(req));
   const linked = prepare({ HostConfig: { NetworkMode: 'pooled' }, NetworkingConfig: { EndpointsConfig: { pooled: { Links: ['web:www', '/db:/app/database', 'cache'] } } } });
   assert.deepEqual(linked.NetworkingConfig.EndpointsConfig.pooled.Links, ['web:www', '/db:/app/database', 'cache'], 'links on a user network are kept');
+  // dockerd keeps them on the default bridge too (they change nothing there).
+  const onBridge = prepare({ HostConfig: { NetworkMode: 'bridge' }, NetworkingConfig: { EndpointsConfig: { bridge: { Links: ['web:www'] } } } });
+  assert.deepEqual(onBridge.NetworkingConfig.EndpointsConfig.bridge.Links, ['web:www'], 'links on the default bridge are kept');
   const joined = prepare({ HostConfig: { NetworkMode: 'container:owner' } });
   assert.equal(joined.eff.Config.Hostname, 'ownerhost');
   assert.deepEqual(joined.NetworkingConfig.EndpointsConfig, {});
