@@ -22,6 +22,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { StatusError } from '../errors.js';
+import { prng } from '../../prng.js';
 
 export type StepKind = 'partition' | 'loss' | 'delay' | 'rate' | 'dns' | 'pause' | 'kill';
 
@@ -61,18 +62,6 @@ export function parseDuration(v: unknown, what: string): number {
   const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(v) : null;
   if (!m) bad(`${what}: ${JSON.stringify(v)} is not a duration (e.g. 10s, 250ms, 2m)`);
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
-}
-
-/** mulberry32: a small, well-known 32-bit PRNG; the same seed gives the same choices. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function names(v: unknown, what: string): string[] {

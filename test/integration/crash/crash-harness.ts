@@ -22,18 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Daemon } from '../../helpers/daemon.js';
 import { listProcesses, mountsUnder } from '../../helpers/host.js';
-
-/** mulberry32: a tiny seeded PRNG with a uniform [0, 1) output. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../src/prng.js';
 
 export interface CrashPlan {
   seed: number;
