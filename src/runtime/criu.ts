@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
+import { delimiter } from 'node:path';
 import { findExecutable } from '../executable.js';
 import { execFileOffThread } from './exec-off-thread.js';
 
@@ -15,7 +16,9 @@ let verdict: Promise<string | null> | undefined;
 /** null when `criu check` passes; otherwise why checkpoint/restore cannot work here. */
 export function criuUnavailable(): Promise<string | null> {
   verdict ??= (async () => {
-    const criu = findExecutable('criu', ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/sbin']);
+    // The one the runtime will run: runc and crun look criu up in $PATH.
+    const path = (process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'));
+    const criu = findExecutable('criu', [...path, '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/sbin']);
     if (!criu) return 'criu is not installed (Debian package criu)';
     const r = await execFileOffThread(criu, ['check']);
     if (!r.failure) return null;
