@@ -71,12 +71,12 @@ export class CheckpointService {
     await this.containers.checkpoint(c.Id, exit, async (cur, runtime) => {
       if (existsSync(final)) throw new ConflictError(`checkpoint with name ${name} already exists for container ${cur.Id}`);
       runtime.assertCheckpointable();
-      // Before the container is touched: a CRIU that cannot work here would fail the dump anyway.
-      const unavailable = await criuUnavailable();
-      if (unavailable) throw new SystemError(`cannot checkpoint container ${cur.Id}: ${unavailable}`);
       if (cur.State.Pid && (await hasEstablishedTcp(cur.State.Pid))) {
         throw new ConflictError(`cannot checkpoint container ${cur.Id}: it has established TCP connections, which CRIU cannot dump without --tcp-established (not offered by the Docker API)`);
       }
+      // Before the container is touched: a CRIU that cannot work here would fail the dump anyway.
+      const unavailable = await criuUnavailable();
+      if (unavailable) throw new SystemError(`cannot checkpoint container ${cur.Id}: ${unavailable}`);
       await rm(tmp, { recursive: true, force: true });
       await rm(work, { recursive: true, force: true });
       await mkdir(tmp, { recursive: true });

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
@@ -131,16 +131,34 @@ test('checkpoint and restore with CRIU', async (t) => {
     assert.equal(ls.code, 0, ls.stderr);
     assert.deepEqual(ls.stdout.trim().split('\n').map((l) => l.trim()), ['CHECKPOINT NAME', 'd1']);
     assert.equal((await d.docker(['stop', '-t', '0', id])).code, 0);
+    const start = await d.docker(['start', '--checkpoint', 'd1', id]);
     if (criuProblem) {
-      const start = await d.docker(['start', '--checkpoint', 'd1', id]);
       assert.notEqual(start.code, 0);
       assert.match(start.stderr, /OCI runtime restore failed/);
       assert.equal((await state(d, id)).Status, 'exited');
+    } else {
+      assert.equal(start.code, 0, start.stderr);
+      assert.equal((await state(d, id)).Status, 'running');
     }
     const rm = await d.docker(['checkpoint', 'rm', id, 'd1']);
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal((await d.docker(['checkpoint', 'ls', id])).stdout.trim(), 'CHECKPOINT NAME');
     assert.equal((await d.docker(['rm', '-f', id])).code, 0);
+  });
+
+  await t.test('an established TCP connection is refused before CRIU is asked', async () => {
+    // A connection over the container's own loopback: established in its network namespace.
+    const run = await d.berth(['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 1000 | nc -l -p 5000 & sleep 0.3; sleep 1000 | nc 127.0.0.1 5000 & sleep 1000']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    const pid = (await state(d, id)).Pid;
+    await waitFor(() => ['tcp', 'tcp6'].some((f) => { try { return readFileSync(`/proc/${pid}/net/${f}`, 'utf8').split('\n').slice(1).some((l) => l.trim().split(/\s+/)[3] === '01'); } catch { return false; } }), 20_000, 'the connection');
+    const cp = await d.berth(['checkpoint', 'create', id, 'tcp1']);
+    assert.notEqual(cp.code, 0);
+    assert.match(cp.stderr, /established TCP connections, which CRIU cannot dump without --tcp-established/);
+    assert.equal((await state(d, id)).Status, 'running');
+    assert.deepEqual((await d.request('GET', `/containers/${id}/checkpoints`)).json(), []);
+    assert.equal((await d.berth(['rm', '-f', id])).code, 0);
   });
 
   await t.test('names, bodies and custom directories are checked', async () => {
