@@ -88,6 +88,23 @@ test('checkpoint and restore with CRIU', async (t) => {
     assert.ok(!existsSync(dir), 'checkpoints go with the container');
   });
 
+  await t.test('on the default bridge the restored counter counts on, in a network namespace berth set up anew', { skip: criuProblem ?? false }, async () => {
+    const run = await d.berth(['run', '-d', 'busybox', 'sh', '-c', COUNTER]);
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    await waitFor(async () => (await numbers(d, id)).length >= 3, 20_000, 'the counter to count');
+    const cp = await d.berth(['checkpoint', 'create', id, 'b1']);
+    assert.equal(cp.code, 0, cp.stderr);
+    const before = await numbers(d, id);
+    const start = await d.berth(['start', '--checkpoint', 'b1', id]);
+    assert.equal(start.code, 0, start.stderr);
+    await waitFor(async () => (await numbers(d, id)).length >= before.length + 2, 20_000, 'the restored counter to count');
+    assert.equal((await numbers(d, id))[before.length], before[before.length - 1] + 1);
+    const ip = await d.berth(['exec', id, 'ip', '-4', 'addr', 'show', 'eth0']);
+    assert.match(ip.stdout, /inet \d+\.\d+\.\d+\.\d+\//, ip.stderr);
+    assert.equal((await d.berth(['rm', '-f', id])).code, 0);
+  });
+
   await t.test('where CRIU cannot work, checkpoint says why and leaves the container running', { skip: !criuProblem && 'criu works here' }, async () => {
     const run = await d.berth(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']);
     const id = run.stdout.trim();
