@@ -231,5 +231,6 @@ test('checkpoint and restore with CRIU', async (t) => {
     const plain = await d.berth(['start', id]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal((await d.berth(['rm', '-f', id])).code, 0);
+    assert.ok(!existsSync(images), 'checkpoints go with the container');
   });
 });
