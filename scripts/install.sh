@@ -57,7 +57,9 @@ fi
 # Runtime: runc crun conmon (monitor) netavark aardvark-dns (networks)
 #   iptables iproute2 util-linux (mount, nsenter, script) kmod (modprobe
 #   overlay) procps tini (--init) ca-certificates (registries over TLS)
-#   python3-seccomp (compiles seccomp profiles once for crun; optional).
+#   python3-seccomp (compiles seccomp profiles once for crun; optional)
+#   criu (checkpoint/restore through runc; 3.17 fails `criu check` on
+#   kernels >= 6.13, where berth says so instead of checkpointing).
 # Tests: busybox-static (test images), skopeo and docker-registry (pull/push
 #   interop), attr (setfattr: whiteout xattrs), python3-docker and
 #   docker-compose (client compatibility), debootstrap (Debian test rootfs),
@@ -71,7 +73,7 @@ fi
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
 PACKAGES=(
   runc crun conmon netavark aardvark-dns iptables iproute2 util-linux kmod procps
-  tini ca-certificates python3-seccomp busybox-static skopeo docker-registry attr python3-docker
+  tini ca-certificates python3-seccomp criu busybox-static skopeo docker-registry attr python3-docker
   docker-compose debootstrap git curl tar build-essential python3
   python3-pytest python3-pytest-timeout python3-requests python3-urllib3 python3-websocket python3-paramiko
   openssh-server openssh-client etcd-server

@@ -19,6 +19,7 @@ import { frame, requestBody } from './stream.js';
 import { attach, attachWebSocket } from './attach.js';
 import { readLogs } from '../runtime/logs.js';
 import { firstOutputGrace, logWriterSettled } from '../runtime/log-settle.js';
+import { checkpointService } from './checkpoints.js';
 import { restartingError, type WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
@@ -156,8 +157,9 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/:id/start', async (ctx) => {
-    if (ctx.query.get('checkpoint')) throw new NotImplementedError('checkpoints are not supported');
-    await cs.start(ctx.params.id);
+    const checkpoint = ctx.query.get('checkpoint');
+    if (checkpoint) await checkpointService(engine).start(ctx.params.id, checkpoint, ctx.query.get('checkpoint-dir'));
+    else await cs.start(ctx.params.id);
     sendNoContent(need(ctx));
   });
 

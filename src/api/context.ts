@@ -18,6 +18,18 @@ export const COMMON_HEADERS: Record<string, string> = {
   'Server': 'berth/0.1.0 (linux)',
 };
 
+let experimentalOn = false;
+
+/** berthd's `--experimental`: the `Docker-Experimental` header and `/version`'s and `/info`'s fields. */
+export function setExperimental(on: boolean): void {
+  experimentalOn = on;
+  COMMON_HEADERS['Docker-Experimental'] = String(on);
+}
+
+export function experimental(): boolean {
+  return experimentalOn;
+}
+
 export interface RequestContext {
   req: IncomingMessage;
   /** Present for ordinary requests. */

@@ -22,6 +22,7 @@ import { registerVolumeRoutes } from './volumes.js';
 import { registerFaultRoutes } from './faults.js';
 import { registerNetworkRoutes } from './networks.js';
 import { registerSwarmRoutes } from './swarm.js';
+import { registerCheckpointRoutes } from './checkpoints.js';
 
 export interface ServerOptions { debug?: boolean }
 
@@ -71,6 +72,8 @@ export function buildRouter(engine: Engine): Router {
   registerSystemRoutes(r, engine);
   // Before the containers': their `DELETE /containers/:id*` (a link is <parent>/<alias>) would take /containers/{id}/faults.
   registerFaultRoutes(r, engine);
+  // Before the container routes: their `DELETE /containers/:id*` would take a checkpoint's path.
+  registerCheckpointRoutes(r, engine);
   registerContainerRoutes(r, engine);
   registerExecRoutes(r, engine);
   registerImageRoutes(r, engine);

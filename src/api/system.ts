@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { listRows } from './container-list.js';
 import type { EngineEvent } from '../engine/events.js';
-import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, need, sendJson } from './context.js';
+import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, experimental, need, sendJson } from './context.js';
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
@@ -60,7 +60,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       Platform: { Name: 'berth' },
       Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: os.arch() === 'x64' ? 'amd64' : os.arch() } }],
       Version: BERTH_VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: `node${process.versions.node}`,
-      Os: 'linux', Arch: os.arch() === 'x64' ? 'amd64' : os.arch(), KernelVersion: os.release(), BuildTime: '', Experimental: false,
+      Os: 'linux', Arch: os.arch() === 'x64' ? 'amd64' : os.arch(), KernelVersion: os.release(), BuildTime: '', Experimental: experimental(),
     });
   });
 
@@ -78,7 +78,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
       Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors, engine.distribution.insecureRegistryList),
       NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,
-      HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: false,
+      HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: experimental(),
       ServerVersion: BERTH_VERSION,
       Runtimes: Object.fromEntries(['runc', 'crun'].filter((n) => existsSync(`/usr/sbin/${n}`) || existsSync(`/usr/bin/${n}`)).map((n) => [n, { path: n }])),
       DefaultRuntime: engine.runtimes.defaultName, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },

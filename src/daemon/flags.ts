@@ -27,6 +27,12 @@ export interface DaemonFlags {
   tls: TlsFlags;
   /** The CRI's gRPC socket (`--cri-socket`); '' disables the CRI. Default <exec root>/cri.sock. */
   criSocket: string;
+  /**
+   * `--experimental`, dockerd's flag: `/_ping`, `/version` and `/info` say
+   * so, which is what makes the Docker CLI show `docker checkpoint` and
+   * `start --checkpoint` (berth's API serves them either way).
+   */
+  experimental: boolean;
   help: boolean;
   version: boolean;
 }
@@ -43,6 +49,7 @@ Options:
       --default-address-pool list
                                 Subnets for user-defined networks, base=CIDR,size=N (default base=10.78.0.0/16,size=24)
   -D, --debug                   Enable debug mode
+      --experimental            Advertise experimental features (the Docker CLI's checkpoint commands need it)
       --default-runtime string  Default OCI runtime for containers: runc or crun (default crun when it is
                                 installed and usable on this host's cgroups, else runc)
       --exec-root string        Root directory for execution state files (default "/run/berth")
@@ -59,7 +66,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
     defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), criSocket: '\0',
-    help: false, version: false,
+    experimental: false, help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
@@ -73,6 +80,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     const eq = a.indexOf('=');
     if (a.startsWith('--') && eq > 0) { val = a.slice(eq + 1); a = a.slice(0, eq); }
     if (a === '-D' || a === '--debug') { f.debug = true; continue; }
+    if (a === '--experimental') { f.experimental = true; continue; }
     if (a === '-h' || a === '--help') { f.help = true; continue; }
     if (a === '-v' || a === '--version') { f.version = true; continue; }
     if (parseTlsFlag(f.tls, a, val, () => argv[++i])) continue;

@@ -8,6 +8,7 @@ import { lockRoot } from '../store/root-lock.js';
 import { parseAddressPool } from '../network/ipam.js';
 import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
+import { setExperimental } from '../api/context.js';
 import { openListeners, planListeners } from './listeners.js';
 import { CriServer } from '../cri/server.js';
 import { BERTH_VERSION } from '../api/system.js';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
   if (flags.help) { process.stdout.write(DAEMON_USAGE); return; }
   if (flags.version) { process.stdout.write(`berthd version ${BERTH_VERSION}\n`); return; }
+  setExperimental(flags.experimental);
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
   // Addresses, TLS files and the plain-TCP policy are checked before anything else happens.
   const plan = await planListeners(flags.hosts, flags.group, flags.tls);

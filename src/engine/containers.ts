@@ -41,7 +41,7 @@ import { AttachHandle, type AttachOptions } from './attach-handle.js';
 import { buildSpec, mapResources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
-import { createContainer, reopenLog, resizeTerminal } from '../runtime/conmon.js';
+import { createContainer, reopenLog, resizeTerminal, type CreateOptions } from '../runtime/conmon.js';
 import { attachContainer } from '../runtime/attach.js';
 import { readExitCode } from '../runtime/exit-watcher.js';
 import { signalNumber } from './signals.js';
@@ -51,6 +51,9 @@ import { startTrace } from '../trace.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
 import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
 import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
+
+/** A checkpoint's images to start a container from (conmon `--restore`). */
+export type RestoreSource = NonNullable<CreateOptions['restoreFrom']>;
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 export interface WaitResult { StatusCode: number; Error: { Message: string } | null }
@@ -220,9 +223,34 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- start
 
-  start(nameOrId: string): Promise<void> {
+  /** `restoreFrom`: a checkpoint's images (checkpoints.ts resolved and checked them) the processes come back from. */
+  start(nameOrId: string, o: { restoreFrom?: RestoreSource } = {}): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, () => this.startLocked(c.Id));
+    return this.serial(c.Id, () => this.startLocked(c.Id, o.restoreFrom));
+  }
+
+  /**
+   * The checkpoint hook (checkpoints.ts): runs `dump` in the container's
+   * queue on a running container. With `exit`, CRIU kills the processes
+   * after the dump; that exit is a manual stop (no restart policy) and is
+   * handled before this resolves, so a start from the checkpoint may follow.
+   */
+  checkpoint(nameOrId: string, exit: boolean, dump: (c: ContainerRecord, runtime: OciRuntime) => Promise<void>): Promise<void> {
+    const c = this.lookup(nameOrId);
+    return this.serial(c.Id, async () => {
+      const cur = this.store.get(c.Id);
+      if (!cur || !cur.State.Running || cur.State.Restarting) throw new ConflictError(`Container ${c.Id} is not running`);
+      if (cur.State.Paused) throw new ConflictError(`Container ${c.Id} is paused. Unpause the container before checkpointing`);
+      const manual = cur.ManualStop;
+      if (exit) cur.ManualStop = true;
+      try {
+        await dump(cur, this.runtimes.get(cur.Runtime));
+      } catch (e) {
+        cur.ManualStop = manual;
+        throw e;
+      }
+      if (exit) await this.awaitExit(c.Id, 30_000);
+    });
   }
 
   private async rootfsMount(c: ContainerRecord): Promise<string> {
@@ -268,7 +296,7 @@ export class ContainerService {
     }
   }
 
-  private async startLocked(id: string): Promise<void> {
+  private async startLocked(id: string, restoreFrom?: RestoreSource): Promise<void> {
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     if (c.State.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
@@ -344,12 +372,14 @@ export class ContainerService {
         tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, leaveStdinOpen: !c.Config.StdinOnce,
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: logFileMaxSize(hc.LogConfig),
+        restoreFrom,
       });
       undo.push(() => runtime.delete(c.Id, true));
       await subpaths.release(); // review1: the container's mount namespace holds its own copies now
       trace.step('conmon+create');
       await this.connectPendingAttach(c.Id);
-      await runtime.start(c.Id);
+      // A restored container runs already (conmon's `restore --detach`).
+      if (!restoreFrom) await runtime.start(c.Id);
       trace.step('start');
       c.State = {
         ...c.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,

@@ -22,6 +22,7 @@ import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from '../executable.js';
 import { SystemError } from '../errors.js';
 import { lastRuntimeError, type OciRuntime } from './oci-runtime.js';
+import { criuErrors } from './criu.js';
 import { spawnOffThread, type RelayedChild } from './exec-off-thread.js';
 
 export interface CreateOptions {
@@ -46,6 +47,12 @@ export interface CreateOptions {
   consoleSize?: [rows: number, cols: number];
   /** conmon replaces the log with an empty file when a write would pass this many bytes. */
   logSizeMax?: number;
+  /**
+   * A checkpoint's images to restore from (conmon `--restore`): conmon runs
+   * `runtime restore --detach` instead of `create`, and the container is
+   * running, not created, once this resolves.
+   */
+  restoreFrom?: { imagePath: string; tcpEstablished: boolean };
 }
 
 export interface CreatedContainer { pid: number; conmonPid: number }
@@ -251,16 +258,22 @@ export async function createContainer(o: CreateOptions): Promise<CreatedContaine
   if (o.logSizeMax && o.logSizeMax > 0 && o.logPath !== '/dev/null') args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
   else if (o.stdin) args.push('-i', ...(o.leaveStdinOpen ? ['--leave-stdin-open'] : []));
+  if (o.restoreFrom) {
+    args.push('--restore', o.restoreFrom.imagePath);
+    if (o.restoreFrom.tcpEstablished) args.push('--runtime-opt=--tcp-established');
+  }
 
   const conmon = spawnConmon(args, b, { start: false, attach: false });
   try {
     const msg = await conmon.sync.next();
     if (!msg || msg.data <= 0) {
       const launchedCode = await conmon.launched;
-      const why = lastRuntimeError(ociLog) ?? msg?.message?.trim() ?? (conmon.stderr() || `conmon exited (status ${launchedCode}) without reporting`);
+      let why = lastRuntimeError(ociLog) ?? msg?.message?.trim() ?? (conmon.stderr() || `conmon exited (status ${launchedCode}) without reporting`);
+      // CRIU's own reason is in its log in the bundle (the work path), which the caller's clean-up removes.
+      if (o.restoreFrom) why = [why, await criuErrors(join(b, 'restore.log'))].filter(Boolean).join(': ');
       await endFailedConmon(conmon, join(b, 'conmon.pid'));
       await o.runtime.delete(o.id, true).catch(() => undefined);
-      throw new SystemError(`OCI runtime create failed: ${why}: unknown`);
+      throw new SystemError(`OCI runtime ${o.restoreFrom ? 'restore' : 'create'} failed: ${why}: unknown`);
     }
     await conmon.launched; // the first process has written conmon.pid before exiting
     const conmonPid = await readPid(join(b, 'conmon.pid'));

@@ -17,8 +17,8 @@ export const startCommand: Command = {
   aliasesHelp: 'berth container start, berth start', args: { min: 1 },
   flags: [
     { name: 'attach', short: 'a', kind: 'bool', usage: 'Attach STDOUT/STDERR and forward signals' },
-    { name: 'checkpoint', kind: 'string', usage: 'Restore from this checkpoint', unsupported: 'checkpoint/restore (CRIU) is not implemented' },
-    { name: 'checkpoint-dir', kind: 'string', usage: 'Use a custom checkpoint storage directory', unsupported: 'checkpoint/restore (CRIU) is not implemented' },
+    { name: 'checkpoint', kind: 'string', usage: 'Restore from this checkpoint' },
+    { name: 'checkpoint-dir', kind: 'string', usage: 'Use a custom checkpoint storage directory', unsupported: 'berth keeps checkpoints with the container' },
     { name: 'detach-keys', kind: 'string', usage: 'Override the key sequence for detaching a container' },
     { name: 'interactive', short: 'i', kind: 'bool', usage: "Attach container's STDIN" },
   ],
@@ -34,7 +34,7 @@ export const startCommand: Command = {
         const waitAbort = new AbortController();
         const wait = await beginWait(client, c.Id, c.HostConfig.AutoRemove ? 'removed' : 'next-exit', ctx.err, waitAbort.signal);
         try {
-          await client.call('POST', apiPath`/containers/${c.Id}/start`);
+          await client.call('POST', apiPath`/containers/${c.Id}/start`, { query: { checkpoint: f.string('checkpoint') || undefined } });
         } catch (e) {
           session.cancel();
           await session.done.catch(() => undefined);
@@ -62,7 +62,7 @@ export const startCommand: Command = {
     const failed: string[] = [];
     for (const name of f.args) {
       try {
-        await client.call('POST', apiPath`/containers/${name}/start`);
+        await client.call('POST', apiPath`/containers/${name}/start`, { query: { checkpoint: f.string('checkpoint') || undefined } });
         ctx.out.write(`${name}\n`);
       } catch (e) {
         ctx.err.write(`${(e as Error).message}\n`);
