@@ -8,14 +8,19 @@
  * up, e.g. on a bad tar, and destroyed it) destroys the source and the
  * other branch — otherwise the source would wait for that branch's 'drain'
  * for ever, and the other consumer with it. Each branch's errors go to its
- * consumer, which must listen (pipeline, for await): a branch handed to
- * `.pipe()` alone would throw them at the process.
+ * consumer (pipeline, for await). A consumer that has already failed and
+ * stopped listening (a gzip stream cut short fails the unpacking before the
+ * client's disconnect fails the source) has nobody left to tell: the
+ * source's later error is dropped on that branch rather than thrown at the
+ * process.
  */
 import { PassThrough, type Readable } from 'node:stream';
 
 export function tee(src: Readable): [PassThrough, PassThrough] {
   const a = new PassThrough();
   const b = new PassThrough();
+  a.on('error', () => undefined);
+  b.on('error', () => undefined);
   src.on('data', (chunk: Buffer) => {
     const okA = a.write(chunk);
     const okB = b.write(chunk);

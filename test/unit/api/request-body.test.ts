@@ -100,3 +100,22 @@ test('tee: an error of the source reaches both readers', async () => {
   await assert.rejects(ra, /client went away/);
   await assert.rejects(rb, /client went away/);
 });
+
+test('tee: a source error after a reader stopped listening is not thrown at the process', async () => {
+  const src = new PassThrough();
+  const [a, b] = tee(src);
+  // `a`'s reader failed on its own (a cut gzip stream) and went away without destroying it.
+  const rb = (async () => { for await (const _ of b) { /* read on */ } })();
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => { uncaught.push(e); };
+  process.on('uncaughtException', onUncaught);
+  try {
+    src.destroy(new Error('client went away'));
+    await assert.rejects(rb, /client went away/);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(a.destroyed);
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+});
