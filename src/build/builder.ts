@@ -37,7 +37,10 @@ import {
   EXPANDED_INSTRUCTIONS, expandInstruction, findStage, heredocRunCommand, metaArgEnv, parseDockerfile, resolveStageBase,
 } from './parser/index.js';
 import { archiveKind, unpackArchive } from './archive-source.js';
-import type { BuildBackend, BuildOutput, RunNetwork } from './backend.js';
+import type { BuildBackend, BuildOutput, RunContainerMount, RunNetwork } from './backend.js';
+import type { HeldCacheDir } from './cache-mounts.js';
+import { expandString } from './parser/expand.js';
+import { mountsKeyInput, planRunMounts } from './run-mounts.js';
 import { BuildArgs, platformArgs, type StageArgs } from './build-args.js';
 import { explainMiss, type CacheMiss, type StepContext } from './cache-explain.js';
 import { CacheSources } from './cache-from.js';
@@ -533,7 +536,9 @@ export class Builder {
   // ------------------------------------------------------------------ RUN
 
   private async runStep(st: StageState, x: RunInstruction, defaults: ContainerDefaults, shell: string[]): Promise<void> {
-    if (x.mounts.length) throw new NotImplementedError('RUN --mount needs BuildKit; berth builds with the classic builder');
+    // Build args and ENV expand in mount values (`id=$CACHE_ID`), as in BuildKit.
+    const subst = st.args.substitutionEnv(defaults.Env ?? []);
+    const mounts = planRunMounts(x.mounts, defaults.WorkingDir ?? '', (w) => expandString(w, subst, { escape: this.df.escape }));
     if (x.security === 'insecure') throw new NotImplementedError('RUN --security=insecure is not supported');
     if (x.devices.length) throw new NotImplementedError('RUN --device is not supported');
     const network = x.network === 'host' ? 'host' : x.network === 'none' ? 'none' : this.req.network;
@@ -566,6 +571,7 @@ export class Builder {
         kind: 'RUN', instruction, command: argv, ...(script ? { script: script.data } : {}), env,
         ...(keyedList.length ? { buildArgs: keyed } : {}),
         user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', shell, network,
+        ...(mounts.length ? { mounts: mountsKeyInput(mounts) } : {}),
       },
       createdBy, defaults,
       execute: async () => {
@@ -581,17 +587,30 @@ export class Builder {
         }
         const dec = { 1: new StringDecoder('utf8'), 2: new StringDecoder('utf8') };
         let containerId = '';
-        const outcome = await this.backend.run({
-          image: st.imageId, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds,
-          resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
-        }, {
-          created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
-          output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(n === 2 ? stderrText(s) : s); },
-        }).catch((e: unknown) => {
+        const held: HeldCacheDir[] = [];
+        const outcome = await (async () => {
+          const runMounts: RunContainerMount[] = [];
+          for (const m of mounts) {
+            if (m.type === 'tmpfs') {
+              runMounts.push({ Type: 'tmpfs', Target: m.target, ...(m.sizeBytes !== undefined ? { TmpfsOptions: { SizeBytes: m.sizeBytes } } : {}) });
+              continue;
+            }
+            const h = await this.backend.cacheMount(m);
+            held.push(h);
+            runMounts.push({ Type: 'bind', Source: h.dir, Target: m.target, ReadOnly: m.readonly });
+          }
+          return this.backend.run({
+            image: st.imageId!, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds, mounts: runMounts,
+            resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
+          }, {
+            created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
+            output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(n === 2 ? stderrText(s) : s); },
+          });
+        })().catch((e: unknown) => {
           // The engine removed the container already (it always does).
           if (containerId) this.say(`Removing intermediate container ${short(containerId)}\n`);
           throw e;
-        });
+        }).finally(() => Promise.all(held.map((h) => h.release())));
         const rest = { out: dec[1].end(), err: dec[2].end() };
         if (rest.out) this.say(rest.out);
         if (rest.err) this.say(stderrText(rest.err));

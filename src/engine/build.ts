@@ -36,6 +36,7 @@ import type { Db } from '../store/db.js';
 import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
+import { CacheMountDirs } from '../build/cache-mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
 import { Builder, type BuildResult } from '../build/builder.js';
@@ -105,6 +106,8 @@ export const BUILD_CONTAINER_LABEL = 'io.berth.build.container';
 
 export class BuildService {
   readonly cache: BuildCacheStore;
+  /** Directories of `RUN --mount=type=cache`, kept across builds. */
+  readonly cacheMounts: CacheMountDirs;
   /** This daemon's run: RUN containers are labelled with it. */
   private readonly session = randomBytes(8).toString('hex');
 
@@ -118,6 +121,7 @@ export class BuildService {
     private readonly events: EventBus,
   ) {
     this.cache = new BuildCacheStore(db);
+    this.cacheMounts = new CacheMountDirs(join(paths.dataRoot, 'build-cache'));
   }
 
   /**
@@ -309,6 +313,7 @@ export class BuildService {
       },
       tag: (id, ref) => images.tag(id, ref),
       run: (spec, hooks) => this.runContainer(spec, hooks, lease),
+      cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir),
       discardImages: async (ids) => {
         if (this.removeUnusedImages(new Set(ids)).length) await layers.collectGarbage();
       },
@@ -331,6 +336,7 @@ export class BuildService {
       AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] }, Labels: { [BUILD_CONTAINER_LABEL]: this.session },
       HostConfig: {
         ...spec.resources, NetworkMode: spec.network, LogConfig: { Type: 'none' }, Binds: spec.binds,
+        ...(spec.mounts.length ? { Mounts: spec.mounts } : {}),
         ...(spec.extraHosts.length ? { ExtraHosts: spec.extraHosts } : {}),
       },
     });
