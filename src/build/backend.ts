@@ -83,6 +83,12 @@ export interface BuildBackend {
   run(spec: RunSpec, hooks: RunHooks): Promise<RunOutcome>;
   /** The persistent directory of a `RUN --mount=type=cache`, held until released. */
   cacheMount(plan: CacheMountPlan): Promise<HeldCacheDir>;
+  /**
+   * A throw-away overlay of `lowerDirs` (top-most first) for a
+   * `RUN --mount=type=bind`: writes go to a scratch upper dir that is
+   * discarded on release, never to the layers or the context below.
+   */
+  overlayView(lowerDirs: string[]): Promise<HeldCacheDir>;
   tag(imageId: string, ref: string): void;
   /** Undoes a failed build: removes these images (newest first) unless something else uses them, and their cache entries. */
   discardImages(ids: readonly string[]): Promise<void>;

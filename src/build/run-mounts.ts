@@ -3,8 +3,10 @@
  * what of them goes into the step's cache key, and what berth refuses.
  *
  * Supported: `type=cache` (a persistent directory per id kept by the engine
- * under its data root, bind-mounted read-write, never part of the layer) and
- * `type=tmpfs`. The other types are refused with a 501 until berth has them.
+ * under its data root, bind-mounted read-write, never part of the layer),
+ * `type=tmpfs`, and `type=bind` (the context, a stage or an image, seen
+ * through a scratch overlay so `rw` writes are discarded). The other types
+ * are refused with a 501 until berth has them.
  *
  * Targets are made absolute (relative ones against the working directory,
  * as BuildKit does) and cleaned; a target that is `/` is refused. The
@@ -35,7 +37,17 @@ export interface TmpfsMountPlan {
   sizeBytes?: number;
 }
 
-export type RunMountPlan = CacheMountPlan | TmpfsMountPlan;
+export interface BindMountPlan {
+  type: 'bind';
+  target: string;
+  /** Path inside the source (the build context, or `from`), relative, cleaned; '' for its root. */
+  source: string;
+  /** Stage name or index, or image reference; undefined for the build context. */
+  from?: string;
+  readonly: boolean;
+}
+
+export type RunMountPlan = CacheMountPlan | TmpfsMountPlan | BindMountPlan;
 
 /** Longest cache id accepted (it is hashed into a directory name, but stays in the cache key). */
 const MAX_ID = 1024;
@@ -70,6 +82,14 @@ function planOne(m: RunMount, workdir: string): RunMountPlan {
       const target = cleanTarget(m.target!, workdir);
       return { type: 'tmpfs', target, ...(m.size !== undefined ? { sizeBytes: parseSize(m.size) } : {}) };
     }
+    case 'bind': {
+      const target = cleanTarget(m.target!, workdir);
+      const src = m.source ?? '';
+      if (src.includes('\0')) throw new InvalidParameterError('invalid mount source: has a NUL');
+      // The source is a path inside the context or stage: `..` and `/` cannot climb above its root.
+      const source = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
+      return { type: 'bind', target, source, ...(m.from ? { from: m.from } : {}), readonly: m.readonly };
+    }
     default:
       throw new NotImplementedError(`RUN --mount=type=${m.type} is not supported yet`);
   }
@@ -101,10 +121,15 @@ function parseSize(s: string): number {
 /**
  * What of the mounts goes into the step's cache key: their kind, target and
  * options (a cache's id, not its content: the content changes under a
- * cached step, as in BuildKit).
+ * cached step, as in BuildKit). A bind mount's content is keyed by the
+ * builder (the source's digest or image).
  */
 export function mountsKeyInput(plans: readonly RunMountPlan[]): unknown[] {
-  return plans.map((p) => (p.type === 'cache'
-    ? { type: p.type, target: p.target, id: p.id, sharing: p.sharing, readonly: p.readonly, uid: p.uid, gid: p.gid, mode: p.mode }
-    : { type: p.type, target: p.target, ...(p.sizeBytes !== undefined ? { size: p.sizeBytes } : {}) }));
+  return plans.map((p) => {
+    switch (p.type) {
+      case 'cache': return { type: p.type, target: p.target, id: p.id, sharing: p.sharing, readonly: p.readonly, uid: p.uid, gid: p.gid, mode: p.mode };
+      case 'tmpfs': return { type: p.type, target: p.target, ...(p.sizeBytes !== undefined ? { size: p.sizeBytes } : {}) };
+      case 'bind': return { type: p.type, target: p.target, source: p.source, ...(p.from !== undefined ? { from: p.from } : {}), readonly: p.readonly };
+    }
+  });
 }

@@ -37,6 +37,7 @@ import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { CacheMountDirs } from '../build/cache-mounts.js';
+import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
 import { Builder, type BuildResult } from '../build/builder.js';
@@ -314,6 +315,7 @@ export class BuildService {
       tag: (id, ref) => images.tag(id, ref),
       run: (spec, hooks) => this.runContainer(spec, hooks, lease),
       cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir),
+      overlayView: (lowerDirs) => overlayView(lowerDirs, p.dir),
       discardImages: async (ids) => {
         if (this.removeUnusedImages(new Set(ids)).length) await layers.collectGarbage();
       },
@@ -378,6 +380,28 @@ export class BuildService {
   }
 }
 
+
+/** A scratch overlay of `lowerDirs` under `scratch`; release unmounts it and removes its upper dir. */
+async function overlayView(lowerDirs: string[], scratch: string): Promise<{ dir: string; release(): Promise<void> }> {
+  const base = join(scratch, `bind-${randomBytes(6).toString('hex')}`);
+  const [upper, work, merged, empty] = ['upper', 'work', 'merged', 'empty'].map((n) => join(base, n));
+  for (const d of [upper, work, merged, empty]) await mkdir(d, { recursive: true });
+  try {
+    await mountOverlay(lowerDirs.length ? lowerDirs : [empty], upper, work, merged);
+  } catch (e) {
+    await rm(base, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    dir: merged,
+    release: async () => {
+      await unmount(merged);
+      // Never walk into a view still mounted: rm would delete through it into the layers or the context.
+      if (await isMounted(merged)) throw new Error(`build: ${merged} is still mounted`);
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}
 
 /** The credentials `X-Registry-Config` holds for the registry of `ref` (keys are registry hosts or Docker Hub's index URL). */
 function authFor(configs: Record<string, AuthConfig>, ref: string): AuthConfig | undefined {
