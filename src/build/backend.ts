@@ -33,6 +33,12 @@ export interface RunSpec {
   extraHosts: string[];
   /** Chain ID of the image's top layer: the committed layer goes on top of it. */
   parentLayer: string | null;
+  /**
+   * Mount targets that did not exist in the image (each missing path, outermost first):
+   * the runtime creates them as mount points, and they are removed from the
+   * container's changes before the commit when still empty, as BuildKit does.
+   */
+  stubs: string[];
   /** Clamp the committed layer's mtimes (seconds). */
   sourceDateEpoch?: number;
   signal: AbortSignal;
@@ -89,6 +95,8 @@ export interface BuildBackend {
    * discarded on release, never to the layers or the context below.
    */
   overlayView(lowerDirs: string[]): Promise<HeldCacheDir>;
+  /** A file holding a secret's bytes on tmpfs (owner, mode as given), removed on release. */
+  secretFile(data: Buffer, uid: number, gid: number, mode: number): Promise<HeldCacheDir>;
   tag(imageId: string, ref: string): void;
   /** Undoes a failed build: removes these images (newest first) unless something else uses them, and their cache entries. */
   discardImages(ids: readonly string[]): Promise<void>;

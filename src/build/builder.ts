@@ -83,6 +83,8 @@ export interface BuildRequest {
   signal: AbortSignal;
   /** BERTH_TRACE step timings: one mark per instruction. */
   trace?: Trace;
+  /** Secrets for `RUN --mount=type=secret` (buildx `--secret`); none through the classic API. */
+  secrets?: (id: string, signal: AbortSignal) => Promise<Buffer | undefined>;
 }
 
 export interface BuildResult {
@@ -545,6 +547,7 @@ export class Builder {
     const mounts = planRunMounts(x.mounts, defaults.WorkingDir ?? '', (w) => expandString(w, subst, { escape: this.df.escape }));
     const binds = new Map<RunMountPlan, BindSource>();
     for (const m of mounts) if (m.type === 'bind') binds.set(m, await this.bindSource(st, m));
+    const stubs = await this.mountStubs(st, mounts);
     const mountsKey = mountsKeyInput(mounts).map((k, i) => {
       const b = binds.get(mounts[i]);
       return b ? { ...(k as object), content: b.content } : k;
@@ -605,6 +608,17 @@ export class Builder {
               runMounts.push({ Type: 'tmpfs', Target: m.target, ...(m.sizeBytes !== undefined ? { TmpfsOptions: { SizeBytes: m.sizeBytes } } : {}) });
               continue;
             }
+            if (m.type === 'secret') {
+              const data = this.req.secrets ? await this.req.secrets(m.id, this.req.signal) : undefined;
+              if (data === undefined) {
+                if (m.required) throw new InvalidParameterError(`secret ${m.id}: not found`);
+                continue;
+              }
+              const h = await this.backend.secretFile(data, m.uid, m.gid, m.mode);
+              held.push(h);
+              runMounts.push({ Type: 'bind', Source: h.dir, Target: m.target, ReadOnly: true });
+              continue;
+            }
             if (m.type === 'bind') {
               // An overlay of the source: a `rw` RUN writes to its scratch upper dir, never to the context or a layer.
               const b = binds.get(m)!;
@@ -618,7 +632,7 @@ export class Builder {
             runMounts.push({ Type: 'bind', Source: h.dir, Target: m.target, ReadOnly: m.readonly });
           }
           return this.backend.run({
-            image: st.imageId!, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds: pipes, mounts: runMounts,
+            image: st.imageId!, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds: pipes, mounts: runMounts, stubs,
             resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
           }, {
             created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
@@ -637,6 +651,26 @@ export class Builder {
         return outcome.layer;
       },
     });
+  }
+
+  /** The mount targets (and their missing parents) the image does not have, outermost first. */
+  private async mountStubs(st: StageState, mounts: readonly RunMountPlan[]): Promise<string[]> {
+    if (!mounts.length) return [];
+    const view = new LayerView(this.backend.lowerDirs(st.topLayer));
+    const stubs: string[] = [];
+    try {
+      for (const m of mounts) {
+        const parts = m.target.split('/').filter(Boolean);
+        for (let i = 1; i <= parts.length; i++) {
+          const rel = parts.slice(0, i).join('/');
+          if (stubs.includes(`/${rel}`)) continue;
+          if (!(await view.lstat(rel))) stubs.push(`/${rel}`);
+        }
+      }
+    } finally {
+      await view.close();
+    }
+    return stubs;
   }
 
   /**

@@ -5,7 +5,8 @@
  * Supported: `type=cache` (a persistent directory per id kept by the engine
  * under its data root, bind-mounted read-write, never part of the layer),
  * `type=tmpfs`, and `type=bind` (the context, a stage or an image, seen
- * through a scratch overlay so `rw` writes are discarded). The other types
+ * through a scratch overlay so `rw` writes are discarded) and `type=secret`
+ * (a file with the client's secret, read-only, on tmpfs). The other types
  * are refused with a 501 until berth has them.
  *
  * Targets are made absolute (relative ones against the working directory,
@@ -47,7 +48,18 @@ export interface BindMountPlan {
   readonly: boolean;
 }
 
-export type RunMountPlan = CacheMountPlan | TmpfsMountPlan | BindMountPlan;
+/** A secret from the client (buildx `--secret`), as a read-only file. */
+export interface SecretMountPlan {
+  type: 'secret';
+  target: string;
+  id: string;
+  required: boolean;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export type RunMountPlan = CacheMountPlan | TmpfsMountPlan | BindMountPlan | SecretMountPlan;
 
 /** Longest cache id accepted (it is hashed into a directory name, but stays in the cache key). */
 const MAX_ID = 1024;
@@ -90,6 +102,16 @@ function planOne(m: RunMount, workdir: string): RunMountPlan {
       const source = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
       return { type: 'bind', target, source, ...(m.from ? { from: m.from } : {}), readonly: m.readonly };
     }
+    case 'secret': {
+      if (m.env !== undefined) throw new NotImplementedError('RUN --mount=type=secret,env= is not supported yet');
+      if (!m.id) throw new InvalidParameterError('mount type=secret requires an id or a target');
+      if (m.id.length > MAX_ID || m.id.includes('\0')) throw new InvalidParameterError(`invalid secret id: longer than ${MAX_ID} bytes or has a NUL`);
+      if (m.mode !== undefined && m.mode > 0o7777) throw new InvalidParameterError(`invalid mount mode "${m.mode.toString(8)}"`);
+      return {
+        type: 'secret', target: cleanTarget(m.target!, workdir), id: m.id, required: m.required,
+        uid: checkId(m.uid ?? 0, 'uid'), gid: checkId(m.gid ?? 0, 'gid'), mode: m.mode ?? 0o400,
+      };
+    }
     default:
       throw new NotImplementedError(`RUN --mount=type=${m.type} is not supported yet`);
   }
@@ -129,6 +151,8 @@ export function mountsKeyInput(plans: readonly RunMountPlan[]): unknown[] {
     switch (p.type) {
       case 'cache': return { type: p.type, target: p.target, id: p.id, sharing: p.sharing, readonly: p.readonly, uid: p.uid, gid: p.gid, mode: p.mode };
       case 'tmpfs': return { type: p.type, target: p.target, ...(p.sizeBytes !== undefined ? { size: p.sizeBytes } : {}) };
+      // A secret's id and where it goes, never its content (as BuildKit keys it).
+      case 'secret': return { type: p.type, target: p.target, id: p.id, required: p.required, uid: p.uid, gid: p.gid, mode: p.mode };
       case 'bind': return { type: p.type, target: p.target, source: p.source, ...(p.from !== undefined ? { from: p.from } : {}), readonly: p.readonly };
     }
   });
