@@ -10,9 +10,25 @@
  * `private` gives a RUN that finds it in use a fresh, throw-away directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheMountPlan } from './run-mounts.js';
+
+/** A cache directory as `buildx du` and `builder prune` see it. */
+export interface CacheMountRecord {
+  /** sha256 hex of the id (the directory's name). */
+  hash: string;
+  id: string;
+  size: number;
+  created: number;
+  lastUsed: number;
+  inUse: boolean;
+}
+
+/** What berth keeps next to a cache directory (`<hash>.json`): its id and times. */
+interface CacheMountMeta { id: string; created: number; lastUsed: number }
+
+const HASH = /^[0-9a-f]{64}$/;
 
 export interface HeldCacheDir {
   dir: string;
@@ -45,6 +61,9 @@ export class CacheMountDirs {
     try {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
       await this.create(dir, plan);
+      const meta = await this.meta(dir);
+      const now = Date.now();
+      await writeFile(`${dir}.json`, JSON.stringify({ id: plan.id, created: meta?.created ?? now, lastUsed: now }));
     } catch (e) {
       this.leave(dir);
       throw e;
@@ -58,6 +77,54 @@ export class CacheMountDirs {
         this.leave(dir);
       },
     };
+  }
+
+  /** Every cache directory with its id, size and times. */
+  async list(): Promise<CacheMountRecord[]> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    const out: CacheMountRecord[] = [];
+    for (const hash of names.filter((n) => HASH.test(n))) {
+      const dir = join(this.root, hash);
+      const meta = await this.meta(dir);
+      out.push({
+        hash, id: meta?.id ?? '', size: await treeSize(dir), created: meta?.created ?? 0, lastUsed: meta?.lastUsed ?? 0,
+        inUse: (this.users.get(dir) ?? 0) > 0,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Removes the cache directories not in use (and, with `unusedForMs`, not
+   * used for that long). Each is renamed away first, so a RUN that takes the
+   * id meanwhile gets a new, empty directory and never a half-deleted one.
+   */
+  async prune(unusedForMs?: number): Promise<CacheMountRecord[]> {
+    const now = Date.now();
+    const gone: CacheMountRecord[] = [];
+    for (const r of await this.list()) {
+      if (r.inUse || (unusedForMs !== undefined && r.lastUsed >= now - unusedForMs)) continue;
+      const dir = join(this.root, r.hash);
+      if ((this.users.get(dir) ?? 0) > 0) continue;
+      const trash = join(this.root, `.trash-${randomBytes(8).toString('hex')}`);
+      await rename(dir, trash);
+      await rm(`${dir}.json`, { force: true });
+      gone.push(r);
+    }
+    // Trash of this and of interrupted earlier prunes.
+    for (const n of await readdir(this.root).catch(() => [] as string[])) {
+      if (n.startsWith('.trash-')) await rm(join(this.root, n), { recursive: true, force: true });
+    }
+    return gone;
+  }
+
+  private async meta(dir: string): Promise<CacheMountMeta | undefined> {
+    try {
+      const m = JSON.parse(await readFile(`${dir}.json`, 'utf8')) as CacheMountMeta;
+      return typeof m.id === 'string' && Number.isFinite(m.created) && Number.isFinite(m.lastUsed) ? m : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Creates the directory with the mount's owner and mode the first time only (later RUNs find what earlier ones left). */
@@ -85,4 +152,17 @@ export class CacheMountDirs {
     this.waiters.delete(dir);
     for (const w of list ?? []) w();
   }
+}
+
+/** Bytes under `dir` (files' sizes), without following symlinks. */
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  const walk = async (p: string): Promise<void> => {
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return;
+    if (!st.isDirectory()) { total += st.isFile() ? st.size : 0; return; }
+    for (const n of await readdir(p).catch(() => [] as string[])) await walk(join(p, n));
+  };
+  await walk(dir);
+  return total;
 }

@@ -259,7 +259,12 @@ export class BuildService {
     const candidates = new Set(doomed.map((e) => e.imageId).filter((id) => !stillCached.has(id)));
     this.removeUnusedImages(candidates);
     const freed = await this.layers.collectGarbage({ measure: true });
-    return { CachesDeleted: doomed.map((e) => e.key), SpaceReclaimed: freed };
+    // RUN --mount=type=cache directories not in use go too, as BuildKit prunes its exec.cachemount records.
+    const mounts = await this.cacheMounts.prune(o.unusedForMs);
+    return {
+      CachesDeleted: [...doomed.map((e) => e.key), ...mounts.map((m) => cacheMountKey(m.hash))],
+      SpaceReclaimed: freed + mounts.reduce((n, m) => n + m.size, 0),
+    };
   }
 
   /** Deletes the images in `ids` that nothing references, children first, until nothing more goes. */
@@ -383,6 +388,11 @@ export class BuildService {
   }
 }
 
+
+/** How a cache mount directory is named in `builder prune`'s CachesDeleted and `buildx du`. */
+export function cacheMountKey(hash: string): string {
+  return `cachemount:${hash}`;
+}
 
 /**
  * Removes the mount points the runtime made for RUN --mount targets from a

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
@@ -61,5 +61,21 @@ describe('buildx: RUN --mount=type=cache', { skip: skipUnlessRoot() || skipWitho
     const c = await apiBuild(d, again);
     assert.equal(c.error, undefined, c.text);
     assert.match(c.text, /from-classic\nfrom-buildx\n/);
+  });
+
+  test('buildx du lists the cache directory; buildx prune removes it and the next RUN starts empty', async () => {
+    const du = await d.docker(['buildx', 'du', '--verbose']);
+    assert.equal(du.code, 0, du.stderr);
+    assert.match(du.stdout, /cached mount pkgs/);
+    assert.match(du.stdout, /exec\.cachemount/);
+    const prune = await d.docker(['buildx', 'prune', '--force']);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, /cachemount-[0-9a-f]{12}/);
+    assert.deepEqual((await readdir(join(d.dataRoot, 'build-cache'))).filter((n) => !n.startsWith('.')), []);
+    const after = join(dir, 'after');
+    await writeContext(after, { Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/x,id=pkgs ls -A /x | wc -l\n' });
+    const b = await apiBuild(d, after);
+    assert.equal(b.error, undefined, b.text);
+    assert.match(b.text, /\n0\n/);
   });
 });
