@@ -49,7 +49,7 @@ describe('RUN --mount=type=bind', { skip: skipUnlessRoot() ?? skipWithoutDocker(
     ], { 'app/main.txt': 'main-content\n' });
     const b = ok(await apiBuild(d, ctx));
     assert.match(b.text, /main-content\nREAD-ONLY/);
-    assert.match(b.text, /NOT-IN-LAYER/);
+    assert.match(b.text, /\nNOT-IN-LAYER\n/);
   });
 
   test('rw writes are discarded: the context and the next build see nothing', async () => {

@@ -56,7 +56,7 @@ describe('RUN --mount=type=cache', { skip: skipUnlessRoot() ?? skipWithoutDocker
       'RUN --mount=type=cache,target=/cache,id=shared-one echo one-$((1+1)) >> /cache/log',
       'RUN test ! -e /cache/log && echo NOT-IN-LAYER',
     ]));
-    assert.match(first.text, /NOT-IN-LAYER/);
+    assert.match(first.text, /\nNOT-IN-LAYER\n/);
     // Another build, another target, the same id: it sees what the first wrote.
     const second = ok(await build([
       'FROM busybox',
@@ -64,7 +64,7 @@ describe('RUN --mount=type=cache', { skip: skipUnlessRoot() ?? skipWithoutDocker
     ]));
     assert.match(second.text, /one-2\nREAD-DONE/);
     // The final image of the first build holds no cache content, nor the empty mount point the runtime made.
-    assert.match(await runIn(first.imageId!, 'test ! -e /cache && echo CLEAN'), /CLEAN/);
+    assert.match(await runIn(first.imageId!, 'test ! -e /cache && echo CLEAN'), /\nCLEAN\n/);
     // The directory is under the data root, named by the id's hash.
     const hash = createHash('sha256').update('shared-one').digest('hex');
     assert.equal(await readFile(join(d.dataRoot, 'build-cache', hash, 'log'), 'utf8'), 'one-2\n');
@@ -72,7 +72,7 @@ describe('RUN --mount=type=cache', { skip: skipUnlessRoot() ?? skipWithoutDocker
 
   test('a mount point the image had stays', async () => {
     const b = ok(await build(['FROM busybox', 'RUN mkdir -p /keep/me', 'RUN --mount=type=cache,target=/keep/me,id=keep true']));
-    assert.match(await runIn(b.imageId!, 'test -d /keep/me && echo KEPT'), /KEPT/);
+    assert.match(await runIn(b.imageId!, 'test -d /keep/me && echo KEPT'), /\nKEPT\n/);
   });
 
   test('the id defaults to the target', async () => {
@@ -107,13 +107,30 @@ describe('RUN --mount=type=cache', { skip: skipUnlessRoot() ?? skipWithoutDocker
     assert.deepEqual(steps(ok(await build(plain)).text).slice(1).map((s) => s.cached), [true]);
   });
 
+  test('sharing=locked: a second RUN on the id waits until the first is done', async () => {
+    const hash = createHash('sha256').update('locked-one').digest('hex');
+    const marker = join(d.dataRoot, 'build-cache', hash, 'a-started');
+    // A holds the cache and looks for B's mark for up to 3 s; B is started only once A runs.
+    const a = build([
+      'FROM busybox',
+      'RUN --mount=type=cache,target=/c,id=locked-one,sharing=locked touch /c/a-started; ' +
+        'i=0; while [ $i -lt 30 ] && [ ! -e /c/b-was-here ]; do sleep 0.1; i=$((i+1)); done; ' +
+        '[ -e /c/b-was-here ] && echo A-SAW-B || echo A-ALONE; touch /c/a-done',
+    ]);
+    for (let i = 0; i < 600 && !(await readFile(marker).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    const b = build(['FROM busybox', 'RUN --mount=type=cache,target=/c,id=locked-one,sharing=locked test -e /c/a-done && echo B-AFTER-A; touch /c/b-was-here']);
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.match(ok(ra).text, /\nA-ALONE\n/);
+    assert.match(ok(rb).text, /\nB-AFTER-A\n/);
+  });
+
   test('a tmpfs mount is a tmpfs and leaves nothing in the layer', async () => {
     const b = ok(await build([
       'FROM busybox',
       'RUN --mount=type=tmpfs,target=/scratch,size=1m grep " /scratch tmpfs" /proc/mounts && echo gone > /scratch/f',
       'RUN test ! -e /scratch/f && echo TMPFS-CLEAN',
     ]));
-    assert.match(b.text, /TMPFS-CLEAN/);
+    assert.match(b.text, /\nTMPFS-CLEAN\n/);
   });
 
   test('bad mount options are refused with BuildKit\'s words', async () => {
