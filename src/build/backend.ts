@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../store/image-store.js';
 import type { LayerRecord } from '../store/layer-store.js';
 import type { CacheEntry, CacheEntryInput } from '../store/build-cache.js';
+import type { HeldCacheDir } from './cache-mounts.js';
+import type { CacheMountPlan } from './run-mounts.js';
 
 /** RUN's network: `bridge` (the default, like the classic builder), `none`, `host`, or a user-defined network's name. */
 export type RunNetwork = string;
@@ -23,15 +25,32 @@ export interface RunSpec {
   network: RunNetwork;
   /** Extra bind mounts, `-v` syntax (`/host/file:/dev/pipes/EOF:ro`). */
   binds: string[];
+  /** `RUN --mount`s, as HostConfig.Mounts entries (bind of a cache directory, tmpfs). */
+  mounts: RunContainerMount[];
   /** HostConfig resource fields from the build request (Memory, CpuShares, ShmSize, Ulimits…). */
   resources: Record<string, unknown>;
   /** `--add-host` entries (`host:ip`): lines of the container's /etc/hosts. */
   extraHosts: string[];
   /** Chain ID of the image's top layer: the committed layer goes on top of it. */
   parentLayer: string | null;
+  /**
+   * Mount targets that did not exist in the image (each missing path, outermost first):
+   * the runtime creates them as mount points, and they are removed from the
+   * container's changes before the commit when still empty, as BuildKit does.
+   */
+  stubs: string[];
   /** Clamp the committed layer's mtimes (seconds). */
   sourceDateEpoch?: number;
   signal: AbortSignal;
+}
+
+/** One entry of HostConfig.Mounts for a RUN container. */
+export interface RunContainerMount {
+  Type: 'bind' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  TmpfsOptions?: { SizeBytes?: number };
 }
 
 export interface RunHooks {
@@ -68,6 +87,16 @@ export interface BuildBackend {
   putImage(configBytes: Buffer, topLayer: string | null, parentImageId: string): { image: ImageRecord; existed: boolean };
   /** Creates a container, runs it to the end with its output streamed, commits its changes on success and removes it — always. */
   run(spec: RunSpec, hooks: RunHooks): Promise<RunOutcome>;
+  /** The persistent directory of a `RUN --mount=type=cache`, held until released. */
+  cacheMount(plan: CacheMountPlan): Promise<HeldCacheDir>;
+  /**
+   * A throw-away overlay of `lowerDirs` (top-most first) for a
+   * `RUN --mount=type=bind`: writes go to a scratch upper dir that is
+   * discarded on release, never to the layers or the context below.
+   */
+  overlayView(lowerDirs: string[]): Promise<HeldCacheDir>;
+  /** A file holding a secret's bytes on tmpfs (owner, mode as given), removed on release. */
+  secretFile(data: Buffer, uid: number, gid: number, mode: number): Promise<HeldCacheDir>;
   tag(imageId: string, ref: string): void;
   /** Undoes a failed build: removes these images (newest first) unless something else uses them, and their cache entries. */
   discardImages(ids: readonly string[]): Promise<void>;

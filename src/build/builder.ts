@@ -37,7 +37,14 @@ import {
   EXPANDED_INSTRUCTIONS, expandInstruction, findStage, heredocRunCommand, metaArgEnv, parseDockerfile, resolveStageBase,
 } from './parser/index.js';
 import { archiveKind, unpackArchive } from './archive-source.js';
-import type { BuildBackend, BuildOutput, RunNetwork } from './backend.js';
+import type { BuildBackend, BuildOutput, RunContainerMount, RunNetwork } from './backend.js';
+import type { HeldCacheDir } from './cache-mounts.js';
+import { expandString } from './parser/expand.js';
+import { mountsKeyInput, planRunMounts, type BindMountPlan, type RunMountPlan } from './run-mounts.js';
+import { treeDigest } from './tree-digest.js';
+
+/** A bind mount's source: the dirs to overlay, the path inside, and its content for the cache key. */
+interface BindSource { dirs: string[]; rel: string; content: string }
 import { BuildArgs, platformArgs, type StageArgs } from './build-args.js';
 import { explainMiss, type CacheMiss, type StepContext } from './cache-explain.js';
 import { CacheSources } from './cache-from.js';
@@ -76,6 +83,8 @@ export interface BuildRequest {
   signal: AbortSignal;
   /** BERTH_TRACE step timings: one mark per instruction. */
   trace?: Trace;
+  /** Secrets for `RUN --mount=type=secret` (buildx `--secret`); none through the classic API. */
+  secrets?: (id: string, signal: AbortSignal) => Promise<Buffer | undefined>;
 }
 
 export interface BuildResult {
@@ -533,7 +542,16 @@ export class Builder {
   // ------------------------------------------------------------------ RUN
 
   private async runStep(st: StageState, x: RunInstruction, defaults: ContainerDefaults, shell: string[]): Promise<void> {
-    if (x.mounts.length) throw new NotImplementedError('RUN --mount needs BuildKit; berth builds with the classic builder');
+    // Build args and ENV expand in mount values (`id=$CACHE_ID`), as in BuildKit.
+    const subst = st.args.substitutionEnv(defaults.Env ?? []);
+    const mounts = planRunMounts(x.mounts, defaults.WorkingDir ?? '', (w) => expandString(w, subst, { escape: this.df.escape }));
+    const binds = new Map<RunMountPlan, BindSource>();
+    for (const m of mounts) if (m.type === 'bind') binds.set(m, await this.bindSource(st, m));
+    const stubs = await this.mountStubs(st, mounts);
+    const mountsKey = mountsKeyInput(mounts).map((k, i) => {
+      const b = binds.get(mounts[i]);
+      return b ? { ...(k as object), content: b.content } : k;
+    });
     if (x.security === 'insecure') throw new NotImplementedError('RUN --security=insecure is not supported');
     if (x.devices.length) throw new NotImplementedError('RUN --device is not supported');
     const network = x.network === 'host' ? 'host' : x.network === 'none' ? 'none' : this.req.network;
@@ -566,32 +584,65 @@ export class Builder {
         kind: 'RUN', instruction, command: argv, ...(script ? { script: script.data } : {}), env,
         ...(keyedList.length ? { buildArgs: keyed } : {}),
         user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', shell, network,
+        ...(mounts.length ? { mounts: mountsKey } : {}),
       },
       createdBy, defaults,
       execute: async () => {
         if (!st.imageId) throw new InvalidParameterError('cannot RUN in an empty image: this stage is FROM scratch and nothing was added yet');
-        const binds: string[] = [];
+        const pipes: string[] = [];
         if (script) {
           const dir = join(this.backend.tmpDir, `pipes-${randomBytes(6).toString('hex')}`);
           await mkdir(dir, { recursive: true });
           const file = join(dir, script.name.replace(/\//g, '_'));
           await writeFile(file, script.data);
           await chmod(file, 0o755);
-          binds.push(`${file}:/dev/pipes/${script.name}:ro`);
+          pipes.push(`${file}:/dev/pipes/${script.name}:ro`);
         }
         const dec = { 1: new StringDecoder('utf8'), 2: new StringDecoder('utf8') };
         let containerId = '';
-        const outcome = await this.backend.run({
-          image: st.imageId, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds,
-          resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
-        }, {
-          created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
-          output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(n === 2 ? stderrText(s) : s); },
-        }).catch((e: unknown) => {
+        const held: HeldCacheDir[] = [];
+        const outcome = await (async () => {
+          const runMounts: RunContainerMount[] = [];
+          for (const m of mounts) {
+            if (m.type === 'tmpfs') {
+              runMounts.push({ Type: 'tmpfs', Target: m.target, ...(m.sizeBytes !== undefined ? { TmpfsOptions: { SizeBytes: m.sizeBytes } } : {}) });
+              continue;
+            }
+            if (m.type === 'secret') {
+              const data = this.req.secrets ? await this.req.secrets(m.id, this.req.signal) : undefined;
+              if (data === undefined) {
+                if (m.required) throw new InvalidParameterError(`secret ${m.id}: not found`);
+                continue;
+              }
+              const h = await this.backend.secretFile(data, m.uid, m.gid, m.mode);
+              held.push(h);
+              runMounts.push({ Type: 'bind', Source: h.dir, Target: m.target, ReadOnly: true });
+              continue;
+            }
+            if (m.type === 'bind') {
+              // An overlay of the source: a `rw` RUN writes to its scratch upper dir, never to the context or a layer.
+              const b = binds.get(m)!;
+              const h = await this.backend.overlayView(b.dirs);
+              held.push(h);
+              runMounts.push({ Type: 'bind', Source: b.rel ? join(h.dir, b.rel) : h.dir, Target: m.target, ReadOnly: m.readonly });
+              continue;
+            }
+            const h = await this.backend.cacheMount(m);
+            held.push(h);
+            runMounts.push({ Type: 'bind', Source: h.dir, Target: m.target, ReadOnly: m.readonly });
+          }
+          return this.backend.run({
+            image: st.imageId!, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds: pipes, mounts: runMounts, stubs,
+            resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
+          }, {
+            created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
+            output: (n, chunk) => { const s = dec[n].write(chunk); if (s) this.say(n === 2 ? stderrText(s) : s); },
+          });
+        })().catch((e: unknown) => {
           // The engine removed the container already (it always does).
           if (containerId) this.say(`Removing intermediate container ${short(containerId)}\n`);
           throw e;
-        });
+        }).finally(() => Promise.all(held.map((h) => h.release())));
         const rest = { out: dec[1].end(), err: dec[2].end() };
         if (rest.out) this.say(rest.out);
         if (rest.err) this.say(stderrText(rest.err));
@@ -600,6 +651,67 @@ export class Builder {
         return outcome.layer;
       },
     });
+  }
+
+  /** The mount targets (and their missing parents) the image does not have, outermost first. */
+  private async mountStubs(st: StageState, mounts: readonly RunMountPlan[]): Promise<string[]> {
+    if (!mounts.length) return [];
+    const view = new LayerView(this.backend.lowerDirs(st.topLayer));
+    const stubs: string[] = [];
+    try {
+      for (const m of mounts) {
+        const parts = m.target.split('/').filter(Boolean);
+        for (let i = 1; i <= parts.length; i++) {
+          const rel = parts.slice(0, i).join('/');
+          if (stubs.includes(`/${rel}`)) continue;
+          if (!(await view.lstat(rel))) stubs.push(`/${rel}`);
+        }
+      }
+    } finally {
+      await view.close();
+    }
+    return stubs;
+  }
+
+  /**
+   * Where a `RUN --mount=type=bind` reads: the layer dirs of its stage or
+   * image (or the build context), the source resolved inside them (symlinks
+   * followed within that root only), and what the cache key holds of it.
+   */
+  private async bindSource(st: StageState, m: BindMountPlan): Promise<BindSource> {
+    let dirs: string[];
+    let overlay = true;
+    let what: string;
+    let keyed: string | undefined;
+    if (m.from === undefined) {
+      dirs = [this.req.contextDir];
+      overlay = false;
+      what = 'build context';
+    } else {
+      const stage = findStage(this.df, m.from);
+      if (stage && stage.index >= st.stage.index) throw new InvalidParameterError(`RUN --mount from=${m.from}: stage ${m.from} is not built before this one`);
+      if (stage) {
+        const built = this.results.get(stage.index)!;
+        dirs = this.backend.lowerDirs(built.topLayer);
+        keyed = built.imageId;
+        what = `stage ${stage.name ?? stage.index}`;
+      } else {
+        const img = await this.backend.resolveImage(m.from, false, (msg) => { if (!this.req.quiet) this.out.progress(msg); });
+        dirs = this.backend.lowerDirs(img.topLayer);
+        keyed = img.id;
+        what = `image ${m.from}`;
+      }
+    }
+    const view = new LayerView(dirs, overlay);
+    try {
+      const rel = await view.resolve(m.source, true);
+      const e = rel === '' ? undefined : await view.lstat(rel);
+      if (rel !== '' && !e) throw new InvalidParameterError(`failed to compute cache key: "/${m.source}" not found in ${what}`);
+      const content = keyed ?? await treeDigest(rel === '' ? this.req.contextDir : e!.host);
+      return { dirs, rel, content };
+    } finally {
+      await view.close();
+    }
   }
 
   // ------------------------------------------------------------------ COPY / ADD

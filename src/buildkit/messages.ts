@@ -103,6 +103,9 @@ const MESSAGES: Record<string, MessageSpec> = {
     },
   },
   Packet: { fields: { type: f('int32', 1), stat: f('Stat', 2), ID: f('uint32', 3), data: f('bytes', 4) } },
+  // moby.buildkit.secrets.v1 (Secrets/GetSecret)
+  GetSecretRequest: { fields: { ID: f('string', 1), annotations: map('string', 2) } },
+  GetSecretResponse: { fields: { data: f('bytes', 1) } },
   // moby.filesync.v1.BytesMessage (a tar export's chunks)
   BytesMessage: { fields: { data: f('bytes', 1) } },
 };

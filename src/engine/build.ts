@@ -24,7 +24,7 @@
  */
 import type { Trace } from '../trace.js';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, rm, rmdir, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,9 +36,11 @@ import type { Db } from '../store/db.js';
 import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
+import { CacheMountDirs } from '../build/cache-mounts.js';
+import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
-import { Builder, type BuildResult } from '../build/builder.js';
+import { Builder, type BuildRequest, type BuildResult } from '../build/builder.js';
 import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext } from '../build/context.js';
 import { parseDockerfile, type Dockerfile } from '../build/parser/index.js';
 import { cloneGitContext, fetchRemoteContext, isGitUrl } from '../build/remote.js';
@@ -105,6 +107,8 @@ export const BUILD_CONTAINER_LABEL = 'io.berth.build.container';
 
 export class BuildService {
   readonly cache: BuildCacheStore;
+  /** Directories of `RUN --mount=type=cache`, kept across builds. */
+  readonly cacheMounts: CacheMountDirs;
   /** This daemon's run: RUN containers are labelled with it. */
   private readonly session = randomBytes(8).toString('hex');
 
@@ -118,6 +122,7 @@ export class BuildService {
     private readonly events: EventBus,
   ) {
     this.cache = new BuildCacheStore(db);
+    this.cacheMounts = new CacheMountDirs(join(paths.dataRoot, 'build-cache'));
   }
 
   /**
@@ -196,7 +201,7 @@ export class BuildService {
   }
 
   /** Runs a prepared build, writing the classic builder's stream to `out`. */
-  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace): Promise<BuildResult> {
+  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets'> = {}): Promise<BuildResult> {
     if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
     await this.removeLeftoverContainers();
     // Layers a build imported are not garbage until its images reference them.
@@ -209,6 +214,7 @@ export class BuildService {
       noCache: p.params.noCache, pull: p.params.pull, ...(p.params.target ? { target: p.params.target } : {}),
       quiet: p.params.quiet, network: p.network, resources: p.params.resources,
       ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal, trace,
+      ...(extra.secrets ? { secrets: extra.secrets } : {}),
     });
     try {
       return await builder.run();
@@ -253,7 +259,12 @@ export class BuildService {
     const candidates = new Set(doomed.map((e) => e.imageId).filter((id) => !stillCached.has(id)));
     this.removeUnusedImages(candidates);
     const freed = await this.layers.collectGarbage({ measure: true });
-    return { CachesDeleted: doomed.map((e) => e.key), SpaceReclaimed: freed };
+    // RUN --mount=type=cache directories not in use go too, as BuildKit prunes its exec.cachemount records.
+    const mounts = await this.cacheMounts.prune(o.unusedForMs);
+    return {
+      CachesDeleted: [...doomed.map((e) => e.key), ...mounts.map((m) => cacheMountKey(m.hash))],
+      SpaceReclaimed: freed + mounts.reduce((n, m) => n + m.size, 0),
+    };
   }
 
   /** Deletes the images in `ids` that nothing references, children first, until nothing more goes. */
@@ -309,6 +320,9 @@ export class BuildService {
       },
       tag: (id, ref) => images.tag(id, ref),
       run: (spec, hooks) => this.runContainer(spec, hooks, lease),
+      cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir),
+      overlayView: (lowerDirs) => overlayView(lowerDirs, p.dir),
+      secretFile: (data, uid, gid, mode) => secretFile(data, uid, gid, mode, p.dir),
       discardImages: async (ids) => {
         if (this.removeUnusedImages(new Set(ids)).length) await layers.collectGarbage();
       },
@@ -331,6 +345,7 @@ export class BuildService {
       AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] }, Labels: { [BUILD_CONTAINER_LABEL]: this.session },
       HostConfig: {
         ...spec.resources, NetworkMode: spec.network, LogConfig: { Type: 'none' }, Binds: spec.binds,
+        ...(spec.mounts.length ? { Mounts: spec.mounts } : {}),
         ...(spec.extraHosts.length ? { ExtraHosts: spec.extraHosts } : {}),
       },
     });
@@ -354,6 +369,7 @@ export class BuildService {
         if (spec.signal.aborted) return { containerId: id, exitCode: StatusCode || 137 };
         if (StatusCode !== 0) return { containerId: id, exitCode: StatusCode };
         const upper = join(this.paths.containerDir(id), 'upper');
+        await removeMountStubs(upper, spec.stubs);
         const layer = await this.layers.importLayer(
           diffUpperDir(upper, spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}),
           spec.parentLayer,
@@ -372,6 +388,80 @@ export class BuildService {
   }
 }
 
+
+/** How a cache mount directory is named in `builder prune`'s CachesDeleted and `buildx du`. */
+export function cacheMountKey(hash: string): string {
+  return `cachemount:${hash}`;
+}
+
+/**
+ * Removes the mount points the runtime made for RUN --mount targets from a
+ * container's upper dir (innermost first), each only when it is still an
+ * empty directory or empty file the RUN left alone; a path whose parents in
+ * the upper dir are not plain directories is skipped (never followed).
+ */
+async function removeMountStubs(upper: string, stubs: readonly string[]): Promise<void> {
+  for (const stub of [...stubs].reverse()) {
+    const parts = stub.split('/').filter(Boolean);
+    let host = upper;
+    let ok = true;
+    for (let i = 0; i < parts.length - 1 && ok; i++) {
+      host = join(host, parts[i]);
+      const st = await lstat(host).catch(() => undefined);
+      ok = st?.isDirectory() === true;
+    }
+    if (!ok) continue;
+    const path = join(host, parts[parts.length - 1]);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) continue;
+    if (st.isDirectory()) await rmdir(path).catch(() => undefined); // fails (and stays) when not empty
+    else if (st.isFile() && st.size === 0) await unlink(path).catch(() => undefined);
+  }
+}
+
+/**
+ * A secret as a file on tmpfs (/dev/shm when it is one), in a directory
+ * only root can enter; release removes it.
+ */
+async function secretFile(data: Buffer, uid: number, gid: number, mode: number, scratch: string): Promise<{ dir: string; release(): Promise<void> }> {
+  const shm = await statfs('/dev/shm').then((s) => s.type === TMPFS_MAGIC, () => false);
+  const base = join(shm ? '/dev/shm' : scratch, `berth-secret-${randomBytes(12).toString('hex')}`);
+  await mkdir(base, { mode: 0o700 });
+  const file = join(base, 'secret');
+  try {
+    await writeFile(file, data, { mode: 0o600, flag: 'wx' });
+    await chown(file, uid, gid);
+    await chmod(file, mode);
+  } catch (e) {
+    await rm(base, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir: file, release: () => rm(base, { recursive: true, force: true }) };
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/** A scratch overlay of `lowerDirs` under `scratch`; release unmounts it and removes its upper dir. */
+async function overlayView(lowerDirs: string[], scratch: string): Promise<{ dir: string; release(): Promise<void> }> {
+  const base = join(scratch, `bind-${randomBytes(6).toString('hex')}`);
+  const [upper, work, merged, empty] = ['upper', 'work', 'merged', 'empty'].map((n) => join(base, n));
+  for (const d of [upper, work, merged, empty]) await mkdir(d, { recursive: true });
+  try {
+    await mountOverlay(lowerDirs.length ? lowerDirs : [empty], upper, work, merged);
+  } catch (e) {
+    await rm(base, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    dir: merged,
+    release: async () => {
+      await unmount(merged);
+      // Never walk into a view still mounted: rm would delete through it into the layers or the context.
+      if (await isMounted(merged)) throw new Error(`build: ${merged} is still mounted`);
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}
 
 /** The credentials `X-Registry-Config` holds for the registry of `ref` (keys are registry hosts or Docker Hub's index URL). */
 function authFor(configs: Record<string, AuthConfig>, ref: string): AuthConfig | undefined {

@@ -30,6 +30,8 @@ import { decode, encode, timestamp, type MessageName } from '../../buildkit/mess
 import { BuildProgress } from '../../buildkit/progress.js';
 import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
 import { LayerView } from '../../build/layer-view.js';
+import type { CacheMountRecord } from '../../build/cache-mounts.js';
+import { cacheMountKey } from '../../engine/build.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 
@@ -141,7 +143,8 @@ export class BuildkitControl {
         return unary('DiskUsageRequest', 'DiskUsageResponse', async (r: { filter: string[] }) => {
           // buildx sends its filters joined into one string: [""] when there are none.
           if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters are not supported yet');
-          return { record: this.engine.builds.cache.all().map(usageRecord) };
+          const mounts = (await this.engine.builds.cacheMounts.list()).map(cacheMountRecord);
+          return { record: [...this.engine.builds.cache.all().map(usageRecord), ...mounts] };
         });
       case '/moby.buildkit.v1.Control/Prune':
         return (call) => this.prune(call);
@@ -267,11 +270,12 @@ export class BuildkitControl {
     const r = await oneMessage<{ filter: string[]; all: boolean; keepDuration: number; keepBytes: number }>(call, 'PruneRequest');
     if (r.keepBytes) throw new NotImplementedError('prune --keep-storage is not supported yet');
     if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters other than until are not supported yet');
-    const before = new Map(this.engine.builds.cache.all().map((e) => [e.key, e]));
+    const before = new Map(this.engine.builds.cache.all().map((e) => [e.key, usageRecord(e)]));
+    for (const m of await this.engine.builds.cacheMounts.list()) before.set(cacheMountKey(m.hash), cacheMountRecord(m));
     const res = await this.engine.builds.prune(r.keepDuration > 0 ? { unusedForMs: Math.floor(r.keepDuration / 1e6) } : {});
     for (const key of res.CachesDeleted) {
-      const e = before.get(key);
-      if (e) call.send(encode('UsageRecord', usageRecord(e)));
+      const rec = before.get(key);
+      if (rec) call.send(encode('UsageRecord', rec));
     }
   }
 
@@ -339,6 +343,14 @@ function usageRecord(e: CacheEntry): Record<string, unknown> {
   return {
     ID: e.key.replace(/^sha256:/, ''), Mutable: false, InUse: false, Size: e.size, CreatedAt: timestamp(e.created),
     LastUsedAt: timestamp(e.lastUsed), UsageCount: 1, Description: e.original, RecordType: 'regular', Shared: false,
+  };
+}
+
+/** A RUN --mount=type=cache directory as BuildKit's disk usage record. */
+function cacheMountRecord(m: CacheMountRecord): Record<string, unknown> {
+  return {
+    ID: cacheMountKey(m.hash).replace(/:/g, '-'), Mutable: true, InUse: m.inUse, Size: m.size, CreatedAt: timestamp(m.created),
+    LastUsedAt: timestamp(m.lastUsed), UsageCount: 1, Description: `cached mount ${m.id.slice(0, 200)}`, RecordType: 'exec.cachemount', Shared: false,
   };
 }
 

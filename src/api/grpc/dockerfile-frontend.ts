@@ -29,6 +29,7 @@ import { hostArchitecture } from '../../image/config.js';
 import { diffCopy } from '../../buildkit/filesync.js';
 import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
+import { sessionSecrets } from '../../buildkit/secrets.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 
@@ -195,7 +196,7 @@ export async function runDockerfileFrontend(
     const steps = new StepVertexes(progress, prepared.dockerfile);
     let result;
     try {
-      result = await engine.builds.run(prepared, outputFor(steps), signal);
+      result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session) });
     } catch (e) {
       steps.end(errorMessage(e));
       throw e;
