@@ -61,6 +61,25 @@ export async function runsBinary(pid: number, binary: string): Promise<boolean> 
   }
 }
 
+/**
+ * Waits (up to `timeoutMs`) until process `pid` catches SIGHUP, from the
+ * SigCgt mask in /proc/<pid>/status. aardvark-dns is spawned by netavark and
+ * installs its SIGHUP handler a moment after its pid file is written; a
+ * SIGHUP before that takes the default action and ends it, and with it the
+ * network's DNS. False when it never does (or is gone).
+ */
+export async function catchesSighup(pid: number, timeoutMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+    if (!m) return false;
+    if (BigInt(`0x${m[1]}`) & 1n) return true; // bit 0 is signal 1, SIGHUP
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A network as netavark reads it (`src/network/types.rs` `Network`). */
 export interface NetavarkNetwork {
   name: string;
@@ -239,7 +258,7 @@ export class Netavark implements NetworkDriver {
       const pidText = (await readFile(join(dir, 'aardvark.pid'), 'utf8').catch(() => '')).trim();
       const pid = /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : 0;
       // Only our aardvark-dns gets the signal: a stale pid file must not make berthd signal another process.
-      if (pid > 0 && await runsBinary(pid, this.aardvarkBinary)) {
+      if (pid > 0 && await runsBinary(pid, this.aardvarkBinary) && await catchesSighup(pid)) {
         try { process.kill(pid, 'SIGHUP'); } catch { /* exited since: its successor reads the file afresh */ }
       }
     });

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netavark, runsBinary } from '../../../src/network/netavark.js';
+import { Netavark, catchesSighup, runsBinary } from '../../../src/network/netavark.js';
 
 const ID = 'a'.repeat(64);
 const SLEEP = ['/usr/bin/sleep', '/bin/sleep'].find((p) => existsSync(p)) ?? 'sleep';
@@ -53,13 +53,30 @@ test('a stale pid whose process only calls itself aardvark-dns gets no SIGHUP', 
   assert.equal(await signal, 'SIGTERM');
 });
 
-test('the process that runs the aardvark binary berth runs gets SIGHUP', async (t) => {
-  const { child, signal } = sleeper(t);
+test('the process that runs the aardvark binary berth runs gets SIGHUP once it catches it', async (t) => {
+  // A shell as "aardvark-dns": it installs its SIGHUP handler (trap) a moment after it starts, as aardvark-dns does.
+  const child = spawn('/bin/sh', ['-c', 'sleep 0.3; trap "echo hup; exit 0" HUP; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => { child.kill('SIGKILL'); });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const pid = await spawned(child);
   const config = await aardvarkConfig(t, pid);
+  await new Netavark(config, 'netavark', '/bin/sh').setDnsNames('net1', ID, ['new']);
+  const end = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+  // A SIGHUP sent before the trap would have killed it by the signal instead.
+  assert.deepEqual(end, { code: 0, signal: null });
+  assert.equal(out.trim(), 'hup');
+});
+
+test('a process that never catches SIGHUP is not sent one (it would end it)', async (t) => {
+  const { child, signal } = sleeper(t);
+  const pid = await spawned(child);
+  assert.equal(await catchesSighup(pid, 200), false);
+  const config = await aardvarkConfig(t, pid);
   await new Netavark(config, 'netavark', SLEEP).setDnsNames('net1', ID, ['new']);
-  child.kill('SIGTERM'); // so that a missing SIGHUP fails the test instead of hanging it
-  assert.equal(await signal, 'SIGHUP');
+  child.kill('SIGTERM');
+  assert.equal(await signal, 'SIGTERM');
 });
 
 test('runsBinary: a gone pid, a garbage pid and a missing binary are all "no"', async () => {
