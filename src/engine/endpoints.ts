@@ -429,6 +429,9 @@ export class EndpointService implements ContainerNetworking {
     };
     sb.endpoints.push(ep);
     this.sandboxes.save(sb);
+    // The aliases this container's links give their targets are written before netavark's setup,
+    // whose own reload of aardvark-dns then takes them in (see refreshLinkTargets).
+    await this.refreshLinkTargets(c, n, cfg);
     let result;
     try {
       result = (await this.driver.setup(sb.netnsPath, options))[netavarkName(n)];
@@ -444,7 +447,6 @@ export class EndpointService implements ContainerNetworking {
     ep.ready = true;
     this.sandboxes.save(sb);
     this.events.emit('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: n.Driver });
-    await this.refreshLinkTargets(c, n, cfg);
     return ep;
   }
 
@@ -455,10 +457,12 @@ export class EndpointService implements ContainerNetworking {
    * `Links` entry (`target:alias`) of every container whose sandbox has an
    * endpoint on `n` — up, or being set up.
    */
-  private linkAliasesFor(target: ContainerRecord, n: NetworkRecord, pending?: { containerId: string; cfg: Record<string, any> | undefined }): string[] {
+  private linkAliasesFor(
+    target: ContainerRecord, n: NetworkRecord, pending?: { containerId: string; cfg: Record<string, any> | undefined }, leaving?: string,
+  ): string[] {
     const out: string[] = [];
     for (const sb of this.sandboxes.all()) {
-      if (sb.containerId === target.Id) continue;
+      if (sb.containerId === target.Id || sb.containerId === leaving) continue;
       const ep = sb.endpoints.find((e) => e.networkId === n.Id);
       const other = ep && this.containerStore.get(sb.containerId);
       if (!other) continue;
@@ -479,14 +483,18 @@ export class EndpointService implements ContainerNetworking {
   }
 
   /**
-   * After `linker`'s endpoint on `n` came up or went down: each running
-   * target of its links on `n` has aardvark-dns answer for exactly the
-   * aliases the containers up on `n` now give it. dockerd resolves a link
-   * alias for the linking container only; aardvark-dns has no per-client
-   * names, so on berth the alias resolves for every container on the
-   * network.
+   * As `linker`'s endpoint on `n` comes up (or, with `leaving`, goes down):
+   * each running target of its links on `n` has aardvark-dns answer for
+   * exactly the aliases the containers on `n` then give it. dockerd resolves
+   * a link alias for the linking container only; aardvark-dns has no
+   * per-client names, so on berth the alias resolves for every container on
+   * the network. The names are written without a reload of their own, just
+   * before netavark's setup or teardown of the linker, which reloads
+   * aardvark-dns (SIGHUP) after its own edit: a second SIGHUP close behind
+   * netavark's can reach aardvark-dns while it re-arms its handler after the
+   * first, and end it (and the network's DNS) instead.
    */
-  private async refreshLinkTargets(linker: ContainerRecord, n: NetworkRecord, cfg: Record<string, any> | undefined): Promise<void> {
+  private async refreshLinkTargets(linker: ContainerRecord, n: NetworkRecord, cfg: Record<string, any> | undefined, leaving = false): Promise<void> {
     if (!this.driver.setDnsNames || !n.DnsEnabled) return;
     for (const link of (cfg?.Links ?? []) as string[]) {
       const [ref] = splitLink(link);
@@ -494,9 +502,10 @@ export class EndpointService implements ContainerNetworking {
       try { target = this.containers().lookup(ref); } catch { continue; }
       const ep = this.sandboxes.get(target.Id)?.endpoints.find((e) => e.networkId === n.Id && e.ready);
       if (!ep) continue;
-      const names = unique([target.Name, ...ep.aliases, target.Id.slice(0, 12), ...this.linkAliasesFor(target, n, { containerId: linker.Id, cfg })]);
+      const others = leaving ? this.linkAliasesFor(target, n, undefined, linker.Id) : this.linkAliasesFor(target, n, { containerId: linker.Id, cfg });
+      const names = unique([target.Name, ...ep.aliases, target.Id.slice(0, 12), ...others]);
       try {
-        await this.driver.setDnsNames(netavarkName(n), target.Id, names);
+        await this.driver.setDnsNames(netavarkName(n), target.Id, names, { reload: false });
       } catch (e) {
         console.error(`berthd: updating the DNS names of ${target.Name} on ${n.Name}: ${errorMessage(e)}`);
       }
@@ -505,6 +514,10 @@ export class EndpointService implements ContainerNetworking {
 
   /** Undoes one endpoint: netavark teardown (best effort), then its address. */
   private async bringDown(sb: Sandbox, ep: Endpoint): Promise<void> {
+    // The aliases this container's links gave their targets on the network go with it (before netavark's reload).
+    const c = this.containerStore.get(sb.containerId);
+    const n = this.networks.store.get(ep.networkId);
+    if (c && n && ep.ready) await this.refreshLinkTargets(c, n, configuredNetworks(c)[ep.networkName], true);
     try {
       await this.driver.teardown(sb.netnsPath, ep.options);
     } catch (e) {
@@ -513,10 +526,6 @@ export class EndpointService implements ContainerNetworking {
     this.networks.store.release(sb.containerId, ep.networkId);
     sb.endpoints = sb.endpoints.filter((x) => x !== ep);
     if (ep.ready) this.events.emit('network', 'disconnect', ep.networkId, { container: sb.containerId, name: ep.networkName, type: 'bridge' });
-    // The aliases this container's links gave their targets on the network go with it.
-    const c = this.containerStore.get(sb.containerId);
-    const n = this.networks.store.get(ep.networkId);
-    if (c && n) await this.refreshLinkTargets(c, n, configuredNetworks(c)[ep.networkName]);
   }
 
   /** At every exit: endpoints down in reverse order, namespace deleted, addresses and ports released. Idempotent. */

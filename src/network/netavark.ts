@@ -137,7 +137,7 @@ export interface NetworkDriver {
   /** Lets a network's bridge go when nothing is on it (daemon shutdown); `spareIp` is free in its subnet. */
   release?(network: NetavarkNetwork, spareIp: string): Promise<void>;
   /** Sets the names aardvark-dns answers for a container that is up on a DNS-enabled network. */
-  setDnsNames?(networkName: string, containerId: string, names: string[]): Promise<void>;
+  setDnsNames?(networkName: string, containerId: string, names: string[], opts?: { reload?: boolean }): Promise<void>;
 }
 
 export class Netavark implements NetworkDriver {
@@ -236,7 +236,7 @@ export class Netavark implements NetworkDriver {
    * netavark does after its own edits; netavark 1.4 has no command for it.
    * Names with anything but [a-zA-Z0-9_.-] never get here.
    */
-  async setDnsNames(networkName: string, containerId: string, names: string[]): Promise<void> {
+  async setDnsNames(networkName: string, containerId: string, names: string[], opts: { reload?: boolean } = {}): Promise<void> {
     if (!names.length || names.some((n) => !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n))) throw new SystemError(`invalid DNS names for ${containerId}: ${names.join(',')}`);
     const dir = join(this.configDir, 'aardvark-dns');
     const file = join(dir, networkName);
@@ -255,6 +255,7 @@ export class Netavark implements NetworkDriver {
       const tmp = `${file}.berth-tmp`;
       await writeFile(tmp, lines.join('\n'));
       await rename(tmp, file);
+      if (opts.reload === false) return; // the caller's next netavark setup or teardown reloads aardvark-dns
       const pidText = (await readFile(join(dir, 'aardvark.pid'), 'utf8').catch(() => '')).trim();
       const pid = /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : 0;
       // Only our aardvark-dns gets the signal: a stale pid file must not make berthd signal another process.
