@@ -8,15 +8,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
+import { installBuildx, skipWithoutBuildx } from './buildx.js';
 
-const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
-const skipWithoutBuildx = () => (existsSync(BUILDX) ? false : `no buildx at ${BUILDX} (run build-go-clients.sh)`);
 
 let d!: Daemon;
 let dir!: string;
@@ -29,10 +27,7 @@ before(async () => {
   ctx = join(dir, 'ctx');
   d = await startDaemon();
   await importBusybox(d);
-  // buildx as a CLI plugin of this test's own docker config.
-  const plugins = join(d.tmpDir, 'docker-config', 'cli-plugins');
-  await mkdir(plugins, { recursive: true });
-  await symlink(BUILDX, join(plugins, 'docker-buildx'));
+  await installBuildx(d);
   await writeContext(ctx, {
     Dockerfile: [
       'FROM busybox AS build',

@@ -6,15 +6,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
+import { installBuildx, skipWithoutBuildx } from './buildx.js';
 
-const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
-const skipWithoutBuildx = () => (existsSync(BUILDX) ? false : `no buildx at ${BUILDX} (run build-go-clients.sh)`);
 
 let d!: Daemon;
 let dir!: string;
@@ -24,9 +22,7 @@ before(async () => {
   dir = await mkdtemp('/tmp/berth-test-buildx-mount-');
   d = await startDaemon();
   await importBusybox(d);
-  const plugins = join(d.tmpDir, 'docker-config', 'cli-plugins');
-  await mkdir(plugins, { recursive: true });
-  await symlink(BUILDX, join(plugins, 'docker-buildx'));
+  await installBuildx(d);
 }, { timeout: 120_000 });
 
 after(async () => {

@@ -12,15 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
+import { installBuildx, skipWithoutBuildx } from './buildx.js';
 
-const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
-const skipWithoutBuildx = () => (existsSync(BUILDX) ? false : `no buildx at ${BUILDX} (run build-go-clients.sh)`);
 const SECRET = 's3cr3t-file-value-7f1c';
 const ENV_SECRET = 'env-secret-value-91ab';
 
@@ -36,9 +34,7 @@ before(async () => {
   ctx = join(dir, 'ctx');
   d = await startDaemon();
   await importBusybox(d);
-  const plugins = join(d.tmpDir, 'docker-config', 'cli-plugins');
-  await mkdir(plugins, { recursive: true });
-  await symlink(BUILDX, join(plugins, 'docker-buildx'));
+  await installBuildx(d);
   await writeContext(ctx, {
     Dockerfile: [
       'FROM busybox',

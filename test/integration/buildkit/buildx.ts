@@ -1,0 +1,19 @@
+/**
+ * The real buildx (v0.17.1, built by ../shared/tools/build-go-clients.sh)
+ * as a Docker CLI plugin of one test daemon's private docker config.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Daemon } from '../../helpers/daemon.js';
+
+export const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
+
+export const skipWithoutBuildx = (): string | false => (existsSync(BUILDX) ? false : `no buildx at ${BUILDX} (run build-go-clients.sh)`);
+
+/** Makes `docker buildx` (and `docker build` through it) available to `d.docker(…)`. */
+export async function installBuildx(d: Pick<Daemon, 'tmpDir'>): Promise<void> {
+  const plugins = join(d.tmpDir, 'docker-config', 'cli-plugins');
+  await mkdir(plugins, { recursive: true });
+  await symlink(BUILDX, join(plugins, 'docker-buildx'));
+}
