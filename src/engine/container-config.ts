@@ -10,6 +10,7 @@ import { InvalidParameterError, NotImplementedError } from '../errors.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { checkCreateRequest } from './create-checks.js';
 import { checkLogConfig } from './log-config.js';
+import { checkExtraHost } from '../network/extra-hosts.js';
 import type { CreateRequest } from './create-request.js';
 
 export type { CreateRequest } from './create-request.js';
@@ -90,11 +91,7 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   // On a user-defined network dockerd keeps HostConfig.Links without acting on
   // them (`registerLinks` returns early); names resolve through the network's
   // DNS instead, and the docker CLI itself copies them into the endpoint's Links.
-  for (const h of hc.ExtraHosts ?? []) {
-    const sep = String(h).lastIndexOf(':');
-    const ip = String(h).slice(sep + 1);
-    if (sep <= 0 || (ip !== 'host-gateway' && isIP(ip) !== 4)) throw new InvalidParameterError(`invalid IP address in add-host: "${ip}" (berth's networks are IPv4 only)`);
-  }
+  for (const h of hc.ExtraHosts ?? []) checkExtraHost(String(h));
   for (const d of hc.Dns ?? []) if (isIP(String(d)) === 0) throw new InvalidParameterError(`IP address is not correctly formatted: ${d}`);
 
   const restart = hc.RestartPolicy?.Name ?? '';

@@ -15,6 +15,7 @@
 import { lstat, open, readFile, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { RootedFs } from '../image/rooted-fs.js';
+import { parseExtraHost } from '../network/extra-hosts.js';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,8 +80,8 @@ function resolvConf(host: string, o: EtcOptions): string {
 
 function extraHostLines(extra: string[] | undefined): string[] {
   return (extra ?? []).map((e) => {
-    const sep = e.indexOf(':');
-    return `${e.slice(sep + 1)}\t${e.slice(0, sep)}`;
+    const h = parseExtraHost(e);
+    return `${h.ip}\t${h.name}`;
   });
 }
 

@@ -33,6 +33,7 @@ import type { EtcOptions } from './container-files.js';
 import type { EventBus } from './events.js';
 import { isRunning, type NetworkService } from './networks.js';
 import { configuredNetworks, endpointView, networkSettingsView, portSummaries } from './network-views.js';
+import { parseExtraHost } from '../network/extra-hosts.js';
 
 /** What ContainerService needs from the container side, bound after both services exist. */
 export interface ContainerAccess {
@@ -295,7 +296,10 @@ export class EndpointService implements ContainerNetworking {
    */
   private extraHosts(hosts: string[] | null | undefined, gateway: string): string[] {
     const fallback = this.networks.lookup('bridge').IPAM.Config[0]?.Gateway ?? '';
-    return (hosts ?? []).map((h) => (h.endsWith(':host-gateway') ? `${h.slice(0, h.lastIndexOf(':'))}:${gateway || fallback}` : h));
+    return (hosts ?? []).map((h) => {
+      const { name, ip } = parseExtraHost(h);
+      return ip === 'host-gateway' ? `${name}:${gateway || fallback}` : h;
+    });
   }
 
   /**
