@@ -25,7 +25,8 @@ import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
 import { readDockerignore } from '../../build/dockerignore.js';
 import { parseDockerfile } from '../../build/parser/index.js';
-import { hostArchitecture } from '../../image/config.js';
+import { checkPlatform } from '../../build/platform.js';
+import { checkSyntax } from '../../build/syntax.js';
 import { diffCopy } from '../../buildkit/filesync.js';
 import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
@@ -45,11 +46,6 @@ export interface FrontendResult {
   imageId: string;
   /** The image config, as BuildKit's frontend returns it in `containerimage.config`. */
   config: Buffer;
-}
-
-function isHostPlatform(p: string): boolean {
-  const host = `linux/${hostArchitecture()}`;
-  return p.split(',').every((x) => x === '' || x === host || x === 'linux');
 }
 
 /** BuildParams for `POST /build`'s service from frontend options. */
@@ -82,7 +78,7 @@ export function paramsFromFrontendOpts(opts: Record<string, string>): { params: 
         p.networkMode = v;
         break;
       case 'platform':
-        if (!isHostPlatform(v)) throw new NotImplementedError(`building for ${v} is not supported: berth builds for linux/${hostArchitecture()}`);
+        checkPlatform(v, '--platform');
         break;
       case 'add-hosts':
         // buildx sends `name=ip` fields; the classic builder's extrahosts (and a container's ExtraHosts) are `name:ip`.
@@ -141,7 +137,7 @@ export async function runDockerfileFrontend(
   v.log(`transferring dockerfile: ${df.text.length}B\n`);
   // Parsed here first so that a syntax error names the client's file (`Dockerfile:2: …`), not the copy the build service reads.
   try {
-    parseDockerfile(df.text.toString('utf8'), { file: filename });
+    checkSyntax(parseDockerfile(df.text.toString('utf8'), { file: filename }), opts['build-arg:BUILDKIT_SYNTAX']);
   } catch (e) {
     v.complete(errorMessage(e));
     throw e;
