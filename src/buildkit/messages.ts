@@ -106,6 +106,9 @@ const MESSAGES: Record<string, MessageSpec> = {
   // moby.buildkit.secrets.v1 (Secrets/GetSecret)
   GetSecretRequest: { fields: { ID: f('string', 1), annotations: map('string', 2) } },
   GetSecretResponse: { fields: { data: f('bytes', 1) } },
+  // moby.filesync.v1.Auth/Credentials (registry credentials for a push)
+  CredentialsRequest: { fields: { Host: f('string', 1) } },
+  CredentialsResponse: { fields: { Username: f('string', 1), Secret: f('string', 2) } },
   // moby.filesync.v1.BytesMessage (a tar export's chunks)
   BytesMessage: { fields: { data: f('bytes', 1) } },
 };

@@ -28,12 +28,11 @@ import { GrpcCode } from '../../buildkit/grpc-frames.js';
 import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
 import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
 import { BuildProgress } from '../../buildkit/progress.js';
-import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
-import { LayerView } from '../../build/layer-view.js';
 import type { CacheMountRecord } from '../../build/cache-mounts.js';
 import { cacheMountKey } from '../../engine/build.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
+import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
@@ -88,7 +87,11 @@ async function oneMessage<T>(call: GrpcCall, type: MessageName): Promise<T> {
 function workerRecord(version: string): Record<string, unknown> {
   return {
     ID: WORKER_ID,
-    Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host' },
+    Labels: {
+      'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host',
+      // buildx's docker driver offers the docker and oci exporters (and cache export) only on a worker with a snapshotter, as on a containerd-store dockerd.
+      'org.mobyproject.buildkit.worker.snapshotter': 'overlayfs',
+    },
     platforms: [{ Architecture: hostArchitecture(), OS: 'linux' }],
     BuildkitVersion: buildkitVersion(version),
   };
@@ -225,10 +228,7 @@ export class BuildkitControl {
     if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
     const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
-    for (const e of exporters) {
-      if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
-      if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
-    }
+    checkExporters(exporters);
     if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
     if (r.Cache?.Imports.length) throw new NotImplementedError('--cache-from is not supported yet');
     // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
@@ -279,59 +279,15 @@ export class BuildkitControl {
     }
   }
 
-  /**
-   * The exporters: `moby`/`image` name the image (it is in the store
-   * already); `local` and `tar` send its file system to the client's
-   * session (image-export.ts).
-   */
+  /** The exporters (exporters.ts) for the build's result. */
   private async export(
-    s: BuildState, result: FrontendResult, exporters: { Type: string; Attrs: Record<string, string> }[], sessionId: string, signal: AbortSignal,
+    s: BuildState, result: FrontendResult, exporters: ExporterEntry[], sessionId: string, signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    for (const [i, e] of exporters.entries()) {
-      if (e.Type !== 'local' && e.Type !== 'tar') continue;
-      const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, signal);
-      if (!session.methods.has(FILESEND_METHOD)) throw new InvalidParameterError(`the client does not receive files (no ${FILESEND_METHOD} in its session)`);
-      const img = this.engine.images.store.get(result.imageId);
-      if (!img) throw new InvalidParameterError(`image ${result.imageId} is gone`);
-      const v = s.progress.vertex(e.Type === 'tar' ? 'exporting to client tarball' : 'exporting to client directory');
-      const copying = v.status('sending tarball');
-      try {
-        const view = new LayerView(this.engine.layers.lowerDirs(img.topLayer));
-        if (e.Type === 'tar') await sendTreeTar(session.conn, i, view, signal);
-        else await sendTree(session.conn, i, view, signal);
-      } catch (err) {
-        v.complete(errorMessage(err));
-        throw err;
-      }
-      copying.finish();
-      v.complete();
-    }
-    if (!exporters.some((e) => e.Type === 'moby' || e.Type === 'image')) return { ExporterResponse: {} };
-    const names: string[] = [];
-    for (const e of exporters) {
-      if (e.Type !== 'moby' && e.Type !== 'image') continue;
-      for (const n of (e.Attrs.name ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
-        let ref;
-        try { ref = withDefaultTag(parseReference(n)); } catch (err) { throw new InvalidParameterError(`invalid reference format: ${n}: ${errorMessage(err)}`); }
-        names.push(formatReference(ref));
-      }
-    }
-    const v = s.progress.vertex('exporting to image');
-    const writing = v.status(`writing image ${result.imageId}`);
-    writing.finish();
-    for (const n of names) {
-      const naming = v.status(`naming to ${n}`);
-      this.engine.images.tag(result.imageId, n);
-      naming.finish();
-    }
-    v.complete();
-    return {
-      ExporterResponse: {
-        'containerimage.config.digest': result.imageId,
-        'containerimage.digest': result.imageId,
-        ...(names.length ? { 'image.name': names.join(',') } : {}),
-      },
-    };
+    const response = await runExporters({
+      engine: this.engine, progress: s.progress, signal,
+      session: () => this.sessions.get(sessionId, SESSION_WAIT_MS, signal),
+    }, result.imageId, exporters);
+    return { ExporterResponse: response };
   }
 }
 
