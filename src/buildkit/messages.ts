@@ -91,9 +91,12 @@ const MESSAGES: Record<string, MessageSpec> = {
     oneofs: { result: { oneof: ['refDeprecated', 'ref', 'refs'] } },
   },
   GatewaySolveResponse: { fields: { ref: f('string', 1), result: f('Result', 3) } },
-  RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2) } },
+  RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2), details: rep('Any', 3) } },
   ReturnRequest: { fields: { result: f('Result', 1), error: f('RpcStatus', 2) } },
   Empty: { fields: {} },
+  // google.rpc.Status with google.protobuf.Any details (the `grpc-status-details-bin` trailer)
+  Any: { fields: { type_url: f('string', 1), value: f('bytes', 2) } },
+  GoogleRpcStatus: { fields: { code: f('int32', 1), message: f('string', 2), details: rep('Any', 3) } },
 
   // fsutil.types (filesync DiffCopy)
   Stat: {

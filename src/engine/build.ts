@@ -80,6 +80,8 @@ export interface BuildParams {
   resources: Record<string, unknown>;
   /** `X-Registry-Config`: credentials by registry, for pulling base images. */
   authConfigs: Record<string, AuthConfig>;
+  /** The Dockerfile's name in messages (`Dockerfile:3: …`) when `dockerfile` is a stand-in (the BuildKit frontend's copy). */
+  dockerfileName?: string;
 }
 
 /** A build whose context is on disk and whose Dockerfile parsed. */
@@ -189,7 +191,7 @@ export class BuildService {
         await unpackContext(body, contextDir);
       }
       const df = await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
-      const dockerfile = parseDockerfile(df.text, { file: df.path });
+      const dockerfile = parseDockerfile(df.text, { file: params.dockerfileName ?? df.path });
       checkSyntax(dockerfile, frontendArgs.syntax);
       for (const w of applyChecks(dockerfile, frontendArgs.check)) warnings.push(`[Warning] ${w}\n`);
       await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));

@@ -33,6 +33,7 @@ import { cacheMountKey } from '../../engine/build.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
+import { sourceDetails } from '../../buildkit/error-source.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
@@ -162,9 +163,10 @@ export class BuildkitControl {
       case '/moby.buildkit.v1.frontend.LLBBridge/Solve':
         return unary('GatewaySolveRequest', 'GatewaySolveResponse', (r: { Frontend: string; FrontendOpt: Record<string, string>; Definition: Buffer }, call) => this.gatewaySolve(r, call));
       case '/moby.buildkit.v1.frontend.LLBBridge/Return':
-        return unary('ReturnRequest', 'Empty', async (r: { result: { ref: { id: string } | null; refDeprecated: string } | null; error: { code: number; message: string } | null }, call) => {
+        return unary('ReturnRequest', 'Empty', async (r: { result: { ref: { id: string } | null; refDeprecated: string } | null; error: { code: number; message: string; details: GrpcStatusError['details'] } | null }, call) => {
           const s = this.gatewayBuild(call);
-          if (r.error && r.error.code !== 0) s.returned.reject(new GrpcStatusError(r.error.code, r.error.message));
+          // The client's error goes back to it with its details (a Dockerfile range among them).
+          if (r.error && r.error.code !== 0) s.returned.reject(new GrpcStatusError(r.error.code, r.error.message, r.error.details.slice(0, 16)));
           else s.returned.resolve(r.result?.ref?.id ?? r.result?.refDeprecated ?? '');
           return {};
         });
@@ -203,7 +205,7 @@ export class BuildkitControl {
       result = await this.runFrontend(s, r.FrontendOpt, call.signal);
     } catch (e) {
       // buildx prints a status code's name before its message; BuildKit's solve errors carry none (Unknown).
-      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
+      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e), sourceDetails(e));
     }
     const id = `berth-result-${s.results.size}`;
     s.results.set(id, result);
@@ -253,7 +255,8 @@ export class BuildkitControl {
       }
       return await this.export(s, result, exporters, r.Session, call.signal);
     } catch (e) {
-      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
+      if (e instanceof GrpcStatusError) throw e;
+      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e), sourceDetails(e));
     } finally {
       call.signal.removeEventListener('abort', onAbort);
       s.cancel.abort();
