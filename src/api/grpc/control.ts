@@ -131,6 +131,19 @@ export class BuildkitControl {
     setTimeout(() => { if (this.builds.get(s.ref) === s) this.builds.delete(s.ref); }, KEEP_FINISHED_MS).unref();
   }
 
+  /**
+   * A Solve refused before its build began: the client's Status call for
+   * the ref (made alongside) ends now rather than waiting for a build that
+   * will never run.
+   */
+  private refused(ref: string): void {
+    if (!BUILD_REF.test(ref)) return;
+    const s = this.state(ref);
+    if (s.solving) return;
+    s.cancel.abort();
+    this.finish(s);
+  }
+
   lookup(path: string): GrpcHandler | undefined {
     const unary = <Req>(req: MessageName, res: MessageName, fn: (r: Req, call: GrpcCall) => Promise<Record<string, unknown>>): GrpcHandler =>
       async (call) => { const r = await oneMessage<Req>(call, req); call.send(encode(res, await fn(r, call))); };
@@ -140,7 +153,10 @@ export class BuildkitControl {
       case '/moby.buildkit.v1.Control/Info':
         return unary('InfoRequest', 'InfoResponse', async () => ({ buildkitVersion: buildkitVersion(this.version) }));
       case '/moby.buildkit.v1.Control/Solve':
-        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call));
+        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call).catch((e: unknown) => {
+          this.refused(r.Ref);
+          throw e;
+        }));
       case '/moby.buildkit.v1.Control/Status':
         return (call) => this.status(call);
       case '/moby.buildkit.v1.Control/DiskUsage':

@@ -285,11 +285,12 @@ describe('Dockerfile 1.x through buildx and the classic API', { skip: skipUnless
     assert.match(ociDir.stderr, /tar=false is not supported/);
   });
 
-  test('a broken Dockerfile gives the classic API\'s Dockerfile:N error through buildx', async () => {
+  test('a broken Dockerfile gives the classic API\'s Dockerfile:N error through buildx, with BuildKit\'s excerpt', async () => {
     for (const [name, text] of [
       ['broken-args', 'FROM busybox\nRUN echo fine\nCOPY onlyone\n'],
       ['broken-instr', 'FROM busybox\n\nRUNN echo\n'],
       ['broken-flag', 'FROM busybox\nCOPY --chwon=1 a /b\n'],
+      ['broken-run', 'FROM busybox\nRUN echo fine\nRUN exit 3\nRUN echo after\n'],
     ] as const) {
       const c = await ctx(name, { Dockerfile: text, a: 'a' });
       const classic = await apiBuild(d, c, {});
@@ -297,6 +298,10 @@ describe('Dockerfile 1.x through buildx and the classic API', { skip: skipUnless
       const r = await buildx(c, []);
       assert.notEqual(r.code, 0);
       assert.ok(r.stderr.includes(classic.error!), `buildx shows "${classic.error}":\n${r.stderr}`);
+      // BuildKit's excerpt of the Dockerfile, the offending line marked.
+      const line = Number(/^Dockerfile:(\d+)/.exec(classic.error!)![1]);
+      assert.match(r.stderr, new RegExp(`Dockerfile:${line}\n-{20}\n`));
+      assert.match(r.stderr, new RegExp(`\\s${line} \\| >>> ${text.split('\n')[line - 1].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\n`));
     }
   });
 });
