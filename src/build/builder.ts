@@ -42,6 +42,9 @@ import type { HeldCacheDir } from './cache-mounts.js';
 import { expandString } from './parser/expand.js';
 import { mountsKeyInput, planRunMounts, type BindMountPlan, type RunMountPlan } from './run-mounts.js';
 import { treeDigest } from './tree-digest.js';
+import { checkPlatform } from './platform.js';
+import { copyFlagsText, excludeMatcher } from './copy-flags.js';
+import { expandParents } from './copy-parents.js';
 
 /** A bind mount's source: the dirs to overlay, the path inside, and its content for the cache key. */
 interface BindSource { dirs: string[]; rel: string; content: string }
@@ -264,9 +267,7 @@ export class Builder {
     let st: StageState;
     try {
       const base = resolveStageBase(this.df, stage, meta);
-      if (base.platform && base.platform !== this.platform && base.platform !== 'linux') {
-        throw new NotImplementedError(`FROM --platform=${base.platform}: berth builds only for ${this.platform}`);
-      }
+      if (base.platform) checkPlatform(base.platform, 'FROM --platform');
       const args = this.args.stage();
       const built = base.stage && base.stage.index < stage.index ? this.results.get(base.stage.index) : undefined;
       if (built) {
@@ -737,8 +738,8 @@ export class Builder {
   }
 
   private async copyStep(st: StageState, x: CopyInstruction | AddInstruction, defaults: ContainerDefaults, shell: string[], used: Record<string, string>): Promise<void> {
-    if (x.kind === 'COPY' && x.parents) throw new NotImplementedError('COPY --parents needs BuildKit; berth builds with the classic builder');
-    if (x.exclude.length) throw new NotImplementedError(`${x.kind} --exclude needs BuildKit; berth builds with the classic builder`);
+    const parents = x.kind === 'COPY' && x.parents;
+    const exclude = x.exclude.length ? excludeMatcher(x.exclude) : undefined;
     if (x.kind === 'ADD' && x.checksum !== undefined && !x.sources.every(isUrl)) {
       throw new InvalidParameterError('ADD --checksum is only supported for HTTP(S) sources');
     }
@@ -766,7 +767,7 @@ export class Builder {
           continue;
         }
         if (x.kind === 'ADD' && /^git@|^git:\/\//.test(src)) throw new NotImplementedError(`ADD of a Git repository (${src}) is not supported yet`);
-        for (const item of await expandSources(root, [src], x.kind)) {
+        for (const item of parents ? await expandParents(root, src) : await expandSources(root, [src], x.kind)) {
           if (x.kind === 'ADD' && x.unpack !== false && item.kind === 'path') {
             const e = await root.view.lstat(item.rel);
             const kind = e?.st.isFile() ? await archiveKind(e.host) : undefined;
@@ -785,11 +786,10 @@ export class Builder {
       }
       const plan = await planCopy(items, {
         instruction: x.kind, dest: x.dest, workdir: defaults.WorkingDir ?? '', destView, chown, chmod,
-        sourceDateEpoch: this.req.sourceDateEpoch,
+        sourceDateEpoch: this.req.sourceDateEpoch, ...(exclude ? { exclude } : {}), parents,
       });
       const digest = filesDigest(plan.files);
-      const from = x.kind === 'COPY' && x.from !== undefined ? ` --from=${x.from}` : '';
-      const flags = `${from}${x.chown ? ` --chown=${x.chown}` : ''}${x.chmod ? ` --chmod=${x.chmod}` : ''}`;
+      const flags = copyFlagsText(x);
       const instruction = `${x.kind}${flags} ${[...x.sources, ...x.files.map((f) => `<<${f.name}`)].join(' ')} ${x.dest}`;
       const what = plan.files.length === 1 && plan.files[0].type === 'file' ? 'file' : plan.files.length ? 'dir' : 'empty';
       const comment = `${x.kind} ${what}:${digest.slice(7)} in ${x.dest.startsWith('/') ? x.dest : posix.join(defaults.WorkingDir || '/', x.dest)} `;

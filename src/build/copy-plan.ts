@@ -32,6 +32,7 @@ import { InvalidParameterError } from '../errors.js';
 import type { FileInput } from './cache-key.js';
 import { cleanRel, type LayerView } from './layer-view.js';
 import { compileGoPattern, hasWildcards } from './path-match.js';
+import type { IgnoreMatcher } from './dockerignore.js';
 
 /** Where a source path is looked up. */
 export interface SourceRoot {
@@ -55,6 +56,10 @@ export type SourceItem =
     base: string;
     /** ADD of a local archive: extracted into the destination, always a directory. */
     extracted?: boolean;
+    /** `COPY --parents`: the path below `pivot` the item keeps in the destination (copy-parents.ts). */
+    keep?: string;
+    /** `COPY --parents`: the directory of the source paths are kept relative to ('' for the root). */
+    pivot?: string;
   }
   | {
     /** A file berth wrote itself: a heredoc or a downloaded URL. */
@@ -248,6 +253,14 @@ export interface PlanOptions {
   chmod?: number;
   /** Clamp mtimes to this (seconds). */
   sourceDateEpoch?: number;
+  /**
+   * `--exclude` patterns (dockerignore syntax), matched as BuildKit's file
+   * copy does: against paths relative to each source that is copied (for
+   * `--parents`, relative to the pivot); the source itself is never excluded.
+   */
+  exclude?: IgnoreMatcher;
+  /** `COPY --parents`: the destination is always a directory. */
+  parents?: boolean;
 }
 
 /** Turns source items into layer entries and cache inputs. */
@@ -256,7 +269,7 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
   const endsInSlash = /(^|\/)\.?$/.test(o.dest) || o.dest.endsWith('/.');
   const destRel = await o.destView.resolve(cleanRel(destAbs), true);
   const existing = await o.destView.lstat(destRel);
-  const destIsDir = endsInSlash || destRel === '' || !!existing?.st.isDirectory();
+  const destIsDir = endsInSlash || destRel === '' || !!existing?.st.isDirectory() || o.parents === true;
   if (items.length > 1 && !destIsDir) {
     fail(`When using ${o.instruction} with more than one source file, the destination must be a directory and end with a /`);
   }
@@ -295,6 +308,31 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
     files.push(input);
   };
 
+  /** A `--parents` item: its directories below the pivot, then itself (a directory with its contents) at the same path. */
+  const addKept = async (item: Extract<SourceItem, { kind: 'path' }>, e: { st: BigIntStats; host: string }) => {
+    const keep = item.keep ?? '';
+    const inPivot = (p: string) => (item.pivot ? (p ? `${item.pivot}/${p}` : item.pivot) : p);
+    if (keep && o.exclude?.matches(keep)) return;
+    const parts = keep ? keep.split('/') : [];
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (entries.has(join(destRel, dir))) continue;
+      const d = await item.root.view.stat(inPivot(dir));
+      if (d?.st.isDirectory()) await add(join(destRel, dir), inPivot(dir), d.host, d.st, item.root.keepOwners);
+    }
+    if (!e.st.isDirectory()) {
+      if (keep === '') fail(`${o.instruction} failed: cannot copy a file onto /`);
+      await add(join(destRel, keep), item.name, e.host, e.st, item.root.keepOwners);
+      return;
+    }
+    if (keep && !entries.has(join(destRel, keep))) await add(join(destRel, keep), item.name, e.host, e.st, item.root.keepOwners);
+    for await (const c of walkView(item.root.view, item.rel)) {
+      const sub = c.rel.slice(item.rel ? item.rel.length + 1 : 0);
+      if (o.exclude?.matches(join(keep, sub))) continue;
+      await add(join(destRel, join(keep, sub)), join(item.name, sub), c.host, c.st, item.root.keepOwners);
+    }
+  };
+
   for (const item of items) {
     if (item.kind === 'file') {
       const destPath = destIsDir ? join(destRel, item.base) : destRel;
@@ -310,10 +348,15 @@ export async function planCopy(items: readonly SourceItem[], o: PlanOptions): Pr
     }
     const e = await item.root.view.lstat(item.rel);
     if (!e) fail(`${o.instruction} failed: ${item.name} vanished from ${item.root.what}`);
+    if (item.keep !== undefined) {
+      await addKept(item, e);
+      continue;
+    }
     if (e.st.isDirectory()) {
       // The contents go into the destination directory.
       for await (const c of walkView(item.root.view, item.rel)) {
         const sub = c.rel.slice(item.rel ? item.rel.length + 1 : 0);
+        if (o.exclude?.matches(sub)) continue;
         await add(join(destRel, sub), join(item.name, sub), c.host, c.st, item.root.keepOwners);
       }
       continue;

@@ -15,6 +15,7 @@ import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { errorKind, errorMessage } from '../errors.js';
 import { GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
+import { encode } from './messages.js';
 
 export interface GrpcCall {
   path: string;
@@ -34,7 +35,12 @@ const MAX_BUFFERED_BYTES = 64 << 20;
 
 /** A call's failure as a gRPC status code. */
 export class GrpcStatusError extends Error {
-  constructor(readonly code: number, message: string) { super(message); }
+  /** google.protobuf.Any details for the `grpc-status-details-bin` trailer (BuildKit's errdefs: a Dockerfile source range). */
+  readonly details: { type_url: string; value: Buffer }[];
+  constructor(readonly code: number, message: string, details: { type_url: string; value: Buffer }[] = []) {
+    super(message);
+    this.details = details;
+  }
 }
 
 function codeOf(e: unknown): number {
@@ -93,6 +99,7 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
   };
   let status: number = GrpcCode.OK;
   let message = '';
+  let details: GrpcStatusError['details'] = [];
   try {
     const handler = headers[':method'] === 'POST' && String(headers['content-type'] ?? '').startsWith('application/grpc') ? o.lookup(path) : undefined;
     if (!handler) throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`);
@@ -110,6 +117,7 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
   } catch (e) {
     status = codeOf(e);
     message = errorMessage(e);
+    if (e instanceof GrpcStatusError) details = e.details;
     if (status === GrpcCode.UNKNOWN && !(e instanceof GrpcStatusError) && errorKind(e) === 'System' && !signal.aborted) {
       o.log(`berthd: grpc ${path}: ${(e as Error)?.stack ?? message}`);
     }
@@ -117,6 +125,7 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
   if (stream.destroyed) return;
   const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': String(status) };
   if (message) trailers['grpc-message'] = encodeGrpcMessage(message);
+  if (details.length) trailers['grpc-status-details-bin'] = encode('GoogleRpcStatus', { code: status, message, details }).toString('base64');
   if (!responded) {
     // Trailers-only answer: the status rides in the one HEADERS frame.
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });

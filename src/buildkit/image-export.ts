@@ -150,12 +150,20 @@ export function treeTar(view: LayerView): Readable {
 }
 
 /** `type=tar`: the tree's tar to the client's file target `exporterId`. */
-export async function sendTreeTar(conn: GrpcClientConnection, exporterId: number, view: LayerView, signal: AbortSignal): Promise<void> {
+export function sendTreeTar(conn: GrpcClientConnection, exporterId: number, view: LayerView, signal: AbortSignal): Promise<void> {
+  return sendFile(conn, exporterId, treeTar(view), signal);
+}
+
+/**
+ * A byte stream (a tar) to the client's file target `exporterId` (buildx's
+ * `dest=` file or stdout): BytesMessage chunks, then the end of the call.
+ */
+export async function sendFile(conn: GrpcClientConnection, exporterId: number, stream: Readable, signal: AbortSignal): Promise<void> {
   const call = conn.call(FILESEND_METHOD, { 'buildkit-attachable-exporter-id': String(exporterId) });
   const onAbort = () => call.cancel();
   signal.addEventListener('abort', onAbort);
   try {
-    for await (const chunk of treeTar(view) as AsyncIterable<Buffer>) {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       for (let off = 0; off < chunk.length; off += CHUNK) await call.write(encode('BytesMessage', { data: chunk.subarray(off, off + CHUNK) }));
     }
     call.end();
@@ -163,6 +171,7 @@ export async function sendTreeTar(conn: GrpcClientConnection, exporterId: number
     await call.done;
   } catch (e) {
     call.cancel();
+    stream.destroy();
     throw e;
   } finally {
     signal.removeEventListener('abort', onAbort);

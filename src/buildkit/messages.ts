@@ -91,9 +91,12 @@ const MESSAGES: Record<string, MessageSpec> = {
     oneofs: { result: { oneof: ['refDeprecated', 'ref', 'refs'] } },
   },
   GatewaySolveResponse: { fields: { ref: f('string', 1), result: f('Result', 3) } },
-  RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2) } },
+  RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2), details: rep('Any', 3) } },
   ReturnRequest: { fields: { result: f('Result', 1), error: f('RpcStatus', 2) } },
   Empty: { fields: {} },
+  // google.rpc.Status with google.protobuf.Any details (the `grpc-status-details-bin` trailer)
+  Any: { fields: { type_url: f('string', 1), value: f('bytes', 2) } },
+  GoogleRpcStatus: { fields: { code: f('int32', 1), message: f('string', 2), details: rep('Any', 3) } },
 
   // fsutil.types (filesync DiffCopy)
   Stat: {
@@ -106,6 +109,9 @@ const MESSAGES: Record<string, MessageSpec> = {
   // moby.buildkit.secrets.v1 (Secrets/GetSecret)
   GetSecretRequest: { fields: { ID: f('string', 1), annotations: map('string', 2) } },
   GetSecretResponse: { fields: { data: f('bytes', 1) } },
+  // moby.filesync.v1.Auth/Credentials (registry credentials for a push)
+  CredentialsRequest: { fields: { Host: f('string', 1) } },
+  CredentialsResponse: { fields: { Username: f('string', 1), Secret: f('string', 2) } },
   // moby.filesync.v1.BytesMessage (a tar export's chunks)
   BytesMessage: { fields: { data: f('bytes', 1) } },
 };

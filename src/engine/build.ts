@@ -29,7 +29,6 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
-import { hostArchitecture } from '../image/config.js';
 import { diffUpperDir } from '../image/layer-diff.js';
 import { familiarString, formatReference, looksLikeId, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Db } from '../store/db.js';
@@ -43,6 +42,9 @@ import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSp
 import { Builder, type BuildRequest, type BuildResult } from '../build/builder.js';
 import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext } from '../build/context.js';
 import { parseDockerfile, type Dockerfile } from '../build/parser/index.js';
+import { checkSyntax } from '../build/syntax.js';
+import { checkPlatform } from '../build/platform.js';
+import { applyChecks } from '../build/checks.js';
 import { cloneGitContext, fetchRemoteContext, isGitUrl } from '../build/remote.js';
 import type { ContainerService } from './containers.js';
 import type { EventBus } from './events.js';
@@ -78,6 +80,8 @@ export interface BuildParams {
   resources: Record<string, unknown>;
   /** `X-Registry-Config`: credentials by registry, for pulling base images. */
   authConfigs: Record<string, AuthConfig>;
+  /** The Dockerfile's name in messages (`Dockerfile:3: …`) when `dockerfile` is a stand-in (the BuildKit frontend's copy). */
+  dockerfileName?: string;
 }
 
 /** A build whose context is on disk and whose Dockerfile parsed. */
@@ -137,10 +141,7 @@ export class BuildService {
     if (params.cgroupParent) throw new NotImplementedError('--cgroup-parent is not supported yet');
     if (params.isolation && params.isolation !== 'default') throw new NotImplementedError(`--isolation=${params.isolation} is not supported on Linux`);
     if (params.outputs) throw new NotImplementedError('--output needs BuildKit; berth implements the classic builder');
-    const platform = `linux/${hostArchitecture()}`;
-    if (params.platform && params.platform !== platform && params.platform !== 'linux') {
-      throw new NotImplementedError(`building for ${params.platform} is not supported: berth builds for ${platform}`);
-    }
+    if (params.platform) checkPlatform(params.platform, '--platform');
     // Like the classic builder, RUN is on the default bridge unless told otherwise.
     let network: RunNetwork;
     switch (params.networkMode) {
@@ -163,6 +164,7 @@ export class BuildService {
     });
     const buildArgs = new Map<string, string>();
     for (const [k, v] of Object.entries(params.buildArgs)) if (v !== null && v !== undefined) buildArgs.set(k, String(v));
+    const frontendArgs = takeFrontendArgs(buildArgs);
     let sourceDateEpoch: number | undefined;
     const sde = buildArgs.get('SOURCE_DATE_EPOCH');
     if (sde !== undefined && sde !== '') {
@@ -189,7 +191,9 @@ export class BuildService {
         await unpackContext(body, contextDir);
       }
       const df = await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
-      const dockerfile = parseDockerfile(df.text, { file: df.path });
+      const dockerfile = parseDockerfile(df.text, { file: params.dockerfileName ?? df.path });
+      checkSyntax(dockerfile, frontendArgs.syntax);
+      for (const w of applyChecks(dockerfile, frontendArgs.check)) warnings.push(`[Warning] ${w}\n`);
       await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
       return { dir, contextDir, dockerfile, params, tags, buildArgs, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}), network, warnings };
     } catch (e) {
@@ -461,6 +465,22 @@ async function overlayView(lowerDirs: string[], scratch: string): Promise<{ dir:
       await rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The build args that configure BuildKit's Dockerfile frontend rather than
+ * the Dockerfile (BUILDKIT_SYNTAX, BUILDKIT_DOCKERFILE_CHECK): taken out of
+ * the build args, so no stage sees them and none is "not consumed".
+ */
+function takeFrontendArgs(buildArgs: Map<string, string>): { syntax?: string; check?: string } {
+  const out: { syntax?: string; check?: string } = {};
+  const syntax = buildArgs.get('BUILDKIT_SYNTAX');
+  const check = buildArgs.get('BUILDKIT_DOCKERFILE_CHECK');
+  if (syntax !== undefined) out.syntax = syntax;
+  if (check !== undefined) out.check = check;
+  buildArgs.delete('BUILDKIT_SYNTAX');
+  buildArgs.delete('BUILDKIT_DOCKERFILE_CHECK');
+  return out;
 }
 
 /** The credentials `X-Registry-Config` holds for the registry of `ref` (keys are registry hosts or Docker Hub's index URL). */

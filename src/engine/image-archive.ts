@@ -35,7 +35,15 @@ const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('h
 
 /** Streams a save archive of the named images (`names` as given: refs or IDs). */
 export function saveImages(images: ImageService, content: ContentStore, names: string[]): Readable {
-  const resolved = saveTargets(images, names);
+  return saveArchive(images, content, saveTargets(images, names));
+}
+
+/**
+ * Streams a save archive of images under the given tags (familiar or full
+ * references), whether or not the store has those tags: what a build's
+ * `--output type=docker|oci,dest=…` writes.
+ */
+export function saveArchive(images: ImageService, content: ContentStore, resolved: SaveTarget[]): Readable {
   const pack = tarStream.pack();
   const out = new PassThrough();
   void (async () => {
@@ -91,7 +99,7 @@ export function saveImages(images: ImageService, content: ContentStore, names: s
 }
 
 /** One image of a save archive and the tags it is saved with (familiar form). */
-interface SaveTarget { img: ImageRecord; tags: string[] }
+export interface SaveTarget { img: ImageRecord; tags: string[] }
 
 /**
  * What each name given to save stands for, the way dockerd's tarexport

@@ -28,12 +28,12 @@ import { GrpcCode } from '../../buildkit/grpc-frames.js';
 import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
 import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
 import { BuildProgress } from '../../buildkit/progress.js';
-import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
-import { LayerView } from '../../build/layer-view.js';
 import type { CacheMountRecord } from '../../build/cache-mounts.js';
 import { cacheMountKey } from '../../engine/build.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
+import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
+import { sourceDetails } from '../../buildkit/error-source.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
@@ -88,7 +88,11 @@ async function oneMessage<T>(call: GrpcCall, type: MessageName): Promise<T> {
 function workerRecord(version: string): Record<string, unknown> {
   return {
     ID: WORKER_ID,
-    Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host' },
+    Labels: {
+      'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host',
+      // buildx's docker driver offers the docker and oci exporters (and cache export) only on a worker with a snapshotter, as on a containerd-store dockerd.
+      'org.mobyproject.buildkit.worker.snapshotter': 'overlayfs',
+    },
     platforms: [{ Architecture: hostArchitecture(), OS: 'linux' }],
     BuildkitVersion: buildkitVersion(version),
   };
@@ -127,6 +131,19 @@ export class BuildkitControl {
     setTimeout(() => { if (this.builds.get(s.ref) === s) this.builds.delete(s.ref); }, KEEP_FINISHED_MS).unref();
   }
 
+  /**
+   * A Solve refused before its build began: the client's Status call for
+   * the ref (made alongside) ends now rather than waiting for a build that
+   * will never run.
+   */
+  private refused(ref: string): void {
+    if (!BUILD_REF.test(ref)) return;
+    const s = this.state(ref);
+    if (s.solving) return;
+    s.cancel.abort();
+    this.finish(s);
+  }
+
   lookup(path: string): GrpcHandler | undefined {
     const unary = <Req>(req: MessageName, res: MessageName, fn: (r: Req, call: GrpcCall) => Promise<Record<string, unknown>>): GrpcHandler =>
       async (call) => { const r = await oneMessage<Req>(call, req); call.send(encode(res, await fn(r, call))); };
@@ -136,7 +153,10 @@ export class BuildkitControl {
       case '/moby.buildkit.v1.Control/Info':
         return unary('InfoRequest', 'InfoResponse', async () => ({ buildkitVersion: buildkitVersion(this.version) }));
       case '/moby.buildkit.v1.Control/Solve':
-        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call));
+        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call).catch((e: unknown) => {
+          this.refused(r.Ref);
+          throw e;
+        }));
       case '/moby.buildkit.v1.Control/Status':
         return (call) => this.status(call);
       case '/moby.buildkit.v1.Control/DiskUsage':
@@ -159,9 +179,10 @@ export class BuildkitControl {
       case '/moby.buildkit.v1.frontend.LLBBridge/Solve':
         return unary('GatewaySolveRequest', 'GatewaySolveResponse', (r: { Frontend: string; FrontendOpt: Record<string, string>; Definition: Buffer }, call) => this.gatewaySolve(r, call));
       case '/moby.buildkit.v1.frontend.LLBBridge/Return':
-        return unary('ReturnRequest', 'Empty', async (r: { result: { ref: { id: string } | null; refDeprecated: string } | null; error: { code: number; message: string } | null }, call) => {
+        return unary('ReturnRequest', 'Empty', async (r: { result: { ref: { id: string } | null; refDeprecated: string } | null; error: { code: number; message: string; details: GrpcStatusError['details'] } | null }, call) => {
           const s = this.gatewayBuild(call);
-          if (r.error && r.error.code !== 0) s.returned.reject(new GrpcStatusError(r.error.code, r.error.message));
+          // The client's error goes back to it with its details (a Dockerfile range among them).
+          if (r.error && r.error.code !== 0) s.returned.reject(new GrpcStatusError(r.error.code, r.error.message, r.error.details.slice(0, 16)));
           else s.returned.resolve(r.result?.ref?.id ?? r.result?.refDeprecated ?? '');
           return {};
         });
@@ -200,7 +221,7 @@ export class BuildkitControl {
       result = await this.runFrontend(s, r.FrontendOpt, call.signal);
     } catch (e) {
       // buildx prints a status code's name before its message; BuildKit's solve errors carry none (Unknown).
-      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
+      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e), sourceDetails(e));
     }
     const id = `berth-result-${s.results.size}`;
     s.results.set(id, result);
@@ -225,10 +246,7 @@ export class BuildkitControl {
     if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
     const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
-    for (const e of exporters) {
-      if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
-      if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
-    }
+    checkExporters(exporters);
     if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
     if (r.Cache?.Imports.length) throw new NotImplementedError('--cache-from is not supported yet');
     // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
@@ -253,7 +271,8 @@ export class BuildkitControl {
       }
       return await this.export(s, result, exporters, r.Session, call.signal);
     } catch (e) {
-      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
+      if (e instanceof GrpcStatusError) throw e;
+      throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e), sourceDetails(e));
     } finally {
       call.signal.removeEventListener('abort', onAbort);
       s.cancel.abort();
@@ -279,59 +298,15 @@ export class BuildkitControl {
     }
   }
 
-  /**
-   * The exporters: `moby`/`image` name the image (it is in the store
-   * already); `local` and `tar` send its file system to the client's
-   * session (image-export.ts).
-   */
+  /** The exporters (exporters.ts) for the build's result. */
   private async export(
-    s: BuildState, result: FrontendResult, exporters: { Type: string; Attrs: Record<string, string> }[], sessionId: string, signal: AbortSignal,
+    s: BuildState, result: FrontendResult, exporters: ExporterEntry[], sessionId: string, signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    for (const [i, e] of exporters.entries()) {
-      if (e.Type !== 'local' && e.Type !== 'tar') continue;
-      const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, signal);
-      if (!session.methods.has(FILESEND_METHOD)) throw new InvalidParameterError(`the client does not receive files (no ${FILESEND_METHOD} in its session)`);
-      const img = this.engine.images.store.get(result.imageId);
-      if (!img) throw new InvalidParameterError(`image ${result.imageId} is gone`);
-      const v = s.progress.vertex(e.Type === 'tar' ? 'exporting to client tarball' : 'exporting to client directory');
-      const copying = v.status('sending tarball');
-      try {
-        const view = new LayerView(this.engine.layers.lowerDirs(img.topLayer));
-        if (e.Type === 'tar') await sendTreeTar(session.conn, i, view, signal);
-        else await sendTree(session.conn, i, view, signal);
-      } catch (err) {
-        v.complete(errorMessage(err));
-        throw err;
-      }
-      copying.finish();
-      v.complete();
-    }
-    if (!exporters.some((e) => e.Type === 'moby' || e.Type === 'image')) return { ExporterResponse: {} };
-    const names: string[] = [];
-    for (const e of exporters) {
-      if (e.Type !== 'moby' && e.Type !== 'image') continue;
-      for (const n of (e.Attrs.name ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
-        let ref;
-        try { ref = withDefaultTag(parseReference(n)); } catch (err) { throw new InvalidParameterError(`invalid reference format: ${n}: ${errorMessage(err)}`); }
-        names.push(formatReference(ref));
-      }
-    }
-    const v = s.progress.vertex('exporting to image');
-    const writing = v.status(`writing image ${result.imageId}`);
-    writing.finish();
-    for (const n of names) {
-      const naming = v.status(`naming to ${n}`);
-      this.engine.images.tag(result.imageId, n);
-      naming.finish();
-    }
-    v.complete();
-    return {
-      ExporterResponse: {
-        'containerimage.config.digest': result.imageId,
-        'containerimage.digest': result.imageId,
-        ...(names.length ? { 'image.name': names.join(',') } : {}),
-      },
-    };
+    const response = await runExporters({
+      engine: this.engine, progress: s.progress, signal,
+      session: () => this.sessions.get(sessionId, SESSION_WAIT_MS, signal),
+    }, result.imageId, exporters);
+    return { ExporterResponse: response };
   }
 }
 

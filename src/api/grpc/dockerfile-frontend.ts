@@ -25,13 +25,15 @@ import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
 import { readDockerignore } from '../../build/dockerignore.js';
 import { parseDockerfile } from '../../build/parser/index.js';
-import { hostArchitecture } from '../../image/config.js';
+import { checkPlatform } from '../../build/platform.js';
+import { checkSyntax } from '../../build/syntax.js';
 import { diffCopy } from '../../buildkit/filesync.js';
 import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import { sessionSecrets } from '../../buildkit/secrets.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
+import { attachSource } from '../../buildkit/error-source.js';
 
 const MAX_DOCKERFILE_BYTES = 16 << 20;
 
@@ -45,11 +47,6 @@ export interface FrontendResult {
   imageId: string;
   /** The image config, as BuildKit's frontend returns it in `containerimage.config`. */
   config: Buffer;
-}
-
-function isHostPlatform(p: string): boolean {
-  const host = `linux/${hostArchitecture()}`;
-  return p.split(',').every((x) => x === '' || x === host || x === 'linux');
 }
 
 /** BuildParams for `POST /build`'s service from frontend options. */
@@ -82,7 +79,7 @@ export function paramsFromFrontendOpts(opts: Record<string, string>): { params: 
         p.networkMode = v;
         break;
       case 'platform':
-        if (!isHostPlatform(v)) throw new NotImplementedError(`building for ${v} is not supported: berth builds for linux/${hostArchitecture()}`);
+        checkPlatform(v, '--platform');
         break;
       case 'add-hosts':
         // buildx sends `name=ip` fields; the classic builder's extrahosts (and a container's ExtraHosts) are `name:ip`.
@@ -138,79 +135,85 @@ export async function runDockerfileFrontend(
 
   let v = progress.vertex(`[internal] load build definition from ${posix.basename(filename)}`);
   const df = await fetchDockerfile(session, filename, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
-  v.log(`transferring dockerfile: ${df.text.length}B\n`);
-  // Parsed here first so that a syntax error names the client's file (`Dockerfile:2: …`), not the copy the build service reads.
+  // Errors past this point point at the client's Dockerfile (error-source.ts): buildx prints the lines above the message.
   try {
-    parseDockerfile(df.text.toString('utf8'), { file: filename });
-  } catch (e) {
-    v.complete(errorMessage(e));
-    throw e;
-  }
-  v.complete();
-
-  let ignoreText = df.ignore;
-  if (!ignoreText) {
-    v = progress.vertex('[internal] load .dockerignore');
-    ignoreText = await fetchDockerignore(session, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
-    v.log(`transferring context: ${ignoreText?.length ?? 0}B\n`);
-    v.complete();
-  }
-  const excludes = ignoreText ? readDockerignore(ignoreText.toString('utf8')) : [];
-
-  // The Dockerfile travels in the context tar under a name no context file has; it is deleted before the build runs.
-  const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
-  params.dockerfile = hidden;
-  v = progress.vertex('[internal] load build context');
-  const pack = tarStream.pack();
-  // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
-  pack.on('error', () => undefined);
-  let sent = 0;
-  const sending = (async () => {
-    const sink = tarSink(pack);
-    await diffCopy(session.conn, { dirName: 'context', excludePatterns: excludes, signal }, {
-      entry: (e, data) => { sent += e.size; return sink.entry(e, data); },
-    });
-    const extra: [string, Buffer][] = [[hidden, df.text]];
-    if (df.ignore) extra.push([`${hidden}.dockerignore`, df.ignore]);
-    for (const [name, data] of extra) {
-      await new Promise<void>((res, rej) => { pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, data, (e) => (e ? rej(e) : res())); });
-    }
-    pack.finalize();
-  })();
-  sending.catch((e: unknown) => pack.destroy(e as Error));
-  const preparing = engine.builds.prepare(params, pack as unknown as Readable);
-  const [sendResult, prepResult] = await Promise.allSettled([sending, preparing]);
-  if (sendResult.status === 'rejected' || prepResult.status === 'rejected') {
-    if (prepResult.status === 'fulfilled') await engine.builds.dispose(prepResult.value);
-    // The transfer's own error says more than the extraction's "unexpected end of tar".
-    const err = sendResult.status === 'rejected' ? sendResult.reason : (prepResult as PromiseRejectedResult).reason;
-    v.complete(errorMessage(err));
-    throw err;
-  }
-  const prepared = prepResult.value;
-  v.log(`transferring context: ${sent}B\n`);
-  v.complete();
-  try {
-    await rm(join(prepared.contextDir, hidden), { force: true });
-    await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
-    const steps = new StepVertexes(progress, prepared.dockerfile);
-    let result;
+    v.log(`transferring dockerfile: ${df.text.length}B\n`);
+    // Parsed here first so that a syntax error names the client's file (`Dockerfile:2: …`), not the copy the build service reads.
     try {
-      result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session) });
+      checkSyntax(parseDockerfile(df.text.toString('utf8'), { file: filename }), opts['build-arg:BUILDKIT_SYNTAX']);
     } catch (e) {
-      steps.end(errorMessage(e));
+      v.complete(errorMessage(e));
       throw e;
     }
-    steps.end();
-    // BuildKit lists warnings after the build ("1 warning found"): unused build args, as the classic builder says them.
-    if (steps.warnings.length) {
-      const w = progress.vertex('[internal] build warnings');
-      for (const text of steps.warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
-      w.complete();
+    v.complete();
+
+    let ignoreText = df.ignore;
+    if (!ignoreText) {
+      v = progress.vertex('[internal] load .dockerignore');
+      ignoreText = await fetchDockerignore(session, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
+      v.log(`transferring context: ${ignoreText?.length ?? 0}B\n`);
+      v.complete();
     }
-    const img = engine.images.store.get(result.imageId);
-    return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}') };
-  } finally {
-    await engine.builds.dispose(prepared);
+    const excludes = ignoreText ? readDockerignore(ignoreText.toString('utf8')) : [];
+
+    // The Dockerfile travels in the context tar under a name no context file has; it is deleted before the build runs.
+    const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
+    params.dockerfile = hidden;
+    params.dockerfileName = filename;
+    v = progress.vertex('[internal] load build context');
+    const pack = tarStream.pack();
+    // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
+    pack.on('error', () => undefined);
+    let sent = 0;
+    const sending = (async () => {
+      const sink = tarSink(pack);
+      await diffCopy(session.conn, { dirName: 'context', excludePatterns: excludes, signal }, {
+        entry: (e, data) => { sent += e.size; return sink.entry(e, data); },
+      });
+      const extra: [string, Buffer][] = [[hidden, df.text]];
+      if (df.ignore) extra.push([`${hidden}.dockerignore`, df.ignore]);
+      for (const [name, data] of extra) {
+        await new Promise<void>((res, rej) => { pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, data, (e) => (e ? rej(e) : res())); });
+      }
+      pack.finalize();
+    })();
+    sending.catch((e: unknown) => pack.destroy(e as Error));
+    const preparing = engine.builds.prepare(params, pack as unknown as Readable);
+    const [sendResult, prepResult] = await Promise.allSettled([sending, preparing]);
+    if (sendResult.status === 'rejected' || prepResult.status === 'rejected') {
+      if (prepResult.status === 'fulfilled') await engine.builds.dispose(prepResult.value);
+      // The transfer's own error says more than the extraction's "unexpected end of tar".
+      const err = sendResult.status === 'rejected' ? sendResult.reason : (prepResult as PromiseRejectedResult).reason;
+      v.complete(errorMessage(err));
+      throw err;
+    }
+    const prepared = prepResult.value;
+    v.log(`transferring context: ${sent}B\n`);
+    v.complete();
+    try {
+      await rm(join(prepared.contextDir, hidden), { force: true });
+      await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
+      const steps = new StepVertexes(progress, prepared.dockerfile);
+      let result;
+      try {
+        result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session) });
+      } catch (e) {
+        steps.end(errorMessage(e));
+        throw e;
+      }
+      steps.end();
+      // BuildKit lists warnings after the build ("1 warning found"): unused build args, as the classic builder says them.
+      if (steps.warnings.length) {
+        const w = progress.vertex('[internal] build warnings');
+        for (const text of steps.warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
+        w.complete();
+      }
+      const img = engine.images.store.get(result.imageId);
+      return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}') };
+    } finally {
+      await engine.builds.dispose(prepared);
+    }
+  } catch (e) {
+    throw attachSource(e, filename, df.text);
   }
 }

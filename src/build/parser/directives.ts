@@ -24,6 +24,8 @@ export interface CheckDirective {
   skip: string[];
   /** `skip=all`. */
   skipAll: boolean;
+  /** `experimental=A,B`: experimental checks to run (berth has none, so nothing is enabled). */
+  experimental: string[];
   /** `error=true`: failing checks fail the build. */
   error: boolean;
 }
@@ -89,28 +91,33 @@ export class DirectiveScanner {
 }
 
 /**
- * Parses the value of `# check=`: `;`-separated `skip=<names|all>` and
- * `error=<bool>` (booleans as Go's `strconv.ParseBool` reads them, which is
- * what BuildKit uses).
+ * Parses the value of `# check=` (or the BUILDKIT_DOCKERFILE_CHECK build
+ * arg) as BuildKit's linter.ParseLintOptions does: the first word only,
+ * `;`-separated `skip=<names|all>`, `experimental=<names|all>` and
+ * `error=<bool>` (booleans as Go's `strconv.ParseBool` reads them). A
+ * malformed value fails with BuildKit's `failed to parse check options: …`.
  */
 export function parseCheckDirective(value: string): CheckDirective {
-  const out: CheckDirective = { skip: [], skipAll: false, error: false };
-  const text = value.trim();
+  const out: CheckDirective = { skip: [], skipAll: false, experimental: [], error: false };
+  const text = value.trim().split(' ')[0];
   if (text === '') return out;
-  for (const part of text.split(';')) {
+  const bad = (msg: string): never => { throw new InvalidParameterError(`failed to parse check options: ${msg}`); };
+  for (const part of text.split(';').slice(0, 3)) {
     const eq = part.indexOf('=');
-    if (eq < 0) throw new InvalidParameterError(`invalid check option "${part}"`);
+    if (eq < 0) bad(`invalid check option ${JSON.stringify(part)}`);
     const key = part.slice(0, eq).trim();
     const v = part.slice(eq + 1).trim();
     if (key === 'skip') {
       if (v === 'all') out.skipAll = true;
       else out.skip = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    } else if (key === 'experimental') {
+      out.experimental = v === 'all' ? ['all'] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
     } else if (key === 'error') {
       const b = parseGoBool(v);
-      if (b === undefined) throw new InvalidParameterError(`failed to parse check option "${part}": invalid syntax`);
-      out.error = b;
+      if (b === undefined) bad(`failed to parse check option ${JSON.stringify(part)}: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+      out.error = b!;
     } else {
-      throw new InvalidParameterError(`invalid check option "${key}"`);
+      bad(`invalid check option ${JSON.stringify(key)}`);
     }
   }
   return out;

@@ -12,7 +12,7 @@ test('directives: syntax, escape and check at the top', () => {
   const d = directives('# syntax=docker/dockerfile:1\n# escape=`\n# check=skip=JSONArgsRecommended;error=true\n\nFROM a\n');
   assert.equal(d.syntax, 'docker/dockerfile:1');
   assert.equal(d.escape, '`');
-  assert.deepEqual(d.check, { skip: ['JSONArgsRecommended'], skipAll: false, error: true });
+  assert.deepEqual(d.check, { skip: ['JSONArgsRecommended'], skipAll: false, experimental: [], error: true });
   assert.deepEqual(d.found.map((f) => [f.name, f.line]), [['syntax', 1], ['escape', 2], ['check', 3]]);
 });
 
@@ -55,9 +55,12 @@ test('directives: escape accepts only backslash or backtick', () => {
 });
 
 test('directives: check values', () => {
-  assert.deepEqual(parseCheckDirective('skip=all'), { skip: [], skipAll: true, error: false });
-  assert.deepEqual(parseCheckDirective('skip=A, B ;error=TRUE'), { skip: ['A', 'B'], skipAll: false, error: true });
-  assert.deepEqual(parseCheckDirective('error=0'), { skip: [], skipAll: false, error: false });
+  assert.deepEqual(parseCheckDirective('skip=all'), { skip: [], skipAll: true, experimental: [], error: false });
+  assert.deepEqual(parseCheckDirective('skip=A,B;error=TRUE'), { skip: ['A', 'B'], skipAll: false, experimental: [], error: true });
+  // Like BuildKit, only the first word counts.
+  assert.deepEqual(parseCheckDirective(' error=true ignored=words'), { skip: [], skipAll: false, experimental: [], error: true });
+  assert.deepEqual(parseCheckDirective('experimental=all;skip=X'), { skip: ['X'], skipAll: false, experimental: ['all'], error: false });
+  assert.deepEqual(parseCheckDirective('error=0'), { skip: [], skipAll: false, experimental: [], error: false });
   assert.throws(() => parseCheckDirective('error=maybe'), /failed to parse check option/);
   assert.throws(() => parseCheckDirective('nope=1'), /invalid check option "nope"/);
   assert.throws(() => parseCheckDirective('skip'), /invalid check option "skip"/);
