@@ -201,7 +201,7 @@ export class BuildService {
   }
 
   /** Runs a prepared build, writing the classic builder's stream to `out`. */
-  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets'> = {}): Promise<BuildResult> {
+  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets' | 'cacheImport'> = {}): Promise<BuildResult> {
     if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
     await this.removeLeftoverContainers();
     // Layers a build imported are not garbage until its images reference them.
@@ -215,6 +215,7 @@ export class BuildService {
       quiet: p.params.quiet, network: p.network, resources: p.params.resources,
       ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal, trace,
       ...(extra.secrets ? { secrets: extra.secrets } : {}),
+      ...(extra.cacheImport ? { cacheImport: extra.cacheImport } : {}),
     });
     try {
       return await builder.run();

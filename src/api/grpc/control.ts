@@ -34,6 +34,7 @@ import type { CacheMountRecord } from '../../build/cache-mounts.js';
 import { cacheMountKey } from '../../engine/build.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
+import { exportCaches, loadCacheImports, planCache, type CacheOptionsEntry, type CachePlan } from './build-cache-options.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
@@ -67,6 +68,8 @@ interface BuildState {
   cancel: AbortController;
   /** A Control.Solve took this build. */
   solving: boolean;
+  /** The Solve's --cache-from and --cache-to, set before its session is known to the frontend. */
+  cache?: CachePlan;
 }
 
 function checkRef(ref: string, what: string): string {
@@ -88,7 +91,11 @@ async function oneMessage<T>(call: GrpcCall, type: MessageName): Promise<T> {
 function workerRecord(version: string): Record<string, unknown> {
   return {
     ID: WORKER_ID,
-    Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host' },
+    // The snapshotter label is how buildx's docker driver learns that this builder exports caches (driver/docker Features: CacheExport).
+    Labels: {
+      'org.mobyproject.buildkit.worker.executor': 'oci', 'org.mobyproject.buildkit.worker.hostname': os.hostname(), 'org.mobyproject.buildkit.worker.network': 'host',
+      'org.mobyproject.buildkit.worker.snapshotter': 'overlayfs',
+    },
     platforms: [{ Architecture: hostArchitecture(), OS: 'linux' }],
     BuildkitVersion: buildkitVersion(version),
   };
@@ -100,7 +107,7 @@ function buildkitVersion(version: string): Record<string, string> {
 
 interface SolveRequestMsg {
   Ref: string; Definition: Buffer; ExporterDeprecated: string; ExporterAttrsDeprecated: Record<string, string>; Session: string; Frontend: string;
-  FrontendAttrs: Record<string, string>; Cache: { Exports: unknown[]; Imports: unknown[] } | null; Entitlements: string[];
+  FrontendAttrs: Record<string, string>; Cache: { Exports: CacheOptionsEntry[]; Imports: CacheOptionsEntry[] } | null; Entitlements: string[];
   Exporters: { Type: string; Attrs: Record<string, string> }[];
 }
 
@@ -213,7 +220,8 @@ export class BuildkitControl {
     try {
       const sessionId = await Promise.race([s.session.promise, aborted(s.cancel.signal)]);
       const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, s.cancel.signal);
-      return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal);
+      const importer = s.cache ? await loadCacheImports(this.engine, s.cache, session, s.progress, s.cancel.signal) : undefined;
+      return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal, importer);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -229,13 +237,13 @@ export class BuildkitControl {
       if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
       if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
     }
-    if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
-    if (r.Cache?.Imports.length) throw new NotImplementedError('--cache-from is not supported yet');
+    const cache = planCache(r.Cache);
     // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
     for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
     const s = this.state(ref);
     if (s.solving) throw new InvalidParameterError(`build ${ref} is already running`);
     s.solving = true;
+    s.cache = cache;
     s.session.resolve(r.Session);
     const onAbort = () => s.cancel.abort();
     call.signal.addEventListener('abort', onAbort);
@@ -251,7 +259,11 @@ export class BuildkitControl {
         result = s.results.get(id);
         if (!result) throw new InvalidParameterError(id ? `no result ${JSON.stringify(id)} in build ${ref}` : 'the build returned no result');
       }
-      return await this.export(s, result, exporters, r.Session, call.signal);
+      const res = await this.export(s, result, exporters, r.Session, call.signal);
+      const cacheRes = await exportCaches(
+        this.engine, cache, result.steps, result.finalStage, () => this.sessions.get(r.Session, SESSION_WAIT_MS, call.signal), s.progress, call.signal,
+      );
+      return { ExporterResponse: { ...(res.ExporterResponse as Record<string, string>), ...cacheRes } };
     } catch (e) {
       throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e));
     } finally {
