@@ -70,6 +70,7 @@ const MESSAGES: Record<string, MessageSpec> = {
     fields: {
       ID: f('string', 1), Mutable: f('bool', 2), InUse: f('bool', 3), Size: f('int64', 4), CreatedAt: f('Timestamp', 6),
       LastUsedAt: f('Timestamp', 7), UsageCount: f('int64', 8), Description: f('string', 9), RecordType: f('string', 10), Shared: f('bool', 11),
+      Parents: rep('string', 12),
     },
   },
   DiskUsageResponse: { fields: { record: rep('UsageRecord', 1) } },

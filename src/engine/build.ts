@@ -37,6 +37,7 @@ import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { CacheMountDirs } from '../build/cache-mounts.js';
+import { buildCacheUsage, cacheMountRecordId, cacheRecordId, type BuildCacheRecord } from './build-cache-usage.js';
 import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
@@ -247,6 +248,11 @@ export class BuildService {
     await rm(p.dir, { recursive: true, force: true });
   }
 
+  /** The build cache's records, as `system df`, `buildx du` and prune count them (build-cache-usage.ts). */
+  usage(): Promise<BuildCacheRecord[]> {
+    return buildCacheUsage({ cache: this.cache, cacheMounts: this.cacheMounts, images: this.images.store, containers: this.containers.store, layers: this.layers });
+  }
+
   /**
    * `builder prune`: deletes cache entries, then the images only the cache
    * kept (no tag, no container, no child image), then their layers.
@@ -263,7 +269,7 @@ export class BuildService {
     // RUN --mount=type=cache directories not in use go too, as BuildKit prunes its exec.cachemount records.
     const mounts = await this.cacheMounts.prune(o.unusedForMs);
     return {
-      CachesDeleted: [...doomed.map((e) => e.key), ...mounts.map((m) => cacheMountKey(m.hash))],
+      CachesDeleted: [...doomed.map((e) => cacheRecordId(e.key)), ...mounts.map((m) => cacheMountRecordId(m.hash))],
       SpaceReclaimed: freed + mounts.reduce((n, m) => n + m.size, 0),
     };
   }
@@ -389,11 +395,6 @@ export class BuildService {
   }
 }
 
-
-/** How a cache mount directory is named in `builder prune`'s CachesDeleted and `buildx du`. */
-export function cacheMountKey(hash: string): string {
-  return `cachemount:${hash}`;
-}
 
 /**
  * Removes the mount points the runtime made for RUN --mount targets from a

@@ -30,8 +30,7 @@ import { decode, encode, timestamp, type MessageName } from '../../buildkit/mess
 import { BuildProgress } from '../../buildkit/progress.js';
 import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
 import { LayerView } from '../../build/layer-view.js';
-import type { CacheMountRecord } from '../../build/cache-mounts.js';
-import { cacheMountKey } from '../../engine/build.js';
+import type { BuildCacheRecord } from '../../engine/build-cache-usage.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 import { exportCaches, loadCacheImports, planCache, type CacheOptionsEntry, type CachePlan } from './build-cache-options.js';
@@ -150,8 +149,7 @@ export class BuildkitControl {
         return unary('DiskUsageRequest', 'DiskUsageResponse', async (r: { filter: string[] }) => {
           // buildx sends its filters joined into one string: [""] when there are none.
           if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters are not supported yet');
-          const mounts = (await this.engine.builds.cacheMounts.list()).map(cacheMountRecord);
-          return { record: [...this.engine.builds.cache.all().map(usageRecord), ...mounts] };
+          return { record: (await this.engine.builds.usage()).map(usageRecord) };
         });
       case '/moby.buildkit.v1.Control/Prune':
         return (call) => this.prune(call);
@@ -282,11 +280,10 @@ export class BuildkitControl {
     const r = await oneMessage<{ filter: string[]; all: boolean; keepDuration: number; keepBytes: number }>(call, 'PruneRequest');
     if (r.keepBytes) throw new NotImplementedError('prune --keep-storage is not supported yet');
     if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters other than until are not supported yet');
-    const before = new Map(this.engine.builds.cache.all().map((e) => [e.key, usageRecord(e)]));
-    for (const m of await this.engine.builds.cacheMounts.list()) before.set(cacheMountKey(m.hash), cacheMountRecord(m));
+    const before = new Map((await this.engine.builds.usage()).map((u) => [u.id, usageRecord(u)]));
     const res = await this.engine.builds.prune(r.keepDuration > 0 ? { unusedForMs: Math.floor(r.keepDuration / 1e6) } : {});
-    for (const key of res.CachesDeleted) {
-      const rec = before.get(key);
+    for (const id of res.CachesDeleted) {
+      const rec = before.get(id);
       if (rec) call.send(encode('UsageRecord', rec));
     }
   }
@@ -347,22 +344,11 @@ export class BuildkitControl {
   }
 }
 
-/** A row of the engine's build cache table. */
-type CacheEntry = ReturnType<Engine['builds']['cache']['all']>[number];
-
-/** A build cache row as BuildKit's disk usage record (what `buildx du` and `prune` print). */
-function usageRecord(e: CacheEntry): Record<string, unknown> {
+/** A build cache record (build-cache-usage.ts) as BuildKit's disk usage record (what `buildx du` and `prune` print). */
+function usageRecord(u: BuildCacheRecord): Record<string, unknown> {
   return {
-    ID: e.key.replace(/^sha256:/, ''), Mutable: false, InUse: false, Size: e.size, CreatedAt: timestamp(e.created),
-    LastUsedAt: timestamp(e.lastUsed), UsageCount: 1, Description: e.original, RecordType: 'regular', Shared: false,
-  };
-}
-
-/** A RUN --mount=type=cache directory as BuildKit's disk usage record. */
-function cacheMountRecord(m: CacheMountRecord): Record<string, unknown> {
-  return {
-    ID: cacheMountKey(m.hash).replace(/:/g, '-'), Mutable: true, InUse: m.inUse, Size: m.size, CreatedAt: timestamp(m.created),
-    LastUsedAt: timestamp(m.lastUsed), UsageCount: 1, Description: `cached mount ${m.id.slice(0, 200)}`, RecordType: 'exec.cachemount', Shared: false,
+    ID: u.id, Mutable: u.mutable, InUse: u.inUse, Size: u.size, CreatedAt: timestamp(u.createdAt), LastUsedAt: timestamp(u.lastUsedAt),
+    UsageCount: u.usageCount, Description: u.description, RecordType: u.type, Shared: u.shared, Parents: u.parents,
   };
 }
 
