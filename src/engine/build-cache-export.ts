@@ -9,7 +9,7 @@
  * layer or compressed blob is no longer here is left out (with the steps
  * after it in its chain, which could not be reached on import anyway).
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { buildCacheArtifact, type CacheArtifact, type CacheStep, type Descriptor } from '../build/cache-manifest.js';
 import type { BuildCacheStore } from '../store/build-cache.js';
 import type { ContentStore } from '../store/content-store.js';
@@ -21,9 +21,9 @@ export interface UsedStep { key: string; stage: number }
 
 export type CacheMode = 'min' | 'max';
 
-/** Where a cache's blobs go; `write` skips a blob the target has. */
+/** Where a cache's blobs go; `write` skips a blob the target has, and may `open` the blob more than once (a retried upload). */
 export interface CacheBlobTarget {
-  write(desc: Descriptor, data: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void>;
+  write(desc: Descriptor, open: () => Readable, signal: AbortSignal): Promise<void>;
 }
 
 export interface CacheExportStores {
@@ -71,8 +71,6 @@ export function stepsToExport(stores: CacheExportStores, used: readonly UsedStep
   return out;
 }
 
-async function* once(b: Buffer): AsyncGenerator<Buffer> { yield b; }
-
 /**
  * Writes the artifact's blobs (layers from the content store, image
  * configs from the image store), then the cache config and the manifest;
@@ -90,17 +88,17 @@ export async function writeCacheArtifact(
     if (isConfig) {
       const img = stores.images.get(d.digest);
       if (!img) throw new Error(`image ${d.digest} is gone`);
-      await target.write(d, once(img.configBytes), signal);
+      await target.write(d, () => Readable.from([img.configBytes]), signal);
     } else {
-      await target.write(d, stores.content.open(d.digest) as Readable & AsyncIterable<Buffer>, signal);
+      await target.write(d, () => stores.content.open(d.digest), signal);
     }
     done();
   }
   let done = progress(`writing config ${artifact.cacheConfigDesc.digest}`);
-  await target.write(artifact.cacheConfigDesc, once(artifact.cacheConfig), signal);
+  await target.write(artifact.cacheConfigDesc, () => Readable.from([artifact.cacheConfig]), signal);
   done();
   done = progress(`writing cache image manifest ${artifact.manifestDesc.digest}`);
-  await target.write(artifact.manifestDesc, once(artifact.manifest), signal);
+  await target.write(artifact.manifestDesc, () => Readable.from([artifact.manifest]), signal);
   done();
   return artifact;
 }

@@ -54,12 +54,20 @@ export interface ImportedCache {
   name: string;
   steps: Map<string, CacheStep>;
   source: CacheBlobSource;
+  /** Lets go of the source (a registry connection) once the build is over. */
+  close?(): void;
 }
 
-/** Reads an artifact's manifest and cache config. */
-export async function loadImportedCache(name: string, source: CacheBlobSource, manifest: Descriptor, signal: AbortSignal): Promise<ImportedCache> {
-  checkDigest(manifest.digest, 'manifest');
-  const m = parseCacheManifest(await readAll(source, manifest, MAX_MANIFEST_BYTES, signal));
+/** Reads an artifact's manifest (by its descriptor, or as fetched already) and cache config. */
+export async function loadImportedCache(name: string, source: CacheBlobSource, manifest: Descriptor | Buffer, signal: AbortSignal): Promise<ImportedCache> {
+  let bytes: Buffer;
+  if (Buffer.isBuffer(manifest)) {
+    bytes = manifest;
+  } else {
+    checkDigest(manifest.digest, 'manifest');
+    bytes = await readAll(source, manifest, MAX_MANIFEST_BYTES, signal);
+  }
+  const m = parseCacheManifest(bytes);
   const steps = parseCacheConfig(await readAll(source, m.cacheConfig, MAX_CACHE_CONFIG_BYTES, signal), m.blobs);
   return { name, steps, source };
 }
@@ -74,6 +82,10 @@ export class CacheImporter {
 
   get stepCount(): number {
     return this.caches.reduce((n, c) => n + c.steps.size, 0);
+  }
+
+  close(): void {
+    for (const c of this.caches) c.close?.();
   }
 
   /** The image of step `key` on `parentImageId` from an imported cache, made here; undefined when no cache has it. */

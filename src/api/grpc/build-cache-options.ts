@@ -18,23 +18,26 @@ import type { Engine } from '../../engine/engine.js';
 import type { Descriptor } from '../../build/cache-manifest.js';
 import { stepsToExport, writeCacheArtifact, type CacheBlobTarget, type CacheExportStores, type CacheMode, type UsedStep } from '../../engine/build-cache-export.js';
 import { CacheImporter, loadImportedCache, type CacheBlobSource, type ImportedCache } from '../../engine/build-cache-import.js';
+import { registryCacheRepository } from '../../engine/build-cache-registry.js';
 import { CONTENT_METHODS, SessionContentStore } from '../../buildkit/session-content.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 
 export interface CacheOptionsEntry { Type: string; Attrs: Record<string, string> }
 
-export interface CacheExportSpec { type: 'local'; dest: string; mode: CacheMode; ignoreError: boolean }
-export interface CacheImportSpec { type: 'local'; src: string; digest: string }
+export type CacheExportSpec = ({ type: 'local'; dest: string } | { type: 'registry'; ref: string }) & { mode: CacheMode; ignoreError: boolean };
+export type CacheImportSpec = { type: 'local'; src: string; digest: string } | { type: 'registry'; ref: string };
 
 export interface CachePlan { exports: CacheExportSpec[]; imports: CacheImportSpec[] }
 
 /** Attributes each type takes (buildkit's cache/remotecache/*), and the values berth honours where it has a choice. */
 const EXPORT_ATTRS: Record<string, Set<string>> = {
   local: new Set(['dest', 'mode', 'tag', 'ignore-error', 'oci-mediatypes', 'image-manifest', 'compression']),
+  registry: new Set(['ref', 'mode', 'ignore-error', 'oci-mediatypes', 'image-manifest', 'compression']),
 };
 const IMPORT_ATTRS: Record<string, Set<string>> = {
   local: new Set(['src', 'digest', 'tag']),
+  registry: new Set(['ref']),
 };
 
 function bool(v: string | undefined, what: string): boolean {
@@ -70,12 +73,23 @@ export function planCache(cache: { Exports: CacheOptionsEntry[]; Imports: CacheO
     if (e.Attrs.compression !== undefined && e.Attrs.compression !== 'gzip') {
       throw new NotImplementedError(`--cache-to compression=${e.Attrs.compression} is not supported: berth's layers are gzip`);
     }
+    const ignoreError = bool(e.Attrs['ignore-error'], 'ignore-error');
+    if (e.Type === 'registry') {
+      if (!e.Attrs.ref) throw new InvalidParameterError('registry cache exporter requires ref');
+      plan.exports.push({ type: 'registry', ref: e.Attrs.ref, mode, ignoreError });
+      continue;
+    }
     const dest = e.Attrs.dest ?? '';
     if (!dest) throw new InvalidParameterError('local cache exporter requires dest');
-    plan.exports.push({ type: 'local', dest, mode, ignoreError: bool(e.Attrs['ignore-error'], 'ignore-error') });
+    plan.exports.push({ type: 'local', dest, mode, ignoreError });
   }
   for (const e of cache?.Imports ?? []) {
     checkAttrs('--cache-from', e, IMPORT_ATTRS);
+    if (e.Type === 'registry') {
+      if (!e.Attrs.ref) throw new InvalidParameterError('registry cache importer requires ref');
+      plan.imports.push({ type: 'registry', ref: e.Attrs.ref });
+      continue;
+    }
     const src = e.Attrs.src ?? '';
     if (!src) throw new InvalidParameterError('local cache importer requires src');
     if (!/^sha256:[0-9a-f]{64}$/.test(e.Attrs.digest ?? '')) throw new InvalidParameterError('local cache importer requires explicit digest');
@@ -106,14 +120,25 @@ export async function loadCacheImports(
   if (!plan.imports.length) return undefined;
   const caches: ImportedCache[] = [];
   for (const im of plan.imports) {
-    const name = `local:${im.src}`;
+    const name = im.type === 'local' ? `local:${im.src}` : im.ref;
     const v = progress.vertex(`importing cache manifest from ${name}`);
     try {
-      const store = sessionStore(session, name);
-      const size = await store.info(im.digest, signal);
-      if (size === undefined) throw new InvalidParameterError(`${im.digest}: not found in ${name}`);
-      const source: CacheBlobSource = { read: (d, sig) => store.read(d, sig) };
-      const c = await loadImportedCache(name, source, { mediaType: '', digest: im.digest, size }, signal);
+      let c: ImportedCache;
+      if (im.type === 'local') {
+        const store = sessionStore(session, name);
+        const size = await store.info(im.digest, signal);
+        if (size === undefined) throw new InvalidParameterError(`${im.digest}: not found in ${name}`);
+        const source: CacheBlobSource = { read: (d, sig) => store.read(d, sig) };
+        c = await loadImportedCache(name, source, { mediaType: '', digest: im.digest, size }, signal);
+      } else {
+        const repo = await registryCacheRepository(engine.distribution, im.ref, undefined, signal);
+        try {
+          c = { ...await loadImportedCache(name, repo.source, (await repo.getManifest()).bytes, signal), close: () => repo.close() };
+        } catch (e) {
+          repo.close();
+          throw e;
+        }
+      }
       if (c.steps.size === 0) v.log(`${name} holds no berth build steps (a cache made by BuildKit's own solver gives no hits here)\n`);
       caches.push(c);
       v.complete();
@@ -136,8 +161,9 @@ export async function exportCaches(
 ): Promise<Record<string, string>> {
   const response: Record<string, string> = {};
   for (const ex of plan.exports) {
-    const name = `local:${ex.dest}`;
-    const v = progress.vertex('exporting cache to client directory');
+    const name = ex.type === 'local' ? `local:${ex.dest}` : ex.ref;
+    const v = progress.vertex(ex.type === 'local' ? 'exporting cache to client directory' : 'exporting cache to registry');
+    const say = (what: string) => { const st = v.status(what); return () => st.finish(); };
     try {
       const steps = stepsToExport(stores(engine), used, finalStage, ex.mode);
       if (steps.length === 0) {
@@ -145,10 +171,22 @@ export async function exportCaches(
         v.complete();
         continue;
       }
-      const store = sessionStore(await session(), name);
-      const target: CacheBlobTarget = { write: (d: Descriptor, data, sig) => store.write(d, data, sig) };
-      const artifact = await writeCacheArtifact(stores(engine), steps, target, signal, (what) => { const st = v.status(what); return () => st.finish(); });
-      response['cache.manifest'] = JSON.stringify(artifact.manifestDesc);
+      if (ex.type === 'local') {
+        const store = sessionStore(await session(), name);
+        const target: CacheBlobTarget = { write: (d: Descriptor, open, sig) => store.write(d, open() as AsyncIterable<Buffer>, sig) };
+        const artifact = await writeCacheArtifact(stores(engine), steps, target, signal, say);
+        response['cache.manifest'] = JSON.stringify(artifact.manifestDesc);
+      } else {
+        const repo = await registryCacheRepository(engine.distribution, ex.ref, undefined, signal);
+        try {
+          const artifact = await writeCacheArtifact(stores(engine), steps, repo.target, signal, say);
+          const done = say(`pushing manifest for ${ex.ref}`);
+          await repo.putManifest(artifact);
+          done();
+        } finally {
+          repo.close();
+        }
+      }
       v.complete();
     } catch (e) {
       v.complete(ex.ignoreError ? undefined : errorMessage(e));

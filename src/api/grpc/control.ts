@@ -219,7 +219,11 @@ export class BuildkitControl {
       const sessionId = await Promise.race([s.session.promise, aborted(s.cancel.signal)]);
       const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, s.cancel.signal);
       const importer = s.cache ? await loadCacheImports(this.engine, s.cache, session, s.progress, s.cancel.signal) : undefined;
-      return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal, importer);
+      try {
+        return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal, importer);
+      } finally {
+        importer?.close();
+      }
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
