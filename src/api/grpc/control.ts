@@ -110,6 +110,22 @@ interface SolveRequestMsg {
   Exporters: { Type: string; Attrs: Record<string, string> }[];
 }
 
+/** What a Solve asks for that berth refuses, refused before anything starts; its exporters and cache options. */
+function checkSolve(r: SolveRequestMsg): { exporters: { Type: string; Attrs: Record<string, string> }[]; cache: CachePlan } {
+  // An LLB definition (buildctl, a client's own graph) would wait for a gateway that never comes.
+  if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
+  const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
+  for (const e of exporters) {
+    if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
+    if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
+  }
+  const cache = planCache(r.Cache);
+  // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
+  for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
+  return { exporters, cache };
+}
+
 export class BuildkitControl {
   private readonly builds = new Map<string, BuildState>();
 
@@ -229,19 +245,25 @@ export class BuildkitControl {
     }
   }
 
+  /** A Solve refused before it started: the client's gateway, waiting for its session, hears the same error (else it waits for ever). */
+  private refuse(ref: string, e: unknown): void {
+    const s = this.state(ref);
+    if (s.solving) return;
+    s.session.reject(e);
+    s.cancel.abort();
+    this.finish(s);
+  }
+
   private async solve(r: SolveRequestMsg, call: GrpcCall): Promise<Record<string, unknown>> {
     const ref = checkRef(r.Ref, 'ref');
-    // An LLB definition (buildctl, a client's own graph) would wait for a gateway that never comes.
-    if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
-    const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
-    for (const e of exporters) {
-      if (!['moby', 'image', 'local', 'tar'].includes(e.Type)) throw new NotImplementedError(`exporter ${JSON.stringify(e.Type)} is not supported yet: berth exports to its image store (--load), local and tar`);
-      if (/^(1|true)$/i.test(e.Attrs.push ?? '')) throw new NotImplementedError('pushing from the build is not supported yet: use docker push');
+    let checked: ReturnType<typeof checkSolve>;
+    try {
+      checked = checkSolve(r);
+    } catch (e) {
+      this.refuse(ref, e);
+      throw e;
     }
-    const cache = planCache(r.Cache);
-    // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
-    for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
+    const { exporters, cache } = checked;
     const s = this.state(ref);
     if (s.solving) throw new InvalidParameterError(`build ${ref} is already running`);
     s.solving = true;
