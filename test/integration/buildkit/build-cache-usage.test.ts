@@ -28,12 +28,17 @@ async function apiRecords(): Promise<ApiRecord[]> {
   return (JSON.parse(r.text) as { BuildCache: ApiRecord[] }).BuildCache;
 }
 
-/** `docker buildx du`: the IDs it lists (a mutable record's `*` dropped) and its Total line. */
-async function buildxDu(): Promise<{ ids: string[]; total: string }> {
+/** The record IDs of a buildx table (du, prune): first column, a mutable record's `*` dropped. */
+function tableIds(stdout: string): string[] {
+  return stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter((id) => /^([0-9a-f]{64}|cachemount-[0-9a-f]{64})\*?$/.test(id)).map((id) => id.replace(/\*$/, '')).sort();
+}
+
+/** `docker buildx du`: the IDs it lists, its Total and its Private line (the total less what images share; Total when nothing is shared). */
+async function buildxDu(): Promise<{ ids: string[]; total: string; private: string }> {
   const r = await d.docker(['buildx', 'du']);
   assert.equal(r.code, 0, r.stderr);
-  const ids = r.stdout.split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter((id) => /^([0-9a-f]{64}|cachemount-[0-9a-f]{64})\*?$/.test(id)).map((id) => id.replace(/\*$/, ''));
-  return { ids, total: /^Total:\s+(\S+)/m.exec(r.stdout)?.[1] ?? '' };
+  const total = /^Total:\s+(\S+)/m.exec(r.stdout)?.[1] ?? '';
+  return { ids: tableIds(r.stdout), total, private: /^Private:\s+(\S+)/m.exec(r.stdout)?.[1] ?? total };
 }
 
 /** The Build Cache row of `system df` (berth's or docker's CLI): count and size. */
@@ -95,14 +100,18 @@ describe('build cache usage: buildx du, system df and builder prune agree', { sk
     assert.deepEqual(records.find((r) => r.Description === 'RUN dd if=/dev/zero of=/big bs=1024 count=200 2>/dev/null')!.Parents,
       [records.find((r) => r.Description.startsWith('RUN --mount'))!.ID]);
 
+    // buildx du's Total counts every record; its Private line and system df's SIZE leave out what images share.
     const total = records.reduce((n, r) => n + r.Size, 0);
+    const own = records.filter((r) => !r.Shared).reduce((n, r) => n + r.Size, 0);
+    assert.ok(own < total);
     const du = await buildxDu();
-    assert.deepEqual([...du.ids].sort(), records.map((r) => r.ID).sort());
+    assert.deepEqual(du.ids, records.map((r) => r.ID).sort());
     assert.equal(du.total, humanSize(total));
+    assert.equal(du.private, humanSize(own));
     for (const cli of ['berth', 'docker'] as const) {
       const row = await dfRow(cli);
       assert.equal(row.total, records.length, cli);
-      assert.equal(row.size, humanSize(total), cli);
+      assert.equal(row.size, humanSize(own), cli);
     }
   });
 
@@ -130,22 +139,21 @@ describe('build cache usage: buildx du, system df and builder prune agree', { sk
     assert.equal((await d.docker(['run', '--rm', 'usage:1', 'cat', '/opt/f'])).stdout, 'made\n');
   });
 
-  test('docker builder prune and buildx prune report the records buildx du listed', async () => {
+  test('docker builder prune (buildx\'s, with buildx installed) and the classic POST /build/prune report the records buildx du listed', async () => {
     const b = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'usage:2', '--load', '.'], { cwd: ctx });
     assert.equal(b.code, 0, b.stderr);
-    const listed = (await buildxDu()).ids.sort();
+    const listed = (await buildxDu()).ids;
     assert.ok(listed.length >= 5, listed.join('\n'));
     const p = await d.docker(['builder', 'prune', '-af']);
     assert.equal(p.code, 0, p.stderr);
-    assert.deepEqual(p.stdout.split('\n').filter((l) => /^([0-9a-f]{64}|cachemount-[0-9a-f]{64})$/.test(l)).sort(), listed);
+    assert.deepEqual(tableIds(p.stdout), listed);
     assert.deepEqual((await buildxDu()).ids, []);
     const again = await d.docker(['buildx', 'build', '--progress=plain', '-t', 'usage:3', '--load', '.'], { cwd: ctx });
     assert.equal(again.code, 0, again.stderr);
-    const listed2 = (await buildxDu()).ids.sort();
-    const bp = await d.docker(['buildx', 'prune', '-af']);
-    assert.equal(bp.code, 0, bp.stderr);
-    const reported = bp.stdout.split('\n').map((l) => l.split(/\s+/)[0].replace(/\*$/, '')).filter((id) => /^([0-9a-f]{64}|cachemount-[0-9a-f]{64})$/.test(id)).sort();
-    assert.deepEqual(reported, listed2);
+    const listed2 = (await buildxDu()).ids;
+    const api = await d.request('POST', '/build/prune?all=1');
+    assert.equal(api.status, 200, api.text);
+    assert.deepEqual((JSON.parse(api.text) as { CachesDeleted: string[] }).CachesDeleted.sort(), listed2);
     assert.deepEqual(await apiRecords(), []);
   });
 });
