@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine.js';
 import { parseFilters } from '../engine/container-views.js';
 import { listRows } from './container-list.js';
 import type { EngineEvent } from '../engine/events.js';
-import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, experimental, need, sendJson } from './context.js';
+import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, experimental, need, sendJson, versionAtLeast } from './context.js';
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
@@ -107,33 +107,52 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
   });
 
   r.get('/system/df', async (ctx) => {
-    // Sizes are bytes on disk (layer directories and the blobs kept for
-    // push), each layer counted once however many images share it, so
-    // LayersSize moves with `du -sb` of the data root.
-    const usage = await engine.layers.usage();
-    const chains = new Map<string, string[]>();
-    const users = new Map<string, number>();
-    for (const img of engine.images.store.list()) {
-      const chain = engine.layers.chain(img.topLayer).map((l) => l.chainId);
-      chains.set(img.id, chain);
-      for (const c of chain) users.set(c, (users.get(c) ?? 0) + 1);
+    // `type=` (API 1.42+) asks for some kinds only; the others are left out, as dockerd does.
+    const types = versionAtLeast(ctx.version, '1.42') ? ctx.query.getAll('type') : [];
+    for (const t of types) if (!DF_TYPES.includes(t)) throw new InvalidParameterError(`unknown object type: ${t}`);
+    const want = (t: string) => types.length === 0 || types.includes(t);
+    const body: Record<string, unknown> = {};
+    if (want('image')) {
+      // Sizes are bytes on disk (layer directories and the blobs kept for
+      // push), each layer counted once however many images share it, so
+      // LayersSize moves with `du -sb` of the data root.
+      const usage = await engine.layers.usage();
+      const chains = new Map<string, string[]>();
+      const users = new Map<string, number>();
+      for (const img of engine.images.store.list()) {
+        const chain = engine.layers.chain(img.topLayer).map((l) => l.chainId);
+        chains.set(img.id, chain);
+        for (const c of chain) users.set(c, (users.get(c) ?? 0) + 1);
+      }
+      const cost = (cs: string[]) => cs.reduce((n, c) => n + (usage.layers.get(c) ?? 0), 0);
+      body.LayersSize = [...usage.layers.values()].reduce((n, x) => n + x, 0) + usage.manifests;
+      body.Images = engine.images.summaries().map((i) => {
+        const chain = chains.get(i.Id as string) ?? [];
+        return { ...i, Size: cost(chain), SharedSize: cost(chain.filter((c) => (users.get(c) ?? 0) > 1)) };
+      });
     }
-    const cost = (cs: string[]) => cs.reduce((n, c) => n + (usage.layers.get(c) ?? 0), 0);
-    const images = engine.images.summaries().map((i) => {
-      const chain = chains.get(i.Id as string) ?? [];
-      return { ...i, Size: cost(chain), SharedSize: cost(chain.filter((c) => (users.get(c) ?? 0) > 1)) };
-    });
-    const layersSize = [...usage.layers.values()].reduce((n, x) => n + x, 0) + usage.manifests;
-    sendJson(need(ctx), 200, {
-      LayersSize: layersSize,
-      Images: images,
-      // dockerd's df lists its containers as ps -a --size does.
-      Containers: await listRows(engine, { all: true, limit: -1, filters: {}, brief: false, size: true }),
-      Volumes: engine.volumes.list().map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: v.Scope, Options: v.Options, UsageData: { Size: -1, RefCount: engine.volumes.users(v.Name).length } })),
-      BuildCache: [],
-    });
+    // dockerd's df lists its containers as ps -a --size does.
+    if (want('container')) body.Containers = await listRows(engine, { all: true, limit: -1, filters: {}, brief: false, size: true });
+    if (want('volume')) {
+      body.Volumes = engine.volumes.list().map((v) => ({
+        Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: v.Scope, Options: v.Options,
+        UsageData: { Size: -1, RefCount: engine.volumes.users(v.Name).length },
+      }));
+    }
+    // The same records `buildx du` lists and `builder prune` deletes (engine/build-cache-usage.ts).
+    if (want('build-cache')) {
+      body.BuildCache = (await engine.builds.usage()).map((u) => ({
+        ID: u.id, Parent: u.parents[0] ?? '', Parents: u.parents, Type: u.type, Description: u.description, InUse: u.inUse, Shared: u.shared,
+        Size: u.size, CreatedAt: new Date(u.createdAt).toISOString(), LastUsedAt: u.lastUsedAt ? new Date(u.lastUsedAt).toISOString() : null,
+        UsageCount: u.usageCount,
+      }));
+    }
+    sendJson(need(ctx), 200, body);
   });
 }
+
+/** What `GET /system/df?type=` may ask for. */
+const DF_TYPES = ['container', 'image', 'volume', 'build-cache'];
 
 /**
  * `RegistryConfig` of `GET /info` (moby registry.ServiceConfig): the

@@ -88,6 +88,12 @@ export interface BuildRequest {
   trace?: Trace;
   /** Secrets for `RUN --mount=type=secret` (buildx `--secret`); none through the classic API. */
   secrets?: (id: string, signal: AbortSignal) => Promise<Buffer | undefined>;
+  /**
+   * `--cache-from` of an exported cache (buildx type=local|registry): the
+   * image of step `key` on `parentImageId`, made from the imported cache,
+   * when the local cache misses; undefined when the import has no such step.
+   */
+  cacheImport?: (key: string, parentImageId: string, importLayer: BuildBackend['importLayer'], signal: AbortSignal) => Promise<ImageRecord | undefined>;
 }
 
 export interface BuildResult {
@@ -95,6 +101,10 @@ export interface BuildResult {
   /** Steps that hit and missed the cache. */
   cached: number;
   built: number;
+  /** The cache key of every step, with its stage's index, in build order (what `--cache-to` exports). */
+  steps: { key: string; stage: number }[];
+  /** Index of the stage that made the result. */
+  finalStage: number;
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -186,6 +196,7 @@ export class Builder {
   private stepNo = 0;
   private cached = 0;
   private built = 0;
+  private readonly steps: BuildResult['steps'] = [];
   private readonly platform = `linux/${hostArchitecture()}`;
   /** `--cache-from`: when set, only these images' chains give cache hits. */
   private readonly sources?: CacheSources;
@@ -250,7 +261,7 @@ export class Builder {
         this.say(`Successfully tagged ${t.display}\n`);
       }
       if (this.req.quiet) this.out.stream(`${final.imageId}\n`);
-      return { imageId: final.imageId, cached: this.cached, built: this.built };
+      return { imageId: final.imageId, cached: this.cached, built: this.built, steps: this.steps, finalStage: last };
     } catch (e) {
       await this.backend.discardImages([...this.createdImages].reverse()).catch(() => undefined);
       throw e;
@@ -413,6 +424,7 @@ export class Builder {
     const inputs: StepInputs = { ...work.inputs, sourceDateEpoch: this.req.sourceDateEpoch ?? null, platform: this.platform };
     const key = stepKey(st.imageId, inputs);
     const context: StepContext = { original: instr.original, base: st.base, baseRef: st.baseRef, ...(work.files ? { files: work.files } : {}) };
+    this.steps.push({ key, stage: st.stage.index });
     let miss: CacheMiss | undefined;
     if (this.req.noCache) {
       miss = { reason: 'no-cache', message: 'cache disabled (--no-cache)' };
@@ -429,6 +441,13 @@ export class Builder {
       if (hit && !img) {
         this.backend.cache.delete(key);
         miss = { reason: 'removed', message: `the image this step built before (${short(hit.imageId)}) was removed` };
+      }
+      const imported = this.req.cacheImport && await this.req.cacheImport(key, st.imageId, (tar, parent) => this.backend.importLayer(tar, parent), this.req.signal);
+      if (imported) {
+        this.say(' ---> Using cache\n');
+        this.adopt(st, imported);
+        this.cached++;
+        return;
       }
       if (this.sources) {
         const found = this.fromSources(st, work, key, inputs, context, instr);

@@ -4,7 +4,8 @@
  * writes. Field numbers and types are the wire interface of BuildKit's
  * `api/services/control` (moby.buildkit.v1), `frontend/gateway/pb`
  * (moby.buildkit.v1.frontend), `api/types` (worker records), `util/apicaps`,
- * fsutil's `types` (the filesync packets) and google.rpc.Status. Fields a
+ * fsutil's `types` (the filesync packets), containerd's content service
+ * (`api/services/content/v1`) and google.rpc.Status. Fields a
  * client sends that are not listed here are skipped by the decoder.
  *
  * `decode` is the trust boundary for every message: malformed wire data is
@@ -69,6 +70,7 @@ const MESSAGES: Record<string, MessageSpec> = {
     fields: {
       ID: f('string', 1), Mutable: f('bool', 2), InUse: f('bool', 3), Size: f('int64', 4), CreatedAt: f('Timestamp', 6),
       LastUsedAt: f('Timestamp', 7), UsageCount: f('int64', 8), Description: f('string', 9), RecordType: f('string', 10), Shared: f('bool', 11),
+      Parents: rep('string', 12),
     },
   },
   DiskUsageResponse: { fields: { record: rep('UsageRecord', 1) } },
@@ -114,6 +116,16 @@ const MESSAGES: Record<string, MessageSpec> = {
   CredentialsResponse: { fields: { Username: f('string', 1), Secret: f('string', 2) } },
   // moby.filesync.v1.BytesMessage (a tar export's chunks)
   BytesMessage: { fields: { data: f('bytes', 1) } },
+  // containerd.services.content.v1 (the client's content stores: --cache-to/--cache-from type=local)
+  ContentInfo: { fields: { digest: f('string', 1), size: f('int64', 2), labels: map('string', 5) } },
+  ContentInfoRequest: { fields: { digest: f('string', 1) } },
+  ContentInfoResponse: { fields: { info: f('ContentInfo', 1) } },
+  ReadContentRequest: { fields: { digest: f('string', 1), offset: f('int64', 2), size: f('int64', 3) } },
+  ReadContentResponse: { fields: { offset: f('int64', 1), data: f('bytes', 2) } },
+  WriteContentRequest: {
+    fields: { action: f('int32', 1), ref: f('string', 2), total: f('int64', 3), expected: f('string', 4), offset: f('int64', 5), data: f('bytes', 6) },
+  },
+  WriteContentResponse: { fields: { action: f('int32', 1), offset: f('int64', 4), total: f('int64', 5), digest: f('string', 6) } },
 };
 
 const root = protobuf.Root.fromJSON({ nested: MESSAGES as unknown as protobuf.INamespace['nested'] });

@@ -42,6 +42,7 @@ export function rootCommand(env: NodeJS.ProcessEnv = process.env): Command {
       // Management commands
       stub('container', 'Manage containers', 'management',
         async () => (await import('./container/container.js')).containerCommand(env)),
+      stub('builder', 'Manage builds', 'management', async () => (await import('./builder/builder.js')).builderCommand),
       stub('checkpoint', 'Manage checkpoints', 'management', async () => (await import('./checkpoint/checkpoint.js')).checkpointCommand),
       stub('context', 'Manage contexts', 'management', async () => (await import('./context/context.js')).contextCommand),
       stub('fault', 'Inject network faults into running containers', 'management',

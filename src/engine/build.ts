@@ -36,6 +36,7 @@ import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { CacheMountDirs } from '../build/cache-mounts.js';
+import { buildCacheUsage, cacheMountRecordId, cacheRecordId, type BuildCacheRecord } from './build-cache-usage.js';
 import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
@@ -205,7 +206,7 @@ export class BuildService {
   }
 
   /** Runs a prepared build, writing the classic builder's stream to `out`. */
-  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets'> = {}): Promise<BuildResult> {
+  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets' | 'cacheImport'> = {}): Promise<BuildResult> {
     if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
     await this.removeLeftoverContainers();
     // Layers a build imported are not garbage until its images reference them.
@@ -219,6 +220,7 @@ export class BuildService {
       quiet: p.params.quiet, network: p.network, resources: p.params.resources,
       ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal, trace,
       ...(extra.secrets ? { secrets: extra.secrets } : {}),
+      ...(extra.cacheImport ? { cacheImport: extra.cacheImport } : {}),
     });
     try {
       return await builder.run();
@@ -250,6 +252,11 @@ export class BuildService {
     await rm(p.dir, { recursive: true, force: true });
   }
 
+  /** The build cache's records, as `system df`, `buildx du` and prune count them (build-cache-usage.ts). */
+  usage(): Promise<BuildCacheRecord[]> {
+    return buildCacheUsage({ cache: this.cache, cacheMounts: this.cacheMounts, images: this.images.store, containers: this.containers.store, layers: this.layers });
+  }
+
   /**
    * `builder prune`: deletes cache entries, then the images only the cache
    * kept (no tag, no container, no child image), then their layers.
@@ -266,7 +273,7 @@ export class BuildService {
     // RUN --mount=type=cache directories not in use go too, as BuildKit prunes its exec.cachemount records.
     const mounts = await this.cacheMounts.prune(o.unusedForMs);
     return {
-      CachesDeleted: [...doomed.map((e) => e.key), ...mounts.map((m) => cacheMountKey(m.hash))],
+      CachesDeleted: [...doomed.map((e) => cacheRecordId(e.key)), ...mounts.map((m) => cacheMountRecordId(m.hash))],
       SpaceReclaimed: freed + mounts.reduce((n, m) => n + m.size, 0),
     };
   }
@@ -392,11 +399,6 @@ export class BuildService {
   }
 }
 
-
-/** How a cache mount directory is named in `builder prune`'s CachesDeleted and `buildx du`. */
-export function cacheMountKey(hash: string): string {
-  return `cachemount:${hash}`;
-}
 
 /**
  * Removes the mount points the runtime made for RUN --mount targets from a

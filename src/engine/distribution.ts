@@ -359,6 +359,17 @@ export class Distribution {
     }
   }
 
+  /**
+   * A client of `name`'s registry with the repository path and the tag or
+   * digest `name` gives (`latest` when none): what the build cache's
+   * `type=registry` export and import talk to (build-cache-registry.ts).
+   * The caller closes the client.
+   */
+  async repository(name: string, auth?: AuthConfig, signal?: AbortSignal): Promise<{ client: RegistryClient; path: string; reference: string }> {
+    const ref = withDefaultTag(parseReference(name));
+    return { client: await this.client(ref, auth, signal), path: ref.path, reference: ref.digest ?? ref.tag! };
+  }
+
   /** Pushes one tag; aborting `signal` (the client went away) cuts the uploads in flight. */
   async push(name: string, o: { tag?: string; auth?: AuthConfig; progress: Progress; signal?: AbortSignal }): Promise<void> {
     const ref = withDefaultTag(parseReference(o.tag ? `${name}:${o.tag}` : name));

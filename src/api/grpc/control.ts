@@ -28,12 +28,12 @@ import { GrpcCode } from '../../buildkit/grpc-frames.js';
 import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
 import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
 import { BuildProgress } from '../../buildkit/progress.js';
-import type { CacheMountRecord } from '../../build/cache-mounts.js';
-import { cacheMountKey } from '../../engine/build.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
 import { sourceDetails } from '../../buildkit/error-source.js';
+import type { BuildCacheRecord } from '../../engine/build-cache-usage.js';
+import { exportCaches, loadCacheImports, planCache, type CacheOptionsEntry, type CachePlan } from './build-cache-options.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
@@ -67,6 +67,8 @@ interface BuildState {
   cancel: AbortController;
   /** A Control.Solve took this build. */
   solving: boolean;
+  /** The Solve's --cache-from and --cache-to, set before its session is known to the frontend. */
+  cache?: CachePlan;
 }
 
 function checkRef(ref: string, what: string): string {
@@ -104,8 +106,21 @@ function buildkitVersion(version: string): Record<string, string> {
 
 interface SolveRequestMsg {
   Ref: string; Definition: Buffer; ExporterDeprecated: string; ExporterAttrsDeprecated: Record<string, string>; Session: string; Frontend: string;
-  FrontendAttrs: Record<string, string>; Cache: { Exports: unknown[]; Imports: unknown[] } | null; Entitlements: string[];
+  FrontendAttrs: Record<string, string>; Cache: { Exports: CacheOptionsEntry[]; Imports: CacheOptionsEntry[] } | null; Entitlements: string[];
   Exporters: { Type: string; Attrs: Record<string, string> }[];
+}
+
+/** What a Solve asks for that berth refuses, refused before anything starts; its exporters and cache options. */
+function checkSolve(r: SolveRequestMsg): { exporters: ExporterEntry[]; cache: CachePlan } {
+  // An LLB definition (buildctl, a client's own graph) would wait for a gateway that never comes.
+  if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
+  const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
+  checkExporters(exporters);
+  const cache = planCache(r.Cache);
+  // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
+  for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
+  return { exporters, cache };
 }
 
 export class BuildkitControl {
@@ -163,8 +178,7 @@ export class BuildkitControl {
         return unary('DiskUsageRequest', 'DiskUsageResponse', async (r: { filter: string[] }) => {
           // buildx sends its filters joined into one string: [""] when there are none.
           if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters are not supported yet');
-          const mounts = (await this.engine.builds.cacheMounts.list()).map(cacheMountRecord);
-          return { record: [...this.engine.builds.cache.all().map(usageRecord), ...mounts] };
+          return { record: (await this.engine.builds.usage()).map(usageRecord) };
         });
       case '/moby.buildkit.v1.Control/Prune':
         return (call) => this.prune(call);
@@ -234,26 +248,40 @@ export class BuildkitControl {
     try {
       const sessionId = await Promise.race([s.session.promise, aborted(s.cancel.signal)]);
       const session = await this.sessions.get(sessionId, SESSION_WAIT_MS, s.cancel.signal);
-      return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal);
+      const importer = s.cache ? await loadCacheImports(this.engine, s.cache, session, s.progress, s.cancel.signal) : undefined;
+      try {
+        return await runDockerfileFrontend(this.engine, session, opts, s.progress, s.cancel.signal, importer);
+      } finally {
+        importer?.close();
+      }
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
   }
 
+  /** A Solve refused before it started: the client's gateway, waiting for its session, hears the same error (else it waits for ever). */
+  private refuse(ref: string, e: unknown): void {
+    const s = this.state(ref);
+    if (s.solving) return;
+    s.session.reject(e);
+    s.cancel.abort();
+    this.finish(s);
+  }
+
   private async solve(r: SolveRequestMsg, call: GrpcCall): Promise<Record<string, unknown>> {
     const ref = checkRef(r.Ref, 'ref');
-    // An LLB definition (buildctl, a client's own graph) would wait for a gateway that never comes.
-    if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(r.Session)) throw new InvalidParameterError('a Solve needs the ID of the client\'s session');
-    const exporters = r.Exporters.length ? r.Exporters : r.ExporterDeprecated ? [{ Type: r.ExporterDeprecated, Attrs: r.ExporterAttrsDeprecated }] : [];
-    checkExporters(exporters);
-    if (r.Cache?.Exports.length) throw new NotImplementedError('--cache-to is not supported yet');
-    if (r.Cache?.Imports.length) throw new NotImplementedError('--cache-from is not supported yet');
-    // `--network host` (the builder runs RUN on the host's network, as the classic builder's networkmode=host does); nothing else.
-    for (const ent of r.Entitlements) if (ent !== 'network.host') throw new NotImplementedError(`entitlement ${JSON.stringify(ent)} is not supported`);
+    let checked: ReturnType<typeof checkSolve>;
+    try {
+      checked = checkSolve(r);
+    } catch (e) {
+      this.refuse(ref, e);
+      throw e;
+    }
+    const { exporters, cache } = checked;
     const s = this.state(ref);
     if (s.solving) throw new InvalidParameterError(`build ${ref} is already running`);
     s.solving = true;
+    s.cache = cache;
     s.session.resolve(r.Session);
     const onAbort = () => s.cancel.abort();
     call.signal.addEventListener('abort', onAbort);
@@ -269,7 +297,11 @@ export class BuildkitControl {
         result = s.results.get(id);
         if (!result) throw new InvalidParameterError(id ? `no result ${JSON.stringify(id)} in build ${ref}` : 'the build returned no result');
       }
-      return await this.export(s, result, exporters, r.Session, call.signal);
+      const res = await this.export(s, result, exporters, r.Session, call.signal);
+      const cacheRes = await exportCaches(
+        this.engine, cache, result.steps, result.finalStage, () => this.sessions.get(r.Session, SESSION_WAIT_MS, call.signal), s.progress, call.signal,
+      );
+      return { ExporterResponse: { ...(res.ExporterResponse as Record<string, string>), ...cacheRes } };
     } catch (e) {
       if (e instanceof GrpcStatusError) throw e;
       throw new GrpcStatusError(call.signal.aborted ? GrpcCode.CANCELLED : GrpcCode.UNKNOWN, errorMessage(e), sourceDetails(e));
@@ -289,11 +321,10 @@ export class BuildkitControl {
     const r = await oneMessage<{ filter: string[]; all: boolean; keepDuration: number; keepBytes: number }>(call, 'PruneRequest');
     if (r.keepBytes) throw new NotImplementedError('prune --keep-storage is not supported yet');
     if (r.filter.some((f) => f !== '')) throw new NotImplementedError('build cache filters other than until are not supported yet');
-    const before = new Map(this.engine.builds.cache.all().map((e) => [e.key, usageRecord(e)]));
-    for (const m of await this.engine.builds.cacheMounts.list()) before.set(cacheMountKey(m.hash), cacheMountRecord(m));
+    const before = new Map((await this.engine.builds.usage()).map((u) => [u.id, usageRecord(u)]));
     const res = await this.engine.builds.prune(r.keepDuration > 0 ? { unusedForMs: Math.floor(r.keepDuration / 1e6) } : {});
-    for (const key of res.CachesDeleted) {
-      const rec = before.get(key);
+    for (const id of res.CachesDeleted) {
+      const rec = before.get(id);
       if (rec) call.send(encode('UsageRecord', rec));
     }
   }
@@ -310,22 +341,11 @@ export class BuildkitControl {
   }
 }
 
-/** A row of the engine's build cache table. */
-type CacheEntry = ReturnType<Engine['builds']['cache']['all']>[number];
-
-/** A build cache row as BuildKit's disk usage record (what `buildx du` and `prune` print). */
-function usageRecord(e: CacheEntry): Record<string, unknown> {
+/** A build cache record (build-cache-usage.ts) as BuildKit's disk usage record (what `buildx du` and `prune` print). */
+function usageRecord(u: BuildCacheRecord): Record<string, unknown> {
   return {
-    ID: e.key.replace(/^sha256:/, ''), Mutable: false, InUse: false, Size: e.size, CreatedAt: timestamp(e.created),
-    LastUsedAt: timestamp(e.lastUsed), UsageCount: 1, Description: e.original, RecordType: 'regular', Shared: false,
-  };
-}
-
-/** A RUN --mount=type=cache directory as BuildKit's disk usage record. */
-function cacheMountRecord(m: CacheMountRecord): Record<string, unknown> {
-  return {
-    ID: cacheMountKey(m.hash).replace(/:/g, '-'), Mutable: true, InUse: m.inUse, Size: m.size, CreatedAt: timestamp(m.created),
-    LastUsedAt: timestamp(m.lastUsed), UsageCount: 1, Description: `cached mount ${m.id.slice(0, 200)}`, RecordType: 'exec.cachemount', Shared: false,
+    ID: u.id, Mutable: u.mutable, InUse: u.inUse, Size: u.size, CreatedAt: timestamp(u.createdAt), LastUsedAt: timestamp(u.lastUsedAt),
+    UsageCount: u.usageCount, Description: u.description, RecordType: u.type, Shared: u.shared, Parents: u.parents,
   };
 }
 

@@ -23,6 +23,8 @@ import tarStream from 'tar-stream';
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
+import type { BuildResult } from '../../build/builder.js';
+import type { CacheImporter } from '../../engine/build-cache-import.js';
 import { readDockerignore } from '../../build/dockerignore.js';
 import { parseDockerfile } from '../../build/parser/index.js';
 import { checkPlatform } from '../../build/platform.js';
@@ -41,12 +43,17 @@ const MAX_DOCKERFILE_BYTES = 16 << 20;
 const IGNORED_OPTS = new Set([
   // Informational or satisfied by what berth does anyway.
   'frontend.caps', 'contextkey', 'dockerfilekey', 'image-resolve-mode', 'multi-platform', 'build-arg:BUILDKIT_INLINE_CACHE',
+  // The Control.Solve's CacheOptions carry the same list, and are what berth reads (build-cache-options.ts).
+  'cache-imports',
 ]);
 
 export interface FrontendResult {
   imageId: string;
   /** The image config, as BuildKit's frontend returns it in `containerimage.config`. */
   config: Buffer;
+  /** The steps' cache keys and the final stage (for --cache-to). */
+  steps: BuildResult['steps'];
+  finalStage: number;
 }
 
 /** BuildParams for `POST /build`'s service from frontend options. */
@@ -100,7 +107,7 @@ export function paramsFromFrontendOpts(opts: Record<string, string>): { params: 
           continue;
         }
         if (k.startsWith('context:') || k.startsWith('input-metadata:')) throw new NotImplementedError('named build contexts (--build-context) are not supported yet');
-        if (k.startsWith('cache-') || k === 'cache-imports' || k === 'cache-from') throw new NotImplementedError('--cache-from is not supported yet');
+        if (k === 'cache-from') throw new NotImplementedError('the frontend option cache-from is not supported: berth reads --cache-from from the Solve\'s cache options');
         throw new NotImplementedError(`the dockerfile frontend option ${JSON.stringify(k)} is not supported`);
     }
   }
@@ -130,6 +137,7 @@ async function fetchDockerignore(session: ClientSession, signal: AbortSignal): P
 /** Runs a `dockerfile.v0` solve: context over the session, berth's builder, progress as vertexes. */
 export async function runDockerfileFrontend(
   engine: Engine, session: ClientSession, opts: Record<string, string>, progress: BuildProgress, signal: AbortSignal,
+  cacheImport?: CacheImporter,
 ): Promise<FrontendResult> {
   const { params, filename } = paramsFromFrontendOpts(opts);
 
@@ -196,7 +204,10 @@ export async function runDockerfileFrontend(
       const steps = new StepVertexes(progress, prepared.dockerfile);
       let result;
       try {
-        result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session) });
+        result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, {
+          secrets: sessionSecrets(session),
+          ...(cacheImport ? { cacheImport: (key, parent, importLayer, sig) => cacheImport.lookup(key, parent, importLayer, sig) } : {}),
+        });
       } catch (e) {
         steps.end(errorMessage(e));
         throw e;
@@ -209,7 +220,7 @@ export async function runDockerfileFrontend(
         w.complete();
       }
       const img = engine.images.store.get(result.imageId);
-      return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}') };
+      return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}'), steps: result.steps, finalStage: result.finalStage };
     } finally {
       await engine.builds.dispose(prepared);
     }

@@ -61,7 +61,8 @@ export function diskUsageRows(du: DiskUsage, imagesReclaimable?: number): RowCon
   const ctrReclaim = containers.filter((c) => !isActiveState(c.State)).reduce((n, c) => n + (c.SizeRw ?? 0), 0);
   const volSize = volumes.reduce((n, v) => n + ((v.UsageData?.Size ?? -1) > 0 ? v.UsageData!.Size : 0), 0);
   const volReclaim = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((n, v) => n + ((v.UsageData?.Size ?? -1) > 0 ? v.UsageData!.Size : 0), 0);
-  const cacheSize = cache.reduce((n, b) => n + b.Size, 0);
+  // Docker's CLI leaves out what the cache shares with images (it is counted there).
+  const cacheSize = cache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0);
   const cacheReclaim = cache.filter((b) => !b.InUse && !b.Shared).reduce((n, b) => n + b.Size, 0);
   const row = (type: string, total: number, active: number, size: string, reclaimable: string): RowContext => ({
     Type: () => type, TotalCount: () => String(total), Active: () => String(active), Size: () => size, Reclaimable: () => reclaimable,

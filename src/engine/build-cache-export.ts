@@ -1,0 +1,104 @@
+/**
+ * `--cache-to` (type=local, type=registry): the steps a build used, read
+ * from the build cache table and the stores, written as a cache artifact
+ * (build/cache-manifest.ts) to a blob target — the client's content store
+ * over its session, or a registry repository.
+ *
+ * `mode=min` exports the steps of the final stage, `mode=max` those of
+ * every stage the build ran, as BuildKit's modes do. A step whose image,
+ * layer or compressed blob is no longer here is left out (with the steps
+ * after it in its chain, which could not be reached on import anyway).
+ */
+import { Readable } from 'node:stream';
+import { buildCacheArtifact, type CacheArtifact, type CacheStep, type Descriptor } from '../build/cache-manifest.js';
+import type { BuildCacheStore } from '../store/build-cache.js';
+import type { ContentStore } from '../store/content-store.js';
+import type { ImageStore } from '../store/image-store.js';
+import type { LayerStore } from '../store/layer-store.js';
+
+/** A step key the build used, with the index of its stage. */
+export interface UsedStep { key: string; stage: number }
+
+export type CacheMode = 'min' | 'max';
+
+/** Where a cache's blobs go; `write` skips a blob the target has, and may `open` the blob more than once (a retried upload). */
+export interface CacheBlobTarget {
+  write(desc: Descriptor, open: () => Readable, signal: AbortSignal): Promise<void>;
+}
+
+export interface CacheExportStores {
+  cache: BuildCacheStore;
+  images: ImageStore;
+  layers: LayerStore;
+  content: ContentStore;
+}
+
+/** The steps to export for a build, in build order, each once. */
+export function stepsToExport(stores: CacheExportStores, used: readonly UsedStep[], finalStage: number, mode: CacheMode): CacheStep[] {
+  const out: CacheStep[] = [];
+  const seen = new Set<string>();
+  for (const u of used) {
+    if (seen.has(u.key) || (mode === 'min' && u.stage !== finalStage)) continue;
+    seen.add(u.key);
+    const row = stores.cache.get(u.key);
+    const img = row && stores.images.get(row.imageId);
+    if (!row || !img) continue;
+    const parent = row.parent ? stores.images.get(row.parent) : undefined;
+    if (row.parent && !parent) continue;
+    // A step's parent outside the export (a base image) is fine: the importer must have it.
+    const parentTop = parent?.topLayer ?? null;
+    let layer: CacheStep['layer'];
+    if (img.topLayer !== parentTop) {
+      const rec = img.topLayer ? stores.layers.get(img.topLayer) : undefined;
+      if (!rec || rec.parent !== parentTop) continue;
+      const blob = stores.layers.blobOf(rec.diffId);
+      if (!blob) continue;
+      layer = { blob: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, diffId: rec.diffId, chainId: rec.chainId, parentChainId: rec.parent, created: rec.created };
+    }
+    let context = row.context;
+    try {
+      // The copied files' list explains misses; it is not needed for hits and can be long.
+      const c = JSON.parse(row.context) as Record<string, unknown>;
+      delete c.files;
+      context = JSON.stringify(c);
+    } catch { /* kept as it is */ }
+    out.push({
+      key: row.key, parent: row.parent, kind: row.kind, original: row.original, inputs: row.inputs, context,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.id, size: img.configBytes.length },
+      ...(layer ? { layer } : {}), created: row.created,
+    });
+  }
+  return out;
+}
+
+/**
+ * Writes the artifact's blobs (layers from the content store, image
+ * configs from the image store), then the cache config and the manifest;
+ * `progress` hears of each. Returns the artifact (its manifest descriptor
+ * is what the client's index.json or the registry tag points at).
+ */
+export async function writeCacheArtifact(
+  stores: CacheExportStores, steps: readonly CacheStep[], target: CacheBlobTarget, signal: AbortSignal,
+  progress: (what: string) => () => void = () => () => undefined,
+): Promise<CacheArtifact> {
+  const artifact = buildCacheArtifact(steps);
+  for (const d of artifact.blobs) {
+    const isConfig = d.mediaType === 'application/vnd.oci.image.config.v1+json';
+    const done = progress(`writing ${isConfig ? 'image config' : 'layer'} ${d.digest}`);
+    if (isConfig) {
+      const img = stores.images.get(d.digest);
+      if (!img) throw new Error(`image ${d.digest} is gone`);
+      await target.write(d, () => Readable.from([img.configBytes]), signal);
+    } else {
+      await target.write(d, () => stores.content.open(d.digest), signal);
+    }
+    done();
+  }
+  let done = progress(`writing config ${artifact.cacheConfigDesc.digest}`);
+  await target.write(artifact.cacheConfigDesc, () => Readable.from([artifact.cacheConfig]), signal);
+  done();
+  done = progress(`writing cache image manifest ${artifact.manifestDesc.digest}`);
+  await target.write(artifact.manifestDesc, () => Readable.from([artifact.manifest]), signal);
+  done();
+  return artifact;
+}

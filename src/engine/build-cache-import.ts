@@ -1,0 +1,134 @@
+/**
+ * `--cache-from` (type=local, type=registry): a cache artifact made by
+ * `--cache-to` (build/cache-manifest.ts), read from a blob source — the
+ * client's content store over its session, or a registry repository — and
+ * consulted by the builder when its own cache misses.
+ *
+ * A step is taken from the artifact only when its key and the image it
+ * starts from are the build's own; it is then made here as if it had run:
+ * its image config is fetched (its digest is the image ID), checked
+ * against the parent's rootfs plus the step's layer, the layer is fetched
+ * and unpacked on top of the parent's (its diffID must be the one the
+ * config names), and the image and its cache row are stored. Blobs are
+ * verified (digest and size) as they arrive; nothing in the artifact names
+ * a file before it is checked.
+ */
+import { Readable } from 'node:stream';
+import { InvalidParameterError } from '../errors.js';
+import {
+  MAX_CACHE_CONFIG_BYTES, MAX_IMAGE_CONFIG_BYTES, MAX_MANIFEST_BYTES, checkDigest, parseCacheConfig, parseCacheManifest,
+  type CacheStep, type Descriptor,
+} from '../build/cache-manifest.js';
+import type { BuildCacheStore } from '../store/build-cache.js';
+import type { ImageRecord, ImageStore } from '../store/image-store.js';
+import type { LayerRecord, LayerStore } from '../store/layer-store.js';
+
+/** Where a cache's blobs come from; `read` yields exactly the descriptor's bytes or throws. */
+export interface CacheBlobSource {
+  read(desc: Descriptor, signal: AbortSignal): AsyncIterable<Buffer>;
+}
+
+/** The build's own layer import (under its lease, so nothing collects the layer before its image is stored). */
+export type ImportLayer = (tar: Readable, parent: string | null) => Promise<LayerRecord>;
+
+export interface CacheImportStores {
+  cache: BuildCacheStore;
+  images: ImageStore;
+  layers: LayerStore;
+}
+
+async function readAll(source: CacheBlobSource, desc: Descriptor, max: number, signal: AbortSignal): Promise<Buffer> {
+  if (desc.size > max) throw new InvalidParameterError(`invalid build cache: blob ${desc.digest} is too large (${desc.size} bytes)`);
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of source.read(desc, signal)) {
+    n += c.length;
+    if (n > max) throw new InvalidParameterError(`invalid build cache: blob ${desc.digest} is too large`);
+    parts.push(c);
+  }
+  return Buffer.concat(parts);
+}
+
+/** One imported artifact: its steps by key and where their blobs are. */
+export interface ImportedCache {
+  name: string;
+  steps: Map<string, CacheStep>;
+  source: CacheBlobSource;
+  /** Lets go of the source (a registry connection) once the build is over. */
+  close?(): void;
+}
+
+/** Reads an artifact's manifest (by its descriptor, or as fetched already) and cache config. */
+export async function loadImportedCache(name: string, source: CacheBlobSource, manifest: Descriptor | Buffer, signal: AbortSignal): Promise<ImportedCache> {
+  let bytes: Buffer;
+  if (Buffer.isBuffer(manifest)) {
+    bytes = manifest;
+  } else {
+    checkDigest(manifest.digest, 'manifest');
+    bytes = await readAll(source, manifest, MAX_MANIFEST_BYTES, signal);
+  }
+  const m = parseCacheManifest(bytes);
+  const steps = parseCacheConfig(await readAll(source, m.cacheConfig, MAX_CACHE_CONFIG_BYTES, signal), m.blobs);
+  return { name, steps, source };
+}
+
+function diffIdsOf(img: ImageRecord | undefined): string[] {
+  const d: unknown = img?.config.rootfs?.diff_ids;
+  return Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export class CacheImporter {
+  constructor(private readonly stores: CacheImportStores, private readonly caches: readonly ImportedCache[]) {}
+
+  get stepCount(): number {
+    return this.caches.reduce((n, c) => n + c.steps.size, 0);
+  }
+
+  close(): void {
+    for (const c of this.caches) c.close?.();
+  }
+
+  /** The image of step `key` on `parentImageId` from an imported cache, made here; undefined when no cache has it. */
+  async lookup(key: string, parentImageId: string, importLayer: ImportLayer, signal: AbortSignal): Promise<ImageRecord | undefined> {
+    for (const c of this.caches) {
+      const step = c.steps.get(key);
+      if (step && step.parent === parentImageId) return this.materialize(c, step, importLayer, signal);
+    }
+    return undefined;
+  }
+
+  private async materialize(c: ImportedCache, step: CacheStep, importLayer: ImportLayer, signal: AbortSignal): Promise<ImageRecord | undefined> {
+    const { images, layers, cache } = this.stores;
+    const parent = step.parent ? images.get(step.parent) : undefined;
+    if (step.parent && !parent) return undefined;
+    const what = `invalid build cache ${c.name}: step ${JSON.stringify(step.original.slice(0, 200))}`;
+    let img = images.get(step.config.digest);
+    let size = 0;
+    if (!img) {
+      const bytes = await readAll(c.source, step.config, MAX_IMAGE_CONFIG_BYTES, signal);
+      let config: { rootfs?: { diff_ids?: unknown } };
+      try { config = JSON.parse(bytes.toString('utf8')) as typeof config; } catch { throw new InvalidParameterError(`${what}: its image config is not JSON`); }
+      const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : undefined;
+      const want = [...diffIdsOf(parent), ...(step.layer ? [step.layer.diffId] : [])];
+      // The config must describe exactly the parent's layers plus this step's: else the image would name one rootfs and hold another.
+      if (!diffIds || diffIds.length !== want.length || diffIds.some((d, i) => d !== want[i])) {
+        throw new InvalidParameterError(`${what}: its image config's rootfs is not its parent's plus its layer`);
+      }
+      let topLayer = parent?.topLayer ?? null;
+      if (step.layer) {
+        const tar = Readable.from(c.source.read(step.layer.blob, signal));
+        const rec = await importLayer(tar, topLayer);
+        if (rec.diffId !== step.layer.diffId) throw new InvalidParameterError(`${what}: its layer has diffID ${rec.diffId}, not ${step.layer.diffId}`);
+        topLayer = rec.chainId;
+        size = rec.size;
+      }
+      const chainSize = layers.chain(topLayer).reduce((n, l) => n + l.size, 0);
+      img = images.put(bytes, topLayer, chainSize, step.parent);
+    }
+    cache.put({
+      key: step.key, parent: step.parent, kind: step.kind, original: step.original, inputs: step.inputs, context: step.context,
+      imageId: img.id, size,
+    });
+    return img;
+  }
+}
