@@ -90,6 +90,23 @@ function readPem(path: string): Buffer {
   }
 }
 
+/**
+ * The trust store for a TLS connection without --tlscacert when bin/berth
+ * took NODE_EXTRA_CA_CERTS out of Node's start (see there): Node's own roots
+ * and that file's certificates, as Node would have had them. A file that
+ * cannot be read is skipped with Node's warning, as Node skips it.
+ */
+function deferredExtraCa(): (string | Buffer)[] | undefined {
+  const file = (globalThis as Record<symbol, unknown>)[Symbol.for('berth.deferredExtraCaCerts')];
+  if (typeof file !== 'string') return undefined;
+  try {
+    return [...tls.rootCertificates, readFileSync(file)];
+  } catch (e) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** A new connection to the daemon. Resolves nothing: errors come as the socket's 'error'. */
 export function dial(addr: DaemonAddress): Duplex {
   switch (addr.kind) {
@@ -102,7 +119,7 @@ export function dial(addr: DaemonAddress): Duplex {
       return tls.connect({
         host: addr.hostname, port: addr.port, ...({ allowHalfOpen: true } as tls.ConnectionOptions),
         ...(net.isIP(addr.hostname) ? {} : { servername: addr.hostname }),
-        ...(t.caFile ? { ca: readPem(t.caFile) } : {}),
+        ...(t.caFile ? { ca: readPem(t.caFile) } : { ca: deferredExtraCa() }),
         ...(t.certFile && t.keyFile ? { cert: readPem(t.certFile), key: readPem(t.keyFile) } : {}),
         rejectUnauthorized: t.verify,
         minVersion: 'TLSv1.2',
