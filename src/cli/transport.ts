@@ -8,12 +8,13 @@
  * and half-closes work the same on every transport.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { DaemonAddress } from './host.js';
 import { StatusError } from './errors.js';
+import { tls } from './builtin.js';
 
 /** The arguments of `ssh` for an ssh:// address (Docker's connhelper/ssh: `-o ConnectTimeout=30 -T`, `-l`, `-p`). */
 export function sshArgs(addr: Extract<DaemonAddress, { kind: 'ssh' }>, remote: string[]): string[] {
@@ -90,6 +91,23 @@ function readPem(path: string): Buffer {
   }
 }
 
+/**
+ * The trust store for a TLS connection without --tlscacert when bin/berth
+ * took NODE_EXTRA_CA_CERTS out of Node's start (see there): Node's own roots
+ * and that file's certificates, as Node would have had them. A file that
+ * cannot be read is skipped with Node's warning, as Node skips it.
+ */
+function deferredExtraCa(): (string | Buffer)[] | undefined {
+  const file = (globalThis as Record<symbol, unknown>)[Symbol.for('berth.deferredExtraCaCerts')];
+  if (typeof file !== 'string') return undefined;
+  try {
+    return [...tls().rootCertificates, readFileSync(file)];
+  } catch (e) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** A new connection to the daemon. Resolves nothing: errors come as the socket's 'error'. */
 export function dial(addr: DaemonAddress): Duplex {
   switch (addr.kind) {
@@ -99,10 +117,10 @@ export function dial(addr: DaemonAddress): Duplex {
       if (!addr.tls) return net.connect({ host: addr.hostname, port: addr.port, allowHalfOpen: true });
       const t = addr.tls;
       // allowHalfOpen (a net.Socket option tls.connect passes on, missing from its typings): an attach half-closes when stdin ends.
-      return tls.connect({
-        host: addr.hostname, port: addr.port, ...({ allowHalfOpen: true } as tls.ConnectionOptions),
+      return tls().connect({
+        host: addr.hostname, port: addr.port, ...({ allowHalfOpen: true } as ConnectionOptions),
         ...(net.isIP(addr.hostname) ? {} : { servername: addr.hostname }),
-        ...(t.caFile ? { ca: readPem(t.caFile) } : {}),
+        ...(t.caFile ? { ca: readPem(t.caFile) } : { ca: deferredExtraCa() }),
         ...(t.certFile && t.keyFile ? { cert: readPem(t.certFile), key: readPem(t.keyFile) } : {}),
         rejectUnauthorized: t.verify,
         minVersion: 'TLSv1.2',

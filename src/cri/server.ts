@@ -9,10 +9,12 @@
  * ExecSync, and the whole ImageService. Not yet (UNIMPLEMENTED): Exec,
  * Attach, PortForward (the streaming server), events, metrics,
  * checkpoints.
+ *
+ * The socket itself is listener.ts's, which loads this module (and gRPC,
+ * protobufjs, the CRI schema: ~6 MB of berthd's idle RSS) only when the
+ * first client connects, and hands each connection here.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import grpc from '@grpc/grpc-js';
 import type { Engine } from '../engine/engine.js';
 import { BERTH_VERSION } from '../api/system.js';
@@ -30,17 +32,10 @@ import { StatsService } from './stats.js';
 const KUBE_API_VERSION = '0.1.0';
 const CRI_API_VERSION = 'v1';
 
-function socketInUse(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
-
 export class CriServer {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  private path = '';
+  /** gRPC's HTTP/2 server for connections accepted elsewhere (listener.ts). */
+  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
 
   constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     const pods = new Pods(engine.containers);
@@ -88,6 +83,12 @@ export class CriServer {
       const s = makeService(name, methods, handlers, log);
       this.server.addService(s.definition, s.implementation);
     }
+    this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  }
+
+  /** Serves gRPC on a connection accepted on the CRI socket. */
+  serve(connection: Duplex): void {
+    this.injector.injectConnection(connection);
   }
 
   private status(verbose: boolean): Record<string, unknown> {
@@ -108,20 +109,8 @@ export class CriServer {
     };
   }
 
-  /** Listens on the unix socket at `path` (refusing one another daemon answers on). */
-  async listen(path: string): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    if (await socketInUse(path)) throw new Error(`another daemon is listening on ${path}`);
-    await rm(path, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      this.server.bindAsync(`unix://${path}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve()));
-    });
-    await chmod(path, 0o600);
-    this.path = path;
-  }
-
-  async close(): Promise<void> {
+  /** Ends every connection it serves. */
+  close(): void {
     this.server.forceShutdown();
-    if (this.path) await rm(this.path, { force: true }).catch(() => undefined);
   }
 }

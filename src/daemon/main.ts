@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
 import { setExperimental } from '../api/context.js';
 import { openListeners, planListeners } from './listeners.js';
-import { CriServer } from '../cri/server.js';
+import { CriListener } from '../cri/listener.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
 
@@ -37,9 +37,9 @@ async function main(): Promise<void> {
   engine.distribution.useMirrors(flags.registryMirrors);
   // The pid file and the CRI come before the API: a client that got an answer from the API finds both.
   await writeFile(flags.pidfile, String(process.pid));
-  let cri: CriServer | undefined;
+  let cri: CriListener | undefined;
   if (flags.criSocket) {
-    cri = new CriServer(engine);
+    cri = new CriListener(engine);
     await cri.listen(flags.criSocket);
   }
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),

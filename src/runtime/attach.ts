@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { SeqpacketSocket } from 'node-unix-socket';
+import type { SeqpacketSocket } from 'node-unix-socket';
 import { SystemError } from '../errors.js';
 
 /** conmon's stream ids on the attach socket (`src/utils.h`). */
@@ -104,11 +104,20 @@ class ConmonAttachStream extends EventEmitter implements AttachStream {
   }
 }
 
+let seqpacketModule: Promise<typeof import('node-unix-socket')> | undefined;
+
+/** node-unix-socket, loaded by the first attach: its native addon is ~2.5 MB of an idle berthd's RSS. */
+async function seqpacketSocket(): Promise<typeof SeqpacketSocket> {
+  seqpacketModule ??= import('node-unix-socket');
+  return (await seqpacketModule).SeqpacketSocket;
+}
+
 /**
  * Connects to `<dir>/attach` (a container bundle or an exec session dir).
  * Resolves once connected; output produced from then on is delivered.
  */
 export async function attachContainer(dir: string): Promise<AttachStream> {
+  const Seqpacket = await seqpacketSocket();
   let path = join(dir, 'attach');
   let dirFd: number | null = null;
   if (Buffer.byteLength(path) > SUN_PATH_MAX) {
@@ -116,7 +125,7 @@ export async function attachContainer(dir: string): Promise<AttachStream> {
     dirFd = openSync(dir, 'r');
     path = `/proc/self/fd/${dirFd}/attach`;
   }
-  const socket = new SeqpacketSocket();
+  const socket = new Seqpacket();
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);

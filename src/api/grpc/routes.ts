@@ -15,12 +15,10 @@
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
-import { GrpcClientConnection } from '../../buildkit/grpc-client.js';
-import { serveGrpc } from '../../buildkit/grpc-server.js';
-import { SessionManager, checkSessionHeaders } from '../../buildkit/sessions.js';
+import { checkSessionHeaders } from '../../buildkit/sessions.js';
 import type { RequestContext } from '../context.js';
 import type { Router } from '../router.js';
-import { BuildkitControl } from './control.js';
+import type { BuildkitEndpoints } from './buildkit-endpoints.js';
 
 function upgradeSocket(ctx: RequestContext): Duplex {
   const upgrade = String(ctx.req.headers.upgrade ?? '').toLowerCase();
@@ -34,15 +32,20 @@ function switchProtocols(socket: Duplex): void {
 
 /** `version` is berth's (the BuildKit version buildx shows). */
 export function registerBuildkitRoutes(r: Router, engine: Engine, version: string): void {
-  const sessions = new SessionManager();
-  const control = new BuildkitControl(engine, sessions, version);
   const log = (msg: string) => { if (process.env.BERTH_DEBUG_BUILDKIT) console.error(msg); };
+  // Loaded by the first request (buildkit-endpoints.ts); the request's socket waits, unread, meanwhile.
+  let endpoints: Promise<BuildkitEndpoints> | undefined;
+  const load = () => {
+    endpoints ??= import('./buildkit-endpoints.js').then((m) => new m.BuildkitEndpoints(engine, version, log));
+    endpoints.catch(() => { endpoints = undefined; });
+    return endpoints;
+  };
 
   r.post('/grpc', async (ctx) => {
     const socket = upgradeSocket(ctx);
     switchProtocols(socket);
     try {
-      await serveGrpc(socket, ctx.head, { lookup: (p) => control.lookup(p), log });
+      await (await load()).grpc(socket, ctx.head);
     } catch (e) {
       log(`berthd: /grpc: ${errorMessage(e)}`);
       socket.destroy();
@@ -58,9 +61,7 @@ export function registerBuildkitRoutes(r: Router, engine: Engine, version: strin
     );
     switchProtocols(socket);
     try {
-      const conn = new GrpcClientConnection(socket, ctx.head);
-      sessions.add({ ...checked, conn });
-      await conn.closed;
+      await (await load()).session(socket, ctx.head, checked);
     } catch (e) {
       log(`berthd: /session: ${errorMessage(e)}`);
       socket.destroy();

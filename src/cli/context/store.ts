@@ -11,10 +11,10 @@
  * never stored: it is whatever -H/DOCKER_HOST and the TLS flags say.
  * TLS material is written 0600 in 0700 directories; keys are never printed.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatusError } from '../errors.js';
+import { crypto } from '../builtin.js';
 
 export const DEFAULT_CONTEXT = 'default';
 
@@ -43,7 +43,7 @@ export function validateContextName(name: string): void {
 }
 
 export function contextDirName(name: string): string {
-  return createHash('sha256').update(name).digest('hex');
+  return crypto().createHash('sha256').update(name).digest('hex');
 }
 
 export class ContextStore {

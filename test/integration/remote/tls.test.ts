@@ -164,6 +164,30 @@ test("berth's CLI speaks mutual TLS with --tlsverify and the files, or DOCKER_TL
   assert.match(rogue.stderr, /error during connect/);
 });
 
+test('bin/berth run as a command trusts the CAs of NODE_EXTRA_CA_CERTS though its shell keeps them out of Node, and passes the variable on', { skip }, async () => {
+  // No --tlscacert and no ca.pem in the config directory: the server's CA is trusted only through NODE_EXTRA_CA_CERTS.
+  const c = pki.clientDir;
+  const args = ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscert', join(c, 'cert.pem'), '--tlskey', join(c, 'key.pem')];
+  const asCommand = (env: Record<string, string | undefined>, rest: string[]) => runCommand(berthBin, [...args, ...rest], {
+    env: {
+      DOCKER_HOST: undefined, BERTH_HOST: undefined, DOCKER_TLS_VERIFY: undefined, DOCKER_CERT_PATH: undefined, DOCKER_CONTEXT: undefined,
+      DOCKER_CONFIG: join(tmp, 'no-ca-config'), BERTH_NO_AUTOSTART: '1', BERTH_DEFERRED_EXTRA_CA_CERTS: undefined, ...env,
+    },
+  });
+  const trusted = await asCommand({ NODE_EXTRA_CA_CERTS: join(c, 'ca.pem') },
+    ['run', '--rm', '-e', 'NODE_EXTRA_CA_CERTS', 'busybox', 'sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"']);
+  assert.equal(trusted.code, 0, trusted.stderr);
+  // `-e NAME` takes the value from berth's own environment: the variable is back, under its own name only.
+  assert.equal(trusted.stdout, `${join(c, 'ca.pem')}\n`);
+  const leaked = await asCommand({ NODE_EXTRA_CA_CERTS: join(c, 'ca.pem') },
+    ['run', '--rm', '-e', 'BERTH_DEFERRED_EXTRA_CA_CERTS', 'busybox', 'sh', '-c', 'echo "[${BERTH_DEFERRED_EXTRA_CA_CERTS-unset}]"']);
+  assert.equal(leaked.code, 0, leaked.stderr);
+  assert.equal(leaked.stdout, '[unset]\n');
+  const untrusted = await asCommand({ NODE_EXTRA_CA_CERTS: undefined }, ['ps']);
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.stderr, /error during connect/);
+});
+
 test('contexts are shared with the Docker CLI: create, use, ls --format json, inspect, rm, DOCKER_CONTEXT and --context', { skip }, async () => {
   const c = pki.clientDir;
   const config = join(tmp, 'ctx-config');
