@@ -88,7 +88,8 @@ describe('berth ps and berth fault on the CRI\'s pods', { skip }, () => {
     assert.deepEqual((await berth('ps', '--filter', 'label=io.berth.namespace=k8s.io', '--no-trunc', '-q')).split('\n').filter(Boolean).sort(), listed);
 
     const exec = (ctr: string, ...cmd: string[]) => runCommand(CRICTL, crictlArgs(['exec', '-s', ctr, ...cmd]), { timeoutMs: 60_000 });
-    const wget = (ctr: string, host: string) => exec(ctr, 'wget', '-q', '-T', '2', '-O-', `http://${host}:8080/`);
+    // busybox-static's wget -T crashes (SIGSEGV): busybox timeout bounds it instead.
+    const wget = (ctr: string, host: string) => exec(ctr, 'timeout', '3', 'wget', '-q', '-O-', `http://${host}:8080/`);
     const ping = (ctr: string, host: string) => exec(ctr, 'ping', '-c', '1', '-W', '2', host);
     await waitFor(async () => (await wget(a.ctr, ipB)).stdout.includes('from-beta'), 15_000, 'pod beta from pod alpha');
     assert.equal((await ping(a.ctr, ipB)).code, 0, 'alpha pings beta');
