@@ -84,9 +84,9 @@ function one(found: ContainerRecord[], ref: string, what: string): ContainerReco
 
 /**
  * The container whose network namespace a fault on `ref` acts on: a
- * container by name or ID (a pod member stands for its pod's infra
+ * container by full ID or name (a pod member stands for its pod's infra
  * container), else a pod by name, else a pod member by its name within the
- * pod. A plain container sharing another's network is left as it is (the
+ * pod, else a container by ID prefix. A plain container sharing another's network is left as it is (the
  * fault service then says which container to name).
  */
 export function faultTarget(ref: string, records: PodRecords): ContainerRecord {
@@ -96,7 +96,9 @@ export function faultTarget(ref: string, records: PodRecords): ContainerRecord {
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }
-  if (direct) return infraOf(direct, records) ?? direct;
+  // A full ID or a container's own name wins; a pod's name wins over an ID prefix, as a container's name does.
+  const key = ref.replace(/^\//, '');
+  if (direct && (direct.Id === key || direct.Name.replace(/^\//, '') === key)) return infraOf(direct, records) ?? direct;
   const pods = podsNamed(ref, records);
   if (pods.length) return one(pods, ref, 'pod');
   const members = records.all().filter((c) => !isInfra(c) && c.Config.Labels?.[POD_CONTAINER_LABEL] === ref);
@@ -106,5 +108,6 @@ export function faultTarget(ref: string, records: PodRecords): ContainerRecord {
     if (infra) infras.set(infra.Id, infra);
   }
   if (infras.size) return one([...infras.values()], ref, 'pod container');
+  if (direct) return infraOf(direct, records) ?? direct;
   return records.lookup(ref); // the lookup's own NotFoundError (`No such container: …`)
 }

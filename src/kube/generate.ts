@@ -75,6 +75,10 @@ export class KubeGenerator {
     const annotations = parseJson<Record<string, string>>(infra.Config.Labels?.[KUBE_ANNOTATIONS_LABEL], {});
     const volumes = new Map<string, Obj>();
     const containers = members.map((m) => this.container(m, infra, volumes));
+    // A port published on the pod that no container declared (a Service's target, say) is the first container's.
+    const declared = new Set(containers.flatMap((c) => ((c.ports ?? []) as Obj[]).map((p) => `${p.containerPort}/${String(p.protocol).toLowerCase()}`)));
+    const extra = this.ports(infra, infra).filter((p) => !declared.has(`${p.containerPort}/${String(p.protocol).toLowerCase()}`) && p.hostPort !== undefined);
+    if (extra.length && containers.length) containers[0].ports = [...((containers[0].ports ?? []) as Obj[]), ...extra];
     const hostname = infra.Config.Hostname;
     return {
       apiVersion: 'v1', kind: 'Pod',

@@ -34,6 +34,20 @@ test('a pod name, a member\'s berth name, its ID and its sandbox\'s ID all stand
   assert.equal(faultTarget('db-app', records).Id, infraB.Id);
 });
 
+test('a pod\'s name wins over an ID prefix it happens to be, a container\'s own name over a pod\'s', () => {
+  const hexPod = rec('1'.repeat(64), 'ee-infra', infraLabels('ee'));
+  const named = rec('2'.repeat(64), 'web', {});
+  const more = [...all, hexPod, named];
+  const r2: PodRecords = { all: () => more, lookup: (ref) => {
+    const found = more.find((c) => c.Id === ref || c.Name === ref) ?? more.find((c) => /^[0-9a-f]+$/.test(ref) && c.Id.startsWith(ref));
+    if (!found) throw new NotFoundError(`No such container: ${ref}`);
+    return found;
+  } };
+  assert.equal(faultTarget('ee', r2).Id, hexPod.Id);
+  assert.equal(faultTarget('eee', r2).Id, plain.Id);
+  assert.equal(faultTarget('web', r2).Id, named.Id);
+});
+
 test('plain containers stay themselves, one that shares another\'s network included', () => {
   assert.equal(faultTarget('plain', records).Id, plain.Id);
   assert.equal(faultTarget('sharer', records).Id, sharer.Id);
