@@ -168,18 +168,23 @@ export class KubeGenerator {
   }
 
   private mount(m: ContainerRecord['Mounts'][number], volumes: Map<string, Obj>): Obj | undefined {
-    let name: string;
+    let base: string;
+    let source: Obj;
     if (m.Type === 'bind') {
-      name = kubeName(`${m.Source}-host`, 'host');
-      volumes.set(name, { name, hostPath: { path: m.Source } });
+      base = kubeName(`${m.Source}-host`, 'host');
+      source = { hostPath: { path: m.Source } };
     } else if (m.Type === 'volume' && m.Name) {
       const v = this.engine.volumes.list().find((x) => x.Name === m.Name);
       const emptyDir = v?.Labels?.[KUBE_VOLUME_LABEL];
-      name = kubeName(emptyDir ?? m.Name, 'volume');
-      volumes.set(name, emptyDir !== undefined ? { name, emptyDir: {} } : { name, persistentVolumeClaim: { claimName: m.Name } });
+      base = kubeName(emptyDir ?? m.Name, 'volume');
+      source = emptyDir !== undefined ? { emptyDir: {} } : { persistentVolumeClaim: { claimName: m.Name } };
     } else {
       return undefined;
     }
+    // Two sources whose names sanitise alike (/a_b, /a-b) get -2, -3…; the same source shares its volume.
+    let name = base;
+    for (let n = 2; volumes.has(name) && JSON.stringify(volumes.get(name)) !== JSON.stringify({ name, ...source }); n++) name = `${base.slice(0, 60)}-${n}`;
+    volumes.set(name, { name, ...source });
     return { name, mountPath: m.Destination, ...(m.RW ? {} : { readOnly: true }) };
   }
 }
