@@ -8,8 +8,8 @@
  *   published on the host, and `kube generate` gives back the same pod
  *   (compared by meaning); playing the generated YAML again and generating
  *   once more gives the same YAML.
- * - A Deployment is N pods named as Podman names them; `berth fault` takes
- *   their pod names.
+ * - A Deployment is N pods named as Podman names them, on the network
+ *   `--network` names; `berth fault` takes their pod names.
  * - Unknown kinds and unsupported fields are refused before anything is made.
  */
 import { after, before, describe, test } from 'node:test';
@@ -52,11 +52,11 @@ describe('berth kube play / generate / down', { skip: skipUnlessRoot() }, () => 
     return r.stdout;
   }
 
-  async function play(name: string, yaml: string): Promise<string> {
+  async function play(name: string, yaml: string, ...flags: string[]): Promise<string> {
     const file = join(dir, `${name}.yaml`);
     await writeFile(file, yaml);
     played.push(file);
-    await berth('kube', 'play', file);
+    await berth('kube', 'play', ...flags, file);
     return file;
   }
 
@@ -170,7 +170,8 @@ spec:
     assert.equal((await berth('ps', '-a', '-q')).trim(), '');
   });
 
-  test('a Deployment is N pods named <deployment>-pod-<i>; berth fault partitions them by pod name', async () => {
+  test('a Deployment is N pods named <deployment>-pod-<i> on the --network given; berth fault partitions them by pod name', async () => {
+    await berth('network', 'create', 'kubenet');
     const file = await play('web', `
 apiVersion: apps/v1
 kind: Deployment
@@ -190,7 +191,7 @@ spec:
       - name: web
         image: busybox
         command: ["sleep", "1000"]
-`);
+`, '--network', 'kubenet');
     const names = (await berth('ps', '--format', '{{.Names}}')).split('\n').filter(Boolean).sort();
     assert.deepEqual(names, ['web-pod-0-infra', 'web-pod-0-web', 'web-pod-1-infra', 'web-pod-1-web']);
     const gen = parse(await berth('kube', 'generate', 'web-pod-1')) as Obj;
@@ -198,6 +199,7 @@ spec:
     assert.deepEqual(gen.metadata.labels, { app: 'web' });
     assert.deepEqual(gen.spec.containers[0].command, ['sleep', '1000']);
 
+    assert.equal((await berth('inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}', 'web-pod-0-infra')).trim(), 'kubenet');
     const ipOf = async (c: string) => (await berth('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', c)).trim();
     const ip1 = await ipOf('web-pod-1-infra');
     const ping = () => d.berth(['exec', 'web-pod-0-web', 'ping', '-c', '1', '-W', '2', ip1]);
@@ -210,6 +212,7 @@ spec:
     assert.equal((await ping()).code, 0, 'healed');
     await berth('kube', 'down', file);
     assert.equal((await berth('ps', '-a', '-q')).trim(), '');
+    await berth('network', 'rm', 'kubenet');
   });
 
   test('unknown kinds and unsupported fields are refused, and nothing is made', async () => {
