@@ -20,6 +20,7 @@ import { registerExecRoutes } from './exec.js';
 import { registerImageRoutes } from './images.js';
 import { registerVolumeRoutes } from './volumes.js';
 import { registerFaultRoutes } from './faults.js';
+import { registerKubeRoutes } from './kube.js';
 import { registerNetworkRoutes } from './networks.js';
 import { registerSwarmRoutes } from './swarm.js';
 import { registerCheckpointRoutes } from './checkpoints.js';
@@ -72,6 +73,7 @@ export function buildRouter(engine: Engine): Router {
   registerSystemRoutes(r, engine);
   // Before the containers': their `DELETE /containers/:id*` (a link is <parent>/<alias>) would take /containers/{id}/faults.
   registerFaultRoutes(r, engine);
+  registerKubeRoutes(r, engine);
   // Before the container routes: their `DELETE /containers/:id*` would take a checkpoint's path.
   registerCheckpointRoutes(r, engine);
   registerContainerRoutes(r, engine);

@@ -48,6 +48,7 @@ export function rootCommand(env: NodeJS.ProcessEnv = process.env): Command {
       stub('fault', 'Inject network faults into running containers', 'management',
         async () => (await import('./fault/fault.js')).faultCommand),
       stub('image', 'Manage images', 'management', async () => (await import('./image/image.js')).imageCommand),
+      stub('kube', 'Play and generate Kubernetes YAML', 'management', async () => (await import('./kube/kube.js')).kubeCommand),
       stub('network', 'Manage networks', 'management', async () => (await import('./network/network.js')).networkCommand),
       stub('registry', 'Run a registry server', 'management',
         async () => (await import('./registry/serve.js')).registryCommand),

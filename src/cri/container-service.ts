@@ -19,6 +19,7 @@ import { containerState, Pods, type CriContainer } from './pods.js';
 import { absolutePath, envList, idArg, int64, logFile, nameArg, stringList } from './validate.js';
 import { alreadyExists, CriError } from './errors.js';
 import { namespaceMode } from './sandbox-service.js';
+import { memberLabels } from '../engine/pods.js';
 
 type Req = Record<string, any>;
 
@@ -149,7 +150,7 @@ export class ContainerService {
       ...(args.length ? { Cmd: args } : command.length ? { Cmd: [] } : {}),
       Env: env, WorkingDir: workingDir, User: user,
       Tty: !!cfg.tty, OpenStdin: !!cfg.stdin, StdinOnce: !!cfg.stdinOnce,
-      Labels: criLabels(info),
+      Labels: { ...criLabels(info), ...memberLabels(sb.info.metadata.name, name) },
       HostConfig: hc,
     };
     // kubelet makes the host side of its mounts; crictl's users expect the same of the runtime (containerd does it).

@@ -12,6 +12,7 @@ import type { CreateRequest } from '../engine/create-request.js';
 import { criLabels, matchesSelector, nanos, type CriSandboxInfo } from './records.js';
 import { CRI_NETWORK, Pods, sandboxState, type Sandbox } from './pods.js';
 import { PauseImage } from './pause-image.js';
+import { infraLabels } from '../engine/pods.js';
 import { absolutePath, idArg, nameArg } from './validate.js';
 import { alreadyExists } from './errors.js';
 
@@ -112,7 +113,7 @@ export class SandboxService {
     const create: CreateRequest = {
       Image: image,
       ...(hostNetwork ? {} : { Hostname: typeof cfg.hostname === 'string' && cfg.hostname ? cfg.hostname : undefined }),
-      Labels: criLabels(info),
+      Labels: { ...criLabels(info), ...infraLabels(metadata.name) },
       ...(Object.keys(exposed).length && !hostNetwork ? { ExposedPorts: exposed } : {}),
       HostConfig: hc,
     };

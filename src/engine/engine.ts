@@ -39,6 +39,7 @@ import { Netavark } from '../network/netavark.js';
 import { Sandboxes } from '../network/sandbox.js';
 import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from './networks.js';
 import { FaultService } from './faults.js';
+import { faultTarget } from './pods.js';
 import { EndpointService } from './endpoints.js';
 
 export interface EngineOptions {
@@ -107,8 +108,10 @@ export class Engine {
     );
     this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
     this.containerArchive = new ContainerArchive(this.containers, this.images, this.paths);
+    // Faults act on network namespaces: a pod, or a pod's member, names its infra container (pods.ts).
+    const podRecords = { lookup: (ref: string) => this.containers.lookup(ref), all: () => containerStore.all() };
     this.faults = new FaultService(() => ({
-      lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
+      lookup: (ref) => faultTarget(ref, podRecords), exclusive: (ref, fn) => this.containers.exclusive(faultTarget(ref, podRecords).Id, fn), all: () => containerStore.all(),
     }), sandboxes, this.paths.faults);
     this.exec = new ExecService(this.containers, this.paths, this.runtimes, this.events);
     this.logRotations = new LogRotations((id) => containerStore.get(id), this.paths);

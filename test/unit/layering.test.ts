@@ -19,6 +19,7 @@ const FORBIDDEN: Record<string, string[]> = {
   ...Object.fromEntries(LOWER.map((l) => [l, ['engine', 'api', 'cli', 'daemon']])),
   engine: ['api', 'cli', 'daemon', 'cri'],
   cri: ['cli', 'daemon'],
+  kube: ['cli', 'daemon'],
   buildkit: ['engine', 'api', 'cli', 'daemon', 'store'],
   api: ['cli', 'daemon', 'store'],
   cli: ['engine', 'api', 'store', 'daemon', 'runtime', 'build'],

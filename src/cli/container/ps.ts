@@ -171,6 +171,15 @@ export function containerFormat(source: string, quiet: boolean, size: boolean): 
   return quiet ? '{{.ID}}' : source;
 }
 
+/**
+ * `--namespace NS` (berth's, after nerdctl's): the containers of a namespace
+ * other than Docker's, such as the CRI's `k8s.io`, which the default list
+ * leaves out; the same as `--filter label=io.berth.namespace=NS`.
+ */
+function namespaceFilter(ns: string): string[] {
+  return ns ? [`label=io.berth.namespace=${ns}`] : [];
+}
+
 async function ps(ctx: CliContext, f: ParsedFlags): Promise<void> {
   let format = f.string('format');
   const quiet = f.bool('quiet');
@@ -183,7 +192,7 @@ async function ps(ctx: CliContext, f: ParsedFlags): Promise<void> {
   // The default table and -q need none of a row's networks or mounts: berthd then leaves them out.
   const brief = quiet || format === '' || format === 'table';
   const list = await client.json<ContainerSummary[]>('GET', '/containers/json', {
-    query: { all: f.bool('all'), filters: filtersQuery(f.list('filter')), limit: limit > 0 ? limit : undefined, size, brief: brief || undefined },
+    query: { all: f.bool('all'), filters: filtersQuery([...f.list('filter'), ...namespaceFilter(f.string('namespace'))]), limit: limit > 0 ? limit : undefined, size, brief: brief || undefined },
   });
   const trunc = !f.bool('no-trunc');
   const now = Date.now();
@@ -199,6 +208,7 @@ export const psCommand: Command = {
     formatFlag(),
     { name: 'last', short: 'n', kind: 'int', default: -1, defaultText: '-1', usage: 'Show n last created containers (includes all states)' },
     { name: 'latest', short: 'l', kind: 'bool', usage: 'Show the latest created container (includes all states)' },
+    { name: 'namespace', kind: 'string', usage: 'Show the containers of this berth namespace instead of Docker\'s (k8s.io: the CRI\'s pods and containers)' },
     { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only display container IDs' },
     { name: 'size', short: 's', kind: 'bool', usage: 'Display total file sizes' },

@@ -15,6 +15,10 @@
  *   berth fault heal [CONTAINER...]          every fault of these containers, or of all
  *   berth fault run [--seed N] SCHEDULE      a nemesis timeline (run.ts, schedule.ts)
  *   berth fault check HISTORY                did the store keep its promises? (history-check.ts)
+ *
+ * A CONTAINER may also be a pod (the CRI's or `kube play`'s) by name, or a
+ * pod's container by its name in the pod: faults act on the pod's network
+ * namespace, which berthd finds (engine/pods.ts).
  */
 import { apiPath, type ApiClient } from '../client.js';
 import type { Command } from '../command.js';
@@ -71,8 +75,10 @@ async function listFaults(client: ApiClient, containers: string[]): Promise<Faul
   if (!containers.length) return client.json<Fault[]>('GET', '/faults');
   const out: Fault[] = [];
   for (const c of containers) {
-    const name = (await client.json<{ Name: string }>('GET', apiPath`/containers/${c}/json`)).Name.replace(/^\//, '');
-    for (const f of await client.json<Fault[]>('GET', apiPath`/containers/${c}/faults`)) out.push({ ContainerName: name, ...f });
+    const faults = await client.json<Fault[]>('GET', apiPath`/containers/${c}/faults`);
+    // A pod's name (berthd resolves it to the pod's infra container) is no container's: it is shown as given.
+    const name = await client.json<{ Name: string }>('GET', apiPath`/containers/${c}/json`).then((r) => r.Name.replace(/^\//, ''), () => c);
+    for (const f of faults) out.push({ ContainerName: name, ...f });
   }
   return out;
 }

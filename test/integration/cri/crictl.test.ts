@@ -165,16 +165,28 @@ describe('crictl against berthd', { skip }, () => {
     await crictl('rmp', '-f', b.pod);
   });
 
-  test('kill -9 of berthd leaves pods running; the CRI lists them again after the restart', async () => {
+  test('kill -9 of berthd leaves pods running; the CRI lists them again after the restart, Ready, Running and reachable', async () => {
     const { pod, ctr } = await runPod('survivor', ['sleep', '1000']);
-    const pid = JSON.parse(await crictl('inspect', ctr)).info.pid as number;
+    const server = await runPod('server', ['nc', '-ll', '-p', '8080', '-e', 'echo', 'from-server']);
+    const ip = JSON.parse(await crictl('inspectp', server.pod)).status.network.ip as string;
+    const fetch = () => runCommand(CRICTL, ['--runtime-endpoint', `unix://${d.execRoot}/cri.sock`, 'exec', '-s', ctr, 'nc', '-w', '2', ip, '8080']);
+    await waitFor(async () => (await fetch()).stdout.includes('from-server'), 15_000, 'pod server from pod survivor');
+    const pids = await Promise.all([ctr, server.ctr].map(async (c) => JSON.parse(await crictl('inspect', c)).info.pid as number));
     await d.kill9();
-    process.kill(pid, 0); // still there
+    for (const pid of pids) process.kill(pid, 0); // still there
     await d.restart();
-    assert.match(await crictl('pods', '--id', pod), /Ready\s+survivor/);
-    assert.match(await crictl('ps', '--id', ctr), /Running/);
+    // Exact states (the table's "Ready" would also match "NotReady").
+    const podStates = JSON.parse(await crictl('pods', '-o', 'json')).items as Array<{ id: string; state: string }>;
+    for (const p of [pod, server.pod]) assert.equal(podStates.find((x) => x.id === p)?.state, 'SANDBOX_READY', `pod ${p} after the restart`);
+    const ctrStates = JSON.parse(await crictl('ps', '-a', '-o', 'json')).containers as Array<{ id: string; state: string }>;
+    for (const c of [ctr, server.ctr]) assert.equal(ctrStates.find((x) => x.id === c)?.state, 'CONTAINER_RUNNING', `container ${c} after the restart`);
+    for (const [i, c] of [ctr, server.ctr].entries()) assert.equal(JSON.parse(await crictl('inspect', c)).info.pid, pids[i]);
     assert.equal((await crictl('exec', '-s', ctr, 'echo', 'alive')).trim(), 'alive');
+    // The pods' network came through too: survivor still reaches server by IP.
+    assert.match((await fetch()).stdout, /from-server/);
+    assert.equal(JSON.parse(await crictl('inspectp', server.pod)).status.network.ip, ip);
     await crictl('rmp', '-f', pod);
+    await crictl('rmp', '-f', server.pod);
   });
 
   test('rmi removes the image with all its names; pulling it again brings it back', async () => {
