@@ -40,6 +40,9 @@ import { Sandboxes } from '../network/sandbox.js';
 import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from './networks.js';
 import { FaultService } from './faults.js';
 import { EndpointService } from './endpoints.js';
+import { UsernsRemap, unremapRoots } from './userns-remap.js';
+import { RemappedLayers } from '../store/remapped-layers.js';
+import type { RemapIdentity } from '../runtime/remap-user.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -50,6 +53,8 @@ export interface EngineOptions {
   insecureRegistries?: string[];
   /** The default bridge and the address pools (`--bridge`, `--bip`, `--default-address-pool`). */
   network?: Partial<NetworkDefaults>;
+  /** `--userns-remap`, resolved (runtime/remap-user.ts): containers get a user namespace of these maps. */
+  usernsRemap?: RemapIdentity;
 }
 
 export class Engine {
@@ -76,7 +81,11 @@ export class Engine {
   readonly startedAt = new Date();
   private exitWatch: { close(): void } | null = null;
 
-  private constructor(readonly options: EngineOptions) {
+  /** `--userns-remap` in effect, or undefined. */
+  readonly remap: UsernsRemap | undefined;
+
+  private constructor(readonly options: EngineOptions, remap?: UsernsRemap) {
+    this.remap = remap;
     this.paths = new DataPaths(options.dataRoot, options.execRoot);
     this.db = openDb(this.paths.db);
     this.content = new ContentStore(this.paths);
@@ -100,12 +109,16 @@ export class Engine {
     };
     this.images = new ImageService(imageStore, this.layers, containerStore, this.paths, this.events);
     this.volumes = new VolumeService(volumeStore, containerStore, this.paths, this.events);
+    if (remap) {
+      this.volumes.dataOwner = remap.root;
+      remap.copies = new RemappedLayers(this.layers, this.paths);
+    }
     const sandboxes = new Sandboxes(this.paths.sandboxes);
     this.networks = new NetworkService(new NetworkStore(this.db), containerStore, sandboxes, this.events, { ...DEFAULT_NETWORK_SETTINGS, ...options.network });
     this.endpoints = new EndpointService(
       this.networks, sandboxes, new Netavark(this.paths.netavarkConfig), containerStore, this.paths, this.events, () => this.containers,
     );
-    this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
+    this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints, remap);
     this.containerArchive = new ContainerArchive(this.containers, this.images, this.paths);
     this.faults = new FaultService(() => ({
       lookup: (ref) => this.containers.lookup(ref), exclusive: (ref, fn) => this.containers.exclusive(ref, fn), all: () => containerStore.all(),
@@ -133,7 +146,10 @@ export class Engine {
     });
     // crun starts a container in about half runc's time; it is the default wherever it works.
     options = { ...options, defaultRuntime: options.defaultRuntime || (crunUsable && runtimeInstalled('crun') ? 'crun' : 'runc') };
-    const engine = new Engine(options);
+    // Before anything mounts: the roots' ownership, and whether layers can be idmapped.
+    const remap = options.usernsRemap ? await UsernsRemap.open(options.usernsRemap, paths) : undefined;
+    if (!remap) await unremapRoots(paths);
+    const engine = new Engine(options, remap);
     engine.runtimes.get(options.defaultRuntime);
     await engine.layers.sweepOrphans();
     await clearSubpathBinds(paths); // before containers.reconcile() can queue a start that binds there
@@ -190,7 +206,7 @@ export class Engine {
     try {
       img = await commitContainer(this.images, this.paths, c, {
         config: o.config ? { ...defaultsFromContainer(c), ...o.config } : undefined,
-        changes: o.changes, author: o.author, comment: o.comment, tag: target,
+        changes: o.changes, author: o.author, comment: o.comment, tag: target, idMap: this.containers.idMapOf(c),
       });
     } finally {
       if (paused) await this.containers.resumeAfterCommit(c.Id);

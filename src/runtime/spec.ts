@@ -35,6 +35,7 @@ import type {
   Device, DeviceCgroup, LinuxResources, Mount, Namespace, Process, Rlimit, Spec,
 } from './oci-types.js';
 import { resolveSeccomp } from './seccomp.js';
+import type { IdMap } from './id-map.js';
 
 // ------------------------------------------------------------------ inputs
 
@@ -114,6 +115,11 @@ export interface SpecInput {
   /** `HostConfig.MaskedPaths` / `ReadonlyPaths`: replace the defaults when given. */
   maskedPaths?: string[] | null;
   readonlyPaths?: string[] | null;
+  /**
+   * A user namespace of its own with these maps (`--userns-remap`): container
+   * root is the remapped root on the host. Absent: the host's (no mapping).
+   */
+  userns?: IdMap;
 }
 
 // ------------------------------------------------------------------ Docker's defaults
@@ -630,11 +636,16 @@ function systemMounts(input: SpecInput, shmSize: number): Mount[] {
   if (input.privileged) {
     mounts = mounts.map((m) => (m.destination === '/sys' || m.type === 'cgroup' ? withoutRo(m) : m));
   }
+  if (input.userns) {
+    // moby: a read-only remount of the cgroup file system fails in a user namespace; dockerd drops the flag.
+    mounts = mounts.map((m) => (m.type === 'cgroup' ? withoutRo(m) : m));
+  }
   return mounts;
 }
 
 function namespaces(input: SpecInput): Namespace[] {
   const ns: Namespace[] = [{ type: 'mount' }];
+  if (input.userns) ns.push({ type: 'user' });
   if (input.network.mode === 'new') ns.push({ type: 'network' });
   else if (input.network.mode === 'path') ns.push({ type: 'network', path: input.network.path });
   if (input.uts !== 'host') ns.push({ type: 'uts' });
@@ -712,6 +723,7 @@ export function buildSpec(input: SpecInput): Spec {
       resources,
       cgroupsPath: input.cgroupsPath,
       namespaces: namespaces(input),
+      ...(input.userns ? { uidMappings: input.userns.uidMappings.map((m) => ({ ...m })), gidMappings: input.userns.gidMappings.map((m) => ({ ...m })) } : {}),
       ...(privileged ? { devices: hostDevices() } : {}),
       ...(seccomp ? { seccomp } : {}),
       ...(privileged ? {} : {

@@ -17,6 +17,8 @@ export class DataPaths {
   get blobs(): string { return join(this.dataRoot, 'blobs', 'sha256'); }
   get containers(): string { return join(this.dataRoot, 'containers'); }
   get volumes(): string { return join(this.dataRoot, 'volumes'); }
+  /** Chowned copies of layers per `--userns-remap` map, where idmapped mounts do not work (store/remapped-layers.ts). */
+  get remapped(): string { return join(this.dataRoot, 'remapped'); }
 
   /** `layers/<hex>`; its `diff/` is the overlay lower dir. */
   layerDir(chainId: string): string { return join(this.layers, hex(chainId)); }
