@@ -53,6 +53,7 @@ import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type Update
 import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
 import { remappedRoot, type IdMap } from '../runtime/id-map.js';
 import { checkUsernsMode, type UsernsRemap } from './userns-remap.js';
+import { setNetnsSysctls } from '../network/netns.js';
 
 /** A checkpoint's images to start a container from (conmon `--restore`). */
 export type RestoreSource = NonNullable<CreateOptions['restoreFrom']>;
@@ -376,6 +377,12 @@ export class ContainerService {
         maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
         ...(idMap ? { userns: idMap } : {}),
       });
+      if (idMap && net.namespace.mode === 'path' && spec.linux?.sysctl) {
+        // Its root may not write the sysctls of a network namespace made outside its user namespace.
+        const netSysctls = Object.fromEntries(Object.entries(spec.linux.sysctl).filter(([k]) => k.startsWith('net.')));
+        for (const k of Object.keys(netSysctls)) delete spec.linux.sysctl[k];
+        await setNetnsSysctls(net.namespace.path, netSysctls);
+      }
       if (runtime.name === 'crun' && spec.linux?.seccomp) {
         // A filter compiled once, instead of by crun at every start (~12 ms).
         const bpf = await this.seccomp.bpf(spec.linux.seccomp);

@@ -23,9 +23,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { NotImplementedError, SystemError } from '../errors.js';
 
 // open_tree, move_mount and mount_setattr came after the unified numbering (≥ 403): the same on both.
-const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number; openTree: number; moveMount: number; mountSetattr: number }> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272, openTree: 428, moveMount: 429, mountSetattr: 442 },
-  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97, openTree: 428, moveMount: 429, mountSetattr: 442 },
+const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number; openTree: number; moveMount: number; mountSetattr: number; setns: number }> = {
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 308 },
+  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 268 },
 };
 
 /** Whether this architecture's syscall numbers are known to the helper. */
@@ -58,13 +58,18 @@ const EPERM = 1;
  *                               child's, which unshares and waits while its
  *                               maps are written and the namespace opened
  *                                                    → K | E <errno>
+ *   Y <netns> <file> <value>    writes <value> to /proc/sys/<file> as seen
+ *                               from network namespace <netns> (a forked
+ *                               child setns()es into it first: /proc/sys/net
+ *                               is the opener's namespace's)
+ *                                                    → K | E <errno>
  * Perl's syscall passes numbers as integers and strings as pointers; string
  * arguments must be writable variables, hence the copies.
  */
 const HELPER = String.raw`
 use strict;
 use POSIX ();
-my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_MOUNT, $SETATTR) = @ARGV;
+my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_MOUNT, $SETATTR, $SETNS) = @ARGV;
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
@@ -152,6 +157,21 @@ while (defined(my $line = <STDIN>)) {
     waitpid($pid, 0);
     my $st = $? >> 8;
     print $st == 0 ? "K\n" : "E\t" . ($st >= 100 ? $st - 100 : 5) . "\n";
+  } elsif ($op eq 'Y') {
+    my $file = pack('H*', $f[2]); my $value = pack('H*', $f[3]);
+    my $pid = fork();
+    if (!defined $pid) { print "E\t" . ($! + 0) . "\n"; next; }
+    if ($pid == 0) {
+      my $ns; my $r = -1;
+      if (open($ns, '<', $path)) {
+        $r = syscall($SETNS + 0, fileno($ns), 0x40000000);
+        if ($r != -1) { my $fh; if (open($fh, '>', "/proc/sys/$file")) { $r = defined(syswrite($fh, $value)) ? 0 : -1; close $fh; } else { $r = -1; } }
+      }
+      POSIX::_exit($r == -1 ? 100 + ($! + 0) : 0);
+    }
+    waitpid($pid, 0);
+    my $st = $? >> 8;
+    print $st == 0 ? "K\n" : "E\t" . ($st >= 100 ? $st - 100 : 5) . "\n";
   } elsif ($op eq 'I') {
     my $err = idmap_bind(pack('H*', $f[2]), $path, pack('H*', $f[3]), pack('H*', $f[4]));
     print $err ? "E\t$err\n" : "K\n";
@@ -232,7 +252,7 @@ export class SpecialFs {
     if (this.child) return this.child;
     const nums = SYSCALLS[process.arch];
     if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
-    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare, nums.openTree, nums.moveMount, nums.mountSetattr].map(String)], {
+    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare, nums.openTree, nums.moveMount, nums.mountSetattr, nums.setns].map(String)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.setEncoding('latin1');
@@ -354,6 +374,18 @@ export class SpecialFs {
   async idmapBind(source: string, target: string, uidMap: string, gidMap: string): Promise<void> {
     const r = await this.call(['I', hexOf(target), hexOf(source), hexOf(uidMap), hexOf(gidMap)]);
     if (r[0] !== 'K') throw new SpecialFsError('idmapped bind mount', target, Number(r[1]));
+  }
+
+  /**
+   * Writes a sysctl of the network namespace bound at `netns` (`name` as
+   * `net.ipv4.ip_unprivileged_port_start`), from the host's side: a
+   * container in a user namespace of its own cannot write the sysctls of a
+   * network namespace made outside it.
+   */
+  async netnsSysctl(netns: string, name: string, value: string): Promise<void> {
+    if (!/^net(\.[A-Za-z0-9_-]+)+$/.test(name)) throw new SpecialFsError('sysctl', name, 22);
+    const r = await this.call(['Y', hexOf(netns), hexOf(name.replace(/\./g, '/')), hexOf(value)]);
+    if (r[0] !== 'K') throw new SpecialFsError(`sysctl ${name}`, netns, Number(r[1]));
   }
 
   /** A new network namespace, bind-mounted on the existing (empty) file `path`. */

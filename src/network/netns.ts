@@ -89,3 +89,13 @@ export async function deleteNetns(name: string): Promise<void> {
 export async function addLinkLocalAddress(name: string, ifname: string, cidr: string): Promise<void> {
   await ip(['-n', name, 'addr', 'add', cidr, 'dev', ifname, ...(cidr.includes(':') ? ['nodad'] : [])]);
 }
+
+/**
+ * Writes sysctls (`net.*`) of the network namespace bound at `path` from
+ * the host's side. A container with a user namespace of its own
+ * (`--userns-remap`) joins a namespace berth made outside it, whose sysctls
+ * its root may not write; berth writes them for it before it starts.
+ */
+export async function setNetnsSysctls(path: string, sysctls: Record<string, string>): Promise<void> {
+  for (const [k, v] of Object.entries(sysctls)) await sharedSpecialFs().netnsSysctl(path, k, v);
+}

@@ -639,6 +639,11 @@ function systemMounts(input: SpecInput, shmSize: number): Mount[] {
   if (input.userns) {
     // moby: a read-only remount of the cgroup file system fails in a user namespace; dockerd drops the flag.
     mounts = mounts.map((m) => (m.type === 'cgroup' ? withoutRo(m) : m));
+    // sysfs may only be mounted by a user namespace that owns the network namespace; one made
+    // outside the container's (berth's netns for its networks) gets the host's /sys, read-only.
+    if (input.network.mode !== 'new') {
+      mounts = mounts.map((m) => (m.type === 'sysfs' ? { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m));
+    }
   }
   return mounts;
 }
