@@ -53,7 +53,7 @@ import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type Update
 import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
 import { remappedRoot, type IdMap } from '../runtime/id-map.js';
 import { checkUsernsMode, type UsernsRemap } from './userns-remap.js';
-import { setNetnsSysctls } from '../network/netns.js';
+import { createUserns, deleteUserns } from '../runtime/userns.js';
 
 /** A checkpoint's images to start a container from (conmon `--restore`). */
 export type RestoreSource = NonNullable<CreateOptions['restoreFrom']>;
@@ -301,6 +301,29 @@ export class ContainerService {
     return { path: `/proc/${other.State.Pid}/ns/${kind}` };
   }
 
+  /**
+   * The user namespace a remapped container joins: its own, made now (its
+   * network namespace is then made inside it), or, when it shares another
+   * container's network, PID or IPC namespace, that container's (dockerd
+   * joins it for the same reason: a namespace can only be joined from the
+   * user namespace that owns it, or an ancestor).
+   */
+  private async containerUserns(c: ContainerRecord, map: IdMap): Promise<{ path: string; own: boolean }> {
+    const hc = c.HostConfig;
+    const shared = [hc.NetworkMode, hc.PidMode, hc.IpcMode].find((m): m is string => typeof m === 'string' && m.startsWith('container:'));
+    if (shared) {
+      const other = this.lookup(shared.slice('container:'.length));
+      if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join the namespaces of a non running container: ${other.Id}`);
+      if (!this.idMapOf(other)) {
+        throw new ConflictError(`cannot share the namespaces of container ${other.Id}, which runs in the host's user namespace, from a container with user namespaces enabled: run it with --userns=host too`);
+      }
+      return { path: `/proc/${other.State.Pid}/ns/user`, own: false };
+    }
+    const path = this.paths.usernsFile(c.Id);
+    await createUserns(path, map);
+    return { path, own: true };
+  }
+
   /** Copies the image's content at a fresh volume's destination into it, as Docker does. */
   private async populateVolumes(c: ContainerRecord, rootfs: string): Promise<void> {
     for (const m of c.Mounts as ResolvedMount[]) {
@@ -332,13 +355,15 @@ export class ContainerService {
       trace.step('mount');
       undo.push(() => unmount(rootfs));
       await this.populateVolumes(c, rootfs);
-      const net = await this.networks.setUp(c);
+      const idMap = this.idMapOf(c);
+      const userns = idMap ? await this.containerUserns(c, idMap) : undefined;
+      if (userns?.own) undo.push(() => deleteUserns(userns.path));
+      const net = await this.networks.setUp(c, { userns: userns?.path });
       undo.push(() => this.networks.tearDown(c));
       trace.step('network');
       const etc = await writeEtcFiles(cdir, {
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
       });
-      const idMap = this.idMapOf(c);
       if (idMap) {
         // The /etc files are container root's to change, as in dockerd's remapped containers.
         const r = remappedRoot(idMap);
@@ -375,14 +400,8 @@ export class ContainerService {
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
         maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
-        ...(idMap ? { userns: idMap } : {}),
+        ...(idMap && userns ? { userns: { ...idMap, path: userns.path } } : {}),
       });
-      if (idMap && net.namespace.mode === 'path' && spec.linux?.sysctl) {
-        // Its root may not write the sysctls of a network namespace made outside its user namespace.
-        const netSysctls = Object.fromEntries(Object.entries(spec.linux.sysctl).filter(([k]) => k.startsWith('net.')));
-        for (const k of Object.keys(netSysctls)) delete spec.linux.sysctl[k];
-        await setNetnsSysctls(net.namespace.path, netSysctls);
-      }
       if (runtime.name === 'crun' && spec.linux?.seccomp) {
         // A filter compiled once, instead of by crun at every start (~12 ms).
         const bpf = await this.seccomp.bpf(spec.linux.seccomp);
@@ -534,6 +553,7 @@ export class ContainerService {
     await rm(join(this.paths.exitDir, id), { force: true });
     await unmount(join(this.paths.containerDir(id), 'merged')).catch(() => undefined);
     await this.networks.tearDown(c).catch((e) => console.error(`berthd: network teardown of ${id}: ${errorMessage(e)}`));
+    await deleteUserns(this.paths.usernsFile(id)).catch((e) => console.error(`berthd: user namespace of ${id}: ${errorMessage(e)}`));
     c.State = {
       ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
       ExitCode: code, OOMKilled: oom, FinishedAt: finishedAt,

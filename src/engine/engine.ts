@@ -40,7 +40,7 @@ import { Sandboxes } from '../network/sandbox.js';
 import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from './networks.js';
 import { FaultService } from './faults.js';
 import { EndpointService } from './endpoints.js';
-import { UsernsRemap, unremapRoots } from './userns-remap.js';
+import { UsernsRemap, sweepUsernsFiles, unremapRoots } from './userns-remap.js';
 import { RemappedLayers } from '../store/remapped-layers.js';
 import type { RemapIdentity } from '../runtime/remap-user.js';
 
@@ -190,6 +190,7 @@ export class Engine {
     await removeBuildContainers(this.containers.store, BUILD_CONTAINER_LABEL, (id) => this.containers.remove(id, { force: true, volumes: true }));
     await this.endpoints.reconcile();
     await deleteIdleNetns(ctx);
+    await sweepUsernsFiles(this.paths, (id) => !!this.containers.store.get(id)?.State.Running);
   }
 
   /**

@@ -19,9 +19,10 @@
  *   every directory above the roots must let others through (dockerd
  *   refuses to start otherwise, with the same words).
  */
-import { chown, chmod, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { InvalidParameterError, SystemError } from '../errors.js';
+import { chown, chmod, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { InvalidParameterError, SystemError, errorMessage } from '../errors.js';
+import { deleteUserns } from '../runtime/userns.js';
 import { remappedRoot, type IdMap } from '../runtime/id-map.js';
 import type { RemapIdentity } from '../runtime/remap-user.js';
 import type { DataPaths } from '../store/paths.js';
@@ -104,5 +105,15 @@ async function checkAncestors(top: string, root: { uid: number; gid: number }): 
     if (!traversable(st, root)) {
       throw new InvalidParameterError(`a subdirectory in your graphroot path (${top}) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on existing directories`);
     }
+  }
+}
+
+/**
+ * Start-up: user namespace files of containers not running (a crash
+ * between a start and its undo, or an exit berthd did not see) are unbound.
+ */
+export async function sweepUsernsFiles(paths: DataPaths, running: (id: string) => boolean): Promise<void> {
+  for (const id of await readdir(join(paths.execRoot, 'userns')).catch(() => [] as string[])) {
+    if (!running(id)) await deleteUserns(paths.usernsFile(id)).catch((e) => console.error(`berthd: user namespace of ${id}: ${errorMessage(e)}`));
   }
 }

@@ -58,10 +58,14 @@ const EPERM = 1;
  *                               child's, which unshares and waits while its
  *                               maps are written and the namespace opened
  *                                                    → K | E <errno>
- *   Y <netns> <file> <value>    writes <value> to /proc/sys/<file> as seen
- *                               from network namespace <netns> (a forked
- *                               child setns()es into it first: /proc/sys/net
- *                               is the opener's namespace's)
+ *   N <path> <userns>           the same, the network namespace made inside
+ *                               the user namespace bound at <userns> (owned
+ *                               by it): the child joins it and unshares,
+ *                               this process binds the child's namespace
+ *                                                    → K | E <errno>
+ *   U <path> <uid_map> <gid_map>
+ *                               a new user namespace with these maps,
+ *                               bound on the existing file <path>
  *                                                    → K | E <errno>
  * Perl's syscall passes numbers as integers and strings as pointers; string
  * arguments must be writable variables, hence the copies.
@@ -73,6 +77,53 @@ my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_M
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
+# A child in new namespaces, bound on files by this process (which keeps the host's right to mount):
+# it joins the user namespace bound at $join (if any), unshares a user namespace whose maps this
+# process writes (if $umap), then a network namespace (if $net); each [name, file] of $binds is
+# then bound from /proc/<child>/ns/<name>. The child's errno comes back as its exit status (+100).
+sub ns_child {
+  my ($join, $umap, $gmap, $net, $binds) = @_;
+  pipe(my $ready_r, my $ready_w) or return $! + 0;
+  pipe(my $go_r, my $go_w) or return $! + 0;
+  my $pid = fork();
+  return $! + 0 unless defined $pid;
+  if ($pid == 0) {
+    close $ready_r; close $go_w;
+    my $r = 0; my $b = '';
+    if ($join ne '') { my $u; $r = open($u, '<', $join) ? syscall($SETNS + 0, fileno($u), 0x10000000) : -1; }
+    $r = syscall($UNSHARE + 0, 0x10000000) if $r != -1 && $umap ne '';
+    if ($r == -1) { my $e = $! + 0; syswrite $ready_w, 'E'; POSIX::_exit(100 + $e); }
+    syswrite $ready_w, 'K';
+    sysread $go_r, $b, 1;
+    $r = syscall($UNSHARE + 0, 0x40000000) if $net;
+    if ($r == -1) { my $e = $! + 0; syswrite $ready_w, 'E'; POSIX::_exit(100 + $e); }
+    syswrite $ready_w, 'K';
+    sysread $go_r, $b, 1;
+    POSIX::_exit(0);
+  }
+  close $ready_w; close $go_r;
+  my $err = 0; my $st = ''; my $none = 'none'; my $empty = '';
+  sysread $ready_r, $st, 1;
+  if ($st eq 'K') {
+    for my $pair (['uid_map', $umap], ['gid_map', $gmap]) {
+      last if $err || $umap eq '';
+      if (open(my $fh, '>', "/proc/$pid/$pair->[0]")) { $err = $! + 0 unless defined syswrite($fh, $pair->[1]); close $fh; }
+      else { $err = $! + 0; }
+    }
+    syswrite $go_w, 'g';
+    $st = ''; sysread $ready_r, $st, 1;
+    if (!$err && $st eq 'K') {
+      for my $bind (@$binds) {
+        my $src = "/proc/$pid/ns/$bind->[0]"; my $dst = $bind->[1];
+        if (syscall($MOUNT + 0, $src, $dst, $none, 4096, $empty) == -1) { $err = $! + 0; last; }
+      }
+    }
+  }
+  close $go_w; waitpid($pid, 0); close $ready_r;
+  my $cst = $? >> 8;
+  $err = $cst >= 100 ? $cst - 100 : 5 if !$err && $st ne 'K';
+  return $err;
+}
 sub idmap_bind {
   my ($src, $dst, $umap, $gmap) = @_;
   pipe(my $ready_r, my $ready_w) or return $! + 0;
@@ -145,6 +196,12 @@ while (defined(my $line = <STDIN>)) {
   } elsif ($op eq 'u') {
     my $r = syscall($UMOUNT + 0, $path, $f[2] + 0);
     print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'N' && defined $f[2] && $f[2] ne '') {
+    my $err = ns_child(pack('H*', $f[2]), '', '', 1, [['net', $path]]);
+    print $err ? "E\t$err\n" : "K\n";
+  } elsif ($op eq 'U') {
+    my $err = ns_child('', pack('H*', $f[2]), pack('H*', $f[3]), 0, [['user', $path]]);
+    print $err ? "E\t$err\n" : "K\n";
   } elsif ($op eq 'N') {
     my $pid = fork();
     if (!defined $pid) { print "E\t" . ($! + 0) . "\n"; next; }
@@ -152,21 +209,6 @@ while (defined(my $line = <STDIN>)) {
       # The child's errno comes back as its exit status (+100); POSIX::_exit skips END blocks and buffers.
       my $r = syscall($UNSHARE + 0, 0x40000000);
       if ($r != -1) { my $src = "/proc/self/ns/net"; my $none = "none"; my $empty = ""; $r = syscall($MOUNT + 0, $src, $path, $none, 4096, $empty); }
-      POSIX::_exit($r == -1 ? 100 + ($! + 0) : 0);
-    }
-    waitpid($pid, 0);
-    my $st = $? >> 8;
-    print $st == 0 ? "K\n" : "E\t" . ($st >= 100 ? $st - 100 : 5) . "\n";
-  } elsif ($op eq 'Y') {
-    my $file = pack('H*', $f[2]); my $value = pack('H*', $f[3]);
-    my $pid = fork();
-    if (!defined $pid) { print "E\t" . ($! + 0) . "\n"; next; }
-    if ($pid == 0) {
-      my $ns; my $r = -1;
-      if (open($ns, '<', $path)) {
-        $r = syscall($SETNS + 0, fileno($ns), 0x40000000);
-        if ($r != -1) { my $fh; if (open($fh, '>', "/proc/sys/$file")) { $r = defined(syswrite($fh, $value)) ? 0 : -1; close $fh; } else { $r = -1; } }
-      }
       POSIX::_exit($r == -1 ? 100 + ($! + 0) : 0);
     }
     waitpid($pid, 0);
@@ -377,21 +419,19 @@ export class SpecialFs {
   }
 
   /**
-   * Writes a sysctl of the network namespace bound at `netns` (`name` as
-   * `net.ipv4.ip_unprivileged_port_start`), from the host's side: a
-   * container in a user namespace of its own cannot write the sysctls of a
-   * network namespace made outside it.
+   * A new network namespace, bind-mounted on the existing (empty) file
+   * `path`; with `userns`, made inside (owned by) the user namespace bound
+   * at that path.
    */
-  async netnsSysctl(netns: string, name: string, value: string): Promise<void> {
-    if (!/^net(\.[A-Za-z0-9_-]+)+$/.test(name)) throw new SpecialFsError('sysctl', name, 22);
-    const r = await this.call(['Y', hexOf(netns), hexOf(name.replace(/\./g, '/')), hexOf(value)]);
-    if (r[0] !== 'K') throw new SpecialFsError(`sysctl ${name}`, netns, Number(r[1]));
+  async newNetns(path: string, userns?: string): Promise<void> {
+    const r = await this.call(['N', hexOf(path), ...(userns ? [hexOf(userns)] : [])]);
+    if (r[0] !== 'K') throw new SpecialFsError('new network namespace', path, Number(r[1]));
   }
 
-  /** A new network namespace, bind-mounted on the existing (empty) file `path`. */
-  async newNetns(path: string): Promise<void> {
-    const r = await this.call(['N', hexOf(path)]);
-    if (r[0] !== 'K') throw new SpecialFsError('new network namespace', path, Number(r[1]));
+  /** A new user namespace with these `uid_map`/`gid_map` lines, bind-mounted on the existing (empty) file `path`. */
+  async newUserns(path: string, uidMap: string, gidMap: string): Promise<void> {
+    const r = await this.call(['U', hexOf(path), hexOf(uidMap), hexOf(gidMap)]);
+    if (r[0] !== 'K') throw new SpecialFsError('new user namespace', path, Number(r[1]));
   }
 
   /** The helper exited or could not start: every call from now on fails. */

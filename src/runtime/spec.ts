@@ -116,10 +116,12 @@ export interface SpecInput {
   maskedPaths?: string[] | null;
   readonlyPaths?: string[] | null;
   /**
-   * A user namespace of its own with these maps (`--userns-remap`): container
-   * root is the remapped root on the host. Absent: the host's (no mapping).
+   * A user namespace with these maps (`--userns-remap`): container root is
+   * the remapped root on the host. `path`: join that one (made by the engine
+   * with these maps, so the namespaces berth makes for the container can be
+   * owned by it); else the runtime makes one. Absent: the host's.
    */
-  userns?: IdMap;
+  userns?: IdMap & { path?: string };
 }
 
 // ------------------------------------------------------------------ Docker's defaults
@@ -639,18 +641,13 @@ function systemMounts(input: SpecInput, shmSize: number): Mount[] {
   if (input.userns) {
     // moby: a read-only remount of the cgroup file system fails in a user namespace; dockerd drops the flag.
     mounts = mounts.map((m) => (m.type === 'cgroup' ? withoutRo(m) : m));
-    // sysfs may only be mounted by a user namespace that owns the network namespace; one made
-    // outside the container's (berth's netns for its networks) gets the host's /sys, read-only.
-    if (input.network.mode !== 'new') {
-      mounts = mounts.map((m) => (m.type === 'sysfs' ? { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m));
-    }
   }
   return mounts;
 }
 
 function namespaces(input: SpecInput): Namespace[] {
   const ns: Namespace[] = [{ type: 'mount' }];
-  if (input.userns) ns.push({ type: 'user' });
+  if (input.userns) ns.push(input.userns.path ? { type: 'user', path: input.userns.path } : { type: 'user' });
   if (input.network.mode === 'new') ns.push({ type: 'network' });
   else if (input.network.mode === 'path') ns.push({ type: 'network', path: input.network.path });
   if (input.uts !== 'host') ns.push({ type: 'uts' });
@@ -669,7 +666,8 @@ function sysctls(input: SpecInput): Record<string, string> {
     // Docker ≥ 20.10 in every container network namespace: bind low ports
     // and ping without privileges.
     out['net.ipv4.ip_unprivileged_port_start'] = '0';
-    out['net.ipv4.ping_group_range'] = '0 2147483647';
+    // Not in a user namespace of its own (moby too): the range must be of IDs the namespace maps.
+    if (!input.userns) out['net.ipv4.ping_group_range'] = '0 2147483647';
   }
   for (const [k, v] of Object.entries(input.sysctls ?? {})) {
     checkSysctl(k, own);

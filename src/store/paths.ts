@@ -40,6 +40,8 @@ export class DataPaths {
   get netavarkConfig(): string { return join(this.execRoot, 'networks'); }
   /** One JSON file per running container's network sandbox (network/sandbox.ts). */
   get sandboxes(): string { return join(this.execRoot, 'n'); }
+  /** A running remapped container's user namespace, bound on `userns/<id>` (runtime/userns.ts). */
+  usernsFile(id: string): string { return join(this.execRoot, 'userns', id); }
   /** One JSON file per running container with network faults (engine/faults.ts). */
   get faults(): string { return join(this.execRoot, 'faults'); }
   get socketDefault(): string { return join(this.execRoot, 'berth.sock'); }

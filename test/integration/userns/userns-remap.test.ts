@@ -71,13 +71,13 @@ test('--userns-remap default', async (t) => {
     assert.deepEqual(squeeze(out), [`0 ${sub.start} 65536`, `0 ${subg.start} 65536`, '0']);
   });
 
-  await t.test('a file root writes in a bind mount belongs to the first subuid on the host', async () => {
+  await t.test('a file root writes in a bind mount belongs to the first subuid on the host', async (st) => {
     const dir = mkdtempSync('/tmp/berth-userns-bind-');
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    st.after(() => rmSync(dir, { recursive: true, force: true }));
     chmodSync(dir, 0o777);
     await ok(d, ['run', '--rm', '-v', `${dir}:/data`, 'busybox', 'sh', '-c', 'echo hi > /data/f && mkdir /data/sub']);
-    const st = statSync(join(dir, 'f'));
-    assert.deepEqual([st.uid, st.gid], [sub.start, subg.start]);
+    const fst = statSync(join(dir, 'f'));
+    assert.deepEqual([fst.uid, fst.gid], [sub.start, subg.start]);
     assert.equal(statSync(join(dir, 'sub')).uid, sub.start);
     // A host file owned by root shows as the overflow ID inside, and root there cannot change it.
     execFileSync('sh', ['-c', `echo host > ${dir}/hostfile && chmod 644 ${dir}/hostfile`]);
@@ -95,9 +95,9 @@ test('--userns-remap default', async (t) => {
     await ok(d, ['volume', 'rm', 'uvol']);
   });
 
-  await t.test('--userns=host runs on the host\'s user namespace (identity map, root is root)', async () => {
+  await t.test('--userns=host runs on the host\'s user namespace (identity map, root is root)', async (st) => {
     const dir = mkdtempSync('/tmp/berth-userns-host-');
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    st.after(() => rmSync(dir, { recursive: true, force: true }));
     const out = await ok(d, ['run', '--rm', '--userns=host', '-v', `${dir}:/data`, 'busybox', 'sh', '-c', 'cat /proc/self/uid_map; touch /data/f']);
     assert.deepEqual(squeeze(out), ['0 0 4294967295']);
     assert.equal(statSync(join(dir, 'f')).uid, 0);
@@ -105,10 +105,10 @@ test('--userns-remap default', async (t) => {
     await ok(d, ['run', '--rm', '--userns=host', '--privileged', 'busybox', 'true']);
   });
 
-  await t.test('two containers of one image share its layers without copies (idmapped mounts)', async () => {
+  await t.test('two containers of one image share its layers without copies (idmapped mounts)', async (st) => {
     const a = (await ok(d, ['run', '-d', 'busybox', 'sleep', '300'])).trim();
     const b = (await ok(d, ['run', '-d', 'busybox', 'sleep', '300'])).trim();
-    t.after(async () => { await d.berth(['rm', '-f', a, b]); });
+    st.after(async () => { await d.berth(['rm', '-f', a, b]); });
     for (const id of [a, b]) {
       const out = await ok(d, ['exec', id, 'sh', '-c', 'stat -c %u:%g /bin/busybox; touch /bin/new && stat -c %u /bin/new']);
       assert.deepEqual(squeeze(out), ['0:0', '0']);
@@ -121,9 +121,9 @@ test('--userns-remap default', async (t) => {
     for (const id of [a, b]) assert.equal(statSync(join(d.dataRoot, 'containers', id, 'upper', 'bin', 'new')).uid, sub.start);
   });
 
-  await t.test('a commit writes owners as the container saw them', async () => {
+  await t.test('a commit writes owners as the container saw them', async (st) => {
     await ok(d, ['run', '--name', 'maker', 'busybox', 'sh', '-c', 'touch /made && chown 1000:1000 /made && touch /root-made']);
-    t.after(async () => { await d.berth(['rm', '-f', 'maker']); await d.berth(['rmi', '-f', 'userns-commit']); });
+    st.after(async () => { await d.berth(['rm', '-f', 'maker']); await d.berth(['rmi', '-f', 'userns-commit']); });
     await ok(d, ['commit', 'maker', 'userns-commit']);
     const out = await ok(d, ['run', '--rm', '--userns=host', 'userns-commit', 'stat', '-c', '%u:%g', '/made', '/root-made']);
     assert.deepEqual(squeeze(out), ['1000:1000', '0:0']);
