@@ -13,11 +13,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { startDaemon, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
-import { newHeader } from '../../../src/image/tar-format.js';
+import { newHeader, readTar } from '../../../src/image/tar-format.js';
 import { packTar, type PackEntry } from '../../../src/image/tar-pack.js';
 
 const COUNTER = 'i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done';
@@ -162,10 +163,15 @@ test('checkpoint export and import', async (t) => {
   });
 
   await t.test('a valid archive whose restore cannot work leaves no half container', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
     const r = await importFile('bogus.tar', await archive(d));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /criu|restore|checkpoint/i);
     await assertNothingLeft(d);
+    // It got as far as the container and the restore, and the container went again.
+    const q = new URLSearchParams({ since, until: (Date.now() / 1000 + 1).toFixed(3), filters: JSON.stringify({ type: ['container'], container: ['imported'] }) });
+    const actions = (await d.request('GET', `/events?${q}`)).text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).Action as string);
+    assert.ok(actions.includes('create') && actions.includes('destroy'), actions.join(','));
     // The image it carried was loaded, as any load does.
     assert.equal((await d.request('GET', '/images/busybox:latest/json')).status, 200);
   });
@@ -186,6 +192,52 @@ test('checkpoint export and import', async (t) => {
     const running = await d.berth(['checkpoint', 'export', '-o', join(work, 'x.tar'), id, 'cp1']);
     assert.notEqual(running.code, 0);
     assert.match(running.stderr, /the container is running/);
+  });
+
+  await t.test('an export holds the manifest, the image, the layer and the images; another daemon takes it up to the restore', async (st) => {
+    const run = await d.berth(['run', '--name', 'src', '--network', 'none', 'busybox', 'sh', '-c', 'echo data > /state']);
+    assert.equal(run.code, 0, run.stderr);
+    st.after(async () => { await d.berth(['rm', '-f', 'src']); });
+    const id = (await d.request('GET', '/containers/src/json')).json<{ Id: string }>().Id;
+    // CRIU cannot dump here: the checkpoint's files are made by hand (export only reads them).
+    const cp = join(d.dataRoot, 'containers', id, 'checkpoints', 'cp1');
+    execFileSync('mkdir', ['-p', cp]);
+    writeFileSync(join(cp, 'inventory.img'), randomBytes(32));
+    writeFileSync(join(cp, 'pages-1.img'), randomBytes(4096));
+    const file = join(work, 'export.tar');
+    const ex = await d.berth(['checkpoint', 'export', '-o', file, 'src', 'cp1']);
+    assert.equal(ex.code, 0, ex.stderr);
+    const names: string[] = [];
+    let manifest: any;
+    let rootfs = Buffer.alloc(0);
+    for await (const e of readTar(createReadStream(file))) {
+      names.push(e.header.name);
+      const chunks: Buffer[] = [];
+      for await (const c of e.body) chunks.push(c as Buffer);
+      if (e.header.name === 'berth-checkpoint.json') manifest = JSON.parse(Buffer.concat(chunks).toString());
+      if (e.header.name === 'rootfs.tar') rootfs = Buffer.concat(chunks);
+    }
+    assert.deepEqual(names, ['berth-checkpoint.json', 'image.tar', 'rootfs.tar', 'checkpoint/inventory.img', 'checkpoint/pages-1.img']);
+    assert.equal(manifest.Checkpoint, 'cp1');
+    assert.equal(manifest.Container.Name, 'src');
+    assert.equal(manifest.Image.Ref, 'busybox', 'the reference the container was made with');
+    assert.equal(manifest.Files['checkpoint/pages-1.img'].size, 4096);
+    const layer: string[] = [];
+    for await (const e of readTar(Readable.from([rootfs]))) { layer.push(e.header.name); for await (const _ of e.body) { /* drain */ } }
+    assert.ok(layer.includes('state'), layer.join(','));
+
+    const d2 = await startDaemon({ runtime: 'runc' });
+    st.after(() => d2.stop());
+    const since = (Date.now() / 1000).toFixed(3);
+    const im = await d2.berth(['checkpoint', 'import', '--name', 'copy', file]);
+    assert.notEqual(im.code, 0, 'bogus CRIU images cannot be restored');
+    const q = new URLSearchParams({ since, until: (Date.now() / 1000 + 1).toFixed(3), filters: JSON.stringify({ type: ['container'], container: ['copy'] }) });
+    const actions = (await d2.request('GET', `/events?${q}`)).text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).Action as string);
+    assert.ok(actions.includes('create') && actions.includes('destroy'), actions.join(','));
+    await assertNothingLeft(d2);
+    // The image came with the archive, under its ID and its tag.
+    const img = (await d2.request('GET', '/images/busybox:latest/json')).json<{ Id: string }>();
+    assert.equal(img.Id, manifest.Image.Id);
   });
 
   await t.test('a counter exported from one daemon and imported into another counts on', { skip: criuProblem ?? false }, async (st) => {
