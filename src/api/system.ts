@@ -83,7 +83,8 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       Runtimes: Object.fromEntries(['runc', 'crun'].filter((n) => existsSync(`/usr/sbin/${n}`) || existsSync(`/usr/bin/${n}`)).map((n) => [n, { path: n }])),
       DefaultRuntime: engine.runtimes.defaultName, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
-      SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: null,
+      // dockerd lists `name=userns` when --userns-remap is on.
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(engine.remap ? ['name=userns'] : [])], Warnings: null,
     });
   });
 

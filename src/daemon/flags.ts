@@ -33,6 +33,8 @@ export interface DaemonFlags {
    * `start --checkpoint` (berth's API serves them either way).
    */
   experimental: boolean;
+  /** `--userns-remap default|user[:group]|uid[:gid]` ('' = off): see runtime/remap-user.ts. */
+  usernsRemap: string;
   help: boolean;
   version: boolean;
 }
@@ -59,6 +61,7 @@ Options:
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first)
+      --userns-remap string     User/Group setting for user namespaces ("default" creates and uses the berth user)
 ${TLS_USAGE}  -v, --version                 Print version information and quit
 `;
 
@@ -66,12 +69,12 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
     defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), criSocket: '\0',
-    experimental: false, help: false, version: false,
+    experimental: false, usernsRemap: '', help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
     '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
-    '--registry-mirror': 'registryMirrors',
+    '--registry-mirror': 'registryMirrors', '--userns-remap': 'usernsRemap',
     '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools', '--cri-socket': 'criSocket',
   };
   for (let i = 0; i < argv.length; i++) {

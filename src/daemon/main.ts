@@ -13,6 +13,7 @@ import { openListeners, planListeners } from './listeners.js';
 import { CriListener } from '../cri/listener.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
+import { resolveRemap } from '../runtime/remap-user.js';
 
 async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
@@ -26,8 +27,10 @@ async function main(): Promise<void> {
   // Before anything touches the roots (reconciliation, the pid file, the socket): one berthd per root, for its life.
   lockRoot(flags.dataRoot);
   lockRoot(flags.execRoot);
+  const usernsRemap = flags.usernsRemap ? await resolveRemap(flags.usernsRemap) : undefined;
+  if (usernsRemap) console.error(`berthd: user namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${usernsRemap.user}:${usernsRemap.group}`);
   const engine = await Engine.open({
-    dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries,
+    dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries, usernsRemap,
     network: {
       ...(flags.bridge ? { bridgeName: flags.bridge } : {}),
       ...(flags.bip ? { bip: flags.bip } : {}),

@@ -382,7 +382,7 @@ export class BuildService {
         const upper = join(this.paths.containerDir(id), 'upper');
         await removeMountStubs(upper, spec.stubs);
         const layer = await this.layers.importLayer(
-          diffUpperDir(upper, spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}),
+          diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap: this.containers.idMapOf(this.containers.lookup(id)) }),
           spec.parentLayer,
           { lease },
         );

@@ -112,14 +112,44 @@ export class CheckpointService {
 
   /** `start?checkpoint=`: the checkpoint's images, which must be a complete dump. */
   async restoreSource(nameOrId: string, checkpoint: string, dir: string | null): Promise<RestoreSource> {
-    const name = checkCheckpointName(checkpoint);
     refuseCheckpointDir(dir);
     const c = this.containers.lookup(nameOrId);
-    const p = join(this.dir(c.Id), name);
-    if (!existsSync(p)) throw new NotFoundError(`checkpoint ${name} does not exist for container ${c.Id}`);
+    return { imagePath: this.existing(c.Id, checkpoint), tcpEstablished: false };
+  }
+
+  /** The directory of a complete checkpoint of container `id` (export and restore read it). */
+  existing(id: string, checkpoint: string): string {
+    const name = checkCheckpointName(checkpoint);
+    const p = join(this.dir(id), name);
+    if (!existsSync(p)) throw new NotFoundError(`checkpoint ${name} does not exist for container ${id}`);
     // CRIU's inventory is written last-but-not-least of a dump; without it there is nothing to restore.
-    if (!existsSync(join(p, 'inventory.img'))) throw new InvalidParameterError(`checkpoint ${name} of container ${c.Id} is incomplete or corrupt: no inventory.img`);
-    return { imagePath: p, tcpEstablished: false };
+    if (!existsSync(join(p, 'inventory.img'))) throw new InvalidParameterError(`checkpoint ${name} of container ${id} is incomplete or corrupt: no inventory.img`);
+    return p;
+  }
+
+  /**
+   * Makes files of ours (an imported archive's, in tmp/ on the same file
+   * system) checkpoint `checkpoint` of container `id`: moved into a hidden
+   * directory, which is renamed into place once complete, as a dump is.
+   */
+  async adopt(id: string, checkpoint: string, files: { name: string; host: string }[]): Promise<void> {
+    const name = checkCheckpointName(checkpoint);
+    const root = this.dir(id);
+    const final = join(root, name);
+    if (existsSync(final)) throw new ConflictError(`checkpoint with name ${name} already exists for container ${id}`);
+    const tmp = join(root, `.${name}.tmp`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    try {
+      for (const f of files) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.name)) throw new InvalidParameterError(`invalid checkpoint file name ${JSON.stringify(f.name)}`);
+        await rename(f.host, join(tmp, f.name));
+      }
+      await rename(tmp, final);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   async start(nameOrId: string, checkpoint: string, dir: string | null): Promise<void> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ContainerDefaults, ImageConfig } from '../image/config.js';
 import { applyChanges } from '../image/change.js';
 import { containerDiffOptions, diffUpperDir } from '../image/layer-diff.js';
+import type { IdMap } from '../runtime/id-map.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { ImageService } from './images.js';
@@ -26,6 +27,8 @@ export interface CommitOptions {
   sourceDateEpoch?: number;
   /** A normalised reference to name the image by, written with it in one transaction. */
   tag?: string;
+  /** The user namespace maps the container wrote its upper dir through (`--userns-remap`). */
+  idMap?: IdMap;
 }
 
 /** The image-config subset of a container's Config (what `commit` keeps). */
@@ -49,7 +52,7 @@ export async function commitContainer(images: ImageService, paths: DataPaths, c:
   const upper = join(paths.containerDir(c.Id), 'upper');
   // Mount points (runc's /etc/hosts, volume targets) and the directories made for them stay out of the image.
   const leaveOut = containerDiffOptions(c.Mounts.map((m) => m.Destination), images.layers.lowerDirs(base.topLayer));
-  const layer = await images.layers.importLayer(diffUpperDir(upper, { sourceDateEpoch: o.sourceDateEpoch, ...leaveOut }), base.topLayer);
+  const layer = await images.layers.importLayer(diffUpperDir(upper, { sourceDateEpoch: o.sourceDateEpoch, ...leaveOut, idMap: o.idMap }), base.topLayer);
   const created = o.sourceDateEpoch !== undefined ? new Date(o.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
   const defaults = applyChanges(o.config ?? defaultsFromContainer(c), o.changes ?? []);
   const prev = base.config;

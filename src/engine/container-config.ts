@@ -64,7 +64,6 @@ const NOT_YET: Record<string, string> = {
   BlkioDeviceReadIOps: '--device-read-iops is not supported yet',
   BlkioDeviceWriteIOps: '--device-write-iops is not supported yet',
   CgroupParent: '--cgroup-parent is not supported yet',
-  UsernsMode: '--userns is not supported yet',
   CgroupnsMode: '--cgroupns is not supported yet',
   Runtime: '',
 };
@@ -83,7 +82,6 @@ export function effectiveConfig(req: CreateRequest, image: ContainerDefaults, im
   for (const [k, why] of Object.entries(NOT_YET)) {
     if (!why) continue;
     if (k === 'CgroupnsMode' && (hc[k] === 'private' || hc[k] === 'host' || !hc[k])) continue;
-    if (k === 'UsernsMode' && (hc[k] === 'host' || !hc[k])) continue;
     if (isSet(hc[k])) throw new NotImplementedError(why);
   }
   // Legacy links (`--link`, docker-py's `links=`, which docker-compose sets on

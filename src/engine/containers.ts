@@ -13,7 +13,7 @@ import { prunable, type PruneFilters } from './prune-filters.js';
 import { NAMESPACE_LABEL } from './container-views.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BerthError, ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
@@ -51,6 +51,9 @@ import { startTrace } from '../trace.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
 import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
 import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
+import { remappedRoot, type IdMap } from '../runtime/id-map.js';
+import { checkUsernsMode, type UsernsRemap } from './userns-remap.js';
+import { createUserns, deleteUserns } from '../runtime/userns.js';
 
 /** A checkpoint's images to start a container from (conmon `--restore`). */
 export type RestoreSource = NonNullable<CreateOptions['restoreFrom']>;
@@ -95,7 +98,14 @@ export class ContainerService {
     private readonly runtimes: RuntimeRegistry,
     /** Network namespaces, endpoints and published ports (engine/endpoints.ts); addresses for links. */
     private readonly networks: ContainerNetworking & Pick<EndpointService, 'settingsView'>,
+    /** `--userns-remap`: containers not on the host's user namespace get one of their own (engine/userns-remap.ts). */
+    private readonly remap?: UsernsRemap,
   ) {}
+
+  /** The user namespace maps a container runs with; undefined: the host's. */
+  idMapOf(c: Pick<ContainerRecord, 'HostConfig'>): IdMap | undefined {
+    return this.remap?.mapFor(c.HostConfig);
+  }
 
   /** During start-up's reconcile: the containers whose exit meanwhile their restart policy restarts. */
   private startUpRestarts?: string[];
@@ -174,6 +184,7 @@ export class ContainerService {
 
   private async createNamed(req: CreateRequest, imageRef: string, id: string, cname: string, image: ImageRecord, logPath?: string): Promise<{ Id: string; Warnings: string[] }> {
     const eff = effectiveConfig(req, image.config.config ?? {}, imageRef, id);
+    checkUsernsMode(eff.HostConfig, !!this.remap);
     // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
     const { warnings } = mapResources(eff.HostConfig);
     const runtimeName = eff.HostConfig.Runtime || this.runtimes.defaultName;
@@ -200,6 +211,9 @@ export class ContainerService {
       await mkdir(join(dir, 'upper'), { recursive: true });
       await mkdir(join(dir, 'work'), { recursive: true });
       await mkdir(join(dir, 'merged'), { recursive: true });
+      // The overlay's root directory is the upper dir's: container root owns it in its namespace.
+      const idMap = this.idMapOf(eff);
+      if (idMap) { const r = remappedRoot(idMap); await chown(join(dir, 'upper'), r.uid, r.gid); }
       const rec: ContainerRecord = {
         Id: id, Name: cname, Created: new Date().toISOString(), Image: image.id, ImageRef: imageRef,
         Path: eff.Path, Args: eff.Args, Config: eff.Config, HostConfig: eff.HostConfig,
@@ -259,13 +273,17 @@ export class ContainerService {
     if (await isMounted(merged)) return merged;
     const img = this.images.store.get(c.Image);
     if (!img) throw new SystemError(`image ${c.Image} of container ${c.Id} is missing`);
-    let lowers = this.images.layers.lowerDirs(img.topLayer);
+    const idMap = this.idMapOf(c);
+    let lowers = idMap && this.remap?.layers === 'copies'
+      ? await this.remap.copies.lowerDirs(img.topLayer, idMap)
+      : this.images.layers.lowerDirs(img.topLayer);
     if (lowers.length === 0) {
       const empty = join(dir, 'empty');
       await mkdir(empty, { recursive: true });
       lowers = [empty];
     }
-    await mountOverlay(lowers, join(dir, 'upper'), join(dir, 'work'), merged);
+    const idmapped = idMap && this.remap?.layers === 'idmapped' ? { map: idMap, scratch: join(dir, 'idmapped') } : undefined;
+    await mountOverlay(lowers, join(dir, 'upper'), join(dir, 'work'), merged, idmapped);
     try {
       await addMtab(merged);
     } catch (e) {
@@ -281,6 +299,29 @@ export class ContainerService {
     const other = this.lookup(mode.slice('container:'.length));
     if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join ${kind} namespace of a non running container: ${other.Id}`);
     return { path: `/proc/${other.State.Pid}/ns/${kind}` };
+  }
+
+  /**
+   * The user namespace a remapped container joins: its own, made now (its
+   * network namespace is then made inside it), or, when it shares another
+   * container's network, PID or IPC namespace, that container's (dockerd
+   * joins it for the same reason: a namespace can only be joined from the
+   * user namespace that owns it, or an ancestor).
+   */
+  private async containerUserns(c: ContainerRecord, map: IdMap): Promise<{ path: string; own: boolean }> {
+    const hc = c.HostConfig;
+    const shared = [hc.NetworkMode, hc.PidMode, hc.IpcMode].find((m): m is string => typeof m === 'string' && m.startsWith('container:'));
+    if (shared) {
+      const other = this.lookup(shared.slice('container:'.length));
+      if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join the namespaces of a non running container: ${other.Id}`);
+      if (!this.idMapOf(other)) {
+        throw new ConflictError(`cannot share the namespaces of container ${other.Id}, which runs in the host's user namespace, from a container with user namespaces enabled: run it with --userns=host too`);
+      }
+      return { path: `/proc/${other.State.Pid}/ns/user`, own: false };
+    }
+    const path = this.paths.usernsFile(c.Id);
+    await createUserns(path, map);
+    return { path, own: true };
   }
 
   /** Copies the image's content at a fresh volume's destination into it, as Docker does. */
@@ -314,12 +355,20 @@ export class ContainerService {
       trace.step('mount');
       undo.push(() => unmount(rootfs));
       await this.populateVolumes(c, rootfs);
-      const net = await this.networks.setUp(c);
+      const idMap = this.idMapOf(c);
+      const userns = idMap ? await this.containerUserns(c, idMap) : undefined;
+      if (userns?.own) undo.push(() => deleteUserns(userns.path));
+      const net = await this.networks.setUp(c, { userns: userns?.path });
       undo.push(() => this.networks.tearDown(c));
       trace.step('network');
       const etc = await writeEtcFiles(cdir, {
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
       });
+      if (idMap) {
+        // The /etc files are container root's to change, as in dockerd's remapped containers.
+        const r = remappedRoot(idMap);
+        for (const f of [etc.hostname, etc.hosts, etc.resolvConf]) await chown(f, r.uid, r.gid);
+      }
       const user = await resolveUser(rootfs, c.Config.User ?? '', c.HostConfig.GroupAdd ?? []);
       trace.step('files');
       const env = withLinkEnv(linked.env, c.Config.Env as string[]);
@@ -351,6 +400,7 @@ export class ContainerService {
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
         maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
+        ...(idMap && userns ? { userns: { ...idMap, path: userns.path } } : {}),
       });
       if (runtime.name === 'crun' && spec.linux?.seccomp) {
         // A filter compiled once, instead of by crun at every start (~12 ms).
@@ -503,6 +553,7 @@ export class ContainerService {
     await rm(join(this.paths.exitDir, id), { force: true });
     await unmount(join(this.paths.containerDir(id), 'merged')).catch(() => undefined);
     await this.networks.tearDown(c).catch((e) => console.error(`berthd: network teardown of ${id}: ${errorMessage(e)}`));
+    await deleteUserns(this.paths.usernsFile(id)).catch((e) => console.error(`berthd: user namespace of ${id}: ${errorMessage(e)}`));
     c.State = {
       ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
       ExitCode: code, OOMKilled: oom, FinishedAt: finishedAt,

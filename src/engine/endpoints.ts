@@ -51,7 +51,8 @@ export interface NetworkSetup {
 /** The hooks ContainerService calls: at create, at start, at every exit. */
 export interface ContainerNetworking {
   prepareCreate(eff: EffectiveConfig, req: CreateRequest): { NetworkingConfig: { EndpointsConfig: Record<string, Record<string, any>> }; warnings: string[] };
-  setUp(c: ContainerRecord): Promise<NetworkSetup>;
+  /** `userns`: a bound user namespace the container's network namespace is made in (--userns-remap). */
+  setUp(c: ContainerRecord, o?: { userns?: string }): Promise<NetworkSetup>;
   tearDown(c: ContainerRecord): Promise<void>;
 }
 
@@ -242,7 +243,7 @@ export class EndpointService implements ContainerNetworking {
    * ports, and sets up one endpoint per configured network; on failure
    * everything done so far is undone.
    */
-  async setUp(c: ContainerRecord): Promise<NetworkSetup> {
+  async setUp(c: ContainerRecord, o: { userns?: string } = {}): Promise<NetworkSetup> {
     const hc = c.HostConfig;
     const dnsOpts = { search: hc.DnsSearch?.length ? hc.DnsSearch : undefined, options: hc.DnsOptions?.length ? hc.DnsOptions : undefined };
     const mode: string = hc.NetworkMode;
@@ -261,7 +262,7 @@ export class EndpointService implements ContainerNetworking {
       // Recorded before the namespace exists: a daemon killed in between leaves a sandbox file
       // whose teardown (reconcile at start-up) deletes the namespace, not a namespace nobody knows.
       this.sandboxes.save(sb);
-      sb.netnsPath = await createNetns(sb.netnsName);
+      sb.netnsPath = await createNetns(sb.netnsName, { userns: o.userns });
       this.sandboxes.save(sb);
       sb.ports = await this.ports.reserve(c.Id, portRequests(hc.PortBindings, c.Config.ExposedPorts, !!hc.PublishAllPorts))
         .catch((e) => { throw this.portError(c, sb, e); });

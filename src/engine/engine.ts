@@ -41,6 +41,9 @@ import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from '
 import { FaultService } from './faults.js';
 import { faultTarget } from './pods.js';
 import { EndpointService } from './endpoints.js';
+import { UsernsRemap, sweepUsernsFiles, unremapRoots } from './userns-remap.js';
+import { RemappedLayers } from '../store/remapped-layers.js';
+import type { RemapIdentity } from '../runtime/remap-user.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -51,6 +54,8 @@ export interface EngineOptions {
   insecureRegistries?: string[];
   /** The default bridge and the address pools (`--bridge`, `--bip`, `--default-address-pool`). */
   network?: Partial<NetworkDefaults>;
+  /** `--userns-remap`, resolved (runtime/remap-user.ts): containers get a user namespace of these maps. */
+  usernsRemap?: RemapIdentity;
 }
 
 export class Engine {
@@ -77,7 +82,11 @@ export class Engine {
   readonly startedAt = new Date();
   private exitWatch: { close(): void } | null = null;
 
-  private constructor(readonly options: EngineOptions) {
+  /** `--userns-remap` in effect, or undefined. */
+  readonly remap: UsernsRemap | undefined;
+
+  private constructor(readonly options: EngineOptions, remap?: UsernsRemap) {
+    this.remap = remap;
     this.paths = new DataPaths(options.dataRoot, options.execRoot);
     this.db = openDb(this.paths.db);
     this.content = new ContentStore(this.paths);
@@ -101,12 +110,16 @@ export class Engine {
     };
     this.images = new ImageService(imageStore, this.layers, containerStore, this.paths, this.events);
     this.volumes = new VolumeService(volumeStore, containerStore, this.paths, this.events);
+    if (remap) {
+      this.volumes.dataOwner = remap.root;
+      remap.copies = new RemappedLayers(this.layers, this.paths);
+    }
     const sandboxes = new Sandboxes(this.paths.sandboxes);
     this.networks = new NetworkService(new NetworkStore(this.db), containerStore, sandboxes, this.events, { ...DEFAULT_NETWORK_SETTINGS, ...options.network });
     this.endpoints = new EndpointService(
       this.networks, sandboxes, new Netavark(this.paths.netavarkConfig), containerStore, this.paths, this.events, () => this.containers,
     );
-    this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints);
+    this.containers = new ContainerService(containerStore, this.images, this.volumes, this.paths, this.events, this.runtimes, this.endpoints, remap);
     this.containerArchive = new ContainerArchive(this.containers, this.images, this.paths);
     // Faults act on network namespaces: a pod, or a pod's member, names its infra container (pods.ts).
     const podRecords = { lookup: (ref: string) => this.containers.lookup(ref), all: () => containerStore.all() };
@@ -136,7 +149,10 @@ export class Engine {
     });
     // crun starts a container in about half runc's time; it is the default wherever it works.
     options = { ...options, defaultRuntime: options.defaultRuntime || (crunUsable && runtimeInstalled('crun') ? 'crun' : 'runc') };
-    const engine = new Engine(options);
+    // Before anything mounts: the roots' ownership, and whether layers can be idmapped.
+    const remap = options.usernsRemap ? await UsernsRemap.open(options.usernsRemap, paths) : undefined;
+    if (!remap) await unremapRoots(paths);
+    const engine = new Engine(options, remap);
     engine.runtimes.get(options.defaultRuntime);
     await engine.layers.sweepOrphans();
     await clearSubpathBinds(paths); // before containers.reconcile() can queue a start that binds there
@@ -177,6 +193,7 @@ export class Engine {
     await removeBuildContainers(this.containers.store, BUILD_CONTAINER_LABEL, (id) => this.containers.remove(id, { force: true, volumes: true }));
     await this.endpoints.reconcile();
     await deleteIdleNetns(ctx);
+    await sweepUsernsFiles(this.paths, (id) => !!this.containers.store.get(id)?.State.Running);
   }
 
   /**
@@ -193,7 +210,7 @@ export class Engine {
     try {
       img = await commitContainer(this.images, this.paths, c, {
         config: o.config ? { ...defaultsFromContainer(c), ...o.config } : undefined,
-        changes: o.changes, author: o.author, comment: o.comment, tag: target,
+        changes: o.changes, author: o.author, comment: o.comment, tag: target, idMap: this.containers.idMapOf(c),
       });
     } finally {
       if (paused) await this.containers.resumeAfterCommit(c.Id);

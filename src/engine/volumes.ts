@@ -4,7 +4,7 @@
  * `volume create`. In use = referenced by some container record.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, readdir, stat } from 'node:fs/promises';
+import { chown, mkdir, rm, readdir, stat } from 'node:fs/promises';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
 import type { DataPaths } from '../store/paths.js';
 import type { VolumeRecord, VolumeStore } from '../store/volume-store.js';
@@ -48,6 +48,13 @@ export class VolumeService {
   ) {}
 
   /**
+   * Who owns a new volume's `_data`: root, or the remapped root under
+   * `--userns-remap` (dockerd creates its volumes under the remapped root
+   * the same way), so container root may write into a fresh volume.
+   */
+  dataOwner: { uid: number; gid: number } = { uid: 0, gid: 0 };
+
+  /**
    * Creates a volume, or returns the existing one of that name. A volume
    * made without a name gets ANONYMOUS_LABEL, as in moby
    * `VolumesService.Create` (prune goes by it). `anonymous` says the volume
@@ -71,6 +78,7 @@ export class VolumeService {
     const existing = this.store.get(name);
     if (existing) return existing;
     await mkdir(this.paths.volumeData(name), { recursive: true, mode: 0o755 });
+    if (this.dataOwner.uid !== 0 || this.dataOwner.gid !== 0) await chown(this.paths.volumeData(name), this.dataOwner.uid, this.dataOwner.gid);
     const rec = this.store.insert({
       Name: name, Driver: 'local', Mountpoint: this.paths.volumeData(name), CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       Labels: unnamed ? { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.Labels ?? {}), Options: opts, Scope: 'local', Anonymous: anonymous,

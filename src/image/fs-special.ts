@@ -22,9 +22,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { NotImplementedError, SystemError } from '../errors.js';
 
-const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number }> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272 },
-  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97 },
+// open_tree, move_mount and mount_setattr came after the unified numbering (≥ 403): the same on both.
+const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number; openTree: number; moveMount: number; mountSetattr: number; setns: number }> = {
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 308 },
+  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 268 },
 };
 
 /** Whether this architecture's syscall numbers are known to the helper. */
@@ -49,16 +50,114 @@ const EPERM = 1;
  *                               existing file <path> (a forked child unshares
  *                               and mounts /proc/self/ns/net: `ip netns add`
  *                               without the exec)    → K | E <errno>
+ *   I <target> <source> <uid_map> <gid_map>
+ *                               an idmapped bind mount of <source> on <target>
+ *                               (open_tree clone, mount_setattr
+ *                               MOUNT_ATTR_IDMAP, move_mount); the user
+ *                               namespace carrying the maps is a forked
+ *                               child's, which unshares and waits while its
+ *                               maps are written and the namespace opened
+ *                                                    → K | E <errno>
+ *   N <path> <userns>           the same, the network namespace made inside
+ *                               the user namespace bound at <userns> (owned
+ *                               by it): the child joins it and unshares,
+ *                               this process binds the child's namespace
+ *                                                    → K | E <errno>
+ *   U <path> <uid_map> <gid_map>
+ *                               a new user namespace with these maps,
+ *                               bound on the existing file <path>
+ *                                                    → K | E <errno>
  * Perl's syscall passes numbers as integers and strings as pointers; string
  * arguments must be writable variables, hence the copies.
  */
 const HELPER = String.raw`
 use strict;
 use POSIX ();
-my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE) = @ARGV;
+my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_MOUNT, $SETATTR, $SETNS) = @ARGV;
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
+# A child in new namespaces, bound on files by this process (which keeps the host's right to mount):
+# it joins the user namespace bound at $join (if any), unshares a user namespace whose maps this
+# process writes (if $umap), then a network namespace (if $net); each [name, file] of $binds is
+# then bound from /proc/<child>/ns/<name>. The child's errno comes back as its exit status (+100).
+sub ns_child {
+  my ($join, $umap, $gmap, $net, $binds) = @_;
+  pipe(my $ready_r, my $ready_w) or return $! + 0;
+  pipe(my $go_r, my $go_w) or return $! + 0;
+  my $pid = fork();
+  return $! + 0 unless defined $pid;
+  if ($pid == 0) {
+    close $ready_r; close $go_w;
+    my $r = 0; my $b = '';
+    if ($join ne '') { my $u; $r = open($u, '<', $join) ? syscall($SETNS + 0, fileno($u), 0x10000000) : -1; }
+    $r = syscall($UNSHARE + 0, 0x10000000) if $r != -1 && $umap ne '';
+    if ($r == -1) { my $e = $! + 0; syswrite $ready_w, 'E'; POSIX::_exit(100 + $e); }
+    syswrite $ready_w, 'K';
+    sysread $go_r, $b, 1;
+    $r = syscall($UNSHARE + 0, 0x40000000) if $net;
+    if ($r == -1) { my $e = $! + 0; syswrite $ready_w, 'E'; POSIX::_exit(100 + $e); }
+    syswrite $ready_w, 'K';
+    sysread $go_r, $b, 1;
+    POSIX::_exit(0);
+  }
+  close $ready_w; close $go_r;
+  my $err = 0; my $st = ''; my $none = 'none'; my $empty = '';
+  sysread $ready_r, $st, 1;
+  if ($st eq 'K') {
+    for my $pair (['uid_map', $umap], ['gid_map', $gmap]) {
+      last if $err || $umap eq '';
+      if (open(my $fh, '>', "/proc/$pid/$pair->[0]")) { $err = $! + 0 unless defined syswrite($fh, $pair->[1]); close $fh; }
+      else { $err = $! + 0; }
+    }
+    syswrite $go_w, 'g';
+    $st = ''; sysread $ready_r, $st, 1;
+    if (!$err && $st eq 'K') {
+      for my $bind (@$binds) {
+        my $src = "/proc/$pid/ns/$bind->[0]"; my $dst = $bind->[1];
+        if (syscall($MOUNT + 0, $src, $dst, $none, 4096, $empty) == -1) { $err = $! + 0; last; }
+      }
+    }
+  }
+  close $go_w; waitpid($pid, 0); close $ready_r;
+  my $cst = $? >> 8;
+  $err = $cst >= 100 ? $cst - 100 : 5 if !$err && $st ne 'K';
+  return $err;
+}
+sub idmap_bind {
+  my ($src, $dst, $umap, $gmap) = @_;
+  pipe(my $ready_r, my $ready_w) or return $! + 0;
+  pipe(my $done_r, my $done_w) or return $! + 0;
+  my $pid = fork();
+  return $! + 0 unless defined $pid;
+  if ($pid == 0) {
+    close $ready_r; close $done_w;
+    my $r = syscall($UNSHARE + 0, 0x10000000);
+    syswrite $ready_w, ($r == -1 ? 'E' : 'K');
+    my $b = ''; sysread $done_r, $b, 1;
+    POSIX::_exit(0);
+  }
+  close $ready_w; close $done_r;
+  my $err = 0; my $st = ''; my $ns; my $tree = -1; my $empty = '';
+  sysread $ready_r, $st, 1;
+  $err = 1 if $st ne 'K';
+  for my $pair (['uid_map', $umap], ['gid_map', $gmap]) {
+    last if $err;
+    if (open(my $fh, '>', "/proc/$pid/$pair->[0]")) { $err = $! + 0 unless defined syswrite($fh, $pair->[1]); close $fh; }
+    else { $err = $! + 0; }
+  }
+  if (!$err) { open($ns, '<', "/proc/$pid/ns/user") or $err = $! + 0; }
+  if (!$err) { $tree = syscall($OPEN_TREE + 0, -100, $src, 0x1 | 0x80000); $err = $! + 0 if $tree == -1; }
+  if (!$err) {
+    my $attr = pack('QQQQ', 0x00100000, 0, 0, fileno($ns));
+    $err = $! + 0 if syscall($SETATTR + 0, $tree + 0, $empty, 0x1000, $attr, 32) == -1;
+  }
+  if (!$err) { $err = $! + 0 if syscall($MOVE_MOUNT + 0, $tree + 0, $empty, -100, $dst, 4) == -1; }
+  POSIX::close($tree) if $tree >= 0;
+  close $ns if $ns;
+  close $done_w; waitpid($pid, 0); close $ready_r;
+  return $err;
+}
 while (defined(my $line = <STDIN>)) {
   chomp $line;
   my @f = split /\t/, $line, -1;
@@ -97,6 +196,12 @@ while (defined(my $line = <STDIN>)) {
   } elsif ($op eq 'u') {
     my $r = syscall($UMOUNT + 0, $path, $f[2] + 0);
     print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'N' && defined $f[2] && $f[2] ne '') {
+    my $err = ns_child(pack('H*', $f[2]), '', '', 1, [['net', $path]]);
+    print $err ? "E\t$err\n" : "K\n";
+  } elsif ($op eq 'U') {
+    my $err = ns_child('', pack('H*', $f[2]), pack('H*', $f[3]), 0, [['user', $path]]);
+    print $err ? "E\t$err\n" : "K\n";
   } elsif ($op eq 'N') {
     my $pid = fork();
     if (!defined $pid) { print "E\t" . ($! + 0) . "\n"; next; }
@@ -109,6 +214,9 @@ while (defined(my $line = <STDIN>)) {
     waitpid($pid, 0);
     my $st = $? >> 8;
     print $st == 0 ? "K\n" : "E\t" . ($st >= 100 ? $st - 100 : 5) . "\n";
+  } elsif ($op eq 'I') {
+    my $err = idmap_bind(pack('H*', $f[2]), $path, pack('H*', $f[3]), pack('H*', $f[4]));
+    print $err ? "E\t$err\n" : "K\n";
   } else {
     print "E\t22\n";
   }
@@ -186,7 +294,7 @@ export class SpecialFs {
     if (this.child) return this.child;
     const nums = SYSCALLS[process.arch];
     if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
-    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare].map(String)], {
+    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare, nums.openTree, nums.moveMount, nums.mountSetattr, nums.setns].map(String)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.setEncoding('latin1');
@@ -299,10 +407,31 @@ export class SpecialFs {
     if (r[0] !== 'K') throw new SpecialFsError('umount', target, Number(r[1]));
   }
 
-  /** A new network namespace, bind-mounted on the existing (empty) file `path`. */
-  async newNetns(path: string): Promise<void> {
-    const r = await this.call(['N', hexOf(path)]);
+  /**
+   * An idmapped bind mount of the directory `source` on `target`: files
+   * show with their IDs mapped as a user namespace with these
+   * `/proc/<pid>/uid_map` and `gid_map` lines maps them (kernel ≥ 5.12;
+   * overlayfs takes such mounts as layers from 5.19).
+   */
+  async idmapBind(source: string, target: string, uidMap: string, gidMap: string): Promise<void> {
+    const r = await this.call(['I', hexOf(target), hexOf(source), hexOf(uidMap), hexOf(gidMap)]);
+    if (r[0] !== 'K') throw new SpecialFsError('idmapped bind mount', target, Number(r[1]));
+  }
+
+  /**
+   * A new network namespace, bind-mounted on the existing (empty) file
+   * `path`; with `userns`, made inside (owned by) the user namespace bound
+   * at that path.
+   */
+  async newNetns(path: string, userns?: string): Promise<void> {
+    const r = await this.call(['N', hexOf(path), ...(userns ? [hexOf(userns)] : [])]);
     if (r[0] !== 'K') throw new SpecialFsError('new network namespace', path, Number(r[1]));
+  }
+
+  /** A new user namespace with these `uid_map`/`gid_map` lines, bind-mounted on the existing (empty) file `path`. */
+  async newUserns(path: string, uidMap: string, gidMap: string): Promise<void> {
+    const r = await this.call(['U', hexOf(path), hexOf(uidMap), hexOf(gidMap)]);
+    if (r[0] !== 'K') throw new SpecialFsError('new user namespace', path, Number(r[1]));
   }
 
   /** The helper exited or could not start: every call from now on fails. */

@@ -31,6 +31,7 @@ import type { Readable } from 'node:stream';
 import { SystemError } from '../errors.js';
 import { SpecialFs, withSpecialFs } from './fs-special.js';
 import { newHeader } from './tar-format.js';
+import { toContainer, type IdMap } from '../runtime/id-map.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { byteOrder, walkTree, type TreeItem } from './tree-walk.js';
 import { isOpaqueDir, isWhiteoutDevice, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts.js';
@@ -50,6 +51,14 @@ export interface DiffOptions {
   lowerDirs?: string[];
   /** Mount points whose parents may exist only for them; default the engine's files (/etc/hosts…). */
   mountPoints?: string[];
+  /**
+   * The user namespace maps the upper dir was written through
+   * (`--userns-remap`): owners are written as the container saw them, so a
+   * commit or build step of a remapped container makes the same layer as
+   * one on the host. A host ID outside the maps becomes 65534 (the
+   * overflow ID the container saw it as).
+   */
+  idMap?: IdMap;
 }
 
 const DEFAULT_MOUNT_POINTS = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/.dockerenv'];
@@ -178,9 +187,24 @@ function parentOf(rel: string): string {
  * as PAX records, except overlayfs' own and SELinux labels.
  */
 export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable {
+  const map = opts.idMap;
+  if (!map) return packTar(() => diffEntries(upperDir, opts));
+  return packTar(async function* (): AsyncGenerator<PackEntry> {
+    for await (const e of diffEntries(upperDir, opts)) {
+      e.header.uid = toContainer(map.uidMappings, e.header.uid) ?? OVERFLOW_ID;
+      e.header.gid = toContainer(map.gidMappings, e.header.gid) ?? OVERFLOW_ID;
+      yield e;
+    }
+  });
+}
+
+/** /proc/sys/kernel/overflowuid: what a user namespace shows for an unmapped ID. */
+const OVERFLOW_ID = 65534;
+
+function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEntry> {
   const exclude = opts.exclude ?? isEngineMountPoint;
   const epoch = opts.sourceDateEpoch;
-  return packTar(async function* (): AsyncGenerator<PackEntry> {
+  return (async function* (): AsyncGenerator<PackEntry> {
     const fsx = new SpecialFs();
     const hardlinks = new HardlinkTracker();
     try {
@@ -217,7 +241,7 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
     } finally {
       await fsx.close();
     }
-  });
+  })();
 }
 
 async function lstatOrNull(path: string): Promise<BigIntStats | null> {

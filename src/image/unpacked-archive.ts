@@ -83,6 +83,11 @@ export class UnpackedArchive {
     return new UnpackedArchive(entries);
   }
 
+  /** Every entry: its canonical name and type (a hard link shows as the file it shares). */
+  list(): { name: string; type: TarEntryType }[] {
+    return [...this.entries].map(([name, e]) => ({ name, type: e.type }));
+  }
+
   /** Whether `path` (canonical) names an entry at all, of any type. */
   has(path: string): boolean {
     return this.entries.has(path);

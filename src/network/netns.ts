@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { EINVAL, SpecialFsError, sharedSpecialFs, specialFsSupported } from '../image/fs-special.js';
 import { runCommand } from '../run-command.js';
+import { NotImplementedError } from '../errors.js';
 
 export const NETNS_DIR = '/run/netns';
 const MNT_DETACH = 2;
@@ -48,14 +49,22 @@ function netnsDirShared(): boolean {
   return dirShared;
 }
 
-/** Creates the named namespace (replacing a stale one a crash left) and returns its path. */
-export async function createNetns(name: string): Promise<string> {
+/**
+ * Creates the named namespace (replacing a stale one a crash left) and
+ * returns its path. With `userns` (a bound user namespace), the network
+ * namespace is that user namespace's own: a container in it (berthd
+ * --userns-remap) can then mount sysfs, set its sysctls and be exec'd into.
+ */
+export async function createNetns(name: string, o: { userns?: string } = {}): Promise<string> {
   const path = netnsPath(name);
   if (existsSync(path)) await deleteNetns(name).catch(() => undefined);
+  if (o.userns && !(specialFsSupported() && netnsDirShared())) {
+    throw new NotImplementedError(`network namespaces of user namespaces need berth's syscall helper (${process.arch}) and a shared ${NETNS_DIR}`);
+  }
   if (specialFsSupported() && netnsDirShared()) {
     await writeFile(path, '', { flag: 'wx', mode: 0 });
     try {
-      await sharedSpecialFs().newNetns(path);
+      await sharedSpecialFs().newNetns(path, o.userns);
     } catch (e) {
       await unlink(path).catch(() => undefined);
       throw e;
@@ -89,3 +98,4 @@ export async function deleteNetns(name: string): Promise<void> {
 export async function addLinkLocalAddress(name: string, ifname: string, cidr: string): Promise<void> {
   await ip(['-n', name, 'addr', 'add', cidr, 'dev', ifname, ...(cidr.includes(':') ? ['nodad'] : [])]);
 }
+

@@ -35,6 +35,7 @@ import type {
   Device, DeviceCgroup, LinuxResources, Mount, Namespace, Process, Rlimit, Spec,
 } from './oci-types.js';
 import { resolveSeccomp } from './seccomp.js';
+import type { IdMap } from './id-map.js';
 
 // ------------------------------------------------------------------ inputs
 
@@ -114,6 +115,13 @@ export interface SpecInput {
   /** `HostConfig.MaskedPaths` / `ReadonlyPaths`: replace the defaults when given. */
   maskedPaths?: string[] | null;
   readonlyPaths?: string[] | null;
+  /**
+   * A user namespace with these maps (`--userns-remap`): container root is
+   * the remapped root on the host. `path`: join that one (made by the engine
+   * with these maps, so the namespaces berth makes for the container can be
+   * owned by it); else the runtime makes one. Absent: the host's.
+   */
+  userns?: IdMap & { path?: string };
 }
 
 // ------------------------------------------------------------------ Docker's defaults
@@ -630,11 +638,16 @@ function systemMounts(input: SpecInput, shmSize: number): Mount[] {
   if (input.privileged) {
     mounts = mounts.map((m) => (m.destination === '/sys' || m.type === 'cgroup' ? withoutRo(m) : m));
   }
+  if (input.userns) {
+    // moby: a read-only remount of the cgroup file system fails in a user namespace; dockerd drops the flag.
+    mounts = mounts.map((m) => (m.type === 'cgroup' ? withoutRo(m) : m));
+  }
   return mounts;
 }
 
 function namespaces(input: SpecInput): Namespace[] {
   const ns: Namespace[] = [{ type: 'mount' }];
+  if (input.userns) ns.push(input.userns.path ? { type: 'user', path: input.userns.path } : { type: 'user' });
   if (input.network.mode === 'new') ns.push({ type: 'network' });
   else if (input.network.mode === 'path') ns.push({ type: 'network', path: input.network.path });
   if (input.uts !== 'host') ns.push({ type: 'uts' });
@@ -653,7 +666,8 @@ function sysctls(input: SpecInput): Record<string, string> {
     // Docker ≥ 20.10 in every container network namespace: bind low ports
     // and ping without privileges.
     out['net.ipv4.ip_unprivileged_port_start'] = '0';
-    out['net.ipv4.ping_group_range'] = '0 2147483647';
+    // Not in a user namespace of its own (moby too): the range must be of IDs the namespace maps.
+    if (!input.userns) out['net.ipv4.ping_group_range'] = '0 2147483647';
   }
   for (const [k, v] of Object.entries(input.sysctls ?? {})) {
     checkSysctl(k, own);
@@ -712,6 +726,7 @@ export function buildSpec(input: SpecInput): Spec {
       resources,
       cgroupsPath: input.cgroupsPath,
       namespaces: namespaces(input),
+      ...(input.userns ? { uidMappings: input.userns.uidMappings.map((m) => ({ ...m })), gidMappings: input.userns.gidMappings.map((m) => ({ ...m })) } : {}),
       ...(privileged ? { devices: hostDevices() } : {}),
       ...(seccomp ? { seccomp } : {}),
       ...(privileged ? {} : {

@@ -308,9 +308,11 @@ export class LayerStore {
       const delBlobs = this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ?');
       for (const d of diffIds) if (!stillUsed.get(d)) delBlobs.run(d);
     })();
+    const remaps = await readdir(this.paths.remapped).catch(() => [] as string[]);
     for (const c of plan.layers) {
       this.diskSizes.delete(c);
       await rm(this.paths.layerDir(c), { recursive: true, force: true });
+      for (const m of remaps) await rm(join(this.paths.remapped, m, hex(c)), { recursive: true, force: true });
     }
     for (const d of blobs) if (!referenced.get(d, d)) await this.content.delete(d);
     return freed;
@@ -327,6 +329,12 @@ export class LayerStore {
     const names = await readdir(this.paths.layers).catch(() => [] as string[]);
     const known = new Set((this.db.prepare('SELECT chain_id FROM layers').all() as { chain_id: string }[]).map((r) => hex(r.chain_id)));
     for (const n of names) if (!known.has(n)) await rm(join(this.paths.layers, n), { recursive: true, force: true });
+    // Chowned copies for --userns-remap (store/remapped-layers.ts) of layers that are gone.
+    for (const m of await readdir(this.paths.remapped).catch(() => [] as string[])) {
+      for (const n of await readdir(join(this.paths.remapped, m)).catch(() => [] as string[])) {
+        if (!known.has(n)) await rm(join(this.paths.remapped, m, n), { recursive: true, force: true });
+      }
+    }
     await this.collectGarbage();
     for (const n of await readdir(this.paths.blobs).catch(() => [] as string[])) {
       if (!this.blobReferenced(`sha256:${n}`)) await this.content.delete(`sha256:${n}`);

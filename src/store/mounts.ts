@@ -5,8 +5,10 @@
  * milliseconds each time; mount(8)/umount(8) remain the fallback on
  * architectures the helper does not know.
  */
-import { readFile } from 'node:fs/promises';
-import { CommandError } from '../errors.js';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CommandError, NotImplementedError } from '../errors.js';
+import { procMapText, type IdMap } from '../runtime/id-map.js';
 import { runCommand } from '../run-command.js';
 import { EBUSY, EINVAL, ENOENT, SpecialFs, SpecialFsError, sharedSpecialFs, specialFsSupported } from '../image/fs-special.js';
 
@@ -26,16 +28,67 @@ async function mount(source: string, target: string, fstype: string, data: strin
   await run(['mount', '-t', fstype, '-o', data, source, target]);
 }
 
+/** Lower layers seen through a user namespace's ID map (idmapped mounts), bound under `scratch` while the overlay is mounted. */
+export interface IdmappedLowers { map: IdMap; scratch: string }
+
 /**
  * Mounts an overlay at `target`. `lowerDirs` are top-most first. overlayfs
  * needs at least one lower dir: an image without layers passes an empty dir.
+ *
+ * With `idmapped`, each lower dir is first bound, idmapped, under
+ * `scratch/<n>`, and the overlay is made of those: the shared layer
+ * directories stay as they are on disk (owned by container IDs) while the
+ * container's user namespace sees them as its own. overlayfs keeps private
+ * clones of its layers' mounts, so the binds are detached right after.
  */
-export async function mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string): Promise<void> {
+export async function mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string, idmapped?: IdmappedLowers): Promise<void> {
+  if (!idmapped) return mountOverlayOf(lowerDirs, upperDir, workDir, target);
+  const sys = syscalls();
+  if (!sys) throw new NotImplementedError(`idmapped mounts are not supported on ${process.arch}`);
+  const binds: string[] = [];
+  try {
+    await mkdir(idmapped.scratch, { recursive: true });
+    for (const [i, dir] of lowerDirs.entries()) {
+      const b = join(idmapped.scratch, String(i));
+      await mkdir(b);
+      await sys.idmapBind(dir, b, procMapText(idmapped.map.uidMappings), procMapText(idmapped.map.gidMappings));
+      binds.push(b);
+    }
+    await mountOverlayOf(binds, upperDir, workDir, target);
+  } finally {
+    for (const b of binds) await sys.umount(b, MNT_DETACH).catch(() => undefined);
+    await rm(idmapped.scratch, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function mountOverlayOf(lowerDirs: string[], upperDir: string, workDir: string, target: string): Promise<void> {
   const opts = `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir}`;
   if (opts.length > 4000) {
     throw new CommandError(['mount'], null, `too many layers for one overlay mount (${lowerDirs.length})`);
   }
   await mount('overlay', target, 'overlay', opts);
+}
+
+/**
+ * Whether this kernel and the file system under `dir` make idmapped mounts
+ * that overlayfs takes as lower layers: a trial overlay of an idmapped
+ * bind in `dir`, removed again.
+ */
+export async function idmappedOverlayWorks(dir: string, map: IdMap): Promise<boolean> {
+  const trial = join(dir, `idmap-trial-${process.pid}`);
+  await rm(trial, { recursive: true, force: true });
+  const dirs = ['lower', 'upper', 'work', 'merged'].map((d) => join(trial, d));
+  try {
+    for (const d of dirs) await mkdir(d, { recursive: true });
+    await mountOverlay([dirs[0]], dirs[1], dirs[2], dirs[3], { map, scratch: join(trial, 'binds') });
+    await unmount(dirs[3]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await unmount(dirs[3]).catch(() => undefined);
+    await rm(trial, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 /** Unmounts `target` (lazily if busy); not mounted is fine. */

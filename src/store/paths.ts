@@ -17,6 +17,8 @@ export class DataPaths {
   get blobs(): string { return join(this.dataRoot, 'blobs', 'sha256'); }
   get containers(): string { return join(this.dataRoot, 'containers'); }
   get volumes(): string { return join(this.dataRoot, 'volumes'); }
+  /** Chowned copies of layers per `--userns-remap` map, where idmapped mounts do not work (store/remapped-layers.ts). */
+  get remapped(): string { return join(this.dataRoot, 'remapped'); }
 
   /** `layers/<hex>`; its `diff/` is the overlay lower dir. */
   layerDir(chainId: string): string { return join(this.layers, hex(chainId)); }
@@ -38,6 +40,8 @@ export class DataPaths {
   get netavarkConfig(): string { return join(this.execRoot, 'networks'); }
   /** One JSON file per running container's network sandbox (network/sandbox.ts). */
   get sandboxes(): string { return join(this.execRoot, 'n'); }
+  /** A running remapped container's user namespace, bound on `userns/<id>` (runtime/userns.ts). */
+  usernsFile(id: string): string { return join(this.execRoot, 'userns', id); }
   /** One JSON file per running container with network faults (engine/faults.ts). */
   get faults(): string { return join(this.execRoot, 'faults'); }
   get socketDefault(): string { return join(this.execRoot, 'berth.sock'); }

@@ -22,7 +22,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rmdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
@@ -48,6 +48,12 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for `/_ping` (default 20 s). */
   startTimeoutMs?: number;
+  /**
+   * Make the private temporary directory (the data root's parent) 0711, so
+   * a `--userns-remap` root may pass through it (berthd refuses to start
+   * otherwise, as dockerd does).
+   */
+  traversableRoots?: boolean;
 }
 
 export interface RunOptions {
@@ -314,6 +320,7 @@ function tail(text: string, lines = 40): string {
 
 export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const tmpDir = await mkdtemp('/tmp/berth-test-');
+  if (opts.traversableRoots) await chmod(tmpDir, 0o711);
   const socket = join(tmpDir, 'berth.sock');
   const host = `unix://${socket}`;
   const dataRoot = join(tmpDir, 'data');

@@ -2,10 +2,17 @@
  * `berth checkpoint create|ls|rm`: the Docker CLI's checkpoint commands over
  * `/containers/{id}/checkpoints`. Checkpoints stay with the container on the
  * daemon, so `--checkpoint-dir` is refused there.
+ *
+ * `berth checkpoint export|import` are berth's own: a stopped container's
+ * checkpoint, its image and its read-write layer as one tar, and a new
+ * container restored from such a tar on another daemon.
  */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { apiPath } from '../client.js';
 import type { Command } from '../command.js';
 import { StatusError } from '../errors.js';
+import { refuseTerminal, writeArchive } from '../stream/save-output.js';
 
 const dirFlag = { name: 'checkpoint-dir', kind: 'string', usage: 'Use a custom checkpoint storage directory', unsupported: 'berth keeps checkpoints with the container' } as const;
 
@@ -48,7 +55,45 @@ const rmCommand: Command = {
   },
 };
 
+const exportCommand: Command = {
+  name: 'export', usage: '[OPTIONS] CONTAINER CHECKPOINT', short: 'Write a stopped container\'s checkpoint, image and file system to a tar archive (STDOUT by default)',
+  args: { min: 2, max: 2 },
+  flags: [{ name: 'output', short: 'o', kind: 'string', usage: 'Write to a file, instead of STDOUT' }],
+  async run(ctx, f) {
+    const output = f.string('output');
+    refuseTerminal(ctx.out, output);
+    const client = await ctx.client();
+    const [container, name] = f.args;
+    const res = await client.request('GET', apiPath`/containers/${container}/checkpoints/${name}/export`);
+    await writeArchive(res, ctx.out, output);
+  },
+};
+
+const importCommand: Command = {
+  name: 'import', usage: '[OPTIONS] FILE|-', short: 'Create a container from a checkpoint archive and restore it',
+  args: { min: 1, max: 1 },
+  flags: [{ name: 'name', kind: 'string', usage: 'Name of the new container (default: the exported container\'s)' }],
+  async run(ctx, f) {
+    const file = f.args[0];
+    let body: Readable;
+    if (file === '-') {
+      if (ctx.in.isTTY) throw new StatusError(1, 'requested import from stdin, but stdin is a terminal');
+      body = ctx.in;
+    } else {
+      body = createReadStream(file);
+      await new Promise<void>((resolve, reject) => body.once('open', () => resolve()).once('error', reject)).catch((e: Error) => {
+        throw new StatusError(1, `open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : e.message}`);
+      });
+    }
+    const client = await ctx.client();
+    const out = await client.json<{ Id: string }>('POST', '/checkpoints/import', {
+      query: { name: f.string('name') || undefined }, headers: { 'Content-Type': 'application/x-tar' }, body,
+    });
+    ctx.out.write(`${out.Id}\n`);
+  },
+};
+
 export const checkpointCommand: Command = {
   name: 'checkpoint', short: 'Manage checkpoints', group: 'management',
-  subcommands: [createCommand, lsCommand, rmCommand],
+  subcommands: [createCommand, lsCommand, rmCommand, exportCommand, importCommand],
 };
