@@ -214,6 +214,8 @@ function readContainer(r: Reader, v: unknown, path: string, volumes: Set<string>
   const own = readSecurity(r, c.securityContext, `${path}.securityContext`);
   const runAsUser = own.runAsUser ?? podSecurity.runAsUser;
   const runAsGroup = own.runAsGroup ?? podSecurity.runAsGroup;
+  // berth's user is `uid[:gid]`: a group alone would keep the image's user, which Kubernetes does not promise either.
+  if (runAsGroup !== undefined && runAsUser === undefined) throw new NotImplementedError(`${path}.securityContext.runAsGroup: not supported by berth kube play without runAsUser`);
   return {
     name, image, pullPolicy,
     ...(c.command !== undefined && c.command !== null ? { command: expand(r.strings(c.command, `${path}.command`)) } : {}),

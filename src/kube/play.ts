@@ -145,7 +145,6 @@ export class KubeService {
     const ids: string[] = [];
     for (const c of p.containers) {
       const user = c.runAsUser !== undefined ? `${c.runAsUser}${c.runAsGroup !== undefined ? `:${c.runAsGroup}` : ''}` : '';
-      if (c.runAsGroup !== undefined && c.runAsUser === undefined) throw new InvalidParameterError(`container ${c.name}: runAsGroup needs runAsUser`);
       const req: CreateRequest = {
         Image: images.get(c.name)!,
         // Kubernetes' command replaces the image's entrypoint and its Cmd; args alone replace the Cmd.
