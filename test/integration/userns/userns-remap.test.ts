@@ -66,9 +66,11 @@ test('--userns-remap default', async (t) => {
     assert.ok((JSON.parse(r.stdout) as string[]).includes('name=userns'), r.stdout);
   });
 
-  await t.test('/proc/self/uid_map and gid_map show the subordinate ranges', async () => {
-    const out = await ok(d, ['run', '--rm', 'busybox', 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u']);
-    assert.deepEqual(squeeze(out), [`0 ${sub.start} 65536`, `0 ${subg.start} 65536`, '0']);
+  await t.test('/proc/self/uid_map and gid_map show the subordinate ranges (runc and crun)', async () => {
+    for (const runtime of ['runc', 'crun']) {
+      const out = await ok(d, ['run', '--rm', '--runtime', runtime, 'busybox', 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u']);
+      assert.deepEqual(squeeze(out), [`0 ${sub.start} 65536`, `0 ${subg.start} 65536`, '0'], runtime);
+    }
   });
 
   await t.test('a file root writes in a bind mount belongs to the first subuid on the host', async (st) => {
