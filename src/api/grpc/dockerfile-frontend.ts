@@ -34,6 +34,7 @@ import { sessionSecrets } from '../../buildkit/secrets.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 import { attachSource } from '../../buildkit/error-source.js';
+import { sessionCredentials } from '../../buildkit/session-auth.js';
 
 const MAX_DOCKERFILE_BYTES = 16 << 20;
 
@@ -160,6 +161,8 @@ export async function runDockerfileFrontend(
     const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
     params.dockerfile = hidden;
     params.dockerfileName = filename;
+  // Base images of a registry that wants a login are pulled with the credentials the client's session gives.
+  params.credentials = (domain, sig) => sessionCredentials(session, domain, sig);
     v = progress.vertex('[internal] load build context');
     const pack = tarStream.pack();
     // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
