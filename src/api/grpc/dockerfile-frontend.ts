@@ -128,6 +128,18 @@ async function fetchDockerignore(session: ClientSession, signal: AbortSignal): P
   return sink.files.get('.dockerignore');
 }
 
+/**
+ * BuildKit lists warnings with the build's result, failed or not ("1
+ * warning found"): build checks and unused build args, as the classic
+ * builder says them.
+ */
+function publishWarnings(progress: BuildProgress, warnings: readonly string[]): void {
+  if (!warnings.length) return;
+  const w = progress.vertex('[internal] build warnings');
+  for (const text of warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
+  w.complete();
+}
+
 /** Runs a `dockerfile.v0` solve: context over the session, berth's builder, progress as vertexes. */
 export async function runDockerfileFrontend(
   engine: Engine, session: ClientSession, opts: Record<string, string>, progress: BuildProgress, signal: AbortSignal,
@@ -202,15 +214,11 @@ export async function runDockerfileFrontend(
         result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session) });
       } catch (e) {
         steps.end(errorMessage(e));
+        publishWarnings(progress, steps.warnings);
         throw e;
       }
       steps.end();
-      // BuildKit lists warnings after the build ("1 warning found"): unused build args, as the classic builder says them.
-      if (steps.warnings.length) {
-        const w = progress.vertex('[internal] build warnings');
-        for (const text of steps.warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
-        w.complete();
-      }
+      publishWarnings(progress, steps.warnings);
       const img = engine.images.store.get(result.imageId);
       return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}') };
     } finally {

@@ -99,6 +99,12 @@ describe('Dockerfile 1.x through buildx and the classic API', { skip: skipUnless
     classicOk(classicWarn);
     assert.match(classicWarn.text, /\[Warning\] FromAsCasing/);
 
+    // Shown when the build fails too, as BuildKit does.
+    const failing = await ctx('check-warn-fail', { Dockerfile: 'FROM busybox as b\nRUN exit 2\n' });
+    const f = await buildx(failing, []);
+    assert.notEqual(f.code, 0);
+    assert.match(f.stderr, /FromAsCasing: 'as' and 'FROM' keywords' casing do not match \(line 1\)/);
+
     const strict = await ctx('check-error', { Dockerfile: `# check=error=true\n${body}` });
     const failed = await buildx(strict, ['-t', 'feat:strict']);
     assert.notEqual(failed.code, 0);
