@@ -83,6 +83,8 @@ export interface BuildParams {
   authConfigs: Record<string, AuthConfig>;
   /** The Dockerfile's name in messages (`Dockerfile:3: …`) when `dockerfile` is a stand-in (the BuildKit frontend's copy). */
   dockerfileName?: string;
+  /** Credentials for a registry `authConfigs` has none for (a BuildKit client's session: what `docker login` stored). */
+  credentials?: (domain: string, signal: AbortSignal) => Promise<AuthConfig | undefined>;
 }
 
 /** A build whose context is on disk and whose Dockerfile parsed. */
@@ -313,7 +315,8 @@ export class BuildService {
           throw new NotFoundError(`No such image: ${ref}`);
         }
         try {
-          await this.distribution.pull(ref, { auth: authFor(p.params.authConfigs, ref), progress, signal });
+          const auth = authFor(p.params.authConfigs, ref) ?? await p.params.credentials?.(parseReference(ref).domain, signal);
+          await this.distribution.pull(ref, { auth, progress, signal });
         } catch (e) {
           throw new NotFoundError(`pull access denied or image not available for ${ref}: ${errorMessage(e)}`, { cause: e });
         }

@@ -95,6 +95,8 @@ export function saveArchive(images: ImageService, content: ContentStore, resolve
   })().catch((e) => pack.destroy(e));
   pack.on('error', (e) => out.destroy(e));
   pack.pipe(out);
+  // A reader that goes away (a client hanging up) ends the writing too: nothing waits on a full buffer with layer files open.
+  out.once('close', () => { if (!pack.destroyed) pack.destroy(); });
   return out;
 }
 

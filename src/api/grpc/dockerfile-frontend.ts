@@ -36,6 +36,7 @@ import { sessionSecrets } from '../../buildkit/secrets.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 import { attachSource } from '../../buildkit/error-source.js';
+import { sessionCredentials } from '../../buildkit/session-auth.js';
 
 const MAX_DOCKERFILE_BYTES = 16 << 20;
 
@@ -134,6 +135,18 @@ async function fetchDockerignore(session: ClientSession, signal: AbortSignal): P
   return sink.files.get('.dockerignore');
 }
 
+/**
+ * BuildKit lists warnings with the build's result, failed or not ("1
+ * warning found"): build checks and unused build args, as the classic
+ * builder says them.
+ */
+function publishWarnings(progress: BuildProgress, warnings: readonly string[]): void {
+  if (!warnings.length) return;
+  const w = progress.vertex('[internal] build warnings');
+  for (const text of warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
+  w.complete();
+}
+
 /** Runs a `dockerfile.v0` solve: context over the session, berth's builder, progress as vertexes. */
 export async function runDockerfileFrontend(
   engine: Engine, session: ClientSession, opts: Record<string, string>, progress: BuildProgress, signal: AbortSignal,
@@ -168,6 +181,8 @@ export async function runDockerfileFrontend(
     const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
     params.dockerfile = hidden;
     params.dockerfileName = filename;
+  // Base images of a registry that wants a login are pulled with the credentials the client's session gives.
+  params.credentials = (domain, sig) => sessionCredentials(session, domain, sig);
     v = progress.vertex('[internal] load build context');
     const pack = tarStream.pack();
     // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
@@ -210,15 +225,11 @@ export async function runDockerfileFrontend(
         });
       } catch (e) {
         steps.end(errorMessage(e));
+        publishWarnings(progress, steps.warnings);
         throw e;
       }
       steps.end();
-      // BuildKit lists warnings after the build ("1 warning found"): unused build args, as the classic builder says them.
-      if (steps.warnings.length) {
-        const w = progress.vertex('[internal] build warnings');
-        for (const text of steps.warnings) progress.publish({ warnings: [{ vertex: w.digest, level: 1, short: Buffer.from(text) }] });
-        w.complete();
-      }
+      publishWarnings(progress, steps.warnings);
       const img = engine.images.store.get(result.imageId);
       return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}'), steps: result.steps, finalStage: result.finalStage };
     } finally {

@@ -99,6 +99,12 @@ describe('Dockerfile 1.x through buildx and the classic API', { skip: skipUnless
     classicOk(classicWarn);
     assert.match(classicWarn.text, /\[Warning\] FromAsCasing/);
 
+    // Shown when the build fails too, as BuildKit does.
+    const failing = await ctx('check-warn-fail', { Dockerfile: 'FROM busybox as b\nRUN exit 2\n' });
+    const f = await buildx(failing, []);
+    assert.notEqual(f.code, 0);
+    assert.match(f.stderr, /FromAsCasing: 'as' and 'FROM' keywords' casing do not match \(line 1\)/);
+
     const strict = await ctx('check-error', { Dockerfile: `# check=error=true\n${body}` });
     const failed = await buildx(strict, ['-t', 'feat:strict']);
     assert.notEqual(failed.code, 0);
@@ -220,7 +226,7 @@ describe('Dockerfile 1.x through buildx and the classic API', { skip: skipUnless
     assert.equal(await runIn(d, classic, ['cat', '/seen']), 'new\n');
   });
 
-  test('--output type=image,push=true, type=registry and --push push to the registry, with the session\'s credentials', async () => {
+  test('--output type=image,push=true, type=registry and --push push to the registry, with the session\'s credentials (pulls too)', async () => {
     const c = await ctx('push', { Dockerfile: 'FROM busybox\nRUN echo pushed > /pushed\n' });
     const host = `127.0.0.1:${open.port}`;
     const r = await buildx(c, ['--output', `type=image,name=${host}/out/img:1,push=true`]);
@@ -246,6 +252,12 @@ describe('Dockerfile 1.x through buildx and the classic API', { skip: skipUnless
     const auth = `Basic ${Buffer.from('builder:s3cret').toString('base64')}`;
     const list = await (await fetch(`${locked.url}/v2/out/locked/tags/list`, { headers: { authorization: auth } })).json() as { tags: string[] };
     assert.deepEqual(list.tags, ['1']);
+    // A base image from that registry is pulled with the same credentials.
+    assert.equal((await d.docker(['rmi', `${lhost}/out/locked:1`])).code, 0);
+    const from = await ctx('pull-locked', { Dockerfile: `FROM ${lhost}/out/locked:1\nRUN cat /pushed\n` });
+    const built = await buildx(from, ['-t', 'feat:from-locked']);
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stderr, /#\d+ [\d.]+ pushed\n/);
   });
 
   test('--output type=docker,dest= writes an archive docker load reads; type=oci,dest= an OCI layout', async () => {
