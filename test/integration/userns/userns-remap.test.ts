@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, chmodSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
@@ -131,6 +131,15 @@ test('--userns-remap default', async (t) => {
     await ok(d, ['commit', 'maker', 'userns-commit']);
     const out = await ok(d, ['run', '--rm', '--userns=host', 'userns-commit', 'stat', '-c', '%u:%g', '/made', '/root-made']);
     assert.deepEqual(squeeze(out), ['1000:1000', '0:0']);
+  });
+
+  await t.test('a build step runs remapped and its layer has the owners the step saw', async (st) => {
+    const ctx = mkdtempSync('/tmp/berth-userns-build-');
+    st.after(async () => { rmSync(ctx, { recursive: true, force: true }); await d.berth(['rmi', '-f', 'userns-built']); });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN cat /proc/self/uid_map > /map && touch /built && chown 7:7 /built\n');
+    await ok(d, ['build', '-q', '-t', 'userns-built', ctx]);
+    const out = await ok(d, ['run', '--rm', '--userns=host', 'userns-built', 'sh', '-c', 'cat /map; stat -c %u:%g /built /map']);
+    assert.deepEqual(squeeze(out), [`0 ${sub.start} 65536`, '7:7', '0:0']);
   });
 
   await t.test('cp and export carry owners as the container sees them', async (st) => {
