@@ -178,10 +178,10 @@ export class ContainerArchive {
    * tar before it returns; the view is closed afterwards.
    */
   async get(nameOrId: string, path: string, send: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void> {
-    await this.withView(nameOrId, async ({ fs, live }) => {
+    await this.withView(nameOrId, async ({ fs, live, c }) => {
       let found: { stat: PathStat; tar: Readable };
       try {
-        found = await archiveFrom(fs, path, { skipPseudoFs: live });
+        found = await archiveFrom(fs, path, { skipPseudoFs: live, idMap: this.containers.idMapOf(c) });
       } catch (e) {
         throw this.notFound(e, path, nameOrId);
       }
@@ -216,7 +216,7 @@ export class ContainerArchive {
       };
       const at = mountAt(resolved);
       if (!at.writable) throw new ForbiddenError(at.id ? 'mounted volume is marked read-only' : 'container rootfs is marked read-only');
-      await extractInto(fs, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, copyUIDGID: opts.copyUIDGID, mountAt })
+      await extractInto(fs, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, copyUIDGID: opts.copyUIDGID, mountAt, idMap: this.containers.idMapOf(c) })
         .catch((e) => {
           if ((e as NodeJS.ErrnoException).code === 'EROFS') throw new ForbiddenError('container rootfs is marked read-only', { cause: e });
           throw this.notFound(e, path, nameOrId);
@@ -235,9 +235,10 @@ export class ContainerArchive {
 
   /** `GET /containers/{id}/export`: `send` consumes the tar of the container's rootfs (no volumes, no binds). */
   async export(nameOrId: string, send: (tar: Readable) => Promise<void>): Promise<void> {
+    const idMap = this.containers.idMapOf(this.containers.lookup(nameOrId));
     await this.containers.withRootfs(nameOrId, async (rootfs) => {
       const fs = await RootedFs.openDir(rootfs);
-      const tar = exportFrom(fs);
+      const tar = exportFrom(fs, { idMap });
       try {
         await send(tar);
       } finally {

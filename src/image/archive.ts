@@ -33,6 +33,7 @@ import { closeFd, DirHandle, openRegularFile, RootedFs, type Place } from './roo
 import { readTar } from './tar-format.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { walkTree } from './tree-walk.js';
+import { ownerInContainer, type IdMap } from '../runtime/id-map.js';
 
 // build/context.ts reads the Dockerfile from its own private context directory, which nothing else changes meanwhile.
 
@@ -143,6 +144,8 @@ export interface WalkScope {
   skipPseudoFs?: boolean;
   /** Walk into the mounts the rooted view applies itself (cp does; export, the rootfs alone, does not). */
   withMounts?: boolean;
+  /** The container's user namespace maps (`--userns-remap`): owners are written as the container sees them. */
+  idMap?: IdMap;
 }
 
 /** The entries of a held directory's tree, named by `nameOf`; regular files read from the descriptors the walk opened. */
@@ -155,6 +158,7 @@ async function* treeEntries(fs: RootedFs, top: DirHandle, nameOf: (rel: string) 
       let entry: PackEntry | null;
       try {
         entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });
+        if (entry && scope.idMap) Object.assign(entry.header, ownerInContainer(scope.idMap, entry.header.uid, entry.header.gid));
       } catch (e) {
         // A symlink replaced since the walk saw it (readlink: EINVAL, ENOENT): left out, like any entry that vanished.
         const code = (e as NodeJS.ErrnoException).code;
@@ -266,6 +270,7 @@ export async function archiveFrom(fs: RootedFs, containerPath: string, scope: Wa
   const tar = packTar(async function* () {
     if (!held.dir) {
       const entry = await singleEntry(held);
+      if (entry && scope.idMap) Object.assign(entry.header, ownerInContainer(scope.idMap, entry.header.uid, entry.header.gid));
       if (entry) yield entry;
       return;
     }
@@ -385,6 +390,8 @@ export interface ExtractOptions {
   copyUIDGID?: boolean;
   /** The container user's uid/gid (its `Config.User` resolved), used with `copyUIDGID`. */
   owner?: { uid: number; gid: number };
+  /** The container's user namespace maps (`--userns-remap`): the tar's owners are container IDs, written as their host IDs. */
+  idMap?: IdMap;
   /**
    * The mount a resolved container path lies on, and whether it may be
    * written. Asked for every entry where its parent finally resolved: a
@@ -431,7 +438,7 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
   const dirs = new DirCache(fs);
   try {
     const writer = new EntryWriter({
-      fsx, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: opts.copyUIDGID ? opts.owner : undefined,
+      fsx, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: opts.copyUIDGID ? opts.owner : undefined, idMap: opts.idMap,
       relocate: async (display) => {
         const place = await fs.resolve(display, false).catch(() => null);
         if (!place) return null;

@@ -20,12 +20,15 @@ import { InvalidParameterError } from '../errors.js';
 import { SpecialFsError, type SpecialFs } from './fs-special.js';
 import { removeTree } from './rooted-fs.js';
 import type { TarHeader } from './tar-format.js';
+import { ownerOnHost, type IdMap } from '../runtime/id-map.js';
 import { isWhiteoutDevice, OVERLAY_OPAQUE_XATTR } from './whiteouts.js';
 
 export interface EntryWriterOptions {
   fsx: SpecialFs;
   /** Owner of every entry instead of the tar's uid/gid. */
   owner?: { uid: number; gid: number };
+  /** The target's user namespace maps: owners (the tar's or `owner`) are container IDs, written as their host IDs. */
+  idMap?: IdMap;
   /** Refuse to replace a directory with a non-directory or the reverse (`docker cp`'s default). */
   noOverwriteDirNonDir?: boolean;
   /**
@@ -127,8 +130,8 @@ export class EntryWriter {
       replaced = true;
     }
 
-    const uid = this.opts.owner?.uid ?? h.uid;
-    const gid = this.opts.owner?.gid ?? h.gid;
+    const asInContainer = { uid: this.opts.owner?.uid ?? h.uid, gid: this.opts.owner?.gid ?? h.gid };
+    const { uid, gid } = this.opts.idMap ? ownerOnHost(this.opts.idMap, asInContainer.uid, asInContainer.gid) : asInContainer;
     let bytes = 0;
     switch (h.type) {
       case 'file': {

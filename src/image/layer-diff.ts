@@ -31,7 +31,7 @@ import type { Readable } from 'node:stream';
 import { SystemError } from '../errors.js';
 import { SpecialFs, withSpecialFs } from './fs-special.js';
 import { newHeader } from './tar-format.js';
-import { toContainer, type IdMap } from '../runtime/id-map.js';
+import { ownerInContainer, type IdMap } from '../runtime/id-map.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { byteOrder, walkTree, type TreeItem } from './tree-walk.js';
 import { isOpaqueDir, isWhiteoutDevice, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts.js';
@@ -191,15 +191,11 @@ export function diffUpperDir(upperDir: string, opts: DiffOptions = {}): Readable
   if (!map) return packTar(() => diffEntries(upperDir, opts));
   return packTar(async function* (): AsyncGenerator<PackEntry> {
     for await (const e of diffEntries(upperDir, opts)) {
-      e.header.uid = toContainer(map.uidMappings, e.header.uid) ?? OVERFLOW_ID;
-      e.header.gid = toContainer(map.gidMappings, e.header.gid) ?? OVERFLOW_ID;
+      Object.assign(e.header, ownerInContainer(map, e.header.uid, e.header.gid));
       yield e;
     }
   });
 }
-
-/** /proc/sys/kernel/overflowuid: what a user namespace shows for an unmapped ID. */
-const OVERFLOW_ID = 65534;
 
 function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEntry> {
   const exclude = opts.exclude ?? isEngineMountPoint;

@@ -73,6 +73,22 @@ export function toContainer(mappings: IdMapping[], id: number): number | undefin
   return undefined;
 }
 
+/** /proc/sys/kernel/overflowuid: what a user namespace shows for an unmapped ID. */
+export const OVERFLOW_ID = 65534;
+
+/** A file's owner as the container sees it (the overflow ID where the maps do not reach). */
+export function ownerInContainer(map: IdMap, uid: number, gid: number): { uid: number; gid: number } {
+  return { uid: toContainer(map.uidMappings, uid) ?? OVERFLOW_ID, gid: toContainer(map.gidMappings, gid) ?? OVERFLOW_ID };
+}
+
+/** The host owner of a container owner; an ID outside the maps is refused (dockerd's words). */
+export function ownerOnHost(map: IdMap, uid: number, gid: number): { uid: number; gid: number } {
+  const hu = toHost(map.uidMappings, uid);
+  const hg = toHost(map.gidMappings, gid);
+  if (hu === undefined || hg === undefined) throw new InvalidParameterError(`Container ID ${hu === undefined ? uid : gid} cannot be mapped to a host ID`);
+  return { uid: hu, gid: hg };
+}
+
 /** Host uid and gid of container root. */
 export function remappedRoot(map: IdMap): { uid: number; gid: number } {
   const uid = toHost(map.uidMappings, 0);

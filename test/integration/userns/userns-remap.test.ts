@@ -14,10 +14,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, chmodSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
+import { Readable } from 'node:stream';
+import { readTar } from '../../../src/image/tar-format.js';
 
 function userExists(name: string): boolean {
   try { execFileSync('id', ['-u', name], { stdio: 'pipe' }); return true; } catch { return false; }
@@ -129,6 +131,39 @@ test('--userns-remap default', async (t) => {
     await ok(d, ['commit', 'maker', 'userns-commit']);
     const out = await ok(d, ['run', '--rm', '--userns=host', 'userns-commit', 'stat', '-c', '%u:%g', '/made', '/root-made']);
     assert.deepEqual(squeeze(out), ['1000:1000', '0:0']);
+  });
+
+  await t.test('a build step runs remapped and its layer has the owners the step saw', async (st) => {
+    const ctx = mkdtempSync('/tmp/berth-userns-build-');
+    st.after(async () => { rmSync(ctx, { recursive: true, force: true }); await d.berth(['rmi', '-f', 'userns-built']); });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN cat /proc/self/uid_map > /map && touch /built && chown 7:7 /built\n');
+    await ok(d, ['build', '-q', '-t', 'userns-built', ctx]);
+    const out = await ok(d, ['run', '--rm', '--userns=host', 'userns-built', 'sh', '-c', 'cat /map; stat -c %u:%g /built /map']);
+    assert.deepEqual(squeeze(out), [`0 ${sub.start} 65536`, '7:7', '0:0']);
+  });
+
+  await t.test('cp and export carry owners as the container sees them', async (st) => {
+    await ok(d, ['run', '-d', '--name', 'cpbox', 'busybox', 'sh', '-c', 'touch /made && chown 1000:1000 /made && sleep 300']);
+    st.after(async () => { await d.berth(['rm', '-f', 'cpbox']); });
+    const dir = mkdtempSync('/tmp/berth-userns-cp-');
+    st.after(() => rmSync(dir, { recursive: true, force: true }));
+    execFileSync('sh', ['-c', `echo in > ${dir}/in && chown 0:0 ${dir}/in`]);
+    await ok(d, ['cp', join(dir, 'in'), 'cpbox:/in']);
+    assert.deepEqual(squeeze(await ok(d, ['exec', 'cpbox', 'stat', '-c', '%u:%g', '/in'])), ['0:0']);
+    const id = (await d.request('GET', '/containers/cpbox/json')).json<{ Id: string }>().Id;
+    assert.equal(statSync(join(d.dataRoot, 'containers', id, 'upper', 'in')).uid, sub.start);
+    const owners = async (path: string, want: string[]) => {
+      const res = await d.request('GET', path, undefined, { timeoutMs: 60_000 });
+      assert.equal(res.status, 200, res.text.slice(0, 200));
+      const seen = new Map<string, string>();
+      for await (const e of readTar(Readable.from([res.body]))) {
+        seen.set(e.header.name.replace(/^\.?\//, ''), `${e.header.uid}:${e.header.gid}`);
+        for await (const _ of e.body) { /* drain */ }
+      }
+      return want.map((n) => seen.get(n));
+    };
+    assert.deepEqual(await owners('/containers/cpbox/archive?path=/made', ['made']), ['1000:1000']);
+    assert.deepEqual(await owners('/containers/cpbox/export', ['made', 'in', 'bin/busybox']), ['1000:1000', '0:0', '0:0']);
   });
 
   await t.test('dockerd\'s refusals: --privileged, --network host, --pid host; an unknown --userns mode', async () => {
