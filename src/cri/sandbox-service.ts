@@ -14,6 +14,7 @@ import { CRI_NETWORK, Pods, sandboxState, type Sandbox } from './pods.js';
 import { PauseImage } from './pause-image.js';
 import { absolutePath, idArg, nameArg } from './validate.js';
 import { alreadyExists } from './errors.js';
+import type { PodShm } from './pod-shm.js';
 
 type Req = Record<string, any>;
 
@@ -37,7 +38,7 @@ export class SandboxService {
   private readonly pause: PauseImage;
   private networkReady: Promise<void> | null = null;
 
-  constructor(private readonly engine: Engine, private readonly pods: Pods) {
+  constructor(private readonly engine: Engine, private readonly pods: Pods, private readonly shm: PodShm) {
     this.pause = new PauseImage(engine.images);
   }
 
@@ -125,10 +126,12 @@ export class SandboxService {
       throw e;
     }
     try {
+      if (namespaces.ipc !== 'NODE') await this.shm.mount(id);
       await this.engine.containers.start(id);
       if (dns && (dns.servers?.length || dns.searches?.length || dns.options?.length) && !hostNetwork) await this.writeResolvConf(id, dns);
     } catch (e) {
       await this.engine.containers.remove(id, { force: true }).catch(() => undefined);
+      await this.shm.remove(id).catch(() => undefined);
       throw e;
     }
     return { podSandboxId: id };
@@ -162,6 +165,7 @@ export class SandboxService {
     if (!sb) return {};
     for (const c of this.pods.containersOf(sb.rec.Id)) await ignoreGone(this.engine.containers.remove(c.rec.Id, { force: true }));
     await ignoreGone(this.engine.containers.remove(sb.rec.Id, { force: true }));
+    await this.shm.remove(sb.rec.Id);
     return {};
   }
 
