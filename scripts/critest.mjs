@@ -98,6 +98,27 @@ async function containerdTree() {
   return join(CONTAINERD_CACHE, 'root');
 }
 
+/** Splits an `iptables -S` line into its arguments (double quotes group, as iptables prints comments). */
+function ruleArgs(line) {
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+}
+
+/** What containerd's CNI plugins may leave on the host: network namespaces (cni-*) and the portmap plugin's nat rules. */
+async function hostNetState() {
+  const netns = (await run('ip', ['netns', 'list'])).out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith('cni-'));
+  const nat = (await run('iptables', ['-t', 'nat', '-S'])).out.split('\n').filter(Boolean);
+  return { netns: new Set(netns), nat: new Set(nat) };
+}
+
+/** Removes the namespaces, rules and chains that appeared since `before` (the portmap plugin never removes its chains). */
+async function restoreHostNet(before) {
+  const now = await hostNetState();
+  for (const n of now.netns) if (!before.netns.has(n)) await run('ip', ['netns', 'del', n]);
+  const added = [...now.nat].filter((l) => !before.nat.has(l) && /CNI-/.test(l));
+  for (const l of added.filter((x) => x.startsWith('-A '))) await run('iptables', ['-t', 'nat', '-D', ...ruleArgs(l).slice(1)]);
+  for (const l of added.filter((x) => x.startsWith('-N '))) await run('iptables', ['-t', 'nat', '-X', ruleArgs(l)[1]]);
+}
+
 /**
  * containerd on roots, state, sockets and CNI files of its own under
  * `dir` (nothing on /run/containerd or /var/lib/containerd), with runc and
@@ -146,6 +167,7 @@ ${mirrors}
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   }, null, 2));
+  const hostBefore = await hostNetState();
   const out = [];
   const child = spawn(join(tree, 'usr', 'bin', 'containerd'), ['--config', join(dir, 'config.toml')], {
     // The shims are found on PATH.
@@ -176,6 +198,7 @@ ${mirrors}
       const mounts = await run('sh', ['-c', `awk '{print $2}' /proc/self/mounts | grep '^${dir}/' | sort -r`]);
       for (const m of mounts.out.split('\n').filter(Boolean)) await run('umount', ['-l', m]);
       await run('ip', ['link', 'del', 'critest-ctrd0']);
+      await restoreHostNet(hostBefore);
     },
   };
 }
