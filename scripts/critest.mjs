@@ -179,6 +179,13 @@ ${mirrors}
     await sleep(100);
   }
   const endpoint = `unix://${sock}`;
+  // containerd loads the CNI config on its own time; a pod made before would get no address.
+  for (let i = 0; i < 300; i++) {
+    const info = await run(CRICTL, ['--runtime-endpoint', endpoint, 'info']);
+    const conditions = (() => { try { return JSON.parse(info.out).status.conditions; } catch { return []; } })();
+    if (conditions.some((c) => c.type === 'NetworkReady' && c.status)) break;
+    await sleep(100);
+  }
   return {
     endpoint,
     logs: () => Buffer.concat(out).toString(),
