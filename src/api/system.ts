@@ -76,7 +76,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
       KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
-      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors, engine.distribution.insecureRegistryList),
+      Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors, engine.distribution.insecureRegistryList, engine.distribution.otherRegistryMirrors),
       NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,
       HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: experimental(),
       ServerVersion: BERTH_VERSION,
@@ -162,7 +162,7 @@ const DF_TYPES = ['container', 'image', 'volume', 'build-cache'];
  * dockerd always adds, and insecure hosts as index entries with
  * `Secure: false` (which `docker info` lists under "Insecure Registries").
  */
-function registryConfig(mirrors: string[], insecure: string[]): Record<string, unknown> {
+function registryConfig(mirrors: string[], insecure: string[], otherMirrors: Record<string, string[]> = {}): Record<string, unknown> {
   const cidrs = ['127.0.0.0/8'];
   const indexConfigs: Record<string, unknown> = { 'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true } };
   for (const raw of insecure) {
@@ -170,6 +170,11 @@ function registryConfig(mirrors: string[], insecure: string[]): Record<string, u
     if (!entry) continue;
     if (/\/[0-9]+$/.test(entry)) { if (!cidrs.includes(entry)) cidrs.push(entry); continue; }
     indexConfigs[entry] = { Name: entry, Mirrors: [], Secure: false, Official: false };
+  }
+  // berth's mirrors of other registries (`--registry-mirror REGISTRY=URL`) under their registry's index entry.
+  for (const [registry, urls] of Object.entries(otherMirrors)) {
+    const entry = (indexConfigs[registry] ??= { Name: registry, Mirrors: [], Secure: true, Official: false }) as { Mirrors: string[] };
+    entry.Mirrors = urls;
   }
   return {
     AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null,

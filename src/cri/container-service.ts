@@ -20,6 +20,8 @@ import { absolutePath, envList, idArg, int64, logFile, nameArg, stringList } fro
 import { alreadyExists, CriError } from './errors.js';
 import { namespaceMode } from './sandbox-service.js';
 import { memberLabels } from '../engine/pods.js';
+import type { PodShm } from './pod-shm.js';
+import { isMounted } from '../store/mounts.js';
 
 type Req = Record<string, any>;
 
@@ -59,7 +61,7 @@ function apparmorOpt(profile: Req | null | undefined, legacy: string): string | 
 }
 
 export class ContainerService {
-  constructor(private readonly engine: Engine, private readonly pods: Pods) {}
+  constructor(private readonly engine: Engine, private readonly pods: Pods, private readonly shm: PodShm) {}
 
   async create(req: Req): Promise<Req> {
     const sb = this.pods.sandbox(idArg(req.podSandboxId, 'pod sandbox'));
@@ -114,6 +116,11 @@ export class ContainerService {
     const ipcMode = namespaceMode(ns.ipc, 'ipc');
     if (ipcMode === 'NODE') hc.IpcMode = 'host';
     else hc.IpcMode = sb.info.namespaces.ipc === 'NODE' ? 'host' : `container:${sb.rec.Id}`;
+    // The pod's IPC namespace comes with the pod's /dev/shm (pod-shm.ts), unless the config mounts its own there.
+    const podShm = this.shm.path(sb.rec.Id);
+    if (hc.IpcMode === `container:${sb.rec.Id}` && !mounts.some((m) => m.containerPath === '/dev/shm') && await isMounted(podShm)) {
+      hc.Mounts.push({ Type: 'bind', Source: podShm, Target: '/dev/shm', ReadOnly: false, BindOptions: { Propagation: 'rprivate' } });
+    }
     if (namespaceMode(ns.network, 'network') === 'NODE' && sb.info.namespaces.network !== 'NODE') {
       throw new InvalidParameterError('a container cannot use the host network in a pod that does not');
     }

@@ -15,6 +15,7 @@ import { PauseImage } from './pause-image.js';
 import { infraLabels } from '../engine/pods.js';
 import { absolutePath, idArg, nameArg } from './validate.js';
 import { alreadyExists } from './errors.js';
+import type { PodShm } from './pod-shm.js';
 
 type Req = Record<string, any>;
 
@@ -38,7 +39,7 @@ export class SandboxService {
   private readonly pause: PauseImage;
   private networkReady: Promise<void> | null = null;
 
-  constructor(private readonly engine: Engine, private readonly pods: Pods) {
+  constructor(private readonly engine: Engine, private readonly pods: Pods, private readonly shm: PodShm) {
     this.pause = new PauseImage(engine.images);
   }
 
@@ -126,10 +127,12 @@ export class SandboxService {
       throw e;
     }
     try {
+      if (namespaces.ipc !== 'NODE') await this.shm.mount(id);
       await this.engine.containers.start(id);
       if (dns && (dns.servers?.length || dns.searches?.length || dns.options?.length) && !hostNetwork) await this.writeResolvConf(id, dns);
     } catch (e) {
       await this.engine.containers.remove(id, { force: true }).catch(() => undefined);
+      await this.shm.remove(id).catch(() => undefined);
       throw e;
     }
     return { podSandboxId: id };
@@ -163,6 +166,7 @@ export class SandboxService {
     if (!sb) return {};
     for (const c of this.pods.containersOf(sb.rec.Id)) await ignoreGone(this.engine.containers.remove(c.rec.Id, { force: true }));
     await ignoreGone(this.engine.containers.remove(sb.rec.Id, { force: true }));
+    await this.shm.remove(sb.rec.Id);
     return {};
   }
 

@@ -27,6 +27,7 @@ import { ContainerService, resources } from './container-service.js';
 import { ImageService } from './image-service.js';
 import { idArg } from './validate.js';
 import { StatsService } from './stats.js';
+import { PodShm } from './pod-shm.js';
 
 /** The CRI API version berth speaks (VersionResponse.version is kubelet's "0.1.0" convention). */
 const KUBE_API_VERSION = '0.1.0';
@@ -39,8 +40,9 @@ export class CriServer {
 
   constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     const pods = new Pods(engine.containers);
-    const sandboxes = new SandboxService(engine, pods);
-    const containers = new ContainerService(engine, pods);
+    const shm = new PodShm(engine.paths.execRoot);
+    const sandboxes = new SandboxService(engine, pods, shm);
+    const containers = new ContainerService(engine, pods, shm);
     const images = new ImageService(engine);
     const stats = new StatsService(engine, pods);
     const runtime: Record<string, Handler> = {

@@ -2,7 +2,7 @@
  * berthd's command line: dockerd's flags where they apply.
  */
 import { InvalidParameterError } from '../errors.js';
-import { validateMirror } from '../registry/client/endpoint.js';
+import { formatMirrorEntry, parseMirrorFlag } from '../registry/client/endpoint.js';
 import { defaultTlsFlags, parseTlsFlag, TLS_USAGE, type TlsFlags } from './tls-flags.js';
 
 export interface DaemonFlags {
@@ -15,7 +15,10 @@ export interface DaemonFlags {
   defaultRuntime: string;
   pidfile: string;
   insecureRegistries: string[];
-  /** `--registry-mirror URL`, repeatable: validated, with a trailing slash (as dockerd keeps them). */
+  /**
+   * `--registry-mirror [REGISTRY=]URL`, repeatable: validated, with a trailing slash (as dockerd keeps them);
+   * Docker Hub's as bare URLs, another registry's as `REGISTRY=URL` (endpoint.ts parseMirrorFlag).
+   */
   registryMirrors: string[];
   /** Device of the default bridge network (`--bridge`); '' = berth's default. */
   bridge: string;
@@ -60,7 +63,8 @@ Options:
       --insecure-registry list  Registries reached over plain HTTP or unverified TLS (localhost is always)
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
-      --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first)
+      --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first);
+                                REGISTRY=URL mirrors another registry (e.g. registry.k8s.io=http://10.0.0.5:5000)
       --userns-remap string     User/Group setting for user namespaces ("default" creates and uses the berth user)
 ${TLS_USAGE}  -v, --version                 Print version information and quit
 `;
@@ -95,7 +99,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     }
     if (key === 'hosts') f.hosts.push(val);
     else if (key === 'insecureRegistries') f.insecureRegistries.push(val);
-    else if (key === 'registryMirrors') { const m = validateMirror(val); if (!f.registryMirrors.includes(m)) f.registryMirrors.push(m); }
+    else if (key === 'registryMirrors') { const m = formatMirrorEntry(parseMirrorFlag(val)); if (!f.registryMirrors.includes(m)) f.registryMirrors.push(m); }
     else if (key === 'defaultAddressPools') f.defaultAddressPools.push(val);
     else (f as unknown as Record<string, string>)[key] = val;
   }

@@ -28,6 +28,7 @@ import type { VolumeService } from './volumes.js';
 import type { EventBus } from './events.js';
 import { effectiveConfig, DEFAULT_PATH, type CreateRequest } from './container-config.js';
 import { resolveMounts, ociMounts, type ResolvedMount } from './container-mounts.js';
+import { rootfsPropagation } from './mount-propagation.js';
 import { bindSubpaths, releaseSubpaths } from './volume-subpath.js';
 import { generateName, normalizeName } from './names.js';
 import { addMtab, etcFilePaths, removeHostsEntries, updateHostsEntries, writeEtcFiles } from './container-files.js';
@@ -390,7 +391,7 @@ export class ContainerService {
         args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', tty: !!c.Config.Tty,
         hostname: c.Config.Hostname, domainname: c.Config.Domainname || undefined,
         user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
-        mounts: [...etcMounts, ...userMounts],
+        mounts: [...etcMounts, ...userMounts], rootfsPropagation: rootfsPropagation(c.Mounts),
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
         network: net.namespace,
         pid: this.joinedNamespace(hc.PidMode, 'pid') ?? (hc.PidMode === 'host' ? 'host' : 'private'),

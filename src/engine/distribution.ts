@@ -12,7 +12,7 @@ import {
 } from '../image/reference.js';
 import type { ImageConfig } from '../image/config.js';
 import { RegistryClient, endpointFor, type RegistryCredentials, type RegistryEndpoint } from '../registry/client/registry-client.js';
-import { DOCKER_HUB_DOMAIN, mirrorEndpoint } from '../registry/client/endpoint.js';
+import { DOCKER_HUB_DOMAIN, mirrorEndpoint, parseMirrorFlag, type MirrorEntry } from '../registry/client/endpoint.js';
 import { digestOf, isDigest, parseDigest } from '../registry/client/digest.js';
 import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
@@ -62,12 +62,13 @@ export interface DistributionInspect {
 
 export class Distribution {
   /**
-   * `--registry-mirror` URLs (validated, `http://host:port/`): pulls of
-   * Docker Hub images ask them first, in order, then Docker Hub, as dockerd
-   * does (moby registry/service_v2.go lookupV2Endpoints). Pushes never go
-   * to a mirror.
+   * `--registry-mirror` entries: pulls of a mirrored registry's images ask
+   * its mirrors first, in order, then the registry itself, as dockerd does
+   * for Docker Hub (moby registry/service_v2.go lookupV2Endpoints); berth
+   * also mirrors other registries (`REGISTRY=URL`). Pushes never go to a
+   * mirror.
    */
-  private mirrors: string[] = [];
+  private mirrors: MirrorEntry[] = [];
 
   constructor(
     private readonly images: ImageService,
@@ -75,14 +76,25 @@ export class Distribution {
     private readonly insecureRegistries: string[],
   ) {}
 
-  /** Sets the mirrors (berthd's `--registry-mirror`, validated by registry/client/endpoint.ts validateMirror). */
+  /** Sets the mirrors (berthd's `--registry-mirror` values, parsed by registry/client/endpoint.ts parseMirrorFlag). */
   useMirrors(mirrors: readonly string[]): void {
-    this.mirrors = [...mirrors];
+    this.mirrors = mirrors.map(parseMirrorFlag);
   }
 
-  /** The mirrors, as `docker info` shows them (RegistryConfig.Mirrors). */
+  /** Docker Hub's mirrors, as `docker info` shows them (RegistryConfig.Mirrors). */
   get registryMirrors(): string[] {
-    return [...this.mirrors];
+    return this.mirrorsOf(DOCKER_HUB_DOMAIN);
+  }
+
+  /** The other registries' mirrors, by registry (`docker info`'s IndexConfigs). */
+  get otherRegistryMirrors(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const m of this.mirrors) if (m.registry !== DOCKER_HUB_DOMAIN) (out[m.registry] ??= []).push(m.url);
+    return out;
+  }
+
+  private mirrorsOf(registry: string): string[] {
+    return this.mirrors.filter((m) => m.registry === registry).map((m) => m.url);
   }
 
   /** `--insecure-registry` entries as given (hosts and CIDRs), for `docker info`. */
@@ -105,16 +117,15 @@ export class Distribution {
   }
 
   /**
-   * Where a pull of `ref` may come from, in order: the mirrors for Docker
-   * Hub's images, then the registry itself. A mirror is another party than
+   * Where a pull of `ref` may come from, in order: the mirrors of its
+   * registry, then the registry itself. A mirror is another party than
    * the registry the client's credentials are for: it is asked anonymously
    * (its 401 challenge could name a token realm of its own, which would get
    * the Docker Hub password).
    */
   private pullEndpoints(ref: Reference): { endpoint: RegistryEndpoint; mirror: boolean }[] {
     const own = { endpoint: endpointFor(ref.domain, this.insecureRegistries), mirror: false };
-    if (ref.domain !== DOCKER_HUB_DOMAIN) return [own];
-    return [...this.mirrors.map((m) => ({ endpoint: mirrorEndpoint(m, this.insecureRegistries), mirror: true })), own];
+    return [...this.mirrorsOf(ref.domain.toLowerCase()).map((m) => ({ endpoint: mirrorEndpoint(m, this.insecureRegistries), mirror: true })), own];
   }
 
   /**

@@ -122,6 +122,8 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+  /** `rshared`, `rslave`, …: the root mount's propagation in the container's namespace (runtime default: private). */
+  rootfsPropagation?: string;
 }
 
 /** A device cgroup rule (`linux.resources.devices`). */

@@ -85,6 +85,8 @@ export interface SpecInput {
    * replaces that default; a mount at `/dev` replaces everything below it.
    */
   mounts: Mount[];
+  /** The root's propagation when a bind mount is shared or a slave (engine/mount-propagation.ts). */
+  rootfsPropagation?: 'rshared' | 'rslave';
   capAdd?: string[] | null;
   capDrop?: string[] | null;
   privileged?: boolean;
@@ -725,6 +727,7 @@ export function buildSpec(input: SpecInput): Spec {
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       resources,
       cgroupsPath: input.cgroupsPath,
+      ...(input.rootfsPropagation ? { rootfsPropagation: input.rootfsPropagation } : {}),
       namespaces: namespaces(input),
       ...(input.userns ? { uidMappings: input.userns.uidMappings.map((m) => ({ ...m })), gidMappings: input.userns.gidMappings.map((m) => ({ ...m })) } : {}),
       ...(privileged ? { devices: hostDevices() } : {}),

@@ -91,6 +91,16 @@ export async function idmappedOverlayWorks(dir: string, map: IdMap): Promise<boo
   }
 }
 
+/** Mounts a tmpfs at `target` with mount options `data` (e.g. `mode=1777,size=67108864`) and nosuid, nodev, noexec. */
+export async function mountTmpfs(target: string, data: string): Promise<void> {
+  const MS_NOSUID = 2;
+  const MS_NODEV = 4;
+  const MS_NOEXEC = 8;
+  const sys = syscalls();
+  if (sys) return sys.mount('tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+  await run(['mount', '-t', 'tmpfs', '-o', `nosuid,nodev,noexec,${data}`, 'tmpfs', target]);
+}
+
 /** Unmounts `target` (lazily if busy); not mounted is fine. */
 export async function unmount(target: string): Promise<void> {
   const sys = syscalls();

@@ -122,6 +122,31 @@ export function validateMirror(raw: string): string {
   return `${raw.replace(/\/+$/, '')}/`;
 }
 
+/** One `--registry-mirror` entry: the registry whose pulls it serves and its URL (validateMirror's form). */
+export interface MirrorEntry { registry: string; url: string }
+
+/**
+ * A `--registry-mirror` value: `URL` mirrors Docker Hub, as dockerd's flag
+ * does; `REGISTRY=URL` (berth's own form, what containerd's `hosts.toml`
+ * and Podman's `registries.conf` mirrors give) mirrors that registry, e.g.
+ * `registry.k8s.io=http://127.0.0.1:5000` for a cluster without internet.
+ * Docker's form never contains `=` before `://`, so both read unambiguously.
+ */
+export function parseMirrorFlag(raw: string): MirrorEntry {
+  const m = /^([^=/]+)=(.*)$/.exec(raw);
+  if (!m) return { registry: DOCKER_HUB_DOMAIN, url: validateMirror(raw) };
+  const registry = m[1].toLowerCase();
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:[0-9]{1,5})?$/.test(registry)) {
+    throw new InvalidParameterError(`invalid mirror: "${m[1]}" is not a registry host[:port]`);
+  }
+  return { registry: registry === 'index.docker.io' ? DOCKER_HUB_DOMAIN : registry, url: validateMirror(m[2]) };
+}
+
+/** The canonical text of a mirror entry: the bare URL for Docker Hub (as `docker info` lists it), `REGISTRY=URL` otherwise. */
+export function formatMirrorEntry(e: MirrorEntry): string {
+  return e.registry === DOCKER_HUB_DOMAIN ? e.url : `${e.registry}=${e.url}`;
+}
+
 /**
  * The endpoint of a mirror URL (validated by validateMirror): plain HTTP
  * when the URL says so; over HTTPS, certificates go unverified only for

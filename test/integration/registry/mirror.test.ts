@@ -3,7 +3,8 @@
  * Docker Hub images (docker.io/library/…) ask the mirrors first, in order,
  * passing over one that fails, then Docker Hub; `docker info` shows them in
  * RegistryConfig.Mirrors; `GET /distribution/{name}/json` looks through them
- * too. The mirror is Debian's docker-registry holding busybox stand-ins, as
+ * too. berth's `--registry-mirror REGISTRY=URL` mirrors another registry
+ * the same way. The mirror is Debian's docker-registry holding busybox stand-ins, as
  * a Docker user on an offline network would set one up.
  */
 import { after, before, describe, test } from 'node:test';
@@ -34,7 +35,11 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     // A mirror nobody listens on comes first: the pull must pass over it.
     deadMirror = `http://127.0.0.1:${await freePort()}`;
     d = await startDaemon({
-      args: ['--registry-mirror', deadMirror, '--registry-mirror', registry.url, '--insecure-registry', '10.99.0.0/16', '--insecure-registry', 'reg.example:5000'],
+      args: [
+        '--registry-mirror', deadMirror, '--registry-mirror', registry.url, '--insecure-registry', '10.99.0.0/16', '--insecure-registry', 'reg.example:5000',
+        // berth's own form: a mirror of another registry (a name nobody resolves: only the mirror can answer).
+        '--registry-mirror', `k8s-images.invalid=${registry.url}`,
+      ],
     });
     busyboxId = await importBusybox(d);
     // The stand-ins, pushed under the mirror's own name, then forgotten locally.
@@ -61,6 +66,7 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     assert.deepEqual(info.RegistryConfig.IndexConfigs['docker.io'].Mirrors, [`${deadMirror}/`, `${registry!.url}/`]);
     assert.deepEqual(info.RegistryConfig.InsecureRegistryCIDRs, ['127.0.0.0/8', '10.99.0.0/16']);
     assert.deepEqual(info.RegistryConfig.IndexConfigs['reg.example:5000'], { Name: 'reg.example:5000', Mirrors: [], Secure: false, Official: false });
+    assert.deepEqual(info.RegistryConfig.IndexConfigs['k8s-images.invalid'].Mirrors, [`${registry!.url}/`]);
     const cli = await d.docker(['info']);
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, new RegExp(`Registry Mirrors:\\n  ${deadMirror}/\\n  ${registry!.url}/\\n`));
@@ -79,6 +85,15 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     assert.deepEqual(img.RepoTags.filter((t: string) => t.startsWith('alpine')), ['alpine:3.10']);
     assert.ok(img.RepoDigests.includes(`alpine@${pushed.get('library/alpine:3.10')}`), JSON.stringify(img.RepoDigests));
     assert.match(d.logs(), new RegExp(`mirror http://${deadMirror.slice(7).replace(/\./g, '\\.')} failed`));
+  });
+
+  test('REGISTRY=URL: a pull of that registry\'s image comes from its mirror, under the registry\'s name', async () => {
+    const pull = await d.request('POST', '/images/create?fromImage=k8s-images.invalid/library/alpine&tag=3.10', undefined, { timeoutMs: 120_000 });
+    assert.equal(pull.status, 200, pull.text);
+    assert.ok(!messages(pull.text).some((m) => m.error), pull.text);
+    const img = (await d.request('GET', '/images/k8s-images.invalid/library/alpine:3.10/json')).json();
+    assert.equal(img.Id, busyboxId);
+    assert.ok(img.RepoDigests.includes(`k8s-images.invalid/library/alpine@${pushed.get('library/alpine:3.10')}`), JSON.stringify(img.RepoDigests));
   });
 
   test('images of other registries never come from a mirror', async () => {
@@ -115,5 +130,6 @@ describe('registry mirrors', { skip: skipUnlessRoot() || (existsSync('/usr/bin/d
     assert.match(await refuse('https://u:secret@mirror.example'), /username\/password not allowed/);
     assert.doesNotMatch(await refuse('https://u:secret@mirror.example'), /secret/);
     assert.match(await refuse('https://mirror.example/some/path'), /has a path/);
+    assert.match(await refuse('not a host=https://mirror.example'), /is not a registry host/);
   });
 });
