@@ -6,9 +6,9 @@
  *
  * Served: Version, Status, RuntimeConfig, UpdateRuntimeConfig, the pod
  * sandbox and container life cycle, ContainerStatus, UpdateContainerResources,
- * ExecSync, and the whole ImageService. Not yet (UNIMPLEMENTED): Exec,
- * Attach, PortForward (the streaming server), events, metrics,
- * checkpoints.
+ * ExecSync, Exec, Attach and PortForward (their URLs point at the
+ * streaming server, streaming/server.ts), and the whole ImageService. Not
+ * yet (UNIMPLEMENTED): events, metrics, checkpoints.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -25,10 +25,14 @@ import { ContainerService, resources } from './container-service.js';
 import { ImageService } from './image-service.js';
 import { idArg } from './validate.js';
 import { StatsService } from './stats.js';
+import { StreamingServer } from './streaming/server.js';
+import { StreamService } from './streaming/stream-service.js';
 
 /** The CRI API version berth speaks (VersionResponse.version is kubelet's "0.1.0" convention). */
 const KUBE_API_VERSION = '0.1.0';
 const CRI_API_VERSION = 'v1';
+/** Where the streaming server listens unless told: loopback, any free port (kubelet's runtimes do the same). */
+export const DEFAULT_STREAM_ADDRESS = '127.0.0.1:0';
 
 function socketInUse(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -41,6 +45,7 @@ function socketInUse(path: string): Promise<boolean> {
 export class CriServer {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   private path = '';
+  private readonly streaming: StreamingServer;
 
   constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     const pods = new Pods(engine.containers);
@@ -48,6 +53,8 @@ export class CriServer {
     const containers = new ContainerService(engine, pods);
     const images = new ImageService(engine);
     const stats = new StatsService(engine, pods);
+    this.streaming = new StreamingServer(engine, log);
+    const streams = new StreamService(pods, this.streaming);
     const runtime: Record<string, Handler> = {
       Version: async () => ({ version: KUBE_API_VERSION, runtimeName: 'berth', runtimeVersion: BERTH_VERSION, runtimeApiVersion: CRI_API_VERSION }),
       Status: async (req) => this.status(!!req.verbose),
@@ -66,6 +73,9 @@ export class CriServer {
       ListContainers: async (req) => containers.list(req),
       ContainerStatus: async (req) => containers.status(req),
       ExecSync: (req) => containers.execSync(req),
+      Exec: async (req) => streams.exec(req),
+      Attach: async (req) => streams.attach(req),
+      PortForward: async (req) => streams.portForward(req),
       ReopenContainerLog: (req) => containers.reopenLog(req),
       ContainerStats: (req) => stats.one(pods.container(idArg(req.containerId, 'container'))),
       ListContainerStats: (req) => stats.list(req),
@@ -108,8 +118,12 @@ export class CriServer {
     };
   }
 
-  /** Listens on the unix socket at `path` (refusing one another daemon answers on). */
-  async listen(path: string): Promise<void> {
+  /**
+   * Listens on the unix socket at `path` (refusing one another daemon
+   * answers on), and the streaming server on `streamAddress` (host:port).
+   */
+  async listen(path: string, streamAddress = DEFAULT_STREAM_ADDRESS): Promise<void> {
+    await this.streaming.listen(streamAddress);
     await mkdir(dirname(path), { recursive: true });
     if (await socketInUse(path)) throw new Error(`another daemon is listening on ${path}`);
     await rm(path, { force: true });
@@ -122,6 +136,7 @@ export class CriServer {
 
   async close(): Promise<void> {
     this.server.forceShutdown();
+    await this.streaming.close();
     if (this.path) await rm(this.path, { force: true }).catch(() => undefined);
   }
 }
