@@ -8,8 +8,10 @@
  *
  * A token's holder upgrades the connection to SPDY/3.1 (crictl, critest,
  * kubectl through kubelet) with the channel.k8s.io protocols for exec and
- * attach or portforward.k8s.io; the protocol is picked from the client's
- * `X-Stream-Protocol-Version` list as kubelet's Handshake does.
+ * attach or portforward.k8s.io, the protocol picked from the client's
+ * `X-Stream-Protocol-Version` list as kubelet's Handshake does; or, for
+ * exec and attach, to WebSocket with a channel.k8s.io subprotocol
+ * (client-go's WebSocket executor).
  *
  * Hostile input: unknown, used or expired tokens are 404, a request that
  * does not upgrade is 400, one without a common protocol 403; framing
@@ -28,6 +30,7 @@ import { runAttach, runExec, type AttachSpec, type ExecSpec } from './command-se
 import { SpdyServerConnection } from './spdy-connection.js';
 import { spdyCommandIo, SPDY_COMMAND_PROTOCOLS } from './spdy-command.js';
 import { PORT_FORWARD_PROTOCOL, servePortForward, type PortForwardTarget } from './portforward.js';
+import { isWebSocketRequest, websocketCommandIo, websocketProtocols, WEBSOCKET_COMMAND_PROTOCOLS } from './websocket-command.js';
 
 /** kubelet's streaming cache: a token is good for a minute, and at most 1000 wait at once. */
 export const TOKEN_TTL_MS = 60_000;
@@ -126,6 +129,7 @@ export class StreamingServer {
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const r = this.take(req.url);
     if (!r) { answer(socket, 404, 'Not Found'); return; }
+    if (isWebSocketRequest(req)) { this.websocket(req, socket, head, r); return; }
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     if (!upgrade.split(',').map((s) => s.trim()).includes('spdy/3.1')) {
       answer(socket, 400, `unable to upgrade: the protocol "${upgrade.slice(0, 40)}" is not supported; use SPDY/3.1`);
@@ -155,6 +159,27 @@ export class StreamingServer {
       this.log(`cri streaming: ${r.kind}: ${errorMessage(e)}`);
       conn.close();
     });
+  }
+
+  /** Exec and attach over WebSocket (channel.k8s.io); port forwarding is SPDY's only. */
+  private websocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
+    if (r.kind === 'portforward') { answer(socket, 400, 'port forwarding over WebSocket is not supported by berth: use SPDY/3.1'); return; }
+    const asked = websocketProtocols(req);
+    // wsstream's rule: no protocol asked for is the original binary channel protocol.
+    const protocol = asked.length ? asked.find((p) => WEBSOCKET_COMMAND_PROTOCOLS.includes(p)) : 'channel.k8s.io';
+    if (!protocol) {
+      answer(socket, 400, `unable to upgrade: none of the WebSocket protocols [${asked.join(' ').slice(0, 200)}] is supported: want one of [${WEBSOCKET_COMMAND_PROTOCOLS.join(' ')}]`);
+      return;
+    }
+    let io;
+    try {
+      io = websocketCommandIo(req, socket, head, protocol, r.spec);
+    } catch (e) {
+      answer(socket, 400, errorMessage(e));
+      return;
+    }
+    const run = r.kind === 'exec' ? runExec(this.engine, r.spec, io) : runAttach(this.engine, r.spec, io);
+    run.catch((e) => { this.log(`cri streaming: ${r.kind}: ${errorMessage(e)}`); socket.destroy(); });
   }
 
   async close(): Promise<void> {
