@@ -183,9 +183,13 @@ export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
  * The sending side's compression context. Each block goes out as a stored
  * (uncompressed) deflate block: still one valid zlib stream across the
  * connection, which is all a receiver's shared inflater needs, and
- * synchronous, so frames keep their order without a queue. The stream
- * header announces no dictionary (a reader then uses none; stored blocks
- * refer to nothing). Server replies carry no headers, so nothing is lost.
+ * synchronous, so frames keep their order without a queue. Each ends with
+ * an empty stored block, the sync-flush marker a real compressor writes:
+ * Go's inflater hands out a stored block's bytes only at the next block
+ * boundary, and would otherwise read past the frame (and fail) to find it.
+ * The stream header announces no dictionary (a reader then uses none;
+ * stored blocks refer to nothing). Server replies carry no headers, so no
+ * compression is lost.
  */
 export class HeaderDeflater {
   private started = false;
@@ -196,17 +200,18 @@ export class HeaderDeflater {
       parts.push(Buffer.from([0x78, 0x01])); // CMF: deflate, 32 KiB window; FLG: no dictionary, check bits
       this.started = true;
     }
-    for (let off = 0; off < block.length || off === 0; off += 0xffff) {
-      const piece = block.subarray(off, Math.min(block.length, off + 0xffff));
-      const head = Buffer.alloc(5);
-      head[0] = 0x00; // BFINAL 0, BTYPE 00 (stored), byte-aligned
-      head.writeUInt16LE(piece.length, 1);
-      head.writeUInt16LE(~piece.length & 0xffff, 3);
-      parts.push(head, piece);
-      if (block.length === 0) break;
-    }
+    for (let off = 0; off < block.length; off += 0xffff) parts.push(storedBlock(block.subarray(off, off + 0xffff)));
+    parts.push(storedBlock(Buffer.alloc(0)));
     return Buffer.concat(parts);
   }
+}
+
+/** A non-final stored deflate block, byte-aligned: BFINAL 0 and BTYPE 00 in a zero byte, LEN, NLEN, the bytes. */
+function storedBlock(piece: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt16LE(piece.length, 1);
+  head.writeUInt16LE(~piece.length & 0xffff, 3);
+  return Buffer.concat([head, piece]);
 }
 
 /**

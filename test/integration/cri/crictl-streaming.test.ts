@@ -77,6 +77,55 @@ function upgrade(url: string, protocols: string[]): Promise<{ socket: net.Socket
   });
 }
 
+/** A masked client frame (RFC 6455 §5.3). */
+function wsFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x80 | opcode, 0x80 | n]) : Buffer.from([0x80 | opcode, 0x80 | 126, n >> 8, n & 0xff]);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
+  return Buffer.concat([head, mask, body]);
+}
+
+/** Runs a WebSocket session against a streaming URL: sends `send` (channel, bytes) in order, collects messages until the close. */
+function websocketSession(url: string, protocol: string, send: Buffer[]): Promise<{ head: string; messages: Buffer[] }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname);
+    let buf = Buffer.alloc(0);
+    let head = '';
+    const messages: Buffer[] = [];
+    socket.once('error', reject);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!head) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        head = buf.subarray(0, end).toString('latin1');
+        buf = buf.subarray(end + 4);
+        if (!/^HTTP\/1\.1 101/.test(head)) { socket.destroy(); resolve({ head, messages }); return; }
+        for (const m of send) socket.write(wsFrame(0x2, m));
+      }
+      while (buf.length >= 2) {
+        let len = buf[1] & 0x7f;
+        let at = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); at = 4; }
+        if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); at = 10; }
+        if (buf.length < at + len) return;
+        const op = buf[0] & 0x0f;
+        const payload = buf.subarray(at, at + len);
+        buf = buf.subarray(at + len);
+        if (op === 0x8) { socket.end(wsFrame(0x8, payload)); continue; }
+        messages.push(Buffer.from(payload));
+      }
+    });
+    socket.once('close', () => resolve({ head, messages }));
+    const key = Buffer.from('0123456789abcdef').toString('base64');
+    socket.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
+  });
+}
+
 function closed(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => { if (socket.destroyed) resolve(); else socket.once('close', () => resolve()); socket.resume(); });
 }
@@ -189,6 +238,25 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
       pf.kill('SIGKILL');
     }
     await waitFor(async () => childrenOf(d.pid!, 'perl').length === 0, 10_000, 'no port-forward helper after the client went');
+  });
+
+  test('exec over WebSocket (v5.channel.k8s.io): channels for stdin, stdout, stderr, the close signal, the exit status', async () => {
+    const { ctr } = await runPod('ws', ['sleep', '1000']);
+    const { url } = await cri.call('Exec', { containerId: ctr, cmd: ['sh', '-c', 'cat; echo to-err >&2; exit 3'], stdin: true, stdout: true, stderr: true });
+    const r = await websocketSession(url, 'v5.channel.k8s.io', [Buffer.from('\x00from-stdin\n'), Buffer.from([255, 0])]);
+    assert.match(r.head, /^HTTP\/1\.1 101[\s\S]*Sec-WebSocket-Protocol: v5\.channel\.k8s\.io/);
+    const on = (ch: number) => Buffer.concat(r.messages.filter((m) => m[0] === ch).map((m) => m.subarray(1))).toString();
+    assert.equal(on(1), 'from-stdin\n');
+    assert.equal(on(2), 'to-err\n');
+    const status = JSON.parse(on(3));
+    assert.equal(status.reason, 'NonZeroExitCode');
+    assert.deepEqual(status.details.causes, [{ reason: 'ExitCode', message: '3' }]);
+    // The base64 variant: text messages, a channel digit and base64.
+    const b64 = await cri.call('Exec', { containerId: ctr, cmd: ['echo', 'in-base64'], stdout: true });
+    const r2 = await websocketSession(b64.url, 'v4.base64.channel.k8s.io', []);
+    const texts = r2.messages.map((m) => m.toString());
+    assert.equal(Buffer.from(texts.filter((t) => t[0] === '1').map((t) => t.slice(1)).join(''), 'base64').toString(), 'in-base64\n');
+    assert.deepEqual(JSON.parse(Buffer.from(texts.find((t) => t[0] === '3')!.slice(1), 'base64').toString()), { metadata: {}, status: 'Success' });
   });
 
   test('hostile clients: bad and reused tokens, unknown containers, bad requests, oversized frames, garbage, vanishing clients', async () => {

@@ -45,6 +45,8 @@ test('blocks the server compresses inflate with a standard zlib reader, one cont
   const wire = blocks.map((b) => d.compress(b));
   const out = zlib.inflateSync(Buffer.concat(wire), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
   assert.deepEqual(out, Buffer.concat(blocks));
+  // Each ends at a block boundary (Go's reader hands out a stored block's bytes only there).
+  for (const w of wire) assert.deepEqual(w.subarray(-5), Buffer.from([0, 0, 0, 0xff, 0xff]));
 });
 
 test('the inflater reads a client\'s dictionary-primed, sync-flushed blocks in order, and refuses garbage and bombs', async () => {
