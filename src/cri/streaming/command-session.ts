@@ -32,6 +32,9 @@ export interface CommandIo {
 export interface ExecSpec { containerId: string; cmd: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }
 export interface AttachSpec { containerId: string; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }
 
+/** How long an exec with a pty waits for the client's terminal size before it starts without one. */
+const FIRST_SIZE_WAIT_MS = 2000;
+
 /** Resize messages are small JSON objects, one per line; a longer line is not one. */
 const MAX_RESIZE_LINE = 1024;
 
@@ -89,25 +92,34 @@ export async function runExec(engine: Engine, spec: ExecSpec, io: CommandIo): Pr
     handle?.detach();
     kill();
   });
-  // Sizes that come before the process runs are applied once it does.
+  // The first size is the pty's at start (client-go sends it as soon as the streams are up); later ones resize it.
   let size: [number, number] | null = null;
   let running = false;
+  let firstSize: () => void = () => undefined;
+  const sized = new Promise<void>((resolve) => { firstSize = resolve; });
   readResizes(io.resize, (rows, cols) => {
     size = [rows, cols];
+    firstSize();
     if (running) void exec.resize(execId, rows, cols).catch(() => undefined);
   });
   let outcome: CommandOutcome;
   try {
+    if (spec.tty && io.resize) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([sized, new Promise<void>((resolve) => { timer = setTimeout(resolve, FIRST_SIZE_WAIT_MS); })]);
+      clearTimeout(timer);
+    }
     execId = (await exec.create(spec.containerId, {
       Cmd: spec.cmd, Tty: spec.tty, AttachStdin: spec.stdin && !!io.stdin, AttachStdout: spec.stdout, AttachStderr: spec.stderr && !spec.tty,
     })).Id;
     if (gone) throw new Error('the client went away');
-    handle = await exec.start(execId, {});
+    const start: [number, number] | null = size;
+    handle = await exec.start(execId, { ConsoleSize: start });
     if (!handle) throw new Error('exec started detached');
     const h = handle;
     if (gone) { h.detach(); kill(); }
     running = true;
-    if (size) void exec.resize(execId, size[0], size[1]).catch(() => undefined);
+    if (size && size !== start) void exec.resize(execId, size[0], size[1]).catch(() => undefined);
     pipeOutput(h, io);
     // The end of the client's stdin is the end of the process's (kubelet's runtimes close it too).
     pipeStdin(h, io.stdin, () => h.closeStdin());

@@ -35,19 +35,9 @@ function processesWith(needle: string): number[] {
   return out;
 }
 
-/** berthd's child processes named `comm` (the port-forward helpers are perl). */
-function childrenOf(pid: number, comm: string): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && name === comm) out.push(Number(p));
-    } catch { /* gone */ }
-  }
-  return out;
+/** berthd's port-forward helpers (perl, named by their script's error text) that are running now. */
+function helpers(): number[] {
+  return processesWith('dial tcp localhost:');
 }
 
 function freePort(): Promise<number> {
@@ -233,11 +223,18 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
           return r.code === 0 && r.stdout === 'forwarded-page\n';
         }, 20_000, `page ${i} through the forward`);
       }
-      await waitFor(async () => childrenOf(d.pid!, 'perl').length === 0, 10_000, 'port-forward helpers to end after their connections');
+      await waitFor(async () => helpers().length === 0, 10_000, 'port-forward helpers to end after their connections');
+      // A connection left open (httpd waits for its request) holds a helper, until the client vanishes.
+      const idle = net.connect(local, '127.0.0.1');
+      idle.on('error', () => undefined);
+      await waitFor(async () => helpers().length === 1, 10_000, 'the idle connection\'s helper');
+      pf.kill('SIGKILL');
+      await waitFor(async () => helpers().length === 0, 10_000, 'the helper to go with its client');
+      idle.destroy();
     } finally {
       pf.kill('SIGKILL');
     }
-    await waitFor(async () => childrenOf(d.pid!, 'perl').length === 0, 10_000, 'no port-forward helper after the client went');
+    await waitFor(async () => helpers().length === 0, 10_000, 'no port-forward helper after the client went');
   });
 
   test('exec over WebSocket (v5.channel.k8s.io): channels for stdin, stdout, stderr, the close signal, the exit status', async () => {
