@@ -42,6 +42,8 @@ const IMAGES: [string, string[]][] = [
   ['registry.k8s.io/e2e-test-images/httpd:2.4.39-4', [
     'ENTRYPOINT ["sh", "-c", "echo \\"Command line: \'httpd -D FOREGROUND\'\\" >&2; exec httpd -f -p 80 -h /www"]',
   ]],
+  // The host-network web server of the streaming and networking specs listens on 12003.
+  [`gcr.io/k8s-staging-cri-tools/hostnet-nginx-${process.arch === 'arm64' ? 'arm64' : 'amd64'}:latest`, ['ENTRYPOINT ["httpd", "-f", "-p", "12003", "-h", "/www"]']],
 ];
 
 /** The specs berth passes (critest's names, matched as a regular expression). */
@@ -59,6 +61,8 @@ const FOCUS = process.env.CRITEST_FOCUS ?? [
   'Security Context bucket runtime should support (RunAsUser|RunAsGroup|ReadOnlyRootfs|Privileged|adding|dropping|ReadonlyPaths)',
   'Security Context SeccompProfilePath',
   'Security Context NamespaceOption runtime should support (HostNetwork|HostIpc|PodPID)',
+  // Exec, attach and port forwarding (pod and host network) through the streaming server.
+  'Streaming runtime should support streaming interfaces',
 ].join('|');
 
 const PGREP = `#!/bin/sh
