@@ -11,21 +11,25 @@
  *
  * The helper half-closes the connection when its stdin ends (the client
  * stopped sending), and exits when the port's side ends the connection
- * (after its last bytes reached stdout). A failure to connect is its
+ * (after its last bytes reached stdout), when berthd kills it (its client
+ * went) or when berthd dies (PR_SET_PDEATHSIG). A failure to connect is its
  * stderr and a non-zero status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { NotImplementedError } from '../../errors.js';
 
-/** setns(2) per architecture (as in network/fault-delayline.ts). */
+/** setns(2) and prctl(2) per architecture (setns as in network/fault-delayline.ts). */
 const SETNS: Record<string, number> = { x64: 308, arm64: 268 };
+const PRCTL: Record<string, number> = { x64: 157, arm64: 167 };
 const CLONE_NEWNET = 0x40000000;
 
 const HELPER = String.raw`
 use strict; use warnings;
 use Socket qw(AF_INET AF_INET6 SOCK_STREAM SHUT_WR pack_sockaddr_in pack_sockaddr_in6 inet_pton);
 $SIG{PIPE} = 'IGNORE';
-my ($netns, $setns_nr, $port) = @ARGV;
+my ($netns, $setns_nr, $prctl_nr, $port) = @ARGV;
+# PR_SET_PDEATHSIG: if berthd dies, so does the helper (an idle connection would otherwise hold it forever).
+syscall($prctl_nr, 1, 9) if $prctl_nr;
 if ($netns ne '') {
   open(my $ns, '<', $netns) or die "open network namespace: $!\n";
   syscall($setns_nr, fileno($ns), ${CLONE_NEWNET}) == 0 or die "setns: $!\n";
@@ -70,5 +74,5 @@ exit 0;
 export function dialInNetns(netnsPath: string, port: number): ChildProcess {
   const setns = SETNS[process.arch];
   if (netnsPath && setns === undefined) throw new NotImplementedError(`port forwarding is not supported on ${process.arch}`);
-  return spawn('perl', ['-e', HELPER, netnsPath, String(setns ?? 0), String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn('perl', ['-e', HELPER, netnsPath, String(setns ?? 0), String(PRCTL[process.arch] ?? 0), String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
 }

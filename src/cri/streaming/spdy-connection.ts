@@ -21,6 +21,8 @@ import {
 
 /** Larger frames end the connection: spdystream writes stdin and port data in 32 KiB pieces. */
 export const MAX_FRAME_BYTES = 1 << 20;
+/** Control frames carry a few compressed headers; a larger one is an inflation bomb in the making. */
+export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
 /** Open streams per connection: an exec needs five, a port forward two per connection to the port. */
 export const MAX_OPEN_STREAMS = 512;
 /** Outgoing data is cut into frames of at most this size. */
@@ -199,9 +201,12 @@ export class SpdyServerConnection extends EventEmitter {
     if (this.closed || this.goneAway) return;
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     for (;;) {
-      if (this.buf.length >= FRAME_HEADER_BYTES && declaredLength(this.buf) > MAX_FRAME_BYTES) {
-        this.fail(`frame of ${declaredLength(this.buf)} bytes is over the limit of ${MAX_FRAME_BYTES}`);
-        return;
+      if (this.buf.length >= FRAME_HEADER_BYTES) {
+        const limit = this.buf[0] & 0x80 ? MAX_CONTROL_FRAME_BYTES : MAX_FRAME_BYTES;
+        if (declaredLength(this.buf) > limit) {
+          this.fail(`frame of ${declaredLength(this.buf)} bytes is over the limit of ${limit}`);
+          return;
+        }
       }
       let next: { frame: Frame; size: number } | null;
       try {

@@ -235,6 +235,24 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
       pf.kill('SIGKILL');
     }
     await waitFor(async () => helpers().length === 0, 10_000, 'no port-forward helper after the client went');
+
+    // kill -9 of berthd does not leave a helper holding an idle connection.
+    const pf2 = spawn(CRICTL, [...base(), 'port-forward', pod, `${local}:8080`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out2 = '';
+    pf2.stdout.on('data', (c: Buffer) => { out2 += c.toString(); });
+    let idle: net.Socket | undefined;
+    try {
+      await waitFor(async () => out2.includes('Forwarding from'), 20_000, 'the second port-forward');
+      idle = net.connect(local, '127.0.0.1');
+      idle.on('error', () => undefined);
+      await waitFor(async () => helpers().length === 1, 10_000, 'the idle connection\'s helper');
+      await d.kill9();
+      await waitFor(async () => helpers().length === 0, 10_000, 'the helper to end with berthd');
+    } finally {
+      idle?.destroy();
+      pf2.kill('SIGKILL');
+      if (!d.pid) await d.restart();
+    }
   });
 
   test('exec over WebSocket (v5.channel.k8s.io): channels for stdin, stdout, stderr, the close signal, the exit status', async () => {
