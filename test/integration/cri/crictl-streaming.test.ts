@@ -125,6 +125,7 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
   let dir: string;
   let sock: string;
   let cri: CriClient;
+  let streamPort: number;
   const pods: string[] = [];
 
   const base = () => ['--runtime-endpoint', `unix://${sock}`, '--image-endpoint', `unix://${sock}`, '--timeout', '60s'];
@@ -149,7 +150,9 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
   }
 
   before(async () => {
-    d = await startDaemon();
+    // The streaming server on a port of the test's choosing (--cri-stream-address); its URLs name it.
+    streamPort = await freePort();
+    d = await startDaemon({ args: ['--cri-stream-address', `127.0.0.1:${streamPort}`] });
     dir = join(d.tmpDir, 'cri-streaming');
     await mkdir(dir, { recursive: true });
     sock = `${d.execRoot}/cri.sock`;
@@ -277,7 +280,7 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
   test('hostile clients: bad and reused tokens, unknown containers, bad requests, oversized frames, garbage, vanishing clients', async () => {
     const { ctr, pod } = await runPod('hostile', ['sleep', '1000']);
     const { url } = await cri.call('Exec', { containerId: ctr, cmd: ['true'], stdout: true });
-    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/exec\/[A-Za-z0-9_-]+$/);
+    assert.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${streamPort}/exec/[A-Za-z0-9_-]+$`));
     const u = new URL(url);
     // Unknown tokens are 404, a plain request with a good token 400 (and the token is spent).
     const bad = await upgrade(`${u.origin}/exec/not-a-token`, ['v4.channel.k8s.io']);
