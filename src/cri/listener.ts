@@ -25,6 +25,7 @@ export class CriListener {
   private server?: Promise<CriServer>;
   private path = '';
   private closed = false;
+  private streamAddress = '127.0.0.1:0';
 
   constructor(private readonly engine: Engine, private readonly log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     this.listener.on('connection', (socket) => {
@@ -46,12 +47,25 @@ export class CriListener {
   }
 
   private load(): Promise<CriServer> {
-    this.server ??= import('./server.js').then(({ CriServer }) => new CriServer(this.engine, this.log));
+    this.server ??= import('./server.js').then(async ({ CriServer }) => {
+      const cri = new CriServer(this.engine, this.log);
+      try {
+        await cri.listenStreaming(this.streamAddress);
+      } catch (e) {
+        await cri.close().catch(() => undefined);
+        throw e;
+      }
+      return cri;
+    });
     return this.server;
   }
 
-  /** Listens on the unix socket at `path` (refusing one another daemon answers on). */
-  async listen(path: string): Promise<void> {
+  /**
+   * Listens on the unix socket at `path` (refusing one another daemon answers
+   * on); the streaming server will listen on `streamAddress` (host:port).
+   */
+  async listen(path: string, streamAddress: string): Promise<void> {
+    this.streamAddress = streamAddress;
     await mkdir(dirname(path), { recursive: true });
     if (await socketInUse(path)) throw new Error(`another daemon is listening on ${path}`);
     await rm(path, { force: true });
@@ -67,7 +81,7 @@ export class CriListener {
     this.closed = true;
     this.listener.close();
     const cri = await this.server?.catch(() => undefined);
-    cri?.close();
+    await cri?.close();
     if (this.path) await rm(this.path, { force: true }).catch(() => undefined);
   }
 }

@@ -157,6 +157,12 @@ const MESSAGES: Record<string, Fields> = {
   ReopenContainerLogResponse: {},
   ExecSyncRequest: { containerId: [1, 'string'], cmd: [2, 'string', 'repeated'], timeout: [3, 'int64'] },
   ExecSyncResponse: { stdout: [1, 'bytes'], stderr: [2, 'bytes'], exitCode: [3, 'int32'] },
+  ExecRequest: { containerId: [1, 'string'], cmd: [2, 'string', 'repeated'], tty: [3, 'bool'], stdin: [4, 'bool'], stdout: [5, 'bool'], stderr: [6, 'bool'] },
+  ExecResponse: { url: [1, 'string'] },
+  AttachRequest: { containerId: [1, 'string'], stdin: [2, 'bool'], tty: [3, 'bool'], stdout: [4, 'bool'], stderr: [5, 'bool'] },
+  AttachResponse: { url: [1, 'string'] },
+  PortForwardRequest: { podSandboxId: [1, 'string'], port: [2, 'int32', 'repeated'] },
+  PortForwardResponse: { url: [1, 'string'] },
 
   // ------------------------------------------------------------ stats
   ContainerStatsRequest: { containerId: [1, 'string'] },
@@ -228,6 +234,9 @@ export const RUNTIME_METHODS = {
   UpdateContainerResources: ['UpdateContainerResourcesRequest', 'UpdateContainerResourcesResponse'],
   ReopenContainerLog: ['ReopenContainerLogRequest', 'ReopenContainerLogResponse'],
   ExecSync: ['ExecSyncRequest', 'ExecSyncResponse'],
+  Exec: ['ExecRequest', 'ExecResponse'],
+  Attach: ['AttachRequest', 'AttachResponse'],
+  PortForward: ['PortForwardRequest', 'PortForwardResponse'],
   ContainerStats: ['ContainerStatsRequest', 'ContainerStatsResponse'],
   ListContainerStats: ['ListContainerStatsRequest', 'ListContainerStatsResponse'],
   PodSandboxStats: ['PodSandboxStatsRequest', 'PodSandboxStatsResponse'],

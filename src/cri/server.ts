@@ -6,13 +6,14 @@
  *
  * Served: Version, Status, RuntimeConfig, UpdateRuntimeConfig, the pod
  * sandbox and container life cycle, ContainerStatus, UpdateContainerResources,
- * ExecSync, and the whole ImageService. Not yet (UNIMPLEMENTED): Exec,
- * Attach, PortForward (the streaming server), events, metrics,
- * checkpoints.
+ * ExecSync, Exec, Attach and PortForward (their URLs point at the
+ * streaming server, streaming/server.ts), and the whole ImageService. Not
+ * yet (UNIMPLEMENTED): events, metrics, checkpoints.
  *
  * The socket itself is listener.ts's, which loads this module (and gRPC,
  * protobufjs, the CRI schema: ~6 MB of berthd's idle RSS) only when the
- * first client connects, and hands each connection here.
+ * first client connects, and hands each connection here; the streaming
+ * server starts with it.
  */
 import type { Duplex } from 'node:stream';
 import grpc from '@grpc/grpc-js';
@@ -28,15 +29,20 @@ import { ImageService } from './image-service.js';
 import { idArg } from './validate.js';
 import { StatsService } from './stats.js';
 import { PodShm } from './pod-shm.js';
+import { StreamingServer } from './streaming/server.js';
+import { StreamService } from './streaming/stream-service.js';
 
 /** The CRI API version berth speaks (VersionResponse.version is kubelet's "0.1.0" convention). */
 const KUBE_API_VERSION = '0.1.0';
 const CRI_API_VERSION = 'v1';
+/** Where the streaming server listens unless told: loopback, any free port (kubelet's runtimes do the same). */
+export const DEFAULT_STREAM_ADDRESS = '127.0.0.1:0';
 
 export class CriServer {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   /** gRPC's HTTP/2 server for connections accepted elsewhere (listener.ts). */
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+  private readonly streaming: StreamingServer;
 
   constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     const pods = new Pods(engine.containers);
@@ -45,6 +51,8 @@ export class CriServer {
     const containers = new ContainerService(engine, pods, shm);
     const images = new ImageService(engine);
     const stats = new StatsService(engine, pods);
+    this.streaming = new StreamingServer(engine, log);
+    const streams = new StreamService(pods, this.streaming);
     const runtime: Record<string, Handler> = {
       Version: async () => ({ version: KUBE_API_VERSION, runtimeName: 'berth', runtimeVersion: BERTH_VERSION, runtimeApiVersion: CRI_API_VERSION }),
       Status: async (req) => this.status(!!req.verbose),
@@ -63,6 +71,9 @@ export class CriServer {
       ListContainers: async (req) => containers.list(req),
       ContainerStatus: async (req) => containers.status(req),
       ExecSync: (req) => containers.execSync(req),
+      Exec: async (req) => streams.exec(req),
+      Attach: async (req) => streams.attach(req),
+      PortForward: async (req) => streams.portForward(req),
       ReopenContainerLog: (req) => containers.reopenLog(req),
       ContainerStats: (req) => stats.one(pods.container(idArg(req.containerId, 'container'))),
       ListContainerStats: (req) => stats.list(req),
@@ -111,8 +122,14 @@ export class CriServer {
     };
   }
 
+  /** Starts the streaming server on `address` (host:port) whose URLs Exec, Attach and PortForward return. */
+  listenStreaming(address: string): Promise<void> {
+    return this.streaming.listen(address);
+  }
+
   /** Ends every connection it serves. */
-  close(): void {
+  async close(): Promise<void> {
     this.server.forceShutdown();
+    await this.streaming.close();
   }
 }

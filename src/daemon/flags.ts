@@ -30,6 +30,8 @@ export interface DaemonFlags {
   tls: TlsFlags;
   /** The CRI's gRPC socket (`--cri-socket`); '' disables the CRI. Default <exec root>/cri.sock. */
   criSocket: string;
+  /** The CRI streaming server's `host:port` (`--cri-stream-address`); port 0 picks a free one. */
+  criStreamAddress: string;
   /**
    * `--experimental`, dockerd's flag: `/_ping`, `/version` and `/info` say
    * so, which is what makes the Docker CLI show `docker checkpoint` and
@@ -50,6 +52,8 @@ Options:
       --bip string              Gateway address and prefix of the default bridge network (default "10.77.0.1/16")
       --bridge string           Device name of the default bridge network (default "berth0")
       --cri-socket string       Unix socket of the Kubernetes CRI (gRPC) server; '' disables it (default "/run/berth/cri.sock")
+      --cri-stream-address string
+                                Address of the CRI streaming server (exec, attach, port-forward URLs) (default "127.0.0.1:0")
       --data-root string        Root directory of persistent berth state (default "/var/lib/berth")
       --default-address-pool list
                                 Subnets for user-defined networks, base=CIDR,size=N (default base=10.78.0.0/16,size=24)
@@ -73,13 +77,14 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   const f: DaemonFlags = {
     hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
     defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), criSocket: '\0',
-    experimental: false, usernsRemap: '', help: false, version: false,
+    criStreamAddress: '127.0.0.1:0', experimental: false, usernsRemap: '', help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
     '-l': 'logLevel', '--log-level': 'logLevel', '--default-runtime': 'defaultRuntime', '-p': 'pidfile', '--pidfile': 'pidfile', '--insecure-registry': 'insecureRegistries',
     '--registry-mirror': 'registryMirrors', '--userns-remap': 'usernsRemap',
     '--bridge': 'bridge', '-b': 'bridge', '--bip': 'bip', '--default-address-pool': 'defaultAddressPools', '--cri-socket': 'criSocket',
+    '--cri-stream-address': 'criStreamAddress',
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];

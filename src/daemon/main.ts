@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   let cri: CriListener | undefined;
   if (flags.criSocket) {
     cri = new CriListener(engine);
-    await cri.listen(flags.criSocket);
+    await cri.listen(flags.criSocket, flags.criStreamAddress);
   }
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
