@@ -17,7 +17,8 @@ import { InvalidParameterError, NotImplementedError, errorMessage } from '../../
 import type { Engine } from '../../engine/engine.js';
 import type { Descriptor } from '../../build/cache-manifest.js';
 import { stepsToExport, writeCacheArtifact, type CacheBlobTarget, type CacheExportStores, type CacheMode, type UsedStep } from '../../engine/build-cache-export.js';
-import { CacheImporter, loadImportedCache, type CacheBlobSource, type ImportedCache } from '../../engine/build-cache-import.js';
+import { CacheImporter, inlineImportedCache, loadImportedCache, type CacheBlobSource, type ImportedCache } from '../../engine/build-cache-import.js';
+import { isCacheManifest } from '../../build/cache-manifest.js';
 import { registryCacheRepository } from '../../engine/build-cache-registry.js';
 import { CONTENT_METHODS, SessionContentStore } from '../../buildkit/session-content.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
@@ -25,7 +26,7 @@ import type { BuildProgress } from '../../buildkit/progress.js';
 
 export interface CacheOptionsEntry { Type: string; Attrs: Record<string, string> }
 
-export type CacheExportSpec = ({ type: 'local'; dest: string } | { type: 'registry'; ref: string }) & { mode: CacheMode; ignoreError: boolean };
+export type CacheExportSpec = ({ type: 'local'; dest: string } | { type: 'registry'; ref: string } | { type: 'inline' }) & { mode: CacheMode; ignoreError: boolean };
 export type CacheImportSpec = { type: 'local'; src: string; digest: string } | { type: 'registry'; ref: string };
 
 export interface CachePlan { exports: CacheExportSpec[]; imports: CacheImportSpec[] }
@@ -34,6 +35,7 @@ export interface CachePlan { exports: CacheExportSpec[]; imports: CacheImportSpe
 const EXPORT_ATTRS: Record<string, Set<string>> = {
   local: new Set(['dest', 'mode', 'tag', 'ignore-error', 'oci-mediatypes', 'image-manifest', 'compression']),
   registry: new Set(['ref', 'mode', 'ignore-error', 'oci-mediatypes', 'image-manifest', 'compression']),
+  inline: new Set([]),
 };
 const IMPORT_ATTRS: Record<string, Set<string>> = {
   local: new Set(['src', 'digest', 'tag']),
@@ -74,6 +76,10 @@ export function planCache(cache: { Exports: CacheOptionsEntry[]; Imports: CacheO
       throw new NotImplementedError(`--cache-to compression=${e.Attrs.compression} is not supported: berth's layers are gzip`);
     }
     const ignoreError = bool(e.Attrs['ignore-error'], 'ignore-error');
+    if (e.Type === 'inline') {
+      plan.exports.push({ type: 'inline', mode: 'min', ignoreError: false });
+      continue;
+    }
     if (e.Type === 'registry') {
       if (!e.Attrs.ref) throw new InvalidParameterError('registry cache exporter requires ref');
       plan.exports.push({ type: 'registry', ref: e.Attrs.ref, mode, ignoreError });
@@ -131,15 +137,9 @@ export async function loadCacheImports(
         const source: CacheBlobSource = { read: (d, sig) => store.read(d, sig) };
         c = await loadImportedCache(name, source, { mediaType: '', digest: im.digest, size }, signal);
       } else {
-        const repo = await registryCacheRepository(engine.distribution, im.ref, undefined, signal);
-        try {
-          c = { ...await loadImportedCache(name, repo.source, (await repo.getManifest()).bytes, signal), close: () => repo.close() };
-        } catch (e) {
-          repo.close();
-          throw e;
-        }
+        c = await registryImport(engine, im.ref, signal);
       }
-      if (c.steps.size === 0) v.log(`${name} holds no berth build steps (a cache made by BuildKit's own solver gives no hits here)\n`);
+      if (c.steps.size === 0 && !c.inline) v.log(`${name} holds no berth build steps (a cache made by BuildKit's own solver gives no hits here)\n`);
       caches.push(c);
       v.complete();
     } catch (e) {
@@ -152,6 +152,41 @@ export async function loadCacheImports(
 }
 
 /**
+ * `--cache-from type=registry,ref=…` (and `--cache-from NAME`, which buildx
+ * sends so): a cache artifact at the reference, or an image, whose config
+ * may carry an inline cache. The image is pulled first (as `docker pull`
+ * would), or taken from the store when the registry cannot be reached and
+ * an image has that name here.
+ */
+async function registryImport(engine: Engine, ref: string, signal: AbortSignal): Promise<ImportedCache> {
+  const repo = await registryCacheRepository(engine.distribution, ref, undefined, signal);
+  let manifest: Buffer;
+  try {
+    manifest = (await repo.getManifest()).bytes;
+  } catch (e) {
+    repo.close();
+    const local = engine.images.tryResolve(ref);
+    if (signal.aborted || !local) throw e;
+    return inlineOrNothing(ref, local);
+  }
+  if (isCacheManifest(manifest)) {
+    try {
+      return { ...await loadImportedCache(ref, repo.source, manifest, signal), close: () => repo.close() };
+    } catch (e) {
+      repo.close();
+      throw e;
+    }
+  }
+  repo.close();
+  await engine.distribution.pull(ref, { progress: () => undefined, signal });
+  return inlineOrNothing(ref, engine.images.resolve(ref));
+}
+
+function inlineOrNothing(ref: string, image: ReturnType<Engine['images']['resolve']>): ImportedCache {
+  return inlineImportedCache(ref, image) ?? { name: ref, steps: new Map() };
+}
+
+/**
  * Writes the build's cache to each `--cache-to` target; returns the
  * ExporterResponse entries (`cache.manifest` for a local export).
  */
@@ -161,6 +196,8 @@ export async function exportCaches(
 ): Promise<Record<string, string>> {
   const response: Record<string, string> = {};
   for (const ex of plan.exports) {
+    // The inline cache went into the image (control.ts's image export).
+    if (ex.type === 'inline') continue;
     const name = ex.type === 'local' ? `local:${ex.dest}` : ex.ref;
     const v = progress.vertex(ex.type === 'local' ? 'exporting cache to client directory' : 'exporting cache to registry');
     const say = (what: string) => { const st = v.status(what); return () => st.finish(); };

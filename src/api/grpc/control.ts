@@ -31,6 +31,7 @@ import { BuildProgress } from '../../buildkit/progress.js';
 import { FILESEND_METHOD, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
 import { LayerView } from '../../build/layer-view.js';
 import type { BuildCacheRecord } from '../../engine/build-cache-usage.js';
+import { imageWithInlineCache } from '../../engine/build-cache-export.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 import { exportCaches, loadCacheImports, planCache, type CacheOptionsEntry, type CachePlan } from './build-cache-options.js';
@@ -342,6 +343,13 @@ export class BuildkitControl {
       v.complete();
     }
     if (!exporters.some((e) => e.Type === 'moby' || e.Type === 'image')) return { ExporterResponse: {} };
+    // --cache-to type=inline: the image that is named carries its cache in its config.
+    const imageId = s.cache?.exports.some((e) => e.type === 'inline')
+      ? imageWithInlineCache(
+        { cache: this.engine.builds.cache, images: this.engine.images.store, layers: this.engine.layers, content: this.engine.content },
+        result.imageId, result.steps, result.finalStage,
+      ).id
+      : result.imageId;
     const names: string[] = [];
     for (const e of exporters) {
       if (e.Type !== 'moby' && e.Type !== 'image') continue;
@@ -352,18 +360,18 @@ export class BuildkitControl {
       }
     }
     const v = s.progress.vertex('exporting to image');
-    const writing = v.status(`writing image ${result.imageId}`);
+    const writing = v.status(`writing image ${imageId}`);
     writing.finish();
     for (const n of names) {
       const naming = v.status(`naming to ${n}`);
-      this.engine.images.tag(result.imageId, n);
+      this.engine.images.tag(imageId, n);
       naming.finish();
     }
     v.complete();
     return {
       ExporterResponse: {
-        'containerimage.config.digest': result.imageId,
-        'containerimage.digest': result.imageId,
+        'containerimage.config.digest': imageId,
+        'containerimage.digest': imageId,
         ...(names.length ? { 'image.name': names.join(',') } : {}),
       },
     };

@@ -23,8 +23,8 @@ import tarStream from 'tar-stream';
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
-import type { BuildResult } from '../../build/builder.js';
-import type { CacheImporter } from '../../engine/build-cache-import.js';
+import type { BuildResult, ImportedStepQuery } from '../../build/builder.js';
+import type { CacheImporter, ImportLayer } from '../../engine/build-cache-import.js';
 import { readDockerignore } from '../../build/dockerignore.js';
 import { parseDockerfile } from '../../build/parser/index.js';
 import { hostArchitecture } from '../../image/config.js';
@@ -206,7 +206,7 @@ export async function runDockerfileFrontend(
     try {
       result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, {
         secrets: sessionSecrets(session),
-        ...(cacheImport ? { cacheImport: (key, parent, importLayer, sig) => cacheImport.lookup(key, parent, importLayer, sig) } : {}),
+        ...(cacheImport ? { cacheImport: (q: ImportedStepQuery, importLayer: ImportLayer, sig: AbortSignal) => cacheImport.lookup(q, importLayer, sig) } : {}),
       });
     } catch (e) {
       steps.end(errorMessage(e));
