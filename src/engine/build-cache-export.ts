@@ -6,8 +6,11 @@
  *
  * `mode=min` exports the steps of the final stage, `mode=max` those of
  * every stage the build ran, as BuildKit's modes do. A step whose image,
- * layer or compressed blob is no longer here is left out (with the steps
- * after it in its chain, which could not be reached on import anyway).
+ * layer or compressed blob is no longer here is left out (an importer
+ * then misses there and builds the rest of that chain itself).
+ *
+ * `--cache-to type=inline` (imageWithInlineCache) writes the final stage's
+ * keys into the named image's config instead.
  */
 import { Readable } from 'node:stream';
 import { INLINE_CACHE_FIELD, buildCacheArtifact, inlineCacheValue, type CacheArtifact, type CacheStep, type Descriptor, type InlineStep } from '../build/cache-manifest.js';
