@@ -125,7 +125,7 @@ export class CacheImporter {
   }
 
   private async materialize(c: ImportedCache, step: CacheStep, importLayer: ImportLayer, signal: AbortSignal): Promise<ImageRecord | undefined> {
-    const { images, layers, cache } = this.stores;
+    const { images, layers } = this.stores;
     const parent = step.parent ? images.get(step.parent) : undefined;
     if (step.parent && !parent) return undefined;
     const what = `invalid build cache ${c.name}: step ${JSON.stringify(step.original.slice(0, 200))}`;
@@ -151,12 +151,21 @@ export class CacheImporter {
         size = rec.size;
       }
       const chainSize = layers.chain(topLayer).reduce((n, l) => n + l.size, 0);
-      img = images.put(bytes, topLayer, chainSize, step.parent);
+      // The image and its cache row are one transaction: a crash leaves both or neither (the layer alone is swept at start).
+      img = images.atomically(() => {
+        const put = images.put(bytes, topLayer, chainSize, step.parent);
+        this.row(step, put.id, size);
+        return put;
+      });
+      return img;
     }
-    cache.put({
-      key: step.key, parent: step.parent, kind: step.kind, original: step.original, inputs: step.inputs, context: step.context,
-      imageId: img.id, size,
-    });
+    this.row(step, img.id, size);
     return img;
+  }
+
+  private row(step: CacheStep, imageId: string, size: number): void {
+    this.stores.cache.put({
+      key: step.key, parent: step.parent, kind: step.kind, original: step.original, inputs: step.inputs, context: step.context, imageId, size,
+    });
   }
 }
