@@ -9,7 +9,10 @@
  *   descriptor), which the client records in the layout's index.json. For
  *   an import the client has already looked up the manifest's `digest`.
  * - `type=registry,ref=…`: the same artifact pushed to or pulled from a
- *   registry (engine/build-cache-registry.ts).
+ *   registry (engine/build-cache-registry.ts), with the credentials the
+ *   client's session gives for it (session-auth.ts); a reference that
+ *   names an image is an inline cache source;
+ * - `type=inline` (export): the final stage's keys in the image's config.
  *
  * Types and attributes berth does not implement are refused by name.
  */
@@ -21,6 +24,8 @@ import { CacheImporter, inlineImportedCache, loadImportedCache, type CacheBlobSo
 import { isCacheManifest } from '../../build/cache-manifest.js';
 import { registryCacheRepository } from '../../engine/build-cache-registry.js';
 import { CONTENT_METHODS, SessionContentStore } from '../../buildkit/session-content.js';
+import { sessionCredentials, type SessionCredentials } from '../../buildkit/session-auth.js';
+import { parseReference } from '../../image/reference.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 
@@ -137,7 +142,7 @@ export async function loadCacheImports(
         const source: CacheBlobSource = { read: (d, sig) => store.read(d, sig) };
         c = await loadImportedCache(name, source, { mediaType: '', digest: im.digest, size }, signal);
       } else {
-        c = await registryImport(engine, im.ref, signal);
+        c = await registryImport(engine, im.ref, await registryCredentials(session, im.ref, signal), signal);
       }
       if (c.steps.size === 0 && !c.inline) v.log(`${name} holds no berth build steps (a cache made by BuildKit's own solver gives no hits here)\n`);
       caches.push(c);
@@ -158,8 +163,8 @@ export async function loadCacheImports(
  * would), or taken from the store when the registry cannot be reached and
  * an image has that name here.
  */
-async function registryImport(engine: Engine, ref: string, signal: AbortSignal): Promise<ImportedCache> {
-  const repo = await registryCacheRepository(engine.distribution, ref, undefined, signal);
+async function registryImport(engine: Engine, ref: string, auth: SessionCredentials | undefined, signal: AbortSignal): Promise<ImportedCache> {
+  const repo = await registryCacheRepository(engine.distribution, ref, auth, signal);
   let manifest: Buffer;
   try {
     manifest = (await repo.getManifest()).bytes;
@@ -178,8 +183,15 @@ async function registryImport(engine: Engine, ref: string, signal: AbortSignal):
     }
   }
   repo.close();
-  await engine.distribution.pull(ref, { progress: () => undefined, signal });
+  await engine.distribution.pull(ref, { ...(auth ? { auth } : {}), progress: () => undefined, signal });
   return inlineOrNothing(ref, engine.images.resolve(ref));
+}
+
+/** What the client's docker config holds for the reference's registry (asked over its session, as BuildKit does). */
+async function registryCredentials(session: ClientSession, ref: string, signal: AbortSignal): Promise<SessionCredentials | undefined> {
+  let domain: string;
+  try { domain = parseReference(ref).domain; } catch { return undefined; }
+  return sessionCredentials(session, domain, signal);
 }
 
 function inlineOrNothing(ref: string, image: ReturnType<Engine['images']['resolve']>): ImportedCache {
@@ -214,7 +226,7 @@ export async function exportCaches(
         const artifact = await writeCacheArtifact(stores(engine), steps, target, signal, say);
         response['cache.manifest'] = JSON.stringify(artifact.manifestDesc);
       } else {
-        const repo = await registryCacheRepository(engine.distribution, ex.ref, undefined, signal);
+        const repo = await registryCacheRepository(engine.distribution, ex.ref, await registryCredentials(await session(), ex.ref, signal), signal);
         try {
           const artifact = await writeCacheArtifact(stores(engine), steps, repo.target, signal, say);
           const done = say(`pushing manifest for ${ex.ref}`);

@@ -111,6 +111,26 @@ describe('buildx --cache-to / --cache-from with a registry', { skip }, () => {
     assert.equal(await imageId(b, 'inl:1'), inspect[0].Id);
   });
 
+  test('a registry that needs a login gets the credentials `docker login` stored, over the client\'s session', async () => {
+    const locked = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'locked'), basicAuth: { builder: 's3cret' } });
+    try {
+      const ref = `127.0.0.1:${locked.port}/cache/app:locked`;
+      const denied = await a.docker(['buildx', 'build', '--progress=plain', '--cache-to', `type=registry,ref=${ref}`, '.'], { cwd: ctx });
+      assert.notEqual(denied.code, 0, denied.stderr);
+      assert.match(denied.stderr, /unauthorized|authentication required|401/i);
+      const login = await a.docker(['login', '-u', 'builder', '--password-stdin', `127.0.0.1:${locked.port}`], { input: 's3cret\n' });
+      assert.equal(login.code, 0, login.stderr);
+      const r = await a.docker(['buildx', 'build', '--progress=plain', '--cache-to', `type=registry,ref=${ref}`, '.'], { cwd: ctx });
+      assert.equal(r.code, 0, r.stderr);
+      const m = await fetch(`http://127.0.0.1:${locked.port}/v2/cache/app/manifests/locked`, {
+        headers: { Accept: 'application/vnd.oci.image.manifest.v1+json', Authorization: `Basic ${Buffer.from('builder:s3cret').toString('base64')}` },
+      });
+      assert.equal(m.status, 200);
+    } finally {
+      await locked.close();
+    }
+  });
+
   test('--cache-from an image with no inline cache gives no hits', async () => {
     await forget(b, ['inl:1', `${host}/app/inline:1`]);
     const plain = `${host}/app/plain:1`;
