@@ -50,7 +50,7 @@ import { expandParents } from './copy-parents.js';
 interface BindSource { dirs: string[]; rel: string; content: string }
 import { BuildArgs, platformArgs, type StageArgs } from './build-args.js';
 import { explainMiss, type CacheMiss, type StepContext } from './cache-explain.js';
-import { CacheSources } from './cache-from.js';
+import { CacheSources, type SourceMatch } from './cache-from.js';
 import { canonicalJson, filesDigest, stepKey, type StepInputs } from './cache-key.js';
 import { copyLayerTar } from './copy-layer.js';
 import { expandSources, isUrl, parseChmod, planCopy, resolveChown, type CopyPlan, type SourceItem, type SourceRoot } from './copy-plan.js';
@@ -89,11 +89,22 @@ export interface BuildRequest {
   /** Secrets for `RUN --mount=type=secret` (buildx `--secret`); none through the classic API. */
   secrets?: (id: string, signal: AbortSignal) => Promise<Buffer | undefined>;
   /**
-   * `--cache-from` of an exported cache (buildx type=local|registry): the
-   * image of step `key` on `parentImageId`, made from the imported cache,
-   * when the local cache misses; undefined when the import has no such step.
+   * `--cache-from` of an exported cache (buildx type=local|registry|inline):
+   * asked when the local cache misses. It answers the step's image, made
+   * from the imported cache, or a match in a cache source image's history
+   * (an inline cache) that the builder restores as `cachefrom` does, or
+   * undefined when the import has no such step.
    */
-  cacheImport?: (key: string, parentImageId: string, importLayer: BuildBackend['importLayer'], signal: AbortSignal) => Promise<ImageRecord | undefined>;
+  cacheImport?: (step: ImportedStepQuery, importLayer: BuildBackend['importLayer'], signal: AbortSignal) => Promise<ImageRecord | SourceMatch | undefined>;
+}
+
+/** What the builder asks an imported cache about a step. */
+export interface ImportedStepQuery {
+  key: string;
+  parentImageId: string;
+  parentConfig: ImageConfig;
+  /** The history line the step writes. */
+  createdBy: string;
 }
 
 export interface BuildResult {
@@ -442,10 +453,12 @@ export class Builder {
         this.backend.cache.delete(key);
         miss = { reason: 'removed', message: `the image this step built before (${short(hit.imageId)}) was removed` };
       }
-      const imported = this.req.cacheImport && await this.req.cacheImport(key, st.imageId, (tar, parent) => this.backend.importLayer(tar, parent), this.req.signal);
-      if (imported) {
+      const query = { key, parentImageId: st.imageId, parentConfig: st.config, createdBy: work.createdBy };
+      const imported = this.req.cacheImport && await this.req.cacheImport(query, (tar, parent) => this.backend.importLayer(tar, parent), this.req.signal);
+      const image = imported && ('kind' in imported ? this.fromSources(st, work, key, inputs, context, instr, imported) : imported);
+      if (image) {
         this.say(' ---> Using cache\n');
-        this.adopt(st, imported);
+        this.adopt(st, image);
         this.cached++;
         return;
       }
@@ -495,8 +508,10 @@ export class Builder {
    * an image made from the step's config and the source's history line and
    * layer. Recorded in the local cache like a step that ran.
    */
-  private fromSources(st: StageState, work: StepWork, key: string, inputs: StepInputs, context: StepContext, instr: Instruction): ImageRecord | undefined {
-    const m = this.sources!.match(st.config, work.createdBy);
+  private fromSources(
+    st: StageState, work: StepWork, key: string, inputs: StepInputs, context: StepContext, instr: Instruction,
+    m = this.sources!.match(st.config, work.createdBy),
+  ): ImageRecord | undefined {
     if (!m) return undefined;
     let image: ImageRecord;
     if (m.kind === 'image') {

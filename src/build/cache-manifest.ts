@@ -237,3 +237,53 @@ export function parseCacheConfig(bytes: Buffer, blobs: ReadonlyMap<string, Descr
   }
   return out;
 }
+
+// ------------------------------------------------------------------ inline cache
+
+/** The image config field BuildKit's inline cache uses (a JSON list of cache records, as Go's []byte: base64). */
+export const INLINE_CACHE_FIELD = 'moby.buildkit.cache.v0';
+const INLINE_STEP_FIELD = 'berth.step.v1';
+
+/** A step of an image's own chain, for its inline cache: its key, its history line and, when it added one, its layer's index. */
+export interface InlineStep { key: string; history: number; layer?: number }
+
+/** The inline cache value for an image made by `steps` (in build order). */
+export function inlineCacheValue(steps: readonly InlineStep[]): string {
+  const records = steps.map((s, i) => ({
+    digest: s.key,
+    ...(s.layer !== undefined ? { layers: [{ layer: s.layer }] } : {}),
+    ...(i > 0 ? { inputs: [[{ link: i - 1 }]] } : {}),
+    [INLINE_STEP_FIELD]: { history: s.history },
+  }));
+  return Buffer.from(JSON.stringify(records)).toString('base64');
+}
+
+/**
+ * berth's steps in an image config's inline cache: step key → the index of
+ * the history line the step wrote. Records without berth's field
+ * (BuildKit's own) are skipped; anything malformed gives no steps.
+ */
+export function parseInlineCache(config: Record<string, unknown>, historyLength: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const v = config[INLINE_CACHE_FIELD];
+  if (typeof v !== 'string' || v.length > MAX_CACHE_CONFIG_BYTES) return out;
+  let records: unknown;
+  try { records = JSON.parse(Buffer.from(v, 'base64').toString('utf8')); } catch { return out; }
+  if (!Array.isArray(records)) return out;
+  for (const r of records) {
+    if (!isObject(r) || typeof r.digest !== 'string' || !DIGEST.test(r.digest)) continue;
+    const step = r[INLINE_STEP_FIELD];
+    if (!isObject(step) || typeof step.history !== 'number' || !Number.isSafeInteger(step.history) || step.history < 0 || step.history >= historyLength) continue;
+    out.set(r.digest, step.history);
+  }
+  return out;
+}
+
+/** Whether a manifest a cache reference names is a cache artifact (else it is an image, whose config may hold an inline cache). */
+export function isCacheManifest(bytes: Buffer): boolean {
+  let m: unknown;
+  try { m = JSON.parse(bytes.toString('utf8')); } catch { return false; }
+  if (!isObject(m)) return false;
+  if (isObject(m.config) && m.config.mediaType === CACHE_CONFIG_MEDIA_TYPE) return true;
+  return Array.isArray(m.manifests) && m.manifests.some((d) => isObject(d) && d.mediaType === CACHE_CONFIG_MEDIA_TYPE);
+}

@@ -116,6 +116,7 @@ const MESSAGES: Record<string, MessageSpec> = {
   CredentialsResponse: { fields: { Username: f('string', 1), Secret: f('string', 2) } },
   // moby.filesync.v1.BytesMessage (a tar export's chunks)
   BytesMessage: { fields: { data: f('bytes', 1) } },
+  // moby.filesync.v1 Auth (registry credentials from the client's docker config)
   // containerd.services.content.v1 (the client's content stores: --cache-to/--cache-from type=local)
   ContentInfo: { fields: { digest: f('string', 1), size: f('int64', 2), labels: map('string', 5) } },
   ContentInfoRequest: { fields: { digest: f('string', 1) } },

@@ -6,14 +6,17 @@
  *
  * `mode=min` exports the steps of the final stage, `mode=max` those of
  * every stage the build ran, as BuildKit's modes do. A step whose image,
- * layer or compressed blob is no longer here is left out (with the steps
- * after it in its chain, which could not be reached on import anyway).
+ * layer or compressed blob is no longer here is left out (an importer
+ * then misses there and builds the rest of that chain itself).
+ *
+ * `--cache-to type=inline` (imageWithInlineCache) writes the final stage's
+ * keys into the named image's config instead.
  */
 import { Readable } from 'node:stream';
-import { buildCacheArtifact, type CacheArtifact, type CacheStep, type Descriptor } from '../build/cache-manifest.js';
+import { INLINE_CACHE_FIELD, buildCacheArtifact, inlineCacheValue, type CacheArtifact, type CacheStep, type Descriptor, type InlineStep } from '../build/cache-manifest.js';
 import type { BuildCacheStore } from '../store/build-cache.js';
 import type { ContentStore } from '../store/content-store.js';
-import type { ImageStore } from '../store/image-store.js';
+import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import type { LayerStore } from '../store/layer-store.js';
 
 /** A step key the build used, with the index of its stage. */
@@ -101,4 +104,26 @@ export async function writeCacheArtifact(
   await target.write(artifact.manifestDesc, () => Readable.from([artifact.manifest]), signal);
   done();
   return artifact;
+}
+
+/**
+ * `--cache-to type=inline`: the built image with its inline cache — the
+ * final stage's steps (BuildKit's inline cache is `mode=min`), each with
+ * the history line it wrote — in its config (`moby.buildkit.cache.v0`).
+ * That is a new image (a new config), whose parent is the built one.
+ */
+export function imageWithInlineCache(stores: CacheExportStores, imageId: string, used: readonly UsedStep[], finalStage: number): ImageRecord {
+  const img = stores.images.get(imageId);
+  if (!img) throw new Error(`image ${imageId} is gone`);
+  const steps: InlineStep[] = [];
+  for (const s of stepsToExport(stores, used, finalStage, 'min')) {
+    const stepImage = stores.images.get(s.config.digest);
+    const history = stepImage?.config.history;
+    if (!Array.isArray(history) || history.length === 0) continue;
+    const layers = history.filter((h) => !h.empty_layer).length;
+    steps.push({ key: s.key, history: history.length - 1, ...(s.layer ? { layer: layers - 1 } : {}) });
+  }
+  const config = JSON.parse(img.configBytes.toString('utf8')) as Record<string, unknown>;
+  config[INLINE_CACHE_FIELD] = inlineCacheValue(steps);
+  return stores.images.put(Buffer.from(JSON.stringify(config)), img.topLayer, img.size, img.id);
 }

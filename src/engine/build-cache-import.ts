@@ -16,9 +16,11 @@
 import { Readable } from 'node:stream';
 import { InvalidParameterError } from '../errors.js';
 import {
-  MAX_CACHE_CONFIG_BYTES, MAX_IMAGE_CONFIG_BYTES, MAX_MANIFEST_BYTES, checkDigest, parseCacheConfig, parseCacheManifest,
+  MAX_CACHE_CONFIG_BYTES, MAX_IMAGE_CONFIG_BYTES, MAX_MANIFEST_BYTES, checkDigest, parseCacheConfig, parseCacheManifest, parseInlineCache,
   type CacheStep, type Descriptor,
 } from '../build/cache-manifest.js';
+import type { ImportedStepQuery } from '../build/builder.js';
+import { CacheSources, type SourceMatch } from '../build/cache-from.js';
 import type { BuildCacheStore } from '../store/build-cache.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import type { LayerRecord, LayerStore } from '../store/layer-store.js';
@@ -49,13 +51,24 @@ async function readAll(source: CacheBlobSource, desc: Descriptor, max: number, s
   return Buffer.concat(parts);
 }
 
-/** One imported artifact: its steps by key and where their blobs are. */
+/**
+ * One imported cache: an artifact's steps by key and where their blobs
+ * are, or an image carrying an inline cache (its steps' keys and history
+ * lines).
+ */
 export interface ImportedCache {
   name: string;
   steps: Map<string, CacheStep>;
-  source: CacheBlobSource;
+  source?: CacheBlobSource;
+  inline?: { image: ImageRecord; history: Map<string, number> };
   /** Lets go of the source (a registry connection) once the build is over. */
   close?(): void;
+}
+
+/** An image's inline cache (`--cache-to type=inline`) as an imported cache; undefined when it has none of berth's steps. */
+export function inlineImportedCache(name: string, image: ImageRecord): ImportedCache | undefined {
+  const history = parseInlineCache(image.config as unknown as Record<string, unknown>, Array.isArray(image.config.history) ? image.config.history.length : 0);
+  return history.size ? { name, steps: new Map(), inline: { image, history } } : undefined;
 }
 
 /** Reads an artifact's manifest (by its descriptor, or as fetched already) and cache config. */
@@ -88,23 +101,38 @@ export class CacheImporter {
     for (const c of this.caches) c.close?.();
   }
 
-  /** The image of step `key` on `parentImageId` from an imported cache, made here; undefined when no cache has it. */
-  async lookup(key: string, parentImageId: string, importLayer: ImportLayer, signal: AbortSignal): Promise<ImageRecord | undefined> {
+  /**
+   * Step `q.key` on `q.parentImageId` from an imported cache: its image,
+   * made here from an artifact; or, from an inline cache, the match in the
+   * source image's history that the builder restores (the source must
+   * continue the parent's history and write this very line, as with
+   * `cachefrom`); undefined when no cache has it.
+   */
+  async lookup(q: ImportedStepQuery, importLayer: ImportLayer, signal: AbortSignal): Promise<ImageRecord | SourceMatch | undefined> {
     for (const c of this.caches) {
-      const step = c.steps.get(key);
-      if (step && step.parent === parentImageId) return this.materialize(c, step, importLayer, signal);
+      if (c.inline) {
+        const at = c.inline.history.get(q.key);
+        const parentHistory = Array.isArray(q.parentConfig.history) ? q.parentConfig.history.length : 0;
+        if (at === undefined || at !== parentHistory) continue;
+        const m = new CacheSources({ image: (id) => this.stores.images.get(id) }, [c.inline.image]).match(q.parentConfig, q.createdBy);
+        if (m) return m;
+        continue;
+      }
+      const step = c.steps.get(q.key);
+      if (step && step.parent === q.parentImageId) return this.materialize(c, step, importLayer, signal);
     }
     return undefined;
   }
 
   private async materialize(c: ImportedCache, step: CacheStep, importLayer: ImportLayer, signal: AbortSignal): Promise<ImageRecord | undefined> {
-    const { images, layers, cache } = this.stores;
+    const { images, layers } = this.stores;
     const parent = step.parent ? images.get(step.parent) : undefined;
     if (step.parent && !parent) return undefined;
     const what = `invalid build cache ${c.name}: step ${JSON.stringify(step.original.slice(0, 200))}`;
     let img = images.get(step.config.digest);
     let size = 0;
     if (!img) {
+      if (!c.source) return undefined;
       const bytes = await readAll(c.source, step.config, MAX_IMAGE_CONFIG_BYTES, signal);
       let config: { rootfs?: { diff_ids?: unknown } };
       try { config = JSON.parse(bytes.toString('utf8')) as typeof config; } catch { throw new InvalidParameterError(`${what}: its image config is not JSON`); }
@@ -123,12 +151,21 @@ export class CacheImporter {
         size = rec.size;
       }
       const chainSize = layers.chain(topLayer).reduce((n, l) => n + l.size, 0);
-      img = images.put(bytes, topLayer, chainSize, step.parent);
+      // The image and its cache row are one transaction: a crash leaves both or neither (the layer alone is swept at start).
+      img = images.atomically(() => {
+        const put = images.put(bytes, topLayer, chainSize, step.parent);
+        this.row(step, put.id, size);
+        return put;
+      });
+      return img;
     }
-    cache.put({
-      key: step.key, parent: step.parent, kind: step.kind, original: step.original, inputs: step.inputs, context: step.context,
-      imageId: img.id, size,
-    });
+    this.row(step, img.id, size);
     return img;
+  }
+
+  private row(step: CacheStep, imageId: string, size: number): void {
+    this.stores.cache.put({
+      key: step.key, parent: step.parent, kind: step.kind, original: step.original, inputs: step.inputs, context: step.context, imageId, size,
+    });
   }
 }

@@ -9,7 +9,10 @@
  *   descriptor), which the client records in the layout's index.json. For
  *   an import the client has already looked up the manifest's `digest`.
  * - `type=registry,ref=…`: the same artifact pushed to or pulled from a
- *   registry (engine/build-cache-registry.ts).
+ *   registry (engine/build-cache-registry.ts), with the credentials the
+ *   client's session gives for it (session-auth.ts); a reference that
+ *   names an image is an inline cache source;
+ * - `type=inline` (export): the final stage's keys in the image's config.
  *
  * Types and attributes berth does not implement are refused by name.
  */
@@ -17,15 +20,18 @@ import { InvalidParameterError, NotImplementedError, errorMessage } from '../../
 import type { Engine } from '../../engine/engine.js';
 import type { Descriptor } from '../../build/cache-manifest.js';
 import { stepsToExport, writeCacheArtifact, type CacheBlobTarget, type CacheExportStores, type CacheMode, type UsedStep } from '../../engine/build-cache-export.js';
-import { CacheImporter, loadImportedCache, type CacheBlobSource, type ImportedCache } from '../../engine/build-cache-import.js';
+import { CacheImporter, inlineImportedCache, loadImportedCache, type CacheBlobSource, type ImportedCache } from '../../engine/build-cache-import.js';
+import { isCacheManifest } from '../../build/cache-manifest.js';
 import { registryCacheRepository } from '../../engine/build-cache-registry.js';
 import { CONTENT_METHODS, SessionContentStore } from '../../buildkit/session-content.js';
+import { sessionCredentials, type SessionCredentials } from '../../buildkit/session-auth.js';
+import { parseReference } from '../../image/reference.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 
 export interface CacheOptionsEntry { Type: string; Attrs: Record<string, string> }
 
-export type CacheExportSpec = ({ type: 'local'; dest: string } | { type: 'registry'; ref: string }) & { mode: CacheMode; ignoreError: boolean };
+export type CacheExportSpec = ({ type: 'local'; dest: string } | { type: 'registry'; ref: string } | { type: 'inline' }) & { mode: CacheMode; ignoreError: boolean };
 export type CacheImportSpec = { type: 'local'; src: string; digest: string } | { type: 'registry'; ref: string };
 
 export interface CachePlan { exports: CacheExportSpec[]; imports: CacheImportSpec[] }
@@ -34,6 +40,7 @@ export interface CachePlan { exports: CacheExportSpec[]; imports: CacheImportSpe
 const EXPORT_ATTRS: Record<string, Set<string>> = {
   local: new Set(['dest', 'mode', 'tag', 'ignore-error', 'oci-mediatypes', 'image-manifest', 'compression']),
   registry: new Set(['ref', 'mode', 'ignore-error', 'oci-mediatypes', 'image-manifest', 'compression']),
+  inline: new Set([]),
 };
 const IMPORT_ATTRS: Record<string, Set<string>> = {
   local: new Set(['src', 'digest', 'tag']),
@@ -74,6 +81,10 @@ export function planCache(cache: { Exports: CacheOptionsEntry[]; Imports: CacheO
       throw new NotImplementedError(`--cache-to compression=${e.Attrs.compression} is not supported: berth's layers are gzip`);
     }
     const ignoreError = bool(e.Attrs['ignore-error'], 'ignore-error');
+    if (e.Type === 'inline') {
+      plan.exports.push({ type: 'inline', mode: 'min', ignoreError: false });
+      continue;
+    }
     if (e.Type === 'registry') {
       if (!e.Attrs.ref) throw new InvalidParameterError('registry cache exporter requires ref');
       plan.exports.push({ type: 'registry', ref: e.Attrs.ref, mode, ignoreError });
@@ -131,15 +142,9 @@ export async function loadCacheImports(
         const source: CacheBlobSource = { read: (d, sig) => store.read(d, sig) };
         c = await loadImportedCache(name, source, { mediaType: '', digest: im.digest, size }, signal);
       } else {
-        const repo = await registryCacheRepository(engine.distribution, im.ref, undefined, signal);
-        try {
-          c = { ...await loadImportedCache(name, repo.source, (await repo.getManifest()).bytes, signal), close: () => repo.close() };
-        } catch (e) {
-          repo.close();
-          throw e;
-        }
+        c = await registryImport(engine, im.ref, await registryCredentials(session, im.ref, signal), signal);
       }
-      if (c.steps.size === 0) v.log(`${name} holds no berth build steps (a cache made by BuildKit's own solver gives no hits here)\n`);
+      if (c.steps.size === 0 && !c.inline) v.log(`${name} holds no berth build steps (a cache made by BuildKit's own solver gives no hits here)\n`);
       caches.push(c);
       v.complete();
     } catch (e) {
@@ -152,6 +157,48 @@ export async function loadCacheImports(
 }
 
 /**
+ * `--cache-from type=registry,ref=…` (and `--cache-from NAME`, which buildx
+ * sends so): a cache artifact at the reference, or an image, whose config
+ * may carry an inline cache. The image is pulled first (as `docker pull`
+ * would), or taken from the store when the registry cannot be reached and
+ * an image has that name here.
+ */
+async function registryImport(engine: Engine, ref: string, auth: SessionCredentials | undefined, signal: AbortSignal): Promise<ImportedCache> {
+  const repo = await registryCacheRepository(engine.distribution, ref, auth, signal);
+  let manifest: Buffer;
+  try {
+    manifest = (await repo.getManifest()).bytes;
+  } catch (e) {
+    repo.close();
+    const local = engine.images.tryResolve(ref);
+    if (signal.aborted || !local) throw e;
+    return inlineOrNothing(ref, local);
+  }
+  if (isCacheManifest(manifest)) {
+    try {
+      return { ...await loadImportedCache(ref, repo.source, manifest, signal), close: () => repo.close() };
+    } catch (e) {
+      repo.close();
+      throw e;
+    }
+  }
+  repo.close();
+  await engine.distribution.pull(ref, { ...(auth ? { auth } : {}), progress: () => undefined, signal });
+  return inlineOrNothing(ref, engine.images.resolve(ref));
+}
+
+/** What the client's docker config holds for the reference's registry (asked over its session, as BuildKit does). */
+async function registryCredentials(session: ClientSession, ref: string, signal: AbortSignal): Promise<SessionCredentials | undefined> {
+  let domain: string;
+  try { domain = parseReference(ref).domain; } catch { return undefined; }
+  return sessionCredentials(session, domain, signal);
+}
+
+function inlineOrNothing(ref: string, image: ReturnType<Engine['images']['resolve']>): ImportedCache {
+  return inlineImportedCache(ref, image) ?? { name: ref, steps: new Map() };
+}
+
+/**
  * Writes the build's cache to each `--cache-to` target; returns the
  * ExporterResponse entries (`cache.manifest` for a local export).
  */
@@ -161,6 +208,8 @@ export async function exportCaches(
 ): Promise<Record<string, string>> {
   const response: Record<string, string> = {};
   for (const ex of plan.exports) {
+    // The inline cache went into the image (control.ts's image export).
+    if (ex.type === 'inline') continue;
     const name = ex.type === 'local' ? `local:${ex.dest}` : ex.ref;
     const v = progress.vertex(ex.type === 'local' ? 'exporting cache to client directory' : 'exporting cache to registry');
     const say = (what: string) => { const st = v.status(what); return () => st.finish(); };
@@ -177,7 +226,7 @@ export async function exportCaches(
         const artifact = await writeCacheArtifact(stores(engine), steps, target, signal, say);
         response['cache.manifest'] = JSON.stringify(artifact.manifestDesc);
       } else {
-        const repo = await registryCacheRepository(engine.distribution, ex.ref, undefined, signal);
+        const repo = await registryCacheRepository(engine.distribution, ex.ref, await registryCredentials(await session(), ex.ref, signal), signal);
         try {
           const artifact = await writeCacheArtifact(stores(engine), steps, repo.target, signal, say);
           const done = say(`pushing manifest for ${ex.ref}`);

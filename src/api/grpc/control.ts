@@ -28,6 +28,7 @@ import { GrpcCode } from '../../buildkit/grpc-frames.js';
 import { GrpcStatusError, type GrpcCall, type GrpcHandler } from '../../buildkit/grpc-server.js';
 import { decode, encode, timestamp, type MessageName } from '../../buildkit/messages.js';
 import { BuildProgress } from '../../buildkit/progress.js';
+import { imageWithInlineCache } from '../../engine/build-cache-export.js';
 import type { SessionManager } from '../../buildkit/sessions.js';
 import { runDockerfileFrontend, type FrontendResult } from './dockerfile-frontend.js';
 import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
@@ -333,10 +334,17 @@ export class BuildkitControl {
   private async export(
     s: BuildState, result: FrontendResult, exporters: ExporterEntry[], sessionId: string, signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
+    // --cache-to type=inline: the image that is exported carries its cache in its config.
+    const imageId = s.cache?.exports.some((e) => e.type === 'inline')
+      ? imageWithInlineCache(
+        { cache: this.engine.builds.cache, images: this.engine.images.store, layers: this.engine.layers, content: this.engine.content },
+        result.imageId, result.steps, result.finalStage,
+      ).id
+      : result.imageId;
     const response = await runExporters({
       engine: this.engine, progress: s.progress, signal,
       session: () => this.sessions.get(sessionId, SESSION_WAIT_MS, signal),
-    }, result.imageId, exporters);
+    }, imageId, exporters);
     return { ExporterResponse: response };
   }
 }

@@ -23,8 +23,8 @@ import tarStream from 'tar-stream';
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
-import type { BuildResult } from '../../build/builder.js';
-import type { CacheImporter } from '../../engine/build-cache-import.js';
+import type { BuildResult, ImportedStepQuery } from '../../build/builder.js';
+import type { CacheImporter, ImportLayer } from '../../engine/build-cache-import.js';
 import { readDockerignore } from '../../build/dockerignore.js';
 import { parseDockerfile } from '../../build/parser/index.js';
 import { checkPlatform } from '../../build/platform.js';
@@ -181,8 +181,8 @@ export async function runDockerfileFrontend(
     const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
     params.dockerfile = hidden;
     params.dockerfileName = filename;
-  // Base images of a registry that wants a login are pulled with the credentials the client's session gives.
-  params.credentials = (domain, sig) => sessionCredentials(session, domain, sig);
+    // Base images of a registry that wants a login are pulled with the credentials the client's session gives.
+    params.credentials = (domain, sig) => sessionCredentials(session, domain, sig);
     v = progress.vertex('[internal] load build context');
     const pack = tarStream.pack();
     // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
@@ -221,7 +221,7 @@ export async function runDockerfileFrontend(
       try {
         result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, {
           secrets: sessionSecrets(session),
-          ...(cacheImport ? { cacheImport: (key, parent, importLayer, sig) => cacheImport.lookup(key, parent, importLayer, sig) } : {}),
+          ...(cacheImport ? { cacheImport: (q: ImportedStepQuery, importLayer: ImportLayer, sig: AbortSignal) => cacheImport.lookup(q, importLayer, sig) } : {}),
         });
       } catch (e) {
         steps.end(errorMessage(e));

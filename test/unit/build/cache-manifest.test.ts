@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  CACHE_CONFIG_MEDIA_TYPE, buildCacheArtifact, parseCacheConfig, parseCacheManifest, type CacheStep,
+  CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, buildCacheArtifact, inlineCacheValue, isCacheManifest, parseCacheConfig, parseCacheManifest,
+  parseInlineCache, type CacheStep,
 } from '../../../src/build/cache-manifest.js';
 
 const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
@@ -83,4 +84,25 @@ test('hostile manifests and configs are refused', () => {
   assert.throws(() => parseCacheConfig(mutate((c) => { c.layers[0].blob = sha('unlisted-blob'); }), blobs), /not in the manifest/);
   assert.throws(() => parseCacheConfig(mutate((c) => { c.layers[0].annotations.diffID = 'md5:x'; }), blobs), /invalid digest/);
   assert.throws(() => parseCacheConfig(mutate((c) => { c['berth.steps.v1'][1].parent = 'sha256:zz'; }), blobs), /invalid digest/);
+});
+
+test('an inline cache value parses back to its steps\' keys and history lines; malformed records give none', () => {
+  const value = inlineCacheValue([{ key: sha('k1'), history: 3, layer: 1 }, { key: sha('k2'), history: 4 }]);
+  const steps = parseInlineCache({ [INLINE_CACHE_FIELD]: value }, 5);
+  assert.deepEqual([...steps.entries()], [[sha('k1'), 3], [sha('k2'), 4]]);
+  // A history line the image does not have, a bad key, not base64 JSON, BuildKit's records: skipped.
+  assert.equal(parseInlineCache({ [INLINE_CACHE_FIELD]: value }, 4).size, 1);
+  const records = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
+  assert.equal(parseInlineCache({ [INLINE_CACHE_FIELD]: records([{ digest: '../x', 'berth.step.v1': { history: 0 } }]) }, 5).size, 0);
+  assert.equal(parseInlineCache({ [INLINE_CACHE_FIELD]: records([{ digest: sha('k'), 'berth.step.v1': { history: -1 } }]) }, 5).size, 0);
+  assert.equal(parseInlineCache({ [INLINE_CACHE_FIELD]: records([{ digest: sha('k'), layers: [{ layer: 0 }] }]) }, 5).size, 0);
+  assert.equal(parseInlineCache({ [INLINE_CACHE_FIELD]: 'not base64 json' }, 5).size, 0);
+  assert.equal(parseInlineCache({}, 5).size, 0);
+});
+
+test('a manifest is told apart as a cache artifact or an image', () => {
+  assert.equal(isCacheManifest(buildCacheArtifact(steps()).manifest), true);
+  assert.equal(isCacheManifest(Buffer.from(JSON.stringify({ manifests: [{ mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: sha('c'), size: 1 }] }))), true);
+  assert.equal(isCacheManifest(Buffer.from(JSON.stringify({ config: { mediaType: 'application/vnd.oci.image.config.v1+json' }, layers: [] }))), false);
+  assert.equal(isCacheManifest(Buffer.from('{')), false);
 });
