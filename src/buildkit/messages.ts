@@ -4,7 +4,8 @@
  * writes. Field numbers and types are the wire interface of BuildKit's
  * `api/services/control` (moby.buildkit.v1), `frontend/gateway/pb`
  * (moby.buildkit.v1.frontend), `api/types` (worker records), `util/apicaps`,
- * fsutil's `types` (the filesync packets) and google.rpc.Status. Fields a
+ * fsutil's `types` (the filesync packets), the session's secrets and
+ * sshforward services and google.rpc.Status. Fields a
  * client sends that are not listed here are skipped by the decoder.
  *
  * `decode` is the trust boundary for every message: malformed wire data is
@@ -106,8 +107,11 @@ const MESSAGES: Record<string, MessageSpec> = {
   // moby.buildkit.secrets.v1 (Secrets/GetSecret)
   GetSecretRequest: { fields: { ID: f('string', 1), annotations: map('string', 2) } },
   GetSecretResponse: { fields: { data: f('bytes', 1) } },
-  // moby.filesync.v1.BytesMessage (a tar export's chunks)
+  // moby.filesync.v1.BytesMessage (a tar export's chunks); moby.sshforward.v1's BytesMessage has the same wire form
   BytesMessage: { fields: { data: f('bytes', 1) } },
+  // moby.sshforward.v1 (SSH/CheckAgent)
+  CheckAgentRequest: { fields: { ID: f('string', 1) } },
+  CheckAgentResponse: { fields: {} },
 };
 
 const root = protobuf.Root.fromJSON({ nested: MESSAGES as unknown as protobuf.INamespace['nested'] });

@@ -30,6 +30,7 @@ import { diffCopy } from '../../buildkit/filesync.js';
 import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import { sessionSecrets } from '../../buildkit/secrets.js';
+import { sessionSshAgents } from '../../buildkit/ssh-forward.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 
@@ -196,7 +197,7 @@ export async function runDockerfileFrontend(
     const steps = new StepVertexes(progress, prepared.dockerfile);
     let result;
     try {
-      result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session) });
+      result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, { secrets: sessionSecrets(session), ssh: sessionSshAgents(session) });
     } catch (e) {
       steps.end(errorMessage(e));
       throw e;
