@@ -189,6 +189,8 @@ export async function runDockerfileFrontend(
     throw err;
   }
   const prepared = prepResult.value;
+  // Step errors name the client's file (`Dockerfile:3: …`), not the hidden copy the service read.
+  prepared.dockerfile.file = filename;
   v.log(`transferring context: ${sent}B\n`);
   v.complete();
   try {
