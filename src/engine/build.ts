@@ -322,7 +322,7 @@ export class BuildService {
       },
       tag: (id, ref) => images.tag(id, ref),
       run: (spec, hooks) => this.runContainer(spec, hooks, lease),
-      cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir),
+      cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir, signal),
       overlayView: (lowerDirs) => overlayView(lowerDirs, p.dir),
       secretFile: (data, uid, gid, mode) => secretFile(data, uid, gid, mode, p.dir),
       // In the build's directory (removed with it); in the exec root when a long data root makes that path too long for a socket.

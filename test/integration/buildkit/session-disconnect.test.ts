@@ -19,7 +19,7 @@ import { formatLeftovers, isClean, startDaemon, skipUnlessRoot, skipWithoutDocke
 import { importBusybox } from '../../helpers/busybox.js';
 import { frame } from '../../../src/buildkit/grpc-frames.js';
 import { encode } from '../../../src/buildkit/messages.js';
-import { apiBuild, writeContext } from '../build/build-helpers.js';
+import { apiBuild, tarOf, writeContext } from '../build/build-helpers.js';
 import { installBuildx, skipWithoutBuildx } from './buildx.js';
 import { fakeSession, upgradeH2c, type Entry } from './hand-made-client.js';
 import { copySshAdd, skipWithoutOpenssh, startAgent } from './ssh-agent.js';
@@ -32,6 +32,7 @@ let dir!: string;
 before(async () => {
   if (skip) return;
   dir = await mkdtemp('/tmp/berth-test-disconnect-');
+  othersSecrets = new Set(await secretFiles());
   d = await startDaemon();
   await importBusybox(d);
   // An image with ssh-add in it, for a RUN that talks to its agent socket.
@@ -47,17 +48,26 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+const secretFiles = async () => (await readdir('/dev/shm').catch(() => [] as string[])).filter((n) => n.startsWith('berth-secret-'));
+/** /dev/shm is the machine's: other daemons' secrets there are not this test's. */
+let othersSecrets = new Set<string>();
+
 /** What a build may leave: its directory, secret files, agent sockets. */
 async function leftoverFiles(): Promise<string[]> {
   const tmp = (await readdir(join(d.dataRoot, 'tmp')).catch(() => [] as string[])).map((n) => `tmp/${n}`);
-  const shm = (await readdir('/dev/shm').catch(() => [] as string[])).filter((n) => n.startsWith('berth-secret-'));
+  const shm = (await secretFiles()).filter((n) => !othersSecrets.has(n));
   const exec = (await readdir(d.execRoot).catch(() => [] as string[])).filter((n) => n.startsWith('ssh-agent-'));
   return [...tmp, ...shm, ...exec];
 }
 
 async function assertNothingLeft(): Promise<void> {
-  await waitFor(async () => (await d.docker(['ps', '-aq'])).stdout.trim() === '', 60_000, 'the RUN container to go');
-  await waitFor(async () => (await leftoverFiles()).length === 0, 30_000, 'the build\'s files to go');
+  await waitFor(async () => (await d.docker(['ps', '-aq'])).stdout.trim() === '', 60_000, 'the RUN container to go').catch(async (e: Error) => {
+    throw new Error(`${e.message}:\n${(await d.docker(['ps', '-a'])).stdout}\n${d.logs().slice(-3000)}`);
+  });
+  let files: string[] = [];
+  await waitFor(async () => (files = await leftoverFiles()).length === 0, 30_000, 'the build\'s files to go').catch((e: Error) => {
+    throw new Error(`${e.message}: ${files.join(' ')}\n${d.logs().slice(-3000)}`);
+  });
   // Mounts (the rootfs overlay, the bind's overlay) and processes (conmon, the RUN's) of this daemon's roots.
   await waitFor(async () => isClean(await d.leftovers()), 30_000, 'the mounts and processes to go');
   const l = await d.leftovers();
@@ -107,6 +117,11 @@ describe('a client that disconnects mid-session', { skip }, () => {
       })));
       await withTimeout(agentCalled, 120_000, 'the RUN to connect to its agent socket');
       assert.equal((await d.docker(['ps', '-q'])).stdout.trim().split('\n').filter(Boolean).length, 1, 'the RUN container runs');
+      // The /grpc connection first, and nothing but its FIN: berthd writes nothing on it meanwhile
+      // (no Status call), so only reading the FIN as the end of the client can stop the build.
+      client.destroy();
+      socket.destroy();
+      await waitFor(async () => (await d.docker(['ps', '-aq'])).stdout.trim() === '', 60_000, 'the RUN container to go while the session is still open');
     } finally {
       closeSession();
       client.destroy();
@@ -116,6 +131,45 @@ describe('a client that disconnects mid-session', { skip }, () => {
     assert.equal((await d.docker(['images', '-q', 'fake:drop1'])).stdout.trim(), '');
     await assertCacheUnlocked('drop');
     assert.equal((await d.request('GET', '/_ping')).status, 200);
+  });
+
+  test('a build waiting for a locked cache lets go of it and its files when its client is killed', { skip: skipWithoutDocker() || skipWithoutBuildx() }, async () => {
+    await installBuildx(d).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+    const buildDirs = async () => (await readdir(join(d.dataRoot, 'tmp')).catch(() => [] as string[])).filter((n) => n.startsWith('build-'));
+    // The holder: a classic build whose RUN keeps the lock until its request is cut.
+    const holder = join(dir, 'holder');
+    await writeContext(holder, { Dockerfile: 'FROM busybox\nRUN --mount=type=cache,id=held,target=/cache,sharing=locked touch /cache/was-here && sleep 300\n' });
+    const res = await d.requestStream('POST', '/build?nocache=1', await tarOf(holder), { headers: { 'Content-Type': 'application/x-tar' } });
+    let held = '';
+    res.on('data', (b: Buffer) => { held += b.toString(); });
+    res.on('error', () => undefined);
+    try {
+      await waitFor(async () => (await d.docker(['ps', '-q'])).stdout.trim() !== '', 60_000, `the holder's RUN to start:\n${held}`);
+      // The waiter: buildx, waiting for the same id.
+      const waiter = join(dir, 'waiter');
+      await writeContext(waiter, { Dockerfile: 'FROM busybox\nRUN --mount=type=cache,id=held,target=/cache,sharing=locked echo NEVER\n' });
+      const cmd = d.dockerCommand(['buildx', 'build', '--progress=plain', '--no-cache', '.']);
+      const env = { ...process.env };
+      for (const [k, v] of Object.entries(cmd.env)) { if (v === undefined) delete env[k]; else env[k] = v; }
+      const child = spawn(cmd.argv[0], cmd.argv.slice(1), { cwd: waiter, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        await waitFor(async () => /\[2\/2\] RUN/.test(err) && (await buildDirs()).length === 2, 60_000, `the waiter's RUN step to wait:\n${err}`);
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      // The waiter's build directory goes while the holder still holds the lock.
+      await waitFor(async () => (await buildDirs()).length === 1, 30_000, 'the waiting build\'s directory to go');
+      assert.equal((await d.docker(['ps', '-q'])).stdout.trim().split('\n').filter(Boolean).length, 1, 'the holder still runs');
+      assert.doesNotMatch(err, /#\d+ [\d.]+ NEVER/);
+    } finally {
+      res.destroy();
+    }
+    await assertNothingLeft();
+    await assertCacheUnlocked('held');
   });
 
   test('killing buildx during a RUN with every mount leaves nothing', { skip: skipWithoutDocker() || skipWithoutBuildx() }, async () => {
