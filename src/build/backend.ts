@@ -9,7 +9,8 @@ import type { ImageRecord } from '../store/image-store.js';
 import type { LayerRecord } from '../store/layer-store.js';
 import type { CacheEntry, CacheEntryInput } from '../store/build-cache.js';
 import type { HeldCacheDir } from './cache-mounts.js';
-import type { CacheMountPlan } from './run-mounts.js';
+import type { CacheMountPlan, SshMountPlan } from './run-mounts.js';
+import type { HeldAgentSocket, SshAgents } from './ssh-mounts.js';
 
 /** RUN's network: `bridge` (the default, like the classic builder), `none`, `host`, or a user-defined network's name. */
 export type RunNetwork = string;
@@ -27,6 +28,12 @@ export interface RunSpec {
   binds: string[];
   /** `RUN --mount`s, as HostConfig.Mounts entries (bind of a cache directory, tmpfs). */
   mounts: RunContainerMount[];
+  /**
+   * `RUN --mount=type=secret,env=` variables (`NAME=value`): given to the
+   * process only, never kept in the container's record (inspect, the
+   * database) and never in the image.
+   */
+  secretEnv?: string[];
   /** HostConfig resource fields from the build request (Memory, CpuShares, ShmSize, Ulimits…). */
   resources: Record<string, unknown>;
   /** `--add-host` entries (`host:ip`): lines of the container's /etc/hosts. */
@@ -97,6 +104,8 @@ export interface BuildBackend {
   overlayView(lowerDirs: string[]): Promise<HeldCacheDir>;
   /** A file holding a secret's bytes on tmpfs (owner, mode as given), removed on release. */
   secretFile(data: Buffer, uid: number, gid: number, mode: number): Promise<HeldCacheDir>;
+  /** A socket forwarding to the client's ssh-agent for a `RUN --mount=type=ssh`, removed on release. */
+  agentSocket(plan: SshMountPlan, agents: SshAgents): Promise<HeldAgentSocket>;
   tag(imageId: string, ref: string): void;
   /** Undoes a failed build: removes these images (newest first) unless something else uses them, and their cache entries. */
   discardImages(ids: readonly string[]): Promise<void>;

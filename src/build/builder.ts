@@ -40,7 +40,8 @@ import { archiveKind, unpackArchive } from './archive-source.js';
 import type { BuildBackend, BuildOutput, RunContainerMount, RunNetwork } from './backend.js';
 import type { HeldCacheDir } from './cache-mounts.js';
 import { expandString } from './parser/expand.js';
-import { mountsKeyInput, planRunMounts, type BindMountPlan, type RunMountPlan } from './run-mounts.js';
+import { mountsKeyInput, planRunMounts, sshAuthSock, type BindMountPlan, type RunMountPlan } from './run-mounts.js';
+import { noAgentError, type SshAgents } from './ssh-mounts.js';
 import { treeDigest } from './tree-digest.js';
 import { checkPlatform } from './platform.js';
 import { copyFlagsText, excludeMatcher } from './copy-flags.js';
@@ -96,6 +97,8 @@ export interface BuildRequest {
    * undefined when the import has no such step.
    */
   cacheImport?: (step: ImportedStepQuery, importLayer: BuildBackend['importLayer'], signal: AbortSignal) => Promise<ImageRecord | SourceMatch | undefined>;
+  /** The client's ssh-agents for `RUN --mount=type=ssh` (buildx `--ssh`); none through the classic API. */
+  ssh?: SshAgents;
 }
 
 /** What the builder asks an imported cache about a step. */
@@ -614,6 +617,8 @@ export class Builder {
     const keyedList = Object.entries(keyed).map(([k, v]) => `${k}=${v}`).sort();
     const createdBy = (keyedList.length ? [`|${keyedList.length}`, ...keyedList, ...argv] : argv).join(' ');
     const runEnv = [...env, ...st.args.runEnv(env)];
+    const agentSock = sshAuthSock(mounts);
+    if (agentSock !== undefined && !runEnv.some((e) => e.startsWith('SSH_AUTH_SOCK='))) runEnv.push(`SSH_AUTH_SOCK=${agentSock}`);
     await this.commit(st, x, {
       inputs: {
         kind: 'RUN', instruction, command: argv, ...(script ? { script: script.data } : {}), env,
@@ -636,6 +641,7 @@ export class Builder {
         const dec = { 1: new StringDecoder('utf8'), 2: new StringDecoder('utf8') };
         let containerId = '';
         const held: HeldCacheDir[] = [];
+        const secretEnv = new Map<string, string>();
         const outcome = await (async () => {
           const runMounts: RunContainerMount[] = [];
           for (const m of mounts) {
@@ -649,9 +655,27 @@ export class Builder {
                 if (m.required) throw new InvalidParameterError(`secret ${m.id}: not found`);
                 continue;
               }
+              // The value goes to the process only: never in the output, the cache key or the image.
+              if (m.env !== undefined) {
+                if (data.includes(0)) throw new InvalidParameterError(`secret ${m.id}: has a NUL byte and cannot be the environment variable ${m.env}`);
+                secretEnv.set(m.env, data.toString('utf8'));
+              }
+              if (m.target === undefined) continue;
               const h = await this.backend.secretFile(data, m.uid, m.gid, m.mode);
               held.push(h);
               runMounts.push({ Type: 'bind', Source: h.dir, Target: m.target, ReadOnly: true });
+              continue;
+            }
+            if (m.type === 'ssh') {
+              const missing = this.req.ssh ? await this.req.ssh.check(m.id, this.req.signal) : noAgentError(m.id);
+              if (missing !== undefined) {
+                // As in BuildKit, an optional agent that is not there is no mount (SSH_AUTH_SOCK still names it).
+                if (m.required) throw new InvalidParameterError(missing);
+                continue;
+              }
+              const h = await this.backend.agentSocket(m, this.req.ssh!);
+              held.push({ dir: h.path, release: h.release });
+              runMounts.push({ Type: 'bind', Source: h.path, Target: m.target });
               continue;
             }
             if (m.type === 'bind') {
@@ -668,6 +692,7 @@ export class Builder {
           }
           return this.backend.run({
             image: st.imageId!, argv, env: runEnv, user: defaults.User ?? '', workdir: defaults.WorkingDir ?? '', network, binds: pipes, mounts: runMounts, stubs,
+            ...(secretEnv.size ? { secretEnv: [...secretEnv].map(([k, v]) => `${k}=${v}`) } : {}),
             resources: this.req.resources, extraHosts: this.req.extraHosts ?? [], parentLayer: st.topLayer, sourceDateEpoch: this.req.sourceDateEpoch, signal: this.req.signal,
           }, {
             created: (id) => { containerId = id; this.say(` ---> Running in ${short(id)}\n`); },
@@ -695,6 +720,7 @@ export class Builder {
     const stubs: string[] = [];
     try {
       for (const m of mounts) {
+        if (m.target === undefined) continue; // a secret that is only an environment variable
         const parts = m.target.split('/').filter(Boolean);
         for (let i = 1; i <= parts.length; i++) {
           const rel = parts.slice(0, i).join('/');

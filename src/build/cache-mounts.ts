@@ -12,6 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidParameterError } from '../errors.js';
 import type { CacheMountPlan } from './run-mounts.js';
 
 /** A cache directory as `buildx du` and `builder prune` see it. */
@@ -46,8 +47,11 @@ export class CacheMountDirs {
     return join(this.root, createHash('sha256').update(id).digest('hex'));
   }
 
-  /** Takes the cache directory of `plan.id` per its sharing mode; `scratch` is where a private one that is busy gets its copy. */
-  async acquire(plan: CacheMountPlan, scratch: string): Promise<HeldCacheDir> {
+  /**
+   * Takes the cache directory of `plan.id` per its sharing mode; `scratch` is where a private one that is busy gets its copy.
+   * A `locked` wait ends when `signal` aborts (the build's client went away): it must not sit on its build directory until the holder is done.
+   */
+  async acquire(plan: CacheMountPlan, scratch: string, signal?: AbortSignal): Promise<HeldCacheDir> {
     const dir = this.dirOf(plan.id);
     if (plan.sharing === 'private' && (this.users.get(dir) ?? 0) > 0) {
       const tmp = join(scratch, `cache-${randomBytes(6).toString('hex')}`);
@@ -55,7 +59,15 @@ export class CacheMountDirs {
       return { dir: tmp, release: () => rm(tmp, { recursive: true, force: true }) };
     }
     if (plan.sharing === 'locked') {
-      while ((this.users.get(dir) ?? 0) > 0) await new Promise<void>((resolve) => this.waitFor(dir, resolve));
+      while ((this.users.get(dir) ?? 0) > 0) {
+        if (signal?.aborted) throw new InvalidParameterError('the build was cancelled');
+        await new Promise<void>((resolve) => {
+          const wake = () => { signal?.removeEventListener('abort', onAbort); resolve(); };
+          const onAbort = () => { this.unwait(dir, wake); resolve(); };
+          signal?.addEventListener('abort', onAbort, { once: true });
+          this.waitFor(dir, wake);
+        });
+      }
     }
     this.users.set(dir, (this.users.get(dir) ?? 0) + 1);
     try {
@@ -142,6 +154,11 @@ export class CacheMountDirs {
     const list = this.waiters.get(dir) ?? [];
     list.push(resolve);
     this.waiters.set(dir, list);
+  }
+
+  private unwait(dir: string, resolve: () => void): void {
+    const list = (this.waiters.get(dir) ?? []).filter((w) => w !== resolve);
+    if (list.length) this.waiters.set(dir, list); else this.waiters.delete(dir);
   }
 
   private leave(dir: string): void {

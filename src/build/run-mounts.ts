@@ -5,9 +5,11 @@
  * Supported: `type=cache` (a persistent directory per id kept by the engine
  * under its data root, bind-mounted read-write, never part of the layer),
  * `type=tmpfs`, and `type=bind` (the context, a stage or an image, seen
- * through a scratch overlay so `rw` writes are discarded) and `type=secret`
- * (a file with the client's secret, read-only, on tmpfs). The other types
- * are refused with a 501 until berth has them.
+ * through a scratch overlay so `rw` writes are discarded), `type=secret`
+ * (a file with the client's secret, read-only, on tmpfs, and/or with `env=`
+ * an environment variable of the RUN) and `type=ssh` (a socket to the
+ * client's ssh-agent, ssh-mounts.ts; the first one's target is the RUN's
+ * SSH_AUTH_SOCK, as in BuildKit).
  *
  * Targets are made absolute (relative ones against the working directory,
  * as BuildKit does) and cleaned; a target that is `/` is refused. The
@@ -48,9 +50,23 @@ export interface BindMountPlan {
   readonly: boolean;
 }
 
-/** A secret from the client (buildx `--secret`), as a read-only file. */
+/** A secret from the client (buildx `--secret`), as a read-only file and/or an environment variable. */
 export interface SecretMountPlan {
   type: 'secret';
+  /** Where the file goes; undefined when the secret is only an environment variable (`env=` without a target). */
+  target?: string;
+  /** `env=`: the RUN's environment variable that holds the secret. */
+  env?: string;
+  id: string;
+  required: boolean;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** A socket to the client's ssh-agent `id` (buildx `--ssh`). */
+export interface SshMountPlan {
+  type: 'ssh';
   target: string;
   id: string;
   required: boolean;
@@ -59,7 +75,12 @@ export interface SecretMountPlan {
   mode: number;
 }
 
-export type RunMountPlan = CacheMountPlan | TmpfsMountPlan | BindMountPlan | SecretMountPlan;
+export type RunMountPlan = CacheMountPlan | TmpfsMountPlan | BindMountPlan | SecretMountPlan | SshMountPlan;
+
+/** The RUN's SSH_AUTH_SOCK: the first ssh mount's socket (BuildKit sets it unless the image's environment has one). */
+export function sshAuthSock(plans: readonly RunMountPlan[]): string | undefined {
+  return plans.find((p): p is SshMountPlan => p.type === 'ssh')?.target;
+}
 
 /** Longest cache id accepted (it is hashed into a directory name, but stays in the cache key). */
 const MAX_ID = 1024;
@@ -68,11 +89,17 @@ const MAX_ID = 1024;
 export function planRunMounts(specs: readonly RunMountSpec[], workdir: string, expand: (w: string) => string): RunMountPlan[] {
   const plans: RunMountPlan[] = [];
   const targets = new Set<string>();
+  let sshCount = 0;
   for (const spec of specs) {
     const m = resolveRunMount(spec, expand);
+    // An ssh mount without a target gets /run/buildkit/ssh_agent.<its index among the ssh mounts> (BuildKit's llb).
+    if (m.type === 'ssh' && !m.target) m.target = `/run/buildkit/ssh_agent.${sshCount}`;
+    if (m.type === 'ssh') sshCount++;
     const plan = planOne(m, workdir);
-    if (targets.has(plan.target)) throw new InvalidParameterError(`duplicate mount target ${plan.target}`);
-    targets.add(plan.target);
+    if (plan.target !== undefined) {
+      if (targets.has(plan.target)) throw new InvalidParameterError(`duplicate mount target ${plan.target}`);
+      targets.add(plan.target);
+    }
     plans.push(plan);
   }
   return plans;
@@ -103,13 +130,23 @@ function planOne(m: RunMount, workdir: string): RunMountPlan {
       return { type: 'bind', target, source, ...(m.from ? { from: m.from } : {}), readonly: m.readonly };
     }
     case 'secret': {
-      if (m.env !== undefined) throw new NotImplementedError('RUN --mount=type=secret,env= is not supported yet');
       if (!m.id) throw new InvalidParameterError('mount type=secret requires an id or a target');
       if (m.id.length > MAX_ID || m.id.includes('\0')) throw new InvalidParameterError(`invalid secret id: longer than ${MAX_ID} bytes or has a NUL`);
       if (m.mode !== undefined && m.mode > 0o7777) throw new InvalidParameterError(`invalid mount mode "${m.mode.toString(8)}"`);
+      if (m.env !== undefined && !/^[^=\0]+$/.test(m.env)) throw new InvalidParameterError(`invalid secret env name ${JSON.stringify(m.env)}`);
       return {
-        type: 'secret', target: cleanTarget(m.target!, workdir), id: m.id, required: m.required,
-        uid: checkId(m.uid ?? 0, 'uid'), gid: checkId(m.gid ?? 0, 'gid'), mode: m.mode ?? 0o400,
+        type: 'secret', ...(m.target !== undefined ? { target: cleanTarget(m.target, workdir) } : {}), ...(m.env !== undefined ? { env: m.env } : {}),
+        id: m.id, required: m.required, uid: checkId(m.uid ?? 0, 'uid'), gid: checkId(m.gid ?? 0, 'gid'), mode: m.mode ?? 0o400,
+      };
+    }
+    case 'ssh': {
+      if (m.source !== undefined) throw new InvalidParameterError('ssh does not support source');
+      const id = m.id || 'default';
+      if (id.length > MAX_ID || /[\0\r\n]/.test(id)) throw new InvalidParameterError(`invalid ssh id: longer than ${MAX_ID} bytes or has a NUL or a line break`);
+      if (m.mode !== undefined && m.mode > 0o7777) throw new InvalidParameterError(`invalid mount mode "${m.mode.toString(8)}"`);
+      return {
+        type: 'ssh', target: cleanTarget(m.target!, workdir), id, required: m.required,
+        uid: checkId(m.uid ?? 0, 'uid'), gid: checkId(m.gid ?? 0, 'gid'), mode: m.mode ?? 0o600,
       };
     }
     default:
@@ -152,7 +189,12 @@ export function mountsKeyInput(plans: readonly RunMountPlan[]): unknown[] {
       case 'cache': return { type: p.type, target: p.target, id: p.id, sharing: p.sharing, readonly: p.readonly, uid: p.uid, gid: p.gid, mode: p.mode };
       case 'tmpfs': return { type: p.type, target: p.target, ...(p.sizeBytes !== undefined ? { size: p.sizeBytes } : {}) };
       // A secret's id and where it goes, never its content (as BuildKit keys it).
-      case 'secret': return { type: p.type, target: p.target, id: p.id, required: p.required, uid: p.uid, gid: p.gid, mode: p.mode };
+      case 'secret': return {
+        type: p.type, ...(p.target !== undefined ? { target: p.target } : {}), ...(p.env !== undefined ? { env: p.env } : {}),
+        id: p.id, required: p.required, uid: p.uid, gid: p.gid, mode: p.mode,
+      };
+      // The agent's id and the socket's place and options, never the client's socket path or keys.
+      case 'ssh': return { type: p.type, target: p.target, id: p.id, required: p.required, uid: p.uid, gid: p.gid, mode: p.mode };
       case 'bind': return { type: p.type, target: p.target, source: p.source, ...(p.from !== undefined ? { from: p.from } : {}), readonly: p.readonly };
     }
   });

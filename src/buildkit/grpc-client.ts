@@ -40,6 +40,8 @@ export class GrpcClientConnection {
     this.closed = new Promise((resolve) => {
       this.session.once('close', () => { if (!socket.destroyed) socket.destroy(); resolve(); });
       socket.once('close', () => { if (!this.session.destroyed) this.session.destroy(); });
+      // A client gone sends only a FIN on this half-open capable socket (grpc-server.ts says why that must close it).
+      socket.once('end', () => socket.destroy());
     });
   }
 

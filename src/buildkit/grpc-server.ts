@@ -86,6 +86,10 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
     };
     session.once('close', done);
     socket.once('close', () => { if (!session.destroyed) session.destroy(); });
+    // The hijacked socket is half-open capable (the HTTP server's): a client that is gone
+    // (killed, or its socket closed) only sends a FIN, which alone would never close it,
+    // and its calls (a build) would run on until berthd happened to write to it.
+    socket.once('end', () => socket.destroy());
   });
 }
 

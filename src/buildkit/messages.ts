@@ -4,7 +4,8 @@
  * writes. Field numbers and types are the wire interface of BuildKit's
  * `api/services/control` (moby.buildkit.v1), `frontend/gateway/pb`
  * (moby.buildkit.v1.frontend), `api/types` (worker records), `util/apicaps`,
- * fsutil's `types` (the filesync packets), containerd's content service
+ * fsutil's `types` (the filesync packets), the session's secrets and
+ * sshforward services, containerd's content service
  * (`api/services/content/v1`) and google.rpc.Status. Fields a
  * client sends that are not listed here are skipped by the decoder.
  *
@@ -114,7 +115,7 @@ const MESSAGES: Record<string, MessageSpec> = {
   // moby.filesync.v1.Auth/Credentials (registry credentials for a push)
   CredentialsRequest: { fields: { Host: f('string', 1) } },
   CredentialsResponse: { fields: { Username: f('string', 1), Secret: f('string', 2) } },
-  // moby.filesync.v1.BytesMessage (a tar export's chunks)
+  // moby.filesync.v1.BytesMessage (a tar export's chunks); moby.sshforward.v1's BytesMessage has the same wire form
   BytesMessage: { fields: { data: f('bytes', 1) } },
   // moby.filesync.v1 Auth (registry credentials from the client's docker config)
   // containerd.services.content.v1 (the client's content stores: --cache-to/--cache-from type=local)
@@ -127,6 +128,9 @@ const MESSAGES: Record<string, MessageSpec> = {
     fields: { action: f('int32', 1), ref: f('string', 2), total: f('int64', 3), expected: f('string', 4), offset: f('int64', 5), data: f('bytes', 6) },
   },
   WriteContentResponse: { fields: { action: f('int32', 1), offset: f('int64', 4), total: f('int64', 5), digest: f('string', 6) } },
+  // moby.sshforward.v1 (SSH/CheckAgent)
+  CheckAgentRequest: { fields: { ID: f('string', 1) } },
+  CheckAgentResponse: { fields: {} },
 };
 
 const root = protobuf.Root.fromJSON({ nested: MESSAGES as unknown as protobuf.INamespace['nested'] });

@@ -39,6 +39,7 @@ import { CacheMountDirs } from '../build/cache-mounts.js';
 import { buildCacheUsage, cacheMountRecordId, cacheRecordId, type BuildCacheRecord } from './build-cache-usage.js';
 import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
+import { listenAgentSocket } from '../build/ssh-mounts.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
 import { Builder, type BuildRequest, type BuildResult } from '../build/builder.js';
 import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext } from '../build/context.js';
@@ -208,7 +209,7 @@ export class BuildService {
   }
 
   /** Runs a prepared build, writing the classic builder's stream to `out`. */
-  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets' | 'cacheImport'> = {}): Promise<BuildResult> {
+  async run(p: PreparedBuild, out: BuildOutput, signal: AbortSignal, trace?: Trace, extra: Pick<BuildRequest, 'secrets' | 'cacheImport' | 'ssh'> = {}): Promise<BuildResult> {
     if (!p.params.quiet) for (const w of p.warnings) out.stream(w);
     await this.removeLeftoverContainers();
     // Layers a build imported are not garbage until its images reference them.
@@ -223,6 +224,7 @@ export class BuildService {
       ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal, trace,
       ...(extra.secrets ? { secrets: extra.secrets } : {}),
       ...(extra.cacheImport ? { cacheImport: extra.cacheImport } : {}),
+      ...(extra.ssh ? { ssh: extra.ssh } : {}),
     });
     try {
       return await builder.run();
@@ -334,9 +336,11 @@ export class BuildService {
       },
       tag: (id, ref) => images.tag(id, ref),
       run: (spec, hooks) => this.runContainer(spec, hooks, lease),
-      cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir),
+      cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir, signal),
       overlayView: (lowerDirs) => overlayView(lowerDirs, p.dir),
       secretFile: (data, uid, gid, mode) => secretFile(data, uid, gid, mode, p.dir),
+      // In the build's directory (removed with it); in the exec root when a long data root makes that path too long for a socket.
+      agentSocket: (plan, agents) => listenAgentSocket(plan, agents, [p.dir, this.paths.execRoot]),
       discardImages: async (ids) => {
         if (this.removeUnusedImages(new Set(ids)).length) await layers.collectGarbage();
       },
@@ -362,7 +366,7 @@ export class BuildService {
         ...(spec.mounts.length ? { Mounts: spec.mounts } : {}),
         ...(spec.extraHosts.length ? { ExtraHosts: spec.extraHosts } : {}),
       },
-    });
+    }, undefined, spec.secretEnv?.length ? { hiddenEnv: spec.secretEnv } : {});
     try {
       hooks.created(id);
       const handle = await this.containers.attach(id, { stdin: false, stdout: true, stderr: true });

@@ -88,6 +88,12 @@ export class ContainerService {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   /** Names taken by creates in flight, before their rows exist. */
   private readonly reservedNames = new Set<string>();
+  /**
+   * Environment given to a container's process but kept out of its record
+   * (a build's `RUN --mount=type=secret,env=`): in memory only, so inspect
+   * and the database never see it; forgotten at removal.
+   */
+  private readonly hiddenEnv = new Map<string, string[]>();
   private shuttingDown = false;
 
   constructor(
@@ -161,8 +167,11 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- create
 
-  /** `o.logPath`: where conmon writes the k8s-file log instead of ctr.log (the CRI's log_path; never from the Docker API). */
-  async create(req: CreateRequest, name?: string, o: { logPath?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
+  /**
+   * `o.logPath`: where conmon writes the k8s-file log instead of ctr.log (the CRI's log_path; never from the Docker API).
+   * `o.hiddenEnv`: `NAME=value` entries for the process that the record never holds (see hiddenEnv).
+   */
+  async create(req: CreateRequest, name?: string, o: { logPath?: string; hiddenEnv?: string[] } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     const image = this.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
@@ -176,8 +185,12 @@ export class ContainerService {
       cname = generateName((n) => this.store.idByName(n) !== undefined || this.reservedNames.has(n));
     }
     this.reservedNames.add(cname);
+    if (o.hiddenEnv?.length) this.hiddenEnv.set(id, o.hiddenEnv);
     try {
       return await this.createNamed(req, req.Image, id, cname, image, o.logPath);
+    } catch (e) {
+      this.hiddenEnv.delete(id);
+      throw e;
     } finally {
       this.reservedNames.delete(cname);
     }
@@ -377,6 +390,11 @@ export class ContainerService {
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
+      for (const h of this.hiddenEnv.get(c.Id) ?? []) {
+        const name = h.slice(0, h.indexOf('=') + 1);
+        const at = env.findIndex((e) => e.startsWith(name));
+        if (at >= 0) env[at] = h; else env.push(h);
+      }
       // review1: each volume Subpath is bound from the descriptor its check opened, until the runtime has mounted it (engine/volume-subpath.ts).
       const subpaths = await bindSubpaths(c.Mounts as ResolvedMount[], join(this.paths.execRoot, 'subpaths', c.Id));
       undo.push(() => subpaths.release());
@@ -921,6 +939,7 @@ export class ContainerService {
       }
     }
     this.store.delete(id);
+    this.hiddenEnv.delete(id);
     this.events.emit('container', 'destroy', id, this.attributes(c));
     for (const w of this.removeWaiters.get(id) ?? []) w(c.State.ExitCode);
     this.removeWaiters.delete(id);

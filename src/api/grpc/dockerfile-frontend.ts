@@ -33,6 +33,7 @@ import { diffCopy } from '../../buildkit/filesync.js';
 import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import { sessionSecrets } from '../../buildkit/secrets.js';
+import { sessionSshAgents } from '../../buildkit/ssh-forward.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 import { attachSource } from '../../buildkit/error-source.js';
@@ -221,6 +222,7 @@ export async function runDockerfileFrontend(
       try {
         result = await engine.builds.run(prepared, outputFor(steps), signal, undefined, {
           secrets: sessionSecrets(session),
+          ssh: sessionSshAgents(session),
           ...(cacheImport ? { cacheImport: (q: ImportedStepQuery, importLayer: ImportLayer, sig: AbortSignal) => cacheImport.lookup(q, importLayer, sig) } : {}),
         });
       } catch (e) {

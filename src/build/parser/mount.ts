@@ -125,6 +125,12 @@ export function resolveRunMount(spec: RunMountSpec, expand: (word: string) => st
   }
   if (m.type === 'cache') m.sharing ??= 'shared';
   if (m.type === 'secret') {
+    // `source` names the secret too (BuildKit's dispatchSecret), but not together with `id`.
+    if (m.source !== undefined && m.source !== '') {
+      if (m.id !== undefined && m.id !== '') throw new InvalidParameterError("both source and id can't be set");
+      m.id = m.source;
+      delete m.source;
+    }
     if (m.id === undefined && m.target !== undefined) m.id = m.target.split('/').filter(Boolean).pop();
     if (m.target === undefined && m.env === undefined && m.id !== undefined) m.target = `/run/secrets/${m.id}`;
   }

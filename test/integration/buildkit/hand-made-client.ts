@@ -76,21 +76,50 @@ export type SecretSource = (id: string) => Buffer | undefined;
 
 const DIFF_COPY = '/moby.filesync.v1.FileSync/DiffCopy';
 const GET_SECRET = '/moby.buildkit.secrets.v1.Secrets/GetSecret';
+const CHECK_AGENT = '/moby.sshforward.v1.SSH/CheckAgent';
+const FORWARD_AGENT = '/moby.sshforward.v1.SSH/ForwardAgent';
+
+/**
+ * ssh-agents the fake session forwards: CheckAgent succeeds for `ids`;
+ * each ForwardAgent stream (answered with headers already) goes to `forward`
+ * with the id from its `buildkit.ssh.id` metadata.
+ */
+export interface FakeSshAgents {
+  ids: string[];
+  forward(id: string, stream: http2.ServerHttp2Stream): void;
+}
 
 /**
  * A client session serving filesync from in-memory directories, as
  * buildkit's fsSyncProvider does (the walk, then each requested file), and
  * secrets when `secret` is given. Resolves with its closer.
  */
-export async function fakeSession(socketPath: string, id: string, dirs: Record<string, Entry[]>, secret?: SecretSource): Promise<() => void> {
+export async function fakeSession(socketPath: string, id: string, dirs: Record<string, Entry[]>, secret?: SecretSource, ssh?: FakeSshAgents): Promise<() => void> {
   const socket = await upgradeH2c(socketPath, '/session', {
     'X-Docker-Expose-Session-Uuid': id, 'X-Docker-Expose-Session-Name': 'test',
-    'X-Docker-Expose-Session-Grpc-Method': secret ? [DIFF_COPY, GET_SECRET] : [DIFF_COPY],
+    'X-Docker-Expose-Session-Grpc-Method': [DIFF_COPY, ...(secret ? [GET_SECRET] : []), ...(ssh ? [CHECK_AGENT, FORWARD_AGENT] : [])],
   });
   const server = http2.performServerHandshake(socket);
   server.on('error', () => undefined);
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
+    if (ssh && headers[':path'] === CHECK_AGENT) {
+      void (async () => {
+        let asked = '';
+        for await (const m of readMessages(stream)) asked = decode<{ ID: string }>('CheckAgentRequest', m).ID;
+        const known = ssh.ids.includes(asked || 'default');
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        if (known) stream.write(frame(encode('CheckAgentResponse', {})));
+        stream.once('wantTrailers', () => stream.sendTrailers(known ? { 'grpc-status': '0' } : { 'grpc-status': '2', 'grpc-message': `unset ssh forward key ${asked}` }));
+        stream.end();
+      })().catch(() => stream.destroy());
+      return;
+    }
+    if (ssh && headers[':path'] === FORWARD_AGENT) {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      ssh.forward(String(headers['buildkit.ssh.id'] ?? ''), stream);
+      return;
+    }
     if (secret && headers[':path'] === GET_SECRET) {
       void (async () => {
         let asked = '';
