@@ -162,6 +162,25 @@ test('checkpoint export and import', async (t) => {
     await assertNothingLeft(d);
   });
 
+  await t.test('an archive whose container asks for host access is refused unless the importer trusts it', async () => {
+    for (const [what, hc] of [
+      ['Binds', { Binds: ['/:/host'] }], ['Privileged', { Privileged: true }], ['Devices', { Devices: [{ PathOnHost: '/dev/sda', PathInContainer: '/dev/sda', CgroupPermissions: 'rwm' }] }],
+      ['Mounts', { Mounts: [{ Type: 'bind', Source: '/etc', Target: '/h' }] }], ['CapAdd', { CapAdd: ['SYS_ADMIN'] }],
+      ['SecurityOpt', { SecurityOpt: ['seccomp=unconfined'] }], ['PidMode host', { PidMode: 'host' }],
+    ] as const) {
+      const r = await importFile('host.tar', await archive(d, { mutate: (m) => { Object.assign(m.Container.HostConfig, hc); } }));
+      assert.notEqual(r.code, 0, what);
+      assert.match(r.stderr, new RegExp(`asks for access beyond a default container's \\(HostConfig ${what}`), what);
+      await assertNothingLeft(d);
+    }
+    // With --trust it goes on to the restore (which bogus CRIU images cannot pass).
+    const trusted = await importFile('trusted.tar', await archive(d, { mutate: (m) => { m.Container.HostConfig.CapAdd = ['NET_ADMIN']; } }), ['--trust']);
+    assert.notEqual(trusted.code, 0);
+    assert.doesNotMatch(trusted.stderr, /asks for access/);
+    assert.match(trusted.stderr, /criu|restore|checkpoint/i);
+    await assertNothingLeft(d);
+  });
+
   await t.test('a valid archive whose restore cannot work leaves no half container', async () => {
     const since = (Date.now() / 1000).toFixed(3);
     const r = await importFile('bogus.tar', await archive(d));
