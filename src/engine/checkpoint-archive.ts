@@ -146,7 +146,13 @@ export class CheckpointArchive {
         throw new NotImplementedError('importing a checkpoint into a container with a remapped user namespace is not supported: import it with HostConfig.UsernsMode "host" on a daemon without --userns-remap');
       }
 
-      const loaded = await loadImages(images, paths, openArchiveFile(part(IMAGE_FILE)), () => undefined);
+      // Only the container's image, and no tag of the importer's moved: else an archive could repoint e.g. `alpine:latest` at an image of its own.
+      const loaded = await loadImages(images, paths, openArchiveFile(part(IMAGE_FILE)), () => undefined, {
+        check: (plan) => {
+          if (plan.length !== 1 || plan[0].config.digest !== m.Image.Id) throw bad(`${IMAGE_FILE} must hold image ${m.Image.Id} and nothing else`);
+        },
+        keepExistingTags: true,
+      });
       if (!loaded.some((l) => l.id === m.Image.Id)) throw bad(`${IMAGE_FILE} does not hold image ${m.Image.Id}`);
       const ref = (() => { try { return images.resolve(m.Image.Ref).id === m.Image.Id ? m.Image.Ref : m.Image.Id; } catch { return m.Image.Id; } })();
 
