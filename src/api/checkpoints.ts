@@ -60,6 +60,7 @@ export function registerCheckpointRoutes(r: Router, engine: Engine): void {
       // The manifest's container is checked as a create body from a client is.
       out = await archives.import(body, {
         name: ctx.query.get('name') || undefined,
+        trust: ['1', 'true'].includes(ctx.query.get('trust') ?? ''),
         decodeCreate: (v) => parseBody<CreateRequest>(JSON.stringify(v), 'ContainerCreate'),
       });
     } finally {

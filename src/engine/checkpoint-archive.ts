@@ -24,7 +24,7 @@ import { link, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { ConflictError, InvalidParameterError, NotImplementedError, SystemError } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidParameterError, NotImplementedError, SystemError } from '../errors.js';
 import type { DataPaths } from '../store/paths.js';
 import type { ContentStore } from '../store/content-store.js';
 import { UnpackedArchive, openArchiveFile } from '../image/unpacked-archive.js';
@@ -38,7 +38,7 @@ import type { CheckpointService } from './checkpoints.js';
 import type { CreateRequest } from './create-request.js';
 import { loadImages, saveImages } from './image-archive.js';
 import {
-  CHECKPOINT_PREFIX, IMAGE_FILE, MANIFEST_NAME, ROOTFS_FILE, SCHEMA_VERSION, isArchiveFileName, parseManifest,
+  CHECKPOINT_PREFIX, IMAGE_FILE, MANIFEST_NAME, ROOTFS_FILE, SCHEMA_VERSION, hostReachingSettings, isArchiveFileName, parseManifest,
   type CheckpointManifest, type ManifestFile,
 } from './checkpoint-manifest.js';
 
@@ -121,7 +121,7 @@ export class CheckpointArchive {
    * create body (the manifest's Config and HostConfig are no more trusted
    * than a client's).
    */
-  async import(archive: Readable, o: { name?: string; decodeCreate: (body: unknown) => CreateRequest }): Promise<{ Id: string; Checkpoint: string }> {
+  async import(archive: Readable, o: { name?: string; trust?: boolean; decodeCreate: (body: unknown) => CreateRequest }): Promise<{ Id: string; Checkpoint: string }> {
     const { containers, images, paths, checkpoints } = this.d;
     await mkdir(paths.tmp, { recursive: true });
     const stage = await mkdtemp(join(paths.tmp, 'cp-import-'));
@@ -130,6 +130,10 @@ export class CheckpointArchive {
       const unpacked = await UnpackedArchive.unpack(archive, stage);
       if (!unpacked.has(MANIFEST_NAME)) throw bad(`no ${MANIFEST_NAME}: not a berth checkpoint archive`);
       const m = parseManifest((await unpacked.readJson(unpacked.file(MANIFEST_NAME))).value);
+      const reach = o.trust ? [] : hostReachingSettings(m.Container.HostConfig);
+      if (reach.length) {
+        throw new ForbiddenError(`checkpoint archive's container asks for access beyond a default container's (HostConfig ${reach.join(', ')}): import it only if you trust its author, with --trust (?trust=1)`);
+      }
       for (const e of unpacked.list()) {
         if (e.name === MANIFEST_NAME || (e.type === 'dir' && e.name === 'checkpoint')) continue;
         if (e.type !== 'file' || !m.Files[e.name]) throw bad(`unexpected entry ${JSON.stringify(e.name.slice(0, 200))} (${e.type})`);
@@ -142,7 +146,13 @@ export class CheckpointArchive {
         throw new NotImplementedError('importing a checkpoint into a container with a remapped user namespace is not supported: import it with HostConfig.UsernsMode "host" on a daemon without --userns-remap');
       }
 
-      const loaded = await loadImages(images, paths, openArchiveFile(part(IMAGE_FILE)), () => undefined);
+      // Only the container's image, and no tag of the importer's moved: else an archive could repoint e.g. `alpine:latest` at an image of its own.
+      const loaded = await loadImages(images, paths, openArchiveFile(part(IMAGE_FILE)), () => undefined, {
+        check: (plan) => {
+          if (plan.length !== 1 || plan[0].config.digest !== m.Image.Id) throw bad(`${IMAGE_FILE} must hold image ${m.Image.Id} and nothing else`);
+        },
+        keepExistingTags: true,
+      });
       if (!loaded.some((l) => l.id === m.Image.Id)) throw bad(`${IMAGE_FILE} does not hold image ${m.Image.Id}`);
       const ref = (() => { try { return images.resolve(m.Image.Ref).id === m.Image.Id ? m.Image.Ref : m.Image.Id; } catch { return m.Image.Id; } })();
 

@@ -98,3 +98,36 @@ export function parseManifest(value: unknown): CheckpointManifest {
     Container: { Name: ctr.Name, Config: ctr.Config, HostConfig: ctr.HostConfig }, Files: out,
   };
 }
+
+/** Namespace modes that join the host's or another container's namespace. */
+const JOINS = (v: unknown) => typeof v === 'string' && (v === 'host' || v.startsWith('container:'));
+/** `--security-opt` values that keep the default confinement (the rest loosen it or name host files). */
+const SAFE_SECURITY_OPT = /^no-new-privileges(?:[:=]true)?$/;
+
+/**
+ * The archive's HostConfig settings that reach beyond a default container:
+ * host paths (binds, volumes, volumes of other containers), devices,
+ * privileges and capabilities, loosened confinement, the host's or another
+ * container's namespaces, another cgroup. The manifest is written by
+ * whoever made the archive; a container it describes must not get these
+ * because someone imported it (`docker run` gives them only when its
+ * caller asks), so import refuses them unless the importer says it trusts
+ * the archive (`?trust=1`, `berth checkpoint import --trust`).
+ */
+export function hostReachingSettings(hc: Record<string, unknown>): string[] {
+  const set = (v: unknown) => v !== undefined && v !== null && v !== '' && v !== false && !(Array.isArray(v) && v.length === 0)
+    && !(isObject(v) && Object.keys(v).length === 0);
+  const out: string[] = [];
+  for (const k of ['Binds', 'VolumesFrom', 'Devices', 'DeviceCgroupRules', 'DeviceRequests', 'CapAdd', 'Privileged', 'CgroupParent', 'VolumeDriver', 'Links']) {
+    if (set(hc[k])) out.push(k);
+  }
+  if (Array.isArray(hc.Mounts) && hc.Mounts.some((m) => !isObject(m) || m.Type !== 'tmpfs')) out.push('Mounts');
+  else if (set(hc.Mounts) && !Array.isArray(hc.Mounts)) out.push('Mounts');
+  if (Array.isArray(hc.SecurityOpt) && hc.SecurityOpt.some((s) => typeof s !== 'string' || !SAFE_SECURITY_OPT.test(s))) out.push('SecurityOpt');
+  else if (set(hc.SecurityOpt) && !Array.isArray(hc.SecurityOpt)) out.push('SecurityOpt');
+  for (const k of ['NetworkMode', 'PidMode', 'IpcMode', 'UTSMode', 'UsernsMode']) if (JOINS(hc[k])) out.push(`${k} ${String(hc[k])}`);
+  if (hc.CgroupnsMode === 'host') out.push('CgroupnsMode host');
+  // Masked and read-only paths the archive narrows (an empty list unmasks /proc/kcore and the like).
+  for (const k of ['MaskedPaths', 'ReadonlyPaths']) if (hc[k] !== undefined && hc[k] !== null) out.push(k);
+  return out;
+}

@@ -151,7 +151,15 @@ export interface LoadedImage { id: string; tags: string[] }
  * appear. A load that fails leaves nothing listed: its layers are garbage
  * once the lease goes, and the directory is removed.
  */
-export async function loadImages(images: ImageService, paths: DataPaths, archive: Readable, onProgress: (msg: string) => void): Promise<LoadedImage[]> {
+/** How a load that is not `docker load` itself narrows what an archive may do. */
+export interface LoadLimits {
+  /** Sees the archive's images before anything is imported; throws to refuse them. */
+  check?(plan: readonly ImageToLoad[]): void;
+  /** Tags already naming another image stay as they are (the archive is not the importer's word on names). */
+  keepExistingTags?: boolean;
+}
+
+export async function loadImages(images: ImageService, paths: DataPaths, archive: Readable, onProgress: (msg: string) => void, limits: LoadLimits = {}): Promise<LoadedImage[]> {
   await mkdir(paths.tmp, { recursive: true });
   const dir = await mkdtemp(join(paths.tmp, 'load-'));
   const lease = images.layers.lease();
@@ -159,6 +167,7 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
   try {
     const unpacked = await UnpackedArchive.unpack(archive, dir);
     const plan = await planLoad(unpacked);
+    limits.check?.(plan);
     const tops: (string | null)[] = [];
     for (const img of plan) tops.push(await importLayers(images, img, lease, onProgress));
     const loaded: LoadedImage[] = [];
@@ -166,13 +175,16 @@ export async function loadImages(images: ImageService, paths: DataPaths, archive
     for (const [i, img] of plan.entries()) {
       const size = images.layers.chain(tops[i]).reduce((n, l) => n + l.size, 0);
       const configBytes = await unpacked.read(img.config);
+      const tags = limits.keepExistingTags
+        ? img.tags.filter((t) => { const had = images.store.resolveTag(t.ref); return !had || had === img.config.digest; })
+        : img.tags;
       // An image and its tags in one transaction: a crash never lists it with only some of its names.
       const rec = images.store.atomically(() => {
         const r = images.store.put(configBytes, tops[i], size);
-        for (const t of img.tags) images.tag(r.id, t.ref);
+        for (const t of tags) images.tag(r.id, t.ref);
         return r;
       });
-      loaded.push({ id: rec.id, tags: img.tags.map((t) => t.familiar) });
+      loaded.push({ id: rec.id, tags: tags.map((t) => t.familiar) });
     }
     return loaded;
   } catch (e) {

@@ -72,7 +72,10 @@ const exportCommand: Command = {
 const importCommand: Command = {
   name: 'import', usage: '[OPTIONS] FILE|-', short: 'Create a container from a checkpoint archive and restore it',
   args: { min: 1, max: 1 },
-  flags: [{ name: 'name', kind: 'string', usage: 'Name of the new container (default: the exported container\'s)' }],
+  flags: [
+    { name: 'name', kind: 'string', usage: 'Name of the new container (default: the exported container\'s)' },
+    { name: 'trust', kind: 'bool', usage: 'Give the container the host access its archive asks for (binds, devices, privileges, host namespaces)' },
+  ],
   async run(ctx, f) {
     const file = f.args[0];
     let body: Readable;
@@ -87,7 +90,7 @@ const importCommand: Command = {
     }
     const client = await ctx.client();
     const out = await client.json<{ Id: string }>('POST', '/checkpoints/import', {
-      query: { name: f.string('name') || undefined }, headers: { 'Content-Type': 'application/x-tar' }, body,
+      query: { name: f.string('name') || undefined, trust: f.bool('trust') ? '1' : undefined }, headers: { 'Content-Type': 'application/x-tar' }, body,
     });
     ctx.out.write(`${out.Id}\n`);
   },

@@ -62,8 +62,9 @@ async function imageTar(d: Daemon): Promise<{ tar: Buffer; id: string }> {
 }
 
 /** A syntactically valid checkpoint archive whose parts are as given (bogus CRIU images by default). */
-async function archive(d: Daemon, o: { mutate?: (m: any) => void; extra?: Entry[]; cpFiles?: Record<string, Buffer> } = {}): Promise<Buffer> {
+async function archive(d: Daemon, o: { mutate?: (m: any) => void; extra?: Entry[]; cpFiles?: Record<string, Buffer>; image?: Buffer } = {}): Promise<Buffer> {
   const img = await imageTar(d);
+  if (o.image) img.tar = o.image;
   const rootfs = await tarOf([{ name: 'made-by-restore', content: Buffer.from('x') }]);
   const cp = o.cpFiles ?? { 'inventory.img': randomBytes(64), 'core-1.img': randomBytes(128) };
   const parts: Entry[] = [
@@ -160,6 +161,63 @@ test('checkpoint export and import', async (t) => {
     assert.notEqual(cfg.code, 0);
     assert.match(cfg.stderr, /cannot unmarshal string into Go struct field/);
     await assertNothingLeft(d);
+  });
+
+  await t.test('an archive whose container asks for host access is refused unless the importer trusts it', async () => {
+    for (const [what, hc] of [
+      ['Binds', { Binds: ['/:/host'] }], ['Privileged', { Privileged: true }], ['Devices', { Devices: [{ PathOnHost: '/dev/sda', PathInContainer: '/dev/sda', CgroupPermissions: 'rwm' }] }],
+      ['Mounts', { Mounts: [{ Type: 'bind', Source: '/etc', Target: '/h' }] }], ['CapAdd', { CapAdd: ['SYS_ADMIN'] }],
+      ['SecurityOpt', { SecurityOpt: ['seccomp=unconfined'] }], ['PidMode host', { PidMode: 'host' }],
+    ] as const) {
+      const r = await importFile('host.tar', await archive(d, { mutate: (m) => { Object.assign(m.Container.HostConfig, hc); } }));
+      assert.notEqual(r.code, 0, what);
+      assert.match(r.stderr, new RegExp(`asks for access beyond a default container's \\(HostConfig ${what}`), what);
+      await assertNothingLeft(d);
+    }
+    // With --trust it goes on to the restore (which bogus CRIU images cannot pass).
+    const trusted = await importFile('trusted.tar', await archive(d, { mutate: (m) => { m.Container.HostConfig.CapAdd = ['NET_ADMIN']; } }), ['--trust']);
+    assert.notEqual(trusted.code, 0);
+    assert.doesNotMatch(trusted.stderr, /asks for access/);
+    assert.match(trusted.stderr, /criu|restore|checkpoint/i);
+    await assertNothingLeft(d);
+  });
+
+  await t.test('an archive cannot move a tag the daemon has to an image of its own, nor load extra images', async (st) => {
+    // The importer's `victim:latest` is busybox; the archive's image.tar claims that name for its (different) image.
+    const tag = await d.request('POST', '/images/busybox:latest/tag?repo=victim&tag=latest');
+    assert.equal(tag.status, 201);
+    st.after(async () => { await d.request('DELETE', '/images/victim:latest'); await d.request('DELETE', '/images/evil:latest?force=1'); });
+    const busyboxId = (await d.request('GET', '/images/busybox:latest/json')).json<{ Id: string }>().Id;
+    const build = await d.berth(['build', '-q', '-t', 'evil:latest', '-'], { input: 'FROM busybox\nRUN echo pwned > /pwned\n' });
+    assert.equal(build.code, 0, build.stderr);
+    const evilTar = (await d.request('GET', '/images/get?names=evil:latest', undefined, { timeoutMs: 60_000 })).body;
+    const evilId = (await d.request('GET', '/images/evil:latest/json')).json<{ Id: string }>().Id;
+    const both = (await d.request('GET', '/images/get?names=busybox:latest&names=evil:latest', undefined, { timeoutMs: 60_000 })).body;
+    assert.equal((await d.request('DELETE', '/images/evil:latest')).status, 200);
+    // Rename the archive's tag evil:latest -> victim:latest (manifest.json's RepoTags and the index's annotation).
+    const renamed: Entry[] = [];
+    for await (const e of readTar(Readable.from([evilTar]))) {
+      const chunks: Buffer[] = [];
+      for await (const c of e.body) chunks.push(c as Buffer);
+      let body = Buffer.concat(chunks);
+      if (e.header.name === 'manifest.json' || e.header.name === 'index.json') body = Buffer.from(body.toString().replaceAll('evil:latest', 'victim:latest').replaceAll('docker.io/library/evil', 'docker.io/library/victim'));
+      renamed.push(e.header.type === 'dir' ? { name: e.header.name, type: 'dir' } : e.header.type === 'symlink' ? { name: e.header.name, type: 'symlink', linkname: e.header.linkname } : { name: e.header.name, content: body });
+    }
+    const image = await tarOf(renamed);
+    const r = await importFile('retag.tar', await archive(d, {
+      mutate: (m) => { m.Image = { Id: evilId, Ref: 'victim:latest' }; m.Files['image.tar'] = { size: image.length, digest: sha(image) }; },
+      image,
+    }));
+    assert.notEqual(r.code, 0);
+    await assertNothingLeft(d);
+    const victim = (await d.request('GET', '/images/victim:latest/json')).json<{ Id: string }>().Id;
+    assert.equal(victim, busyboxId, 'victim:latest still names the importer\'s image');
+    // An image.tar with a second image besides the container's is refused before anything is loaded.
+    const extra = await importFile('two.tar', await archive(d, { image: both }));
+    assert.notEqual(extra.code, 0);
+    assert.match(extra.stderr, /image\.tar must hold image sha256:[0-9a-f]{64} and nothing else/);
+    await assertNothingLeft(d);
+    await d.request('DELETE', `/images/${evilId}?force=1`);
   });
 
   await t.test('a valid archive whose restore cannot work leaves no half container', async () => {

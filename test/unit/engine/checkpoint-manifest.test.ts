@@ -1,7 +1,7 @@
 /** The checkpoint archive's manifest check (engine/checkpoint-manifest.ts): hostile fields are refused before they name anything. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isArchiveFileName, parseManifest } from '../../../src/engine/checkpoint-manifest.js';
+import { hostReachingSettings, isArchiveFileName, parseManifest } from '../../../src/engine/checkpoint-manifest.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 function good(): Record<string, any> {
@@ -38,4 +38,12 @@ test('hostile or broken manifests are refused with a reason', () => {
     [(m) => { const f = { ...m.Files }; delete f['checkpoint/inventory.img']; return { ...m, Files: f }; }, /checkpoint\/inventory.img is missing/],
   ];
   for (const [make, re] of cases) assert.throws(() => parseManifest(make(good())), re);
+});
+
+test('host-reaching HostConfig settings are named; a default container\'s are not', () => {
+  assert.deepEqual(hostReachingSettings({ NetworkMode: 'default', IpcMode: 'private', Binds: null, CapAdd: null, Privileged: false, Devices: [], Mounts: [{ Type: 'tmpfs', Target: '/t' }], SecurityOpt: ['no-new-privileges'] }), []);
+  assert.deepEqual(hostReachingSettings({
+    Binds: ['/:/h'], Privileged: true, CapAdd: ['ALL'], Devices: [{}], VolumesFrom: ['x'], Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }],
+    SecurityOpt: ['apparmor=unconfined'], NetworkMode: 'host', PidMode: 'container:x', CgroupnsMode: 'host', MaskedPaths: [],
+  }), ['Binds', 'VolumesFrom', 'Devices', 'CapAdd', 'Privileged', 'Mounts', 'SecurityOpt', 'NetworkMode host', 'PidMode container:x', 'CgroupnsMode host', 'MaskedPaths']);
 });
