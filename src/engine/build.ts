@@ -24,7 +24,7 @@
  */
 import type { Trace } from '../trace.js';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, rm, rmdir, statfs, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +36,7 @@ import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { CacheMountDirs } from '../build/cache-mounts.js';
+import { BuildSecretsDir } from './build-secrets.js';
 import { buildCacheUsage, cacheMountRecordId, cacheRecordId, type BuildCacheRecord } from './build-cache-usage.js';
 import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
 import { BuildCacheStore } from '../store/build-cache.js';
@@ -117,6 +118,8 @@ export class BuildService {
   readonly cache: BuildCacheStore;
   /** Directories of `RUN --mount=type=cache`, kept across builds. */
   readonly cacheMounts: CacheMountDirs;
+  /** RUN --mount=type=secret files, on a tmpfs of their own. */
+  readonly secrets: BuildSecretsDir;
   /** This daemon's run: RUN containers are labelled with it. */
   private readonly session = randomBytes(8).toString('hex');
 
@@ -131,6 +134,7 @@ export class BuildService {
   ) {
     this.cache = new BuildCacheStore(db);
     this.cacheMounts = new CacheMountDirs(join(paths.dataRoot, 'build-cache'));
+    this.secrets = new BuildSecretsDir(join(paths.execRoot, 'build-secrets'));
   }
 
   /**
@@ -338,7 +342,7 @@ export class BuildService {
       run: (spec, hooks) => this.runContainer(spec, hooks, lease),
       cacheMount: (plan) => this.cacheMounts.acquire(plan, p.dir, signal),
       overlayView: (lowerDirs) => overlayView(lowerDirs, p.dir),
-      secretFile: (data, uid, gid, mode) => secretFile(data, uid, gid, mode, p.dir),
+      secretFile: (data, uid, gid, mode) => this.secrets.file(data, uid, gid, mode),
       // In the build's directory (removed with it); in the exec root when a long data root makes that path too long for a socket.
       agentSocket: (plan, agents) => listenAgentSocket(plan, agents, [p.dir, this.paths.execRoot]),
       discardImages: async (ids) => {
@@ -431,28 +435,6 @@ async function removeMountStubs(upper: string, stubs: readonly string[]): Promis
     else if (st.isFile() && st.size === 0) await unlink(path).catch(() => undefined);
   }
 }
-
-/**
- * A secret as a file on tmpfs (/dev/shm when it is one), in a directory
- * only root can enter; release removes it.
- */
-async function secretFile(data: Buffer, uid: number, gid: number, mode: number, scratch: string): Promise<{ dir: string; release(): Promise<void> }> {
-  const shm = await statfs('/dev/shm').then((s) => s.type === TMPFS_MAGIC, () => false);
-  const base = join(shm ? '/dev/shm' : scratch, `berth-secret-${randomBytes(12).toString('hex')}`);
-  await mkdir(base, { mode: 0o700 });
-  const file = join(base, 'secret');
-  try {
-    await writeFile(file, data, { mode: 0o600, flag: 'wx' });
-    await chown(file, uid, gid);
-    await chmod(file, mode);
-  } catch (e) {
-    await rm(base, { recursive: true, force: true });
-    throw e;
-  }
-  return { dir: file, release: () => rm(base, { recursive: true, force: true }) };
-}
-
-const TMPFS_MAGIC = 0x01021994;
 
 /** A scratch overlay of `lowerDirs` under `scratch`; release unmounts it and removes its upper dir. */
 async function overlayView(lowerDirs: string[], scratch: string): Promise<{ dir: string; release(): Promise<void> }> {

@@ -164,6 +164,7 @@ export class Engine {
       all: () => engine.containers.store.all(), unpause: (id) => engine.containers.unpause(id), runtime: (c) => engine.runtimes.get(c.Runtime),
     });
     await engine.reconcileLeftovers();
+    await engine.builds.secrets.sweep();
     engine.faults.sweep();
     for (const c of engine.containers.store.all()) if (c.State.Running) engine.health.begin(c.Id);
     engine.logRotations.follow(engine.events);
@@ -225,6 +226,8 @@ export class Engine {
     await this.logRotations.closeAll();
     this.exitWatch?.close();
     await this.endpoints.close();
+    // Builds are over (the API is closed): their secrets tmpfs goes.
+    await this.builds.secrets.sweep().catch(() => undefined);
     this.db.close();
   }
 }

@@ -23,6 +23,8 @@ import {
 export const MAX_FRAME_BYTES = 1 << 20;
 /** Control frames carry a few compressed headers; a larger one is an inflation bomb in the making. */
 export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
+/** Frames read ahead of their handling before the socket is paused. */
+const MAX_QUEUED_FRAMES = 64;
 /** Open streams per connection: an exec needs five, a port forward two per connection to the port. */
 export const MAX_OPEN_STREAMS = 512;
 /** Outgoing data is cut into frames of at most this size. */
@@ -122,6 +124,9 @@ export class SpdyServerConnection extends EventEmitter {
   private buf: Buffer = Buffer.alloc(0);
   private readonly streams = new Map<number, SpdyStream>();
   private readonly inflater = new HeaderInflater();
+  /** Frames read but not yet handled, and whether the socket is paused until they are. */
+  private queued = 0;
+  private pausedForQueue = false;
   private readonly deflater = new HeaderDeflater();
   private lastStreamId = 0;
   private work: Promise<void> = Promise.resolve();
@@ -160,7 +165,7 @@ export class SpdyServerConnection extends EventEmitter {
   }
 
   resumeInput(): void {
-    if (!this.closed) this.socket.resume();
+    if (!this.closed && !this.pausedForQueue) this.socket.resume();
   }
 
   /**
@@ -219,7 +224,17 @@ export class SpdyServerConnection extends EventEmitter {
       this.buf = this.buf.subarray(next.size);
       const frame = next.frame;
       // Frames are handled in order; header blocks are inflated asynchronously, so everything queues.
-      this.work = this.work.then(() => this.handle(frame)).catch((e) => this.fail(e instanceof SpdyProtocolError ? e.message : String(e)));
+      // A peer that floods frames faster than they are handled is read no further until the queue drains.
+      if (++this.queued > MAX_QUEUED_FRAMES && !this.pausedForQueue) {
+        this.pausedForQueue = true;
+        this.socket.pause();
+      }
+      this.work = this.work.then(() => this.handle(frame)).catch((e) => this.fail(e instanceof SpdyProtocolError ? e.message : String(e))).finally(() => {
+        if (--this.queued === 0 && this.pausedForQueue) {
+          this.pausedForQueue = false;
+          this.resumeInput();
+        }
+      });
     }
   }
 

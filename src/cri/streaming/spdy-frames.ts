@@ -234,7 +234,16 @@ export class HeaderInflater {
       let size = 0;
       const onData = (d: Buffer) => {
         size += d.length;
-        if (size <= MAX_HEADER_BLOCK_BYTES) out.push(d);
+        if (size <= MAX_HEADER_BLOCK_BYTES) {
+          out.push(d);
+          return;
+        }
+        // A bomb (64 KiB inflating to ~66 MB): stop inflating now rather than after the whole block. The connection fails anyway.
+        const e = new SpdyProtocolError(`header block over ${MAX_HEADER_BLOCK_BYTES} bytes`);
+        this.failed = e;
+        this.z.off('data', onData);
+        this.z.destroy();
+        reject(e);
       };
       const onError = (e: Error) => { this.z.off('data', onData); reject(new SpdyProtocolError(`header compression: ${e.message}`)); };
       this.z.on('data', onData);

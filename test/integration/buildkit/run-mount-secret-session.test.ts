@@ -9,10 +9,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
+import { waitFor } from '../../helpers/wait.js';
 import { solveDockerfile, type CallResult, type SecretSource } from './hand-made-client.js';
 
 let d!: Daemon;
@@ -30,9 +31,9 @@ const solveWith = (dockerfile: string, ref: string, secret: SecretSource): Promi
   solveDockerfile(d.socket, ref, Buffer.from(dockerfile), [], secret);
 
 async function leftovers(): Promise<string[]> {
-  const shm = (await readdir('/dev/shm').catch(() => [] as string[])).filter((n) => n.startsWith('berth-secret-'));
+  const secrets = (await readdir(join(d.execRoot, 'build-secrets')).catch(() => [] as string[])).map((n) => `secret:${n}`);
   const tmp = (await readdir(join(d.dataRoot, 'tmp')).catch(() => [] as string[])).filter((n) => n.startsWith('build-'));
-  return [...shm, ...tmp];
+  return [...secrets, ...tmp];
 }
 
 describe('secrets from the session', { skip: skipUnlessRoot() }, () => {
@@ -41,7 +42,20 @@ describe('secrets from the session', { skip: skipUnlessRoot() }, () => {
     assert.equal(r.status, '0', r.message);
     const out = await d.docker(['run', '--rm', 'fake:ok1', 'sh', '-c', 'cat /copied; test ! -e /run/secrets && echo NO-MOUNTPOINT']);
     assert.equal(out.stdout, 'fake-secretNO-MOUNTPOINT\n');
-    assert.deepEqual((await leftovers()).filter((n) => n.startsWith('berth-secret-')), []);
+    assert.deepEqual((await leftovers()).filter((n) => n.startsWith('secret:')), []);
+  });
+
+  test('a secret a killed berthd left on its tmpfs is gone when berthd starts again', async () => {
+    const dir = join(d.execRoot, 'build-secrets');
+    // A RUN that waits: its secret is on the tmpfs when berthd dies.
+    const solving = solveWith('FROM busybox\nRUN --mount=type=secret,id=tok,required sleep 30\n', 'kill1', () => Buffer.from('left-behind'));
+    await waitFor(async () => (await readdir(dir).catch(() => [])).length > 0, 60_000, 'the secret file');
+    await d.kill9();
+    await solving.catch(() => undefined);
+    await d.restart();
+    assert.deepEqual(await readdir(dir).catch(() => [] as string[]), []);
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    assert.ok(!mounts.includes(` ${dir} `), 'the tmpfs of the killed berthd is unmounted');
   });
 
   test('a secret over 500 KiB fails the build', async () => {

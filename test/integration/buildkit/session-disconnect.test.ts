@@ -2,7 +2,7 @@
  * Issue 11, acceptance 5: a BuildKit client that goes away in the middle of
  * a RUN leaves nothing behind. The RUN holds every kind of mount berth
  * makes for it — a `sharing=locked` cache (a lock), a bind of the context
- * (an overlay mount), a secret (a file on /dev/shm), an ssh-agent socket
+ * (an overlay mount), a secret (a file on the daemon's secrets tmpfs), an ssh-agent socket
  * with a connection open through the session, a tmpfs — when the client
  * drops its `/session` and `/grpc` connections (the hand-made client) or
  * is killed (the real buildx). Then: no container, no mount or process
@@ -32,7 +32,6 @@ let dir!: string;
 before(async () => {
   if (skip) return;
   dir = await mkdtemp('/tmp/berth-test-disconnect-');
-  othersSecrets = new Set(await secretFiles());
   d = await startDaemon();
   await importBusybox(d);
   // An image with ssh-add in it, for a RUN that talks to its agent socket.
@@ -48,14 +47,13 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const secretFiles = async () => (await readdir('/dev/shm').catch(() => [] as string[])).filter((n) => n.startsWith('berth-secret-'));
-/** /dev/shm is the machine's: other daemons' secrets there are not this test's. */
-let othersSecrets = new Set<string>();
+/** The daemon's own secrets tmpfs (engine/build-secrets.ts). */
+const secretFiles = async () => (await readdir(join(d.execRoot, 'build-secrets')).catch(() => [] as string[]));
 
 /** What a build may leave: its directory, secret files, agent sockets. */
 async function leftoverFiles(): Promise<string[]> {
   const tmp = (await readdir(join(d.dataRoot, 'tmp')).catch(() => [] as string[])).map((n) => `tmp/${n}`);
-  const shm = (await secretFiles()).filter((n) => !othersSecrets.has(n));
+  const shm = (await secretFiles()).map((n) => `build-secrets/${n}`);
   const exec = (await readdir(d.execRoot).catch(() => [] as string[])).filter((n) => n.startsWith('ssh-agent-'));
   return [...tmp, ...shm, ...exec];
 }
