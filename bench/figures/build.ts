@@ -6,9 +6,14 @@
  * (DOCKER_BUILDKIT=0), as berth's `build` is the classic builder API; RUN
  * steps get each engine's default build network (berth's is none). The
  * image is removed after each pair, so every cold build starts from busybox.
+ *
+ * Where the buildx plugin is built (build-go-clients.sh), the same pair
+ * runs through buildx too (`docker build` with DOCKER_BUILDKIT=1, the
+ * default since Docker 23) against berthd and dockerd: BuildKit's API on
+ * berth's builder, beside the classic path on the same daemon.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from '../context.js';
 import { BUILD_IMAGE, IMAGE, type Engine } from '../engines.js';
@@ -40,6 +45,18 @@ function writeContext(dir: string): void {
   writeFileSync(join(dir, 'data.bin'), randomBytes(1 << 20));
 }
 
+const BUILDX = join(process.env.BERTH_GO_CLIENTS ?? '/var/cache/berth-go-clients', 'docker-buildx');
+
+/** `e` (a Docker CLI engine) building through buildx: the plugin in its DOCKER_CONFIG, BuildKit on. */
+function throughBuildx(e: Engine): Engine | null {
+  const config = e.env.DOCKER_CONFIG;
+  if (!config || !existsSync(BUILDX)) return null;
+  const plugins = join(config, 'cli-plugins');
+  mkdirSync(plugins, { recursive: true });
+  if (!existsSync(join(plugins, 'docker-buildx'))) symlinkSync(BUILDX, join(plugins, 'docker-buildx'));
+  return { ...e, label: `${e.label} (buildx)`, buildFlags: ['--progress=plain'], buildEnv: { ...e.env, DOCKER_BUILDKIT: '1' } };
+}
+
 function subject(e: Engine, contextDir: string): Subject {
   const build = (...flags: string[]) => check(e.cli('build', ...e.buildFlags, ...flags, '-t', BUILD_IMAGE, contextDir), { env: e.buildEnv });
   return {
@@ -47,7 +64,8 @@ function subject(e: Engine, contextDir: string): Subject {
     measure: async (_run, note) => {
       const cold = await build('--no-cache');
       const cached = await build();
-      const hits = (cached.stdout.match(/Using cache/g) ?? []).length;
+      // The classic builder says "Using cache" on stdout; buildx's plain progress "CACHED" on stderr.
+      const hits = (`${cached.stdout}${cached.stderr}`.match(/Using cache|CACHED/g) ?? []).length;
       if (hits < CACHEABLE_STEPS) note(BUILD_CACHED, `${e.label}: the "cached" build reported only ${hits} of ${CACHEABLE_STEPS} steps from the cache`);
       await run(e.cli('rmi', BUILD_IMAGE), { env: e.env });
       return { [BUILD_COLD]: cold.ms, [BUILD_CACHED]: cached.ms };
@@ -60,6 +78,9 @@ export async function buildFigures(ctx: BenchContext): Promise<Figure[]> {
   writeContext(contextDir);
   const figures = [newFigure(BUILD_COLD), newFigure(BUILD_CACHED)];
   ctx.progress(`${BUILD_COLD} / fully cached`);
-  await alternate(ctx.heavyRuns, [ctx.berth, ...ctx.peers].map((e) => subject(e, contextDir)), figures, ctx.progress);
+  const docker = [ctx.dockerOnBerthd, ...ctx.peers.filter((p) => p.kind === 'dockerd')].filter((e): e is Engine => e !== null);
+  const buildx = docker.map(throughBuildx).filter((e): e is Engine => e !== null);
+  const engines = [ctx.berth, ...(ctx.dockerOnBerthd ? [ctx.dockerOnBerthd] : []), ...ctx.peers, ...buildx];
+  await alternate(ctx.heavyRuns, engines.map((e) => subject(e, contextDir)), figures, ctx.progress);
   return figures;
 }
