@@ -46,7 +46,7 @@ export function websocketUpgradeResponse(accept: string): string {
 }
 
 /** One unmasked server frame (FIN set). */
-function encodeFrame(opcode: number, payload: Buffer): Buffer {
+export function encodeFrame(opcode: number, payload: Buffer): Buffer {
   const n = payload.length;
   const head = n < 126 ? Buffer.alloc(2) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
   head[0] = 0x80 | opcode;

@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidParameterError } from '../errors.js';
+import type { CacheEntryInput } from '../store/build-cache.js';
 
 export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -52,16 +53,8 @@ export interface StepLayer {
   created: number;
 }
 
-/** One build step as the cache carries it. */
-export interface CacheStep {
-  key: string;
-  /** Image the step ran on ('' for scratch). */
-  parent: string;
-  kind: string;
-  original: string;
-  /** JSON of the step's inputs and context (build-cache rows). */
-  inputs: string;
-  context: string;
+/** One build step as the cache carries it: the build cache's row, with the image the step made as blobs. */
+export interface CacheStep extends Omit<CacheEntryInput, 'imageId' | 'size'> {
   /** The image the step made: its config blob. */
   config: Descriptor;
   layer?: StepLayer;

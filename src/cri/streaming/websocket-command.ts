@@ -17,7 +17,7 @@
  */
 import { PassThrough, Writable, type Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { websocketAccept } from '../../api/websocket.js';
+import { encodeFrame, websocketAccept } from '../../api/websocket.js';
 import { encodeOutcome, type CommandOutcome } from './command-status.js';
 import type { CommandIo } from './command-session.js';
 import type { ExpectedStreams } from './spdy-command.js';
@@ -44,15 +44,6 @@ export function websocketProtocols(req: IncomingMessage): string[] {
   return String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
 }
 
-function frame(opcode: number, payload: Buffer): Buffer {
-  const n = payload.length;
-  const head = n < 126 ? Buffer.alloc(2) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
-  head[0] = 0x80 | opcode;
-  if (n < 126) head[1] = n;
-  else if (n < 65536) { head[1] = 126; head.writeUInt16BE(n, 2); } else { head[1] = 127; head.writeBigUInt64BE(BigInt(n), 2); }
-  return Buffer.concat([head, payload]);
-}
-
 /**
  * Answers the handshake with `protocol` and serves the channels the
  * request asked for. Throws (before writing anything) when the handshake
@@ -65,7 +56,7 @@ export function websocketCommandIo(req: IncomingMessage, socket: Duplex, head: B
   let closed = false;
   let closeSent = false;
   const goneCallbacks: Array<() => void> = [];
-  const send = (opcode: number, payload: Buffer) => { if (!closeSent && socket.writable) socket.write(frame(opcode, payload)); };
+  const send = (opcode: number, payload: Buffer) => { if (!closeSent && socket.writable) socket.write(encodeFrame(opcode, payload)); };
   const sendOn = (channel: number, data: Buffer) => {
     if (base64) send(OP_TEXT, Buffer.from(String(channel) + data.toString('base64')));
     else send(OP_BINARY, Buffer.concat([Buffer.from([channel]), data]));

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Daemon } from '../../helpers/daemon.js';
+import type { Daemon, RunOptions } from '../../helpers/daemon.js';
 
 export const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
 
@@ -16,4 +16,9 @@ export async function installBuildx(d: Pick<Daemon, 'tmpDir'>): Promise<void> {
   const plugins = join(d.tmpDir, 'docker-config', 'cli-plugins');
   await mkdir(plugins, { recursive: true });
   await symlink(BUILDX, join(plugins, 'docker-buildx'));
+}
+
+/** `docker buildx build --progress=plain args… .` in `cwd`, through `d`'s docker CLI. */
+export function buildxBuild(d: Pick<Daemon, 'docker'>, cwd: string, args: string[], opts: RunOptions = {}) {
+  return d.docker(['buildx', 'build', '--progress=plain', ...args, '.'], { timeoutMs: 180_000, ...opts, cwd });
 }

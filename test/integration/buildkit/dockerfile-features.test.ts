@@ -22,7 +22,7 @@ import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../
 import { importBusybox } from '../../helpers/busybox.js';
 import { startRegistryServer, type RunningRegistry } from '../../../src/registry/server/index.js';
 import { apiBuild, runIn, writeContext, type BuildOutcome } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx } from './buildx.js';
+import { installBuildx, skipWithoutBuildx, buildxBuild } from './buildx.js';
 
 let d!: Daemon;
 let dir!: string;
@@ -47,9 +47,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** `docker buildx build --progress=plain args… .` in `cwd`. */
 function buildx(cwd: string, args: string[], input?: string) {
-  return d.docker(['buildx', 'build', '--progress=plain', ...args, '.'], { cwd, timeoutMs: 300_000, ...(input !== undefined ? { input } : {}) });
+  return buildxBuild(d, cwd, args, { timeoutMs: 300_000, ...(input !== undefined ? { input } : {}) });
 }
 
 async function ctx(name: string, files: Parameters<typeof writeContext>[1]): Promise<string> {

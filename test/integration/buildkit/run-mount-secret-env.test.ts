@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx } from './buildx.js';
+import { installBuildx, skipWithoutBuildx, buildxBuild } from './buildx.js';
 
 const ENV_VALUE = 'env-form-secret-3c9d0e';
 const FILE_VALUE = 'file-form-secret-a77b21';
@@ -57,9 +57,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function buildx(args: string[], env: Record<string, string> = {}, cwd = ctx) {
-  return d.docker(['buildx', 'build', '--progress=plain', ...args, '.'], { cwd, env, timeoutMs: 120_000 });
-}
+const buildx = (args: string[], env: Record<string, string> = {}, cwd = ctx) => buildxBuild(d, cwd, args, { env, timeoutMs: 120_000 });
 
 describe('RUN --mount=type=secret,env=', { skip }, () => {
   test('the env and src forms of --secret reach the RUN as variables, and nowhere else', async () => {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx } from './buildx.js';
+import { installBuildx, skipWithoutBuildx, buildxBuild } from './buildx.js';
 
 const SECRET = 's3cr3t-file-value-7f1c';
 const ENV_SECRET = 'env-secret-value-91ab';
@@ -54,9 +54,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function buildx(args: string[], env: Record<string, string> = {}, cwd = ctx) {
-  return d.docker(['buildx', 'build', '--progress=plain', ...args, '.'], { cwd, env, timeoutMs: 120_000 });
-}
+const buildx = (args: string[], env: Record<string, string> = {}, cwd = ctx) => buildxBuild(d, cwd, args, { env, timeoutMs: 120_000 });
 
 describe('buildx --secret and RUN --mount=type=secret', { skip: skipUnlessRoot() || skipWithoutDocker() || skipWithoutBuildx() }, () => {
   test('file and env secrets are mounted read-only, with their options, and stay out of the image', async () => {

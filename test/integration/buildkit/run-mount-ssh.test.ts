@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx } from './buildx.js';
+import { installBuildx, skipWithoutBuildx, buildxBuild } from './buildx.js';
 import { solveDockerfile } from './hand-made-client.js';
 import { copySshAdd, skipWithoutOpenssh, startAgent, type TestAgent } from './ssh-agent.js';
 
@@ -37,9 +37,7 @@ async function sshContext(name: string, lines: string[]): Promise<string> {
   return c;
 }
 
-async function buildx(cwd: string, args: string[]) {
-  return d.docker(['buildx', 'build', '--progress=plain', ...args, '.'], { cwd, timeoutMs: 180_000 });
-}
+const buildx = (cwd: string, args: string[]) => buildxBuild(d, cwd, args);
 
 /** Agent sockets berthd made that are still there (build dirs, exec root). */
 async function leftoverSockets(): Promise<string[]> {
