@@ -35,7 +35,7 @@ import type { ImageRecord } from '../store/image-store.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { ContainerDefaults } from '../image/config.js';
 import { NetworkStore } from '../store/network-store.js';
-import { Netavark } from '../network/netavark.js';
+import { Netavark, sweepReleaseNetns } from '../network/netavark.js';
 import { Sandboxes } from '../network/sandbox.js';
 import { DEFAULT_NETWORK_SETTINGS, NetworkService, type NetworkDefaults } from './networks.js';
 import { FaultService } from './faults.js';
@@ -157,6 +157,7 @@ export class Engine {
     await engine.layers.sweepOrphans();
     await clearSubpathBinds(paths); // before containers.reconcile() can queue a start that binds there
     engine.networks.ensurePredefined();
+    await sweepReleaseNetns();
     await engine.endpoints.init();
     engine.exitWatch = watchExits(paths.exitDir, (id, code) => engine.containers.onExit(id, code));
     await engine.containers.reconcile();

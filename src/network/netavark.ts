@@ -35,12 +35,44 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { createNetns, deleteNetns, ip } from './netns.js';
+import { createNetns, deleteNetns, ip, NETNS_DIR } from './netns.js';
 import { CommandError, SystemError } from '../errors.js';
 
 export const NETAVARK_BINARY = '/usr/lib/podman/netavark';
 export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
 const LOCK_FILE = existsSync('/run/lock') ? '/run/lock/berth-netavark.lock' : '/run/berth-netavark.lock';
+/** The throwaway namespaces of NetavarkRunner.release(): `berth-release-<berthd pid>-<hex>`. */
+const RELEASE_NETNS_PREFIX = 'berth-release-';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the release namespaces of berthds that are gone (killed between
+ * making one and deleting it); those of a berthd still running — another
+ * daemon's, in the middle of a release — stay. Names without a pid come from
+ * berth versions before this one.
+ */
+export async function sweepReleaseNetns(): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(NETNS_DIR);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(RELEASE_NETNS_PREFIX)) continue;
+    const m = /^berth-release-(?:(\d+)-)?[0-9a-f]{8}$/.exec(n);
+    if (!m || (m[1] !== undefined && processAlive(Number(m[1])))) continue;
+    await deleteNetns(n).catch((e: unknown) => console.error(`berthd: cannot remove ${n}: ${(e as Error).message}`));
+  }
+}
 
 /**
  * Whether process `pid` runs the very file `binary` (same device and inode
@@ -211,7 +243,8 @@ export class Netavark implements NetworkDriver {
     if (!existsSync(`/sys/class/net/${name}`)) return;
     await ip(['link', 'delete', name]).catch(() => undefined);
     if (!existsSync(`/sys/class/net/${bridge}`) || readdirSync(`/sys/class/net/${bridge}/brif`).length > 0) return;
-    const ns = `berth-release-${randomBytes(4).toString('hex')}`;
+    // The daemon's pid in the name: a berthd killed in between leaves it, and the next one removes it (sweepReleaseNetns).
+    const ns = `${RELEASE_NETNS_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
     const nsPath = await createNetns(ns);
     try {
       // A port mapping too: only a teardown with ports removes the network's port-forwarding chain.
