@@ -44,6 +44,26 @@ export interface EntryWriterOptions {
    * it, the `target` path given to `write` is used again.
    */
   relocate?: (display: string) => Promise<{ path: string; release(): Promise<void> } | null>;
+  /**
+   * Without `relocate`: the directory every `target` lies in. A directory's
+   * mtime is set at the end only while each component between it and its
+   * target is still a real directory — a later entry may have replaced one
+   * with a symlink, and the path would then lead out of the root.
+   */
+  root?: string;
+}
+
+/** Whether every component of `target` below `root`, but the last, is a directory (not a symlink). */
+async function stillBeneath(root: string, target: string): Promise<boolean> {
+  if (!target.startsWith(`${root}/`)) return false;
+  const parts = target.slice(root.length + 1).split('/');
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = `${at}/${part}`;
+    const st = await lstat(at).catch(() => null);
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
 }
 
 export interface WriteResult {
@@ -187,7 +207,10 @@ export class EntryWriter {
   async finish(): Promise<void> {
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
       const [target, display, mtime] = this.dirTimes[i];
-      const place = this.opts.relocate ? await this.opts.relocate(display) : { path: target, release: async () => undefined };
+      let place: { path: string; release(): Promise<void> } | null;
+      if (this.opts.relocate) place = await this.opts.relocate(display);
+      else if (this.opts.root !== undefined && !(await stillBeneath(this.opts.root, target))) place = null;
+      else place = { path: target, release: async () => undefined };
       if (!place) continue;
       try {
         await lutimes(place.path, settableTime(mtime), settableTime(mtime));

@@ -103,7 +103,7 @@ class LayerWriter {
 
   constructor(private readonly root: string, private readonly fsx: SpecialFs) {
     this.writer = new EntryWriter({
-      fsx, overlay: true,
+      fsx, overlay: true, root,
       dropXattr: (name) => name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.'),
     });
   }

@@ -194,6 +194,25 @@ test('hostile tars: nothing is written outside the layer dir', needsRoot, async 
   assert.deepEqual(await readdir(outside), ['secret']);
 });
 
+test('a directory replaced by a symlink later in the layer does not carry its mtime out of the layer', needsRoot, async (t) => {
+  // Found by the archive fuzzer: directory mtimes are set at the end, by path; "x" had become a symlink to the host by then.
+  const base = await tempDir(t);
+  const outside = join(base, 'outside');
+  await mkdir(join(outside, 'inner'), { recursive: true });
+  await writeFile(join(outside, 'file'), 'host');
+  const before = [(await lstat(join(outside, 'inner'))).mtimeMs, (await lstat(join(outside, 'file'))).mtimeMs];
+  const dir = join(base, 'layer');
+  await mkdir(dir);
+  await applyLayer(streamOf(tarOf([
+    { name: 'x/', type: 'dir', mtime: 1_000_000_000 },
+    { name: 'x/inner/', type: 'dir', mtime: 1_000_000_000 },
+    { name: 'x/file/', type: 'dir', mtime: 1_000_000_000 },
+    { name: 'x', type: 'symlink', linkname: outside },
+  ])), dir);
+  assert.equal((await lstat(join(dir, 'x'))).isSymbolicLink(), true);
+  assert.deepEqual([(await lstat(join(outside, 'inner'))).mtimeMs, (await lstat(join(outside, 'file'))).mtimeMs], before, 'the host\'s files keep their mtimes');
+});
+
 test('a truncated stream fails and the error carries no partial success', async (t) => {
   const dir = await tempDir(t);
   const tar = tarOf([{ name: 'f', content: 'x'.repeat(5000) }]);
