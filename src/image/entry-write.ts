@@ -16,6 +16,7 @@ import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { lchown, link, lstat, lutimes, mkdir, open, symlink } from 'node:fs/promises';
+import { parentsAreDirs } from './beneath.js';
 import { InvalidParameterError } from '../errors.js';
 import { SpecialFsError, type SpecialFs } from './fs-special.js';
 import { removeTree } from './rooted-fs.js';
@@ -51,19 +52,6 @@ export interface EntryWriterOptions {
    * with a symlink, and the path would then lead out of the root.
    */
   root?: string;
-}
-
-/** Whether every component of `target` below `root`, but the last, is a directory (not a symlink). */
-async function stillBeneath(root: string, target: string): Promise<boolean> {
-  if (!target.startsWith(`${root}/`)) return false;
-  const parts = target.slice(root.length + 1).split('/');
-  let at = root;
-  for (const part of parts.slice(0, -1)) {
-    at = `${at}/${part}`;
-    const st = await lstat(at).catch(() => null);
-    if (!st?.isDirectory()) return false;
-  }
-  return true;
 }
 
 export interface WriteResult {
@@ -209,7 +197,7 @@ export class EntryWriter {
       const [target, display, mtime] = this.dirTimes[i];
       let place: { path: string; release(): Promise<void> } | null;
       if (this.opts.relocate) place = await this.opts.relocate(display);
-      else if (this.opts.root !== undefined && !(await stillBeneath(this.opts.root, target))) place = null;
+      else if (this.opts.root !== undefined && !(await parentsAreDirs(this.opts.root, target))) place = null;
       else place = { path: target, release: async () => undefined };
       if (!place) continue;
       try {

@@ -12,6 +12,7 @@ import { basename, dirname, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { parentsAreDirs } from '../../image/beneath.js';
 
 type HeaderArg = Partial<tar.Header> & { name: string };
 
@@ -125,6 +126,8 @@ export async function untar(src: Readable, dstDir: string): Promise<number> {
       const name = h.name.replace(/\/+$/, '');
       const target = resolve(root, name);
       if (target !== root && !target.startsWith(root + sep)) throw new Error(`invalid tar header: ${h.name} points outside ${dstDir}`);
+      // An earlier entry may have made a parent a symlink: nothing is written through one (as Docker's breakout check).
+      if (target !== root && !(await parentsAreDirs(root, target))) throw new Error(`invalid tar header: ${h.name} leads through a symlink out of ${dstDir}`);
       const existing = await fsp.lstat(target).catch(() => undefined);
       const isDir = h.type === 'directory';
       if (existing && target !== root) {
@@ -170,7 +173,7 @@ export async function untar(src: Readable, dstDir: string): Promise<number> {
         else await fsp.utimes(target, h.mtime, h.mtime);
       }
     }
-    for (const [dir, t] of dirTimes.reverse()) await fsp.utimes(dir, t, t).catch(() => undefined);
+    for (const [dir, t] of dirTimes.reverse()) if (await parentsAreDirs(root, dir)) await fsp.lutimes(dir, t, t).catch(() => undefined);
   })();
   src.on('error', (e) => extract.destroy(e));
   src.pipe(extract as unknown as NodeJS.WritableStream);

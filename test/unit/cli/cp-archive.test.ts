@@ -53,6 +53,19 @@ test('entries escaping the destination are refused', async () => {
   await assert.rejects(untar(pack as unknown as Readable, dst), /points outside/);
 });
 
+test('nothing is written through a symlink an earlier entry made', async () => {
+  const outside = mkdtempSync(join(tmpdir(), 'berth-cp-outside-'));
+  writeFileSync(join(outside, 'secret'), 'host');
+  const pack = tar.pack();
+  pack.entry({ name: 'l', type: 'symlink', linkname: outside });
+  pack.entry({ name: 'l/secret', size: 5 }, 'pwned');
+  pack.finalize();
+  const dst = mkdtempSync(join(tmpdir(), 'berth-cp-dst-'));
+  await assert.rejects(untar(pack as unknown as Readable, dst), /leads through a symlink/);
+  assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 'host');
+
+});
+
 test('a file does not replace a directory', async () => {
   const dst = mkdtempSync(join(tmpdir(), 'berth-cp-dst-'));
   mkdirSync(join(dst, 'x'));
