@@ -8,11 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
-import { importBusybox } from '../../helpers/busybox.js';
+import { skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { writeContext } from '../build/build-helpers.js';
 import { humanSize } from '../../../src/cli/format/units.js';
-import { installBuildx, skipWithoutBuildx } from './buildx.js';
+import { skipWithoutBuildx, startBuildxDaemon } from './buildx.js';
 
 let d!: Daemon;
 let dir!: string;
@@ -54,9 +53,7 @@ before(async () => {
   if (skip) return;
   dir = await mkdtemp('/tmp/berth-test-buildcache-usage-');
   ctx = join(dir, 'ctx');
-  d = await startDaemon();
-  await importBusybox(d);
-  await installBuildx(d);
+  d = await startBuildxDaemon();
   await writeContext(ctx, {
     Dockerfile: [
       'FROM busybox AS build',

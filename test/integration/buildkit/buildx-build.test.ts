@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, skipUnlessRoot, skipWithoutDocker, waitFor, type Daemon } from '../../helpers/daemon.js';
-import { importBusybox } from '../../helpers/busybox.js';
+import { skipUnlessRoot, skipWithoutDocker, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx } from './buildx.js';
+import { skipWithoutBuildx, startBuildxDaemon } from './buildx.js';
 
 
 let d!: Daemon;
@@ -25,9 +24,7 @@ before(async () => {
   if (skipUnlessRoot() || skipWithoutDocker() || skipWithoutBuildx()) return;
   dir = await mkdtemp('/tmp/berth-test-buildx-');
   ctx = join(dir, 'ctx');
-  d = await startDaemon();
-  await importBusybox(d);
-  await installBuildx(d);
+  d = await startBuildxDaemon();
   await writeContext(ctx, {
     Dockerfile: [
       'FROM busybox AS build',

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Daemon, RunOptions } from '../../helpers/daemon.js';
+import { startDaemon, type Daemon, type RunOptions } from '../../helpers/daemon.js';
+import { importBusybox } from '../../helpers/busybox.js';
 
 export const BUILDX = process.env.BERTH_BUILDX ?? '/var/cache/berth-go-clients/docker-buildx';
 
@@ -21,4 +22,12 @@ export async function installBuildx(d: Pick<Daemon, 'tmpDir'>): Promise<void> {
 /** `docker buildx build --progress=plain args… .` in `cwd`, through `d`'s docker CLI. */
 export function buildxBuild(d: Pick<Daemon, 'docker'>, cwd: string, args: string[], opts: RunOptions = {}) {
   return d.docker(['buildx', 'build', '--progress=plain', ...args, '.'], { timeoutMs: 180_000, ...opts, cwd });
+}
+
+/** A test daemon with busybox imported and buildx as its docker CLI's plugin: every buildx test's start. */
+export async function startBuildxDaemon(): Promise<Daemon> {
+  const d = await startDaemon();
+  await importBusybox(d);
+  await installBuildx(d);
+  return d;
 }

@@ -14,10 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
-import { importBusybox } from '../../helpers/busybox.js';
+import { skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx, buildxBuild } from './buildx.js';
+import { skipWithoutBuildx, buildxBuild, startBuildxDaemon } from './buildx.js';
 
 const ENV_VALUE = 'env-form-secret-3c9d0e';
 const FILE_VALUE = 'file-form-secret-a77b21';
@@ -35,9 +34,7 @@ before(async () => {
   if (skip) return;
   dir = await mkdtemp('/tmp/berth-test-secret-env-');
   ctx = join(dir, 'ctx');
-  d = await startDaemon();
-  await importBusybox(d);
-  await installBuildx(d);
+  d = await startBuildxDaemon();
   await writeContext(ctx, {
     Dockerfile: [
       'FROM busybox',

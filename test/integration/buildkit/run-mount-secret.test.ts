@@ -14,10 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
-import { importBusybox } from '../../helpers/busybox.js';
+import { skipUnlessRoot, skipWithoutDocker, type Daemon } from '../../helpers/daemon.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
-import { installBuildx, skipWithoutBuildx, buildxBuild } from './buildx.js';
+import { skipWithoutBuildx, buildxBuild, startBuildxDaemon } from './buildx.js';
 
 const SECRET = 's3cr3t-file-value-7f1c';
 const ENV_SECRET = 'env-secret-value-91ab';
@@ -32,9 +31,7 @@ before(async () => {
   if (skipUnlessRoot() || skipWithoutDocker() || skipWithoutBuildx()) return;
   dir = await mkdtemp('/tmp/berth-test-buildx-secret-');
   ctx = join(dir, 'ctx');
-  d = await startDaemon();
-  await importBusybox(d);
-  await installBuildx(d);
+  d = await startBuildxDaemon();
   await writeContext(ctx, {
     Dockerfile: [
       'FROM busybox',
