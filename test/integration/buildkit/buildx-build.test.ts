@@ -128,7 +128,7 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
-      await waitFor(() => /started/.test(err), 60_000, `the RUN step to start:\n${err}`);
+      await waitFor(() => /^#\d+ [\d.]+ started$/m.test(err), 60_000, `the RUN step to start:\n${err}`);
     } finally {
       child.kill('SIGKILL');
       await exited;

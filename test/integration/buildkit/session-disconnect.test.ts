@@ -187,7 +187,8 @@ describe('a client that disconnects mid-session', { skip }, () => {
       child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       try {
-        await waitFor(() => /STARTED/.test(err), 120_000, `the RUN step to start:\n${err}`);
+        // The RUN's own output line (`#8 0.42 STARTED`), not the step's name, which carries the word too and comes first.
+        await waitFor(() => /^#\d+ [\d.]+ STARTED$/m.test(err), 120_000, `the RUN step to start:\n${err}`);
       } finally {
         child.kill('SIGKILL');
         await exited;
