@@ -11,6 +11,7 @@ import { API_VERSION, COMMON_HEADERS, MIN_API_VERSION, experimental, need, sendJ
 import type { Router } from './router.js';
 import { InvalidParameterError } from '../errors.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
+import { CGROUP_DRIVER } from '../runtime/cgroup-path.js';
 import { registerBuildkitRoutes } from './grpc/routes.js';
 
 export const BERTH_VERSION = '0.1.0';
@@ -74,7 +75,7 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
       MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(),
-      LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
+      LoggingDriver: 'json-file', CgroupDriver: CGROUP_DRIVER, CgroupVersion: String(cgroupVersion()), NEventsListener: 0,
       KernelVersion: os.release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
       Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: registryConfig(engine.distribution.registryMirrors, engine.distribution.insecureRegistryList, engine.distribution.otherRegistryMirrors),
       NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: engine.paths.dataRoot,

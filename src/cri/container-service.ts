@@ -103,6 +103,8 @@ export class ContainerService {
       Privileged: !!sc.privileged,
       ReadonlyRootfs: !!sc.readonlyRootfs,
       ...(sb.info.runtimeHandler ? { Runtime: sb.info.runtimeHandler } : {}),
+      // A pod's containers share its cgroup parent (sandbox-service.ts), each in its own leaf below it.
+      ...(sb.rec.HostConfig.CgroupParent ? { CgroupParent: sb.rec.HostConfig.CgroupParent } : {}),
     };
     // The pod's network namespace: its infra container's, or the host's for a host-network pod.
     if (sb.info.namespaces.network === 'NODE') Object.assign(hc, { NetworkMode: 'host', UTSMode: 'host' });

@@ -81,6 +81,10 @@ export class SandboxService {
       ...(namespaces.pid === 'NODE' ? { PidMode: 'host' } : {}),
       ...(namespaces.ipc === 'NODE' ? { IpcMode: 'host' } : {}),
       ...(hostNetwork ? { UTSMode: 'host' } : {}),
+      // kubelet's pod cgroup (`/kubepods/<qos>/pod<uid>` with cgroupfs): the parent of the sandbox's cgroup and,
+      // through the record, of its containers' (`<parent>/<id>`, as containerd's CRI composes it). The engine's
+      // create checks it like a `docker run --cgroup-parent` (runtime/cgroup-path.ts).
+      ...(linux.cgroupParent ? { CgroupParent: String(linux.cgroupParent) } : {}),
     };
     const dns = cfg.dnsConfig;
     if (dns) {

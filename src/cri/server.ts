@@ -20,6 +20,7 @@ import grpc from '@grpc/grpc-js';
 import type { Engine } from '../engine/engine.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
+import { CGROUP_DRIVER } from '../runtime/cgroup-path.js';
 import { makeService, type Handler } from './grpc.js';
 import { IMAGE_METHODS, RUNTIME_METHODS } from './schema.js';
 import { CRI_NETWORK, Pods } from './pods.js';
@@ -56,7 +57,7 @@ export class CriServer {
     const runtime: Record<string, Handler> = {
       Version: async () => ({ version: KUBE_API_VERSION, runtimeName: 'berth', runtimeVersion: BERTH_VERSION, runtimeApiVersion: CRI_API_VERSION }),
       Status: async (req) => this.status(!!req.verbose),
-      RuntimeConfig: async () => ({ linux: { cgroupDriver: 'CGROUPFS' } }),
+      RuntimeConfig: async () => ({ linux: { cgroupDriver: CGROUP_DRIVER.toUpperCase() } }),
       // The pod CIDR is kubelet's to tell; berth's pods take their addresses from the berth-cri network's own pool.
       UpdateRuntimeConfig: async () => ({}),
       RunPodSandbox: (req) => sandboxes.run(req),
@@ -115,7 +116,7 @@ export class CriServer {
       },
       info: verbose ? {
         config: JSON.stringify({
-          runtime: this.engine.runtimes.defaultName, network: CRI_NETWORK, cgroupDriver: 'cgroupfs', cgroupVersion: cgroupVersion(),
+          runtime: this.engine.runtimes.defaultName, network: CRI_NETWORK, cgroupDriver: CGROUP_DRIVER, cgroupVersion: cgroupVersion(),
           dataRoot: this.engine.paths.dataRoot, execRoot: this.engine.paths.execRoot,
         }),
       } : {},

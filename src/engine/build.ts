@@ -15,8 +15,9 @@
  *   the undo of a failed build.
  *
  * Options berth does not implement are refused (NotImplementedError), never
- * ignored: `squash`, `cgroupparent`, `isolation`, `outputs`, BuildKit
- * (`version=2`), foreign platforms. `networkmode` `default` is the default
+ * ignored: `squash`, `isolation`, `outputs`, BuildKit (`version=2`),
+ * foreign platforms. `cgroupparent` is every RUN container's
+ * HostConfig.CgroupParent (checked here, as a create would check it). `networkmode` `default` is the default
  * bridge, as in dockerd's classic builder; `none`, `host` and user-defined
  * networks are honoured. `extrahosts` go into every RUN container's
  * /etc/hosts (and are checked by its create, as dockerd's are); `cachefrom`
@@ -29,6 +30,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
+import { cgroupParentPath } from '../runtime/cgroup-path.js';
 import { diffUpperDir } from '../image/layer-diff.js';
 import { familiarString, formatReference, looksLikeId, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Db } from '../store/db.js';
@@ -146,7 +148,8 @@ export class BuildService {
   async prepare(params: BuildParams, body: Readable | null): Promise<PreparedBuild> {
     if (params.version === '2') throw new NotImplementedError('BuildKit (version=2) is not supported: berth implements the classic builder (DOCKER_BUILDKIT=0)');
     if (params.squash) throw new NotImplementedError('--squash is not supported');
-    if (params.cgroupParent) throw new NotImplementedError('--cgroup-parent is not supported yet');
+    // Refused before the response stream starts, in the words a `run --cgroup-parent` gets.
+    cgroupParentPath(params.cgroupParent);
     if (params.isolation && params.isolation !== 'default') throw new NotImplementedError(`--isolation=${params.isolation} is not supported on Linux`);
     if (params.outputs) throw new NotImplementedError('--output needs BuildKit; berth implements the classic builder');
     if (params.platform) checkPlatform(params.platform, '--platform');
@@ -224,7 +227,8 @@ export class BuildService {
       extraHosts: p.params.extraHosts,
       dockerfile: p.dockerfile, contextDir: p.contextDir, tags: p.tags, buildArgs: p.buildArgs, labels: p.params.labels,
       noCache: p.params.noCache, pull: p.params.pull, ...(p.params.target ? { target: p.params.target } : {}),
-      quiet: p.params.quiet, network: p.network, resources: p.params.resources,
+      quiet: p.params.quiet, network: p.network,
+      resources: p.params.cgroupParent ? { ...p.params.resources, CgroupParent: p.params.cgroupParent } : p.params.resources,
       ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: p.sourceDateEpoch } : {}), signal, trace,
       ...(extra.secrets ? { secrets: extra.secrets } : {}),
       ...(extra.cacheImport ? { cacheImport: extra.cacheImport } : {}),

@@ -39,6 +39,7 @@ import type { ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
 import type { ResolvedMount } from './container-mounts.js';
 import { bindSubpaths, subpathDir } from './volume-subpath.js';
+import { containerCgroupPath, inCgroup } from '../runtime/cgroup-path.js';
 
 const closeFd = promisify(fsCb.close);
 
@@ -65,7 +66,7 @@ interface View {
  * a `/proc/<pid>` descriptor, which stops working when that process exits,
  * and its cgroup read through the same descriptor afterwards.
  */
-async function openProcessRoot(pid: number, id: string): Promise<number | null> {
+async function openProcessRoot(pid: number, cgroupsPath: string): Promise<number | null> {
   let proc: number;
   try {
     proc = await openFd(`/proc/${pid}`, O_PATH | constants.O_DIRECTORY);
@@ -75,9 +76,9 @@ async function openProcessRoot(pid: number, id: string): Promise<number | null> 
   try {
     const root = await openFd(`/proc/self/fd/${proc}/root`, O_PATH | constants.O_DIRECTORY).catch(() => null);
     if (root === null) return null;
-    // The same test as the engine's inContainerCgroup (containers.ts): the cgroup is /berth/<id>, v1 or v2.
+    // The same test as the engine's inContainerCgroup (containers.ts): the process is in the container's own cgroup.
     const cgroup = await readFile(`/proc/self/fd/${proc}/cgroup`, 'utf8').catch(() => '');
-    if (!cgroup.includes(`/berth/${id}\n`)) { await closeFd(root); return null; }
+    if (!inCgroup(cgroup, cgroupsPath)) { await closeFd(root); return null; }
     return root;
   } finally {
     await closeFd(proc);
@@ -134,7 +135,7 @@ export class ContainerArchive {
   private async withView<T>(nameOrId: string, fn: (v: View) => Promise<T>): Promise<T> {
     const c = this.containers.lookup(nameOrId);
     if (c.State.Running && c.State.Pid > 0) {
-      const root = await openProcessRoot(c.State.Pid, c.Id);
+      const root = await openProcessRoot(c.State.Pid, containerCgroupPath(c.Id, c.HostConfig.CgroupParent));
       if (root !== null) {
         const fs = new RootedFs(root);
         try {

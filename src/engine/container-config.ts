@@ -63,7 +63,6 @@ const NOT_YET: Record<string, string> = {
   BlkioDeviceWriteBps: '--device-write-bps is not supported yet',
   BlkioDeviceReadIOps: '--device-read-iops is not supported yet',
   BlkioDeviceWriteIOps: '--device-write-iops is not supported yet',
-  CgroupParent: '--cgroup-parent is not supported yet',
   CgroupnsMode: '--cgroupns is not supported yet',
   Runtime: '',
 };

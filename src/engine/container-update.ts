@@ -26,7 +26,7 @@ import { mapResources } from '../runtime/spec.js';
 import { canLimitSwap, readCgroupUsage } from '../runtime/cgroup-stats.js';
 import type { LinuxResources } from '../runtime/oci-types.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
-import { containerCgroupsPath } from './stats.js';
+import { containerCgroupPath } from '../runtime/cgroup-path.js';
 import { checkRestartPolicy } from './create-checks.js';
 
 /** The body: Docker's `Resources` plus `RestartPolicy`. */
@@ -181,7 +181,8 @@ export function restoringResources(old: LinuxResources, attempted: LinuxResource
 export async function applyLive(
   runtime: OciRuntime, id: string, oldHc: Record<string, any>, newHc: Record<string, any>, resourcesFile: string,
 ): Promise<void> {
-  const cgroupsPath = containerCgroupsPath(id);
+  // The parent cannot change (NOT_UPDATABLE), so the old HostConfig's names the live cgroup.
+  const cgroupsPath = containerCgroupPath(id, oldHc.CgroupParent);
   const swap = await canLimitSwap(cgroupsPath);
   const resources = liveResources(newHc, swap);
   try {

@@ -50,6 +50,7 @@ import type { ContainerNetworking, EndpointService } from './endpoints.js';
 import { configuredNetworks } from './network-views.js';
 import { startTrace } from '../trace.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
+import { containerCgroupPath, inCgroup } from '../runtime/cgroup-path.js';
 import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
 import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
 import { remappedRoot, type IdMap } from '../runtime/id-map.js';
@@ -415,7 +416,7 @@ export class ContainerService {
         pid: this.joinedNamespace(hc.PidMode, 'pid') ?? (hc.PidMode === 'host' ? 'host' : 'private'),
         ipc: this.joinedNamespace(hc.IpcMode, 'ipc') ?? (hc.IpcMode === 'host' ? 'host' : 'private'),
         uts: hc.UTSMode === 'host' ? 'host' : 'private',
-        resources: hc, cgroupsPath: `/berth/${c.Id}`, shmSize: hc.ShmSize, sysctls: hc.Sysctls,
+        resources: hc, cgroupsPath: containerCgroupPath(c.Id, hc.CgroupParent), shmSize: hc.ShmSize, sysctls: hc.Sysctls,
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
         maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
@@ -467,7 +468,7 @@ export class ContainerService {
       trace.end();
       for (const u of undo.reverse()) await u().catch(() => undefined);
       // A runtime that failed half way through create may have made the cgroup without a state to delete it by.
-      await removeCgroup(`/berth/${c.Id}`).catch(() => undefined);
+      await removeCgroup(containerCgroupPath(c.Id, c.HostConfig.CgroupParent)).catch(() => undefined);
       const msg = errorMessage(e);
       const code = /not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
       if (!(e instanceof BerthError && e.kind !== 'System')) {
@@ -728,7 +729,7 @@ export class ContainerService {
     const pid = c.State.Pid;
     const direct = pid > 0 && !c.State.Paused && (!all || (sig === 9 && c.HostConfig.PidMode !== 'host'));
     let sent = false;
-    if (direct && inContainerCgroup(pid, c.Id)) {
+    if (direct && inContainerCgroup(pid, c)) {
       try { process.kill(pid, sig); sent = true; } catch { /* gone meanwhile: let the runtime answer */ }
     }
     if (!sent) await this.runtimes.get(c.Runtime).kill(c.Id, sig, all);
@@ -1222,10 +1223,10 @@ export class ContainerService {
   }
 }
 
-/** Whether process `pid` lives in container `id`'s cgroup (`/berth/<id>`, v1 or v2). */
-function inContainerCgroup(pid: number, id: string): boolean {
+/** Whether process `pid` lives in container `c`'s own cgroup (runtime/cgroup-path.ts), v1 or v2. */
+function inContainerCgroup(pid: number, c: ContainerRecord): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/berth/${id}\n`);
+    return inCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), containerCgroupPath(c.Id, c.HostConfig.CgroupParent));
   } catch {
     return false;
   }

@@ -15,6 +15,7 @@
  */
 import { InvalidParameterError } from '../errors.js';
 import { parseDeviceCgroupRule } from '../runtime/device-cgroup-rules.js';
+import { cgroupParentPath } from '../runtime/cgroup-path.js';
 import { signalNumber } from './signals.js';
 import type { CreateRequest } from './create-request.js';
 
@@ -114,6 +115,9 @@ function checkHostConfig(req: CreateRequest, hc: Record<string, any>): void {
   const oom = hc.OomScoreAdj ?? 0;
   if (oom < -1000 || oom > 1000) throw invalid(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
   if (!['', 'private', 'host'].includes(hc.CgroupnsMode ?? '')) throw invalid(`invalid cgroup namespace mode: ${hc.CgroupnsMode}`);
+  // dockerd checks only the systemd driver's slice name here; berth also refuses what would name a cgroup
+  // outside the hierarchy or inside its own containers' (runtime/cgroup-path.ts says why).
+  cgroupParentPath(hc.CgroupParent);
 }
 
 /** container.IpcMode.Valid. */

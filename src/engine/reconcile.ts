@@ -25,7 +25,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerStore, ContainerRecord } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
@@ -33,6 +33,7 @@ import { isMounted, mountsUnder, unmount } from '../store/mounts.js';
 import { deleteNetns, netnsName, netnsPath } from '../network/netns.js';
 import { errorMessage } from '../errors.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
+import { containerCgroupPath } from '../runtime/cgroup-path.js';
 import type { RuntimeRegistry } from './containers.js';
 import { clearStaleSubpaths } from './volume-subpath.js';
 
@@ -80,8 +81,26 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   return gone();
 }
 
-/** Kills what the OCI runtime and conmon still hold of container `id` (known to the runtime `runtime`, or to any). */
-async function killRun(ctx: ReconcileContext, id: string, runtime?: string): Promise<void> {
+/**
+ * The cgroup of a container without a record: the one its bundle's spec
+ * names, if that is a container cgroup of this id under a parent berth
+ * accepts (runtime/cgroup-path.ts), else the default parent's.
+ */
+async function orphanCgroupPath(paths: DataPaths, id: string): Promise<string> {
+  try {
+    const spec = JSON.parse(await readFile(join(paths.bundleDir(id), 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: unknown } };
+    const named = spec.linux?.cgroupsPath;
+    if (typeof named === 'string' && containerCgroupPath(id, posix.dirname(named)) === named) return named;
+  } catch { /* no bundle, or not one berth wrote */ }
+  return containerCgroupPath(id);
+}
+
+/**
+ * Kills what the OCI runtime and conmon still hold of container `id` (known
+ * to the runtime `runtime`, or to any) and removes its cgroup, `cgroupsPath`
+ * (runtime/cgroup-path.ts; only the container's own leaf, never its parent).
+ */
+async function killRun(ctx: ReconcileContext, id: string, cgroupsPath: string, runtime?: string): Promise<void> {
   const conmon = await liveConmon(ctx.paths, id);
   const names = runtime ? [runtime] : await readdir(join(ctx.paths.execRoot, 'runtime')).catch(() => [] as string[]);
   for (const name of names) {
@@ -95,7 +114,7 @@ async function killRun(ctx: ReconcileContext, id: string, runtime?: string): Pro
   }
   await rm(join(ctx.paths.exitDir, id), { force: true });
   // A runtime killed half way through `create` may have made the cgroup without a state to delete it by.
-  await removeCgroup(`/berth/${id}`).catch((e) => warn(`removing the cgroup of ${id}`, e));
+  await removeCgroup(cgroupsPath).catch((e) => warn(`removing the cgroup of ${id}`, e));
 }
 
 /** Runs `fn` for each container the records say is not running, in its queue. */
@@ -110,7 +129,7 @@ export async function stopUnrecordedRuns(ctx: ReconcileContext): Promise<void> {
   await forEachIdle(ctx, async (c) => {
     const rt = ctx.runtimes.get(c.Runtime);
     if (!rt.hasState(c.Id) && !(await liveConmon(ctx.paths, c.Id))) return;
-    await killRun(ctx, c.Id, c.Runtime);
+    await killRun(ctx, c.Id, containerCgroupPath(c.Id, c.HostConfig.CgroupParent), c.Runtime);
     await rm(ctx.paths.bundleDir(c.Id), { recursive: true, force: true });
   });
 }
@@ -147,7 +166,7 @@ export async function removeOrphanContainerDirs(ctx: ReconcileContext): Promise<
     for (const n of await readdir(join(runtimeRoot, rt)).catch(() => [] as string[])) if (CONTAINER_ID.test(n) && !ctx.store.get(n)) orphans.add(n);
   }
   for (const id of orphans) {
-    await killRun(ctx, id);
+    await killRun(ctx, id, await orphanCgroupPath(ctx.paths, id));
     const cdir = ctx.paths.containerDir(id);
     let clean = true;
     for (const m of await mountsUnder(cdir)) await unmount(m).catch((e) => { clean = false; warn(`unmounting ${m}`, e); });

@@ -98,7 +98,7 @@ export function paramsFromFrontendOpts(opts: Record<string, string>): { params: 
           p.extraHosts.push(`${field.slice(0, eq)}:${field.slice(eq + 1)}`);
         }
         break;
-      case 'cgroup-parent': if (v) throw new NotImplementedError('--cgroup-parent is not supported yet'); break;
+      case 'cgroup-parent': p.cgroupParent = v; break;
       case 'shm-size': if (v && v !== '0') throw new NotImplementedError('--shm-size is not supported for BuildKit builds yet'); break;
       case 'ulimit': if (v) throw new NotImplementedError('--ulimit is not supported for BuildKit builds yet'); break;
       default:
