@@ -20,6 +20,7 @@ import { cgroupExistsAnywhere, cgroupProcs, controllerDir, processHierarchies, r
 import { cgroupVersion } from '../../../src/runtime/cgroup-version.js';
 import { apiBuild, writeContext } from '../build/build-helpers.js';
 import { inspect } from './api.js';
+import { buildxBuild, installBuildx, skipWithoutBuildx } from '../buildkit/buildx.js';
 
 const MiB = 1024 * 1024;
 const read = (path: string) => { try { return readFileSync(path, 'utf8').trim(); } catch { return ''; } };
@@ -44,6 +45,7 @@ describe('--cgroup-parent', { skip: skipUnlessRoot() || skipWithoutDocker() }, (
     dir = await mkdtemp('/tmp/berth-test-cgroup-parent-');
     d = await startDaemon();
     await importBusybox(d);
+    if (!skipWithoutBuildx()) await installBuildx(d);
   }, { timeout: 120_000 });
   after(async () => {
     const left = await d?.stop();
@@ -195,5 +197,18 @@ describe('--cgroup-parent', { skip: skipUnlessRoot() || skipWithoutDocker() }, (
     assert.equal(bad.status, 400, bad.error);
     assert.match(bad.error ?? '', /invalid cgroup parent/);
     await d.docker(['rmi', 'cgp-build', 'cgp-build2']);
+  });
+
+  test('buildx build --cgroup-parent (the frontend\'s cgroup-parent attribute) runs RUN under the parent', { skip: skipWithoutBuildx() }, async () => {
+    const p = parent('buildx');
+    const ctx = join(dir, 'buildx');
+    await writeContext(ctx, { Dockerfile: 'FROM busybox\nRUN cat /proc/self/cgroup\n' });
+    const r = await buildxBuild(d, ctx, ['--no-cache', '--cgroup-parent', p]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(controllerDir('memory', p)), 'the parent was made for the RUN container');
+    if (cgroupVersion() === 1) assert.match(r.stderr, new RegExp(`:memory:${p}/[0-9a-f]{64}$`, 'm'));
+    const bad = await buildxBuild(d, ctx, ['--cgroup-parent', '/a/../b']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid cgroup parent/);
   });
 });
