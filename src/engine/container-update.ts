@@ -51,6 +51,7 @@ const NOT_UPDATABLE: Record<string, string> = {
   KernelMemoryTCP: 'kernel TCP memory limits are not supported',
   CpuRealtimePeriod: '--cpu-rt-period is not supported by berth',
   CpuRealtimeRuntime: '--cpu-rt-runtime is not supported by berth',
+  // dockerd drops it without a word (container_unix.go `UpdateContainer` copies only the limits); berth says so.
   CgroupParent: 'the cgroup parent of a container cannot be updated',
   Devices: 'devices cannot be updated: create the container with them',
   DeviceCgroupRules: 'device cgroup rules cannot be updated: create the container with them',

@@ -32,6 +32,16 @@
  *   leaf, which berth removes with everything under it;
  * - no control characters (`/proc/<pid>/cgroup` is line-based) and no
  *   component longer than a file name may be.
+ *
+ * What goes when a container goes is its own leaf, `<parent>/<id>` (and
+ * whatever its processes made below it), never the parent, even one that
+ * the runtime created for it and that is empty now. dockerd (runc's
+ * `destroy`) and containerd do the same: a parent is shared by other
+ * containers and pods, may belong to someone else (kubelet makes and
+ * removes its pod cgroups itself, with limits of its own on them), and
+ * removing an empty one would race a sibling's create, which makes the
+ * parent and then its own leaf in two steps. berth does not record which
+ * parents it caused to exist, so it cannot tell its own from others'.
  */
 import { posix } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
