@@ -119,7 +119,7 @@ describe('--cgroup-parent', { skip: skipUnlessRoot() || skipWithoutDocker() }, (
     });
   }
 
-  test('two containers share a parent; removing one leaves the other and the parent', async () => {
+  test('two containers share a parent; after a kill -9 of berthd stats still find them; removing one leaves the other and the parent', async () => {
     const p = parent('shared');
     const ids: string[] = [];
     try {
@@ -128,6 +128,10 @@ describe('--cgroup-parent', { skip: skipUnlessRoot() || skipWithoutDocker() }, (
         assert.equal(r.code, 0, r.stderr);
         ids.push(r.stdout.trim());
       }
+      // The running containers outlive berthd under conmon; the restarted berthd finds their cgroups from the records.
+      await d.kill9();
+      await d.restart();
+      for (const id of ids) assert.equal((await stats(id)).pids_stats.current, 1, `stats of ${id} after the restart`);
       assert.equal((await d.docker(['rm', '-f', ids[0]])).code, 0);
       assert.ok(!cgroupExistsAnywhere(`${p}/${ids[0]}`));
       const pid = (await inspect(d, ids[1])).State.Pid as number;
