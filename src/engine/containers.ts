@@ -252,9 +252,15 @@ export class ContainerService {
   // ---------------------------------------------------------------- start
 
   /** `restoreFrom`: a checkpoint's images (checkpoints.ts resolved and checked them) the processes come back from. */
-  start(nameOrId: string, o: { restoreFrom?: RestoreSource } = {}): Promise<void> {
+  /**
+   * `signal`: whoever asked for the start has gone (a build whose client
+   * left); the start stops at its next step and undoes what it did, as
+   * dockerd's builder drops a RUN container at once when its build is
+   * cancelled, instead of running it first.
+   */
+  start(nameOrId: string, o: { restoreFrom?: RestoreSource; signal?: AbortSignal } = {}): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, () => this.startLocked(c.Id, o.restoreFrom));
+    return this.serial(c.Id, () => this.startLocked(c.Id, o.restoreFrom, o.signal));
   }
 
   /**
@@ -351,7 +357,9 @@ export class ContainerService {
     }
   }
 
-  private async startLocked(id: string, restoreFrom?: RestoreSource): Promise<void> {
+  private async startLocked(id: string, restoreFrom?: RestoreSource, signal?: AbortSignal): Promise<void> {
+    const cancelled = () => { if (signal?.aborted) throw new SystemError('the start was cancelled'); };
+    cancelled();
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     if (c.State.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
@@ -368,6 +376,7 @@ export class ContainerService {
       const rootfs = await this.rootfsMount(c);
       trace.step('mount');
       undo.push(() => unmount(rootfs));
+      cancelled();
       await this.populateVolumes(c, rootfs);
       const idMap = this.idMapOf(c);
       const userns = idMap ? await this.containerUserns(c, idMap) : undefined;
@@ -375,6 +384,7 @@ export class ContainerService {
       const net = await this.networks.setUp(c, { userns: userns?.path });
       undo.push(() => this.networks.tearDown(c));
       trace.step('network');
+      cancelled();
       const etc = await writeEtcFiles(cdir, {
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
       });
@@ -434,6 +444,7 @@ export class ContainerService {
       // State left by a run whose exit berthd never handled (crash) would make `create` fail.
       if (runtime.hasState(c.Id)) await runtime.delete(c.Id, true).catch(() => undefined);
       trace.step('bundle');
+      cancelled();
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
