@@ -759,15 +759,15 @@ export class ContainerService {
     return true;
   }
 
-  kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
+  kill(nameOrId: string, signal: string | number = 'SIGKILL'): Promise<void> {
     const c = this.lookup(nameOrId);
     const sig = signalNumber(signal);
     // In the queue: a kill must come after a start under way, whose exit handling it would race.
     // A stop waiting out its grace period does not hold the queue (stop), so it never waits for one.
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
-      // dockerd 28's words (its router wraps the daemon's errNotRunning).
-      if (!cur.State.Running) throw new ConflictError(`cannot kill container: ${nameOrId}: container ${c.Id} is not running`);
+      // dockerd's errNotRunning (its router adds "cannot kill container: <name>: ", as api/containers.ts does).
+      if (!cur.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
       cur.ManualStop = true;
       this.store.save(cur);
       await this.signal(cur, sig, sig === 9);
