@@ -3,7 +3,8 @@
  * and the container, image and build routers): boolean query values,
  * `filters`, the JSON Content-Type check, resize sizes, logs' since/until/
  * tail, kill's signal and its error wrapping, stop's `t`, archive's `path`,
- * top's ps error and build's `version`. Each case is one berth answered
+ * top's ps error, build's `version`, events' since/until and the
+ * repository a lower-case error names. Each case is one berth answered
  * differently (status or words) before.
  */
 import { after, before, describe, test } from 'node:test';
@@ -121,6 +122,22 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
   test('archive without a path, top with ps arguments ps refuses', async () => {
     await answer('GET', `/containers/${running}/archive`, 400, 'bad parameter: path cannot be empty');
     await answer('GET', `/containers/${running}/top?ps_args=${encodeURIComponent('--no-such-option')}`, 500, /^ps: [^\n]+$/);
+  });
+
+  test('events: a since after the until is refused before the stream starts', async () => {
+    await answer('GET', '/events?since=2000&until=1000', 400, '`since` time (2000) cannot be after `until` time (1000)');
+    await answer('GET', '/events?since=1000&until=2000', 200);
+  });
+
+  test('events through the docker CLI: the same words', { skip: skipWithoutDocker() }, async () => {
+    const r = await d.docker(['events', '--since', '2000', '--until', '1000']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error response from daemon: `since` time \(2000[.0-9]*\) cannot be after `until` time \(1000[.0-9]*\)/);
+  });
+
+  test('a repository name in upper case is named as distribution names it', async () => {
+    await answer('POST', '/images/create?fromImage=Busybox&tag=latest', 400, 'invalid reference format: repository name (library/Busybox) must be lowercase');
+    await answer('POST', `/images/busybox/tag?repo=Team/App&tag=1`, 400, 'invalid reference format: repository name (App) must be lowercase');
   });
 
   test('build: an unknown builder version is refused; an empty rm is rm', async () => {
