@@ -13,7 +13,7 @@ import { listContainersHandler } from './container-list.js';
 import { topProcesses } from '../engine/top.js';
 import { containerLayerSizes } from '../engine/container-size.js';
 import {
-  boolParam, COMMON_HEADERS, intParam, need, readJson, resizeParams, sendJson, sendNoContent, versionAtLeast, type RequestContext,
+  atoiParam, boolParam, COMMON_HEADERS, need, readJson, resizeParams, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
 import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
@@ -43,12 +43,9 @@ function unixNs(param: 'since' | 'until', v: string | null): bigint | undefined 
   return BigInt(sec) * 1_000_000_000n + ns;
 }
 
-/** Stop's and restart's `t`: Go's Atoi, refused in its words (dockerd answers 400 for stop, 500 for restart; both 400 here). */
+/** Stop's and restart's `t`: Go's Atoi (dockerd answers 400 for stop, 500 for restart; both 400 here). */
 function stopTimeout(q: URLSearchParams): number | undefined {
-  const v = q.get('t');
-  if (v === null || v === '') return undefined;
-  if (!/^[+-]?\d+$/.test(v)) throw new InvalidParameterError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
-  return Number(v);
+  return atoiParam(q, 't');
 }
 
 /** dockerd's tail: a number of lines; anything else (`all`, text, a negative number) is every line. */

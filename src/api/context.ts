@@ -115,6 +115,20 @@ export function uint32Param(q: URLSearchParams, name: string): { value: number }
   return { value: n };
 }
 
+/**
+ * An integer parameter dockerd reads with Go's strconv.Atoi, refused in its
+ * words (`strconv.Atoi: parsing "abc": invalid syntax`); absent or empty is
+ * undefined.
+ */
+export function atoiParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^[+-]?\d+$/.test(v)) throw new InvalidParameterError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new InvalidParameterError(`strconv.Atoi: parsing ${JSON.stringify(v)}: value out of range`);
+  return n;
+}
+
 /** A resize's `h` and `w` (container or exec), refused in dockerd's words. */
 export function resizeParams(q: URLSearchParams): { h: number; w: number } {
   const h = uint32Param(q, 'h');

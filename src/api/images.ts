@@ -151,9 +151,10 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
   registerBuildRoutes(r, engine);
   r.post('/commit', async (ctx) => {
     const q = ctx.query;
-    const container = q.get('container');
-    if (!container) throw new InvalidParameterError('container is required');
     const body = await readJson(ctx.req, 'Commit');
+    const container = q.get('container');
+    // dockerd's GetContainer(""), after the body, as its postCommit orders them.
+    if (!container) throw new InvalidParameterError('invalid name or ID supplied: ""');
     const img = await engine.commit(container, {
       repo: q.get('repo') || undefined, tag: q.get('tag') || undefined, author: q.get('author') || undefined,
       comment: q.get('comment') || undefined, changes: q.getAll('changes').flatMap((c) => c.split('\n')).filter(Boolean),

@@ -114,9 +114,10 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
     assert.match(r.stderr, /Error response from daemon: cannot kill container: fid-running: Invalid signal: SIGFOO/);
   });
 
-  test('stop and restart: a t that is not a number is Go\'s Atoi error', async () => {
+  test('stop and restart t, list limit: a number that is not one is Go\'s Atoi error', async () => {
     await answer('POST', `/containers/${running}/stop?t=abc`, 400, 'strconv.Atoi: parsing "abc": invalid syntax');
     await answer('POST', `/containers/${running}/restart?t=1.5`, 400, 'strconv.Atoi: parsing "1.5": invalid syntax');
+    await answer('GET', '/containers/json?limit=abc', 400, 'strconv.Atoi: parsing "abc": invalid syntax');
   });
 
   test('archive without a path, top with ps arguments ps refuses', async () => {
@@ -138,6 +139,11 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
   test('a repository name in upper case is named as distribution names it', async () => {
     await answer('POST', '/images/create?fromImage=Busybox&tag=latest', 400, 'invalid reference format: repository name (library/Busybox) must be lowercase');
     await answer('POST', `/images/busybox/tag?repo=Team/App&tag=1`, 400, 'invalid reference format: repository name (App) must be lowercase');
+  });
+
+  test('commit without a container: GetContainer("")\'s words', async () => {
+    await answer('POST', '/commit', 400, 'invalid name or ID supplied: ""');
+    await answer('POST', '/commit?container=fid-created&changes=' + encodeURIComponent('run echo x'), 400, 'run is not a valid change command');
   });
 
   test('build: an unknown builder version is refused; an empty rm is rm', async () => {
