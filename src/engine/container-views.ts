@@ -176,6 +176,21 @@ export function parseFilters(raw: string | null | undefined): Filters {
   throw invalid();
 }
 
+/**
+ * A yes/no filter (`dangling`) as dockerd's Args.GetBoolOrDefault reads it:
+ * absent is `dflt`; otherwise exactly one of 1/true or 0/false must be
+ * among the values, or it is "invalid filter 'dangling=[…]'".
+ */
+export function boolFilter(f: Filters, key: string, dflt: boolean): boolean {
+  const values = f[key];
+  if (values === undefined) return dflt;
+  if (values.length === 0) throw new InvalidParameterError(`invalid filter '${key}'`);
+  const isFalse = values.includes('0') || values.includes('false');
+  const isTrue = values.includes('1') || values.includes('true');
+  if (isFalse === isTrue) throw new InvalidParameterError(`invalid filter '${key}=[${values.join(' ')}]'`);
+  return isTrue;
+}
+
 /** Whether port key `80/tcp` matches a filter value `80`, `80/tcp` or `79-81/tcp`. */
 function portMatches(spec: string, key: string): boolean {
   const [range, proto = 'tcp'] = spec.split('/');

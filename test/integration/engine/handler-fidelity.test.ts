@@ -1,7 +1,7 @@
 /**
  * Request parsing as dockerd's handlers do it (moby v28 api/server/httputils
  * and the container, image and build routers): boolean query values,
- * `filters`, the JSON Content-Type check, resize sizes, logs' since/until/
+ * `filters` (and their yes/no `dangling`), the JSON Content-Type check, resize sizes, logs' since/until/
  * tail, kill's signal and its error wrapping, stop's `t`, archive's `path`,
  * top's ps error, build's `version`, events' since/until and the
  * repository a lower-case error names. Each case is one berth answered
@@ -60,6 +60,25 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
     const byStatus = await listed(`all=1&filters=${encodeURIComponent('{"status":{"running":false}}')}`);
     assert.deepEqual(byStatus, [running]);
     await answer('GET', f('{"colour":["red"]}'), 400, "invalid filter 'colour'");
+  });
+
+  test('dangling filters: exactly one of true/1 or false/0 (GetBoolOrDefault; networks their own words)', async () => {
+    const q = (v: unknown) => encodeURIComponent(JSON.stringify(v));
+    await answer('GET', `/images/json?filters=${q({ dangling: ['bogus'] })}`, 400, "invalid filter 'dangling=[bogus]'");
+    await answer('GET', `/volumes?filters=${q({ dangling: ['true', 'false'] })}`, 400, "invalid filter 'dangling=[true false]'");
+    // Refused, not read as "dangling only" or "all": nothing is pruned on a typo.
+    await answer('POST', `/images/prune?filters=${q({ dangling: ['True'] })}`, 400, "invalid filter 'dangling=[True]'");
+    await answer('GET', `/networks?filters=${q({ dangling: ['TRUE'] })}`, 400, 'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
+    await answer('GET', `/networks?filters=${q({ dangling: ['true', '0'] })}`, 400, 'got more than one value for filter key "dangling"');
+    const images = await d.request('GET', `/images/json?filters=${q({ dangling: ['false'] })}`);
+    assert.equal(images.status, 200, images.text);
+    assert.ok(images.json<unknown[]>().length > 0, 'busybox is not dangling');
+  });
+
+  test('dangling through the docker CLI: the same words', { skip: skipWithoutDocker() }, async () => {
+    const r = await d.docker(['images', '--filter', 'dangling=bogus']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error response from daemon: invalid filter 'dangling=\[bogus\]'/);
   });
 
   test('a JSON body must say application/json (CheckForJSON)', async () => {
