@@ -81,6 +81,18 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
     assert.match(r.stderr, /Error response from daemon: invalid filter 'dangling=\[bogus\]'/);
   });
 
+  test('volume create: the name, then the options, as the local driver checks them', async () => {
+    await answer('POST', '/volumes/create', 400, 'create fid-vol: invalid option: "foo"', JSON.stringify({ Name: 'fid-vol', DriverOpts: { foo: 'x' } }), { 'Content-Type': 'application/json' });
+    await answer('POST', '/volumes/create', 400, /^create a b: "a b" includes invalid characters for a local volume name/, JSON.stringify({ Name: 'a b', DriverOpts: { foo: 'x' } }), { 'Content-Type': 'application/json' });
+    assert.equal((await d.request('GET', '/volumes/fid-vol')).status, 404);
+  });
+
+  test('volume create through the docker CLI: the same words', { skip: skipWithoutDocker() }, async () => {
+    const r = await d.docker(['volume', 'create', '--opt', 'foo=x', 'fid-vol']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error response from daemon: create fid-vol: invalid option: "foo"/);
+  });
+
   test('a JSON body must say application/json (CheckForJSON)', async () => {
     const body = JSON.stringify({ Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
     await answer('POST', '/containers/create', 400, "unsupported Content-Type header (text/plain): must be 'application/json'", body, { 'Content-Type': 'text/plain' });
