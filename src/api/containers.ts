@@ -89,12 +89,14 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
 
   r.get('/containers/:id/logs', async (ctx) => {
     const res = need(ctx);
-    const c = cs.lookup(ctx.params.id);
     const q = ctx.query;
     const stdout = boolParam(q, 'stdout');
     const stderr = boolParam(q, 'stderr');
+    // In dockerd's order: the streams (the router), then the container, its state and its log driver (the daemon).
     if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
-    if (c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
+    const c = cs.lookup(ctx.params.id);
+    if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError('can not get logs from container which is dead or marked for removal');
+    if (c.HostConfig.LogConfig?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
     const tail = tailLines(q.get('tail'));
     const since = unixNs('since', q.get('since'));
     const until = unixNs('until', q.get('until'));

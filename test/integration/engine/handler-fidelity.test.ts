@@ -130,6 +130,16 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
     assert.match(last.text, /two/);
   });
 
+  test('logs: the streams are checked before the container; a log driver that cannot be read is 501', async () => {
+    await answer('GET', '/containers/no-such-one/logs', 400, 'Bad parameters: you must choose at least one stream');
+    const quiet = await createContainer(d, { Cmd: ['true'], HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'none' } } });
+    try {
+      await answer('GET', `/containers/${quiet}/logs?stdout=1`, 501, 'configured logging driver does not support reading');
+    } finally {
+      await remove(d, quiet);
+    }
+  });
+
   test('kill: the signal is checked first, and every error says "cannot kill container: <name>:"', async () => {
     await answer('POST', '/containers/fid-running/kill?signal=SIGFOO', 400, 'cannot kill container: fid-running: Invalid signal: SIGFOO');
     await answer('POST', '/containers/fid-running/kill?signal=0', 400, 'cannot kill container: fid-running: Invalid signal: 0');
