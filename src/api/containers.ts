@@ -181,6 +181,12 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/:id/start', async (ctx) => {
+    // dockerd refuses a start body (a HostConfig, as clients before API 1.24 sent) rather than ignore it; it lets
+    // through what cannot be one: none, or up to 7 bytes (`{}`, `null`). A chunked body has no length: refused too.
+    const length = ctx.req.headers['content-length'];
+    if ((length !== undefined && Number(length) > 7) || (length === undefined && ctx.req.headers['transfer-encoding'] !== undefined)) {
+      throw new InvalidParameterError('starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24');
+    }
     const checkpoint = ctx.query.get('checkpoint');
     if (checkpoint) await checkpointService(engine).start(ctx.params.id, checkpoint, ctx.query.get('checkpoint-dir'));
     else await cs.start(ctx.params.id);

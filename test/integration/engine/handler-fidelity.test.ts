@@ -140,6 +140,18 @@ describe('handlers decode requests as dockerd\'s do', { skip: skipUnlessRoot() }
     }
   });
 
+  test('start with a HostConfig body is refused, not started with the body ignored', async () => {
+    const id = await createContainer(d, { Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
+    try {
+      await answer('POST', `/containers/${id}/start`, 400, 'starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24',
+        JSON.stringify({ Binds: ['/tmp:/host-tmp'] }), { 'Content-Type': 'application/json' });
+      assert.equal((await d.request('GET', `/containers/${id}/json`)).json<{ State: { StartedAt: string } }>().State.StartedAt, '0001-01-01T00:00:00Z');
+      await answer('POST', `/containers/${id}/start`, 204, undefined, '{}', { 'Content-Type': 'application/json' });
+    } finally {
+      await remove(d, id);
+    }
+  });
+
   test('kill: the signal is checked first, and every error says "cannot kill container: <name>:"', async () => {
     await answer('POST', '/containers/fid-running/kill?signal=SIGFOO', 400, 'cannot kill container: fid-running: Invalid signal: SIGFOO');
     await answer('POST', '/containers/fid-running/kill?signal=0', 400, 'cannot kill container: fid-running: Invalid signal: 0');
