@@ -33,17 +33,23 @@ import { boolParam, intParam, need, sendJson } from './context.js';
 import type { Router } from './router.js';
 import { JsonMessageStream, requestBody } from './stream.js';
 
+/** What dockerd's build route says before the decoder's own error, per JSON parameter. */
+const JSON_PARAM_ERRORS: Record<string, string> = {
+  buildargs: 'error reading build args', labels: 'error reading labels', cachefrom: 'error reading cache-from', ulimits: 'error reading ulimit settings',
+};
+
 function jsonParam<T>(q: URLSearchParams, name: string, fallback: T, check: (v: unknown) => boolean): T {
   const raw = q.get(name);
   if (raw === null || raw === '') return fallback;
+  const what = JSON_PARAM_ERRORS[name] ?? `invalid ${name} parameter`;
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch (e) {
-    throw new InvalidParameterError(`invalid ${name} parameter: ${errorMessage(e)}`);
+    throw new InvalidParameterError(`${what}: ${errorMessage(e)}`);
   }
   if (v === null) return fallback;
-  if (!check(v)) throw new InvalidParameterError(`invalid ${name} parameter: ${raw}`);
+  if (!check(v)) throw new InvalidParameterError(`${what}: ${raw}`);
   return v as T;
 }
 
@@ -69,7 +75,7 @@ export function buildParams(q: URLSearchParams, registryConfig?: string): BuildP
   const labels = jsonParam<Record<string, unknown>>(q, 'labels', {}, isObject);
   const buildArgs = jsonParam<Record<string, unknown>>(q, 'buildargs', {}, isObject);
   for (const [k, v] of Object.entries(buildArgs)) {
-    if (v !== null && typeof v !== 'string') throw new InvalidParameterError(`invalid buildargs parameter: the value of ${k} is not a string`);
+    if (v !== null && typeof v !== 'string') throw new InvalidParameterError(`error reading build args: the value of ${k} is not a string`);
   }
   return {
     dockerfile: q.get('dockerfile') || 'Dockerfile',
@@ -80,7 +86,8 @@ export function buildParams(q: URLSearchParams, registryConfig?: string): BuildP
     pull: boolParam(q, 'pull'),
     target: q.get('target') ?? '',
     quiet: boolParam(q, 'q'),
-    rm: boolParam(q, 'rm', true) || boolParam(q, 'forcerm'),
+    // dockerd: forcerm wins, then an absent or empty rm is true.
+    rm: boolParam(q, 'forcerm') || (q.get('rm') ?? '') === '' || boolParam(q, 'rm'),
     networkMode: q.get('networkmode') ?? '',
     platform: q.get('platform') ?? '',
     remote: q.get('remote') ?? '',
@@ -90,11 +97,17 @@ export function buildParams(q: URLSearchParams, registryConfig?: string): BuildP
     squash: boolParam(q, 'squash'),
     cgroupParent: q.get('cgroupparent') ?? '',
     isolation: q.get('isolation') ?? '',
-    version: q.get('version') ?? '',
+    version: builderVersion(q.get('version') ?? ''),
     outputs: q.get('outputs') ?? '',
     resources,
     authConfigs: decodeRegistryConfig(registryConfig),
   };
+}
+
+/** `version`: dockerd knows 1 (classic) and 2 (BuildKit); anything else is refused before the context is read. */
+function builderVersion(v: string): string {
+  if (v !== '' && v !== '1' && v !== '2') throw new InvalidParameterError(`invalid version ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** `X-Registry-Config`: base64url JSON of `{registry: authconfig}` (the CLI sends `e30=`, `{}`). */

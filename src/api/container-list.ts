@@ -7,7 +7,7 @@
 import type { Engine } from '../engine/engine.js';
 import { filterContainers, linkNamesByChild, parseFilters, summaryView, type Filters } from '../engine/container-views.js';
 import { containerLayerSizes } from '../engine/container-size.js';
-import { boolParam, COMMON_HEADERS, intParam, need, type RequestContext } from './context.js';
+import { atoiParam, boolParam, COMMON_HEADERS, need, type RequestContext } from './context.js';
 import { encodeJsonArray } from './json-array.js';
 import { SharedReplies } from './shared-replies.js';
 
@@ -57,7 +57,7 @@ export function listContainersHandler(engine: Engine): (ctx: RequestContext) => 
     // Malformed parameters fail this request alone, before it joins a batch.
     const q: ListQuery = {
       all: boolParam(ctx.query, 'all'),
-      limit: intParam(ctx.query, 'limit') ?? -1,
+      limit: atoiParam(ctx.query, 'limit') ?? -1,
       filters: parseFilters(ctx.query.get('filters')),
       // The berth CLI asks for brief rows for its default table: `ps -a` of 1000 containers is then a third as big.
       brief: boolParam(ctx.query, 'brief'),

@@ -5,14 +5,15 @@
 import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
+import { BerthError, ConflictError, InvalidParameterError, NotFoundError, NotImplementedError, errorKind, errorMessage } from '../errors.js';
+import { killSignal } from '../engine/signals.js';
 import type { Engine } from '../engine/engine.js';
 import { inspectView, parseFilters } from '../engine/container-views.js';
 import { listContainersHandler } from './container-list.js';
 import { topProcesses } from '../engine/top.js';
 import { containerLayerSizes } from '../engine/container-size.js';
 import {
-  boolParam, COMMON_HEADERS, intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, type RequestContext,
+  atoiParam, boolParam, COMMON_HEADERS, need, readJson, resizeParams, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
 import type { Router } from './router.js';
 import { frame, requestBody } from './stream.js';
@@ -25,11 +26,33 @@ import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
 
 /** Docker timestamps in query strings: unix seconds with an optional fraction → ns. */
-function unixNs(v: string | null): bigint | undefined {
+/**
+ * A logs `since`/`until` as dockerd reads it (seconds, optionally a
+ * fraction: `1700000000.5`), in nanoseconds; refused with dockerd's words
+ * (Go's strconv error) before the stream starts, when a status can still say so.
+ */
+function unixNs(param: 'since' | 'until', v: string | null): bigint | undefined {
   if (!v || v === '0') return undefined;
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
-  if (!m) throw new InvalidParameterError(`invalid timestamp: ${v}`);
-  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+  const dot = v.indexOf('.');
+  const [sec, frac] = dot < 0 ? [v, undefined] : [v.slice(0, dot), v.slice(dot + 1)];
+  for (const part of frac === undefined ? [sec] : [sec, frac]) {
+    if (!/^[+-]?\d+$/.test(part)) throw new InvalidParameterError(`invalid value for ${JSON.stringify(param)}: strconv.ParseInt: parsing ${JSON.stringify(part)}: invalid syntax`);
+  }
+  // More than nine fraction digits are truncated, as dockerd's ParseTimestamps scales them.
+  const ns = frac === undefined ? 0n : BigInt(frac.replace(/^[+-]/, '').padEnd(9, '0').slice(0, 9)) * (frac.startsWith('-') ? -1n : 1n);
+  return BigInt(sec) * 1_000_000_000n + ns;
+}
+
+/** Stop's and restart's `t`: Go's Atoi (dockerd answers 400 for stop, 500 for restart; both 400 here). */
+function stopTimeout(q: URLSearchParams): number | undefined {
+  return atoiParam(q, 't');
+}
+
+/** dockerd's tail: a number of lines; anything else (`all`, text, a negative number) is every line. */
+function tailLines(v: string | null): number | undefined {
+  if (v === null || !/^[+-]?\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return n < 0 ? undefined : n;
 }
 
 export function registerContainerRoutes(r: Router, engine: Engine): void {
@@ -66,15 +89,17 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
 
   r.get('/containers/:id/logs', async (ctx) => {
     const res = need(ctx);
-    const c = cs.lookup(ctx.params.id);
     const q = ctx.query;
     const stdout = boolParam(q, 'stdout');
     const stderr = boolParam(q, 'stderr');
+    // In dockerd's order: the streams (the router), then the container, its state and its log driver (the daemon).
     if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
-    if (c.HostConfig.LogConfig?.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
-    const tailRaw = q.get('tail');
-    const tail = !tailRaw || tailRaw === 'all' ? undefined : Number(tailRaw);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid tail: ${tailRaw}`);
+    const c = cs.lookup(ctx.params.id);
+    if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError('can not get logs from container which is dead or marked for removal');
+    if (c.HostConfig.LogConfig?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
+    const tail = tailLines(q.get('tail'));
+    const since = unixNs('since', q.get('since'));
+    const until = unixNs('until', q.get('until'));
     const follow = boolParam(q, 'follow');
     const timestamps = boolParam(q, 'timestamps');
     const tty = !!c.Config.Tty;
@@ -94,7 +119,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     }
     try {
       for await (const e of readLogs(logPath, {
-        follow, tail, since: unixNs(q.get('since')), until: unixNs(q.get('until')), stdout, stderr, signal: ac.signal,
+        follow, tail, since, until, stdout, stderr, signal: ac.signal,
         isDone: () => { const cur = cs.store.get(c.Id); return !cur || (!cur.State.Running && !cur.State.Restarting); },
       })) {
         const payload = timestamps ? Buffer.concat([Buffer.from(e.time + ' '), e.line]) : e.line;
@@ -150,13 +175,18 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/:id/resize', async (ctx) => {
-    const h = intParam(ctx.query, 'h') ?? 0;
-    const w = intParam(ctx.query, 'w') ?? 0;
+    const { h, w } = resizeParams(ctx.query);
     await cs.resize(ctx.params.id, h, w);
     sendNoContent(need(ctx), 200);
   });
 
   r.post('/containers/:id/start', async (ctx) => {
+    // dockerd refuses a start body (a HostConfig, as clients before API 1.24 sent) rather than ignore it; it lets
+    // through what cannot be one: none, or up to 7 bytes (`{}`, `null`). A chunked body has no length: refused too.
+    const length = ctx.req.headers['content-length'];
+    if ((length !== undefined && Number(length) > 7) || (length === undefined && ctx.req.headers['transfer-encoding'] !== undefined)) {
+      throw new InvalidParameterError('starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24');
+    }
     const checkpoint = ctx.query.get('checkpoint');
     if (checkpoint) await checkpointService(engine).start(ctx.params.id, checkpoint, ctx.query.get('checkpoint-dir'));
     else await cs.start(ctx.params.id);
@@ -164,17 +194,25 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   });
 
   r.post('/containers/:id/stop', async (ctx) => {
-    await cs.stop(ctx.params.id, intParam(ctx.query, 't'), ctx.query.get('signal') || undefined);
+    await cs.stop(ctx.params.id, stopTimeout(ctx.query), ctx.query.get('signal') || undefined);
     sendNoContent(need(ctx));
   });
 
   r.post('/containers/:id/restart', async (ctx) => {
-    await cs.restart(ctx.params.id, intParam(ctx.query, 't'), ctx.query.get('signal') || undefined);
+    await cs.restart(ctx.params.id, stopTimeout(ctx.query), ctx.query.get('signal') || undefined);
     sendNoContent(need(ctx));
   });
 
   r.post('/containers/:id/kill', async (ctx) => {
-    await cs.kill(ctx.params.id, ctx.query.get('signal') || 'SIGKILL');
+    const name = ctx.params.id;
+    try {
+      // As dockerd: the signal is checked before the container is looked up.
+      const raw = ctx.query.get('signal') ?? '';
+      await cs.kill(name, raw ? killSignal(raw) : 'SIGKILL');
+    } catch (e) {
+      // dockerd's router wraps every kill error so; the kind (status) stays the cause's.
+      throw new BerthError(errorKind(e), `cannot kill container: ${name}: ${errorMessage(e)}`, { cause: e });
+    }
     sendNoContent(need(ctx));
   });
 
@@ -215,7 +253,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
   const statHeader = (s: object) => Buffer.from(JSON.stringify(s)).toString('base64');
   const archivePath = (ctx: RequestContext) => {
     const p = ctx.query.get('path');
-    if (!p) throw new InvalidParameterError('path parameter is required');
+    if (!p) throw new InvalidParameterError('bad parameter: path cannot be empty');
     return p;
   };
 

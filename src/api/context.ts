@@ -68,15 +68,74 @@ export function sendNoContent(res: ServerResponse, status = 204): void {
  * or `null` body is `{}`, a body of the wrong shape a 400 in Docker's words.
  */
 export async function readJson<T = Record<string, any>>(req: IncomingMessage, name?: BodyName): Promise<T> {
+  // dockerd's ReadJSON/CheckForJSON guard every body the spec describes but /auth's.
+  if (name && name !== 'Auth') checkForJson(req);
   return parseBody<T>(await readBodyText(req), name);
 }
 
-/** Docker's boolean query values: 1/true/True → true; 0/false/"" → false. */
+/**
+ * dockerd's CheckForJSON: a request with a body must say it is
+ * `application/json` (parameters such as a charset are fine). `curl -d`'s
+ * default form type is refused with its words, before the body is read.
+ */
+export function checkForJson(req: IncomingMessage): void {
+  const ct = req.headers['content-type'] ?? '';
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (ct === '' && !hasBody) return;
+  const mediaType = ct.split(';')[0].trim().toLowerCase();
+  // Go's mime.ParseMediaType errors, for the two malformed headers a client can send.
+  if (mediaType === '') throw new InvalidParameterError(`malformed Content-Type header (${ct}): mime: no media type`);
+  if (!mediaType.includes('/')) throw new InvalidParameterError(`malformed Content-Type header (${ct}): mime: expected slash after first token`);
+  if (mediaType !== 'application/json') throw new InvalidParameterError(`unsupported Content-Type header (${ct}): must be 'application/json'`);
+}
+
+/**
+ * dockerd's BoolValue: the value trimmed and lower-cased; "", 0, no, false
+ * and none are false, anything else (1, true, yes, …) true. Absent: `dflt`.
+ */
 export function boolParam(q: URLSearchParams, name: string, dflt = false): boolean {
   const v = q.get(name);
   if (v === null) return dflt;
-  const l = v.toLowerCase();
-  return !(l === '' || l === '0' || l === 'false' || l === 'no');
+  const l = v.trim().toLowerCase();
+  return !(l === '' || l === '0' || l === 'false' || l === 'no' || l === 'none');
+}
+
+/**
+ * dockerd's Uint32Value: a decimal uint32, else Go's strconv errors
+ * ("invalid syntax" for empty, signed or non-numeric text, "value out of
+ * range" for negative or too large numbers).
+ */
+export function uint32Param(q: URLSearchParams, name: string): { value: number } | { error: string } {
+  const raw = q.get(name) ?? '';
+  const negative = raw.startsWith('-');
+  const digits = negative ? raw.slice(1) : raw;
+  if (!/^\d+$/.test(digits)) return { error: 'invalid syntax' };
+  const n = Number(digits);
+  if (negative || n > 0xffff_ffff) return { error: 'value out of range' };
+  return { value: n };
+}
+
+/**
+ * An integer parameter dockerd reads with Go's strconv.Atoi, refused in its
+ * words (`strconv.Atoi: parsing "abc": invalid syntax`); absent or empty is
+ * undefined.
+ */
+export function atoiParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^[+-]?\d+$/.test(v)) throw new InvalidParameterError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new InvalidParameterError(`strconv.Atoi: parsing ${JSON.stringify(v)}: value out of range`);
+  return n;
+}
+
+/** A resize's `h` and `w` (container or exec), refused in dockerd's words. */
+export function resizeParams(q: URLSearchParams): { h: number; w: number } {
+  const h = uint32Param(q, 'h');
+  if ('error' in h) throw new InvalidParameterError(`invalid resize height ${JSON.stringify(q.get('h') ?? '')}: ${h.error}`);
+  const w = uint32Param(q, 'w');
+  if ('error' in w) throw new InvalidParameterError(`invalid resize width ${JSON.stringify(q.get('w') ?? '')}: ${w.error}`);
+  return { h: h.value, w: w.value };
 }
 
 export function intParam(q: URLSearchParams, name: string): number | undefined {

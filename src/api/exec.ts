@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
-import { intParam, need, readJson, sendJson, sendNoContent, versionAtLeast, COMMON_HEADERS, type RequestContext } from './context.js';
+import { need, resizeParams, readJson, sendJson, sendNoContent, versionAtLeast, COMMON_HEADERS, type RequestContext } from './context.js';
 import { parseBody } from './validate.js';
 import type { Router } from './router.js';
 import { pipeHijack, readHijackBody, sendUpgrade, type HijackOptions } from './hijack.js';
@@ -87,7 +87,8 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
   }, { hijack: true });
 
   r.post('/exec/:id/resize', async (ctx) => {
-    await engine.exec.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+    const { h, w } = resizeParams(ctx.query);
+    await engine.exec.resize(ctx.params.id, h, w);
     sendNoContent(need(ctx), 200);
   });
 

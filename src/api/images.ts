@@ -8,7 +8,7 @@ import { imageTree } from '../engine/image-tree.js';
 import { InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import type { Engine } from '../engine/engine.js';
-import { parseFilters } from '../engine/container-views.js';
+import { boolFilter, parseFilters } from '../engine/container-views.js';
 import { matchLabel } from '../engine/volumes.js';
 import { boolParam, COMMON_HEADERS, need, readJson, sendJson, sendNoContent, type RequestContext } from './context.js';
 import { pipeline } from 'node:stream/promises';
@@ -28,14 +28,12 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     const before = f.before?.[0] ? is.resolve(f.before[0]) : undefined;
     const since = f.since?.[0] ? is.resolve(f.since[0]) : undefined;
     const all = boolParam(ctx.query, 'all');
+    const dangling = f.dangling ? boolFilter(f, 'dangling', false) : undefined;
     const list = is.summaries().filter((s) => {
       const tags = s.RepoTags as string[];
       // Without all=1, intermediate images (untagged parents of other images, e.g. build steps) are hidden, as in Docker.
       if (!all && tags.length === 0 && is.store.children(s.Id as string).length > 0) return false;
-      if (f.dangling) {
-        const want = f.dangling.some((d) => d === 'true' || d === '1');
-        if (want !== (tags.length === 0)) return false;
-      }
+      if (dangling !== undefined && dangling !== (tags.length === 0)) return false;
       if (f.label && !f.label.every((l) => matchLabel(s.Labels as Record<string, string>, l))) return false;
       if (f.reference && !f.reference.some((p) => tags.some((t) => globMatch(p, t) || globMatch(p, t.replace(/:[^:/]+$/, ''))))) return false;
       if (before && !((s.Created as number) < Math.floor(Date.parse(before.config.created ?? '') / 1000))) return false;
@@ -109,8 +107,8 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
 
   const prune = async (ctx: RequestContext, dryRun: boolean) => {
     const f = parseFilters(ctx.query.get('filters'));
-    const dangling = f.dangling?.[0];
-    const all = dangling === 'false' || dangling === '0';
+    // dockerd: dangling images only unless dangling=false (GetBoolOrDefault, default true).
+    const all = !boolFilter(f, 'dangling', true);
     sendJson(need(ctx), 200, await is.prune(all, pruneFilters(f, ['dangling']), dryRun));
   };
   r.post('/images/prune', (ctx) => prune(ctx, false));
@@ -151,9 +149,10 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
   registerBuildRoutes(r, engine);
   r.post('/commit', async (ctx) => {
     const q = ctx.query;
-    const container = q.get('container');
-    if (!container) throw new InvalidParameterError('container is required');
     const body = await readJson(ctx.req, 'Commit');
+    const container = q.get('container');
+    // dockerd's GetContainer(""), after the body, as its postCommit orders them.
+    if (!container) throw new InvalidParameterError('invalid name or ID supplied: ""');
     const img = await engine.commit(container, {
       repo: q.get('repo') || undefined, tag: q.get('tag') || undefined, author: q.get('author') || undefined,
       comment: q.get('comment') || undefined, changes: q.getAll('changes').flatMap((c) => c.split('\n')).filter(Boolean),

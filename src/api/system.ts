@@ -95,6 +95,10 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     const now = Date.now() * 1e6;
     const since = eventTime(ctx.query.get('since'), now);
     const until = eventTime(ctx.query.get('until'), Infinity);
+    // dockerd refuses an empty window before it answers (an absent since never is after until).
+    if (ctx.query.get('since') && until < since) {
+      throw new InvalidParameterError(`\`since\` time (${ctx.query.get('since')}) cannot be after \`until\` time (${ctx.query.get('until')})`);
+    }
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
     res.flushHeaders();
     const send = (e: EngineEvent) => { if (eventMatches(e, f)) res.write(JSON.stringify(e) + '\n'); };

@@ -2,7 +2,7 @@
  * `/volumes/…` endpoints.
  */
 import type { Engine } from '../engine/engine.js';
-import { parseFilters } from '../engine/container-views.js';
+import { boolFilter, parseFilters } from '../engine/container-views.js';
 import { matchLabel, volumeView as view } from '../engine/volumes.js';
 import { boolParam, need, readJson, sendJson, sendNoContent, versionAtLeast } from './context.js';
 import type { Router } from './router.js';
@@ -23,14 +23,12 @@ export function registerVolumeRoutes(r: Router, engine: Engine): void {
   r.get('/volumes', async (ctx) => {
     const f = parseFilters(ctx.query.get('filters'));
     for (const k of Object.keys(f)) if (!['dangling', 'driver', 'label', 'name'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
+    const danglingOnly = f.dangling ? boolFilter(f, 'dangling', false) : undefined;
     const list = vs.list().filter((v) => {
       if (f.name && !f.name.some((n) => v.Name.includes(n))) return false;
       if (f.driver && !f.driver.includes(v.Driver)) return false;
       if (f.label && !f.label.every((l) => matchLabel(v.Labels, l))) return false;
-      if (f.dangling) {
-        const dangling = vs.users(v.Name).length === 0;
-        if (f.dangling.some((d) => (d === 'true' || d === '1') !== dangling)) return false;
-      }
+      if (danglingOnly !== undefined && danglingOnly !== (vs.users(v.Name).length === 0)) return false;
       return true;
     });
     sendJson(need(ctx), 200, { Volumes: list.map(view), Warnings: null });

@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
 import { cgroupParentPath } from '../runtime/cgroup-path.js';
 import { diffUpperDir } from '../image/layer-diff.js';
@@ -386,11 +386,22 @@ export class BuildService {
       try {
         // A client that left while the container was made: it never starts (a listener added to an
         // aborted signal never hears of it, and a kill before the start finds nothing to kill).
+        // Node hears of a closed connection only when its loop polls, and nothing since the last
+        // instruction's check may have: let it, or the container runs for a client long gone.
+        await setImmediate();
         if (spec.signal.aborted) return { containerId: id, exitCode: 137 };
-        await this.containers.start(id);
+        try {
+          // Given the signal, a start the client leaves during stops at its next step (seconds
+          // sooner than a start, a kill and a wait), so the container goes about when dockerd's does.
+          await this.containers.start(id, { signal: spec.signal });
+        } catch (e) {
+          if (spec.signal.aborted) return { containerId: id, exitCode: 137 };
+          throw e;
+        }
         if (spec.signal.aborted) onAbort();
         const { StatusCode } = await exited;
-        // conmon closes the attach socket right after the exit; don't wait forever for it.
+        // Output nobody reads is not waited for. conmon closes the attach socket right after the exit; don't wait forever for it.
+        if (spec.signal.aborted) return { containerId: id, exitCode: StatusCode || 137 };
         await Promise.race([ended, sleep(5000)]);
         if (spec.signal.aborted) return { containerId: id, exitCode: StatusCode || 137 };
         if (StatusCode !== 0) return { containerId: id, exitCode: StatusCode };

@@ -148,17 +148,47 @@ export function linkNamesByChild(all: readonly ContainerRecord[]): Map<string, s
 export type Filters = Record<string, string[]>;
 
 /** Parses Docker's `filters` query parameter (both `{"k":["v"]}` and the legacy `{"k":{"v":true}}`). */
+/**
+ * A `filters` query as dockerd's filters.FromJSON decodes it: either every
+ * value a set (`{"status":{"running":true}}`, whose keys are the values,
+ * true or not) or every value a list of strings (the legacy form). Anything
+ * else, malformed JSON included, is a bare "invalid filter"; `null` is none.
+ */
 export function parseFilters(raw: string | null | undefined): Filters {
   if (!raw) return {};
+  const invalid = () => new InvalidParameterError('invalid filter');
   let v: unknown;
-  try { v = JSON.parse(raw); } catch { throw new InvalidParameterError(`invalid filter '${raw}'`); }
-  const out: Filters = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    if (Array.isArray(val)) out[k] = val.map(String);
-    else if (val && typeof val === 'object') out[k] = Object.keys(val).filter((x) => (val as Record<string, unknown>)[x]);
-    else throw new InvalidParameterError(`invalid filter '${k}'`);
+  try { v = JSON.parse(raw); } catch { throw invalid(); }
+  if (v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid();
+  const entries = Object.entries(v as Record<string, unknown>);
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  // No prototype: a key named __proto__ is a filter like any other (and refused as unknown).
+  const out: Filters = Object.create(null) as Filters;
+  if (entries.every(([, x]) => x === null || (isObject(x) && Object.values(x).every((b) => typeof b === 'boolean')))) {
+    for (const [k, x] of entries) out[k] = x === null ? [] : Object.keys(x as Record<string, unknown>);
+    return out;
   }
-  return out;
+  if (entries.every(([, x]) => x === null || (Array.isArray(x) && x.every((s) => typeof s === 'string')))) {
+    for (const [k, x] of entries) out[k] = x === null ? [] : [...new Set(x as string[])];
+    return out;
+  }
+  throw invalid();
+}
+
+/**
+ * A yes/no filter (`dangling`) as dockerd's Args.GetBoolOrDefault reads it:
+ * absent is `dflt`; otherwise exactly one of 1/true or 0/false must be
+ * among the values, or it is "invalid filter 'dangling=[…]'".
+ */
+export function boolFilter(f: Filters, key: string, dflt: boolean): boolean {
+  const values = f[key];
+  if (values === undefined) return dflt;
+  if (values.length === 0) throw new InvalidParameterError(`invalid filter '${key}'`);
+  const isFalse = values.includes('0') || values.includes('false');
+  const isTrue = values.includes('1') || values.includes('true');
+  if (isFalse === isTrue) throw new InvalidParameterError(`invalid filter '${key}=[${values.join(' ')}]'`);
+  return isTrue;
 }
 
 /** Whether port key `80/tcp` matches a filter value `80`, `80/tcp` or `79-81/tcp`. */

@@ -253,9 +253,15 @@ export class ContainerService {
   // ---------------------------------------------------------------- start
 
   /** `restoreFrom`: a checkpoint's images (checkpoints.ts resolved and checked them) the processes come back from. */
-  start(nameOrId: string, o: { restoreFrom?: RestoreSource } = {}): Promise<void> {
+  /**
+   * `signal`: whoever asked for the start has gone (a build whose client
+   * left); the start stops at its next step and undoes what it did, as
+   * dockerd's builder drops a RUN container at once when its build is
+   * cancelled, instead of running it first.
+   */
+  start(nameOrId: string, o: { restoreFrom?: RestoreSource; signal?: AbortSignal } = {}): Promise<void> {
     const c = this.lookup(nameOrId);
-    return this.serial(c.Id, () => this.startLocked(c.Id, o.restoreFrom));
+    return this.serial(c.Id, () => this.startLocked(c.Id, o.restoreFrom, o.signal));
   }
 
   /**
@@ -352,7 +358,9 @@ export class ContainerService {
     }
   }
 
-  private async startLocked(id: string, restoreFrom?: RestoreSource): Promise<void> {
+  private async startLocked(id: string, restoreFrom?: RestoreSource, signal?: AbortSignal): Promise<void> {
+    const cancelled = () => { if (signal?.aborted) throw new SystemError('the start was cancelled'); };
+    cancelled();
     const c = this.store.get(id);
     if (!c) throw new NotFoundError(`No such container: ${id}`);
     if (c.State.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
@@ -369,6 +377,7 @@ export class ContainerService {
       const rootfs = await this.rootfsMount(c);
       trace.step('mount');
       undo.push(() => unmount(rootfs));
+      cancelled();
       await this.populateVolumes(c, rootfs);
       const idMap = this.idMapOf(c);
       const userns = idMap ? await this.containerUserns(c, idMap) : undefined;
@@ -376,6 +385,7 @@ export class ContainerService {
       const net = await this.networks.setUp(c, { userns: userns?.path });
       undo.push(() => this.networks.tearDown(c));
       trace.step('network');
+      cancelled();
       const etc = await writeEtcFiles(cdir, {
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
       });
@@ -435,6 +445,7 @@ export class ContainerService {
       // State left by a run whose exit berthd never handled (crash) would make `create` fail.
       if (runtime.hasState(c.Id)) await runtime.delete(c.Id, true).catch(() => undefined);
       trace.step('bundle');
+      cancelled();
       const logType = hc.LogConfig?.Type;
       const created = await createContainer({
         id: c.Id, name: c.Name, bundleDir, runtime, exitDir: this.paths.exitDir,
@@ -749,15 +760,15 @@ export class ContainerService {
     return true;
   }
 
-  kill(nameOrId: string, signal = 'SIGKILL'): Promise<void> {
+  kill(nameOrId: string, signal: string | number = 'SIGKILL'): Promise<void> {
     const c = this.lookup(nameOrId);
     const sig = signalNumber(signal);
     // In the queue: a kill must come after a start under way, whose exit handling it would race.
     // A stop waiting out its grace period does not hold the queue (stop), so it never waits for one.
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
-      // dockerd 28's words (its router wraps the daemon's errNotRunning).
-      if (!cur.State.Running) throw new ConflictError(`cannot kill container: ${nameOrId}: container ${c.Id} is not running`);
+      // dockerd's errNotRunning (its router adds "cannot kill container: <name>: ", as api/containers.ts does).
+      if (!cur.State.Running) throw new ConflictError(`container ${c.Id} is not running`);
       cur.ManualStop = true;
       this.store.save(cur);
       await this.signal(cur, sig, sig === 9);

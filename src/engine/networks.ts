@@ -179,8 +179,10 @@ export class NetworkService {
       if (!['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
     }
     for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new InvalidParameterError(`invalid filter: 'type'='${t}'`);
+    // dockerd's network filter: one value, exactly 1/true or 0/false (no other case).
+    if ((f.dangling ?? []).length > 1) throw new InvalidParameterError('got more than one value for filter key "dangling"');
     const dangling = (f.dangling ?? []).map((v) => {
-      if (!['true', '1', 'false', '0'].includes(v.toLowerCase())) throw new InvalidParameterError(`invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`);
+      if (!['true', '1', 'false', '0'].includes(v)) throw new InvalidParameterError(`invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`);
       return v === 'true' || v === '1';
     });
     return this.store.all().filter((n) => {

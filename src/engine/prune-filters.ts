@@ -25,7 +25,8 @@ export function filterTime(value: string, nowMs: number = Date.now()): number {
     try { return nowMs - parseGoDuration(value) / 1e6; } catch { /* not a duration: try a date */ }
   }
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new InvalidParameterError(`invalid filter 'until=${value}': not a timestamp or duration`);
+  // dockerd's GetTimestamp words (for a value with a '-', Go's date parser says its own).
+  if (Number.isNaN(t)) throw new InvalidParameterError(`failed to parse value as time or duration: ${JSON.stringify(value)}`);
   return t;
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, rm, readdir, stat } from 'node:fs/promises';
-import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidParameterError, NotFoundError, NotImplementedError } from '../errors.js';
 import type { DataPaths } from '../store/paths.js';
 import type { VolumeRecord, VolumeStore } from '../store/volume-store.js';
 import type { ContainerStore } from '../store/container-store.js';
@@ -39,6 +39,9 @@ export interface VolumeCreateRequest {
   Labels?: Record<string, string>;
 }
 
+/** The options dockerd's local volume driver knows (type, o and device mount a filesystem; size sets a quota). */
+const LOCAL_DRIVER_OPTS = new Set(['type', 'o', 'device', 'size']);
+
 export class VolumeService {
   constructor(
     private readonly store: VolumeStore,
@@ -69,11 +72,14 @@ export class VolumeService {
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw unknownVolumeDriver(name, driver);
     const opts = req.DriverOpts ?? {};
-    if (Object.keys(opts).length > 0) {
-      throw new InvalidParameterError(`volume options are not supported yet by berth's local driver: ${Object.keys(opts).join(', ')}`);
-    }
     if (!nameRe.test(name)) {
       throw new InvalidParameterError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+    }
+    // The name first, then the options, as dockerd's local driver checks them; one it does not know is a typo, in its words.
+    const unknown = Object.keys(opts).find((k) => !LOCAL_DRIVER_OPTS.has(k));
+    if (unknown !== undefined) throw new InvalidParameterError(`create ${name}: invalid option: ${JSON.stringify(unknown)}`);
+    if (Object.keys(opts).length > 0) {
+      throw new NotImplementedError(`create ${name}: volume options (${Object.keys(opts).sort().join(', ')}) are not supported yet by berth's local driver`);
     }
     const existing = this.store.get(name);
     if (existing) return existing;

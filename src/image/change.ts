@@ -67,7 +67,8 @@ export function applyChanges(defaults: ContainerDefaults, changes: string[]): Co
     const m = /^(\S+)\s*([\s\S]*)$/.exec(line)!;
     const instr = m[1].toUpperCase();
     const rest = m[2];
-    if (!ALLOWED.has(instr)) throw new InvalidParameterError(`${instr} is not a valid change command`);
+    // Named as written (dockerd's parser keeps the instruction's case): `run …` is "run is not …".
+    if (!ALLOWED.has(instr)) throw new InvalidParameterError(`${m[1]} is not a valid change command`);
     switch (instr) {
       case 'CMD': cfg.Cmd = jsonForm(rest) ?? ['/bin/sh', '-c', rest]; break;
       case 'ENTRYPOINT': cfg.Entrypoint = jsonForm(rest) ?? ['/bin/sh', '-c', rest]; break;

@@ -42,10 +42,35 @@ export function looksLikeId(s: string): boolean {
   return /^(sha256:)?[a-f0-9]{12,64}$/.test(s);
 }
 
+/**
+ * The repository part distribution's ParseNormalizedNamed checks for case:
+ * after the domain (a first component with `.` or `:`, `localhost`, or
+ * upper case), with Docker Hub's `library/` added to a one-component name,
+ * up to the first `:` (`Busybox:1` → `library/Busybox`).
+ */
+function normalizedRemote(s: string): string {
+  const slash = s.indexOf('/');
+  let domain = DEFAULT_DOMAIN;
+  let remote = s;
+  if (slash >= 0) {
+    const first = s.slice(0, slash);
+    if (first === 'localhost' || /[.:]/.test(first) || first !== first.toLowerCase()) {
+      domain = first === 'index.docker.io' ? DEFAULT_DOMAIN : first;
+      remote = s.slice(slash + 1);
+    }
+  }
+  if (domain === DEFAULT_DOMAIN && !remote.includes('/')) remote = `library/${remote}`;
+  const colon = remote.indexOf(':');
+  return colon >= 0 ? remote.slice(0, colon) : remote;
+}
+
 export function parseReference(input: string): Reference {
   const invalid = () => new InvalidParameterError(`invalid reference format: ${input}`);
   if (!input || input.length > 255 + 128 + 80) throw invalid();
   if (identifierRe.test(input)) throw new InvalidParameterError(`invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
+  // Before the grammar, as distribution's ParseNormalizedNamed does, and naming what it names.
+  const remote = normalizedRemote(input);
+  if (remote !== remote.toLowerCase()) throw new InvalidParameterError(`invalid reference format: repository name (${remote}) must be lowercase`);
   let rest = input;
   let digest: string | undefined;
   const at = rest.indexOf('@');

@@ -107,7 +107,7 @@ describe('broken Dockerfiles', { skip: skipUnlessRoot() || skipWithoutDocker() }
     const ctx = join(dir, 'opts');
     await writeContext(ctx, { Dockerfile: 'FROM busybox\n' });
     for (const [q, re] of [
-      [{ cachefrom: 'not json' }, /invalid cachefrom parameter/], [{ networkmode: 'container:x' }, /--network container:<name> is not supported for builds/],
+      [{ cachefrom: 'not json' }, /error reading cache-from/], [{ networkmode: 'container:x' }, /--network container:<name> is not supported for builds/],
       [{ platform: 'linux/s390x' }, /building for linux\/s390x is not supported/],
       [{ version: '2' }, /BuildKit/], [{ t: 'Bad:Tag:x' }, /invalid tag/],
     ] as const) {

@@ -17,6 +17,7 @@ test('until: a Go duration counts back from now; unix seconds and RFC 3339 are p
 test('filters: unknown keys and two untils are refused; extra keys pass', () => {
   assert.throws(() => pruneFilters({ colour: ['red'] }), /invalid filter 'colour'/);
   assert.throws(() => pruneFilters({ until: ['1h', '2h'] }), /more than one until/);
+  assert.throws(() => pruneFilters({ until: ['abc'] }), { message: 'failed to parse value as time or duration: "abc"' });
   assert.deepEqual(pruneFilters({ dangling: ['true'] }, ['dangling']), { until: undefined, label: [], notLabel: [] });
 });
 

@@ -25,6 +25,7 @@ test('WORKDIR, USER, EXPOSE, VOLUME, LABEL, STOPSIGNAL are applied', () => {
 
 test('instructions that are not changes are refused', () => {
   assert.throws(() => applyChanges({}, ['RUN echo x']), /RUN is not a valid change command/);
+  assert.throws(() => applyChanges({}, ['run echo x']), { message: 'run is not a valid change command' });
 });
 
 test('splitWords handles quotes and escapes', () => {

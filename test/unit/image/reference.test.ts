@@ -33,6 +33,18 @@ test('invalid references are refused with Docker\'s message', () => {
   assert.throws(() => parseReference(''), /invalid reference format/);
 });
 
+test('an upper-case name is refused naming the repository as distribution\'s ParseNormalizedNamed does', () => {
+  const lower = (remote: string) => ({ message: `invalid reference format: repository name (${remote}) must be lowercase` });
+  assert.throws(() => parseReference('Busybox'), lower('library/Busybox'));
+  assert.throws(() => parseReference('Busybox:1.36'), lower('library/Busybox'));
+  assert.throws(() => parseReference('Bad:Ref:x'), lower('library/Bad'));
+  assert.throws(() => parseReference('Bad/Repo'), lower('Repo'));
+  assert.throws(() => parseReference('user/App:1'), lower('user/App'));
+  assert.throws(() => parseReference('example.com/Foo:1'), lower('Foo'));
+  assert.throws(() => parseReference('docker.io/Foo'), lower('library/Foo'));
+  assert.throws(() => parseReference('localhost/Foo/bar'), lower('Foo/bar'));
+});
+
 test('hex strings look like image IDs', () => {
   assert.ok(looksLikeId('0123456789ab'));
   assert.ok(!looksLikeId('busybox'));
