@@ -23,6 +23,7 @@
 import { InvalidParameterError } from '../errors.js';
 import type { GrpcClientConnection } from './grpc-client.js';
 import { decode, encode } from './messages.js';
+import { traceAt } from '../trace.js';
 
 export const DIFFCOPY_METHOD = '/moby.filesync.v1.FileSync/DiffCopy';
 
@@ -115,6 +116,7 @@ function unixMode(goMode: number): number {
 
 /** Receives directory `dirName` of the client's session into `sink`. */
 export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sink: SyncSink): Promise<void> {
+  traceAt(`diffcopy ${req.dirName} begin`);
   const call = conn.call(DIFFCOPY_METHOD, metadata(req));
   const onAbort = () => call.cancel();
   req.signal?.addEventListener('abort', onAbort);
@@ -164,6 +166,7 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
         entries.push({ e: { ...base, kind: 'file', size: s.size }, id });
       }
     }
+    traceAt(`diffcopy ${req.dirName} walked ${entries.length}`);
     // The bytes. Small files are asked for ahead (a round trip per file would dominate a context of many
     // small files) and held until their turn, within AHEAD_FILES and AHEAD_BYTES; any other file is asked
     // for alone when its turn comes, so its bytes stream straight into the sink. Entries reach the sink in
@@ -234,11 +237,13 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
       await sink.entry(e, data());
       if (!ended) throw new InvalidParameterError(`filesync: ${JSON.stringify(e.path)} was not read to its end`);
     }
+    traceAt(`diffcopy ${req.dirName} received`);
     call.send(encode('Packet', { type: PACKET_FIN }));
     call.end();
     // The client answers FIN with FIN and ends the call; reading to the end lets the stream close.
     while (await next());
     await call.done;
+    traceAt(`diffcopy ${req.dirName} end`);
   } catch (e) {
     call.cancel();
     throw e;

@@ -38,6 +38,7 @@ import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 import { attachSource } from '../../buildkit/error-source.js';
 import { sessionCredentials } from '../../buildkit/session-auth.js';
+import { traceAt } from '../../trace.js';
 
 const MAX_DOCKERFILE_BYTES = 16 << 20;
 
@@ -212,6 +213,7 @@ export async function runDockerfileFrontend(
       throw err;
     }
     const prepared = prepResult.value;
+    traceAt('frontend context prepared');
     v.log(`transferring context: ${sent}B\n`);
     v.complete();
     try {
@@ -230,6 +232,7 @@ export async function runDockerfileFrontend(
         publishWarnings(progress, steps.warnings);
         throw e;
       }
+      traceAt('frontend steps done');
       steps.end();
       publishWarnings(progress, steps.warnings);
       const img = engine.images.store.get(result.imageId);
