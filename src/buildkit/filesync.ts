@@ -65,6 +65,13 @@ export interface SyncEntry {
 export interface SyncSink {
   /** One entry, in walk order; for a `file` of non-zero size, `data` yields exactly `size` bytes and must be read to its end. */
   entry(e: SyncEntry, data?: AsyncIterable<Buffer>): Promise<void>;
+  /**
+   * Every entry has arrived and passed its checks. Called before the call's
+   * closing handshake (FIN, FIN back, the status), so that what consumes
+   * the entries need not wait a round trip for it; `diffCopy` still fails
+   * if that handshake does.
+   */
+  received?(): Promise<void>;
 }
 
 export interface SyncRequest {
@@ -240,8 +247,12 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
     traceAt(`diffcopy ${req.dirName} received`);
     call.send(encode('Packet', { type: PACKET_FIN }));
     call.end();
+    await sink.received?.();
     // The client answers FIN with FIN and ends the call; reading to the end lets the stream close.
-    while (await next());
+    // Nothing else may come now: every file asked for is complete.
+    for (let p = await next(); p; p = await next()) {
+      if (p.type !== PACKET_FIN) throw new InvalidParameterError(`filesync: unexpected packet (type ${p.type}, id ${p.ID}) after the last file`);
+    }
     await call.done;
     traceAt(`diffcopy ${req.dirName} end`);
   } catch (e) {
