@@ -221,6 +221,7 @@ export async function runDockerfileFrontend(
     traceAt('frontend context prepared');
     v.log(`transferring context: ${sent}B\n`);
     v.complete();
+    let built = false;
     try {
       await rm(join(prepared.contextDir, hidden), { force: true });
       await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
@@ -241,9 +242,14 @@ export async function runDockerfileFrontend(
       steps.end();
       publishWarnings(progress, steps.warnings);
       const img = engine.images.store.get(result.imageId);
+      built = true;
       return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}'), steps: result.steps, finalStage: result.finalStage };
     } finally {
-      await engine.builds.dispose(prepared);
+      // A built image's answer does not wait for its context copy to be deleted (the client would wait on an
+      // rm -r for nothing; berthd's start empties tmp/ should it stop first). A failed build's copy is gone
+      // before its error is told.
+      const disposing = engine.builds.dispose(prepared);
+      if (built) disposing.catch(() => undefined); else await disposing;
     }
   } catch (e) {
     throw attachSource(e, filename, df.text);
