@@ -43,3 +43,13 @@ export function startTrace(what: string): Trace {
     },
   };
 }
+
+/**
+ * One point on a timeline: `trace at <what> @<unix ms>`, for flows that
+ * span several connections and calls (a build through buildx: the /grpc
+ * and /session hijacks, the gateway's calls, the context's DiffCopy, the
+ * Status stream), laid on one clock afterwards.
+ */
+export function traceAt(what: string): void {
+  if (TRACING) process.stderr.write(`trace at ${what} ${wallClock(performance.now())}\n`);
+}

@@ -7,11 +7,33 @@
  * Entries are written as the docker CLI writes a context tar: owned by
  * root, with the client's permission bits and modification times.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import tarStream from 'tar-stream';
 import { InvalidParameterError } from '../errors.js';
 import type { SyncEntry, SyncSink } from './filesync.js';
+
+/**
+ * Writes a file's bytes into its tar entry as they come, waiting on the
+ * entry's backpressure. (No stream.pipeline: its abort controller and
+ * wrapper streams per file cost more than the bytes of a small file.)
+ */
+async function writeFileEntry(pack: tarStream.Pack, header: Partial<tarStream.Header> & { name: string }, data: AsyncIterable<Buffer>): Promise<void> {
+  let settle!: (e?: Error | null) => void;
+  const written = new Promise<void>((res, rej) => { settle = (e) => (e ? rej(e) : res()); });
+  written.catch(() => undefined);
+  const entry = pack.entry(header, (e) => settle(e));
+  try {
+    for await (const chunk of data) {
+      if (!entry.write(chunk)) await Promise.race([once(entry, 'drain'), written]);
+    }
+    // tar-stream's entries are streamx writables: end() with no chunk (the typings want an argument).
+    entry.end(undefined);
+  } catch (e) {
+    entry.destroy(e as Error);
+    throw e;
+  }
+  await written;
+}
 
 export function tarSink(pack: tarStream.Pack): SyncSink {
   return {
@@ -24,8 +46,7 @@ export function tarSink(pack: tarStream.Pack): SyncSink {
         default: header.type = 'file'; header.size = e.size;
       }
       if (header.type === 'file' && data) {
-        const entry = pack.entry(header);
-        await pipeline(Readable.from(data), entry as unknown as NodeJS.WritableStream);
+        await writeFileEntry(pack, header, data);
         return;
       }
       await new Promise<void>((res, rej) => { pack.entry(header, (err) => (err ? rej(err) : res())); });

@@ -23,6 +23,7 @@
 import { InvalidParameterError } from '../errors.js';
 import type { GrpcClientConnection } from './grpc-client.js';
 import { decode, encode } from './messages.js';
+import { traceAt } from '../trace.js';
 
 export const DIFFCOPY_METHOD = '/moby.filesync.v1.FileSync/DiffCopy';
 
@@ -64,6 +65,13 @@ export interface SyncEntry {
 export interface SyncSink {
   /** One entry, in walk order; for a `file` of non-zero size, `data` yields exactly `size` bytes and must be read to its end. */
   entry(e: SyncEntry, data?: AsyncIterable<Buffer>): Promise<void>;
+  /**
+   * Every entry has arrived and passed its checks. Called before the call's
+   * closing handshake (FIN, FIN back, the status), so that what consumes
+   * the entries need not wait a round trip for it; `diffCopy` still fails
+   * if that handshake does.
+   */
+  received?(): Promise<void>;
 }
 
 export interface SyncRequest {
@@ -115,6 +123,7 @@ function unixMode(goMode: number): number {
 
 /** Receives directory `dirName` of the client's session into `sink`. */
 export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sink: SyncSink): Promise<void> {
+  traceAt(`diffcopy ${req.dirName} begin`);
   const call = conn.call(DIFFCOPY_METHOD, metadata(req));
   const onAbort = () => call.cancel();
   req.signal?.addEventListener('abort', onAbort);
@@ -164,6 +173,7 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
         entries.push({ e: { ...base, kind: 'file', size: s.size }, id });
       }
     }
+    traceAt(`diffcopy ${req.dirName} walked ${entries.length}`);
     // The bytes. Small files are asked for ahead (a round trip per file would dominate a context of many
     // small files) and held until their turn, within AHEAD_FILES and AHEAD_BYTES; any other file is asked
     // for alone when its turn comes, so its bytes stream straight into the sink. Entries reach the sink in
@@ -234,11 +244,17 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
       await sink.entry(e, data());
       if (!ended) throw new InvalidParameterError(`filesync: ${JSON.stringify(e.path)} was not read to its end`);
     }
+    traceAt(`diffcopy ${req.dirName} received`);
     call.send(encode('Packet', { type: PACKET_FIN }));
     call.end();
+    await sink.received?.();
     // The client answers FIN with FIN and ends the call; reading to the end lets the stream close.
-    while (await next());
+    // Nothing else may come now: every file asked for is complete.
+    for (let p = await next(); p; p = await next()) {
+      if (p.type !== PACKET_FIN) throw new InvalidParameterError(`filesync: unexpected packet (type ${p.type}, id ${p.ID}) after the last file`);
+    }
     await call.done;
+    traceAt(`diffcopy ${req.dirName} end`);
   } catch (e) {
     call.cancel();
     throw e;

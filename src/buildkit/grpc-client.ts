@@ -25,6 +25,17 @@ export interface ClientCall {
   cancel(): void;
 }
 
+/**
+ * HTTP/2 receive windows of a session connection. The client sends the
+ * build context here (filesync DATA packets of 32 KiB); with HTTP/2's
+ * default 64 KiB windows it could send two packets and then wait a round
+ * trip for berthd's WINDOW_UPDATE, so a 1 MiB file took 16 round trips.
+ * What a stream holds unread stays bounded by these (the reader pauses
+ * the stream, and berthd stops crediting it).
+ */
+const STREAM_WINDOW_BYTES = 4 << 20;
+const CONNECTION_WINDOW_BYTES = 8 << 20;
+
 export class GrpcClientConnection {
   private readonly session: http2.ClientHttp2Session;
   readonly closed: Promise<void>;
@@ -34,9 +45,12 @@ export class GrpcClientConnection {
     this.session = http2.connect('http://buildkit-session', {
       createConnection: () => socket,
       maxSessionMemory: 64,
-      settings: { enablePush: false },
+      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
     });
     this.session.on('error', () => undefined);
+    // The connection's own window is not a SETTINGS value: it grows by a WINDOW_UPDATE, sent once the session is up.
+    const widen = () => { if (!this.session.destroyed) this.session.setLocalWindowSize(CONNECTION_WINDOW_BYTES); };
+    if (this.session.connecting) this.session.once('connect', widen); else widen();
     this.closed = new Promise((resolve) => {
       this.session.once('close', () => { if (!socket.destroyed) socket.destroy(); resolve(); });
       socket.once('close', () => { if (!this.session.destroyed) this.session.destroy(); });

@@ -36,23 +36,55 @@ export function frame(message: Uint8Array): Buffer {
  */
 export async function* readMessages(stream: Readable, maxBytes = MAX_MESSAGE_BYTES): AsyncGenerator<Buffer> {
   const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let buf: Buffer = Buffer.alloc(0);
+  // What has arrived and is not yet a message, as it came: a message spread over several HTTP/2
+  // frames (a 32 KiB filesync packet is three of 16 KiB) is copied once, when it is complete.
+  // (A read index rather than shift(): a client's tiny frames must not make each message cost its chunk count squared.)
+  let pending: Buffer[] = [];
+  let head = 0;
+  let pendingBytes = 0;
+  const take = (n: number): Buffer => {
+    pendingBytes -= n;
+    const first = pending[head];
+    if (first.length > n) { pending[head] = first.subarray(n); return first.subarray(0, n); }
+    if (first.length === n) { head++; return first; }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = pending[head];
+      const part = Math.min(c.length, n - off);
+      c.copy(out, off, 0, part);
+      off += part;
+      if (part === c.length) head++; else pending[head] = c.subarray(part);
+    }
+    return out;
+  };
+  /** The length of the message being read, once its 5-byte prefix is in. */
+  let need: number | undefined;
   let ended = false;
   try {
     for (;;) {
       const r = await chunks.next();
       if (r.done) { ended = true; break; }
-      buf = buf.length ? Buffer.concat([buf, r.value]) : r.value;
-      while (buf.length >= 5) {
-        if (buf[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
-        const len = buf.readUInt32BE(1);
-        if (len > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${len} bytes is over the limit of ${maxBytes}`);
-        if (buf.length < 5 + len) break;
-        yield buf.subarray(5, 5 + len);
-        buf = buf.subarray(5 + len);
+      if (r.value.length === 0) continue;
+      if (head === pending.length) { pending = []; head = 0; } else if (head > 1024) { pending = pending.slice(head); head = 0; }
+      pending.push(r.value);
+      pendingBytes += r.value.length;
+      for (;;) {
+        if (need === undefined) {
+          if (pendingBytes < 5) break;
+          const head = take(5);
+          if (head[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
+          const len = head.readUInt32BE(1);
+          if (len > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${len} bytes is over the limit of ${maxBytes}`);
+          need = len;
+        }
+        if (pendingBytes < need) break;
+        const message = need === 0 ? Buffer.alloc(0) : take(need);
+        need = undefined;
+        yield message;
       }
     }
-    if (buf.length) throw new InvalidParameterError('gRPC stream ended inside a message');
+    if (pendingBytes || need !== undefined) throw new InvalidParameterError('gRPC stream ended inside a message');
   } finally {
     if (!ended && !stream.destroyed) { stream.removeAllListeners('readable'); stream.resume(); }
   }

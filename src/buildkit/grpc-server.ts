@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { errorKind, errorMessage } from '../errors.js';
 import { GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
 import { encode } from './messages.js';
+import { TRACING, traceAt } from '../trace.js';
 
 export interface GrpcCall {
   path: string;
@@ -95,6 +96,7 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
 
 async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, signal: AbortSignal, o: ServeOptions): Promise<void> {
   const path = String(headers[':path'] ?? '');
+  if (TRACING) traceAt(`grpc ${path} begin`);
   let responded = false;
   const respond = () => {
     if (responded || stream.destroyed) return;
@@ -126,6 +128,7 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
       o.log(`berthd: grpc ${path}: ${(e as Error)?.stack ?? message}`);
     }
   }
+  if (TRACING) traceAt(`grpc ${path} end ${status}`);
   if (stream.destroyed) return;
   const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': String(status) };
   if (message) trailers['grpc-message'] = encodeGrpcMessage(message);

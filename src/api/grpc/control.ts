@@ -34,6 +34,7 @@ import { runDockerfileFrontend, type FrontendResult } from './dockerfile-fronten
 import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
 import { sourceDetails } from '../../buildkit/error-source.js';
 import type { BuildCacheRecord } from '../../engine/build-cache-usage.js';
+import { traceAt } from '../../trace.js';
 import { exportCaches, loadCacheImports, planCache, type CacheOptionsEntry, type CachePlan } from './build-cache-options.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
@@ -220,7 +221,7 @@ export class BuildkitControl {
       let unsubscribe = () => undefined as void;
       const onAbort = () => { unsubscribe(); resolve(); };
       unsubscribe = s.progress.subscribe((m) => {
-        if (m === null) { call.signal.removeEventListener('abort', onAbort); resolve(); return; }
+        if (m === null) { traceAt('status end'); call.signal.removeEventListener('abort', onAbort); resolve(); return; }
         call.send(m);
       });
       call.signal.addEventListener('abort', onAbort);
@@ -298,7 +299,9 @@ export class BuildkitControl {
         result = s.results.get(id);
         if (!result) throw new InvalidParameterError(id ? `no result ${JSON.stringify(id)} in build ${ref}` : 'the build returned no result');
       }
+      traceAt('solve export begin');
       const res = await this.export(s, result, exporters, r.Session, call.signal);
+      traceAt('solve export end');
       const cacheRes = await exportCaches(
         this.engine, cache, result.steps, result.finalStage, () => this.sessions.get(r.Session, SESSION_WAIT_MS, call.signal), s.progress, call.signal,
       );

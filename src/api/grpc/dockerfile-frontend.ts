@@ -38,6 +38,7 @@ import type { BuildProgress } from '../../buildkit/progress.js';
 import { StepVertexes, outputFor } from '../../buildkit/step-vertexes.js';
 import { attachSource } from '../../buildkit/error-source.js';
 import { sessionCredentials } from '../../buildkit/session-auth.js';
+import { traceAt } from '../../trace.js';
 
 const MAX_DOCKERFILE_BYTES = 16 << 20;
 
@@ -156,6 +157,10 @@ export async function runDockerfileFrontend(
   const { params, filename } = paramsFromFrontendOpts(opts);
 
   let v = progress.vertex(`[internal] load build definition from ${posix.basename(filename)}`);
+  // The context's .dockerignore is asked for alongside the Dockerfile (two calls on the session at once, one
+  // round trip rather than two); it is used only when the Dockerfile has no ignore file of its own.
+  const contextIgnore = fetchDockerignore(session, signal);
+  contextIgnore.catch(() => undefined);
   const df = await fetchDockerfile(session, filename, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
   // Errors past this point point at the client's Dockerfile (error-source.ts): buildx prints the lines above the message.
   try {
@@ -172,7 +177,7 @@ export async function runDockerfileFrontend(
     let ignoreText = df.ignore;
     if (!ignoreText) {
       v = progress.vertex('[internal] load .dockerignore');
-      ignoreText = await fetchDockerignore(session, signal).catch((e) => { v.complete(errorMessage(e)); throw e; });
+      ignoreText = await contextIgnore.catch((e) => { v.complete(errorMessage(e)); throw e; });
       v.log(`transferring context: ${ignoreText?.length ?? 0}B\n`);
       v.complete();
     }
@@ -189,18 +194,19 @@ export async function runDockerfileFrontend(
     // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
     pack.on('error', () => undefined);
     let sent = 0;
-    const sending = (async () => {
-      const sink = tarSink(pack);
-      await diffCopy(session.conn, { dirName: 'context', excludePatterns: excludes, signal }, {
-        entry: (e, data) => { sent += e.size; return sink.entry(e, data); },
-      });
-      const extra: [string, Buffer][] = [[hidden, df.text]];
-      if (df.ignore) extra.push([`${hidden}.dockerignore`, df.ignore]);
-      for (const [name, data] of extra) {
-        await new Promise<void>((res, rej) => { pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, data, (e) => (e ? rej(e) : res())); });
-      }
-      pack.finalize();
-    })();
+    const sink = tarSink(pack);
+    const sending = diffCopy(session.conn, { dirName: 'context', excludePatterns: excludes, signal }, {
+      entry: (e, data) => { sent += e.size; return sink.entry(e, data); },
+      // The tar ends as soon as the last file is in, so that its extraction finishes while the call closes.
+      received: async () => {
+        const extra: [string, Buffer][] = [[hidden, df.text]];
+        if (df.ignore) extra.push([`${hidden}.dockerignore`, df.ignore]);
+        for (const [name, data] of extra) {
+          await new Promise<void>((res, rej) => { pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, data, (e) => (e ? rej(e) : res())); });
+        }
+        pack.finalize();
+      },
+    });
     sending.catch((e: unknown) => pack.destroy(e as Error));
     const preparing = engine.builds.prepare(params, pack as unknown as Readable);
     const [sendResult, prepResult] = await Promise.allSettled([sending, preparing]);
@@ -212,8 +218,10 @@ export async function runDockerfileFrontend(
       throw err;
     }
     const prepared = prepResult.value;
+    traceAt('frontend context prepared');
     v.log(`transferring context: ${sent}B\n`);
     v.complete();
+    let built = false;
     try {
       await rm(join(prepared.contextDir, hidden), { force: true });
       await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
@@ -230,12 +238,18 @@ export async function runDockerfileFrontend(
         publishWarnings(progress, steps.warnings);
         throw e;
       }
+      traceAt('frontend steps done');
       steps.end();
       publishWarnings(progress, steps.warnings);
       const img = engine.images.store.get(result.imageId);
+      built = true;
       return { imageId: result.imageId, config: img?.configBytes ?? Buffer.from('{}'), steps: result.steps, finalStage: result.finalStage };
     } finally {
-      await engine.builds.dispose(prepared);
+      // A built image's answer does not wait for its context copy to be deleted (the client would wait on an
+      // rm -r for nothing; berthd's start empties tmp/ should it stop first). A failed build's copy is gone
+      // before its error is told.
+      const disposing = engine.builds.dispose(prepared);
+      if (built) disposing.catch(() => undefined); else await disposing;
     }
   } catch (e) {
     throw attachSource(e, filename, df.text);

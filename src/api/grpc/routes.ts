@@ -18,6 +18,7 @@ import type { Engine } from '../../engine/engine.js';
 import { checkSessionHeaders } from '../../buildkit/sessions.js';
 import type { RequestContext } from '../context.js';
 import type { Router } from '../router.js';
+import { traceAt } from '../../trace.js';
 import type { BuildkitEndpoints } from './buildkit-endpoints.js';
 
 function upgradeSocket(ctx: RequestContext): Duplex {
@@ -43,6 +44,7 @@ export function registerBuildkitRoutes(r: Router, engine: Engine, version: strin
 
   r.post('/grpc', async (ctx) => {
     const socket = upgradeSocket(ctx);
+    traceAt('/grpc hijacked');
     switchProtocols(socket);
     try {
       await (await load()).grpc(socket, ctx.head);
@@ -59,6 +61,7 @@ export function registerBuildkitRoutes(r: Router, engine: Engine, version: strin
       h['x-docker-expose-session-uuid']?.[0], h['x-docker-expose-session-name']?.[0],
       (h['x-docker-expose-session-grpc-method'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean),
     );
+    traceAt('/session hijacked');
     switchProtocols(socket);
     try {
       await (await load()).session(socket, ctx.head, checked);

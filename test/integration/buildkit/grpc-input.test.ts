@@ -18,7 +18,7 @@ import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.j
 import { importBusybox } from '../../helpers/busybox.js';
 import { decode, encode } from '../../../src/buildkit/messages.js';
 import { frame } from '../../../src/buildkit/grpc-frames.js';
-import { GO_DIR, grpcCallOn, solveDockerfile, upgradeH2c, type CallResult, type Entry } from './hand-made-client.js';
+import { GO_DIR, grpcCallOn, solveDockerfile, upgradeH2c, type CallResult, type Entry, type FinAnswer } from './hand-made-client.js';
 
 let d!: Daemon;
 
@@ -45,7 +45,7 @@ async function buildTmpDirs(): Promise<string[]> {
 const DOCKERFILE = Buffer.from('FROM busybox\nCOPY . /ctx/\n');
 
 /** Control.Solve with the dockerfile.v0 frontend against a fake session serving `context`. */
-const solveWith = (context: Entry[], ref: string): Promise<CallResult> => solveDockerfile(d.socket, ref, DOCKERFILE, context);
+const solveWith = (context: Entry[], ref: string, finAnswer?: FinAnswer): Promise<CallResult> => solveDockerfile(d.socket, ref, DOCKERFILE, context, undefined, finAnswer);
 
 describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
   test('an unknown method is UNIMPLEMENTED', async () => {
@@ -123,6 +123,23 @@ describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
     ['a hard link to nothing sent', [{ path: 'h', mode: 0o644, linkname: 'elsewhere' }], /hard link/],
     ['the same path twice', [{ path: 'x', mode: 0o644, content: Buffer.from('1') }, { path: 'x', mode: 0o644, content: Buffer.from('2') }], /sent twice/],
   ];
+  // berthd's extraction of the context goes on while the DiffCopy closes (the tar ends with the last file):
+  // a client that answers the FIN with anything but FIN still fails the build, which leaves nothing.
+  const badEnds: [string, FinAnswer, RegExp][] = [
+    ['an error in answer to the FIN', 'error', /failed to send context: lost the context/],
+    ['data in answer to the FIN', 'data', /unexpected packet \(type 2, id 0\) after the last file/],
+  ];
+  for (const [what, answer, re] of badEnds) {
+    test(`filesync: ${what} fails the build; berthd serves on and leaves nothing`, async () => {
+      const r = await solveWith([{ path: 'a.txt', mode: 0o644, content: Buffer.from('A\n') }], `badend${answer}`, answer);
+      assert.notEqual(r.status, '0');
+      assert.match(r.message, re);
+      await alive();
+      assert.deepEqual(await buildTmpDirs(), []);
+      assert.equal((await d.docker(['images', '-q', `fake:badend${answer}`])).stdout.trim(), '');
+    });
+  }
+
   let n = 0;
   for (const [what, entries, re] of bad) {
     test(`filesync: ${what} fails the build; berthd serves on and leaves nothing`, async () => {

@@ -71,6 +71,13 @@ const fin = () => encode('Packet', { type: 3 });
 /** A filesync entry; `size` may lie about `content`'s length. */
 export type Entry = { path: string; mode: number; content?: Buffer; size?: number; linkname?: string };
 
+/**
+ * How the fake session answers berthd's FIN on the context's DiffCopy:
+ * as fsutil does (FIN, status OK), or as a hostile client might once every
+ * file is in — an ERR packet, or a DATA packet nobody asked for.
+ */
+export type FinAnswer = 'fin' | 'error' | 'data';
+
 /** A secret's value by ID; undefined answers NOT_FOUND. */
 export type SecretSource = (id: string) => Buffer | undefined;
 
@@ -94,7 +101,9 @@ export interface FakeSshAgents {
  * buildkit's fsSyncProvider does (the walk, then each requested file), and
  * secrets when `secret` is given. Resolves with its closer.
  */
-export async function fakeSession(socketPath: string, id: string, dirs: Record<string, Entry[]>, secret?: SecretSource, ssh?: FakeSshAgents): Promise<() => void> {
+export async function fakeSession(
+  socketPath: string, id: string, dirs: Record<string, Entry[]>, secret?: SecretSource, ssh?: FakeSshAgents, finAnswer: FinAnswer = 'fin',
+): Promise<() => void> {
   const socket = await upgradeH2c(socketPath, '/session', {
     'X-Docker-Expose-Session-Uuid': id, 'X-Docker-Expose-Session-Name': 'test',
     'X-Docker-Expose-Session-Grpc-Method': [DIFF_COPY, ...(secret ? [GET_SECRET] : []), ...(ssh ? [CHECK_AGENT, FORWARD_AGENT] : [])],
@@ -147,6 +156,9 @@ export async function fakeSession(socketPath: string, id: string, dirs: Record<s
           if (e?.content) stream.write(frame(data(p.ID, e.content)));
           stream.write(frame(data(p.ID, Buffer.alloc(0))));
         } else if (p.type === 3) {
+          const hostile = dir === 'context' && entries.length ? finAnswer : 'fin';
+          if (hostile === 'error') stream.write(frame(encode('Packet', { type: 4, data: Buffer.from('lost the context') })));
+          if (hostile === 'data') stream.write(frame(data(0, Buffer.from('late bytes'))));
           stream.write(frame(fin()));
           stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
           stream.end();
@@ -163,10 +175,10 @@ export async function fakeSession(socketPath: string, id: string, dirs: Record<s
  * (if given) secrets.
  */
 export async function solveDockerfile(
-  socketPath: string, ref: string, dockerfile: Buffer, context: Entry[], secret?: SecretSource,
+  socketPath: string, ref: string, dockerfile: Buffer, context: Entry[], secret?: SecretSource, finAnswer?: FinAnswer,
 ): Promise<CallResult> {
   const session = `sess${ref}`;
-  const close = await fakeSession(socketPath, session, { dockerfile: [{ path: 'Dockerfile', mode: 0o644, content: dockerfile }], context }, secret);
+  const close = await fakeSession(socketPath, session, { dockerfile: [{ path: 'Dockerfile', mode: 0o644, content: dockerfile }], context }, secret, undefined, finAnswer);
   try {
     const req = encode('SolveRequest', {
       Ref: ref, Session: session, Frontend: 'dockerfile.v0', FrontendAttrs: { filename: 'Dockerfile' },
