@@ -1,0 +1,48 @@
+/**
+ * `berth context import NAME FILE|-`: a context from an archive `context
+ * export` wrote (berth's or the Docker CLI's), under a new name. The
+ * archive is checked whole before anything is stored (archive.ts); a
+ * refused one leaves the store as it was.
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { Command } from '../command.js';
+import { StatusError } from '../errors.js';
+import { storeOf } from './current.js';
+import { readContextArchive } from './archive.js';
+import { validateContextName } from './store.js';
+
+/** The file, opened before reading so a missing one says so as Docker does ("open FILE: no such file or directory"). */
+async function openSource(path: string): Promise<Readable> {
+  const stream = createReadStream(path);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+      reject(new StatusError(1, `open ${path}: ${why}`));
+    });
+  });
+  return stream;
+}
+
+export const contextImportCommand: Command = {
+  name: 'import', usage: 'CONTEXT FILE|-', short: 'Import a context from a tar file', args: { min: 2, max: 2 },
+  async run(ctx, f) {
+    const [name, source] = f.args;
+    validateContextName(name);
+    const store = storeOf(ctx);
+    if (store.exists(name)) throw new StatusError(1, `context "${name}" already exists`);
+    const input = source === '-' ? ctx.in : await openSource(source);
+    let parsed;
+    try {
+      parsed = await readContextArchive(input, name);
+    } finally {
+      if (source !== '-') input.destroy();
+    }
+    // Another import of the same name may have finished meanwhile.
+    if (store.exists(name)) throw new StatusError(1, `context "${name}" already exists`);
+    store.save(parsed.meta, parsed.tls);
+    ctx.out.write(`${name}\n`);
+    ctx.err.write(`Successfully imported context "${name}"\n`);
+  },
+};
