@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { CliContext } from '../context.js';
 import { StatusError } from '../errors.js';
 import { parseGoBool } from '../flags.js';
-import { parseHost } from '../host.js';
+import { clientTls, parseHost } from '../host.js';
 import { defaultContext } from './current.js';
 import { DEFAULT_CONTEXT, type ContextStore, type DockerEndpointMeta, type TlsMaterial } from './store.js';
 
@@ -44,9 +44,21 @@ export interface DockerEndpoint {
   tls: TlsMaterial;
 }
 
-/** Another context's endpoint with its TLS material (`from=NAME`, `--from`); "default" is the -H/DOCKER_HOST one, without files. */
+/** The "default" context's endpoint: -H/DOCKER_HOST, with the files the TLS flags or DOCKER_CERT_PATH name. */
+export function defaultEndpoint(ctx: CliContext): DockerEndpoint {
+  const t = clientTls(ctx.globals.tls ?? {}, ctx.env, ctx.configDir);
+  const tls: TlsMaterial = {};
+  if (t?.caFile) tls['ca.pem'] = readFileSync(t.caFile);
+  if (t?.certFile && t.keyFile) {
+    tls['cert.pem'] = readFileSync(t.certFile);
+    tls['key.pem'] = readFileSync(t.keyFile);
+  }
+  return { meta: { Host: defaultContext(ctx).Endpoints.docker?.Host ?? '', SkipTLSVerify: t ? !t.verify : false }, tls };
+}
+
+/** Another context's endpoint with its TLS material (`from=NAME`, `--from`). */
 export function endpointOfContext(ctx: CliContext, store: ContextStore, name: string): DockerEndpoint {
-  if (name === DEFAULT_CONTEXT) return { meta: { ...defaultContext(ctx).Endpoints.docker }, tls: {} };
+  if (name === DEFAULT_CONTEXT) return defaultEndpoint(ctx);
   const src = store.get(name);
   const tls: TlsMaterial = {};
   for (const [k, p] of Object.entries(store.tlsFiles(name))) tls[k as keyof TlsMaterial] = readFileSync(p);

@@ -9,8 +9,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { StatusError } from '../errors.js';
-import { clientTls } from '../host.js';
-import { defaultContext, storeOf } from './current.js';
+import { storeOf } from './current.js';
+import { defaultEndpoint } from './docker-endpoint.js';
 import { contextArchive } from './archive.js';
 import { DEFAULT_CONTEXT, validateContextName, type ContextMeta, type TlsMaterial } from './store.js';
 
@@ -25,13 +25,11 @@ export const contextExportCommand: Command = {
     const name = f.args[0];
     const dest = f.args[1] ?? `${name}.dockercontext`;
     let meta: ContextMeta;
-    const tls: TlsMaterial = {};
+    let tls: TlsMaterial = {};
     if (name === DEFAULT_CONTEXT) {
-      const d = defaultContext(ctx);
-      const t = clientTls(ctx.globals.tls ?? {}, ctx.env, ctx.configDir);
-      meta = { Name: name, Metadata: {}, Endpoints: { docker: { Host: d.Endpoints.docker?.Host ?? '', SkipTLSVerify: t ? !t.verify : false } } };
-      if (t?.caFile) tls['ca.pem'] = readFileSync(t.caFile);
-      if (t?.certFile && t.keyFile) { tls['cert.pem'] = readFileSync(t.certFile); tls['key.pem'] = readFileSync(t.keyFile); }
+      const endpoint = defaultEndpoint(ctx);
+      meta = { Name: name, Metadata: {}, Endpoints: { docker: endpoint.meta } };
+      tls = endpoint.tls;
     } else {
       validateContextName(name);
       const store = storeOf(ctx);

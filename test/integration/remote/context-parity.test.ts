@@ -51,7 +51,7 @@ async function same(args: string[], env: Record<string, string> = {}): Promise<v
   assert.equal(b.stderr, d.stderr, `${what}: stderr`);
 }
 
-test('context ls, show, use and rm print what the Docker CLI prints', { skip }, async () => {
+test('context ls, show, use, rm and create --from do what the Docker CLI does', { skip }, async () => {
   const made = await runCommand(dockerCliPath()!, ['context', 'create', 'remote-a', '--description', 'first remote', '--docker', 'host=tcp://10.1.2.3:2376'],
     { env: { ...CLEAN, DOCKER_CONFIG: config } });
   assert.equal(made.code, 0, made.stderr);
@@ -73,6 +73,24 @@ test('context ls, show, use and rm print what the Docker CLI prints', { skip }, 
   await same(['context', 'use', 'default'], { DOCKER_HOST: 'unix:///nowhere.sock' });
   await same(['context', 'use', 'x']);
   await same(['context', 'use', 'missing']);
+
+  // create --from (or from the current context) copies the context, description included, as Docker's does.
+  const inspected = async (name: string) => {
+    const r = await runCommand(dockerCliPath()!, ['context', 'inspect', name], { env: { ...CLEAN, DOCKER_CONFIG: config } });
+    assert.equal(r.code, 0, r.stderr);
+    const [c] = JSON.parse(r.stdout);
+    return { Metadata: c.Metadata, Endpoints: c.Endpoints, TLSMaterial: c.TLSMaterial };
+  };
+  for (const [name, args, env] of [
+    ['from', ['--from', 'remote-a'], {}], ['from-desc', ['--from', 'remote-a', '--description', 'new'], {}], ['current', [], { DOCKER_CONTEXT: 'remote-a' }],
+  ] as const) {
+    const opts = { cwd: config, env: { ...CLEAN, DOCKER_CONFIG: config, BERTH_NO_AUTOSTART: '1', ...env } };
+    const d = await runCommand(dockerCliPath()!, ['context', 'create', `d-${name}`, ...args], opts);
+    const b = await runCommand(process.execPath, [berthBin, 'context', 'create', `b-${name}`, ...args], opts);
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(await inspected(`b-${name}`), await inspected(`d-${name}`), name);
+  }
 
   await same(['context', 'rm', 'missing']);
   await same(['context', 'rm', 'default', 'missing']);
