@@ -171,7 +171,8 @@ export async function readContextArchive(source: AsyncIterable<Buffer | string |
       }
     }
   } catch (e) {
-    if (e instanceof StatusError) throw e;
+    // Errors of the input itself (a directory, an I/O error) are the caller's to word.
+    if (e instanceof StatusError || (e as NodeJS.ErrnoException).syscall) throw e;
     // tar-format's errors (a bad checksum, a truncated archive, an unknown entry type).
     refuse((e as Error).message);
   }

@@ -11,6 +11,7 @@ import type { Command } from '../command.js';
 import { StatusError } from '../errors.js';
 import { storeOf } from './current.js';
 import { defaultEndpoint } from './docker-endpoint.js';
+import { osErrorText } from './os-error.js';
 import { contextArchive } from './archive.js';
 import { DEFAULT_CONTEXT, validateContextName, type ContextMeta, type TlsMaterial } from './store.js';
 
@@ -48,7 +49,7 @@ export const contextExportCommand: Command = {
       const err = e as NodeJS.ErrnoException;
       // A partly written file is no export: remove it (never one that was there before: 'wx' refused that with EEXIST).
       if (err.code !== 'EEXIST') rmSync(dest, { force: true });
-      throw new StatusError(1, err.code === 'EEXIST' ? `open ${dest}: file exists` : `write ${dest}: ${err.message}`);
+      throw new StatusError(1, osErrorText(err.syscall === 'write' ? 'write' : 'open', dest, err));
     }
     ctx.err.write(`Written file "${dest}"\n`);
   },

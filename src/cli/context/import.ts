@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from '../command.js';
 import { StatusError } from '../errors.js';
 import { storeOf } from './current.js';
+import { osErrorText } from './os-error.js';
 import { readContextArchive } from './archive.js';
 import { validateContextName } from './store.js';
 
@@ -17,10 +18,7 @@ async function openSource(path: string): Promise<Readable> {
   const stream = createReadStream(path);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-      reject(new StatusError(1, `open ${path}: ${why}`));
-    });
+    stream.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, osErrorText('open', path, e))));
   });
   return stream;
 }
@@ -36,6 +34,10 @@ export const contextImportCommand: Command = {
     let parsed;
     try {
       parsed = await readContextArchive(input, name);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.syscall) throw new StatusError(1, osErrorText(err.syscall, source === '-' ? '/dev/stdin' : source, err));
+      throw e;
     } finally {
       if (source !== '-') input.destroy();
     }

@@ -99,4 +99,7 @@ test('context ls, show, use, rm and create --from do what the Docker CLI does', 
   await same(['context', 'update', 'missing', '--description', 'x']);
   await same(['context', 'export', 'missing', join(config, 'never.tar')]);
   await same(['context', 'import', 'default', join(config, 'never.tar')]);
+  await same(['context', 'import', 'from-dir', config]);
+  await same(['context', 'import', 'from-nothing', join(config, 'nothing.tar')]);
+  await same(['context', 'export', 'remote-a', join(config, 'no-such-dir', 'x.tar')]);
 });
