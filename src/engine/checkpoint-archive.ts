@@ -142,8 +142,14 @@ export class CheckpointArchive {
       const part = (p: string) => unpacked.blob(p, m.Files[p]);
       for (const p of Object.keys(m.Files)) part(p);
       const req = o.decodeCreate({ ...m.Container.Config, Image: m.Image.Id, HostConfig: m.Container.HostConfig });
+      // CRIU's images carry the uids and gids the process had as the
+      // checkpointing daemon saw them; a remapped container needs its
+      // rootfs and the restored process both shifted into the remap range,
+      // which CRIU 3.17 cannot be asked to do (and, failing `criu check`
+      // on kernels >= 6.13, could not be tested here). Refused before the
+      // image is loaded or a container made: nothing is left behind.
       if (containers.idMapOf({ HostConfig: req.HostConfig ?? {} })) {
-        throw new NotImplementedError('importing a checkpoint into a container with a remapped user namespace is not supported: import it with HostConfig.UsernsMode "host" on a daemon without --userns-remap');
+        throw new NotImplementedError('checkpoint import into a daemon with --userns-remap is not supported: CRIU would restore the process with the user and group IDs it was checkpointed with, not the remapped ones; import it into a daemon without --userns-remap');
       }
 
       // Only the container's image, and no tag of the importer's moved: else an archive could repoint e.g. `alpine:latest` at an image of its own.

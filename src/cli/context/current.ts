@@ -8,9 +8,6 @@ import { DEFAULT_HOST, explicitHost } from '../host.js';
 import { currentContextName } from './resolve.js';
 import { ContextStore, DEFAULT_CONTEXT, type ContextMeta } from './store.js';
 
-export const HOST_OVERRIDE_WARNING = 'Warning: DOCKER_HOST environment variable overrides the active context. ' +
-  'To use a context, either set the global --context flag, or unset DOCKER_HOST environment variable.\n';
-
 export function storeOf(ctx: CliContext): ContextStore {
   return new ContextStore(ctx.configDir);
 }
@@ -35,9 +32,4 @@ export function defaultContext(ctx: CliContext): ContextMeta {
     Name: DEFAULT_CONTEXT, Metadata: { Description: 'Current DOCKER_HOST based configuration' },
     Endpoints: { docker: { Host: host, SkipTLSVerify: false } },
   };
-}
-
-/** True when DOCKER_HOST (or BERTH_HOST) decides the endpoint whatever the current context says. */
-export function hostEnvOverrides(ctx: CliContext): boolean {
-  return Boolean(ctx.env.DOCKER_HOST || ctx.env.BERTH_HOST) && !ctx.globals.context;
 }

@@ -111,16 +111,41 @@ export class ContextStore {
     return out;
   }
 
-  /** Writes a context (metadata and TLS material), each file complete before it is visible. */
-  save(meta: ContextMeta, tls: TlsMaterial): void {
-    const metaDir = this.metaPath(meta.Name);
-    mkdirSync(metaDir, { recursive: true, mode: 0o755 });
-    atomicWrite(join(metaDir, 'meta.json'), JSON.stringify(meta), 0o644);
-    const tlsDir = join(this.tlsPath(meta.Name), 'docker');
-    rmSync(this.tlsPath(meta.Name), { recursive: true, force: true });
-    if (Object.keys(tls).length > 0) {
-      mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
-      for (const [file, data] of Object.entries(tls)) if (data) atomicWrite(join(tlsDir, file), data, 0o600);
+  /**
+   * Writes a context: its TLS material (replaced by `tls`; kept as it is
+   * when `tls` is undefined), then meta.json, the file that makes a
+   * context exist, so a context is never visible with half its files. A
+   * failed write of a new context removes what it wrote.
+   */
+  save(meta: ContextMeta, tls?: TlsMaterial): void {
+    const existed = this.exists(meta.Name);
+    try {
+      if (tls) this.writeTls(meta.Name, tls);
+      const metaDir = this.metaPath(meta.Name);
+      mkdirSync(metaDir, { recursive: true, mode: 0o755 });
+      atomicWrite(join(metaDir, 'meta.json'), JSON.stringify(meta), 0o644);
+    } catch (e) {
+      if (!existed) this.remove(meta.Name);
+      throw e;
+    }
+  }
+
+  /** The endpoint's PEM files, written aside and put in place in one rename (0600 files in 0700 directories). */
+  private writeTls(name: string, tls: TlsMaterial): void {
+    const dir = this.tlsPath(name);
+    const files = Object.entries(tls).filter((e): e is [string, Buffer] => Boolean(e[1]));
+    const aside = `${dir}.tmp-${process.pid}`;
+    rmSync(aside, { recursive: true, force: true });
+    try {
+      if (files.length > 0) {
+        mkdirSync(this.tlsRoot, { recursive: true, mode: 0o700 });
+        mkdirSync(join(aside, 'docker'), { recursive: true, mode: 0o700 });
+        for (const [file, data] of files) writeFileSync(join(aside, 'docker', file), data, { mode: 0o600 });
+      }
+      rmSync(dir, { recursive: true, force: true });
+      if (files.length > 0) renameSync(aside, dir);
+    } finally {
+      rmSync(aside, { recursive: true, force: true });
     }
   }
 

@@ -14,7 +14,7 @@ import { serverTls } from '../../../src/daemon/tls.js';
 import { defaultTlsFlags, parseTlsFlag } from '../../../src/daemon/tls-flags.js';
 import { clientTls, parseHost } from '../../../src/cli/host.js';
 import { sshArgs, remoteDialCommand } from '../../../src/cli/transport.js';
-import { parseDockerEndpointFlag } from '../../../src/cli/context/create.js';
+import { parseDockerEndpointFlag } from '../../../src/cli/context/docker-endpoint.js';
 import { contextDirName, validateContextName } from '../../../src/cli/context/store.js';
 import { makePki } from './certs.js';
 
