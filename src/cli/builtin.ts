@@ -7,7 +7,12 @@
  */
 import { createRequire } from 'node:module';
 
-const load = createRequire(import.meta.url);
+// Made on first use too: createRequire parses import.meta.url (a file URL) on every start otherwise.
+let requireBuiltin: NodeJS.Require | undefined;
+function load(id: string): unknown {
+  requireBuiltin ??= createRequire(import.meta.url);
+  return requireBuiltin(id);
+}
 
 export function crypto(): typeof import('node:crypto') {
   return load('node:crypto') as typeof import('node:crypto');

@@ -202,7 +202,9 @@ export class ApiClient {
       req.end();
     });
     let res = await once('HEAD');
-    res.resume();
+    // Read to its end (a HEAD reply has no body): the agent then takes the connection back before the
+    // next request, which reuses it instead of opening a second one (~2 ms of `run`'s start).
+    await readAll(res);
     if (res.statusCode !== 200 && res.statusCode !== 500) {
       res = await once('GET');
       await readAll(res);

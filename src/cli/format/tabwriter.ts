@@ -75,14 +75,39 @@ export function tabwrite(text: string, opts: TabwriterOptions = DOCKER_TABLE): s
   // Every line with as many cells as the first (the tables of list commands): each column is then one block
   // and the recursion comes down to a width per column, measured in one pass over the lines.
   const n = lines.length > 0 ? lines[0].length : 0;
-  if (lines.every((cells) => cells.length === n)) {
-    for (let j = 0; j < n - 1; j++) widths.push(opts.minwidth);
-    for (const cells of lines) {
-      for (let j = 0; j < n - 1; j++) widths[j] = Math.max(widths[j], cellWidth(cells[j]) + opts.padding);
-    }
-    writeLines(0, lines.length);
-    return out;
-  }
+  if (lines.every((cells) => cells.length === n)) return tabwriteCells(lines, trailingNewline, opts, cellWidth);
   format(0, lines.length);
   return out;
+}
+
+/**
+ * The layout of rows that all have the same number of cells, given as cells:
+ * what tabwrite makes of their text joined with `\t` and `\n` (plus a last
+ * `\n` when `trailingNewline`), as long as no cell holds a tab or a newline.
+ * List commands with a fixed table call it directly rather than join their
+ * rows into text for tabwrite to split again.
+ */
+export function tabwriteCells(rows: readonly (readonly string[])[], trailingNewline = true, opts: TabwriterOptions = DOCKER_TABLE,
+  cellWidth: (s: string) => number = width): string {
+  const n = rows.length > 0 ? rows[0].length : 0;
+  const widths: number[] = [];
+  for (let j = 0; j < n - 1; j++) widths.push(opts.minwidth);
+  for (const cells of rows) {
+    for (let j = 0; j < n - 1; j++) widths[j] = Math.max(widths[j], cellWidth(cells[j]) + opts.padding);
+  }
+  const padding: string[] = [];
+  const lines: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const cells = rows[i];
+    let line = '';
+    for (let j = 0; j < cells.length; j++) {
+      line += cells[j];
+      if (j < n - 1) {
+        const pad = widths[j] - cellWidth(cells[j]);
+        if (pad > 0) line += padding[pad] ??= ' '.repeat(pad);
+      }
+    }
+    lines[i] = line;
+  }
+  return lines.length === 0 ? '' : lines.join('\n') + (trailingNewline ? '\n' : '');
 }

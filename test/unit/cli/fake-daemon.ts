@@ -59,6 +59,8 @@ function frame(tty: boolean, stream: 1 | 2, text: string): Buffer {
 
 export class FakeDaemon {
   readonly requests: RecordedRequest[] = [];
+  /** Connections accepted so far. */
+  connections = 0;
   readonly containers = new Map<string, FakeContainer>();
   readonly execs = new Map<string, FakeExec>();
   /** Images that `create` treats as present; others get a 404 until pulled. */
@@ -75,6 +77,7 @@ export class FakeDaemon {
         this.handle(req, res, body);
       });
     });
+    this.server.on('connection', () => { this.connections++; });
     this.server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
       // The exec start body travels in `head` and/or on the socket.
       const len = Number(req.headers['content-length'] ?? 0);
@@ -128,7 +131,8 @@ export class FakeDaemon {
     const m = req.method;
     let match: RegExpExecArray | null;
     if (path === '/_ping') {
-      res.writeHead(200, { 'Api-Version': '1.50', 'Content-Type': 'text/plain; charset=utf-8' });
+      // With its length, as dockerd and berthd send it, HEAD included: without one the client cannot keep the connection.
+      res.writeHead(200, { 'Api-Version': '1.50', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2' });
       res.end(m === 'HEAD' ? undefined : 'OK');
       return;
     }

@@ -137,6 +137,13 @@ test('exec: inspect → create → start (upgrade) → inspect exit code', async
   assert.equal(missing.err, 'Error response from daemon: No such container: nosuch\n');
 });
 
+test('a command\'s first request goes on the ping\'s connection, not a second one', async () => {
+  const before = daemon.connections;
+  const r = await berth(['create', 'busybox']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(daemon.connections - before, 1);
+});
+
 test('logs demultiplexes stdout and stderr', async () => {
   await berth(['create', '--name', 'lg', 'busybox']);
   const r = await berth(['logs', '--tail', '1', 'lg']);
