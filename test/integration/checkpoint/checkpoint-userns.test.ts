@@ -18,6 +18,7 @@ import { skipUnlessRoot, startDaemon, type Daemon } from '../../helpers/daemon.j
 import { importBusybox } from '../../helpers/busybox.js';
 import { newHeader } from '../../../src/image/tar-format.js';
 import { packTar, type PackEntry } from '../../../src/image/tar-pack.js';
+import { lockHostUsers } from '../../helpers/host-users-lock.js';
 
 const REMAP_USER = 'berthcpns';
 const RANGE = '710000-775535';
@@ -51,10 +52,11 @@ async function checkpointArchive(source: Daemon, hostConfig: Record<string, unkn
 }
 
 test('checkpoint import into a --userns-remap daemon is refused with 501 and leaves nothing behind', { skip: skipUnlessRoot() }, async (t) => {
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', REMAP_USER], { stdio: 'pipe' });
-  // Undone in reverse: the user goes last, once both daemons have stopped.
-  const cleanups: (() => unknown)[] = [() => { execFileSync('userdel', [REMAP_USER], { stdio: 'pipe' }); }];
+  // Undone in reverse: the user goes last, once both daemons have stopped, and then the lock.
+  const cleanups: (() => unknown)[] = [await lockHostUsers()];
   t.after(async () => { for (const c of cleanups.reverse()) await c(); });
+  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', REMAP_USER], { stdio: 'pipe' });
+  cleanups.push(() => { execFileSync('userdel', [REMAP_USER], { stdio: 'pipe' }); });
   execFileSync('usermod', ['--add-subuids', RANGE, '--add-subgids', RANGE, REMAP_USER], { stdio: 'pipe' });
 
   const source = await startDaemon({ runtime: 'runc' });

@@ -11,6 +11,7 @@ import type { RawOutcome } from '../../helpers/raw-http.js';
 import { fuzzConfig, type FuzzConfig } from './fuzz-config.js';
 import { Findings } from './findings.js';
 import { Fixtures } from './fixtures.js';
+import { shareHostUsers } from '../../helpers/host-users-lock.js';
 import { compare, makeCanary, removeCanary, snapshot, type Canary, type Snapshot } from './host-canary.js';
 import { checkAlive, checkRecords, sendAndCheck, shapeBaseline, type CheckContext } from './invariants.js';
 import { loadSpec, specPath } from './spec-model.js';
@@ -28,6 +29,8 @@ export interface Session {
   check: CheckContext;
   safety: SafetyContext;
   before: Snapshot;
+  /** Held from the first host fingerprint to the last: no test changes the host's users meanwhile. */
+  releaseHostUsers: () => Promise<void>;
 }
 
 /** How often (in requests) fixtures are put back and the lists checked. */
@@ -35,19 +38,28 @@ const REFRESH_EVERY = 40;
 
 export async function startSession(name: string, share: number): Promise<Session> {
   const cfg = fuzzConfig(name, share);
-  const canary = await makeCanary();
-  const before = await snapshot(canary);
+  const releaseHostUsers = await shareHostUsers();
+  let canary: Canary;
+  let before: Snapshot;
   let d: Daemon;
+  try {
+    canary = await makeCanary();
+    before = await snapshot(canary);
+  } catch (e) {
+    await releaseHostUsers();
+    throw e;
+  }
   try {
     d = await startDaemon();
   } catch (e) {
     await removeCanary(canary);
+    await releaseHostUsers();
     throw e;
   }
   const findings = new Findings();
   const fx = new Fixtures(d);
   const session: Session = {
-    name, cfg, d, fx, canary, findings, before,
+    name, cfg, d, fx, canary, findings, before, releaseHostUsers,
     check: { d, findings, secret: canary.secret, pid: d.pid },
     safety: {
       bindDir: canary.bindDir,
@@ -70,6 +82,7 @@ export async function startSession(name: string, share: number): Promise<Session
   } catch (e) {
     await d.stop();
     await removeCanary(canary);
+    await releaseHostUsers();
     throw e;
   }
   return session;
@@ -126,7 +139,7 @@ export async function finishSession(s: Session): Promise<string> {
     t2 = Date.now();
     await s.d.stop();
   }
-  const after = await snapshot(s.canary);
+  const after = await snapshot(s.canary).finally(() => s.releaseHostUsers());
   for (const diff of compare(s.before, after)) s.findings.fail('nothing outside the data root changes', diff);
   await removeCanary(s.canary);
   s.findings.note(`end: records checked in ${((t1 - t0) / 1000).toFixed(1)} s, cleaned up in ${((t2 - t1) / 1000).toFixed(1)} s, berthd stopped in ${((Date.now() - t2) / 1000).toFixed(1)} s`);
@@ -138,6 +151,7 @@ export async function abortSession(s: Session | undefined): Promise<void> {
   if (!s) return;
   await s.d.stop().catch(() => undefined);
   await removeCanary(s.canary).catch(() => undefined);
+  await s.releaseHostUsers();
 }
 
 /**

@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../helpers/daemon.js';
+import { lockHostUsers } from '../../helpers/host-users-lock.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { Readable } from 'node:stream';
 import { readTar } from '../../../src/image/tar-format.js';
@@ -47,6 +48,8 @@ async function ok(d: Daemon, args: string[]): Promise<string> {
 const hadRemapUser = userExists('berth');
 
 test('--userns-remap default', async (t) => {
+  // berthd adds the `berth` user: no fuzzer may fingerprint the host's users meanwhile (t.after runs last-in first, so the lock goes after userdel).
+  t.after(await lockHostUsers());
   t.after(() => {
     if (!hadRemapUser && userExists('berth')) execFileSync('userdel', ['berth'], { stdio: 'pipe' });
   });
@@ -185,6 +188,8 @@ test('--userns-remap default', async (t) => {
 });
 
 test('--userns-remap with chowned layer copies where idmapped mounts are not used', async (t) => {
+  // berthd adds the `berth` user: no fuzzer may fingerprint the host's users meanwhile (t.after runs last-in first, so the lock goes after userdel).
+  t.after(await lockHostUsers());
   t.after(() => {
     if (!hadRemapUser && userExists('berth')) execFileSync('userdel', ['berth'], { stdio: 'pipe' });
   });
@@ -207,7 +212,8 @@ test('--userns-remap with chowned layer copies where idmapped mounts are not use
   assert.deepEqual(readdirSync(copies), []);
 });
 
-test('--userns-remap refuses a data root the remapped root cannot pass through', async () => {
+test('--userns-remap refuses a data root the remapped root cannot pass through', async (t) => {
+  t.after(await lockHostUsers());
   await assert.rejects(
     startDaemon({ runtime: 'runc', args: ['--userns-remap', 'default'] }),
     /restricts access to the remapped root uid\/gid; please fix by allowing 'o\+x' permissions/,
