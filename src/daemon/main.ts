@@ -14,13 +14,23 @@ import { CriListener } from '../cri/listener.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
 import { resolveRemap } from '../runtime/remap-user.js';
+import { runRootlessLauncher } from '../rootless/launcher.js';
+import { enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
+import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
+import { cgroupsDelegated } from '../rootless/resource-limits.js';
 
 async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
   if (flags.help) { process.stdout.write(DAEMON_USAGE); return; }
   if (flags.version) { process.stdout.write(`berthd version ${BERTH_VERSION}\n`); return; }
   setExperimental(flags.experimental);
+  // Rootless (src/rootless/): this process stays outside as the launcher of a berthd inside a user namespace.
+  if (flags.rootless && !insideRootlessNamespace()) {
+    process.exitCode = await runRootlessLauncher({ argv: process.argv.slice(2), execRoot: flags.execRoot });
+    return;
+  }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
+  if (flags.rootless) await enterRootlessNamespace();
   // Addresses, TLS files and the plain-TCP policy are checked before anything else happens.
   const plan = await planListeners(flags.hosts, flags.group, flags.tls);
   for (const w of plan.warnings) console.error(`berthd: ${w}`);
@@ -31,6 +41,12 @@ async function main(): Promise<void> {
   if (usernsRemap) console.error(`berthd: user namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${usernsRemap.user}:${usernsRemap.group}`);
   const engine = await Engine.open({
     dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries, usernsRemap,
+    ...(flags.rootless ? {
+      rootless: {
+        hostPorts: new Slirp4netnsPorts(slirpApiSocket(flags.execRoot)),
+        cgroupsDelegated: cgroupsDelegated(),
+      },
+    } : {}),
     network: {
       ...(flags.bridge ? { bridgeName: flags.bridge } : {}),
       ...(flags.bip ? { bip: flags.bip } : {}),

@@ -37,11 +37,17 @@ export class OciRuntime {
    * @param stateRoot  `--root` of the runtime: berth keeps its containers'
    *   state apart from other engines using the same runtime on this host
    */
-  constructor(readonly name: string, readonly path: string, readonly stateRoot?: string) {}
+  /**
+   * `noCgroups`: the daemon may not make cgroups (rootless berthd without a
+   * delegated cgroup v2 subtree, rootless/resource-limits.ts), so crun is
+   * told to leave them alone; runc, in a user namespace, skips the cgroups
+   * it may not make on its own.
+   */
+  constructor(readonly name: string, readonly path: string, readonly stateRoot?: string, private readonly o: { noCgroups?: boolean } = {}) {}
 
   /** Flags that come before the subcommand in every call, conmon's included. */
   get globalArgs(): string[] {
-    return this.stateRoot ? [`--root=${this.stateRoot}`] : [];
+    return [...this.stateRoot ? [`--root=${this.stateRoot}`] : [], ...this.o.noCgroups && this.name === 'crun' ? ['--cgroup-manager=disabled'] : []];
   }
 
   /**
