@@ -15,7 +15,7 @@ import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
 import { resolveRemap } from '../runtime/remap-user.js';
 import { runRootlessLauncher } from '../rootless/launcher.js';
-import { enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
+import { containerIdentity, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
 import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
 import { cgroupsDelegated } from '../rootless/resource-limits.js';
 
@@ -30,20 +30,21 @@ async function main(): Promise<void> {
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
-  if (flags.rootless) await enterRootlessNamespace();
+  // Rootless: the roots as this mount namespace sees them (rootless/inside.ts); the socket and pid file keep their paths.
+  const roots = flags.rootless ? await enterRootlessNamespace(flags) : { dataRoot: flags.dataRoot, execRoot: flags.execRoot };
   // Addresses, TLS files and the plain-TCP policy are checked before anything else happens.
   const plan = await planListeners(flags.hosts, flags.group, flags.tls);
   for (const w of plan.warnings) console.error(`berthd: ${w}`);
   // Before anything touches the roots (reconciliation, the pid file, the socket): one berthd per root, for its life.
-  lockRoot(flags.dataRoot);
-  lockRoot(flags.execRoot);
-  const usernsRemap = flags.usernsRemap ? await resolveRemap(flags.usernsRemap) : undefined;
+  lockRoot(roots.dataRoot);
+  lockRoot(roots.execRoot);
+  const usernsRemap = flags.rootless ? containerIdentity() : flags.usernsRemap ? await resolveRemap(flags.usernsRemap) : undefined;
   if (usernsRemap) console.error(`berthd: user namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${usernsRemap.user}:${usernsRemap.group}`);
   const engine = await Engine.open({
-    dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries, usernsRemap,
+    dataRoot: roots.dataRoot, execRoot: roots.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries, usernsRemap,
     ...(flags.rootless ? {
       rootless: {
-        hostPorts: new Slirp4netnsPorts(slirpApiSocket(flags.execRoot)),
+        hostPorts: new Slirp4netnsPorts(slirpApiSocket(roots.execRoot)),
         cgroupsDelegated: cgroupsDelegated(),
       },
     } : {}),

@@ -10,26 +10,44 @@
  * entries bound back keep the rest working: the user's runtime directory
  * (socket, exec root) and /run/systemd/resolve (where /etc/resolv.conf may
  * point).
+ *
+ * Containers get a user namespace of their own inside berthd's, through the
+ * `--userns-remap` machinery (engine/userns-remap.ts): container IDs 0…N-1
+ * are berthd's 1…N, which are the user's subordinate IDs. So container root
+ * is the first subordinate ID on the host, never the user (whose files
+ * container root could otherwise change) and never host root.
+ *
+ * That machinery needs every directory above the roots to let the
+ * container's root through, and the user's own directories
+ * ($XDG_RUNTIME_DIR is 0700) do not. So the roots are bound, inside this
+ * mount namespace only, on directories of the private /run: berthd works on
+ * /run/berth and /run/berth-data, which are the user's exec and data roots.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { runCommand } from '../run-command.js';
 import { SystemError } from '../errors.js';
+import type { RemapIdentity } from '../runtime/remap-user.js';
+import type { IdMapping } from '../runtime/oci-types.js';
 
-/** The environment variable naming the inner berthd's fd to its launcher. */
+/** The environment variables naming the inner berthd's fd to its launcher, and the user (who is root in here). */
 export const LAUNCHER_FD_ENV = '_BERTH_ROOTLESS_LAUNCHER_FD';
+export const LAUNCHER_USER_ENV = '_BERTH_ROOTLESS_USER';
 
 /**
  * What berthd and the tools it runs make in /run: fresh ones, never the
  * host's (mount(8) keeps its utab in /run/mount).
  */
-const OWN_RUN_ENTRIES = new Set(['netns', 'lock', 'runc', 'crun', 'berth', 'containers', 'xtables.lock', 'criu', 'mount']);
+const OWN_RUN_ENTRIES = new Set(['netns', 'lock', 'runc', 'crun', 'berth', 'berth-data', 'containers', 'xtables.lock', 'criu', 'mount']);
 
 /** Read once: the variable is taken out of the environment, so conmon and containers never see it. */
+const launcherUser = process.env[LAUNCHER_USER_ENV] ?? '';
 const launcherFd = ((): number | undefined => {
   const v = process.env[LAUNCHER_FD_ENV];
   delete process.env[LAUNCHER_FD_ENV];
+  delete process.env[LAUNCHER_USER_ENV];
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
 })();
 
@@ -43,12 +61,19 @@ export function slirpApiSocket(execRoot: string): string {
   return join(execRoot, 'slirp4netns.sock');
 }
 
+/** Where the roots are bound inside (see above). */
+export const INNER_EXEC_ROOT = '/run/berth';
+export const INNER_DATA_ROOT = '/run/berth-data';
+
+export interface InnerRoots { dataRoot: string; execRoot: string }
+
 /**
  * Tells the launcher the namespaces exist, waits for its network, and gives
- * this mount namespace its own /run. If the launcher goes away later, so
- * does this berthd (nothing could publish its ports or reach its network).
+ * this mount namespace its own /run, with the roots bound in it. If the
+ * launcher goes away later, so does this berthd (nothing could publish its
+ * ports or reach its network).
  */
-export async function enterRootlessNamespace(): Promise<void> {
+export async function enterRootlessNamespace(roots: InnerRoots): Promise<InnerRoots> {
   if (launcherFd === undefined) throw new SystemError('not started by a rootless launcher');
   const channel = new net.Socket({ fd: launcherFd, readable: true, writable: true });
   await new Promise<void>((resolve, reject) => {
@@ -62,6 +87,27 @@ export async function enterRootlessNamespace(): Promise<void> {
   });
   channel.unref();
   await privateRun();
+  const inner = { dataRoot: INNER_DATA_ROOT, execRoot: INNER_EXEC_ROOT };
+  for (const k of ['dataRoot', 'execRoot'] as const) {
+    mkdirSync(roots[k], { recursive: true, mode: 0o700 });
+    mkdirSync(inner[k], { mode: 0o700 });
+    await runCommand(['mount', '--bind', roots[k], inner[k]]);
+  }
+  return inner;
+}
+
+/**
+ * The maps of containers' user namespaces: container IDs 0… onto this
+ * namespace's IDs 1… (the subordinate range the launcher mapped there).
+ */
+export function containerIdentity(): RemapIdentity {
+  const above = (file: string): IdMapping[] => {
+    const one = readFileSync(file, 'utf8').split('\n').map((l) => l.trim().split(/\s+/).map(Number)).find((f) => f.length === 3 && f[0] === 1);
+    if (!one) throw new SystemError(`rootless berthd: ${file} maps no subordinate IDs from 1`);
+    return [{ containerID: 0, hostID: 1, size: one[2] }];
+  };
+  const name = launcherUser || userInfo().username;
+  return { user: name, group: name, uidMappings: above('/proc/self/uid_map'), gidMappings: above('/proc/self/gid_map') };
 }
 
 async function privateRun(): Promise<void> {
@@ -83,4 +129,8 @@ async function privateRun(): Promise<void> {
   closeSync(hostRunFd);
   // flock(1)'s lock files (network/netavark.ts), as on any Debian host.
   mkdirSync('/run/lock', { mode: 0o1777 });
+  // /run/netns as `ip netns add` makes it, a shared mount point (network/netns.ts binds namespaces there).
+  mkdirSync('/run/netns', { mode: 0o755 });
+  await runCommand(['mount', '--bind', '/run/netns', '/run/netns']);
+  await runCommand(['mount', '--make-shared', '/run/netns']);
 }

@@ -25,14 +25,14 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { constants, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { findExecutable } from '../executable.js';
 import { InvalidParameterError, SystemError } from '../errors.js';
 import { parseSubordinateFile, rangesOf, type SubordinateRange } from '../runtime/id-map.js';
 import { slirp4netnsPath, startSlirp4netns, type Slirp4netns } from './slirp4netns.js';
-import { LAUNCHER_FD_ENV, slirpApiSocket } from './inside.js';
+import { LAUNCHER_FD_ENV, LAUNCHER_USER_ENV, slirpApiSocket } from './inside.js';
 
 const DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'];
 
@@ -79,9 +79,9 @@ export async function runRootlessLauncher(o: LauncherOptions): Promise<number> {
     `--map-users=${uidRange.start},1,${uidRange.count}`, `--map-groups=${gidRange.start},1,${gidRange.count}`,
     '--mount', '--net', '--propagation', 'private',
     '--', process.execPath, ...process.execArgv, process.argv[1], ...o.argv, '--rootless',
-  ], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env: { ...process.env, [LAUNCHER_FD_ENV]: '3' } });
+  ], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env: { ...process.env, [LAUNCHER_FD_ENV]: '3', [LAUNCHER_USER_ENV]: me.username } });
   const channel = child.stdio[3] as Socket;
-  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1))));
+  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0))));
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
 
   let slirp: Slirp4netns | undefined;
