@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
   console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')}${cri ? `, CRI on ${flags.criSocket}` : ''} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
   const shutdown = (sig: string) => {
-    console.error(`berthd: ${sig}, shutting down (containers keep running)`);
+    console.error(`berthd: ${sig}, shutting down (${flags.rootless ? 'rootless: its launcher stops the containers' : 'containers keep running'})`);
     for (const l of listeners) l.close();
     void (cri?.close() ?? Promise.resolve()).then(() => engine.close()).catch((e) => console.error(`berthd: ${errorMessage(e)}`))
       .then(() => rm(flags.pidfile, { force: true }))

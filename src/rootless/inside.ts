@@ -9,7 +9,7 @@
  * on the host are root's, and which in here must be this daemon's own. The
  * entries bound back keep the rest working: the user's runtime directory
  * (socket, exec root) and /run/systemd/resolve (where /etc/resolv.conf may
- * point).
+ * point). /sys gets this network namespace's own sysfs (ownSysfs).
  *
  * Containers get a user namespace of their own inside berthd's, through the
  * `--userns-remap` machinery (engine/userns-remap.ts): container IDs 0…N-1
@@ -87,6 +87,7 @@ export async function enterRootlessNamespace(roots: InnerRoots): Promise<InnerRo
   });
   channel.unref();
   await privateRun();
+  await ownSysfs();
   const inner = { dataRoot: INNER_DATA_ROOT, execRoot: INNER_EXEC_ROOT };
   for (const k of ['dataRoot', 'execRoot'] as const) {
     mkdirSync(roots[k], { recursive: true, mode: 0o700 });
@@ -94,6 +95,22 @@ export async function enterRootlessNamespace(roots: InnerRoots): Promise<InnerRo
     await runCommand(['mount', '--bind', roots[k], inner[k]]);
   }
   return inner;
+}
+
+/**
+ * A sysfs of this network namespace on /sys: the host's shows the host's
+ * interfaces (sysfs shows those of the namespace that mounted it), and
+ * berthd looks for its bridges and veths under /sys/class/net. The cgroup
+ * hierarchies under /sys/fs/cgroup are bound back.
+ */
+async function ownSysfs(): Promise<void> {
+  const hostCgroupFd = openSync('/sys/fs/cgroup', 'r');
+  try {
+    await runCommand(['mount', '-t', 'sysfs', '-o', 'nosuid,nodev,noexec', 'sysfs', '/sys']);
+    await runCommand(['mount', '--no-canonicalize', '--rbind', `/proc/${process.pid}/fd/${hostCgroupFd}`, '/sys/fs/cgroup']);
+  } finally {
+    closeSync(hostCgroupFd);
+  }
 }
 
 /**
@@ -112,7 +129,8 @@ export function containerIdentity(): RemapIdentity {
 
 async function privateRun(): Promise<void> {
   const hostRunFd = openSync('/run', 'r');
-  // Resolved by mount(8), another process: through berthd's own fd table.
+  // Resolved by mount(8), another process: through berthd's own fd table, and not canonicalized
+  // (libmount would turn the link back into the path /run, which is the new tmpfs by then).
   const hostRun = `/proc/${process.pid}/fd/${hostRunFd}`;
   await runCommand(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'tmpfs', '/run']);
   for (const e of readdirSync(hostRun, { withFileTypes: true })) {
@@ -122,7 +140,7 @@ async function privateRun(): Promise<void> {
       symlinkSync(readlinkSync(join(hostRun, e.name)), at);
     } else if (e.isDirectory()) {
       mkdirSync(at);
-      await runCommand(['mount', '--rbind', join(hostRun, e.name), at]);
+      await runCommand(['mount', '--no-canonicalize', '--rbind', join(hostRun, e.name), at]);
     }
     // Plain files (utmp, pid files, locks) are the host's business, not berthd's.
   }

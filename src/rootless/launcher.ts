@@ -102,21 +102,33 @@ export async function runRootlessLauncher(o: LauncherOptions): Promise<number> {
   });
   const code = await exited;
   channel.destroy();
-  if (userns) await killNamespace(userns);
+  if (userns) await killNamespace(userns, uidRange);
   await slirp?.stop();
   return code;
 }
 
-/** SIGKILLs every process in user namespace `userns` (as readlink shows it), until none is left. */
-async function killNamespace(userns: string): Promise<void> {
+/**
+ * SIGKILLs every process of the inner berthd's world, until none is left:
+ * those in its user namespace (`userns`, as readlink shows it), and those
+ * in the containers' namespaces nested in it, which run as the user's
+ * subordinate IDs (`subuids`) in a user namespace other than the
+ * launcher's own.
+ */
+async function killNamespace(userns: string, subuids: SubordinateRange): Promise<void> {
+  const own = readlinkSync('/proc/self/ns/user');
+  const ours = (pid: string): boolean => {
+    try {
+      const ns = readlinkSync(join('/proc', pid, 'ns', 'user'));
+      if (ns === userns) return true;
+      if (ns === own) return false;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(join('/proc', pid, 'status'), 'utf8'))?.[1] ?? -1);
+      return uid >= subuids.start && uid < subuids.start + subuids.count;
+    } catch {
+      return false;
+    }
+  };
   for (let round = 0; round < 50; round++) {
-    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-      try {
-        return readlinkSync(join('/proc', String(pid), 'ns', 'user')) === userns;
-      } catch {
-        return false;
-      }
-    });
+    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && ours(d)).map(Number);
     if (!pids.length) return;
     for (const pid of pids) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }

@@ -73,9 +73,14 @@ export class OciRuntime {
     await this.run(['start', id]);
   }
 
-  /** `all` signals every process in the container (needed to kill a paused or `--pid host` one). */
+  /**
+   * `all` signals every process in the container (needed to kill a paused or `--pid host` one).
+   * Without cgroups the runtime cannot find them (`--all` reads the cgroup), and needs not: such
+   * a daemon's containers all have a user namespace and so a PID namespace of their own, whose
+   * processes die with its init.
+   */
   async kill(id: string, signal: string | number, all = false): Promise<void> {
-    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+    await this.run(['kill', ...(all && !this.o.noCgroups ? ['--all'] : []), id, String(signal)]);
   }
 
   async pause(id: string): Promise<void> {
