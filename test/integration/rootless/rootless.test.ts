@@ -223,6 +223,31 @@ test('-p publishes a container port on the host\'s loopback', { skip }, async ()
   });
 });
 
+test('-p without an address publishes on every host address, the loopback included', { skip }, async () => {
+  const port = await freePort();
+  await dockerOk(['run', '-d', '--name', 'web-all', '-p', `${port}:8080`, 'busybox', 'sh', '-c',
+    'echo everywhere > /tmp/index.html && exec httpd -f -p 8080 -h /tmp']);
+  try {
+    let body = '';
+    for (let i = 0; i < 40 && !body; i++) {
+      body = await httpGet(port, '/index.html').catch(() => '');
+      if (!body) await sleep(250);
+    }
+    assert.equal(body.trim(), 'everywhere');
+  } finally {
+    await docker(['rm', '-f', 'web-all']);
+  }
+});
+
+test('exec runs in a running container, as its root', { skip }, async () => {
+  await dockerOk(['run', '-d', '--name', 'ex', 'busybox', 'sleep', '300']);
+  try {
+    assert.equal((await dockerOk(['exec', 'ex', 'sh', '-c', 'echo $(id -u) > /tmp/x && cat /tmp/x'])).trim(), '0');
+  } finally {
+    await docker(['rm', '-f', 'ex']);
+  }
+});
+
 test('a named volume keeps data between containers; its files belong to the first subordinate ID', { skip }, async () => {
   await dockerOk(['volume', 'create', 'keep']);
   await dockerOk(['run', '--rm', '-v', 'keep:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f']);
@@ -249,6 +274,14 @@ test('a resource limit fails with a clear error where the user\'s cgroups are no
   assert.match(r.stderr, /resource limits are not supported in rootless mode on this host \(--memory\)/);
   assert.match(r.stderr, /cgroup v1/);
   assert.equal((await dockerOk(['ps', '-a', '-q'])).trim(), '', 'nothing was created');
+  await dockerOk(['create', '--name', 'upd', 'busybox', 'true']);
+  try {
+    const u = await docker(['update', '--cpus', '0.5', 'upd']);
+    assert.notEqual(u.code, 0);
+    assert.match(u.stderr, /resource limits are not supported in rootless mode on this host \(--cpus\)/);
+  } finally {
+    await docker(['rm', '-f', 'upd']);
+  }
 });
 
 test('stopping berthd stops its containers and leaves no process of the user or its subordinate IDs', { skip }, async () => {
