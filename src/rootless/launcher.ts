@@ -85,6 +85,7 @@ export async function runRootlessLauncher(o: LauncherOptions): Promise<number> {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
 
   let slirp: Slirp4netns | undefined;
+  let setupFailed = false;
   let userns: string | undefined;
   channel.on('error', () => undefined);
   channel.once('data', () => {
@@ -96,6 +97,7 @@ export async function runRootlessLauncher(o: LauncherOptions): Promise<number> {
         channel.write('go\n');
       } catch (e) {
         console.error(`berthd: ${(e as Error).message}`);
+        setupFailed = true;
         child.kill('SIGKILL');
       }
     })();
@@ -104,7 +106,7 @@ export async function runRootlessLauncher(o: LauncherOptions): Promise<number> {
   channel.destroy();
   if (userns) await killNamespace(userns, uidRange);
   await slirp?.stop();
-  return code;
+  return setupFailed ? 1 : code;
 }
 
 /**
