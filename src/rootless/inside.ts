@@ -9,7 +9,8 @@
  * on the host are root's, and which in here must be this daemon's own. The
  * entries bound back keep the rest working: the user's runtime directory
  * (socket, exec root) and /run/systemd/resolve (where /etc/resolv.conf may
- * point). /sys gets this network namespace's own sysfs (ownSysfs).
+ * point). /sys gets this network namespace's own sysfs (ownSysfs), and
+ * /etc/resolv.conf nameservers it can reach (resolv-conf.ts).
  *
  * Containers get a user namespace of their own inside berthd's, through the
  * `--userns-remap` machinery (engine/userns-remap.ts): container IDs 0…N-1
@@ -23,13 +24,14 @@
  * mount namespace only, on directories of the private /run: berthd works on
  * /run/berth and /run/berth-data, which are the user's exec and data roots.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { runCommand } from '../run-command.js';
 import { SystemError } from '../errors.js';
 import type { RemapIdentity } from '../runtime/remap-user.js';
+import { namespaceResolvConf } from './resolv-conf.js';
 import type { IdMapping } from '../runtime/oci-types.js';
 
 /** The environment variables naming the inner berthd's fd to its launcher, and the user (who is root in here). */
@@ -88,6 +90,7 @@ export async function enterRootlessNamespace(roots: InnerRoots): Promise<InnerRo
   channel.unref();
   await privateRun();
   await ownSysfs();
+  await reachableResolvConf();
   const inner = { dataRoot: INNER_DATA_ROOT, execRoot: INNER_EXEC_ROOT };
   for (const k of ['dataRoot', 'execRoot'] as const) {
     mkdirSync(roots[k], { recursive: true, mode: 0o700 });
@@ -111,6 +114,20 @@ async function ownSysfs(): Promise<void> {
   } finally {
     closeSync(hostCgroupFd);
   }
+}
+
+/**
+ * A resolv.conf whose nameservers this namespace can reach (resolv-conf.ts),
+ * bound over the host's in this mount namespace only; containers get
+ * theirs from it as from the host's.
+ */
+async function reachableResolvConf(): Promise<void> {
+  const own = namespaceResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
+  if (own === undefined) return;
+  writeFileSync(join('/run', 'resolv.conf'), own, { mode: 0o644 });
+  // Names still resolve where the host's file has other nameservers too: a warning, not a failed start.
+  await runCommand(['mount', '--bind', join('/run', 'resolv.conf'), '/etc/resolv.conf'])
+    .catch((e) => console.error(`berthd: WARNING: loopback nameservers of /etc/resolv.conf are out of reach: ${(e as Error).message}`));
 }
 
 /**

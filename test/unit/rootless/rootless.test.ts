@@ -11,6 +11,7 @@ import { parseDaemonFlags } from '../../../src/daemon/flags.js';
 import { requestedLimitFlags, refuseUndelegatedLimits } from '../../../src/rootless/resource-limits.js';
 import { PortReservations, PortInUseError, type HostPortForwarder, type PublishedPort } from '../../../src/network/ports.js';
 import { InvalidParameterError } from '../../../src/errors.js';
+import { namespaceResolvConf } from '../../../src/rootless/resolv-conf.js';
 
 const userEnv = { XDG_RUNTIME_DIR: '/run/user/1000', HOME: '/home/alice' };
 
@@ -107,4 +108,12 @@ test('a host port the forwarder cannot have fails the reservation and releases w
   const s = net.createServer();
   await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(b, '0.0.0.0', () => resolve()); });
   await new Promise<void>((r) => s.close(() => r()));
+});
+
+test('loopback nameservers, out of slirp4netns\'s reach, become its DNS forwarder; other resolv.conf files stay', () => {
+  assert.equal(namespaceResolvConf('nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.org\n'),
+    'nameserver 10.0.2.3\noptions edns0 trust-ad\nsearch example.org\n');
+  assert.equal(namespaceResolvConf('nameserver 127.0.0.1\nnameserver 192.0.2.1\nnameserver ::1\n'), 'nameserver 10.0.2.3\nnameserver 192.0.2.1\n');
+  assert.equal(namespaceResolvConf('nameserver 10.255.255.53\n'), undefined);
+  assert.equal(namespaceResolvConf(''), undefined);
 });
