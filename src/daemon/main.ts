@@ -17,7 +17,6 @@ import { resolveRemap } from '../runtime/remap-user.js';
 import { runRootlessLauncher } from '../rootless/launcher.js';
 import { containerIdentity, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
 import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
-import { cgroupsDelegated } from '../rootless/resource-limits.js';
 
 async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
@@ -45,7 +44,8 @@ async function main(): Promise<void> {
     ...(flags.rootless ? {
       rootless: {
         hostPorts: new Slirp4netnsPorts(slirpApiSocket(roots.execRoot)),
-        cgroupsDelegated: cgroupsDelegated(),
+        // Not yet used where it exists (rootless/resource-limits.ts): containers get no cgroups, limits are refused.
+        cgroupsDelegated: false,
       },
     } : {}),
     network: {

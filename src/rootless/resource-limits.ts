@@ -5,7 +5,7 @@
  * host, or v2 without delegated controllers — the runtime cannot apply
  * them, and a rootless runtime skips cgroups silently; so berthd refuses a
  * container that asks for one, naming the flag, instead of running it
- * unlimited.
+ * unlimited. With delegation, berthd does not use it yet: refused too.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { InvalidParameterError } from '../errors.js';
@@ -57,10 +57,19 @@ export function cgroupsDelegated(): boolean {
   }
 }
 
-/** Throws, naming the flags, when `hc` asks for limits this rootless berthd cannot apply. */
+/**
+ * Throws, naming the flags, when `hc` asks for limits: a rootless berthd
+ * applies none yet. Where the user's cgroup v2 subtree is delegated the
+ * kernel would allow them, but berthd does not place containers in that
+ * subtree (a rootless runtime would then skip the cgroup it may not make,
+ * and the limit with it), so it says that instead of running unlimited.
+ */
 export function refuseUndelegatedLimits(hc: Record<string, unknown>): void {
   const flags = requestedLimitFlags(hc);
   if (!flags.length) return;
+  if (cgroupVersion() === 2 && cgroupsDelegated()) {
+    throw new InvalidParameterError(`resource limits are not supported in rootless mode yet (${flags.join(', ')}): berthd does not place containers in the user's delegated cgroup v2 subtree`);
+  }
   const why = cgroupVersion() === 1 ? 'this host has cgroup v1' : 'the user\'s cgroup v2 subtree has no delegated memory, cpu and pids controllers';
   throw new InvalidParameterError(
     `resource limits are not supported in rootless mode on this host (${flags.join(', ')}): they need cgroup v2 with controllers delegated to the user, and ${why}`);
