@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerCliPath, runCommand, type RunResult } from '../../helpers/daemon.js';
 import { busyboxTar } from '../../helpers/busybox.js';
 import { berthdBin } from '../../helpers/paths.js';
-import { nextFreeRange, parseSubordinateFile } from '../../../src/runtime/id-map.js';
+import { parseSubordinateFile } from '../../../src/runtime/id-map.js';
 import { findExecutable } from '../../../src/executable.js';
 
 const BIN_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'];
@@ -130,8 +130,11 @@ async function stopDaemon(): Promise<void> {
 
 before(async () => {
   if (skip) return;
-  // An unused range of our own, so the test never shares IDs with a real user.
-  const start = nextFreeRange([...parseSubordinateFile(readFileSync('/etc/subuid', 'utf8')), ...parseSubordinateFile(readFileSync('/etc/subgid', 'utf8'))], RANGE);
+  // An unused range of our own, so the test never shares IDs with a real user, nor with a test
+  // running at the same time that allocates from 100000 up (berthd --userns-remap default): far above.
+  const taken = [...parseSubordinateFile(readFileSync('/etc/subuid', 'utf8')), ...parseSubordinateFile(readFileSync('/etc/subgid', 'utf8'))];
+  let start = 1_000_000_000 + RANGE * (randomBytes(2).readUInt16BE(0) % 1000);
+  while (taken.some((r) => r.start < start + RANGE && start < r.start + r.count)) start += RANGE;
   execFileSync('useradd', ['-m', '-s', '/bin/sh', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', user], { stdio: 'pipe' });
   execFileSync('usermod', ['--add-subuids', `${start}-${start + RANGE - 1}`, '--add-subgids', `${start}-${start + RANGE - 1}`, user], { stdio: 'pipe' });
   subStart = start;
