@@ -68,6 +68,12 @@ fi
 #   integration suite: npm run compat), openssh-server openssh-client (ssh://
 #   remote access tests: a private sshd on loopback); etcd-server (the
 #   examples/etcd-partition fault scenario).
+# Rootless berthd (berthd started by an ordinary user, src/rootless/): uidmap
+#   (setuid newuidmap/newgidmap: a user namespace of the user's /etc/subuid
+#   and /etc/subgid ranges), slirp4netns (the daemon's network and its
+#   published ports); passt (pasta) and fuse-overlayfs are the alternatives
+#   rootless engines use for a network and for overlay on kernels before 5.11
+#   that refuse overlay in a user namespace: berthd does not use them yet.
 # Build: build-essential python3 (node-gyp compiles better-sqlite3).
 # No recommends: docker-compose recommends docker.io, which berth replaces.
 # Debian 12 has no tini-static; the tini package ships /usr/bin/tini-static.
@@ -77,6 +83,7 @@ PACKAGES=(
   docker-compose debootstrap git curl tar build-essential python3
   python3-pytest python3-pytest-timeout python3-requests python3-urllib3 python3-websocket python3-paramiko
   openssh-server openssh-client etcd-server
+  uidmap slirp4netns passt fuse-overlayfs
 )
 
 step "Debian packages"
@@ -106,6 +113,12 @@ else
   if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now etcd.service >/dev/null 2>&1 || true
   fi
+fi
+# slirp4netns opens /dev/net/tun as the user who runs a rootless berthd: udev
+# makes it 0666 on Debian, hosts without udev (containers, sandboxes) leave it 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  chmod 0666 /dev/net/tun
+  info "/dev/net/tun made usable by every user (mode 0666, as udev does): rootless berthd's network needs it"
 fi
 # netavark and aardvark-dns live outside PATH on Debian.
 for f in /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns; do

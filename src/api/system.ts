@@ -83,9 +83,11 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
       ServerVersion: BERTH_VERSION,
       Runtimes: Object.fromEntries(['runc', 'crun'].filter((n) => existsSync(`/usr/sbin/${n}`) || existsSync(`/usr/bin/${n}`)).map((n) => [n, { path: n }])),
       DefaultRuntime: engine.runtimes.defaultName, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-      LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
-      // dockerd lists `name=userns` when --userns-remap is on.
-      SecurityOptions: ['name=seccomp,profile=builtin', ...(engine.remap ? ['name=userns'] : [])], Warnings: null,
+      // A rootless berthd's containers end with it (rootless/launcher.ts).
+      LiveRestoreEnabled: !engine.options.rootless, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
+      // dockerd lists `name=userns` when --userns-remap is on, and `name=rootless` when it runs rootless
+      // (a rootless berthd's containers have user namespaces of their own too: both).
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(engine.remap ? ['name=userns'] : []), ...(engine.options.rootless ? ['name=rootless'] : [])], Warnings: null,
     });
   });
 

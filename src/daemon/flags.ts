@@ -4,6 +4,7 @@
 import { InvalidParameterError } from '../errors.js';
 import { formatMirrorEntry, parseMirrorFlag } from '../registry/client/endpoint.js';
 import { defaultTlsFlags, parseTlsFlag, TLS_USAGE, type TlsFlags } from './tls-flags.js';
+import { rootlessRoots } from '../rootless/defaults.js';
 
 export interface DaemonFlags {
   hosts: string[];
@@ -40,6 +41,13 @@ export interface DaemonFlags {
   experimental: boolean;
   /** `--userns-remap default|user[:group]|uid[:gid]` ('' = off): see runtime/remap-user.ts. */
   usernsRemap: string;
+  /**
+   * Rootless mode (src/rootless/): `--rootless`, or implied when berthd is
+   * started by a user other than root. The roots and socket then default to
+   * the user's own directories (rootless/defaults.ts) and the socket keeps
+   * the user's group.
+   */
+  rootless: boolean;
   help: boolean;
   version: boolean;
 }
@@ -67,17 +75,20 @@ Options:
       --insecure-registry list  Registries reached over plain HTTP or unverified TLS (localhost is always)
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string          Path to use for daemon PID file (default "/run/berth/berthd.pid")
+      --rootless                Run as an ordinary user, in a user namespace of the user's subordinate IDs
+                                (implied when started by a user other than root)
       --registry-mirror list    Preferred Docker registry mirror (pulls of Docker Hub images try it first);
                                 REGISTRY=URL mirrors another registry (e.g. registry.k8s.io=http://10.0.0.5:5000)
       --userns-remap string     User/Group setting for user namespaces ("default" creates and uses the berth user)
 ${TLS_USAGE}  -v, --version                 Print version information and quit
 `;
 
-export function parseDaemonFlags(argv: string[]): DaemonFlags {
+export function parseDaemonFlags(argv: string[], env: NodeJS.ProcessEnv = process.env, euid: number = process.geteuid?.() ?? 0): DaemonFlags {
+  // '' until the end: a root not given gets the default of the mode (rootful or rootless).
   const f: DaemonFlags = {
-    hosts: [], dataRoot: '/var/lib/berth', execRoot: '/run/berth', group: 'berth', logLevel: 'info', debug: false,
+    hosts: [], dataRoot: '', execRoot: '', group: '\0', logLevel: 'info', debug: false,
     defaultRuntime: '', pidfile: '', insecureRegistries: [], registryMirrors: [], bridge: '', bip: '', defaultAddressPools: [], tls: defaultTlsFlags(), criSocket: '\0',
-    criStreamAddress: '127.0.0.1:0', experimental: false, usernsRemap: '', help: false, version: false,
+    criStreamAddress: '127.0.0.1:0', experimental: false, usernsRemap: '', rootless: euid !== 0, help: false, version: false,
   };
   const takes: Record<string, keyof DaemonFlags> = {
     '-H': 'hosts', '--host': 'hosts', '--data-root': 'dataRoot', '--exec-root': 'execRoot', '-G': 'group', '--group': 'group',
@@ -93,6 +104,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     if (a.startsWith('--') && eq > 0) { val = a.slice(eq + 1); a = a.slice(0, eq); }
     if (a === '-D' || a === '--debug') { f.debug = true; continue; }
     if (a === '--experimental') { f.experimental = true; continue; }
+    if (a === '--rootless') { f.rootless = val === undefined || val === 'true'; continue; }
     if (a === '-h' || a === '--help') { f.help = true; continue; }
     if (a === '-v' || a === '--version') { f.version = true; continue; }
     if (parseTlsFlag(f.tls, a, val, () => argv[++i])) continue;
@@ -110,7 +122,13 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   }
   if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(f.logLevel)) throw new InvalidParameterError(`Unable to parse logging level: ${f.logLevel}`);
   if (f.debug) f.logLevel = 'debug';
-  if (f.hosts.length === 0) f.hosts.push(`unix://${f.execRoot}/berth.sock`);
+  if (f.rootless && f.usernsRemap) throw new InvalidParameterError('--userns-remap is not supported in rootless mode: the daemon already runs in a user namespace of the user\'s subordinate IDs');
+  const rootless = f.rootless && (!f.dataRoot || !f.execRoot || f.hosts.length === 0) ? rootlessRoots(env) : undefined;
+  if (!f.dataRoot) f.dataRoot = rootless?.dataRoot ?? '/var/lib/berth';
+  if (!f.execRoot) f.execRoot = rootless?.execRoot ?? '/run/berth';
+  // Rootless: the socket stays the user's own (mode 0660, the user's group), as dockerd-rootless's does.
+  if (f.group === '\0') f.group = f.rootless ? '' : 'berth';
+  if (f.hosts.length === 0) f.hosts.push(rootless ? `unix://${rootless.socket}` : `unix://${f.execRoot}/berth.sock`);
   if (!f.pidfile) f.pidfile = `${f.execRoot}/berthd.pid`;
   // Not given at all: beside the API socket; given as '': no CRI.
   if (f.criSocket === '\0') f.criSocket = `${f.execRoot}/cri.sock`;

@@ -121,7 +121,7 @@ async function listenUnix(host: string, server: Server, group: string): Promise<
   // Node's default backlog (511) refuses a burst of clients connecting at once (EAGAIN on a unix
   // socket); the kernel caps this at net.core.somaxconn anyway.
   await listen(server, { path, backlog: 4096 });
-  const gid = groupId(group);
+  const gid = group ? groupId(group) : undefined;
   if (gid !== undefined) await chown(path, 0, gid);
   await chmod(path, 0o660);
   return { host, close: () => { server.close(); server.closeAllConnections(); } };

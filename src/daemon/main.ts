@@ -14,23 +14,40 @@ import { CriListener } from '../cri/listener.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
 import { resolveRemap } from '../runtime/remap-user.js';
+import { runRootlessLauncher } from '../rootless/launcher.js';
+import { containerIdentity, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
+import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
 
 async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
   if (flags.help) { process.stdout.write(DAEMON_USAGE); return; }
   if (flags.version) { process.stdout.write(`berthd version ${BERTH_VERSION}\n`); return; }
   setExperimental(flags.experimental);
+  // Rootless (src/rootless/): this process stays outside as the launcher of a berthd inside a user namespace.
+  if (flags.rootless && !insideRootlessNamespace()) {
+    process.exitCode = await runRootlessLauncher({ argv: process.argv.slice(2), execRoot: flags.execRoot });
+    return;
+  }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
+  // Rootless: the roots as this mount namespace sees them (rootless/inside.ts); the socket and pid file keep their paths.
+  const roots = flags.rootless ? await enterRootlessNamespace(flags) : { dataRoot: flags.dataRoot, execRoot: flags.execRoot };
   // Addresses, TLS files and the plain-TCP policy are checked before anything else happens.
   const plan = await planListeners(flags.hosts, flags.group, flags.tls);
   for (const w of plan.warnings) console.error(`berthd: ${w}`);
   // Before anything touches the roots (reconciliation, the pid file, the socket): one berthd per root, for its life.
-  lockRoot(flags.dataRoot);
-  lockRoot(flags.execRoot);
-  const usernsRemap = flags.usernsRemap ? await resolveRemap(flags.usernsRemap) : undefined;
+  lockRoot(roots.dataRoot);
+  lockRoot(roots.execRoot);
+  const usernsRemap = flags.rootless ? containerIdentity() : flags.usernsRemap ? await resolveRemap(flags.usernsRemap) : undefined;
   if (usernsRemap) console.error(`berthd: user namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${usernsRemap.user}:${usernsRemap.group}`);
   const engine = await Engine.open({
-    dataRoot: flags.dataRoot, execRoot: flags.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries, usernsRemap,
+    dataRoot: roots.dataRoot, execRoot: roots.execRoot, defaultRuntime: flags.defaultRuntime, insecureRegistries: flags.insecureRegistries, usernsRemap,
+    ...(flags.rootless ? {
+      rootless: {
+        hostPorts: new Slirp4netnsPorts(slirpApiSocket(roots.execRoot)),
+        // Not yet used where it exists (rootless/resource-limits.ts): containers get no cgroups, limits are refused.
+        cgroupsDelegated: false,
+      },
+    } : {}),
     network: {
       ...(flags.bridge ? { bridgeName: flags.bridge } : {}),
       ...(flags.bip ? { bip: flags.bip } : {}),
@@ -49,7 +66,7 @@ async function main(): Promise<void> {
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
   console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')}${cri ? `, CRI on ${flags.criSocket}` : ''} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
   const shutdown = (sig: string) => {
-    console.error(`berthd: ${sig}, shutting down (containers keep running)`);
+    console.error(`berthd: ${sig}, shutting down (${flags.rootless ? 'rootless: its launcher stops the containers' : 'containers keep running'})`);
     for (const l of listeners) l.close();
     void (cri?.close() ?? Promise.resolve()).then(() => engine.close()).catch((e) => console.error(`berthd: ${errorMessage(e)}`))
       .then(() => rm(flags.pidfile, { force: true }))

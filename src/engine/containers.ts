@@ -96,6 +96,12 @@ export class ContainerService {
    */
   private readonly hiddenEnv = new Map<string, string[]>();
   private shuttingDown = false;
+  /**
+   * Refuses resource limits this daemon cannot apply (rootless berthd
+   * without delegated cgroups: rootless/resource-limits.ts); create and
+   * update both ask it.
+   */
+  refuseLimits: ((hc: Record<string, unknown>) => void) | undefined;
 
   constructor(
     readonly store: ContainerStore,
@@ -202,6 +208,7 @@ export class ContainerService {
     checkUsernsMode(eff.HostConfig, !!this.remap);
     // Resource values are checked now, so a bad --memory is a 400 at create, not a failed start.
     const { warnings } = mapResources(eff.HostConfig);
+    this.refuseLimits?.(eff.HostConfig);
     const runtimeName = eff.HostConfig.Runtime || this.runtimes.defaultName;
     this.runtimes.get(runtimeName); // unknown runtime → error before anything is written
     eff.HostConfig.Runtime = runtimeName;
@@ -1011,6 +1018,7 @@ export class ContainerService {
       }
       const hostConfig = mergeUpdate(cur.Id, cur.HostConfig, req);
       const warnings = updateWarnings(cur.HostConfig, hostConfig);
+      this.refuseLimits?.(hostConfig);
       if (cur.State.Running && !cur.State.Restarting) {
         await applyLive(this.runtimes.get(cur.Runtime), cur.Id, cur.HostConfig, hostConfig, join(this.paths.bundleDir(cur.Id), 'resources.json'));
       }

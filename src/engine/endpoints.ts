@@ -416,7 +416,7 @@ export class EndpointService implements ContainerNetworking {
     const options: NetworkOptions = {
       container_id: c.Id,
       container_name: c.Name,
-      port_mappings: ports.map((p) => ({ host_ip: p.hostIp, container_port: p.containerPort, host_port: p.hostPort, range: 1, protocol: p.protocol })),
+      port_mappings: ports.map((p) => ({ host_ip: this.ports.ruleHostIp(p), container_port: p.containerPort, host_port: p.hostPort, range: 1, protocol: p.protocol })),
       networks: {
         [netavarkName(n)]: {
           interface_name: ifname, static_ips: address6 ? [address, address6] : [address],

@@ -2,6 +2,8 @@
  * The engine: one object that owns the stores and the services the API
  * serves. The daemon builds it here, explicitly, in one place.
  */
+import type { HostPortForwarder } from '../network/ports.js';
+import { refuseUndelegatedLimits } from '../rootless/resource-limits.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { openDb, type Db } from '../store/db.js';
 import { DataPaths } from '../store/paths.js';
@@ -56,6 +58,12 @@ export interface EngineOptions {
   network?: Partial<NetworkDefaults>;
   /** `--userns-remap`, resolved (runtime/remap-user.ts): containers get a user namespace of these maps. */
   usernsRemap?: RemapIdentity;
+  /**
+   * Rootless berthd (src/rootless/): host ports are forwarded into this
+   * daemon's network namespace by `hostPorts`; without `cgroupsDelegated`
+   * containers get no cgroups, and resource limits are refused.
+   */
+  rootless?: { hostPorts: HostPortForwarder; cgroupsDelegated: boolean };
 }
 
 export class Engine {
@@ -102,7 +110,7 @@ export class Engine {
         let r = cache.get(name);
         if (!r) {
           if (name !== 'runc' && name !== 'crun') throw new InvalidParameterError(`unknown or invalid runtime name: ${name}`);
-          r = new OciRuntime(name, findRuntime(name).path, paths.runtimeState(name));
+          r = new OciRuntime(name, findRuntime(name).path, paths.runtimeState(name), { noCgroups: options.rootless && !options.rootless.cgroupsDelegated });
           cache.set(name, r);
         }
         return r;
@@ -153,6 +161,10 @@ export class Engine {
     const remap = options.usernsRemap ? await UsernsRemap.open(options.usernsRemap, paths) : undefined;
     if (!remap) await unremapRoots(paths);
     const engine = new Engine(options, remap);
+    if (options.rootless) {
+      engine.endpoints.ports.forwardFromHost(options.rootless.hostPorts);
+      if (!options.rootless.cgroupsDelegated) engine.containers.refuseLimits = refuseUndelegatedLimits;
+    }
     engine.runtimes.get(options.defaultRuntime);
     await engine.layers.sweepOrphans();
     await clearSubpathBinds(paths); // before containers.reconcile() can queue a start that binds there

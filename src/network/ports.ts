@@ -96,6 +96,16 @@ function ephemeralRange(): [number, number] {
 
 interface Held { port: PublishedPort; close(): Promise<void> }
 
+/**
+ * Where the host ports are when berthd's network namespace is not the
+ * host's (rootless berthd, rootless/slirp4netns.ts): `forward` makes the
+ * host port deliver to the same port number in berthd's namespace, where
+ * the DNAT rules take it on; its result undoes that.
+ */
+export interface HostPortForwarder {
+  forward(p: PublishedPort): Promise<() => Promise<void>>;
+}
+
 /** Why a host port cannot be had, in Docker's words. */
 export class PortInUseError extends SystemError {}
 
@@ -140,6 +150,34 @@ async function bind(p: PublishedPort): Promise<() => Promise<void>> {
  */
 export class PortReservations {
   private readonly held = new Map<string, Held[]>();
+  private forwarder: HostPortForwarder | undefined;
+
+  /** From now on every host port is also forwarded from the real host (rootless berthd). */
+  forwardFromHost(f: HostPortForwarder): void {
+    this.forwarder = f;
+  }
+
+  /**
+   * The host address netavark's DNAT rules match. Forwarded ports arrive on
+   * the namespace's own address, whatever host address they were asked on
+   * (the forwarder listens on that one), so their rules match any.
+   */
+  ruleHostIp(p: PublishedPort): string {
+    return this.forwarder ? '' : p.hostIp;
+  }
+
+  /** The namespace's port, held; then the host's, forwarded (rootless). */
+  private async bind(p: PublishedPort): Promise<() => Promise<void>> {
+    const closeLocal = await bind(p);
+    if (!this.forwarder) return closeLocal;
+    try {
+      const closeForward = await this.forwarder.forward(p);
+      return async () => { await closeForward(); await closeLocal(); };
+    } catch (e) {
+      await closeLocal();
+      throw e;
+    }
+  }
 
   /** What every other container holds, for conflict checks. */
   private others(containerId: string): PublishedPort[] {
@@ -158,7 +196,7 @@ export class PortReservations {
         if (fixed) {
           const p: PublishedPort = { containerPort: r.containerPort, protocol: r.protocol, hostIp: r.hostIp, hostPort: r.hostPortStart };
           if (taken.some((t) => clash(t, p))) throw allocatedError(r.hostIp, p.hostPort);
-          mine.push({ port: p, close: await bind(p) });
+          mine.push({ port: p, close: await this.bind(p) });
           continue;
         }
         const [lo, hi] = r.hostPortStart > 0 ? [r.hostPortStart, r.hostPortEnd] : ephemeralRange();
@@ -169,7 +207,7 @@ export class PortReservations {
         for (let i = 0; i < span && !got; i++) {
           const p: PublishedPort = { containerPort: r.containerPort, protocol: r.protocol, hostIp: r.hostIp, hostPort: lo + ((first + i) % span) };
           if (taken.some((t) => clash(t, p))) continue;
-          try { got = { port: p, close: await bind(p) }; } catch (e) { lastError = e; }
+          try { got = { port: p, close: await this.bind(p) }; } catch (e) { lastError = e; }
         }
         if (!got) {
           if (r.hostPortStart > 0) throw lastError instanceof PortInUseError ? lastError : allocatedError(r.hostIp, r.hostPortStart);
@@ -193,7 +231,7 @@ export class PortReservations {
     const problems: string[] = [];
     this.held.set(containerId, mine);
     for (const p of ports) {
-      try { mine.push({ port: p, close: await bind(p) }); } catch (e) { problems.push((e as Error).message); mine.push({ port: p, close: async () => undefined }); }
+      try { mine.push({ port: p, close: await this.bind(p) }); } catch (e) { problems.push((e as Error).message); mine.push({ port: p, close: async () => undefined }); }
     }
     return problems;
   }

@@ -37,11 +37,17 @@ export class OciRuntime {
    * @param stateRoot  `--root` of the runtime: berth keeps its containers'
    *   state apart from other engines using the same runtime on this host
    */
-  constructor(readonly name: string, readonly path: string, readonly stateRoot?: string) {}
+  /**
+   * `noCgroups`: the daemon may not make cgroups (rootless berthd without a
+   * delegated cgroup v2 subtree, rootless/resource-limits.ts), so crun is
+   * told to leave them alone; runc, in a user namespace, skips the cgroups
+   * it may not make on its own.
+   */
+  constructor(readonly name: string, readonly path: string, readonly stateRoot?: string, private readonly o: { noCgroups?: boolean } = {}) {}
 
   /** Flags that come before the subcommand in every call, conmon's included. */
   get globalArgs(): string[] {
-    return this.stateRoot ? [`--root=${this.stateRoot}`] : [];
+    return [...this.stateRoot ? [`--root=${this.stateRoot}`] : [], ...this.o.noCgroups && this.name === 'crun' ? ['--cgroup-manager=disabled'] : []];
   }
 
   /**
@@ -67,9 +73,14 @@ export class OciRuntime {
     await this.run(['start', id]);
   }
 
-  /** `all` signals every process in the container (needed to kill a paused or `--pid host` one). */
+  /**
+   * `all` signals every process in the container (needed to kill a paused or `--pid host` one).
+   * Without cgroups the runtime cannot find them (`--all` reads the cgroup), and needs not: such
+   * a daemon's containers all have a user namespace and so a PID namespace of their own, whose
+   * processes die with its init.
+   */
   async kill(id: string, signal: string | number, all = false): Promise<void> {
-    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+    await this.run(['kill', ...(all && !this.o.noCgroups ? ['--all'] : []), id, String(signal)]);
   }
 
   async pause(id: string): Promise<void> {

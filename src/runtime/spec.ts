@@ -24,6 +24,7 @@
  * `HOME` is not added here: runc and crun set it from the container's
  * passwd entry when it is missing.
  */
+import { runningInUserNamespace } from './host-userns.js';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, posix, resolve } from 'node:path';
@@ -668,8 +669,8 @@ function sysctls(input: SpecInput): Record<string, string> {
     // Docker ≥ 20.10 in every container network namespace: bind low ports
     // and ping without privileges.
     out['net.ipv4.ip_unprivileged_port_start'] = '0';
-    // Not in a user namespace of its own (moby too): the range must be of IDs the namespace maps.
-    if (!input.userns) out['net.ipv4.ping_group_range'] = '0 2147483647';
+    // Not in a user namespace, the container's or berthd's own (moby too): the range must be of IDs the namespace maps.
+    if (!input.userns && !runningInUserNamespace()) out['net.ipv4.ping_group_range'] = '0 2147483647';
   }
   for (const [k, v] of Object.entries(input.sysctls ?? {})) {
     checkSysctl(k, own);

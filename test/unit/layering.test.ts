@@ -20,6 +20,8 @@ const FORBIDDEN: Record<string, string[]> = {
   engine: ['api', 'cli', 'daemon', 'cri'],
   cri: ['cli', 'daemon'],
   kube: ['cli', 'daemon'],
+  // Rootless berthd's namespaces and slirp4netns: below the daemon and the engine that use it.
+  rootless: ['engine', 'api', 'cli', 'daemon', 'cri'],
   buildkit: ['engine', 'api', 'cli', 'daemon', 'store'],
   api: ['cli', 'daemon', 'store'],
   cli: ['engine', 'api', 'store', 'daemon', 'runtime', 'build'],
