@@ -72,9 +72,14 @@ if (!existsSync(join(dist, 'daemon.js'))) fail('no compiled helpers: run `npm ru
 if (!existsSync(join(root, 'bin', 'berth'))) fail('no bin/berth (it serves the registry mirror): run `npm run build` first');
 
 /** Runs a command, streaming or collecting its output; resolves with its exit code and output. */
+/** Children still running: an interrupted run ends them before it stops berthd. */
+const running = new Set();
+
 function run(file, args, opts = {}) {
   return new Promise((resolve) => {
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let out = '';
     child.stdout.on('data', (b) => { out += b; if (opts.echo) process.stdout.write(b); });
     child.stderr.on('data', (b) => { out += b; if (opts.echo) process.stderr.write(b); });
@@ -166,7 +171,13 @@ const stop = async () => {
   if (registry) { const r = registry; registry = undefined; await r.stop(); }
   if (!keep) await rm(work, { recursive: true, force: true });
 };
-process.on('SIGINT', () => { void stop().then(() => process.exit(130)); });
+// Interrupted (a test's time limit, ^C): pytest first, then berthd and the registry, so nothing stays on the host.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(sig, () => {
+    for (const c of running) c.kill('SIGKILL');
+    void stop().then(() => process.exit(code), () => process.exit(code));
+  });
+}
 try {
   process.stdout.write(`compat-docker-py: unpacking ${tarball}\n`);
   const untar = await run('tar', ['-xzf', tarball, '-C', work]);

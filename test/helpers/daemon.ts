@@ -66,6 +66,13 @@ export interface RunOptions {
   cwd?: string;
   /** Default 60 s; the command is killed and the call rejects when it runs out. */
   timeoutMs?: number;
+  /**
+   * Sent when `timeoutMs` runs out (default SIGKILL). Another signal lets a
+   * command that starts daemons of its own stop them; SIGKILL follows after
+   * `graceMs` (default 60 s) if it has not exited by then.
+   */
+  timeoutSignal?: NodeJS.Signals;
+  graceMs?: number;
 }
 
 export interface RunResult {
@@ -176,7 +183,13 @@ export function runCommand(file: string, args: string[], opts: RunOptions & { en
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => { /* the command may exit without reading its input */ });
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      const signal = opts.timeoutSignal ?? 'SIGKILL';
+      child.kill(signal);
+      if (signal !== 'SIGKILL') grace = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? 60_000);
+    }, timeoutMs);
     // A killed command's own children may hold its stdout open: stop waiting for them.
     child.on('exit', () => {
       if (timedOut) setTimeout(() => { child.stdout.destroy(); child.stderr.destroy(); }, 100);
@@ -184,6 +197,7 @@ export function runCommand(file: string, args: string[], opts: RunOptions & { en
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (timedOut) {

@@ -19,9 +19,10 @@ function skipWithoutTree(): string | false {
   return existsSync(TARBALL) ? false : `docker-py's tree is not at ${TARBALL}`;
 }
 
-test(`docker-py's integration suite: at least ${MIN_PASS} pass`, { skip: skipUnlessRoot() || skipWithoutTree(), timeout: 840_000 }, async () => {
+test(`docker-py's integration suite: at least ${MIN_PASS} pass`, { skip: skipUnlessRoot() || skipWithoutTree(), timeout: 900_000 }, async () => {
   const r = await runCommand(process.execPath, [join(scriptsDir, 'compat-docker-py.mjs'), '--min-pass', String(MIN_PASS)], {
-    timeoutMs: 800_000,
+    // SIGINT first: the script stops pytest, its berthd and its registry (SIGKILL would leave them on the host).
+    timeoutMs: 800_000, timeoutSignal: 'SIGINT', graceMs: 60_000,
   });
   const summary = r.stdout.trim().split('\n').pop() ?? '';
   process.stdout.write(`# ${summary}\n`);
