@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerCliPath, runCommand, type RunResult } from '../../helpers/daemon.js';
 import { busyboxTar } from '../../helpers/busybox.js';
 import { berthdBin } from '../../helpers/paths.js';
+import { lockHostUsers } from '../../helpers/host-users-lock.js';
 import { parseSubordinateFile } from '../../../src/runtime/id-map.js';
 import { findExecutable } from '../../../src/executable.js';
 
@@ -135,8 +136,14 @@ before(async () => {
   const taken = [...parseSubordinateFile(readFileSync('/etc/subuid', 'utf8')), ...parseSubordinateFile(readFileSync('/etc/subgid', 'utf8'))];
   let start = 1_000_000_000 + RANGE * (randomBytes(2).readUInt16BE(0) % 1000);
   while (taken.some((r) => r.start < start + RANGE && start < r.start + r.count)) start += RANGE;
-  execFileSync('useradd', ['-m', '-s', '/bin/sh', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', user], { stdio: 'pipe' });
-  execFileSync('usermod', ['--add-subuids', `${start}-${start + RANGE - 1}`, '--add-subgids', `${start}-${start + RANGE - 1}`, user], { stdio: 'pipe' });
+  // Adding (and, in `after`, removing) the user changes /etc/passwd and friends, which the fuzzers fingerprint.
+  const release = await lockHostUsers();
+  try {
+    execFileSync('useradd', ['-m', '-s', '/bin/sh', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', user], { stdio: 'pipe' });
+    execFileSync('usermod', ['--add-subuids', `${start}-${start + RANGE - 1}`, '--add-subgids', `${start}-${start + RANGE - 1}`, user], { stdio: 'pipe' });
+  } finally {
+    await release();
+  }
   subStart = start;
   uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
   runtimeDir = mkdtempSync('/tmp/berth-rootless-run-');
@@ -168,8 +175,10 @@ after(async () => {
   } finally {
     for (const pid of processesOfUser()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     await sleep(200);
+    const release = await lockHostUsers();
     try { execFileSync('usermod', ['--del-subuids', `${subStart}-${subStart + RANGE - 1}`, '--del-subgids', `${subStart}-${subStart + RANGE - 1}`, user], { stdio: 'pipe' }); } catch { /* user never made */ }
     try { execFileSync('userdel', ['-r', user], { stdio: 'pipe' }); } catch { /* user never made */ }
+    await release();
     for (const d of [runtimeDir, bindDir]) if (d) rmSync(d, { recursive: true, force: true });
     if (process.env.BERTH_TEST_KEEP_LOGS) console.error(log);
   }
