@@ -28,32 +28,99 @@ export function frame(message: Uint8Array): Buffer {
 }
 
 /**
+ * What the messages being received may hold in memory at once: each
+ * message's stated length is taken from its budget when its prefix arrives
+ * (before any of its bytes are kept) and given back once the message is
+ * whole or the stream ends. A budget may draw on a larger one (a
+ * connection's on the daemon's), so that neither many streams on one
+ * connection nor many connections can make berthd buffer without bound:
+ * 128 streams each announcing 16 MiB would otherwise be 2 GiB per
+ * connection.
+ */
+export class ByteBudget {
+  private used = 0;
+  constructor(private readonly what: string, readonly limit: number, private readonly parent?: ByteBudget) {}
+
+  /** Takes `n` bytes, or throws PayloadTooLargeError (gRPC RESOURCE_EXHAUSTED) when this budget or its parent has not that many left. */
+  take(n: number): void {
+    if (this.used + n > this.limit) {
+      throw new PayloadTooLargeError(`gRPC message of ${n} bytes refused: the messages in flight on ${this.what} would be over its limit of ${this.limit} bytes`);
+    }
+    this.parent?.take(n);
+    this.used += n;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+    this.parent?.give(n);
+  }
+
+  get inUse(): number { return this.used; }
+}
+
+/**
  * The messages of a gRPC stream, in order, as they arrive; ends when the
  * stream ends. The stream is read through its iterator but never handed
  * back to it: leaving this loop (an error, a consumer that stops early)
  * must not reset the HTTP/2 stream, whose status is still to be sent. What
  * is left unread is discarded.
+ *
+ * A message's chunks are kept as they come and joined once, when it is
+ * whole: joining the buffer at every chunk would copy a 16 MiB message
+ * that arrives in 16 KiB DATA frames about 8 GiB over.
  */
-export async function* readMessages(stream: Readable, maxBytes = MAX_MESSAGE_BYTES): AsyncGenerator<Buffer> {
+export async function* readMessages(stream: Readable, maxBytes = MAX_MESSAGE_BYTES, budget?: ByteBudget): AsyncGenerator<Buffer> {
   const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let buf: Buffer = Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  let have = 0;
+  /** The next `n` buffered bytes, copied only when they span chunks. */
+  const takeBytes = (n: number): Buffer => {
+    if (parts[0].length >= n) {
+      const b = parts[0].subarray(0, n);
+      if (parts[0].length === n) parts.shift(); else parts[0] = parts[0].subarray(n);
+      have -= n;
+      return b;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const p = parts[0];
+      const k = Math.min(p.length, n - off);
+      p.copy(out, off, 0, k);
+      off += k;
+      if (k === p.length) parts.shift(); else parts[0] = p.subarray(k);
+    }
+    have -= n;
+    return out;
+  };
+  /** The current message's length once its prefix was read (its bytes taken from `budget`), else -1. */
+  let len = -1;
   let ended = false;
   try {
     for (;;) {
       const r = await chunks.next();
       if (r.done) { ended = true; break; }
-      buf = buf.length ? Buffer.concat([buf, r.value]) : r.value;
-      while (buf.length >= 5) {
-        if (buf[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
-        const len = buf.readUInt32BE(1);
-        if (len > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${len} bytes is over the limit of ${maxBytes}`);
-        if (buf.length < 5 + len) break;
-        yield buf.subarray(5, 5 + len);
-        buf = buf.subarray(5 + len);
+      if (r.value.length) { parts.push(r.value); have += r.value.length; }
+      for (;;) {
+        if (len < 0) {
+          if (have < 5) break;
+          const head = takeBytes(5);
+          if (head[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
+          const n = head.readUInt32BE(1);
+          if (n > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${n} bytes is over the limit of ${maxBytes}`);
+          budget?.take(n);
+          len = n;
+        }
+        if (have < len) break;
+        const msg = len === 0 ? Buffer.alloc(0) : takeBytes(len);
+        budget?.give(len);
+        len = -1;
+        yield msg;
       }
     }
-    if (buf.length) throw new InvalidParameterError('gRPC stream ended inside a message');
+    if (have || len >= 0) throw new InvalidParameterError('gRPC stream ended inside a message');
   } finally {
+    if (len >= 0) budget?.give(len);
     if (!ended && !stream.destroyed) { stream.removeAllListeners('readable'); stream.resume(); }
   }
 }

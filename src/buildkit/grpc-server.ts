@@ -14,7 +14,7 @@
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { errorKind, errorMessage } from '../errors.js';
-import { GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
+import { ByteBudget, GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
 import { encode } from './messages.js';
 
 export interface GrpcCall {
@@ -32,6 +32,16 @@ export type GrpcHandler = (call: GrpcCall) => Promise<void>;
 
 /** What one call may have queued for a client that does not read before it is cut. */
 const MAX_BUFFERED_BYTES = 64 << 20;
+
+/**
+ * Bytes of clients' messages being received at once, on one connection and
+ * on all of them (ByteBudget): a message that would go over is refused
+ * with RESOURCE_EXHAUSTED when its length prefix arrives. Each still takes
+ * a message of MAX_MESSAGE_BYTES; BuildKit's control messages are far
+ * smaller.
+ */
+export const MAX_CONNECTION_MESSAGE_BYTES = 4 * MAX_MESSAGE_BYTES;
+const servedMessageBytes = new ByteBudget('berthd\'s gRPC connections', 16 * MAX_MESSAGE_BYTES);
 
 /** A call's failure as a gRPC status code. */
 export class GrpcStatusError extends Error {
@@ -70,12 +80,13 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
     maxSessionMemory: 64,
   });
   const calls = new Set<AbortController>();
+  const budget = new ByteBudget('this connection', MAX_CONNECTION_MESSAGE_BYTES, servedMessageBytes);
   session.on('stream', (stream, headers) => {
     const cancel = new AbortController();
     calls.add(cancel);
     stream.on('error', (e) => o.log(`berthd: grpc ${String(headers[':path'])}: ${errorMessage(e)}`));
     stream.on('close', () => { calls.delete(cancel); cancel.abort(); });
-    void runCall(stream, headers, cancel.signal, o);
+    void runCall(stream, headers, cancel.signal, budget, o);
   });
   session.on('error', (e) => o.log(`berthd: grpc connection: ${errorMessage(e)}`));
   return new Promise((resolve) => {
@@ -93,7 +104,7 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
   });
 }
 
-async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, signal: AbortSignal, o: ServeOptions): Promise<void> {
+async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, signal: AbortSignal, budget: ByteBudget, o: ServeOptions): Promise<void> {
   const path = String(headers[':path'] ?? '');
   let responded = false;
   const respond = () => {
@@ -109,7 +120,7 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
     if (!handler) throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`);
     await handler({
       path, headers, signal,
-      messages: () => readMessages(stream, MAX_MESSAGE_BYTES),
+      messages: () => readMessages(stream, MAX_MESSAGE_BYTES, budget),
       send: (m) => {
         respond();
         if (stream.destroyed) return;
