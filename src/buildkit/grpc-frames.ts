@@ -50,6 +50,13 @@ export class ByteBudget {
     this.used += n;
   }
 
+  /** Takes `n` bytes if this budget and its parent have them; false (nothing taken) when not. */
+  tryTake(n: number): boolean {
+    if (this.used + n > this.limit || (this.parent && !this.parent.tryTake(n))) return false;
+    this.used += n;
+    return true;
+  }
+
   give(n: number): void {
     this.used -= n;
     this.parent?.give(n);

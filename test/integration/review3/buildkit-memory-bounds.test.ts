@@ -8,6 +8,10 @@
  *   bytes are kept. Before, 128 streams a connection each announcing
  *   16 MiB were 2 GiB of buffers a connection, with no bound on
  *   connections.
+ * - answers queued for a client that does not read them are bounded per
+ *   connection and for the daemon: before, each call could queue 64 MiB,
+ *   so 128 Status calls a connection that never read a build's log made
+ *   berthd hold 8 GiB a connection.
  * - a filesync walk's names are bounded in all (the walk is held until its
  *   end): before, 500,000 entries of 4 KiB names were accepted.
  *
@@ -21,6 +25,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, waitFor, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
+import { encode } from '../../../src/buildkit/messages.js';
+import { frame } from '../../../src/buildkit/grpc-frames.js';
 import { solveDockerfile, upgradeH2c, type Entry } from '../buildkit/hand-made-client.js';
 
 let d!: Daemon;
@@ -103,6 +109,34 @@ describe('BuildKit memory bounds', { skip: skipUnlessRoot() }, () => {
       return ok;
     }, 30_000, 'the budget given back');
     assert.equal(again, true);
+  });
+
+  test('Status calls that never read a build\'s log are cut while their connection holds more than 64 MiB for them', async () => {
+    const ref = 'unread1';
+    const socket = await upgradeH2c(d.socket, '/grpc');
+    const client = http2.connect('http://berth', { createConnection: () => socket });
+    client.on('error', () => undefined);
+    const cut: number[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const req = client.request({ ':method': 'POST', ':path': '/moby.buildkit.v1.Control/Status', 'content-type': 'application/grpc', te: 'trailers' });
+        req.on('error', () => undefined);
+        // Never read: HTTP/2 flow control leaves what berthd sends queued on its side.
+        req.on('close', () => cut.push(req.rstCode ?? -1));
+        req.end(frame(encode('StatusRequest', { Ref: ref })));
+      }
+      // 24 MB of log, sent to each of the 8 calls: 192 MB for this connection, under the 64 MiB each call could queue before.
+      const build = solveDockerfile(d.socket, ref, Buffer.from('FROM busybox\nRUN yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c 24000000\n'), []);
+      const r = await build;
+      assert.equal(r.status, '0', r.message);
+      // Each call cut gives its bytes back to the others: calls are cut until those left fit, 2 x 24 MB in 64 MiB.
+      await waitFor(() => cut.length >= 6, 60_000, 'the unread Status calls cut');
+      assert.deepEqual(cut, Array(cut.length).fill(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM));
+      await alive();
+    } finally {
+      client.destroy();
+      socket.destroy();
+    }
   });
 
   test('a filesync walk whose names are over 128 MiB in all fails the build; berthd serves on', async () => {
