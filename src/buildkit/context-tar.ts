@@ -49,7 +49,10 @@ export function tarSink(pack: tarStream.Pack): SyncSink {
         await writeFileEntry(pack, header, data);
         return;
       }
-      await new Promise<void>((res, rej) => { pack.entry(header, (err) => (err ? rej(err) : res())); });
+      const done = (res: () => void, rej: (e: Error) => void) => (err?: Error | null) => (err ? rej(err) : res());
+      // An empty file comes without data; tar-stream's entry of a file without a buffer waits for a body that never comes.
+      if (header.type === 'file') await new Promise<void>((res, rej) => { pack.entry(header, Buffer.alloc(0), done(res, rej)); });
+      else await new Promise<void>((res, rej) => { pack.entry(header, done(res, rej)); });
     },
   };
 }

@@ -49,6 +49,14 @@ const SMALL_FILE = 64 << 10;
 const AHEAD_FILES = 256;
 const AHEAD_BYTES = 8 << 20;
 const MAX_PATH_BYTES = 4096;
+/**
+ * The walk is held in memory until its end (the files' bytes are asked for
+ * after it), so its names are bounded in all, not only one by one: 500,000
+ * entries of 4 KiB paths and 4 KiB link targets would be 4 GiB, past
+ * berthd's heap. 128 MiB is 250 bytes a name for the most entries a walk
+ * may have.
+ */
+export const MAX_WALK_NAME_BYTES = 128 << 20;
 
 export interface SyncEntry {
   /** Relative, slash-separated, no `.`/`..` parts. */
@@ -141,6 +149,7 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
     const dirs = new Set<string>(['']);
     const files = new Set<string>();
     const seen = new Set<string>();
+    let nameBytes = 0;
     for (let id = 0; ; id++) {
       const p = await next();
       if (!p) throw new InvalidParameterError(`filesync: ${req.dirName}: the stream ended before the walk did`);
@@ -148,6 +157,8 @@ export async function diffCopy(conn: GrpcClientConnection, req: SyncRequest, sin
       if (!p.stat) break;
       if (id >= MAX_SYNC_ENTRIES) throw new InvalidParameterError(`filesync: ${req.dirName} has more than ${MAX_SYNC_ENTRIES} entries`);
       const s = p.stat;
+      nameBytes += Buffer.byteLength(s.path) + Buffer.byteLength(s.linkname);
+      if (nameBytes > MAX_WALK_NAME_BYTES) throw new InvalidParameterError(`filesync: the names in ${req.dirName} are more than ${MAX_WALK_NAME_BYTES} bytes in all`);
       checkRelative(s.path);
       if (seen.has(s.path)) throw new InvalidParameterError(`filesync: ${JSON.stringify(s.path)} sent twice`);
       const slash = s.path.lastIndexOf('/');

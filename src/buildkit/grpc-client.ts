@@ -10,8 +10,8 @@
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors.js';
-import { GrpcCode, MAX_MESSAGE_BYTES, decodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
-import { GrpcStatusError } from './grpc-server.js';
+import { ByteBudget, GrpcCode, MAX_MESSAGE_BYTES, decodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
+import { GrpcStatusError, MAX_CONNECTION_MESSAGE_BYTES } from './grpc-server.js';
 
 export interface ClientCall {
   send(message: Uint8Array): void;
@@ -39,6 +39,8 @@ const CONNECTION_WINDOW_BYTES = 8 << 20;
 export class GrpcClientConnection {
   private readonly session: http2.ClientHttp2Session;
   readonly closed: Promise<void>;
+  /** The client's answers being received at once, on all of berthd's calls (a RUN may open many ssh-agent calls). */
+  private readonly budget = new ByteBudget('the client\'s session', MAX_CONNECTION_MESSAGE_BYTES);
 
   constructor(socket: Duplex, head?: Buffer) {
     if (head?.length) socket.unshift(head);
@@ -95,7 +97,7 @@ export class GrpcClientConnection {
         stream.on('close', done);
       }),
       end: () => { if (!stream.destroyed) stream.end(); },
-      messages: () => readMessages(stream, MAX_MESSAGE_BYTES),
+      messages: () => readMessages(stream, MAX_MESSAGE_BYTES, this.budget),
       done,
       cancel: () => { if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL); },
     };

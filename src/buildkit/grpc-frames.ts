@@ -28,64 +28,108 @@ export function frame(message: Uint8Array): Buffer {
 }
 
 /**
+ * What the messages being received may hold in memory at once: each
+ * message's stated length is taken from its budget when its prefix arrives
+ * (before any of its bytes are kept) and given back once the message is
+ * whole or the stream ends. A budget may draw on a larger one (a
+ * connection's on the daemon's), so that neither many streams on one
+ * connection nor many connections can make berthd buffer without bound:
+ * 128 streams each announcing 16 MiB would otherwise be 2 GiB per
+ * connection.
+ */
+export class ByteBudget {
+  private used = 0;
+  constructor(private readonly what: string, readonly limit: number, private readonly parent?: ByteBudget) {}
+
+  /** Takes `n` bytes, or throws PayloadTooLargeError (gRPC RESOURCE_EXHAUSTED) when this budget or its parent has not that many left. */
+  take(n: number): void {
+    if (this.used + n > this.limit) {
+      throw new PayloadTooLargeError(`gRPC message of ${n} bytes refused: the messages in flight on ${this.what} would be over its limit of ${this.limit} bytes`);
+    }
+    this.parent?.take(n);
+    this.used += n;
+  }
+
+  /** Takes `n` bytes if this budget and its parent have them; false (nothing taken) when not. */
+  tryTake(n: number): boolean {
+    if (this.used + n > this.limit || (this.parent && !this.parent.tryTake(n))) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+    this.parent?.give(n);
+  }
+
+  get inUse(): number { return this.used; }
+}
+
+/**
  * The messages of a gRPC stream, in order, as they arrive; ends when the
  * stream ends. The stream is read through its iterator but never handed
  * back to it: leaving this loop (an error, a consumer that stops early)
  * must not reset the HTTP/2 stream, whose status is still to be sent. What
  * is left unread is discarded.
+ *
+ * A message's chunks are kept as they come and joined once, when it is
+ * whole: joining the buffer at every chunk would copy a 16 MiB message
+ * that arrives in 16 KiB DATA frames about 8 GiB over.
  */
-export async function* readMessages(stream: Readable, maxBytes = MAX_MESSAGE_BYTES): AsyncGenerator<Buffer> {
+export async function* readMessages(stream: Readable, maxBytes = MAX_MESSAGE_BYTES, budget?: ByteBudget): AsyncGenerator<Buffer> {
   const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  // What has arrived and is not yet a message, as it came: a message spread over several HTTP/2
-  // frames (a 32 KiB filesync packet is three of 16 KiB) is copied once, when it is complete.
-  // (A read index rather than shift(): a client's tiny frames must not make each message cost its chunk count squared.)
-  let pending: Buffer[] = [];
-  let head = 0;
-  let pendingBytes = 0;
-  const take = (n: number): Buffer => {
-    pendingBytes -= n;
-    const first = pending[head];
-    if (first.length > n) { pending[head] = first.subarray(n); return first.subarray(0, n); }
-    if (first.length === n) { head++; return first; }
+  // A read index rather than shift(): a client's tiny frames must not make each message cost its chunk count squared.
+  let parts: Buffer[] = [];
+  let first = 0;
+  let have = 0;
+  /** The next `n` buffered bytes, copied only when they span chunks. */
+  const takeBytes = (n: number): Buffer => {
+    have -= n;
+    const p0 = parts[first];
+    if (p0.length > n) { parts[first] = p0.subarray(n); return p0.subarray(0, n); }
+    if (p0.length === n) { first++; return p0; }
     const out = Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n) {
-      const c = pending[head];
-      const part = Math.min(c.length, n - off);
-      c.copy(out, off, 0, part);
-      off += part;
-      if (part === c.length) head++; else pending[head] = c.subarray(part);
+      const p = parts[first];
+      const k = Math.min(p.length, n - off);
+      p.copy(out, off, 0, k);
+      off += k;
+      if (k === p.length) first++; else parts[first] = p.subarray(k);
     }
     return out;
   };
-  /** The length of the message being read, once its 5-byte prefix is in. */
-  let need: number | undefined;
+  /** The current message's length once its prefix was read (its bytes taken from `budget`), else -1. */
+  let len = -1;
   let ended = false;
   try {
     for (;;) {
       const r = await chunks.next();
       if (r.done) { ended = true; break; }
       if (r.value.length === 0) continue;
-      if (head === pending.length) { pending = []; head = 0; } else if (head > 1024) { pending = pending.slice(head); head = 0; }
-      pending.push(r.value);
-      pendingBytes += r.value.length;
+      if (first === parts.length) { parts = []; first = 0; } else if (first > 1024) { parts = parts.slice(first); first = 0; }
+      parts.push(r.value);
+      have += r.value.length;
       for (;;) {
-        if (need === undefined) {
-          if (pendingBytes < 5) break;
-          const head = take(5);
+        if (len < 0) {
+          if (have < 5) break;
+          const head = takeBytes(5);
           if (head[0] !== 0) throw new InvalidParameterError('compressed gRPC messages are not supported');
-          const len = head.readUInt32BE(1);
-          if (len > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${len} bytes is over the limit of ${maxBytes}`);
-          need = len;
+          const n = head.readUInt32BE(1);
+          if (n > maxBytes) throw new PayloadTooLargeError(`gRPC message of ${n} bytes is over the limit of ${maxBytes}`);
+          budget?.take(n);
+          len = n;
         }
-        if (pendingBytes < need) break;
-        const message = need === 0 ? Buffer.alloc(0) : take(need);
-        need = undefined;
-        yield message;
+        if (have < len) break;
+        const msg = len === 0 ? Buffer.alloc(0) : takeBytes(len);
+        budget?.give(len);
+        len = -1;
+        yield msg;
       }
     }
-    if (pendingBytes || need !== undefined) throw new InvalidParameterError('gRPC stream ended inside a message');
+    if (have || len >= 0) throw new InvalidParameterError('gRPC stream ended inside a message');
   } finally {
+    if (len >= 0) budget?.give(len);
     if (!ended && !stream.destroyed) { stream.removeAllListeners('readable'); stream.resume(); }
   }
 }

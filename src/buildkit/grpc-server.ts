@@ -14,7 +14,7 @@
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { errorKind, errorMessage } from '../errors.js';
-import { GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
+import { ByteBudget, GrpcCode, MAX_MESSAGE_BYTES, encodeGrpcMessage, frame, readMessages } from './grpc-frames.js';
 import { encode } from './messages.js';
 import { TRACING, traceAt } from '../trace.js';
 
@@ -31,8 +31,25 @@ export interface GrpcCall {
 
 export type GrpcHandler = (call: GrpcCall) => Promise<void>;
 
-/** What one call may have queued for a client that does not read before it is cut. */
-const MAX_BUFFERED_BYTES = 64 << 20;
+/**
+ * What berthd's answers may hold queued for clients that do not read
+ * them (HTTP/2 flow control keeps them here), on one connection and on all
+ * of them; a call whose next message does not fit is cut. Before, each
+ * call could queue 64 MiB: 128 Status calls a connection that never read
+ * a build's log were 8 GiB a connection.
+ */
+const MAX_CONNECTION_QUEUED_BYTES = 64 << 20;
+const queuedReplyBytes = new ByteBudget('berthd\'s gRPC connections', 256 << 20);
+
+/**
+ * Bytes of clients' messages being received at once, on one connection and
+ * on all of them (ByteBudget): a message that would go over is refused
+ * with RESOURCE_EXHAUSTED when its length prefix arrives. Each still takes
+ * a message of MAX_MESSAGE_BYTES; BuildKit's control messages are far
+ * smaller.
+ */
+export const MAX_CONNECTION_MESSAGE_BYTES = 4 * MAX_MESSAGE_BYTES;
+const servedMessageBytes = new ByteBudget('berthd\'s gRPC connections', 16 * MAX_MESSAGE_BYTES);
 
 /** A call's failure as a gRPC status code. */
 export class GrpcStatusError extends Error {
@@ -71,12 +88,14 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
     maxSessionMemory: 64,
   });
   const calls = new Set<AbortController>();
+  const budget = new ByteBudget('this connection', MAX_CONNECTION_MESSAGE_BYTES, servedMessageBytes);
+  const queued = new ByteBudget('this connection', MAX_CONNECTION_QUEUED_BYTES, queuedReplyBytes);
   session.on('stream', (stream, headers) => {
     const cancel = new AbortController();
     calls.add(cancel);
     stream.on('error', (e) => o.log(`berthd: grpc ${String(headers[':path'])}: ${errorMessage(e)}`));
     stream.on('close', () => { calls.delete(cancel); cancel.abort(); });
-    void runCall(stream, headers, cancel.signal, o);
+    void runCall(stream, headers, cancel.signal, budget, queued, o);
   });
   session.on('error', (e) => o.log(`berthd: grpc connection: ${errorMessage(e)}`));
   return new Promise((resolve) => {
@@ -94,7 +113,9 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
   });
 }
 
-async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, signal: AbortSignal, o: ServeOptions): Promise<void> {
+async function runCall(
+  stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, signal: AbortSignal, budget: ByteBudget, queued: ByteBudget, o: ServeOptions,
+): Promise<void> {
   const path = String(headers[':path'] ?? '');
   if (TRACING) traceAt(`grpc ${path} begin`);
   let responded = false;
@@ -103,6 +124,9 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
     responded = true;
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   };
+  // This call's bytes taken from `queued` and not yet handed on by HTTP/2; what is left when the stream closes goes back.
+  let queuedBytes = 0;
+  stream.once('close', () => { queued.give(queuedBytes); queuedBytes = 0; });
   let status: number = GrpcCode.OK;
   let message = '';
   let details: GrpcStatusError['details'] = [];
@@ -111,13 +135,19 @@ async function runCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
     if (!handler) throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`);
     await handler({
       path, headers, signal,
-      messages: () => readMessages(stream, MAX_MESSAGE_BYTES),
+      messages: () => readMessages(stream, MAX_MESSAGE_BYTES, budget),
       send: (m) => {
         respond();
         if (stream.destroyed) return;
-        // A client that stops reading a stream (Status) must not make berthd buffer without end.
-        if (stream.writableLength > MAX_BUFFERED_BYTES) { stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); return; }
-        stream.write(frame(m));
+        // A client that stops reading (Status) must not make berthd buffer without end.
+        const f = frame(m);
+        if (!queued.tryTake(f.length)) { stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); return; }
+        queuedBytes += f.length;
+        stream.write(f, () => {
+          if (queuedBytes < f.length) return; // the stream closed and gave its bytes back
+          queuedBytes -= f.length;
+          queued.give(f.length);
+        });
       },
     });
   } catch (e) {

@@ -16,7 +16,9 @@
  * path and checks as `POST /containers/create`, its layer applied, the
  * checkpoint put in place and restored. A failure at any step removes the
  * container again: no half container is left (the image loaded stays, as
- * any loaded image does).
+ * any loaded image does). Nothing is loaded or created unless the importer
+ * trusts the archive: CRIU's images describe the restored processes'
+ * credentials and confinement, which only the restore itself applies.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -150,6 +152,13 @@ export class CheckpointArchive {
       // image is loaded or a container made: nothing is left behind.
       if (containers.idMapOf({ HostConfig: req.HostConfig ?? {} })) {
         throw new NotImplementedError('checkpoint import into a daemon with --userns-remap is not supported: CRIU would restore the process with the user and group IDs it was checkpointed with, not the remapped ones; import it into a daemon without --userns-remap');
+      }
+      // CRIU restores its images as they are, as root: they set the restored processes' credentials, capabilities
+      // and seccomp filters (core-*.img, seccomp.img) and the mounts and files it re-creates, none of which follows
+      // from the container's HostConfig. An archive whose images claim every capability and no seccomp filter
+      // would get a process with them, which no check of the manifest sees: the restore is the importer's decision.
+      if (!o.trust) {
+        throw new ForbiddenError('checkpoint archive\'s CRIU images are restored as they are (the processes\' credentials, capabilities, seccomp filters and mounts), which berth cannot check against the container\'s confinement: import it only if you trust its author, with --trust (?trust=1)');
       }
 
       // Only the container's image, and no tag of the importer's moved: else an archive could repoint e.g. `alpine:latest` at an image of its own.

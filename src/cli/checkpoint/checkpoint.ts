@@ -74,7 +74,7 @@ const importCommand: Command = {
   args: { min: 1, max: 1 },
   flags: [
     { name: 'name', kind: 'string', usage: 'Name of the new container (default: the exported container\'s)' },
-    { name: 'trust', kind: 'bool', usage: 'Give the container the host access its archive asks for (binds, devices, privileges, host namespaces)' },
+    { name: 'trust', kind: 'bool', usage: 'Trust the archive: restore its CRIU images and give the container the host access it asks for (binds, devices, privileges, host namespaces)' },
   ],
   async run(ctx, f) {
     const file = f.args[0];

@@ -207,13 +207,13 @@ test('checkpoint export and import', async (t) => {
     const r = await importFile('retag.tar', await archive(d, {
       mutate: (m) => { m.Image = { Id: evilId, Ref: 'victim:latest' }; m.Files['image.tar'] = { size: image.length, digest: sha(image) }; },
       image,
-    }));
+    }), ['--trust']);
     assert.notEqual(r.code, 0);
     await assertNothingLeft(d);
     const victim = (await d.request('GET', '/images/victim:latest/json')).json<{ Id: string }>().Id;
     assert.equal(victim, busyboxId, 'victim:latest still names the importer\'s image');
     // An image.tar with a second image besides the container's is refused before anything is loaded.
-    const extra = await importFile('two.tar', await archive(d, { image: both }));
+    const extra = await importFile('two.tar', await archive(d, { image: both }), ['--trust']);
     assert.notEqual(extra.code, 0);
     assert.match(extra.stderr, /image\.tar must hold image sha256:[0-9a-f]{64} and nothing else/);
     await assertNothingLeft(d);
@@ -222,7 +222,7 @@ test('checkpoint export and import', async (t) => {
 
   await t.test('a valid archive whose restore cannot work leaves no half container', async () => {
     const since = (Date.now() / 1000).toFixed(3);
-    const r = await importFile('bogus.tar', await archive(d));
+    const r = await importFile('bogus.tar', await archive(d), ['--trust']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /criu|restore|checkpoint/i);
     await assertNothingLeft(d);
@@ -287,7 +287,7 @@ test('checkpoint export and import', async (t) => {
     const d2 = await startDaemon({ runtime: 'runc' });
     st.after(() => d2.stop());
     const since = (Date.now() / 1000).toFixed(3);
-    const im = await d2.berth(['checkpoint', 'import', '--name', 'copy', file]);
+    const im = await d2.berth(['checkpoint', 'import', '--trust', '--name', 'copy', file]);
     assert.notEqual(im.code, 0, 'bogus CRIU images cannot be restored');
     const q = new URLSearchParams({ since, until: (Date.now() / 1000 + 1).toFixed(3), filters: JSON.stringify({ type: ['container'], container: ['copy'] }) });
     const actions = (await d2.request('GET', `/events?${q}`)).text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).Action as string);
@@ -314,7 +314,7 @@ test('checkpoint export and import', async (t) => {
 
     const d2 = await startDaemon({ runtime: 'runc' });
     st.after(() => d2.stop());
-    const im = await d2.berth(['checkpoint', 'import', '--name', 'moved', file]);
+    const im = await d2.berth(['checkpoint', 'import', '--trust', '--name', 'moved', file]);
     assert.equal(im.code, 0, im.stderr);
     await waitFor(async () => (await numbers(d2, 'moved')).length >= 3, 20_000, 'the imported counter to count');
     const after = await numbers(d2, 'moved');
