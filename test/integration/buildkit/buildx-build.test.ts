@@ -141,6 +141,20 @@ describe('docker buildx build on berthd', { skip: skipUnlessRoot() || skipWithou
     assert.equal(r.code, 0, r.stderr);
   });
 
+  test('a context with empty files and an empty directory builds (berthd asks for no bytes of an empty file)', async () => {
+    const c = join(dir, 'empty-files');
+    await writeContext(c, {
+      Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN test -f /ctx/empty.txt && ! test -s /ctx/empty.txt && test -d /ctx/nothing && cat /ctx/full.txt\n',
+      'empty.txt': '', 'full.txt': 'full\n', 'sub/also-empty': '',
+    });
+    await mkdir(join(c, 'nothing'));
+    const r = await d.docker(['buildx', 'build', '--progress=plain', '--no-cache', '-t', 'bk:empty', '--load', '.'], { cwd: c, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stderr, /#\d+ [\d.]+ full$/m);
+    const ls = await d.docker(['run', '--rm', 'bk:empty', 'stat', '-c', '%n %s', '/ctx/empty.txt', '/ctx/sub/also-empty']);
+    assert.equal(ls.stdout, '/ctx/empty.txt 0\n/ctx/sub/also-empty 0\n');
+  });
+
   test('buildx du lists berth\'s build cache and buildx prune empties it', async () => {
     const du = await d.docker(['buildx', 'du']);
     assert.equal(du.code, 0, du.stderr);
