@@ -10,7 +10,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidParameterError, NotImplementedError } from '../errors.js';
+import { InvalidParameterError } from '../errors.js';
+import { checkLogsReadable } from '../engine/log-config.js';
 import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 import { boolParam, COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.js';
@@ -50,8 +51,7 @@ async function prepare(engine: Engine, ctx: RequestContext, streams: Streams): P
   const c = engine.containers.lookup(ctx.params.id);
   const stream = boolParam(q, 'stream');
   const logs = boolParam(q, 'logs');
-  // dockerd's ErrReadLogsNotSupported is a NotImplemented (501).
-  if (logs && c.HostConfig.LogConfig?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
+  if (logs) checkLogsReadable(c.HostConfig.LogConfig);
   const detachKeys = attachDetachKeys(q.get('detachKeys'));
   const logPath = join(engine.paths.containerDir(c.Id), 'ctr.log');
   const settle = async () => {

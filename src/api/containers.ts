@@ -5,7 +5,8 @@
 import { pruneFilters } from '../engine/prune-filters.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, ConflictError, InvalidParameterError, NotFoundError, NotImplementedError, errorKind, errorMessage } from '../errors.js';
+import { BerthError, ConflictError, InvalidParameterError, NotFoundError, errorKind, errorMessage } from '../errors.js';
+import { checkLogsReadable } from '../engine/log-config.js';
 import { killSignal } from '../engine/signals.js';
 import type { Engine } from '../engine/engine.js';
 import { inspectView, parseFilters } from '../engine/container-views.js';
@@ -96,7 +97,7 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
     if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
     const c = cs.lookup(ctx.params.id);
     if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError('can not get logs from container which is dead or marked for removal');
-    if (c.HostConfig.LogConfig?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
+    checkLogsReadable(c.HostConfig.LogConfig);
     const tail = tailLines(q.get('tail'));
     const since = unixNs('since', q.get('since'));
     const until = unixNs('until', q.get('until'));

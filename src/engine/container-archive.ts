@@ -39,7 +39,7 @@ import type { ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
 import type { ResolvedMount } from './container-mounts.js';
 import { bindSubpaths, subpathDir } from './volume-subpath.js';
-import { containerCgroupPath, inCgroup } from '../runtime/cgroup-path.js';
+import { cgroupOfContainer, inCgroup } from '../runtime/cgroup-path.js';
 
 const closeFd = promisify(fsCb.close);
 
@@ -135,7 +135,7 @@ export class ContainerArchive {
   private async withView<T>(nameOrId: string, fn: (v: View) => Promise<T>): Promise<T> {
     const c = this.containers.lookup(nameOrId);
     if (c.State.Running && c.State.Pid > 0) {
-      const root = await openProcessRoot(c.State.Pid, containerCgroupPath(c.Id, c.HostConfig.CgroupParent));
+      const root = await openProcessRoot(c.State.Pid, cgroupOfContainer(c));
       if (root !== null) {
         const fs = new RootedFs(root);
         try {

@@ -50,7 +50,7 @@ import type { ContainerNetworking, EndpointService } from './endpoints.js';
 import { configuredNetworks } from './network-views.js';
 import { startTrace } from '../trace.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
-import { containerCgroupPath, inCgroup } from '../runtime/cgroup-path.js';
+import { cgroupOfContainer, inCgroup } from '../runtime/cgroup-path.js';
 import { applyLive, checkUpdateRequest, mergeUpdate, updateWarnings, type UpdateRequest } from './container-update.js';
 import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.js';
 import { remappedRoot, type IdMap } from '../runtime/id-map.js';
@@ -433,7 +433,7 @@ export class ContainerService {
         pid: this.joinedNamespace(hc.PidMode, 'pid') ?? (hc.PidMode === 'host' ? 'host' : 'private'),
         ipc: this.joinedNamespace(hc.IpcMode, 'ipc') ?? (hc.IpcMode === 'host' ? 'host' : 'private'),
         uts: hc.UTSMode === 'host' ? 'host' : 'private',
-        resources: hc, cgroupsPath: containerCgroupPath(c.Id, hc.CgroupParent), shmSize: hc.ShmSize, sysctls: hc.Sysctls,
+        resources: hc, cgroupsPath: cgroupOfContainer(c), shmSize: hc.ShmSize, sysctls: hc.Sysctls,
         securityOpt: hc.SecurityOpt ?? [], ulimits: hc.Ulimits ?? undefined, oomScoreAdj: hc.OomScoreAdj || undefined,
         init: !!hc.Init,
         maskedPaths: hc.MaskedPaths, readonlyPaths: hc.ReadonlyPaths,
@@ -486,7 +486,7 @@ export class ContainerService {
       trace.end();
       for (const u of undo.reverse()) await u().catch(() => undefined);
       // A runtime that failed half way through create may have made the cgroup without a state to delete it by.
-      await removeCgroup(containerCgroupPath(c.Id, c.HostConfig.CgroupParent)).catch(() => undefined);
+      await removeCgroup(cgroupOfContainer(c)).catch(() => undefined);
       const msg = errorMessage(e);
       const code = /not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
       if (!(e instanceof BerthError && e.kind !== 'System')) {
@@ -1245,7 +1245,7 @@ export class ContainerService {
 /** Whether process `pid` lives in container `c`'s own cgroup (runtime/cgroup-path.ts), v1 or v2. */
 function inContainerCgroup(pid: number, c: ContainerRecord): boolean {
   try {
-    return inCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), containerCgroupPath(c.Id, c.HostConfig.CgroupParent));
+    return inCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), cgroupOfContainer(c));
   } catch {
     return false;
   }

@@ -172,3 +172,12 @@ export function parseSize(s: string, base: 1000 | 1024, prefix: string): number 
   if (!Number.isSafeInteger(bytes)) throw new InvalidParameterError(`${prefix}invalid size: '${s}': value out of range`);
   return bytes;
 }
+
+/**
+ * Refuses to read back the logs of a container whose driver keeps none
+ * (`none`): logs and attach with `logs=1` both ask here. dockerd's
+ * ErrReadLogsNotSupported is a NotImplemented (501).
+ */
+export function checkLogsReadable(cfg: LogConfigLike): void {
+  if (cfg?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
+}

@@ -33,7 +33,7 @@ import { isMounted, mountsUnder, unmount } from '../store/mounts.js';
 import { deleteNetns, netnsName, netnsPath } from '../network/netns.js';
 import { errorMessage } from '../errors.js';
 import { removeCgroup } from '../runtime/cgroup-setup.js';
-import { containerCgroupPath } from '../runtime/cgroup-path.js';
+import { cgroupOfContainer, containerCgroupPath } from '../runtime/cgroup-path.js';
 import type { RuntimeRegistry } from './containers.js';
 import { clearStaleSubpaths } from './volume-subpath.js';
 
@@ -129,7 +129,7 @@ export async function stopUnrecordedRuns(ctx: ReconcileContext): Promise<void> {
   await forEachIdle(ctx, async (c) => {
     const rt = ctx.runtimes.get(c.Runtime);
     if (!rt.hasState(c.Id) && !(await liveConmon(ctx.paths, c.Id))) return;
-    await killRun(ctx, c.Id, containerCgroupPath(c.Id, c.HostConfig.CgroupParent), c.Runtime);
+    await killRun(ctx, c.Id, cgroupOfContainer(c), c.Runtime);
     await rm(ctx.paths.bundleDir(c.Id), { recursive: true, force: true });
   });
 }

@@ -23,7 +23,7 @@ import { totalmem } from 'node:os';
 import type { ContainerRecord } from '../store/container-store.js';
 import { readCgroupUsage, readHostCpu, type BlkioEntry, type CgroupUsage } from '../runtime/cgroup-stats.js';
 import { readInterfaceStats, type InterfaceStats } from '../network/interface-stats.js';
-import { containerCgroupPath } from '../runtime/cgroup-path.js';
+import { cgroupOfContainer } from '../runtime/cgroup-path.js';
 
 /** The zero `time.Time` as Go's encoder writes it. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -194,7 +194,7 @@ export async function readSample(containers: StatsContainers, c: ContainerRecord
   const read = new Date();
   // The host's CPU time is read next to the container's, so the two deltas cover the same interval.
   const [usage, host, networks] = await Promise.all([
-    readCgroupUsage(containerCgroupPath(c.Id, c.HostConfig.CgroupParent)), readHostCpu(), withNetwork ? readInterfaceStats(c.State.Pid) : null,
+    readCgroupUsage(cgroupOfContainer(c)), readHostCpu(), withNetwork ? readInterfaceStats(c.State.Pid) : null,
   ]);
   if (!usage) return null;
   return toStatsResponse(c, read, usage, host, totalmem(), networks);

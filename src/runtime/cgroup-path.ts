@@ -91,6 +91,11 @@ export function containerCgroupPath(id: string, cgroupParent?: unknown, defaultP
   return parent === '/' ? `/${id}` : `${parent}/${id}`;
 }
 
+/** A container record's cgroup: `containerCgroupPath` of its id and its `HostConfig.CgroupParent`. */
+export function cgroupOfContainer(c: { Id: string; HostConfig: { CgroupParent?: unknown } }): string {
+  return containerCgroupPath(c.Id, c.HostConfig.CgroupParent);
+}
+
 /**
  * Whether a `/proc/<pid>/cgroup` text puts the process in `cgroupsPath`
  * itself (not a parent, not a child) in some hierarchy, v1 or v2. Lines are
