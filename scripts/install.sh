@@ -21,10 +21,11 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: sudo ./scripts/install.sh [--hello]
+Usage: ./scripts/install.sh [--hello]     (as root)
 
 Installs berth's dependencies, builds it and links berth/berthd into
-/usr/local/bin. --hello then imports a busybox base image, builds examples/hello\non it with berth and runs a container from it.
+/usr/local/bin. --hello then imports a busybox base image, builds examples/hello
+on it with berth and runs a container from it.
 
 Environment:
   BERTH_SKIP_APT=1     do not install Debian packages (they are only checked)
@@ -270,4 +271,4 @@ fi
 
 step "Done"
 info "berth run -it busybox sh      # a shell in a container"
-info "sudo npm test                 # the whole test suite"
+info "npm test                      # as root: the whole test suite"
