@@ -7,6 +7,7 @@
  */
 import type { ApiClient } from '../client.js';
 import type { CliContext, OutStream } from '../context.js';
+import { StatusError } from '../errors.js';
 import { displayJsonMessages } from '../stream/jsonmessage.js';
 import { registryAuthHeader } from '../registry/auth.js';
 import { familiarString, parseReference, repositoryName, withDefaultTag, type Reference } from '../../image/reference.js';
@@ -23,6 +24,28 @@ export function normalizeImageRef(image: string): Reference {
 /** `busybox` → `busybox:latest` as the messages show it. */
 export function familiarTagged(image: string): string {
   return familiarString(withDefaultTag(normalizeImageRef(image)));
+}
+
+/**
+ * The reference `pull` and `push` act on, as Docker's runPull/runPush read
+ * their argument: `--all-tags` takes a bare name, and a bare name without it
+ * gets `latest`, said on stdout unless quiet.
+ */
+export function transferReference(ctx: CliContext, arg: string, opts: { allTags: boolean; quiet: boolean; digestAllowed: boolean }): Reference {
+  let ref: Reference;
+  try {
+    ref = normalizeImageRef(arg);
+  } catch (e) {
+    throw new StatusError(1, (e as Error).message);
+  }
+  const nameOnly = !ref.tag && !ref.digest;
+  if (opts.allTags && !nameOnly) throw new StatusError(1, "tag can't be used with --all-tags/-a");
+  if (ref.digest && !opts.digestAllowed) throw new StatusError(1, 'cannot push a digest reference');
+  if (!opts.allTags && nameOnly) {
+    ref = { ...ref, tag: 'latest' };
+    if (!opts.quiet) ctx.out.write('Using default tag: latest\n');
+  }
+  return ref;
 }
 
 export interface PullOptions {

@@ -3,9 +3,8 @@
  * progress, and the full reference at the end (Docker 28's runPull).
  */
 import type { Command } from '../command.js';
-import { StatusError } from '../errors.js';
 import { formatReference, repositoryName } from '../../image/reference.js';
-import { normalizeImageRef, pullImage } from './pull-image.js';
+import { pullImage, transferReference } from './pull-image.js';
 
 export const pullCommand: Command = {
   name: 'pull', usage: '[OPTIONS] NAME[:TAG|@DIGEST]', short: 'Download an image from a registry',
@@ -17,19 +16,8 @@ export const pullCommand: Command = {
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress verbose output' },
   ],
   async run(ctx, f) {
-    let ref;
-    try {
-      ref = normalizeImageRef(f.args[0]);
-    } catch (e) {
-      throw new StatusError(1, (e as Error).message);
-    }
-    const nameOnly = !ref.tag && !ref.digest;
     const all = f.bool('all-tags');
-    if (all && !nameOnly) throw new StatusError(1, "tag can't be used with --all-tags/-a");
-    if (!all && nameOnly) {
-      ref = { ...ref, tag: 'latest' };
-      if (!f.bool('quiet')) ctx.out.write('Using default tag: latest\n');
-    }
+    const ref = transferReference(ctx, f.args[0], { allTags: all, quiet: f.bool('quiet'), digestAllowed: true });
     const client = await ctx.client();
     const image = formatReference(ref);
     await pullImage(ctx, client, image, { platform: f.string('platform') || ctx.env.DOCKER_DEFAULT_PLATFORM, quiet: f.bool('quiet'), out: ctx.out, allTags: all });

@@ -1,11 +1,10 @@
 /** `berth push`: `POST /images/{full name}/push?tag=…` with the registry credentials, progress on stdout. */
 import { apiPath } from '../client.js';
 import type { Command } from '../command.js';
-import { StatusError } from '../errors.js';
 import { registryAuthHeader } from '../registry/auth.js';
 import { displayJsonMessages } from '../stream/jsonmessage.js';
 import { formatReference, repositoryName } from '../../image/reference.js';
-import { normalizeImageRef } from './pull-image.js';
+import { transferReference } from './pull-image.js';
 
 export const pushCommand: Command = {
   name: 'push', usage: '[OPTIONS] NAME[:TAG]', short: 'Upload an image to a registry',
@@ -17,20 +16,8 @@ export const pushCommand: Command = {
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress verbose output' },
   ],
   async run(ctx, f) {
-    let ref;
-    try {
-      ref = normalizeImageRef(f.args[0]);
-    } catch (e) {
-      throw new StatusError(1, (e as Error).message);
-    }
     const all = f.bool('all-tags');
-    const nameOnly = !ref.tag && !ref.digest;
-    if (all && !nameOnly) throw new StatusError(1, "tag can't be used with --all-tags/-a");
-    if (ref.digest) throw new StatusError(1, 'cannot push a digest reference');
-    if (!all && nameOnly) {
-      ref = { ...ref, tag: 'latest' };
-      if (!f.bool('quiet')) ctx.out.write('Using default tag: latest\n');
-    }
+    const ref = transferReference(ctx, f.args[0], { allTags: all, quiet: f.bool('quiet'), digestAllowed: false });
     const client = await ctx.client();
     const name = repositoryName(ref);
     const res = await client.request('POST', apiPath`/images/${name}/push`, {
