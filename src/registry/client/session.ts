@@ -97,7 +97,9 @@ export class RegistrySession {
         res = await ping();
       } catch (httpErr) {
         this.scheme = 'https';
-        throw new NetworkError('GET', this.url('/v2/'), new Error(`${err.message}; over plain HTTP: ${(httpErr as Error).message}`));
+        // err's message already names GET https://…; keep its cause so that prefix is said once.
+        const httpsCause = err.cause instanceof Error ? err.cause.message : err.message;
+        throw new NetworkError('GET', this.url('/v2/'), new Error(`${httpsCause}; over plain HTTP: ${(httpErr as Error).message}`));
       }
     }
     if (res.status === 401) this.auth.learn(res.headers['www-authenticate']);
