@@ -18,6 +18,8 @@ export interface CommandResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** How many bytes came on stdout (all of them, also when countStdoutOnly kept none). */
+  stdoutBytes: number;
   /** Wall time from spawn to exit, in milliseconds. */
   ms: number;
 }
@@ -27,6 +29,8 @@ export interface CommandOptions {
   cwd?: string;
   /** Killed (SIGKILL) after this long; default 10 minutes. */
   timeoutMs?: number;
+  /** Count stdout's bytes (CommandResult.stdoutBytes) instead of keeping them: for outputs of gigabytes. */
+  countStdoutOnly?: boolean;
 }
 
 /**
@@ -66,7 +70,11 @@ export function run(argv: readonly string[], opts: CommandOptions = {}): Promise
     live.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    let stdoutBytes = 0;
+    child.stdout.on('data', (b: Buffer) => {
+      stdoutBytes += b.length;
+      if (!opts.countStdoutOnly) out.push(b);
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
     child.on('error', (e) => { live.delete(child); clearTimeout(timer); reject(new Error(`${argv[0]}: ${e.message}`)); });
@@ -82,7 +90,7 @@ export function run(argv: readonly string[], opts: CommandOptions = {}): Promise
       setTimeout(() => { child.stdout.destroy(); child.stderr.destroy(); }, 500);
     });
     child.on('close', () => {
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes, ms });
     });
   });
 }
@@ -163,6 +171,18 @@ export function rssMiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (user + system) a process has used, in seconds (0 when it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }

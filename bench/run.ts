@@ -21,7 +21,10 @@
  * a 9-step Dockerfile; 5. push and pull of a 100 MiB four-layer image to
  * Debian's docker-registry and to `berth registry serve` on loopback;
  * 6. memory: berthd idle, and per running container; 7. `/_ping`'s latency
- * (p50, p99, max) while 600 clients list containers and 50 containers run.
+ * (p50, p99, max) while 600 clients list containers and 50 containers run;
+ * 8. `logs` of 1 GiB and `cp` of a 1 GiB tree out; 9. a layer-heavy build
+ * (30,000 small files, then 1,000 changed); 10. berthd with 1000 running
+ * containers: memory per container, `ps`, idle CPU.
  *
  * Every CLI runs with a clean environment (PATH and HOME only): variables
  * such as NODE_EXTRA_CA_CERTS add ~85 ms to every Node start on the machines
@@ -51,6 +54,9 @@ import { PS_1000, psFigure } from './figures/ps.js';
 import { pullTitle, pushPullFigures, pushTitle } from './figures/push-pull.js';
 import { RM_F_50, RUN_D_50, runDetachedFigures } from './figures/run-detached.js';
 import { RUN_RM_DEFAULT, RUN_RM_NONE, runRmFigures } from './figures/run-rm.js';
+import { BUILD_LAYER_HEAVY, layerHeavyBuildFigure } from './figures/layer-heavy-build.js';
+import { RUNNING_1000_TITLES, thousandRunningFigures } from './figures/thousand-running.js';
+import { THROUGHPUT_TITLES, throughputFigures } from './figures/throughput.js';
 import { renderTable, type Figure } from './table.js';
 
 /** bench/RESULTS.md: the table above this line is the bench's, the analysis below it a person's. */
@@ -93,6 +99,7 @@ function parseArgs(argv: string[]): Options {
 const ALL_TITLES = [
   MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, ...PING_TITLES, BUILD_COLD, BUILD_CACHED,
   pushTitle('docker-registry'), pullTitle('docker-registry'), pushTitle('berth registry serve'), pullTitle('berth registry serve'),
+  BUILD_LAYER_HEAVY, ...THROUGHPUT_TITLES, ...RUNNING_1000_TITLES,
 ];
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
@@ -200,6 +207,9 @@ async function main(): Promise<void> {
     if (wants(...PING_TITLES)) figures.push(...await pingUnderLoadFigures(ctx));
     if (wants(BUILD_COLD, BUILD_CACHED)) figures.push(...await buildFigures(ctx));
     if (wants(...ALL_TITLES.filter((t) => t.startsWith('push') || t.startsWith('pull')))) figures.push(...await pushPullFigures(ctx, new Set(selected)));
+    if (wants(BUILD_LAYER_HEAVY)) figures.push(...await layerHeavyBuildFigure(ctx));
+    if (wants(...THROUGHPUT_TITLES)) figures.push(...await throughputFigures(ctx, new Set(selected)));
+    if (wants(...RUNNING_1000_TITLES)) figures.push(...await thousandRunningFigures(ctx, new Set(selected)));
 
     const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version as string;
     const berthRuntime = await firstLine(berth.cli('info', '--format', '{{.DefaultRuntime}}'));

@@ -3,7 +3,7 @@
  * the number of runs, the median, the min–max and the ratio of the engine's
  * median to berth's (below 1 means the peer is faster or smaller).
  */
-export type Unit = 'ms' | 'MiB';
+export type Unit = 'ms' | 'MiB' | '%';
 
 export interface Series {
   /** The engine's name in the table. */
@@ -44,6 +44,7 @@ export function median(xs: readonly number[]): number {
 
 function format(value: number, unit: Unit): string {
   if (unit === 'MiB') return `${value.toFixed(1)} MiB`;
+  if (unit === '%') return `${value.toFixed(2)} %`;
   return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`;
 }
 
