@@ -17,9 +17,9 @@ import {
   atoiParam, boolParam, COMMON_HEADERS, need, readJson, resizeParams, sendJson, sendNoContent, versionAtLeast, type RequestContext,
 } from './context.js';
 import type { Router } from './router.js';
-import { frame, requestBody } from './stream.js';
+import { logEntriesPayload, requestBody } from './stream.js';
 import { attach, attachWebSocket } from './attach.js';
-import { readLogs } from '../runtime/logs.js';
+import { readLogBatches } from '../runtime/logs.js';
 import { firstOutputGrace, logWriterSettled } from '../runtime/log-settle.js';
 import { checkpointService } from './checkpoints.js';
 import { restartingError, type WaitCondition } from '../engine/containers.js';
@@ -119,13 +119,11 @@ export function registerContainerRoutes(r: Router, engine: Engine): void {
       if (running()) await logWriterSettled(join(engine.paths.bundleDir(c.Id), 'conmon.pid'));
     }
     try {
-      for await (const e of readLogs(logPath, {
-        follow, tail, since, until, stdout, stderr, signal: ac.signal,
+      for await (const batch of readLogBatches(logPath, {
+        follow, tail, since, until, stdout, stderr, times: timestamps, signal: ac.signal,
         isDone: () => { const cur = cs.store.get(c.Id); return !cur || (!cur.State.Running && !cur.State.Restarting); },
       })) {
-        const payload = timestamps ? Buffer.concat([Buffer.from(e.time + ' '), e.line]) : e.line;
-        const ok = res.write(tty ? payload : frame(e.stream === 'stdout' ? 1 : 2, payload));
-        if (!ok) await new Promise((r2) => res.once('drain', r2));
+        if (!res.write(logEntriesPayload(batch, { tty, timestamps }))) await new Promise((r2) => res.once('drain', r2));
       }
     } catch (e) {
       if (!ac.signal.aborted && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { COMMON_HEADERS } from './context.js';
+import type { LogEntry } from '../runtime/logs.js';
 
 /** The request's body stopped before its end because the client went away. */
 export class ClientGoneError extends Error {
@@ -65,6 +66,34 @@ class RequestBody extends Readable {
     // onError stays: a reset arriving while the rest is dropped must not go unhandled.
     cb(err);
   }
+}
+
+/**
+ * Log entries as the logs endpoint sends them, in one buffer: each entry's
+ * bytes (after its time and a space with `timestamps`) in a frame of its own
+ * stream, or raw for a tty container. One buffer per batch rather than one
+ * write per line: a chunked write costs more than the line it carries.
+ */
+export function logEntriesPayload(entries: readonly LogEntry[], opts: { tty: boolean; timestamps: boolean }): Buffer {
+  const header = opts.tty ? 0 : 8;
+  let size = 0;
+  for (const e of entries) size += header + e.line.length + (opts.timestamps ? e.time.length + 1 : 0);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const e of entries) {
+    const length = e.line.length + (opts.timestamps ? e.time.length + 1 : 0);
+    if (header) {
+      out.writeUInt32BE(e.stream === 'stdout' ? 0x01000000 : 0x02000000, at);
+      out.writeUInt32BE(length, at + 4);
+      at += header;
+    }
+    if (opts.timestamps) {
+      at += out.write(e.time, at, 'latin1');
+      out[at++] = 0x20;
+    }
+    at += e.line.copy(out, at);
+  }
+  return out;
 }
 
 export function frame(stream: 0 | 1 | 2 | 3, payload: Buffer): Buffer {

@@ -22,8 +22,12 @@ import { rotatedLogFiles } from './log-rotation.js';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
-  /** RFC 3339, UTC, always nine fractional digits (`2026-11-23T05:24:16.323537138Z`), as `docker logs -t` prints. */
+  /**
+   * RFC 3339, UTC, always nine fractional digits (`2026-11-23T05:24:16.323537138Z`),
+   * as `docker logs -t` prints; '' unless the read asked for `times`.
+   */
   time: string;
+  /** Nanoseconds since the epoch; 0n unless the read asked for `times` or has `since`/`until`. */
   timeNs: bigint;
   /** The output bytes: `F` records end with `\n`, `P` records do not. */
   line: Buffer;
@@ -43,6 +47,13 @@ export interface LogReadOptions {
   until?: bigint;
   stdout: boolean;
   stderr: boolean;
+  /**
+   * The caller shows each entry's time (`timestamps=1`). Parsing and
+   * formatting a time per record is most of the cost of reading a big log,
+   * so without this (and without since/until) a record's time is only
+   * checked for its shape.
+   */
+  times?: boolean;
   /** Without follow: read only the bytes before this file offset (what the log held at some earlier moment). */
   endOffset?: number;
   /** Follow stops once this returns true and the file is drained (the container exited). */
@@ -50,7 +61,8 @@ export interface LogReadOptions {
   signal?: AbortSignal;
 }
 
-const BLOCK = 64 * 1024;
+/** Read size: a tail reads backwards in these, a forward read yields one batch of entries per block. */
+const BLOCK = 256 * 1024;
 /** How often a follower looks again without a change notification (and re-asks isDone). */
 const POLL_MS = 200;
 const NL = 0x0a;
@@ -93,34 +105,66 @@ export function formatTimestamp(ns: bigint): string {
   return `${cachedWholeText}.${frac.toString().padStart(9, '0')}Z`;
 }
 
-interface LogRecord { stream: 'stdout' | 'stderr'; partial: boolean; timeText: string; text: Buffer }
+interface RecordFields { stream: 'stdout' | 'stderr'; partial: boolean; timeEnd: number; textAt: number }
 
-/** Splits one log line (without its `\n`) into its fields; null when it is not a conmon record. */
-function splitRecord(line: Buffer): LogRecord | null {
-  const s1 = line.indexOf(SP);
-  if (s1 < 0) return null;
-  const s2 = line.indexOf(SP, s1 + 1);
-  if (s2 < 0) return null;
-  const streamText = line.toString('latin1', s1 + 1, s2);
-  if (streamText !== 'stdout' && streamText !== 'stderr') return null;
-  const tag = line[s2 + 1];
-  if ((tag !== 0x46 /* F */ && tag !== 0x50 /* P */) || (line.length > s2 + 2 && line[s2 + 2] !== SP)) return null;
-  return {
-    stream: streamText,
-    partial: tag === 0x50,
-    timeText: line.toString('latin1', 0, s1),
-    text: line.subarray(Math.min(line.length, s2 + 3)),
-  };
+/**
+ * The fields of the record in data[start, end) (`end` is where its `\n`
+ * is or would be), read in place: `<time> <stdout|stderr> <F|P>[ <text>]`.
+ */
+function recordFields(data: Buffer, start: number, end: number): RecordFields | null {
+  const s1 = data.indexOf(SP, start);
+  if (s1 < 0 || s1 + 8 >= end || data[s1 + 7] !== SP) return null;
+  let stream: 'stdout' | 'stderr';
+  if (isWord(data, s1 + 1, STDOUT)) stream = 'stdout';
+  else if (isWord(data, s1 + 1, STDERR)) stream = 'stderr';
+  else return null;
+  const tag = data[s1 + 8];
+  if (tag !== 0x46 /* F */ && tag !== 0x50 /* P */) return null;
+  if (s1 + 9 < end && data[s1 + 9] !== SP) return null;
+  return { stream, partial: tag === 0x50, timeEnd: s1, textAt: Math.min(end, s1 + 10) };
+}
+
+const STDOUT = Buffer.from('stdout');
+const STDERR = Buffer.from('stderr');
+
+function isWord(data: Buffer, at: number, word: Buffer): boolean {
+  for (let i = 0; i < word.length; i++) if (data[at + i] !== word[i]) return false;
+  return true;
+}
+
+/** What a read needs of each record's time. */
+interface TimeNeeds { ns: boolean; text: boolean }
+
+/**
+ * The record in data[start, nl), where data[nl] is its `\n`, as an entry
+ * whose line is a slice of data; null for anything but a conmon record.
+ */
+function entryAt(data: Buffer, start: number, nl: number, needs: TimeNeeds): LogEntry | null {
+  const f = recordFields(data, start, nl);
+  if (!f) return null;
+  let timeNs = 0n;
+  let time = '';
+  if (needs.ns || needs.text) {
+    const t = parseTimestamp(data.toString('latin1', start, f.timeEnd));
+    if (t === null) return null;
+    timeNs = t;
+    if (needs.text) time = formatTimestamp(t);
+  } else if (!looksLikeTimestamp(data, start, f.timeEnd)) {
+    return null;
+  }
+  // An F record's text ends with the record's own newline, which is the output's.
+  return { stream: f.stream, time, timeNs, line: data.subarray(f.textAt, f.partial ? nl : nl + 1) };
+}
+
+/** `YYYY-MM-DDTHH:MM:SS…`: the shape conmon writes, checked without parsing (see LogReadOptions.times). */
+function looksLikeTimestamp(data: Buffer, start: number, end: number): boolean {
+  const n = end - start;
+  return n >= 20 && n <= 35 && data[start + 4] === 0x2d && data[start + 7] === 0x2d && data[start + 10] === 0x54 && data[start + 13] === 0x3a;
 }
 
 /** One k8s-file line (without its `\n`) as a log entry; null for anything else. */
 export function parseLogLine(line: Buffer): LogEntry | null {
-  const r = splitRecord(line);
-  if (!r) return null;
-  const timeNs = parseTimestamp(r.timeText);
-  if (timeNs === null) return null;
-  const text = r.partial ? r.text : Buffer.concat([r.text, Buffer.from('\n')]);
-  return { stream: r.stream, time: formatTimestamp(timeNs), timeNs, line: text };
+  return entryAt(Buffer.concat([line, Buffer.from('\n')]), 0, line.length, { ns: true, text: true });
 }
 
 // ------------------------------------------------------------------ tail
@@ -169,7 +213,7 @@ export async function tailStart(fh: FileHandle, n: number, size?: number): Promi
       if (prevNl < 0 && start > 0) break;
       const lineStart = prevNl + 1;
       const at = start + lineStart;
-      const r = splitRecord(data.subarray(lineStart, lineEnd - 1));
+      const r = recordFields(data, lineStart, lineEnd - 1);
       lineEnd = lineStart;
       if (!r) continue;
       if (count < n) {
@@ -201,7 +245,16 @@ function without(skip: Set<number>, below: number): Set<number> {
 // ------------------------------------------------------------------ reading
 
 /** Yields the entries of a k8s-file log; throws ENOENT when there is no log. */
-export function readLogs(logPath: string, o: LogReadOptions): AsyncIterable<LogEntry> {
+export async function* readLogs(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntry> {
+  for await (const batch of readLogBatches(logPath, o)) yield* batch;
+}
+
+/**
+ * The entries of a k8s-file log in batches, one per block read (up to a few
+ * thousand entries), so that a consumer writes a big log in big pieces
+ * rather than one write per line; throws ENOENT when there is no log.
+ */
+export function readLogBatches(logPath: string, o: LogReadOptions): AsyncIterable<LogEntry[]> {
   return read(logPath, o);
 }
 
@@ -234,8 +287,32 @@ async function olderParts(logPath: string, openIno: number, tail: number | undef
   return parts;
 }
 
-/** The entries of a rotated (finished) file from `part.offset`; false once `until` is passed. */
-async function* readFinished(part: OlderPart, o: LogReadOptions): AsyncGenerator<LogEntry, boolean> {
+/** What a block's complete records gave: the entries, where the unfinished rest starts, and whether `until` was passed. */
+interface BlockEntries { entries: LogEntry[]; consumed: number; pastUntil: boolean }
+
+/**
+ * The entries of the complete records in `data` (which starts at file offset
+ * `dataAt`), as slices of it, filtered by stream and since/until. One loop
+ * for every forward read, of rotated files and of the current one.
+ */
+function blockEntries(data: Buffer, dataAt: number, skip: Set<number> | null, o: LogReadOptions): BlockEntries {
+  const needs: TimeNeeds = { ns: o.since !== undefined || o.until !== undefined, text: o.times === true };
+  const entries: LogEntry[] = [];
+  let lineStart = 0;
+  for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, lineStart)) {
+    const skipped = skip !== null && skip.has(dataAt + lineStart);
+    const e = skipped ? null : entryAt(data, lineStart, nl, needs);
+    lineStart = nl + 1;
+    if (!e || (e.stream === 'stdout' ? !o.stdout : !o.stderr)) continue;
+    if (o.since !== undefined && e.timeNs < o.since) continue;
+    if (o.until !== undefined && e.timeNs > o.until) return { entries, consumed: lineStart, pastUntil: true };
+    entries.push(e);
+  }
+  return { entries, consumed: lineStart, pastUntil: false };
+}
+
+/** The entries of a rotated (finished) file from `part.offset`; false once `until` is passed or the read is aborted. */
+async function* readFinished(part: OlderPart, o: LogReadOptions): AsyncGenerator<LogEntry[], boolean> {
   const fh = await open(part.path, 'r').catch(() => null);
   if (!fh) return true; // dropped by the rotator meanwhile
   try {
@@ -248,25 +325,17 @@ async function* readFinished(part: OlderPart, o: LogReadOptions): AsyncGenerator
       const dataAt = pos - rest.length;
       pos += bytesRead;
       const data = rest.length ? Buffer.concat([rest, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
-      let lineStart = 0;
-      for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, lineStart)) {
-        const skipped = part.skip.has(dataAt + lineStart);
-        const e = skipped ? null : parseLogLine(data.subarray(lineStart, nl));
-        lineStart = nl + 1;
-        if (!e || (e.stream === 'stdout' ? !o.stdout : !o.stderr)) continue;
-        if (o.since !== undefined && e.timeNs < o.since) continue;
-        if (o.until !== undefined && e.timeNs > o.until) return false;
-        yield e;
-        if (o.signal?.aborted) return false;
-      }
-      rest = Buffer.from(data.subarray(lineStart));
+      const got = blockEntries(data, dataAt, part.skip.size ? part.skip : null, o);
+      if (got.entries.length) yield got.entries;
+      if (got.pastUntil || o.signal?.aborted) return false;
+      rest = Buffer.from(data.subarray(got.consumed));
     }
   } finally {
     await fh.close();
   }
 }
 
-async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntry> {
+async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntry[]> {
   let fh = await open(logPath, 'r');
   let follower: Follower | null = null;
   try {
@@ -291,18 +360,10 @@ async function* read(logPath: string, o: LogReadOptions): AsyncGenerator<LogEntr
         const dataAt = pos - rest.length; // file offset of data[0]
         pos += bytesRead;
         const data = rest.length ? Buffer.concat([rest, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
-        let lineStart = 0;
-        for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, lineStart)) {
-          const skipped = skip?.has(dataAt + lineStart);
-          const e = skipped ? null : parseLogLine(data.subarray(lineStart, nl));
-          lineStart = nl + 1;
-          if (!e || (e.stream === 'stdout' ? !o.stdout : !o.stderr)) continue;
-          if (o.since !== undefined && e.timeNs < o.since) continue;
-          if (o.until !== undefined && e.timeNs > o.until) return;
-          yield e;
-          if (o.signal?.aborted) return;
-        }
-        rest = Buffer.from(data.subarray(lineStart)); // a copy: do not pin the block
+        const got = blockEntries(data, dataAt, skip, o);
+        if (got.entries.length) yield got.entries;
+        if (got.pastUntil || o.signal?.aborted) return;
+        rest = Buffer.from(data.subarray(got.consumed)); // a copy: do not pin the block
       }
       if (!o.follow) return;
       if (o.until !== undefined && BigInt(Date.now()) * 1_000_000n > o.until) return;

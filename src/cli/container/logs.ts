@@ -6,7 +6,7 @@
 import type { Command } from '../command.js';
 import { apiPath } from '../client.js';
 import { getTimestamp } from '../opts/timestamp.js';
-import { StdcopyDemuxer, writeFrame } from '../stream/stdcopy.js';
+import { StdcopyDemuxer, writeFrames } from '../stream/stdcopy.js';
 import { inspectContainer } from './inspect-container.js';
 
 export const logsCommand: Command = {
@@ -38,10 +38,9 @@ export const logsCommand: Command = {
         if (!ctx.out.write(chunk)) await new Promise((r) => ctx.out.once('drain', r));
         continue;
       }
-      for (const frame of demux.push(chunk as Buffer)) {
-        const err = writeFrame(frame, ctx.out, ctx.err);
-        if (err) throw err;
-      }
+      const written = writeFrames(demux.push(chunk as Buffer), ctx.out, ctx.err);
+      if (written.error) throw written.error;
+      for (const w of written.full) await new Promise((r) => w.once('drain', r));
     }
   },
 };

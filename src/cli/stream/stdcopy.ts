@@ -68,3 +68,36 @@ export function writeFrame(frame: Frame, out: Writable, err: Writable): Error | 
       return new Error(frame.payload.toString('utf8'));
   }
 }
+
+/** What writing a chunk's frames gave: the daemon's error (stream 3) if one came, and the outputs that asked to wait. */
+export interface FramesWritten { error?: Error; full: Writable[] }
+
+/**
+ * Writes a chunk's frames to stdout/stderr, consecutive frames of one stream
+ * as one write: a log of short lines arrives as thousands of frames per
+ * chunk, and a write per frame costs more than the bytes it carries. The
+ * caller waits for 'drain' on the outputs in `full`.
+ */
+export function writeFrames(frames: readonly Frame[], out: Writable, err: Writable): FramesWritten {
+  const full = new Set<Writable>();
+  let target: Writable | undefined;
+  let parts: Buffer[] = [];
+  const flush = () => {
+    if (target && parts.length && !target.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) full.add(target);
+    parts = [];
+  };
+  for (const frame of frames) {
+    if (frame.stream === SYSTEMERR) {
+      flush();
+      return { error: new Error(frame.payload.toString('utf8')), full: [...full] };
+    }
+    const to = frame.stream === STDERR ? err : out;
+    if (to !== target) {
+      flush();
+      target = to;
+    }
+    parts.push(frame.payload);
+  }
+  flush();
+  return { full: [...full] };
+}

@@ -17,7 +17,7 @@ import { collect, conmonsMentioning, makeBundle, setUp, sleep, waitFor, type Bun
 
 async function allLogs(path: string): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
-  for await (const e of readLogs(path, { follow: false, stdout: true, stderr: true })) out.push(e);
+  for await (const e of readLogs(path, { follow: false, stdout: true, stderr: true, times: true })) out.push(e);
   return out;
 }
 

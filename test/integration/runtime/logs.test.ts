@@ -28,7 +28,7 @@ test('follow from the start: every line as it comes, ends once the container is 
   const got: LogEntry[] = [];
   const arrivals: number[] = [];
   const reading = (async () => {
-    for await (const e of readLogs(b.logPath, { follow: true, stdout: true, stderr: false, isDone: () => exited.has(b.id) })) {
+    for await (const e of readLogs(b.logPath, { follow: true, stdout: true, stderr: false, times: true, isDone: () => exited.has(b.id) })) {
       got.push(e);
       arrivals.push(Date.now());
     }

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { encodeFrame, StdcopyDemuxer, writeFrame } from '../../../src/cli/stream/stdcopy.js';
+import { encodeFrame, StdcopyDemuxer, writeFrame, writeFrames } from '../../../src/cli/stream/stdcopy.js';
+import { Writable } from 'node:stream';
 import { displayJsonMessages, JsonStreamError, JsonValueSplitter, progressString } from '../../../src/cli/stream/jsonmessage.js';
 import { DetachScanner, parseDetachKeys } from '../../../src/cli/terminal/detach-keys.js';
 import type { OutStream } from '../../../src/cli/context.js';
@@ -26,6 +27,22 @@ test('stdcopy frames are split per stream, across chunk boundaries', () => {
   assert.equal(err.text, 'oops\n');
   assert.match(String(writeFrame({ stream: 3, payload: Buffer.from('boom') }, out, err)), /boom/);
   assert.throws(() => new StdcopyDemuxer().push(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0])), /Unrecognized input header: 9/);
+});
+
+test('a chunk of frames is written as one write per run of one stream, and says which output is full', () => {
+  const writes: string[] = [];
+  // An output is full once it holds 8 bytes or more, as a Writable with highWaterMark 8 says.
+  const output = (name: string) => ({ write(c: Buffer) { writes.push(`${name}:${c}`); return c.length < 8; } }) as unknown as Writable;
+  const out = output('out');
+  const err = output('err');
+  const frames = [encodeFrame(1, 'a\n'), encodeFrame(1, 'b\n'), encodeFrame(2, 'e\n'), encodeFrame(1, 'c\n'), encodeFrame(1, 'long line\n')];
+  const r = writeFrames(new StdcopyDemuxer().push(Buffer.concat(frames)), out, err);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(writes, ['out:a\nb\n', 'err:e\n', 'out:c\nlong line\n']);
+  assert.deepEqual(r.full, [out]);
+  const stopped = writeFrames(new StdcopyDemuxer().push(Buffer.concat([encodeFrame(1, 'x'), encodeFrame(3, 'boom'), encodeFrame(1, 'y')])), out, err);
+  assert.match(String(stopped.error), /boom/);
+  assert.equal(writes.at(-1), 'out:x');
 });
 
 test('JSON values are split however the daemon chunks them', () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatTimestamp, parseLogLine, parseTimestamp, readLogs, tailStart, type LogEntry, type LogReadOptions } from '../../../src/runtime/logs.js';
+import { formatTimestamp, parseLogLine, parseTimestamp, readLogBatches, readLogs, tailStart, type LogEntry, type LogReadOptions } from '../../../src/runtime/logs.js';
+import { logEntriesPayload } from '../../../src/api/stream.js';
 
 const dir = mkdtempSync('/tmp/berth-logs-');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,6 +91,48 @@ describe('reading', () => {
 
   test('garbage lines are skipped', async () => {
     assert.deepEqual(texts(await collect(file(`junk\n${rec(1, 'stdout', 'F', 'ok')}\n`))), ['ok\n']);
+  });
+
+  test('times are parsed only when asked for, and shown normalised', async () => {
+    const p = file(log);
+    assert.deepEqual((await collect(p)).map((e) => [e.time, e.timeNs]), Array(5).fill(['', 0n]));
+    const timed = await collect(p, { times: true });
+    assert.equal(timed[0].time, formatTimestamp(parseTimestamp(T(1))!));
+    assert.equal(timed[0].timeNs, parseTimestamp(T(1)));
+    // since alone needs the instant, not the text.
+    assert.deepEqual((await collect(p, { since: parseTimestamp(T(4))! })).map((e) => e.time), ['', '']);
+    // A record whose time has not even the shape of one is not a record, asked for or not.
+    const odd = file(`20261123 05:24:16 stdout F x\n${rec(1, 'stdout', 'F', 'ok')}`);
+    assert.deepEqual(texts(await collect(odd)), ['ok\n']);
+    assert.deepEqual(texts(await collect(odd, { times: true })), ['ok\n']);
+  });
+
+  test('a big log comes in batches of many entries, in order, as slices of the blocks read', async () => {
+    const n = 20_000;
+    const p = file(Array.from({ length: n }, (_, i) => rec(i, i % 3 ? 'stdout' : 'stderr', 'F', `line ${i}`)).join(''));
+    const sizes: number[] = [];
+    const lines: string[] = [];
+    for await (const batch of readLogBatches(p, { follow: false, stdout: true, stderr: true })) {
+      sizes.push(batch.length);
+      for (const e of batch) lines.push(e.line.toString());
+    }
+    assert.equal(lines.length, n);
+    assert.equal(lines[12_345], 'line 12345\n');
+    assert.ok(sizes.length > 1 && sizes.length < 20, `batches: ${sizes.join(',')}`);
+  });
+
+  test('the logs endpoint encodes a batch as frames, or raw for a tty, with -t times', async () => {
+    const es = await collect(file(log), { times: true });
+    const framed = logEntriesPayload(es.slice(0, 2), { tty: false, timestamps: false });
+    assert.deepEqual(framed, Buffer.concat([
+      Buffer.from([1, 0, 0, 0, 0, 0, 0, 4]), Buffer.from('one\n'),
+      Buffer.from([2, 0, 0, 0, 0, 0, 0, 8]), Buffer.from('err-one\n'),
+    ]));
+    const raw = logEntriesPayload(es.slice(2, 4), { tty: true, timestamps: true });
+    assert.equal(raw.toString(), `${es[2].time} par${es[3].time} tial\n`);
+    const timedFrame = logEntriesPayload(es.slice(0, 1), { tty: false, timestamps: true });
+    assert.equal(timedFrame.readUInt32BE(4), es[0].time.length + 1 + 4);
+    assert.equal(timedFrame.subarray(8).toString(), `${es[0].time} one\n`);
   });
 
   test('a missing log rejects with ENOENT', async () => {
