@@ -414,6 +414,9 @@ test('stopping berthd ends every process of its namespaces and none of another u
       left = processesOfUser().filter((p) => p !== bystander.pid);
     }
     assert.deepEqual(left, [], `left behind: ${describe(left)}`);
+    // SIGTERM to the launcher reached berthd first: a clean stop, which removes its pid file.
+    assert.match(log, /berthd: SIGTERM, shutting down/);
+    assert.ok(!existsSync(join(runtimeDir, 'berth', 'berthd.pid')), 'pid file removed');
     assert.equal(Number(statusField(bystander.pid, 'Uid')?.split(/\s+/)[0]), subStart, 'the other namespace\'s process, of the same subordinate ID, still runs');
     assert.ok(!existsSync(join(runtimeDir, 'berth', 'slirp4netns.sock')) || !(await ping(socket)), 'daemon gone');
   } finally {
