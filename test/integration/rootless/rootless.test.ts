@@ -184,13 +184,13 @@ function httpGet(port: number, path: string): Promise<string> {
   });
 }
 
-async function stopDaemon(): Promise<void> {
+async function stopDaemon(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!daemon) return;
   // berthd's pid file names its launcher: SIGTERM there stops berthd cleanly, then its namespaces end.
   const pidFile = join(runtimeDir, 'berth', 'berthd.pid');
   const launcher = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
-  if (launcher > 0) { try { process.kill(launcher, 'SIGTERM'); } catch { /* gone */ } }
-  else daemon.kill('SIGTERM');
+  if (launcher > 0) { try { process.kill(launcher, sig); } catch { /* gone */ } }
+  else daemon.kill(sig);
   const done = await Promise.race([daemonExit.then(() => true), sleep(30_000).then(() => false)]);
   if (!done) daemon.kill('SIGKILL');
   daemon = undefined;
@@ -422,6 +422,19 @@ test('stopping berthd ends every process of its namespaces and none of another u
   } finally {
     bystander.stop();
   }
+});
+
+test('SIGINT to the launcher stops berthd cleanly too, and then its namespaces', { skip }, async () => {
+  await startDaemon();
+  await dockerOk(['run', '-d', 'busybox', 'sleep', '300']);
+  await stopDaemon('SIGINT');
+  let left = processesOfUser();
+  for (let i = 0; i < 20 && left.length; i++) {
+    await sleep(250);
+    left = processesOfUser();
+  }
+  assert.deepEqual(left, [], `left behind: ${describe(left)}`);
+  assert.match(log, /berthd: SIGINT, shutting down/);
 });
 
 test('a crash of the inner berthd ends its namespaces, containers included, and its launcher', { skip }, async () => {
