@@ -140,6 +140,7 @@ export async function runRootlessLauncher(o: LauncherOptions): Promise<number> {
     })();
   });
   const code = await exited;
+  init = undefined; // its pid may name another process from now on
   channel.destroy();
   await slirp?.stop();
   return setupFailed ? 1 : code;
