@@ -15,7 +15,7 @@ import { BERTH_VERSION } from '../api/system.js';
 import { errorMessage } from '../errors.js';
 import { resolveRemap } from '../runtime/remap-user.js';
 import { runRootlessLauncher } from '../rootless/launcher.js';
-import { containerIdentity, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
+import { containerIdentity, daemonPid, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
 import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
 
 async function main(): Promise<void> {
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   setExperimental(flags.experimental);
   // Rootless (src/rootless/): this process stays outside as the launcher of a berthd inside a user namespace.
   if (flags.rootless && !insideRootlessNamespace()) {
-    process.exitCode = await runRootlessLauncher({ argv: process.argv.slice(2), execRoot: flags.execRoot });
+    process.exitCode = await runRootlessLauncher({ argv: process.argv.slice(2), execRoot: flags.execRoot, dataRoot: flags.dataRoot });
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
@@ -35,8 +35,8 @@ async function main(): Promise<void> {
   const plan = await planListeners(flags.hosts, flags.group, flags.tls);
   for (const w of plan.warnings) console.error(`berthd: ${w}`);
   // Before anything touches the roots (reconciliation, the pid file, the socket): one berthd per root, for its life.
-  lockRoot(roots.dataRoot);
-  lockRoot(roots.execRoot);
+  lockRoot(roots.dataRoot, { holderPid: daemonPid() });
+  lockRoot(roots.execRoot, { holderPid: daemonPid() });
   const usernsRemap = flags.rootless ? containerIdentity() : flags.usernsRemap ? await resolveRemap(flags.usernsRemap) : undefined;
   if (usernsRemap) console.error(`berthd: user namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${usernsRemap.user}:${usernsRemap.group}`);
   const engine = await Engine.open({
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   });
   engine.distribution.useMirrors(flags.registryMirrors);
   // The pid file and the CRI come before the API: a client that got an answer from the API finds both.
-  await writeFile(flags.pidfile, String(process.pid));
+  await writeFile(flags.pidfile, String(daemonPid()));
   let cri: CriListener | undefined;
   if (flags.criSocket) {
     cri = new CriListener(engine);
@@ -65,8 +65,12 @@ async function main(): Promise<void> {
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
   console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')}${cri ? `, CRI on ${flags.criSocket}` : ''} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);
+  let stopping = false;
   const shutdown = (sig: string) => {
-    console.error(`berthd: ${sig}, shutting down (${flags.rootless ? 'rootless: its launcher stops the containers' : 'containers keep running'})`);
+    // A terminal's Ctrl-C reaches a rootless berthd twice (its process group, and its launcher's forward).
+    if (stopping) return;
+    stopping = true;
+    console.error(`berthd: ${sig}, shutting down (${flags.rootless ? 'rootless: its containers end with its namespaces' : 'containers keep running'})`);
     for (const l of listeners) l.close();
     void (cri?.close() ?? Promise.resolve()).then(() => engine.close()).catch((e) => console.error(`berthd: ${errorMessage(e)}`))
       .then(() => rm(flags.pidfile, { force: true }))

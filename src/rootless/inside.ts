@@ -34,9 +34,10 @@ import type { RemapIdentity } from '../runtime/remap-user.js';
 import { namespaceResolvConf } from './resolv-conf.js';
 import type { IdMapping } from '../runtime/oci-types.js';
 
-/** The environment variables naming the inner berthd's fd to its launcher, and the user (who is root in here). */
+/** The environment variables naming the inner berthd's fd to its launcher, the user (who is root in here), and the launcher's pid on the host. */
 export const LAUNCHER_FD_ENV = '_BERTH_ROOTLESS_LAUNCHER_FD';
 export const LAUNCHER_USER_ENV = '_BERTH_ROOTLESS_USER';
+export const LAUNCHER_PID_ENV = '_BERTH_ROOTLESS_LAUNCHER_PID';
 
 /**
  * What berthd and the tools it runs make in /run: fresh ones, never the
@@ -46,16 +47,28 @@ const OWN_RUN_ENTRIES = new Set(['netns', 'lock', 'runc', 'crun', 'berth', 'bert
 
 /** Read once: the variable is taken out of the environment, so conmon and containers never see it. */
 const launcherUser = process.env[LAUNCHER_USER_ENV] ?? '';
+const launcherPid = Number(process.env[LAUNCHER_PID_ENV] ?? 0);
 const launcherFd = ((): number | undefined => {
   const v = process.env[LAUNCHER_FD_ENV];
   delete process.env[LAUNCHER_FD_ENV];
   delete process.env[LAUNCHER_USER_ENV];
+  delete process.env[LAUNCHER_PID_ENV];
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
 })();
 
 /** Whether this berthd is the inner one of a rootless launcher. */
 export function insideRootlessNamespace(): boolean {
   return launcherFd !== undefined;
+}
+
+/**
+ * The pid berthd names in its pid file and root locks. Inside, berthd has a
+ * pid of its namespace (launcher.ts), meaningless on the host; the launcher
+ * is what the host sees and signals: SIGTERM there stops berthd cleanly and
+ * then everything in its namespaces.
+ */
+export function daemonPid(): number {
+  return insideRootlessNamespace() && Number.isInteger(launcherPid) && launcherPid > 0 ? launcherPid : process.pid;
 }
 
 /** The slirp4netns API socket of a rootless berthd with exec root `execRoot`. */

@@ -54,13 +54,20 @@ export interface RootLock {
 /** Descriptors of the locks this process holds, by lock file: a second lock of the same file would conflict with the first. */
 const held = new Map<string, number>();
 
+export interface LockRootOptions {
+  /** The lock file's name in the root: a rootless berthd's launcher locks its own, beside its inner berthd's. */
+  name?: string;
+  /** The pid written for a refusal to name, when the one to signal is not this process (a rootless berthd's launcher). */
+  holderPid?: number;
+}
+
 /**
  * Takes the exclusive lock of `root` (created when missing) for the rest of
  * this process's life, or throws ConflictError naming the berthd that holds it.
  */
-export function lockRoot(root: string): RootLock {
+export function lockRoot(root: string, opts: LockRootOptions = {}): RootLock {
   mkdirSync(root, { recursive: true, mode: 0o710 });
-  const file = join(realpathSync(root), ROOT_LOCK_FILE);
+  const file = join(realpathSync(root), opts.name ?? ROOT_LOCK_FILE);
   if (held.has(file)) return { root, file };
   const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   let ok = false;
@@ -75,7 +82,7 @@ export function lockRoot(root: string): RootLock {
     }
     if (r.status !== 0) throw new SystemError(`locking ${file}: flock exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim()}`);
     ftruncateSync(fd, 0);
-    writeSync(fd, `${process.pid}\n`, 0);
+    writeSync(fd, `${opts.holderPid ?? process.pid}\n`, 0);
     held.set(file, fd);
     ok = true;
     return { root, file };

@@ -6,8 +6,12 @@
  * volume, and writes in a bind mount. Container root is not root on the
  * host, nor the user: its processes and its files belong to the user's
  * first subordinate ID. Resource limits, which this cgroup v1 host cannot
- * give an ordinary user, are refused with a clear error. Stopping berthd
- * leaves no process of the user or of its subordinate IDs behind.
+ * give an ordinary user, are refused with a clear error. berthd lives in a
+ * PID namespace of its own, names its launcher in its pid file, and refuses
+ * a second rootless berthd on its roots. Stopping berthd, or a crash of
+ * the inner berthd, leaves no process of its namespaces behind, and only
+ * those: another user namespace of the same user and subordinate IDs (as
+ * podman's, or another berthd's) is left alone.
  *
  * Clean-up (even on failure): the daemon and everything of the user and its
  * IDs are stopped, then the user (userdel -r: its home, hence its data
@@ -18,7 +22,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -97,6 +101,69 @@ function processesOfUser(): number[] {
   return out;
 }
 
+function statusField(pid: number, field: string): string | undefined {
+  try {
+    return new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(ppid: number): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(statusField(Number(d), 'PPid')) === ppid).map(Number);
+}
+
+function describe(pids: number[]): string {
+  return pids.map((p) => { try { return `${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`; } catch { return String(p); } }).join('; ');
+}
+
+/** The launcher, from berthd's pid file. */
+function launcherPid(): number {
+  return Number(readFileSync(join(runtimeDir, 'berth', 'berthd.pid'), 'utf8'));
+}
+
+/** The host pid of the init of berthd's PID namespace: the launcher runs unshare, whose child is that init. */
+function namespaceInit(): number {
+  const own = readlinkSync('/proc/self/ns/pid');
+  const init = childrenOf(launcherPid()).flatMap(childrenOf).find((p) => readlinkSync(`/proc/${p}/ns/pid`) !== own);
+  assert.ok(init, `no namespace init below the launcher ${launcherPid()}`);
+  return init;
+}
+
+/** The host pid of the inner berthd: the child tini started first, pid 2 of the namespace (conmons it adopts come later). */
+function innerBerthd(): number {
+  const init = namespaceInit();
+  const inner = childrenOf(init).find((p) => statusField(p, 'NSpid')?.split(/\s+/)[1] === '2');
+  assert.ok(inner, `no pid 2 below the namespace's init ${init}: ${describe(childrenOf(init))}`);
+  return inner;
+}
+
+/** /proc as berthd's namespace sees it (its init's root, in its mount namespace): pids there are berthd's. */
+function namespaceProc(): string {
+  return `/proc/${namespaceInit()}/root/proc`;
+}
+
+/**
+ * A process of the test user in a user namespace of its own, mapped to the
+ * same subordinate IDs as berthd's (what a rootless podman's containers
+ * are), running as the first of them: sleep, as `unshare` (no --fork) and
+ * setpriv exec it in the pid the shell printed.
+ */
+async function startBystander(): Promise<{ pid: number; stop: () => void }> {
+  const map = `${subStart},1,${RANGE}`;
+  const runner = spawn('runuser', ['-u', user, '--', 'env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', 'sh', '-c',
+    `echo $$; exec unshare --map-user=0 --map-group=0 --map-users=${map} --map-groups=${map} -- setpriv --reuid=1 --regid=1 --clear-groups sleep 600`],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  runner.stdout!.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+  runner.stderr!.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+  const pid = await new Promise<number>((resolve) => runner.stdout!.once('data', () => resolve(Number(out.split('\n')[0]))));
+  const stop = () => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } runner.kill('SIGKILL'); };
+  for (let i = 0; i < 40 && Number(statusField(pid, 'Uid')?.split(/\s+/)[0]) !== subStart; i++) await sleep(100);
+  assert.equal(Number(statusField(pid, 'Uid')?.split(/\s+/)[0]), subStart, `bystander ${pid} runs as the first subordinate ID: ${out}`);
+  return { pid, stop };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -117,13 +184,13 @@ function httpGet(port: number, path: string): Promise<string> {
   });
 }
 
-async function stopDaemon(): Promise<void> {
+async function stopDaemon(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!daemon) return;
-  // The inner berthd's pid file: SIGTERM there is a clean stop; the launcher then ends the rest.
+  // berthd's pid file names its launcher: SIGTERM there stops berthd cleanly, then its namespaces end.
   const pidFile = join(runtimeDir, 'berth', 'berthd.pid');
-  const inner = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
-  if (inner > 0) { try { process.kill(inner, 'SIGTERM'); } catch { /* gone */ } }
-  else daemon.kill('SIGTERM');
+  const launcher = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+  if (launcher > 0) { try { process.kill(launcher, sig); } catch { /* gone */ } }
+  else daemon.kill(sig);
   const done = await Promise.race([daemonExit.then(() => true), sleep(30_000).then(() => false)]);
   if (!done) daemon.kill('SIGKILL');
   daemon = undefined;
@@ -154,7 +221,12 @@ before(async () => {
   // Container root is a subordinate ID, not the user: it may write here only because anyone may.
   chmodSync(bindDir, 0o777);
   socket = join(runtimeDir, 'berth.sock');
+  await startDaemon();
+  await dockerOk(['import', '--change', 'CMD ["sh"]', '-', 'busybox:latest'], { inputFile: await busyboxTar(), timeoutMs: 120_000 });
+});
 
+/** Starts rootless berthd as the test user and waits for its API. */
+async function startDaemon(): Promise<void> {
   daemon = spawn('runuser', ['-u', user, '--', 'env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', `HOME=/home/${user}`,
     `XDG_RUNTIME_DIR=${runtimeDir}`, process.execPath, berthdBin], { stdio: ['ignore', 'pipe', 'pipe'] });
   daemon.stdout!.on('data', (b: Buffer) => { log += b.toString('utf8'); });
@@ -165,8 +237,7 @@ before(async () => {
     await sleep(250);
   }
   assert.ok(await ping(socket), `rootless berthd did not answer on ${socket}:\n${log}`);
-  await dockerOk(['import', '--change', 'CMD ["sh"]', '-', 'busybox:latest'], { inputFile: await busyboxTar(), timeoutMs: 120_000 });
-});
+}
 
 after(async () => {
   if (skip) return;
@@ -199,12 +270,48 @@ test('run --rm runs a container and removes it', { skip }, async () => {
   assert.equal((await dockerOk(['ps', '-a', '--filter', 'name=once', '-q'])).trim(), '');
 });
 
+test('berthd runs in a PID namespace of its own under tini, with its own /proc, and its pid file names the launcher', { skip }, async () => {
+  const launcher = launcherPid();
+  assert.equal(readlinkSync(`/proc/${launcher}/ns/user`), readlinkSync('/proc/self/ns/user'), 'the launcher stays in the host\'s user namespace');
+  assert.match(readFileSync(`/proc/${launcher}/cmdline`, 'utf8'), /berthd/);
+  const init = namespaceInit();
+  assert.match(readFileSync(`/proc/${init}/cmdline`, 'utf8').split('\0')[0], /tini/);
+  assert.equal(statusField(init, 'NSpid')?.split(/\s+/)[1], '1', 'tini is the namespace\'s pid 1');
+  assert.match(readFileSync(`/proc/${innerBerthd()}/cmdline`, 'utf8'), /berthd/);
+  // The /proc berthd sees is its namespace's: pid 1 there is tini, pid 2 berthd.
+  assert.match(readFileSync(`${namespaceProc()}/1/cmdline`, 'utf8'), /tini/);
+  assert.match(readFileSync(`${namespaceProc()}/2/cmdline`, 'utf8'), /berthd/);
+});
+
+test('a second rootless berthd on the same roots is refused, naming the first, which keeps working', { skip }, async () => {
+  const r = await asUser([process.execPath, berthdBin], { XDG_RUNTIME_DIR: runtimeDir }, { timeoutMs: 60_000 });
+  assert.notEqual(r.code, 0, `second berthd started:\n${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`another berthd \\(pid ${launcherPid()}\\) holds ${runtimeDir}/berth`));
+  assert.ok(await ping(socket), 'the first still answers');
+  // Its network, the slirp4netns API socket included, is still its own.
+  const port = await freePort();
+  await dockerOk(['run', '-d', '--name', 'web-after-second', '-p', `127.0.0.1:${port}:8080`, 'busybox', 'sh', '-c',
+    'echo still-mine > /tmp/index.html && exec httpd -f -p 8080 -h /tmp']);
+  try {
+    let body = '';
+    for (let i = 0; i < 40 && !body; i++) {
+      body = await httpGet(port, '/index.html').catch(() => '');
+      if (!body) await sleep(250);
+    }
+    assert.equal(body.trim(), 'still-mine');
+  } finally {
+    await docker(['rm', '-f', 'web-after-second']);
+  }
+});
+
 test('container root runs on the host as the user\'s first subordinate ID, not as root nor as the user', { skip }, async () => {
   await dockerOk(['run', '-d', '--name', 'sleeper', 'busybox', 'sleep', '300']);
   try {
+    // State.Pid is a pid of berthd's PID namespace: read it in that namespace's /proc (Uid shows as the host's).
     const pid = Number((await dockerOk(['inspect', '-f', '{{.State.Pid}}', 'sleeper'])).trim());
     assert.ok(pid > 0);
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const status = readFileSync(`${namespaceProc()}/${pid}/status`, 'utf8');
+    assert.match(status, /^Name:\s+sleep$/m);
     assert.equal(Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]), subStart, status);
     assert.equal(Number(/^Gid:\s+(\d+)/m.exec(status)?.[1]), subStart, status);
   } finally {
@@ -296,15 +403,51 @@ test('a resource limit fails with a clear error where the user\'s cgroups are no
   }
 });
 
-test('stopping berthd stops its containers and leaves no process of the user or its subordinate IDs', { skip }, async () => {
+test('stopping berthd ends every process of its namespaces and none of another user namespace of the same subordinate IDs', { skip }, async () => {
   await dockerOk(['run', '-d', 'busybox', 'sleep', '300']);
-  await stopDaemon();
+  const bystander = await startBystander();
+  try {
+    await stopDaemon();
+    let left = processesOfUser().filter((p) => p !== bystander.pid);
+    for (let i = 0; i < 20 && left.length; i++) {
+      await sleep(250);
+      left = processesOfUser().filter((p) => p !== bystander.pid);
+    }
+    assert.deepEqual(left, [], `left behind: ${describe(left)}`);
+    // SIGTERM to the launcher reached berthd first: a clean stop, which removes its pid file.
+    assert.match(log, /berthd: SIGTERM, shutting down/);
+    assert.ok(!existsSync(join(runtimeDir, 'berth', 'berthd.pid')), 'pid file removed');
+    assert.equal(Number(statusField(bystander.pid, 'Uid')?.split(/\s+/)[0]), subStart, 'the other namespace\'s process, of the same subordinate ID, still runs');
+    assert.ok(!existsSync(join(runtimeDir, 'berth', 'slirp4netns.sock')) || !(await ping(socket)), 'daemon gone');
+  } finally {
+    bystander.stop();
+  }
+});
+
+test('SIGINT to the launcher stops berthd cleanly too, and then its namespaces', { skip }, async () => {
+  await startDaemon();
+  await dockerOk(['run', '-d', 'busybox', 'sleep', '300']);
+  await stopDaemon('SIGINT');
   let left = processesOfUser();
   for (let i = 0; i < 20 && left.length; i++) {
     await sleep(250);
     left = processesOfUser();
   }
-  assert.deepEqual(left, [], `left behind: ${left.map((p) => { try { return `${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`; } catch { return String(p); } }).join('; ')}`);
-  assert.ok(!existsSync(join(runtimeDir, 'berth', 'slirp4netns.sock')) || !(await ping(socket)), 'daemon gone');
+  assert.deepEqual(left, [], `left behind: ${describe(left)}`);
+  assert.match(log, /berthd: SIGINT, shutting down/);
 });
 
+test('a crash of the inner berthd ends its namespaces, containers included, and its launcher', { skip }, async () => {
+  await startDaemon();
+  await dockerOk(['run', '-d', 'busybox', 'sleep', '300']);
+  process.kill(innerBerthd(), 'SIGKILL');
+  const exited = await Promise.race([daemonExit.then(() => true), sleep(30_000).then(() => false)]);
+  assert.ok(exited, `the launcher did not exit:\n${log.slice(-2000)}`);
+  daemon = undefined;
+  let left = processesOfUser();
+  for (let i = 0; i < 20 && left.length; i++) {
+    await sleep(250);
+    left = processesOfUser();
+  }
+  assert.deepEqual(left, [], `left behind: ${describe(left)}`);
+});
