@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileOffThread } from '../../../src/runtime/exec-off-thread.js';
+import { execFileInSpawner } from '../../../src/runtime/spawner.js';
 
-test('commands run from the worker thread give their output, exit code and stderr as execFile does', async () => {
+test('commands run by the spawner process give their output, exit code and stderr as execFile does', async () => {
   const [echo, failing, missing] = await Promise.all([
-    execFileOffThread('/bin/sh', ['-c', 'echo out; echo err >&2']),
-    execFileOffThread('/bin/sh', ['-c', 'echo why >&2; exit 3']),
-    execFileOffThread('/nonexistent/berth-test-binary', []),
+    execFileInSpawner('/bin/sh', ['-c', 'echo out; echo err >&2']),
+    execFileInSpawner('/bin/sh', ['-c', 'echo why >&2; exit 3']),
+    execFileInSpawner('/nonexistent/berth-test-binary', []),
   ]);
   assert.deepEqual([echo.stdout, echo.stderr, echo.failure], ['out\n', 'err\n', undefined]);
   assert.equal(failing.failure?.code, 3);
@@ -16,6 +16,6 @@ test('commands run from the worker thread give their output, exit code and stder
 });
 
 test('many commands at once each get their own answer', async () => {
-  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => execFileOffThread('/bin/echo', [String(i)])));
+  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => execFileInSpawner('/bin/echo', [String(i)])));
   assert.deepEqual(replies.map((r) => r.stdout), Array.from({ length: 20 }, (_, i) => `${i}\n`));
 });
