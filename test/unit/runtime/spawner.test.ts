@@ -19,3 +19,11 @@ test('many commands at once each get their own answer', async () => {
   const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => execFileInSpawner('/bin/echo', [String(i)])));
   assert.deepEqual(replies.map((r) => r.stdout), Array.from({ length: 20 }, (_, i) => `${i}\n`));
 });
+
+test('commands are children of the spawner process, itself a child of this one, not of this process', async () => {
+  // A fork locks the forking process's memory map and malloc arenas: berthd must never be the one forking.
+  const r = await execFileInSpawner('/bin/sh', ['-c', 'echo $PPID; cut -d" " -f4 /proc/$PPID/stat']);
+  const [spawner, spawnersParent] = r.stdout.trim().split('\n').map(Number);
+  assert.notEqual(spawner, process.pid);
+  assert.equal(spawnersParent, process.pid);
+});
