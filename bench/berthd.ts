@@ -110,7 +110,12 @@ export async function startBerthd(berthdBin: string, cleanup: Cleanup, extraArgs
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, [...nodeArgs(), berthdBin, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot,
-      '--pidfile', join(execRoot, 'berthd.pid'), '--log-level', 'warn', ...(net?.args ?? []), ...extraArgs], { env: { ...CLEAN_ENV }, stdio: ['ignore', fd, fd] });
+      '--pidfile', join(execRoot, 'berthd.pid'), '--log-level', 'warn', ...(net?.args ?? []), ...extraArgs],
+      // A session of its own, as a daemon has under systemd (and dockerd here, started apart): with the
+      // kernel's autogroup scheduling a session shares one CPU share, and berthd in the bench's session
+      // would split its share with the load the bench drives (figure 7's 600 listers and pinger).
+      // stop() ends it; a Ctrl-C reaches the bench, whose clean-up does.
+      { env: { ...CLEAN_ENV }, stdio: ['ignore', fd, fd], detached: true });
   } finally {
     closeSync(fd);
   }

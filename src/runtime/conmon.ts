@@ -23,7 +23,7 @@ import { findExecutable } from '../executable.js';
 import { SystemError } from '../errors.js';
 import { lastRuntimeError, type OciRuntime } from './oci-runtime.js';
 import { criuErrors } from './criu.js';
-import { spawnOffThread, type RelayedChild } from './exec-off-thread.js';
+import { spawnInSpawner, type RelayedChild } from './spawner.js';
 
 export interface CreateOptions {
   id: string;
@@ -180,8 +180,8 @@ function spawnConmon(args: string[], cwd: string, pipes: SpawnPipes): ConmonProc
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', 'pipe'];
   if (pipes.start || pipes.attach) { stdio.push('pipe'); env._OCI_STARTPIPE = '4'; }
   if (pipes.attach) { stdio.push('pipe'); env._OCI_ATTACHPIPE = '5'; }
-  // Without pipes to write (a container's create), conmon is spawned off the event loop (exec-off-thread.ts).
-  if (!pipes.start && !pipes.attach) return relayedConmon(spawnOffThread(findConmon(), args, { cwd, env, stdio, detached: true }));
+  // Without pipes to write (a container's create), conmon is spawned by the spawner process (spawner.ts), not by berthd.
+  if (!pipes.start && !pipes.attach) return relayedConmon(spawnInSpawner(findConmon(), args, { cwd, env, stdio, detached: true }));
   const child: ChildProcess = spawn(findConmon(), args, { cwd, env, stdio, detached: true });
   let stderrText = '';
   child.stderr!.setEncoding('utf8');
@@ -210,7 +210,7 @@ function spawnConmon(args: string[], cwd: string, pipes: SpawnPipes): ConmonProc
   };
 }
 
-/** A conmon spawned by the worker thread: its stderr (fd 2) and sync pipe (fd 3) relayed. */
+/** A conmon spawned by the spawner process: its stderr (fd 2) and sync pipe (fd 3) relayed. */
 function relayedConmon(child: RelayedChild): ConmonProcess {
   const stderr = child.stdio[2]!;
   let stderrText = '';

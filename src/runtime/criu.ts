@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { delimiter } from 'node:path';
 import { findExecutable } from '../executable.js';
-import { execFileOffThread } from './exec-off-thread.js';
+import { execFileInSpawner } from './spawner.js';
 
 let verdict: Promise<string | null> | undefined;
 
@@ -20,9 +20,9 @@ export function criuUnavailable(): Promise<string | null> {
     const path = (process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'));
     const criu = findExecutable('criu', [...path, '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/sbin']);
     if (!criu) return 'criu is not installed (Debian package criu)';
-    const r = await execFileOffThread(criu, ['check']);
+    const r = await execFileInSpawner(criu, ['check']);
     if (!r.failure) return null;
-    const version = (await execFileOffThread(criu, ['--version'])).stdout.match(/Version:\s*(\S+)/)?.[1] ?? '?';
+    const version = (await execFileInSpawner(criu, ['--version'])).stdout.match(/Version:\s*(\S+)/)?.[1] ?? '?';
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error')).map((l) => l.replace(/^Error \([^)]*\):\s*/, '').trim());
     return `CRIU ${version} cannot work on this host (kernel ${release()}): criu check failed: ${errors.slice(0, 2).join('; ') || r.stderr.trim()}`;
   })();

@@ -5,7 +5,8 @@
  * a scan at start-up catches the exits that happened while nobody watched
  * (conmon outlives the daemon).
  */
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, readFileSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -20,6 +21,10 @@ export function readExitCode(exitDir: string, id: string): number | null {
   } catch {
     return null;
   }
+  return parseExitCode(text);
+}
+
+function parseExitCode(text: string): number | null {
   return /^\s*-?\d+\s*$/.test(text) ? Number.parseInt(text, 10) : null;
 }
 
@@ -32,49 +37,95 @@ export function watchExits(exitDir: string, onExit: (id: string, code: number) =
   /** id → identity of the file last reported, so repeated events do not repeat exits. */
   const reported = new Map<string, string>();
 
-  const check = (name: string): void => {
-    // conmon's temp files are `<id>.XXXXXX`; container and exec ids never contain a dot.
-    if (name.includes('.')) return;
-    let identity: string;
+  /** What a look at one file found: report `code` under `identity`, forget the file (gone), or nothing yet. */
+  type Found = { identity: string; code: number } | 'gone' | null;
+
+  let closed = false;
+  const settle = (name: string, found: Found): void => {
+    // A look that was under way when the watcher closed reports nothing.
+    if (closed) return;
+    if (found === 'gone') { reported.delete(name); return; } // removed (the engine consumed it): a new one is a new exit
+    if (found === null || reported.get(name) === found.identity) return;
+    reported.set(name, found.identity);
     try {
-      const st = statSync(join(exitDir, name));
-      if (!st.isFile()) return;
-      identity = `${st.ino}:${st.mtimeMs}`;
-    } catch {
-      reported.delete(name); // removed (the engine consumed it): a new one is a new exit
-      return;
-    }
-    if (reported.get(name) === identity) return;
-    const code = readExitCode(exitDir, name);
-    if (code === null) return;
-    reported.set(name, identity);
-    try {
-      onExit(name, code);
+      onExit(name, found.code);
     } catch (e) {
       console.error(`exit watcher: handling exit of ${name}:`, e);
     }
+  };
+  const identityOf = (st: Stats) => `${st.ino}:${st.mtimeMs}`;
+
+  /** The start-up scan, before berthd serves anything: synchronous, so every exit found is handled when watchExits returns. */
+  const checkNow = (name: string): void => {
+    let found: Found = null;
+    try {
+      const st = statSync(join(exitDir, name));
+      const code = st.isFile() ? readExitCode(exitDir, name) : null;
+      if (code !== null) found = { identity: identityOf(st), code };
+    } catch {
+      found = 'gone';
+    }
+    settle(name, found);
+  };
+
+  /**
+   * Later looks, from inotify and the sweep, go through the thread pool: a
+   * stat, a read and a directory listing on the event loop wait for the
+   * disk, and every request berthd is answering waits with them. One look
+   * per file at a time; an event during it asks for another after it.
+   */
+  const looking = new Map<string, { again: boolean }>();
+  const check = (name: string): void => {
+    // conmon's temp files are `<id>.XXXXXX`; container and exec ids never contain a dot.
+    if (name.includes('.')) return;
+    const current = looking.get(name);
+    if (current) { current.again = true; return; }
+    const look = { again: false };
+    looking.set(name, look);
+    void (async () => {
+      do {
+        look.again = false;
+        let found: Found = null;
+        try {
+          const st = await stat(join(exitDir, name));
+          // Unchanged since reported: nothing to read.
+          if (st.isFile() && reported.get(name) !== identityOf(st)) {
+            const code = parseExitCode(await readFile(join(exitDir, name), 'utf8').catch(() => ''));
+            if (code !== null) found = { identity: identityOf(st), code };
+          }
+        } catch {
+          found = 'gone';
+        }
+        settle(name, found);
+      } while (look.again);
+      looking.delete(name);
+    })();
   };
 
   // Watch first, then scan: a file written in between is seen by one or both (reported once).
   const watcher: FSWatcher = watch(exitDir, { persistent: true }, (_event, filename) => {
     if (filename) check(filename.toString());
-    else scan(); // queue overflow: look at everything
+    else void scan(); // queue overflow: look at everything
   });
   watcher.on('error', (e) => console.error(`exit watcher: ${exitDir}:`, e));
-  const scan = (): void => {
+  const scan = async (): Promise<void> => {
     let names: string[];
     try {
-      names = readdirSync(exitDir);
+      names = await readdir(exitDir);
     } catch (e) {
       console.error(`exit watcher: ${exitDir}:`, e);
       return;
     }
     for (const name of names) check(name);
   };
-  scan();
+  try {
+    for (const name of readdirSync(exitDir)) if (!name.includes('.')) checkNow(name);
+  } catch (e) {
+    console.error(`exit watcher: ${exitDir}:`, e);
+  }
   // A safety net under inotify: an exit whose event went missing (seen once under heavy load:
   // containers left "running" after conmon had written their exit) is found within seconds.
-  const sweep = setInterval(scan, 3000);
+  const sweep = setInterval(() => void scan(), 3000);
   sweep.unref();
-  return { close: () => { clearInterval(sweep); watcher.close(); } };
+  return { close: () => { closed = true; clearInterval(sweep); watcher.close(); } };
 }

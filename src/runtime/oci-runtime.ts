@@ -16,7 +16,7 @@ import { findExecutable } from '../executable.js';
 import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
 import { cgroupDir } from './cgroup-stats.js';
 import { cgroupVersion } from './cgroup-version.js';
-import { execFileOffThread } from './exec-off-thread.js';
+import { execFileInSpawner } from './spawner.js';
 import type { LinuxResources } from './oci-types.js';
 
 export type RuntimeName = 'runc' | 'crun';
@@ -178,10 +178,10 @@ export class OciRuntime {
     for (const what of lift) await liftLimit(o.cgroupsPath, what);
   }
 
-  /** Runs the binary off the event loop (exec-off-thread.ts): spawning blocks the thread that spawns. */
+  /** Runs the binary from the spawner process (spawner.ts): a fork of berthd stalls all its threads. */
   private async run(args: string[]): Promise<string> {
     const argv = [this.path, ...this.globalArgs, ...args];
-    const r = await execFileOffThread(argv[0], argv.slice(1));
+    const r = await execFileInSpawner(argv[0], argv.slice(1));
     if (r.failure) throw new CommandError(argv, r.failure.code, r.stderr || r.failure.message);
     return r.stdout;
   }

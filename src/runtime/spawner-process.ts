@@ -1,18 +1,21 @@
 /**
- * The worker thread of exec-off-thread.ts: runs each command it is sent with
- * `execFile`, or spawns it and relays its output pipes, and posts back what
- * happened. Spawning blocks the thread that spawns until the child has
- * exec'd; here that thread is this one.
+ * The helper process of spawner.ts, forked by berthd: runs each command it
+ * is sent with `execFile`, or spawns it and relays its output pipes, and
+ * sends back what happened. The forks are this small process's, not
+ * berthd's; it ends when berthd lets go of its IPC channel (idle, or
+ * berthd exited).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { parentPort } from 'node:worker_threads';
-import type { ExecReply, ThreadRequest, SpawnEvent } from './exec-off-thread.js';
+import type { ExecReply, SpawnerRequest, SpawnEvent } from './spawner.js';
 
 const children = new Map<number, ChildProcess>();
-const post = (m: ExecReply | SpawnEvent) => parentPort!.postMessage(m);
+const post = (m: ExecReply | SpawnEvent) => { if (process.connected) process.send!(m); };
 
-parentPort!.on('message', (m: ThreadRequest) => {
+// Children already spawned run on (conmon daemonizes; a runtime command finishes): only this relay ends.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (m: SpawnerRequest) => {
   if (m.type === 'exec') {
     try {
       execFile(m.file, m.args, { maxBuffer: m.maxBuffer }, (err, stdout, stderr) => {
@@ -22,7 +25,7 @@ parentPort!.on('message', (m: ThreadRequest) => {
         });
       });
     } catch (e) {
-      // Bad arguments (a NUL byte) throw at once: that command fails, not the thread and every other in it.
+      // Bad arguments (a NUL byte) throw at once: that command fails, not the helper and every other in it.
       post({ type: 'exec', id: m.id, stdout: '', stderr: '', failure: { code: null, message: (e as Error).message } });
     }
   } else if (m.type === 'spawn') {
