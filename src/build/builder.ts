@@ -16,13 +16,16 @@
  * (` ---> Cache miss: file app/main.c changed (content)`) and as
  * `{"aux":{"cacheMiss":{…}}}`, then the step runs and is recorded.
  *
- * A hit from a cache the build was given (`--cache-from`: an image's
- * history, an imported cache artifact or inline cache) is the build's own:
+ * A hit from a cache the build imported (buildx `--cache-from`: a cache
+ * artifact or an image's inline cache, `cacheImport`) is the build's own:
  * it is recorded in the build's result (its `own` row, what `--cache-to`
  * exports), never in the shared build cache. Nothing checks that a step
  * written by someone else's cache is what the step would make (a RUN's
  * result cannot be checked without running it), so a cache one build
- * trusts must not become hits for every later build of anyone.
+ * trusts must not become hits for every later build of anyone. The classic
+ * API's `cachefrom` (images already in the store) keeps dockerd's
+ * behaviour: the restored step is recorded like one that ran, as dockerd's
+ * local cache then finds it by its parent and config.
  *
  * A failure names the Dockerfile line, and the images this build created are
  * removed again (images it reused from the cache stay): a failed build
@@ -132,7 +135,7 @@ export interface BuildResult {
 
 /**
  * A step the build used. `own`: the record of a step taken from a cache
- * the build was given (`--cache-from`), which is this build's alone and is
+ * the build imported (`cacheImport`), which is this build's alone and is
  * not in the shared build cache.
  */
 export interface UsedStepRecord { key: string; stage: number; own?: CacheEntry }
@@ -456,14 +459,12 @@ export class Builder {
     const context: StepContext = { original: instr.original, base: st.base, baseRef: st.baseRef, ...(work.files ? { files: work.files } : {}) };
     const used: UsedStepRecord = { key, stage: st.stage.index };
     this.steps.push(used);
-    /** A hit from a cache this build was given: recorded for this build only. */
-    const own = (image: ImageRecord) => {
-      const now = Date.now();
-      used.own = {
-        key, parent: st.imageId, kind: instr.kind, original: instr.original, inputs: canonicalJson(inputs),
-        context: JSON.stringify(context), imageId: image.id, size: 0, created: now, lastUsed: now,
-      };
-    };
+    const row = (image: ImageRecord) => ({
+      key, parent: st.imageId, kind: instr.kind, original: instr.original, inputs: canonicalJson(inputs),
+      context: JSON.stringify(context), imageId: image.id, size: 0,
+    });
+    /** A hit from a cache this build imported: recorded for this build only. */
+    const own = (image: ImageRecord) => { const now = Date.now(); used.own = { ...row(image), created: now, lastUsed: now }; };
     let miss: CacheMiss | undefined;
     if (this.req.noCache) {
       miss = { reason: 'no-cache', message: 'cache disabled (--no-cache)' };
@@ -495,7 +496,7 @@ export class Builder {
         const found = this.fromSources(st, work);
         if (found) {
           this.say(' ---> Using cache\n');
-          own(found);
+          this.backend.cache.put(row(found));
           this.adopt(st, found);
           this.cached++;
           return;
@@ -536,7 +537,8 @@ export class Builder {
    * A step's result taken from a `--cache-from` image's history
    * (cache-from.ts): the image itself when the step is its last line, else
    * an image made from the step's config and the source's history line and
-   * layer. The hit is the build's own (commit records it in its result).
+   * layer. commit records the hit: in the shared cache for the classic
+   * `cachefrom`, in the build's result for an imported inline cache.
    */
   private fromSources(st: StageState, work: StepWork, m = this.sources!.match(st.config, work.createdBy)): ImageRecord | undefined {
     if (!m) return undefined;
