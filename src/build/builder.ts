@@ -16,6 +16,17 @@
  * (` ---> Cache miss: file app/main.c changed (content)`) and as
  * `{"aux":{"cacheMiss":{…}}}`, then the step runs and is recorded.
  *
+ * A hit from a cache the build imported (buildx `--cache-from`: a cache
+ * artifact or an image's inline cache, `cacheImport`) is the build's own:
+ * it is recorded in the build's result (its `own` row, what `--cache-to`
+ * exports), never in the shared build cache. Nothing checks that a step
+ * written by someone else's cache is what the step would make (a RUN's
+ * result cannot be checked without running it), so a cache one build
+ * trusts must not become hits for every later build of anyone. The classic
+ * API's `cachefrom` (images already in the store) keeps dockerd's
+ * behaviour: the restored step is recorded like one that ran, as dockerd's
+ * local cache then finds it by its parent and config.
+ *
  * A failure names the Dockerfile line, and the images this build created are
  * removed again (images it reused from the cache stay): a failed build
  * leaves nothing behind. RUN containers are always removed, success or not.
@@ -29,6 +40,7 @@ import { InvalidParameterError, NotImplementedError, SystemError } from '../erro
 import type { ContainerDefaults, ImageConfig } from '../image/config.js';
 import { hostArchitecture } from '../image/config.js';
 import type { ImageRecord } from '../store/image-store.js';
+import type { CacheEntry } from '../store/build-cache.js';
 import type { LayerRecord } from '../store/layer-store.js';
 import type {
   AddInstruction, CopyInstruction, Dockerfile, Instruction, LabelInstruction, RunInstruction, Stage,
@@ -116,10 +128,17 @@ export interface BuildResult {
   cached: number;
   built: number;
   /** The cache key of every step, with its stage's index, in build order (what `--cache-to` exports). */
-  steps: { key: string; stage: number }[];
+  steps: UsedStepRecord[];
   /** Index of the stage that made the result. */
   finalStage: number;
 }
+
+/**
+ * A step the build used. `own`: the record of a step taken from a cache
+ * the build imported (`cacheImport`), which is this build's alone and is
+ * not in the shared build cache.
+ */
+export interface UsedStepRecord { key: string; stage: number; own?: CacheEntry }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 /** File lists longer than this are kept only as a digest (the explanation then says "the copied files changed"). */
@@ -438,7 +457,14 @@ export class Builder {
     const inputs: StepInputs = { ...work.inputs, sourceDateEpoch: this.req.sourceDateEpoch ?? null, platform: this.platform };
     const key = stepKey(st.imageId, inputs);
     const context: StepContext = { original: instr.original, base: st.base, baseRef: st.baseRef, ...(work.files ? { files: work.files } : {}) };
-    this.steps.push({ key, stage: st.stage.index });
+    const used: UsedStepRecord = { key, stage: st.stage.index };
+    this.steps.push(used);
+    const row = (image: ImageRecord) => ({
+      key, parent: st.imageId, kind: instr.kind, original: instr.original, inputs: canonicalJson(inputs),
+      context: JSON.stringify(context), imageId: image.id, size: 0,
+    });
+    /** A hit from a cache this build imported: recorded for this build only. */
+    const own = (image: ImageRecord) => { const now = Date.now(); used.own = { ...row(image), created: now, lastUsed: now }; };
     let miss: CacheMiss | undefined;
     if (this.req.noCache) {
       miss = { reason: 'no-cache', message: 'cache disabled (--no-cache)' };
@@ -458,17 +484,19 @@ export class Builder {
       }
       const query = { key, parentImageId: st.imageId, parentConfig: st.config, createdBy: work.createdBy };
       const imported = this.req.cacheImport && await this.req.cacheImport(query, (tar, parent) => this.backend.importLayer(tar, parent), this.req.signal);
-      const image = imported && ('kind' in imported ? this.fromSources(st, work, key, inputs, context, instr, imported) : imported);
+      const image = imported && ('kind' in imported ? this.fromSources(st, work, imported) : imported);
       if (image) {
         this.say(' ---> Using cache\n');
+        own(image);
         this.adopt(st, image);
         this.cached++;
         return;
       }
       if (this.sources) {
-        const found = this.fromSources(st, work, key, inputs, context, instr);
+        const found = this.fromSources(st, work);
         if (found) {
           this.say(' ---> Using cache\n');
+          this.backend.cache.put(row(found));
           this.adopt(st, found);
           this.cached++;
           return;
@@ -509,12 +537,10 @@ export class Builder {
    * A step's result taken from a `--cache-from` image's history
    * (cache-from.ts): the image itself when the step is its last line, else
    * an image made from the step's config and the source's history line and
-   * layer. Recorded in the local cache like a step that ran.
+   * layer. commit records the hit: in the shared cache for the classic
+   * `cachefrom`, in the build's result for an imported inline cache.
    */
-  private fromSources(
-    st: StageState, work: StepWork, key: string, inputs: StepInputs, context: StepContext, instr: Instruction,
-    m = this.sources!.match(st.config, work.createdBy),
-  ): ImageRecord | undefined {
+  private fromSources(st: StageState, work: StepWork, m = this.sources!.match(st.config, work.createdBy)): ImageRecord | undefined {
     if (!m) return undefined;
     let image: ImageRecord;
     if (m.kind === 'image') {
@@ -536,10 +562,6 @@ export class Builder {
       if (!put.existed) this.createdImages.push(put.image.id);
       image = put.image;
     }
-    this.backend.cache.put({
-      key, parent: st.imageId, kind: instr.kind, original: instr.original, inputs: canonicalJson(inputs),
-      context: JSON.stringify(context), imageId: image.id, size: 0,
-    });
     return image;
   }
 

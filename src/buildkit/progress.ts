@@ -48,6 +48,9 @@ export class BuildProgress {
 
   get isEnded(): boolean { return this.ended; }
 
+  /** Bytes of status history kept for late subscribers. */
+  get bytes(): number { return this.historyBytes; }
+
   /** Replays what happened so far, then follows; `listener(null)` is the end. Returns the unsubscribe. */
   subscribe(listener: (m: Buffer | null) => void): () => void {
     for (const m of this.history) listener(m);

@@ -8,7 +8,11 @@
  * The session's headers (moby's session.go: `X-Docker-Expose-Session-Uuid`,
  * `-Name`, `-Sharedkey`, `-Grpc-Method`) are checked: an ID of letters,
  * digits, `-` and `_`; method names as gRPC paths. A second connection
- * with the same ID replaces the first.
+ * with the ID of a session still connected is refused before its upgrade,
+ * as moby's session manager refuses it (`session <id> already exists`,
+ * 400): the first keeps serving its builds. Before, the second replaced
+ * the first, so anyone who learnt a session's ID could take its builds'
+ * context, secrets and ssh-agents over.
  */
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import type { GrpcClientConnection } from './grpc-client.js';
@@ -36,9 +40,15 @@ export class SessionManager {
   private readonly sessions = new Map<string, ClientSession>();
   private readonly waiters = new Map<string, Set<(s: ClientSession) => void>>();
 
-  /** Registers a connected session until its connection closes. */
+  /** Throws unless `id` is free: no connected session has it. */
+  checkFree(id: string): void {
+    const s = this.sessions.get(id);
+    if (s && !s.conn.isClosed) throw new InvalidParameterError(`session ${id} already exists`);
+  }
+
+  /** Registers a connected session until its connection closes; throws if its ID is taken (checkFree). */
   add(s: ClientSession): void {
-    this.sessions.get(s.id)?.conn.close();
+    this.checkFree(s.id);
     this.sessions.set(s.id, s);
     void s.conn.closed.then(() => { if (this.sessions.get(s.id) === s) this.sessions.delete(s.id); });
     const w = this.waiters.get(s.id);

@@ -1,6 +1,7 @@
 /**
  * `--cache-to` (type=local, type=registry): the steps a build used, read
- * from the build cache table and the stores, written as a cache artifact
+ * from the build cache table (or the build's own records of steps it took
+ * from a `--cache-from`) and the stores, written as a cache artifact
  * (build/cache-manifest.ts) to a blob target — the client's content store
  * over its session, or a registry repository.
  *
@@ -14,13 +15,17 @@
  */
 import { Readable } from 'node:stream';
 import { INLINE_CACHE_FIELD, buildCacheArtifact, inlineCacheValue, type CacheArtifact, type CacheStep, type Descriptor, type InlineStep } from '../build/cache-manifest.js';
-import type { BuildCacheStore } from '../store/build-cache.js';
+import type { BuildCacheStore, CacheEntry } from '../store/build-cache.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import type { LayerStore } from '../store/layer-store.js';
 
-/** A step key the build used, with the index of its stage. */
-export interface UsedStep { key: string; stage: number }
+/**
+ * A step key the build used, with the index of its stage; `own` is the
+ * record of a step the build took from a cache it was given (builder.ts),
+ * which is not in the shared build cache.
+ */
+export interface UsedStep { key: string; stage: number; own?: CacheEntry }
 
 export type CacheMode = 'min' | 'max';
 
@@ -43,7 +48,7 @@ export function stepsToExport(stores: CacheExportStores, used: readonly UsedStep
   for (const u of used) {
     if (seen.has(u.key) || (mode === 'min' && u.stage !== finalStage)) continue;
     seen.add(u.key);
-    const row = stores.cache.get(u.key);
+    const row = u.own ?? stores.cache.get(u.key);
     const img = row && stores.images.get(row.imageId);
     if (!row || !img) continue;
     const parent = row.parent ? stores.images.get(row.parent) : undefined;

@@ -9,9 +9,20 @@
  * its image config is fetched (its digest is the image ID), checked
  * against the parent's rootfs plus the step's layer, the layer is fetched
  * and unpacked on top of the parent's (its diffID must be the one the
- * config names), and the image and its cache row are stored. Blobs are
- * verified (digest and size) as they arrive; nothing in the artifact names
- * a file before it is checked.
+ * config names), and the image is stored. Blobs are verified (digest and
+ * size) as they arrive; nothing in the artifact names a file before it is
+ * checked.
+ *
+ * Scope: an imported step is a hit for the build that imported the cache,
+ * and for no other. Its image (content-addressed, like any image) is
+ * stored, but no row goes into the shared build cache: the builder keeps
+ * the step's record in its own result (builder.ts `own`, what this
+ * build's `--cache-to` exports). What a cache's author says a step made
+ * cannot be checked short of running the step, so a row from it would
+ * make the author's layer the result of that step for every later build
+ * of anyone on this daemon. A later build that wants the hits imports the
+ * cache again (or builds the step, whose row is then shared as any
+ * step's that ran).
  */
 import { Readable } from 'node:stream';
 import { InvalidParameterError } from '../errors.js';
@@ -129,43 +140,32 @@ export class CacheImporter {
     const parent = step.parent ? images.get(step.parent) : undefined;
     if (step.parent && !parent) return undefined;
     const what = `invalid build cache ${c.name}: step ${JSON.stringify(step.original.slice(0, 200))}`;
-    let img = images.get(step.config.digest);
-    let size = 0;
-    if (!img) {
-      if (!c.source) return undefined;
-      const bytes = await readAll(c.source, step.config, MAX_IMAGE_CONFIG_BYTES, signal);
-      let config: { rootfs?: { diff_ids?: unknown } };
-      try { config = JSON.parse(bytes.toString('utf8')) as typeof config; } catch { throw new InvalidParameterError(`${what}: its image config is not JSON`); }
-      const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : undefined;
-      const want = [...diffIdsOf(parent), ...(step.layer ? [step.layer.diffId] : [])];
-      // The config must describe exactly the parent's layers plus this step's: else the image would name one rootfs and hold another.
-      if (!diffIds || diffIds.length !== want.length || diffIds.some((d, i) => d !== want[i])) {
-        throw new InvalidParameterError(`${what}: its image config's rootfs is not its parent's plus its layer`);
-      }
-      let topLayer = parent?.topLayer ?? null;
-      if (step.layer) {
-        const tar = Readable.from(c.source.read(step.layer.blob, signal));
-        const rec = await importLayer(tar, topLayer);
-        if (rec.diffId !== step.layer.diffId) throw new InvalidParameterError(`${what}: its layer has diffID ${rec.diffId}, not ${step.layer.diffId}`);
-        topLayer = rec.chainId;
-        size = rec.size;
-      }
-      const chainSize = layers.chain(topLayer).reduce((n, l) => n + l.size, 0);
-      // The image and its cache row are one transaction: a crash leaves both or neither (the layer alone is swept at start).
-      img = images.atomically(() => {
-        const put = images.put(bytes, topLayer, chainSize, step.parent);
-        this.row(step, put.id, size);
-        return put;
-      });
+    const want = [...diffIdsOf(parent), ...(step.layer ? [step.layer.diffId] : [])];
+    const img = images.get(step.config.digest);
+    if (img) {
+      // An image here already: it must still be the parent's rootfs plus this step's layer.
+      const have = diffIdsOf(img);
+      if (have.length !== want.length || have.some((d, i) => d !== want[i])) throw new InvalidParameterError(`${what}: its image's rootfs is not its parent's plus its layer`);
       return img;
     }
-    this.row(step, img.id, size);
-    return img;
-  }
-
-  private row(step: CacheStep, imageId: string, size: number): void {
-    this.stores.cache.put({
-      key: step.key, parent: step.parent, kind: step.kind, original: step.original, inputs: step.inputs, context: step.context, imageId, size,
-    });
+    if (!c.source) return undefined;
+    const bytes = await readAll(c.source, step.config, MAX_IMAGE_CONFIG_BYTES, signal);
+    let config: { rootfs?: { diff_ids?: unknown } };
+    try { config = JSON.parse(bytes.toString('utf8')) as typeof config; } catch { throw new InvalidParameterError(`${what}: its image config is not JSON`); }
+    const diffIds = Array.isArray(config?.rootfs?.diff_ids) ? config.rootfs.diff_ids : undefined;
+    // The config must describe exactly the parent's layers plus this step's: else the image would name one rootfs and hold another.
+    if (!diffIds || diffIds.length !== want.length || diffIds.some((d, i) => d !== want[i])) {
+      throw new InvalidParameterError(`${what}: its image config's rootfs is not its parent's plus its layer`);
+    }
+    let topLayer = parent?.topLayer ?? null;
+    if (step.layer) {
+      const tar = Readable.from(c.source.read(step.layer.blob, signal));
+      const rec = await importLayer(tar, topLayer);
+      if (rec.diffId !== step.layer.diffId) throw new InvalidParameterError(`${what}: its layer has diffID ${rec.diffId}, not ${step.layer.diffId}`);
+      topLayer = rec.chainId;
+    }
+    const chainSize = layers.chain(topLayer).reduce((n, l) => n + l.size, 0);
+    // No row in the shared build cache (see the scope above): the builder records the hit for this build.
+    return images.put(bytes, topLayer, chainSize, step.parent);
   }
 }

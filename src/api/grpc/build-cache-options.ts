@@ -15,6 +15,11 @@
  * - `type=inline` (export): the final stage's keys in the image's config.
  *
  * Types and attributes berth does not implement are refused by name.
+ *
+ * An imported cache is the importing build's alone: its hits are not
+ * written into the shared build cache (engine/build-cache-import.ts says
+ * why), so a cache one client imports never gives hits to anyone else's
+ * build; the build's `--cache-to` still exports them.
  */
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';

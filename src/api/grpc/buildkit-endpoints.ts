@@ -25,10 +25,20 @@ export class BuildkitEndpoints {
     return serveGrpc(socket, head, { lookup: (p) => this.control.lookup(p), log: this.log });
   }
 
+  /** `/session`, before its 101: throws when the session's ID is in use (sessions.ts). */
+  checkSession(checked: ReturnType<typeof checkSessionHeaders>): void {
+    this.sessions.checkFree(checked.id);
+  }
+
   /** `/session`: the client's gRPC server on the upgraded connection, until it ends. */
   async session(socket: Duplex, head: Buffer | undefined, checked: ReturnType<typeof checkSessionHeaders>): Promise<void> {
     const conn = new GrpcClientConnection(socket, head);
-    this.sessions.add({ ...checked, conn });
+    try {
+      this.sessions.add({ ...checked, conn });
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
     await conn.closed;
   }
 }

@@ -15,6 +15,10 @@
  * driver) tags the image in berth's store. Status streams the build's
  * vertexes to whoever asks for that Ref, from the start.
  *
+ * Only the Solve makes a build's record (build-records.ts, which bounds
+ * them): a Status or gateway call naming a Ref waits for its Solve, as
+ * BuildKit's do, and fails NOT_FOUND `no such job` if none comes.
+ *
  * Every request message is decoded and checked here before use; a client
  * that disconnects cancels its build (the Solve's and the gateway's calls
  * abort the build's signal).
@@ -34,14 +38,17 @@ import { runDockerfileFrontend, type FrontendResult } from './dockerfile-fronten
 import { checkExporters, runExporters, type ExporterEntry } from './exporters.js';
 import { sourceDetails } from '../../buildkit/error-source.js';
 import type { BuildCacheRecord } from '../../engine/build-cache-usage.js';
+import { BuildRecords, type BuildRecord } from './build-records.js';
 import { traceAt } from '../../trace.js';
 import { exportCaches, loadCacheImports, planCache, type CacheOptionsEntry, type CachePlan } from './build-cache-options.js';
 
 const BUILD_REF = /^[A-Za-z0-9._/-]{1,256}$/;
 /** How long a Solve waits for the client's session to connect (buildkit waits as long as the Solve's context allows). */
 const SESSION_WAIT_MS = 30_000;
-/** How long a finished build's progress stays for a late Status call. */
-const KEEP_FINISHED_MS = 60_000;
+/** How long a Status call waits for the Solve of the Ref it names (BuildKit's solver waits 6 s for the job). */
+const STATUS_WAIT_MS = 6_000;
+/** How long a gateway call waits for the Solve of its build ID (the client dials both at once). */
+const GATEWAY_WAIT_MS = SESSION_WAIT_MS;
 
 const WORKER_ID = 'berth';
 
@@ -57,9 +64,7 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-interface BuildState {
-  ref: string;
-  progress: BuildProgress;
+interface BuildState extends BuildRecord {
   /** The Control.Solve's session ID, once it arrived. */
   session: Deferred<string>;
   /** The gateway's Return: a result ref ID, or the client's error. */
@@ -67,8 +72,6 @@ interface BuildState {
   /** Results of gateway solves by ref ID. */
   results: Map<string, FrontendResult>;
   cancel: AbortController;
-  /** A Control.Solve took this build. */
-  solving: boolean;
   /** The Solve's --cache-from and --cache-to, set before its session is known to the frontend. */
   cache?: CachePlan;
 }
@@ -126,39 +129,19 @@ function checkSolve(r: SolveRequestMsg): { exporters: ExporterEntry[]; cache: Ca
 }
 
 export class BuildkitControl {
-  private readonly builds = new Map<string, BuildState>();
+  private readonly builds = new BuildRecords<BuildState>();
 
   /** `version`: berth's, reported as the BuildKit version (buildx ls, inspect). */
   constructor(private readonly engine: Engine, private readonly sessions: SessionManager, private readonly version: string) {}
 
-  private state(ref: string): BuildState {
-    let s = this.builds.get(ref);
-    if (!s) {
-      s = { ref, progress: new BuildProgress(ref), session: deferred(), returned: deferred(), results: new Map(), cancel: new AbortController(), solving: false };
-      this.builds.set(ref, s);
-      // A ref nobody solves (a Status call alone, a stray gateway call) does not stay for ever.
-      const st = s;
-      setTimeout(() => { if (!st.solving && this.builds.get(ref) === st) { st.cancel.abort(); st.progress.end(); this.builds.delete(ref); } }, KEEP_FINISHED_MS).unref();
-    }
-    return s;
-  }
-
-  private finish(s: BuildState): void {
-    s.progress.end();
-    setTimeout(() => { if (this.builds.get(s.ref) === s) this.builds.delete(s.ref); }, KEEP_FINISHED_MS).unref();
-  }
-
-  /**
-   * A Solve refused before its build began: the client's Status call for
-   * the ref (made alongside) ends now rather than waiting for a build that
-   * will never run.
-   */
-  private refused(ref: string): void {
-    if (!BUILD_REF.test(ref)) return;
-    const s = this.state(ref);
-    if (s.solving) return;
-    s.cancel.abort();
-    this.finish(s);
+  /** The record of a build a Solve starts now (refused when it runs already, or when there is no room: build-records.ts). */
+  private start(ref: string, sessionId: string | undefined): BuildState {
+    if (this.builds.running(ref)) throw new InvalidParameterError(`build ${ref} is already running`);
+    return this.builds.create(ref, () => {
+      const s: BuildState = { ref, progress: new BuildProgress(ref), session: deferred(), returned: deferred(), results: new Map(), cancel: new AbortController() };
+      if (sessionId !== undefined) s.session.resolve(sessionId);
+      return s;
+    });
   }
 
   lookup(path: string): GrpcHandler | undefined {
@@ -170,10 +153,7 @@ export class BuildkitControl {
       case '/moby.buildkit.v1.Control/Info':
         return unary('InfoRequest', 'InfoResponse', async () => ({ buildkitVersion: buildkitVersion(this.version) }));
       case '/moby.buildkit.v1.Control/Solve':
-        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call).catch((e: unknown) => {
-          this.refused(r.Ref);
-          throw e;
-        }));
+        return unary('SolveRequest', 'SolveResponse', (r: SolveRequestMsg, call) => this.solve(r, call));
       case '/moby.buildkit.v1.Control/Status':
         return (call) => this.status(call);
       case '/moby.buildkit.v1.Control/DiskUsage':
@@ -186,7 +166,7 @@ export class BuildkitControl {
         return (call) => this.prune(call);
       case '/moby.buildkit.v1.frontend.LLBBridge/Ping':
         return unary('PingRequest', 'PongResponse', async (_r, call) => {
-          this.gatewayBuild(call);
+          await this.gatewayBuild(call);
           return {
             FrontendAPICaps: FRONTEND_CAPS.map((ID) => ({ ID, Enabled: true })),
             LLBCaps: [], Workers: [workerRecord(this.version)],
@@ -196,7 +176,7 @@ export class BuildkitControl {
         return unary('GatewaySolveRequest', 'GatewaySolveResponse', (r: { Frontend: string; FrontendOpt: Record<string, string>; Definition: Buffer }, call) => this.gatewaySolve(r, call));
       case '/moby.buildkit.v1.frontend.LLBBridge/Return':
         return unary('ReturnRequest', 'Empty', async (r: { result: { ref: { id: string } | null; refDeprecated: string } | null; error: { code: number; message: string; details: GrpcStatusError['details'] } | null }, call) => {
-          const s = this.gatewayBuild(call);
+          const s = await this.gatewayBuild(call);
           // The client's error goes back to it with its details (a Dockerfile range among them).
           if (r.error && r.error.code !== 0) s.returned.reject(new GrpcStatusError(r.error.code, r.error.message, r.error.details.slice(0, 16)));
           else s.returned.resolve(r.result?.ref?.id ?? r.result?.refDeprecated ?? '');
@@ -207,16 +187,16 @@ export class BuildkitControl {
     }
   }
 
-  /** The build a gateway call belongs to (its `buildkit-controlapi-buildid` metadata). */
-  private gatewayBuild(call: GrpcCall): BuildState {
+  /** The build a gateway call belongs to (its `buildkit-controlapi-buildid` metadata), once its Solve came. */
+  private gatewayBuild(call: GrpcCall): Promise<BuildState> {
     const id = call.headers['buildkit-controlapi-buildid'];
     if (typeof id !== 'string') throw new InvalidParameterError('no buildid found in context');
-    return this.state(checkRef(id, 'build ID'));
+    return this.builds.wait(checkRef(id, 'build ID'), GATEWAY_WAIT_MS, call.signal);
   }
 
   private async status(call: GrpcCall): Promise<void> {
     const r = await oneMessage<{ Ref: string }>(call, 'StatusRequest');
-    const s = this.state(checkRef(r.Ref, 'ref'));
+    const s = await this.builds.wait(checkRef(r.Ref, 'ref'), STATUS_WAIT_MS, call.signal);
     await new Promise<void>((resolve) => {
       let unsubscribe = () => undefined as void;
       const onAbort = () => { unsubscribe(); resolve(); };
@@ -229,7 +209,7 @@ export class BuildkitControl {
   }
 
   private async gatewaySolve(r: { Frontend: string; FrontendOpt: Record<string, string>; Definition: Buffer }, call: GrpcCall): Promise<Record<string, unknown>> {
-    const s = this.gatewayBuild(call);
+    const s = await this.gatewayBuild(call);
     if (r.Definition.length) throw new NotImplementedError('solving LLB definitions is not supported: berth builds Dockerfiles (the dockerfile.v0 frontend)');
     if (r.Frontend !== 'dockerfile.v0') throw new NotImplementedError(`frontend ${JSON.stringify(r.Frontend)} is not supported: berth builds Dockerfiles (dockerfile.v0)`);
     let result;
@@ -261,13 +241,25 @@ export class BuildkitControl {
     }
   }
 
-  /** A Solve refused before it started: the client's gateway, waiting for its session, hears the same error (else it waits for ever). */
+  /**
+   * A Solve refused before its build began: the client's Status and
+   * gateway calls for the Ref (made alongside) hear the same error now,
+   * rather than waiting for a build that will never run. The refused build
+   * is kept as a finished one when there is room, for such calls that come
+   * late.
+   */
   private refuse(ref: string, e: unknown): void {
-    const s = this.state(ref);
-    if (s.solving) return;
+    if (this.builds.running(ref)) return;
+    let s: BuildState;
+    try {
+      s = this.start(ref, undefined);
+    } catch {
+      this.builds.fail(ref, e);
+      return;
+    }
     s.session.reject(e);
     s.cancel.abort();
-    this.finish(s);
+    this.builds.finish(s);
   }
 
   private async solve(r: SolveRequestMsg, call: GrpcCall): Promise<Record<string, unknown>> {
@@ -280,11 +272,15 @@ export class BuildkitControl {
       throw e;
     }
     const { exporters, cache } = checked;
-    const s = this.state(ref);
-    if (s.solving) throw new InvalidParameterError(`build ${ref} is already running`);
-    s.solving = true;
+    let s: BuildState;
+    try {
+      s = this.start(ref, r.Session);
+    } catch (e) {
+      // Another Solve runs this Ref (its calls are its own), or there is no room: the calls waiting for this Ref hear why.
+      if (!this.builds.running(ref)) this.builds.fail(ref, e);
+      throw e;
+    }
     s.cache = cache;
-    s.session.resolve(r.Session);
     const onAbort = () => s.cancel.abort();
     call.signal.addEventListener('abort', onAbort);
     try {
@@ -312,7 +308,7 @@ export class BuildkitControl {
     } finally {
       call.signal.removeEventListener('abort', onAbort);
       s.cancel.abort();
-      this.finish(s);
+      this.builds.finish(s);
     }
   }
 

@@ -7,7 +7,8 @@
  *   connection on which berthd serves gRPC (control.ts);
  * - `/session`: after the 101 the client serves gRPC on it and berthd is
  *   the HTTP/2 client; the session is found by its
- *   `X-Docker-Expose-Session-Uuid` when a Solve names it.
+ *   `X-Docker-Expose-Session-Uuid` when a Solve names it (an ID in use
+ *   is refused with 400 before the 101).
  *
  * Once the 101 is written nothing may be written on the socket but HTTP/2:
  * every failure after it ends that connection only.
@@ -61,10 +62,14 @@ export function registerBuildkitRoutes(r: Router, engine: Engine, version: strin
       h['x-docker-expose-session-uuid']?.[0], h['x-docker-expose-session-name']?.[0],
       (h['x-docker-expose-session-grpc-method'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean),
     );
+    // Before the 101, so that a session whose ID is in use is refused with a status (moby's 400), and with
+    // nothing awaited between the check and the session's registration.
+    const endpoints = await load();
+    endpoints.checkSession(checked);
     traceAt('/session hijacked');
     switchProtocols(socket);
     try {
-      await (await load()).session(socket, ctx.head, checked);
+      await endpoints.session(socket, ctx.head, checked);
     } catch (e) {
       log(`berthd: /session: ${errorMessage(e)}`);
       socket.destroy();

@@ -114,6 +114,28 @@ describe('buildx --cache-to / --cache-from type=local', { skip }, () => {
     assert.equal(copy.stdout, 'a-content\n');
   });
 
+  test('the imported steps are re-exported by the build that imported them (--cache-from and --cache-to together)', async () => {
+    const again = join(dir, 'cache-again');
+    const r = await b.docker(['buildx', 'build', '--progress=plain', '--cache-from', `type=local,src=${cacheDir()}`, '--cache-to', `type=local,dest=${again},mode=max`, '-t', 'c:1', '--load', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr);
+    assertCached(r.stderr, STEPS, true);
+    const index = JSON.parse(await readFile(join(again, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(await readFile(join(again, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8')) as { config: { digest: string } };
+    const config = JSON.parse(await readFile(join(again, 'blobs', 'sha256', manifest.config.digest.slice(7)), 'utf8')) as { 'berth.steps.v1': { original: string }[] };
+    const originals = config['berth.steps.v1'].map((s) => s.original);
+    for (const step of STEPS) assert.ok(originals.includes(step), `${step} in:\n${originals.join('\n')}`);
+  });
+
+  test('a cache one build imported gives no hits to a later build that did not import it', async () => {
+    // Nothing checks that an imported step made what the step would make: before, the import became the shared
+    // cache's, so whoever imported a cache decided the result of those steps for every later build on the daemon.
+    const r = await b.docker(['buildx', 'build', '--progress=plain', '-t', 'c:own', '--load', '.'], { cwd: ctx });
+    assert.equal(r.code, 0, r.stderr);
+    assertCached(r.stderr, STEPS, false);
+    assert.equal((await b.docker(['run', '--rm', 'c:own'])).stdout, 'built\n');
+    await b.docker(['rmi', 'c:own']);
+  });
+
   test('a changed source misses from that step on, and the steps before it still come from the cache', async () => {
     const changed = join(dir, 'changed');
     await writeContext(changed, { Dockerfile: await readFile(join(ctx, 'Dockerfile'), 'utf8'), 'src/a.txt': 'changed\n' });
@@ -166,6 +188,10 @@ describe('buildx --cache-to / --cache-from type=local', { skip }, () => {
     await b.docker(['rmi', '-f', 'c:1']);
     const prune = await b.docker(['builder', 'prune', '-af']);
     assert.equal(prune.code, 0, prune.stderr);
+    // The images earlier imports made are the builds' own, not build cache: they are dangling images once c:1 is gone
+    // (else the lying blob would not be read at all: the image it describes is here, already verified).
+    const images = await b.docker(['image', 'prune', '-f']);
+    assert.equal(images.code, 0, images.stderr);
     await cp(cacheDir(), evil, { recursive: true });
     const index = JSON.parse(await readFile(join(evil, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
     const manifest = JSON.parse(await readFile(join(evil, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8')) as { layers: { digest: string; mediaType: string }[] };
