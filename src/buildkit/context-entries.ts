@@ -28,15 +28,21 @@ async function* bytesOf(...chunks: Buffer[]): AsyncGenerator<Buffer> {
 
 /**
  * Turns filesync's pushes into the entries an extraction pulls. An entry
- * without bytes is queued and the transfer goes on; one with bytes waits
+ * without bytes is queued and the transfer goes on (up to MAX_QUEUED
+ * entries ahead of the extraction); one with bytes waits
  * until the extraction has read them (they come straight off the session's
  * stream, so nothing of a large file is held here). The extraction stopping
  * early (its error, or its end) fails every later push; the transfer
  * failing (`fail`) ends the entries with its error.
  */
+/** Entries without bytes queued ahead of the extraction, at most: a walk of 500,000 directories must not become as many queued entries. */
+export const MAX_QUEUED = 256;
+
 export class ContextEntriesSink implements SyncSink {
   private readonly queue: (TarEntry | { end: true } | { error: unknown })[] = [];
   private wake: (() => void) | undefined;
+  /** The transfer, waiting for the queue to shrink. */
+  private room: (() => void) | undefined;
   private stopped: Error | undefined;
   private readonly stopListeners = new Set<(e: Error) => void>();
   /** Bytes of files received. */
@@ -47,7 +53,11 @@ export class ContextEntriesSink implements SyncSink {
 
   async entry(e: SyncEntry, data?: AsyncIterable<Buffer>): Promise<void> {
     this.bytes += e.kind === 'file' ? e.size : 0;
-    if (!data) { this.push({ header: headerOf(e), body: bytesOf() }); return; }
+    if (!data) {
+      if (this.queue.length >= MAX_QUEUED) await this.waitForRoom();
+      this.push({ header: headerOf(e), body: bytesOf() });
+      return;
+    }
     await this.pushAndWait(headerOf(e), data);
   }
 
@@ -70,6 +80,14 @@ export class ContextEntriesSink implements SyncSink {
     if (this.stopped) throw this.stopped;
     this.queue.push(item);
     this.wake?.();
+  }
+
+  private waitForRoom(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onStop = (err: Error) => reject(err);
+      this.stopListeners.add(onStop);
+      this.room = () => { this.stopListeners.delete(onStop); resolve(); };
+    });
   }
 
   /** Queues a file whose bytes come from `data`; resolves when the extraction has read them all. */
@@ -103,6 +121,7 @@ export class ContextEntriesSink implements SyncSink {
       for (;;) {
         const item = this.queue.shift();
         if (!item) { await new Promise<void>((r) => { this.wake = r; }); this.wake = undefined; continue; }
+        if (this.room && this.queue.length < MAX_QUEUED / 2) { const room = this.room; this.room = undefined; room(); }
         if ('end' in item) return;
         if ('error' in item) throw item.error;
         yield item;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContextEntriesSink } from '../../../src/buildkit/context-entries.js';
+import { ContextEntriesSink, MAX_QUEUED } from '../../../src/buildkit/context-entries.js';
 import type { SyncEntry } from '../../../src/buildkit/filesync.js';
 import { extractEntriesToRoot } from '../../../src/image/archive.js';
 import { newHeader } from '../../../src/image/tar-format.js';
@@ -98,4 +98,25 @@ test('a failed transfer ends the entries with its error, after those already rec
     await assert.rejects(extracting, /the client went away/);
     assert.equal(await readFile(join(dir, 'kept'), 'utf8'), 'k');
   });
+});
+
+test('entries without bytes wait once MAX_QUEUED are ahead of the extraction, and go on as it reads them', async () => {
+  const sink = new ContextEntriesSink();
+  for (let i = 0; i < MAX_QUEUED; i++) await sink.entry(entry(`d${i}`, 'dir'));
+  let pushed = false;
+  const next = sink.entry(entry('one-more', 'dir')).then(() => { pushed = true; });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pushed, false, 'the transfer waits for the extraction');
+  const it = sink.entries[Symbol.asyncIterator]();
+  for (let i = 0; i <= MAX_QUEUED / 2; i++) assert.equal((await it.next()).value?.header.name, `d${i}`);
+  await next;
+  assert.equal(pushed, true);
+  // The extraction stopping releases a transfer that waits for room, with an error.
+  let waiting: Promise<void> | undefined;
+  for (let i = 0; !waiting; i++) {
+    const push = sink.entry(entry(`e${i}`, 'dir'));
+    if (await Promise.race([push.then(() => false), new Promise<boolean>((r) => setImmediate(() => r(true)))])) waiting = push;
+  }
+  await it.return?.(undefined);
+  await assert.rejects(waiting, /not read to its end/);
 });
