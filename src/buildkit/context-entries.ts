@@ -22,8 +22,8 @@ function headerOf(e: SyncEntry): TarHeader {
   });
 }
 
-async function* bytesOf(...chunks: Buffer[]): AsyncGenerator<Buffer> {
-  yield* chunks;
+async function* noBytes(): AsyncGenerator<Buffer> {
+  // An entry without content.
 }
 
 /**
@@ -55,15 +55,10 @@ export class ContextEntriesSink implements SyncSink {
     this.bytes += e.kind === 'file' ? e.size : 0;
     if (!data) {
       if (this.queue.length >= MAX_QUEUED) await this.waitForRoom();
-      this.push({ header: headerOf(e), body: bytesOf() });
+      this.push({ header: headerOf(e), body: noBytes() });
       return;
     }
     await this.pushAndWait(headerOf(e), data);
-  }
-
-  /** Adds an entry of the build's own (the Dockerfile under its hidden name). */
-  add(header: TarHeader, content: Buffer): void {
-    this.push({ header, body: bytesOf(content) });
   }
 
   /** No more entries. */

@@ -86,6 +86,12 @@ export interface BuildParams {
   authConfigs: Record<string, AuthConfig>;
   /** The Dockerfile's name in messages (`Dockerfile:3: …`) when `dockerfile` is a stand-in (the BuildKit frontend's copy). */
   dockerfileName?: string;
+  /**
+   * The Dockerfile itself when it does not travel in the context: a BuildKit
+   * client sends it apart, and sends a context it has already filtered with
+   * the ignore patterns, so none is read from the context or applied again.
+   */
+  dockerfileText?: string;
   /** Credentials for a registry `authConfigs` has none for (a BuildKit client's session: what `docker login` stored). */
   credentials?: (domain: string, signal: AbortSignal) => Promise<AuthConfig | undefined>;
 }
@@ -200,11 +206,12 @@ export class BuildService {
       } else if (body) {
         await unpackContext(body, contextDir);
       }
-      const df = await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
+      const given = params.dockerfileText;
+      const df = given !== undefined ? { text: given, path: params.dockerfile || 'Dockerfile' } : await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
       const dockerfile = parseDockerfile(df.text, { file: params.dockerfileName ?? df.path });
       checkSyntax(dockerfile, frontendArgs.syntax);
       for (const w of applyChecks(dockerfile, frontendArgs.check)) warnings.push(`[Warning] ${w}\n`);
-      await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
+      if (given === undefined) await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
       return { dir, contextDir, dockerfile, params, tags, buildArgs, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}), network, warnings };
     } catch (e) {
       // Lets go of the upload: the rest of the body is dropped, so a refusal reaches a client still sending.

@@ -13,12 +13,10 @@
  * the context's `.dockerignore`, then the context with those patterns
  * excluded at the client. The context's entries stream into the build
  * service's extraction as they arrive (buildkit/context-entries.ts); the
- * Dockerfile joins them under a name of its own, read by the service and
- * deleted from the context before any step runs.
+ * Dockerfile goes to the service beside them (BuildParams.dockerfileText),
+ * so the context holds the client's files only.
  */
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
@@ -30,7 +28,6 @@ import { checkPlatform } from '../../build/platform.js';
 import { checkSyntax } from '../../build/syntax.js';
 import { diffCopy } from '../../buildkit/filesync.js';
 import { ContextEntriesSink, MemorySink } from '../../buildkit/context-entries.js';
-import { newHeader } from '../../image/tar-format.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import { sessionSecrets } from '../../buildkit/secrets.js';
 import { sessionSshAgents } from '../../buildkit/ssh-forward.js';
@@ -183,10 +180,10 @@ export async function runDockerfileFrontend(
     }
     const excludes = ignoreText ? readDockerignore(ignoreText.toString('utf8')) : [];
 
-    // The Dockerfile travels in the context tar under a name no context file has; it is deleted before the build runs.
-    const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
-    params.dockerfile = hidden;
+    // The Dockerfile goes to the build service apart from the context, which the client filtered with `excludes`.
+    params.dockerfile = filename;
     params.dockerfileName = filename;
+    params.dockerfileText = df.text.toString('utf8');
     // Base images of a registry that wants a login are pulled with the credentials the client's session gives.
     params.credentials = (domain, sig) => sessionCredentials(session, domain, sig);
     v = progress.vertex('[internal] load build context');
@@ -197,11 +194,7 @@ export async function runDockerfileFrontend(
     }, {
       entry: (e, data) => sink.entry(e, data),
       // The entries end as soon as the last file is in, so that their extraction finishes while the call closes.
-      received: async () => {
-        sink.add(newHeader({ name: hidden, type: 'file', size: df.text.length }), df.text);
-        if (df.ignore) sink.add(newHeader({ name: `${hidden}.dockerignore`, type: 'file', size: df.ignore.length }), df.ignore);
-        sink.end();
-      },
+      received: async () => { sink.end(); },
     });
     sending.catch((e: unknown) => { try { sink.fail(e); } catch { /* the extraction has stopped already */ } });
     const preparing = engine.builds.prepare(params, sink);
@@ -219,8 +212,6 @@ export async function runDockerfileFrontend(
     v.complete();
     let built = false;
     try {
-      await rm(join(prepared.contextDir, hidden), { force: true });
-      await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
       const steps = new StepVertexes(progress, prepared.dockerfile);
       let result;
       try {
