@@ -4,6 +4,8 @@ import { seriesOf, type Figure } from './table.js';
 
 export interface Subject {
   label: string;
+  /** The figures it has rows in, when not every figure of the loop (a loop of several engine sets). */
+  titles?: readonly string[];
   /**
    * One run: resolves with a value per figure title (every figure this
    * subject has a number for), may add notes. Throwing drops the subject from
@@ -20,7 +22,8 @@ export interface Subject {
 export async function alternate(runs: number, subjects: readonly Subject[], figures: readonly Figure[], progress: (msg: string) => void): Promise<void> {
   const failed = new Set<string>();
   const byTitle = new Map(figures.map((f) => [f.title, f]));
-  for (const s of subjects) for (const f of figures) seriesOf(f, s.label);
+  const figuresOf = (s: Subject) => (s.titles ? figures.filter((f) => s.titles!.includes(f.title)) : figures);
+  for (const s of subjects) for (const f of figuresOf(s)) seriesOf(f, s.label);
   for (let run = 0; run < runs; run++) {
     for (let k = 0; k < subjects.length; k++) {
       const subject = subjects[(run + k) % subjects.length];
@@ -36,7 +39,7 @@ export async function alternate(runs: number, subjects: readonly Subject[], figu
         if (isInterrupted()) throw e;
         failed.add(subject.label);
         const message = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/\|/g, '\\|').slice(0, 200);
-        for (const f of figures) {
+        for (const f of figuresOf(subject)) {
           const s = seriesOf(f, subject.label);
           s.error = message;
           s.values = [];

@@ -47,7 +47,7 @@ import {
 } from './engines.js';
 import { prepareFloor, type Floor } from './floor.js';
 import { check, CLEAN_ENV, isInterrupted, run, which } from './proc.js';
-import { BUILD_CACHED, BUILD_COLD, buildFigures } from './figures/build.js';
+import { BUILD_TITLES, buildFigures } from './figures/build.js';
 import { idleMemoryFigure, MEMORY_IDLE, MEMORY_PER_CONTAINER, perContainerMemoryFigure } from './figures/memory.js';
 import { PING_TITLES, pingUnderLoadFigures } from './figures/ping-under-load.js';
 import { PS_1000, psFigure } from './figures/ps.js';
@@ -97,7 +97,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 const ALL_TITLES = [
-  MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, ...PING_TITLES, BUILD_COLD, BUILD_CACHED,
+  MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, ...PING_TITLES, ...BUILD_TITLES,
   pushTitle('docker-registry'), pullTitle('docker-registry'), pushTitle('berth registry serve'), pullTitle('berth registry serve'),
   BUILD_LAYER_HEAVY, ...THROUGHPUT_TITLES, ...RUNNING_1000_TITLES,
 ];
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     if (wants(RUN_D_50, RM_F_50)) figures.push(...await runDetachedFigures(ctx));
     if (wants(PS_1000)) figures.push(...await psFigure(ctx));
     if (wants(...PING_TITLES)) figures.push(...await pingUnderLoadFigures(ctx));
-    if (wants(BUILD_COLD, BUILD_CACHED)) figures.push(...await buildFigures(ctx));
+    if (wants(...BUILD_TITLES)) figures.push(...await buildFigures(ctx, new Set(selected)));
     if (wants(...ALL_TITLES.filter((t) => t.startsWith('push') || t.startsWith('pull')))) figures.push(...await pushPullFigures(ctx, new Set(selected)));
     if (wants(BUILD_LAYER_HEAVY)) figures.push(...await layerHeavyBuildFigure(ctx));
     if (wants(...THROUGHPUT_TITLES)) figures.push(...await throughputFigures(ctx, new Set(selected)));
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       `Engines: ${engineNotes.join(' · ')}.`, '',
       ...(absent.length ? [`Not compared: ${absent.join('; ')}.`, ''] : []),
       'Every CLI runs with a clean environment (PATH and HOME only): NODE_EXTRA_CA_CERTS alone adds ~85 ms to every Node start. ' +
-        'The ratio is the engine\'s median over the berth CLI\'s: below 1, the engine is faster (or smaller) than berth.', '',
+        'The ratio is the engine\'s median over the berth CLI\'s (in the figures through buildx, over berthd\'s through buildx): below 1, the engine is faster (or smaller) than berth.', '',
       renderTable(figures), '',
     ].join('\n');
     process.stdout.write(text);

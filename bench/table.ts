@@ -21,6 +21,8 @@ export interface Figure {
   title: string;
   unit: Unit;
   series: Series[];
+  /** The row the ratios divide by; by default the first berth row (`berth CLI`). */
+  base?: string;
 }
 
 export function newFigure(title: string, unit: Unit = 'ms'): Figure {
@@ -53,7 +55,7 @@ export function renderTable(figures: readonly Figure[]): string {
   const lines = ['| figure | engine | runs | median | min–max | ratio to berth |', '| --- | --- | --- | --- | --- | --- |'];
   const footnotes: string[] = [];
   for (const f of figures) {
-    const base = f.series.find((s) => s.values.length > 0 && s.label.startsWith('berth'));
+    const base = f.series.find((s) => s.values.length > 0 && (f.base !== undefined ? s.label === f.base : s.label.startsWith('berth')));
     const baseMedian = base ? median(base.values) : undefined;
     for (const s of f.series) {
       let label = s.label;

@@ -14,19 +14,41 @@ import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidParameterError, errorKind, errorMessage } from '../errors.js';
-import { extractToRoot } from '../image/archive.js';
+import { extractEntriesToRoot, extractToRoot } from '../image/archive.js';
+import type { TarEntry } from '../image/tar-format.js';
 import { RootedFs } from '../image/rooted-fs.js';
 import { IgnoreMatcher, readDockerignore } from './dockerignore.js';
 
 /**
- * Unpacks a context tar into the existing, empty directory `dir`. A body
+ * A context that arrives as entries rather than a tar: a BuildKit client's
+ * filesync (buildkit/context-entries.ts), whose entries were checked as they
+ * came and are written by the same extraction, with no tar in between.
+ */
+export interface ContextEntries {
+  readonly entries: AsyncIterable<TarEntry>;
+}
+
+/** A context tar (`POST /build`'s body), or entries. */
+export type ContextSource = Readable | ContextEntries;
+
+function isReadable(s: ContextSource): s is Readable {
+  return !('entries' in s);
+}
+
+/**
+ * Unpacks a context (a tar, or entries) into the existing, empty directory `dir`. A body
  * that is no tar (or a cut-off or corrupt one) is the client's error, a 400
  * with dockerd's prefix (dockerd 20.10 says `Error processing tar
  * file(exit status 1): archive/tar: invalid tar header`, as a 500).
  */
-export async function unpackContext(tar: Readable, dir: string): Promise<void> {
+export async function unpackContext(source: ContextSource, dir: string): Promise<void> {
+  if (!isReadable(source)) {
+    // No tar to blame: the entries' own errors (the transfer's, or a refused entry's) say what went wrong.
+    await extractEntriesToRoot(dir, '/', source.entries);
+    return;
+  }
   try {
-    await extractToRoot(dir, '/', tar);
+    await extractToRoot(dir, '/', source);
   } catch (e) {
     if (errorKind(e) === 'InvalidParameter') throw new InvalidParameterError(`Error processing tar file: ${errorMessage(e)}`, { cause: e });
     throw e;

@@ -27,7 +27,6 @@ import type { Trace } from '../trace.js';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
 import { cgroupParentPath } from '../runtime/cgroup-path.js';
@@ -45,7 +44,7 @@ import { BuildCacheStore } from '../store/build-cache.js';
 import { listenAgentSocket } from '../build/ssh-mounts.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
 import { Builder, type BuildRequest, type BuildResult } from '../build/builder.js';
-import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext } from '../build/context.js';
+import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext, type ContextSource } from '../build/context.js';
 import { parseDockerfile, type Dockerfile } from '../build/parser/index.js';
 import { checkSyntax } from '../build/syntax.js';
 import { checkPlatform } from '../build/platform.js';
@@ -87,6 +86,12 @@ export interface BuildParams {
   authConfigs: Record<string, AuthConfig>;
   /** The Dockerfile's name in messages (`Dockerfile:3: …`) when `dockerfile` is a stand-in (the BuildKit frontend's copy). */
   dockerfileName?: string;
+  /**
+   * The Dockerfile itself when it does not travel in the context: a BuildKit
+   * client sends it apart, and sends a context it has already filtered with
+   * the ignore patterns, so none is read from the context or applied again.
+   */
+  dockerfileText?: string;
   /** Credentials for a registry `authConfigs` has none for (a BuildKit client's session: what `docker login` stored). */
   credentials?: (domain: string, signal: AbortSignal) => Promise<AuthConfig | undefined>;
 }
@@ -145,7 +150,7 @@ export class BuildService {
    * response stream is written (so it is an HTTP error). `dispose` removes
    * what this left on disk.
    */
-  async prepare(params: BuildParams, body: Readable | null): Promise<PreparedBuild> {
+  async prepare(params: BuildParams, body: ContextSource | null): Promise<PreparedBuild> {
     if (params.version === '2') throw new NotImplementedError('BuildKit (version=2) is not supported: berth implements the classic builder (DOCKER_BUILDKIT=0)');
     if (params.squash) throw new NotImplementedError('--squash is not supported');
     // Refused before the response stream starts, in the words a `run --cgroup-parent` gets.
@@ -201,15 +206,16 @@ export class BuildService {
       } else if (body) {
         await unpackContext(body, contextDir);
       }
-      const df = await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
+      const given = params.dockerfileText;
+      const df = given !== undefined ? { text: given, path: params.dockerfile || 'Dockerfile' } : await readDockerfile(contextDir, params.dockerfile || 'Dockerfile');
       const dockerfile = parseDockerfile(df.text, { file: params.dockerfileName ?? df.path });
       checkSyntax(dockerfile, frontendArgs.syntax);
       for (const w of applyChecks(dockerfile, frontendArgs.check)) warnings.push(`[Warning] ${w}\n`);
-      await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
+      if (given === undefined) await applyDockerignore(contextDir, await readIgnoreFile(contextDir, df.path));
       return { dir, contextDir, dockerfile, params, tags, buildArgs, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}), network, warnings };
     } catch (e) {
       // Lets go of the upload: the rest of the body is dropped, so a refusal reaches a client still sending.
-      body?.destroy();
+      if (body && 'destroy' in body) body.destroy();
       await rm(dir, { recursive: true, force: true });
       throw e;
     }

@@ -30,7 +30,7 @@ import { uncompressed } from './decompress.js';
 import { EntryWriter } from './entry-write.js';
 import { SpecialFs } from './fs-special.js';
 import { closeFd, DirHandle, openRegularFile, RootedFs, type Place } from './rooted-fs.js';
-import { readTar } from './tar-format.js';
+import { readTar, type TarEntry } from './tar-format.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { walkTree } from './tree-walk.js';
 import { ownerInContainer, type IdMap } from '../runtime/id-map.js';
@@ -413,6 +413,16 @@ export interface ExtractOptions {
  * with the rest of it (an HTTP request body must still get its reply).
  */
 export async function extractInto(fs: RootedFs, containerDir: string, tar: Readable, opts: ExtractOptions = {}): Promise<void> {
+  await extractEntriesInto(fs, containerDir, readTar(uncompressed(tar)), opts);
+}
+
+/**
+ * `extractInto` for entries that come already split, with no tar around
+ * them (a BuildKit client's filesync, build/context.ts): each goes through
+ * the same checks and the same writer as a tar's entry. A `file` entry's
+ * body yields its `size` bytes; the entries stop being read on an error.
+ */
+export async function extractEntriesInto(fs: RootedFs, containerDir: string, entries: AsyncIterable<TarEntry>, opts: ExtractOptions = {}): Promise<void> {
   const destPlace = await fs.resolve(containerDir, true).catch((e) => {
     throw e instanceof NotFoundError ? new NotFoundError(`no such directory: ${containerDir}`, { cause: e }) : e;
   });
@@ -449,7 +459,7 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
     });
     const pending = new PendingWrites();
     try {
-      for await (const { header: h, body } of readTar(uncompressed(tar))) {
+      for await (const { header: h, body } of entries) {
         const rel = copyEntryName(h.name, 'tar entry');
         if (rel === '') continue; // "./": the extraction dir keeps its own metadata
         const abs = posix.join(dest, rel);
@@ -502,12 +512,19 @@ export async function extractInto(fs: RootedFs, containerDir: string, tar: Reada
 
 /** Unpacks a tar into a host directory that berth owns (a build context, an ADD source): `extractInto` over that directory. */
 export async function extractToRoot(root: string, containerDir: string, tar: Readable, opts: ExtractOptions = {}): Promise<void> {
-  const fs = await RootedFs.openDir(root);
   try {
-    await extractInto(fs, containerDir, tar, opts);
+    await extractEntriesToRoot(root, containerDir, readTar(uncompressed(tar)), opts);
   } catch (e) {
     tar.destroy();
     throw e;
+  }
+}
+
+/** `extractEntriesInto` a host directory that berth owns. */
+export async function extractEntriesToRoot(root: string, containerDir: string, entries: AsyncIterable<TarEntry>, opts: ExtractOptions = {}): Promise<void> {
+  const fs = await RootedFs.openDir(root);
+  try {
+    await extractEntriesInto(fs, containerDir, entries, opts);
   } finally {
     await fs.close();
   }

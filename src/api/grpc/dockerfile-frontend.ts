@@ -11,15 +11,12 @@
  * The transfers, as BuildKit's frontend does them: the Dockerfile's
  * directory (`dockerfile`, only the Dockerfile and its own ignore file),
  * the context's `.dockerignore`, then the context with those patterns
- * excluded at the client. The context streams into the build service as
- * a tar; the Dockerfile joins it under a name of its own, read by the
- * service and deleted from the context before any step runs.
+ * excluded at the client. The context's entries stream into the build
+ * service's extraction as they arrive (buildkit/context-entries.ts); the
+ * Dockerfile goes to the service beside them (BuildParams.dockerfileText),
+ * so the context holds the client's files only.
  */
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
+import { posix } from 'node:path';
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { BuildParams } from '../../engine/build.js';
@@ -30,7 +27,7 @@ import { parseDockerfile } from '../../build/parser/index.js';
 import { checkPlatform } from '../../build/platform.js';
 import { checkSyntax } from '../../build/syntax.js';
 import { diffCopy } from '../../buildkit/filesync.js';
-import { MemorySink, tarSink } from '../../buildkit/context-tar.js';
+import { ContextEntriesSink, MemorySink } from '../../buildkit/context-entries.js';
 import type { ClientSession } from '../../buildkit/sessions.js';
 import { sessionSecrets } from '../../buildkit/secrets.js';
 import { sessionSshAgents } from '../../buildkit/ssh-forward.js';
@@ -183,48 +180,38 @@ export async function runDockerfileFrontend(
     }
     const excludes = ignoreText ? readDockerignore(ignoreText.toString('utf8')) : [];
 
-    // The Dockerfile travels in the context tar under a name no context file has; it is deleted before the build runs.
-    const hidden = `.berth-dockerfile-${randomBytes(8).toString('hex')}`;
-    params.dockerfile = hidden;
+    // The Dockerfile goes to the build service apart from the context, which the client filtered with `excludes`.
+    params.dockerfile = filename;
     params.dockerfileName = filename;
+    params.dockerfileText = df.text.toString('utf8');
     // Base images of a registry that wants a login are pulled with the credentials the client's session gives.
     params.credentials = (domain, sig) => sessionCredentials(session, domain, sig);
     v = progress.vertex('[internal] load build context');
-    const pack = tarStream.pack();
-    // A failed transfer destroys the pack with its error; the extraction reading it reports it (no listener would make it an uncaught 'error').
-    pack.on('error', () => undefined);
-    let sent = 0;
-    const sink = tarSink(pack);
-    const sending = diffCopy(session.conn, { dirName: 'context', excludePatterns: excludes, signal }, {
-      entry: (e, data) => { sent += e.size; return sink.entry(e, data); },
-      // The tar ends as soon as the last file is in, so that its extraction finishes while the call closes.
-      received: async () => {
-        const extra: [string, Buffer][] = [[hidden, df.text]];
-        if (df.ignore) extra.push([`${hidden}.dockerignore`, df.ignore]);
-        for (const [name, data] of extra) {
-          await new Promise<void>((res, rej) => { pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, data, (e) => (e ? rej(e) : res())); });
-        }
-        pack.finalize();
-      },
+    // The context's entries go straight into the build service's extraction as they arrive (no tar in between).
+    const sink = new ContextEntriesSink();
+    const sending = diffCopy(session.conn, {
+      dirName: 'context', excludePatterns: excludes, signal,
+    }, {
+      entry: (e, data) => sink.entry(e, data),
+      // The entries end as soon as the last file is in, so that their extraction finishes while the call closes.
+      received: async () => { sink.end(); },
     });
-    sending.catch((e: unknown) => pack.destroy(e as Error));
-    const preparing = engine.builds.prepare(params, pack as unknown as Readable);
+    sending.catch((e: unknown) => { try { sink.fail(e); } catch { /* the extraction has stopped already */ } });
+    const preparing = engine.builds.prepare(params, sink);
     const [sendResult, prepResult] = await Promise.allSettled([sending, preparing]);
     if (sendResult.status === 'rejected' || prepResult.status === 'rejected') {
       if (prepResult.status === 'fulfilled') await engine.builds.dispose(prepResult.value);
-      // The transfer's own error says more than the extraction's "unexpected end of tar".
+      // The transfer's own error says more than the extraction's "the build context was not read to its end".
       const err = sendResult.status === 'rejected' ? sendResult.reason : (prepResult as PromiseRejectedResult).reason;
       v.complete(errorMessage(err));
       throw err;
     }
     const prepared = prepResult.value;
     traceAt('frontend context prepared');
-    v.log(`transferring context: ${sent}B\n`);
+    v.log(`transferring context: ${sink.bytes}B\n`);
     v.complete();
     let built = false;
     try {
-      await rm(join(prepared.contextDir, hidden), { force: true });
-      await rm(join(prepared.contextDir, `${hidden}.dockerignore`), { force: true });
       const steps = new StepVertexes(progress, prepared.dockerfile);
       let result;
       try {
