@@ -15,6 +15,21 @@ const UNDECODABLE = Symbol('undecodable');
 
 export type Handler = (req: any) => Promise<Record<string, unknown>>;
 
+/** The reply side of a server-streaming RPC, as its handler sees it. */
+export interface ReplyStream {
+  /** Sends one message; false when the client has not read what was sent before (grpc-js buffers it). */
+  send(reply: Record<string, unknown>): boolean;
+  /** Messages sent but not yet taken by the client's transport. */
+  readonly pending: number;
+  /** Ends the call with the error's status. */
+  fail(e: unknown): void;
+  /** Runs `cb` once when the call ends, whichever side ends it (the client cancelling or going away included). */
+  onClose(cb: () => void): void;
+}
+
+/** A server-streaming RPC: starts sending on `out`; errors before the first message fail the call. */
+export type StreamHandler = (req: any, out: ReplyStream) => void;
+
 function codec(typeName: string) {
   const t = messageType(typeName);
   return {
@@ -92,4 +107,57 @@ export function makeService(
     };
   }
   return { definition, implementation };
+}
+
+/**
+ * Adds server-streaming RPCs to a service made by makeService: `methods` is
+ * RPC name → [request type, message type], `handlers` their handlers.
+ */
+export function addStreams(
+  service: string, into: ReturnType<typeof makeService>, methods: Record<string, readonly [string, string]>,
+  handlers: Record<string, StreamHandler>, log: (msg: string) => void,
+): void {
+  for (const [rpc, [reqType, resType]] of Object.entries(methods)) {
+    const handler = handlers[rpc];
+    if (!handler) continue;
+    const req = codec(reqType);
+    const res = codec(resType);
+    (into.definition as Record<string, grpc.MethodDefinition<any, any>>)[rpc] = {
+      path: `/${PACKAGE}.${service}/${rpc}`, requestStream: false, responseStream: true,
+      requestSerialize: req.serialize, requestDeserialize: req.deserialize,
+      responseSerialize: res.serialize, responseDeserialize: res.deserialize,
+      originalName: rpc,
+    };
+    into.implementation[rpc] = (call: grpc.ServerWritableStream<any, any>) => {
+      const request = call.request as Record<string | symbol, unknown>;
+      let ended = false;
+      const fail = (e: unknown) => {
+        if (ended) return;
+        ended = true;
+        const code = statusOf(e);
+        if (code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN) log(`cri: ${rpc}: ${errorMessage(e)}`);
+        call.emit('error', { code, details: errorMessage(e) });
+      };
+      if (request[UNDECODABLE] !== undefined) {
+        fail(new CriError(grpc.status.INVALID_ARGUMENT, `malformed ${reqType}: ${String(request[UNDECODABLE])}`));
+        return;
+      }
+      call.once('close', () => { ended = true; });
+      const out: ReplyStream = {
+        send(reply) {
+          if (ended || call.destroyed) return false;
+          // Encoded here so that a message that does not encode is this call's error, not grpc-js's.
+          return call.write(res.serialize(reply));
+        },
+        get pending() { return call.writableLength; },
+        fail,
+        onClose(cb) { if (call.closed || call.destroyed) cb(); else call.once('close', cb); },
+      };
+      try {
+        handler(request, out);
+      } catch (e) {
+        fail(e);
+      }
+    };
+  }
 }

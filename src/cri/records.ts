@@ -64,7 +64,11 @@ function isStringMap(v: unknown): v is Record<string, string> {
  * malformed one must hide the container, not break every listing.
  */
 export function criInfo(c: ContainerRecord): CriInfo | undefined {
-  const labels = c.Config.Labels as Record<string, string> | undefined;
+  return criInfoOfLabels(c.Config.Labels as Record<string, string> | undefined);
+}
+
+/** The same from a container's labels alone (an engine event's attributes carry them, even for a removed container). */
+export function criInfoOfLabels(labels: Record<string, string> | undefined): CriInfo | undefined {
   if (labels?.[NAMESPACE_LABEL] !== CRI_NAMESPACE) return undefined;
   const raw = labels[CRI_LABEL];
   if (typeof raw !== 'string') return undefined;

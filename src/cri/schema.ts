@@ -24,6 +24,7 @@ const ENUMS: Record<string, Record<string, number>> = {
   PodSandboxState: { SANDBOX_READY: 0, SANDBOX_NOTREADY: 1 },
   ContainerState: { CONTAINER_CREATED: 0, CONTAINER_RUNNING: 1, CONTAINER_EXITED: 2, CONTAINER_UNKNOWN: 3 },
   CgroupDriver: { SYSTEMD: 0, CGROUPFS: 1 },
+  ContainerEventType: { CONTAINER_CREATED_EVENT: 0, CONTAINER_STARTED_EVENT: 1, CONTAINER_STOPPED_EVENT: 2, CONTAINER_DELETED_EVENT: 3 },
 };
 
 const MESSAGES: Record<string, Fields> = {
@@ -193,6 +194,13 @@ const MESSAGES: Record<string, Fields> = {
   PodSandboxStatsResponse: { stats: [1, 'PodSandboxStats'] },
   ListPodSandboxStatsResponse: { stats: [1, 'PodSandboxStats', 'repeated'] },
 
+  // ------------------------------------------------------------ events
+  GetEventsRequest: {},
+  ContainerEventResponse: {
+    containerId: [1, 'string'], containerEventType: [2, 'ContainerEventType'], createdAt: [3, 'int64'],
+    podSandboxStatus: [4, 'PodSandboxStatus'], containersStatuses: [5, 'ContainerStatus', 'repeated'],
+  },
+
   // ------------------------------------------------------------ images
   ImageFilter: { image: [1, 'ImageSpec'] },
   ListImagesRequest: { filter: [1, 'ImageFilter'] },
@@ -244,6 +252,11 @@ export const RUNTIME_METHODS = {
   UpdateRuntimeConfig: ['UpdateRuntimeConfigRequest', 'UpdateRuntimeConfigResponse'],
   Status: ['StatusRequest', 'StatusResponse'],
   RuntimeConfig: ['RuntimeConfigRequest', 'RuntimeConfigResponse'],
+} as const;
+
+/** Server-streaming RPCs: RPC name → [request type, type of each message of the reply stream]. */
+export const RUNTIME_STREAM_METHODS = {
+  GetContainerEvents: ['GetEventsRequest', 'ContainerEventResponse'],
 } as const;
 
 export const IMAGE_METHODS = {

@@ -7,8 +7,9 @@
  * Served: Version, Status, RuntimeConfig, UpdateRuntimeConfig, the pod
  * sandbox and container life cycle, ContainerStatus, UpdateContainerResources,
  * ExecSync, Exec, Attach and PortForward (their URLs point at the
- * streaming server, streaming/server.ts), and the whole ImageService. Not
- * yet (UNIMPLEMENTED): events, metrics, checkpoints.
+ * streaming server, streaming/server.ts), GetContainerEvents
+ * (container-events.ts), and the whole ImageService. Not yet
+ * (UNIMPLEMENTED): metrics, checkpoints.
  *
  * The socket itself is listener.ts's, which loads this module (and gRPC,
  * protobufjs, the CRI schema: ~6 MB of berthd's idle RSS) only when the
@@ -21,8 +22,8 @@ import type { Engine } from '../engine/engine.js';
 import { BERTH_VERSION } from '../api/system.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
 import { CGROUP_DRIVER } from '../runtime/cgroup-path.js';
-import { makeService, type Handler } from './grpc.js';
-import { IMAGE_METHODS, RUNTIME_METHODS } from './schema.js';
+import { addStreams, makeService, type Handler, type StreamHandler } from './grpc.js';
+import { IMAGE_METHODS, RUNTIME_METHODS, RUNTIME_STREAM_METHODS } from './schema.js';
 import { CRI_NETWORK, Pods } from './pods.js';
 import { SandboxService } from './sandbox-service.js';
 import { ContainerService, resources } from './container-service.js';
@@ -30,6 +31,7 @@ import { ImageService } from './image-service.js';
 import { idArg } from './validate.js';
 import { StatsService } from './stats.js';
 import { PodShm } from './pod-shm.js';
+import { ContainerEvents } from './container-events.js';
 import { StreamingServer } from './streaming/server.js';
 import { StreamService } from './streaming/stream-service.js';
 
@@ -44,6 +46,7 @@ export class CriServer {
   /** gRPC's HTTP/2 server for connections accepted elsewhere (listener.ts). */
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   private readonly streaming: StreamingServer;
+  private readonly events: ContainerEvents;
 
   constructor(private readonly engine: Engine, log: (msg: string) => void = (m) => console.error(`berthd: ${m}`)) {
     const pods = new Pods(engine.containers);
@@ -54,6 +57,10 @@ export class CriServer {
     const stats = new StatsService(engine, pods);
     this.streaming = new StreamingServer(engine, log);
     const streams = new StreamService(pods, this.streaming);
+    this.events = new ContainerEvents(engine.events, (sandboxId) => ({
+      pod: pods.trySandbox(sandboxId) ? sandboxes.status({ podSandboxId: sandboxId }).status : null,
+      containers: pods.containersOf(sandboxId).map((c) => containers.status({ containerId: c.rec.Id }).status),
+    }), log);
     const runtime: Record<string, Handler> = {
       Version: async () => ({ version: KUBE_API_VERSION, runtimeName: 'berth', runtimeVersion: BERTH_VERSION, runtimeApiVersion: CRI_API_VERSION }),
       Status: async (req) => this.status(!!req.verbose),
@@ -93,8 +100,12 @@ export class CriServer {
       RemoveImage: (req) => images.remove(req),
       ImageFsInfo: () => images.fsInfo(),
     };
+    const runtimeStreams: Record<string, StreamHandler> = {
+      GetContainerEvents: (_req, out) => this.events.serve(out),
+    };
     for (const [name, methods, handlers] of [['RuntimeService', RUNTIME_METHODS, runtime], ['ImageService', IMAGE_METHODS, image]] as const) {
       const s = makeService(name, methods, handlers, log);
+      if (name === 'RuntimeService') addStreams(name, s, RUNTIME_STREAM_METHODS, runtimeStreams, log);
       this.server.addService(s.definition, s.implementation);
     }
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -119,6 +130,8 @@ export class CriServer {
           runtime: this.engine.runtimes.defaultName, network: CRI_NETWORK, cgroupDriver: CGROUP_DRIVER, cgroupVersion: cgroupVersion(),
           dataRoot: this.engine.paths.dataRoot, execRoot: this.engine.paths.execRoot,
         }),
+        // GetContainerEvents streams open now: one per kubelet (Evented PLEG) or `crictl events`.
+        containerEventClients: String(this.events.clientCount),
       } : {},
     };
   }

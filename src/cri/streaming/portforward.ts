@@ -9,6 +9,7 @@
  * text on the error stream. Both streams end when the connection does.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { Duplex, Writable } from 'node:stream';
 import type { SpdyServerConnection, SpdyStream } from './spdy-connection.js';
 import { dialInNetns } from './netns-dial.js';
 
@@ -29,8 +30,53 @@ export interface PortForwardTarget {
 
 interface Pair { error?: SpdyStream; data?: SpdyStream; timer: NodeJS.Timeout }
 
-function endStream(s: SpdyStream | undefined): void {
+function endStream(s: Writable | undefined): void {
   if (s && !s.destroyed && !s.writableEnded) s.end();
+}
+
+/** Ends a pair with `message` on its error stream. */
+function failPair(error: Writable, data: Writable, message: string): void {
+  if (!error.destroyed && !error.writableEnded) error.end(Buffer.from(message));
+  endStream(data);
+}
+
+/**
+ * Connects `data` to `port` on the loopback of the target's network
+ * namespace through a helper (netns-dial.ts), kept in `helpers` while it
+ * runs: the client's bytes go to the port, the port's come back on
+ * `data`. A failure is written as text on `error`; both end when the
+ * connection does. The client destroying `data` ends the connection.
+ * Resolves when the helper is gone. Shared by SPDY (here) and WebSocket
+ * (websocket-portforward.ts).
+ */
+export function forwardPort(
+  target: PortForwardTarget, port: number, data: Duplex, error: Writable, helpers: Set<ChildProcess>, log: (msg: string) => void,
+): Promise<void> {
+  let helper: ChildProcess;
+  try {
+    helper = dialInNetns(target.netnsPath(), port);
+  } catch (e) {
+    failPair(error, data, `error forwarding port ${port} to pod ${target.podId}: ${(e as Error).message}`);
+    return Promise.resolve();
+  }
+  helpers.add(helper);
+  let stderr = '';
+  helper.stderr!.on('data', (c: Buffer) => { if (stderr.length < MAX_ERROR_TEXT) stderr += c.toString('utf8'); });
+  helper.stdin!.on('error', () => undefined);
+  helper.stdout!.on('error', () => undefined);
+  helper.once('error', (e) => log(`cri: port forward helper: ${e.message}`));
+  data.pipe(helper.stdin!);
+  helper.stdout!.pipe(data);
+  // The client resetting its data stream ends the connection to the port.
+  data.once('close', () => { if (helper.exitCode === null) helper.kill('SIGKILL'); });
+  return new Promise((resolve) => {
+    helper.once('close', (code) => {
+      helpers.delete(helper);
+      if (code !== 0) failPair(error, data, `error forwarding port ${port} to pod ${target.podId}: ${stderr.trim() || `helper ended with status ${code}`}`);
+      else endStream(error);
+      resolve();
+    });
+  });
 }
 
 export function servePortForward(conn: SpdyServerConnection, target: PortForwardTarget, log: (msg: string) => void): void {
@@ -71,35 +117,10 @@ export function servePortForward(conn: SpdyServerConnection, target: PortForward
   });
 
   function forward(error: SpdyStream, data: SpdyStream): void {
-    const fail = (message: string) => {
-      if (!error.destroyed && !error.writableEnded) error.end(Buffer.from(message));
-      endStream(data);
-    };
     const portText = data.header('port');
     const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
-    if (port < 1 || port > 65535) { fail(`invalid port "${portText.slice(0, 20)}"`); return; }
-    if (target.ports.length && !target.ports.includes(port)) { fail(`port ${port} was not asked for in the PortForward request of pod ${target.podId}`); return; }
-    let helper: ChildProcess;
-    try {
-      helper = dialInNetns(target.netnsPath(), port);
-    } catch (e) {
-      fail(`error forwarding port ${port} to pod ${target.podId}: ${(e as Error).message}`);
-      return;
-    }
-    helpers.add(helper);
-    let stderr = '';
-    helper.stderr!.on('data', (c: Buffer) => { if (stderr.length < MAX_ERROR_TEXT) stderr += c.toString('utf8'); });
-    helper.stdin!.on('error', () => undefined);
-    helper.stdout!.on('error', () => undefined);
-    helper.once('error', (e) => log(`cri: port forward helper: ${e.message}`));
-    data.pipe(helper.stdin!);
-    helper.stdout!.pipe(data);
-    // The client resetting its data stream ends the connection to the port.
-    data.once('close', () => { if (helper.exitCode === null) helper.kill('SIGKILL'); });
-    helper.once('close', (code) => {
-      helpers.delete(helper);
-      if (code !== 0) fail(`error forwarding port ${port} to pod ${target.podId}: ${stderr.trim() || `helper ended with status ${code}`}`);
-      else endStream(error);
-    });
+    if (port < 1 || port > 65535) { failPair(error, data, `invalid port "${portText.slice(0, 20)}"`); return; }
+    if (target.ports.length && !target.ports.includes(port)) { failPair(error, data, `port ${port} was not asked for in the PortForward request of pod ${target.podId}`); return; }
+    void forwardPort(target, port, data, error, helpers, log);
   }
 }

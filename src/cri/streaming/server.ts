@@ -9,9 +9,10 @@
  * A token's holder upgrades the connection to SPDY/3.1 (crictl, critest,
  * kubectl through kubelet) with the channel.k8s.io protocols for exec and
  * attach or portforward.k8s.io, the protocol picked from the client's
- * `X-Stream-Protocol-Version` list as kubelet's Handshake does; or, for
- * exec and attach, to WebSocket with a channel.k8s.io subprotocol
- * (client-go's WebSocket executor).
+ * `X-Stream-Protocol-Version` list as kubelet's Handshake does; or to
+ * WebSocket with a channel.k8s.io subprotocol: client-go's WebSocket
+ * executor for exec and attach, kubelet's v4 channels for port
+ * forwarding (websocket-portforward.ts).
  *
  * Hostile input: unknown, used or expired tokens are 404, a request that
  * does not upgrade is 400, one without a common protocol 403; framing
@@ -31,6 +32,7 @@ import { SpdyServerConnection } from './spdy-connection.js';
 import { spdyCommandIo, SPDY_COMMAND_PROTOCOLS } from './spdy-command.js';
 import { PORT_FORWARD_PROTOCOL, servePortForward, type PortForwardTarget } from './portforward.js';
 import { isWebSocketRequest, websocketCommandIo, websocketProtocols, WEBSOCKET_COMMAND_PROTOCOLS } from './websocket-command.js';
+import { serveWebSocketPortForward, websocketPorts, WEBSOCKET_PORT_FORWARD_PROTOCOLS } from './websocket-portforward.js';
 
 /** kubelet's streaming cache: a token is good for a minute, and at most 1000 wait at once. */
 export const TOKEN_TTL_MS = 60_000;
@@ -161,9 +163,9 @@ export class StreamingServer {
     });
   }
 
-  /** Exec and attach over WebSocket (channel.k8s.io); port forwarding is SPDY's only. */
+  /** Exec, attach and port forwarding over WebSocket (channel.k8s.io). */
   private websocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
-    if (r.kind === 'portforward') { answer(socket, 400, 'port forwarding over WebSocket is not supported by berth: use SPDY/3.1'); return; }
+    if (r.kind === 'portforward') { this.websocketPortForward(req, socket, head, r.target); return; }
     const asked = websocketProtocols(req);
     // wsstream's rule: no protocol asked for is the original binary channel protocol.
     const protocol = asked.length ? asked.find((p) => WEBSOCKET_COMMAND_PROTOCOLS.includes(p)) : 'channel.k8s.io';
@@ -180,6 +182,28 @@ export class StreamingServer {
     }
     const run = r.kind === 'exec' ? runExec(this.engine, r.spec, io) : runAttach(this.engine, r.spec, io);
     run.catch((e) => { this.log(`cri streaming: ${r.kind}: ${errorMessage(e)}`); socket.destroy(); });
+  }
+
+  private websocketPortForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: PortForwardTarget): void {
+    let ports: number[];
+    try {
+      ports = websocketPorts(req.url ?? '', target);
+    } catch (e) {
+      answer(socket, 400, errorMessage(e));
+      return;
+    }
+    const asked = websocketProtocols(req);
+    // wsstream's rule: no protocol asked for is binary framing, answered without a protocol.
+    const protocol = asked.length ? asked.find((p) => WEBSOCKET_PORT_FORWARD_PROTOCOLS.includes(p)) : '';
+    if (protocol === undefined) {
+      answer(socket, 400, `unable to upgrade: none of the WebSocket protocols [${asked.join(' ').slice(0, 200)}] is supported: want one of [${WEBSOCKET_PORT_FORWARD_PROTOCOLS.join(' ')}]`);
+      return;
+    }
+    try {
+      serveWebSocketPortForward(req, socket, head, protocol, ports, target, this.log);
+    } catch (e) {
+      answer(socket, 400, errorMessage(e));
+    }
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * A small CRI client for tests: unary calls to a berthd's CRI socket with
- * berth's own schema (src/cri/schema.ts), and raw calls that send bytes as
- * they are (malformed requests). Real clients (crictl, critest) are driven
+ * berth's own schema (src/cri/schema.ts), server-streaming calls
+ * (GetContainerEvents), and raw calls that send bytes as they are
+ * (malformed requests). Real clients (crictl, critest) are driven
  * as processes by the tests themselves.
  */
 import grpc from '@grpc/grpc-js';
-import { messageType, IMAGE_METHODS, RUNTIME_METHODS } from '../../../src/cri/schema.js';
+import { messageType, IMAGE_METHODS, RUNTIME_METHODS, RUNTIME_STREAM_METHODS } from '../../../src/cri/schema.js';
 
 export interface CallError { code: grpc.status; details: string }
 
@@ -38,6 +39,24 @@ export class CriClient {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 120_000 }, (e, r) => (e ? reject(e) : resolve(r!)));
     });
+  }
+
+  /**
+   * Opens server-streaming RPC `method` of RuntimeService (or sends `raw`
+   * bytes as its request); each decoded message goes to `onMessage`, the
+   * call's end (its status) to `onEnd`. `cancel()` ends it from this side.
+   */
+  stream(method: string, req: Record<string, unknown> | { raw: Buffer }, onMessage: (m: any) => void, onEnd: (status: grpc.StatusObject) => void): { cancel(): void } {
+    const types = (RUNTIME_STREAM_METHODS as Record<string, readonly [string, string]>)[method];
+    if (!types) throw new Error(`unknown CRI streaming method ${method}`);
+    const reqT = messageType(types[0]);
+    const resT = messageType(types[1]);
+    const bytes = 'raw' in req && Buffer.isBuffer(req.raw) ? req.raw : Buffer.from(reqT.encode(reqT.fromObject(req)).finish());
+    const call = this.client.makeServerStreamRequest(`/runtime.v1.RuntimeService/${method}`, (b: Buffer) => b, (b: Buffer) => b, bytes);
+    call.on('data', (b: Buffer) => onMessage(resT.toObject(resT.decode(b), { longs: String, enums: String, defaults: true, arrays: true, objects: true })));
+    call.on('error', () => undefined); // the status says it
+    call.on('status', onEnd);
+    return { cancel: () => call.cancel() };
   }
 
   /** The gRPC status of a call that must fail. */

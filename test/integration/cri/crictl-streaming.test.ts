@@ -2,7 +2,8 @@
  * Issue 12: the CRI streaming server (src/cri/streaming) driven by the
  * real crictl (cri-tools v1.29.0, SPDY/3.1 clients from client-go):
  * `exec -it` in a terminal with its size, `exec -i` with stdin, exit
- * codes, `attach`, and `port-forward` to a busybox httpd in a pod; and
+ * codes, `attach`, and `port-forward` to a busybox httpd in a pod (and
+ * over WebSocket, kubelet's v4 channels, from a client of the test's); and
  * hostile clients: bad and reused tokens, unknown containers, oversized
  * frames and garbage, and clients that vanish mid-stream, none of which
  * may end berthd or leave exec processes or port helpers behind.
@@ -77,24 +78,32 @@ function wsFrame(opcode: number, payload: Buffer): Buffer {
   return Buffer.concat([head, mask, body]);
 }
 
-/** Runs a WebSocket session against a streaming URL: sends `send` (channel, bytes) in order, collects messages until the close. */
-function websocketSession(url: string, protocol: string, send: Buffer[]): Promise<{ head: string; messages: Buffer[] }> {
+/**
+ * Runs a WebSocket session against a streaming URL (the path and query of
+ * `url`): sends `send` (channel, bytes) in order, collects messages until
+ * the close. A refused upgrade resolves with its head and body. No
+ * `protocol` sends no Sec-WebSocket-Protocol.
+ */
+function websocketSession(url: string, protocol: string, send: Buffer[]): Promise<{ head: string; messages: Buffer[]; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(u.port), u.hostname);
     let buf = Buffer.alloc(0);
     let head = '';
+    let refused = false;
     const messages: Buffer[] = [];
     socket.once('error', reject);
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
+      if (refused) return;
       if (!head) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) return;
         head = buf.subarray(0, end).toString('latin1');
         buf = buf.subarray(end + 4);
-        if (!/^HTTP\/1\.1 101/.test(head)) { socket.destroy(); resolve({ head, messages }); return; }
-        for (const m of send) socket.write(wsFrame(0x2, m));
+        if (!/^HTTP\/1\.1 101/.test(head)) { refused = true; return; }
+        // base64 protocols take text messages (the channel digit and base64), the others binary.
+        for (const m of send) socket.write(wsFrame(protocol.includes('base64') ? 0x1 : 0x2, m));
       }
       while (buf.length >= 2) {
         let len = buf[1] & 0x7f;
@@ -109,10 +118,10 @@ function websocketSession(url: string, protocol: string, send: Buffer[]): Promis
         messages.push(Buffer.from(payload));
       }
     });
-    socket.once('close', () => resolve({ head, messages }));
+    socket.once('close', () => resolve({ head, messages, body: refused ? buf.toString() : '' }));
     const key = Buffer.from('0123456789abcdef').toString('base64');
-    socket.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
+    socket.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`);
   });
 }
 
@@ -275,6 +284,71 @@ describe('CRI streaming (exec, attach, port-forward) with crictl', { skip }, () 
     const texts = r2.messages.map((m) => m.toString());
     assert.equal(Buffer.from(texts.filter((t) => t[0] === '1').map((t) => t.slice(1)).join(''), 'base64').toString(), 'in-base64\n');
     assert.deepEqual(JSON.parse(Buffer.from(texts.find((t) => t[0] === '3')!.slice(1), 'base64').toString()), { metadata: {}, status: 'Success' });
+  });
+
+  test('port-forward over WebSocket (kubelet\'s v4 channels): a page from busybox httpd, ports from the request or ?port=, errors per port, bad ports refused as kubelet refuses them', async () => {
+    const { pod } = await runPod('wsweb', ['sh', '-c', 'mkdir -p /www && echo ws-forwarded > /www/index.html && exec httpd -f -p 8080 -h /www']);
+    const request = Buffer.from('\x00GET / HTTP/1.0\r\n\r\n');
+    const portBytes = (p: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(p); return b; };
+    const on = (messages: Buffer[], ch: number) => messages.filter((m) => m[0] === ch).map((m) => m.subarray(1));
+    // The port from the PortForward request, binary framing: each channel opens with the port (LE), then the page.
+    let page: { head: string; messages: Buffer[] } | undefined;
+    await waitFor(async () => {
+      const { url } = await cri.call('PortForward', { podSandboxId: pod, port: [8080] });
+      page = await websocketSession(url, 'v4.channel.k8s.io', [request]);
+      return Buffer.concat(on(page.messages, 0).slice(1)).toString().includes('ws-forwarded');
+    }, 20_000, 'httpd to answer through the WebSocket forward');
+    assert.match(page!.head, /^HTTP\/1\.1 101[\s\S]*Sec-WebSocket-Protocol: v4\.channel\.k8s\.io/);
+    assert.deepEqual(on(page!.messages, 0)[0], portBytes(8080));
+    assert.deepEqual(on(page!.messages, 1), [portBytes(8080)], 'nothing on the error channel but the port');
+    assert.match(Buffer.concat(on(page!.messages, 0).slice(1)).toString(), /^HTTP\/1\.[01] 200 OK[\s\S]*\r\n\r\nws-forwarded\n$/);
+
+    // Ports from ?port= (kubelet's /portForward form), two in one connection, base64 framing: port 9 has no listener.
+    const { url: any } = await cri.call('PortForward', { podSandboxId: pod });
+    const two = await websocketSession(`${any}?port=8080,9`, 'v4.base64.channel.k8s.io', [Buffer.from(`0${Buffer.from('GET / HTTP/1.0\r\n\r\n').toString('base64')}`)]);
+    const texts = two.messages.map((m) => m.toString());
+    const text = (ch: number) => texts.filter((t) => t[0] === String(ch)).map((t) => Buffer.from(t.slice(1), 'base64'));
+    assert.deepEqual(text(0)[0], portBytes(8080));
+    assert.match(Buffer.concat(text(0).slice(1)).toString(), /ws-forwarded\n$/);
+    assert.deepEqual(text(2)[0], portBytes(9));
+    assert.deepEqual(text(3)[0], portBytes(9));
+    assert.match(Buffer.concat(text(3).slice(1)).toString(), new RegExp(`^error forwarding port 9 to pod ${pod}: .*refused`, 'i'));
+    // No subprotocol asked for: binary framing, answered without one.
+    const { url: plain } = await cri.call('PortForward', { podSandboxId: pod, port: [8080] });
+    const r3 = await websocketSession(plain, '', [request]);
+    assert.match(r3.head, /^HTTP\/1\.1 101/);
+    assert.doesNotMatch(r3.head, /Sec-WebSocket-Protocol/i);
+
+    // Bad ports: 400 with kubelet's messages (NewV4Options), or berth's for a port the request did not name.
+    const refused = async (query: string, ports: number[] = []) => {
+      const { url } = await cri.call('PortForward', { podSandboxId: pod, port: ports });
+      const r = await websocketSession(`${url}${query}`, 'v4.channel.k8s.io', []);
+      assert.match(r.head, /^HTTP\/1\.1 400/, query);
+      return r.body.trim();
+    };
+    assert.equal(await refused(''), 'query parameter "port" is required');
+    assert.equal(await refused('?port='), 'query parameter "port" cannot be empty');
+    assert.equal(await refused('?port=0'), 'port "0" must be > 0');
+    assert.equal(await refused('?port=http'), 'unable to parse "http" as a port: strconv.ParseUint: parsing "http": invalid syntax');
+    assert.equal(await refused('?port=80,-1'), 'unable to parse "80,-1" as a port: strconv.ParseUint: parsing "-1": invalid syntax');
+    assert.equal(await refused('?port=70000'), 'unable to parse "70000" as a port: strconv.ParseUint: parsing "70000": value out of range');
+    assert.equal(await refused('?port=8081', [8080]), `port 8081 was not asked for in the PortForward request of pod ${pod}`);
+    const { url: badProto } = await cri.call('PortForward', { podSandboxId: pod, port: [8080] });
+    assert.match((await websocketSession(badProto, 'v5.channel.k8s.io', [])).head, /^HTTP\/1\.1 400/);
+
+    // A client that vanishes with its connection open takes the helper with it.
+    const { url: idleUrl } = await cri.call('PortForward', { podSandboxId: pod, port: [8080] });
+    const u = new URL(idleUrl);
+    const idle = net.connect(Number(u.port), u.hostname);
+    idle.on('error', () => undefined);
+    idle.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n`);
+    try {
+      await waitFor(async () => helpers().length === 1, 10_000, 'the idle WebSocket forward\'s helper');
+    } finally {
+      idle.destroy();
+    }
+    await waitFor(async () => helpers().length === 0, 10_000, 'the helper to go with its WebSocket client');
   });
 
   test('hostile clients: bad and reused tokens, unknown containers, bad requests, oversized frames, garbage, vanishing clients', async () => {
