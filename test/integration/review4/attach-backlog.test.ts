@@ -37,7 +37,6 @@ describe('review4: an attached client that stops reading', { skip: skipUnlessRoo
     await importBusybox(d);
   }, { timeout: 120_000 });
   after(async () => {
-    if (process.env.SHOW_LOGS) console.log(d?.logs().slice(-5000));
     for (const id of ids) await remove(d, id).catch(() => undefined);
     await d?.stop();
   });
