@@ -16,6 +16,7 @@ import type { Engine } from '../engine/engine.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
 import { boolParam, COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.js';
 import { frame } from './stream.js';
+import { forwardOutput } from './attach-output.js';
 import { attachDetachKeys, markUpgraded, pipeHijack, readHijackBody, sendUpgrade } from './hijack.js';
 import { websocketAccept, websocketUpgradeResponse, WebSocketDuplex } from './websocket.js';
 import { readLogs } from '../runtime/logs.js';
@@ -136,7 +137,7 @@ export async function attach(engine: Engine, ctx: RequestContext): Promise<void>
   const h = p.h;
   if (!h) { res.end(); return; }
   for (const [n, chunk] of p.release()) res.write(encode(n, chunk));
-  h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(encode(n, chunk)));
+  forwardOutput(h, res, p.tty);
   if (!h.isEnded) await new Promise<void>((resolve) => { h.once('end', resolve); res.once('close', () => { h.detach(); resolve(); }); });
   res.end();
 }

@@ -11,6 +11,7 @@ import type { Router } from './router.js';
 import { pipeHijack, readHijackBody, sendUpgrade, type HijackOptions } from './hijack.js';
 import { detachKeyBytes } from '../engine/detach-keys.js';
 import { frame } from './stream.js';
+import { forwardOutput } from './attach-output.js';
 
 /**
  * A hijacked, attached exec start, in moby's order: the `101 UPGRADED`
@@ -81,7 +82,7 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     }
     const res = ctx.res!;
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': raw ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-    h.on('output', (n: 1 | 2, chunk: Buffer) => res.write(raw ? chunk : frame(n, chunk)));
+    forwardOutput(h, res, raw);
     await new Promise<void>((resolve) => h.once('end', resolve));
     res.end();
   }, { hijack: true });

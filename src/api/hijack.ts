@@ -6,9 +6,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { COMMON_HEADERS, versionAtLeast, type RequestContext } from './context.js';
-import { ClientGoneError, frame } from './stream.js';
+import { ClientGoneError } from './stream.js';
 import { checkDeclaredLength, MAX_JSON_BODY_BYTES } from './json-body.js';
 import type { AttachHandle } from '../engine/attach-handle.js';
+import { forwardOutput } from './attach-output.js';
 import { detachKeyBytes } from '../engine/detach-keys.js';
 import { InvalidParameterError, PayloadTooLargeError } from '../errors.js';
 
@@ -227,10 +228,7 @@ export function pipeHijack(socket: Duplex, h: AttachHandle, o: HijackOptions): v
   }
   socket.on('error', () => h.detach());
   socket.on('close', () => h.detach());
-  h.on('output', (n: 1 | 2, chunk: Buffer) => {
-    if (!socket.writable) return;
-    socket.write(o.raw ? chunk : frame(n, chunk));
-  });
+  forwardOutput(h, socket, !!o.raw);
   if (h.isEnded) socket.end();
   else h.once('end', () => { if (socket.writable) socket.end(); });
   socket.resume();

@@ -103,13 +103,25 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     }
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
     res.flushHeaders();
+    // The history replayed for `since` is bounded by the history's own bound.
     const send = (e: EngineEvent) => { if (eventMatches(e, f)) res.write(JSON.stringify(e) + '\n'); };
     if (ctx.query.get('since')) for (const e of engine.events.past(since, Math.min(until, now))) send(e);
     if (until <= now) { res.end(); return; }
+    // review4: a subscriber that stops reading is dropped once MAX_EVENTS_BACKLOG behind (its stream
+    // ends), instead of berthd queueing every later event for it (dockerd drops the events instead).
+    let behind = false;
+    let stop: () => void = () => undefined;
+    const sendLive = (e: EngineEvent) => {
+      if (behind) return;
+      if (res.writableLength > MAX_EVENTS_BACKLOG) { behind = true; stop(); return; }
+      send(e);
+    };
     await new Promise<void>((resolve) => {
-      const unsubscribe = engine.events.subscribe((e) => send(e));
-      const timer = until !== Infinity ? setTimeout(() => { unsubscribe(); resolve(); }, (until - now) / 1e6) : undefined;
-      res.on('close', () => { clearTimeout(timer); unsubscribe(); resolve(); });
+      const unsubscribe = engine.events.subscribe(sendLive);
+      const done = () => { clearTimeout(timer); unsubscribe(); resolve(); };
+      const timer = until !== Infinity ? setTimeout(done, (until - now) / 1e6) : undefined;
+      res.on('close', done);
+      stop = done;
     });
     res.end();
   });
@@ -161,6 +173,13 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
 
 /** What `GET /system/df?type=` may ask for. */
 const DF_TYPES = ['container', 'image', 'volume', 'build-cache'];
+
+/**
+ * Bytes of events one `GET /events` client may leave unread before its
+ * stream ends: above what a whole history replay queues (its 16 MiB, twice
+ * over as container events repeat Action as status).
+ */
+export const MAX_EVENTS_BACKLOG = 64 << 20;
 
 /**
  * `RegistryConfig` of `GET /info` (moby registry.ServiceConfig): the

@@ -21,7 +21,7 @@ import {
 import type { ContainerRecord, ContainerStore, ContainerState } from '../store/container-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { mountOverlay, unmount, isMounted } from '../store/mounts.js';
-import { copyTree } from '../store/copy.js';
+import { copyTreeInRoot } from '../store/copy.js';
 import type { ImageService } from './images.js';
 import type { ImageRecord } from '../store/image-store.js';
 import type { VolumeService } from './volumes.js';
@@ -358,9 +358,9 @@ export class ContainerService {
       if (m.Type !== 'volume' || m.NoCopy) continue;
       const marker = join(this.paths.volumeDir(m.Name!), '.populated');
       if (existsSync(marker)) continue;
-      const src = join(rootfs, m.Destination);
       const entries = await readdir(m.Source).catch(() => ['?']);
-      if (entries.length === 0 && existsSync(src)) await copyTree(src, m.Source);
+      // review4: the destination is resolved inside the rootfs; joined to it on the host, an image's symlink named a host directory.
+      if (entries.length === 0) await copyTreeInRoot(rootfs, m.Destination, m.Source);
       await writeFile(marker, '');
     }
   }

@@ -18,9 +18,24 @@ export interface EngineEvent {
 }
 
 const HISTORY = 1000;
+/**
+ * The history's bound in bytes too: an event carries a container's labels
+ * and an exec's whole command line (`exec_create: …`), each up to the 2 MiB
+ * of a request body or an image config's, and a health probe makes two such
+ * events per run. Counted alone, 1000 of them held gigabytes.
+ */
+const HISTORY_BYTES = 16 << 20;
+
+/** About what an event holds, in bytes (its strings; the fixed fields are rounded up). */
+function eventBytes(e: EngineEvent): number {
+  let n = 256 + e.Action.length + e.Actor.ID.length;
+  for (const [k, v] of Object.entries(e.Actor.Attributes)) n += k.length + v.length;
+  return n;
+}
 
 export class EventBus {
   private readonly history: EngineEvent[] = [];
+  private historyBytes = 0;
   private readonly emitter = new EventEmitter();
 
   constructor() { this.emitter.setMaxListeners(0); }
@@ -37,7 +52,10 @@ export class EventBus {
       if (attributes.image) ev.from = attributes.image;
     }
     this.history.push(ev);
-    if (this.history.length > HISTORY) this.history.shift();
+    this.historyBytes += eventBytes(ev);
+    while (this.history.length > HISTORY || (this.historyBytes > HISTORY_BYTES && this.history.length > 0)) {
+      this.historyBytes -= eventBytes(this.history.shift()!);
+    }
     this.emitter.emit('event', ev);
   }
 

@@ -46,6 +46,15 @@ export class ExecService {
     private readonly events: EventBus,
   ) {}
 
+  /**
+   * Forgets a finished session now instead of in 5 minutes: a health probe's
+   * (dockerd unregisters those at once too). Kept, a probe running every
+   * millisecond piled up thousands of sessions, each with its command.
+   */
+  forget(id: string): void {
+    if (this.sessions.get(id)?.Running === false) this.sessions.delete(id);
+  }
+
   idsOf(containerId: string): string[] {
     return [...this.sessions.values()].filter((s) => s.ContainerID === containerId).map((s) => s.ID);
   }

@@ -87,6 +87,8 @@ export class HealthMonitor {
       const h = await this.exec.start(Id, { Detach: false });
       h?.on('output', (_n: number, chunk: Buffer) => { if (output.length < MAX_OUTPUT) output += chunk.toString('utf8'); });
       const rec = this.exec.get(Id);
+      // review4: the probe's session is internal: gone once it has ended (a killed one too).
+      void rec.finished.then(() => this.exec.forget(Id), () => this.exec.forget(Id));
       const result = await Promise.race([rec.finished, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeout).unref())]);
       if (result === 'timeout') {
         if (rec.Pid) { try { process.kill(rec.Pid, 'SIGKILL'); } catch { /* already gone */ } }

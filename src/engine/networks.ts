@@ -16,6 +16,7 @@ import { contains, formatIp, formatSubnet, hostRange, overlaps, parseIp, parseSu
 import { canonicalIp6, formatIp6, formatSubnet6, hostRange6, overlaps6, parseSubnet6, type Subnet6 } from '../network/ipv6.js';
 import { validateIpamConfig, isV6Config } from '../network/ipam-config.js';
 import type { Sandboxes } from '../network/sandbox.js';
+import { hostInterfaceExists } from '../network/netavark.js';
 import type { EventBus } from './events.js';
 import { matchLabel } from './volumes.js';
 import { prunable, type PruneFilters } from './prune-filters.js';
@@ -244,6 +245,11 @@ export class NetworkService {
     const bridgeName = options['com.docker.network.bridge.name'] ?? `br-${id.slice(0, 12)}`;
     const clash = this.store.all().find((n) => n.BridgeName === bridgeName);
     if (clash) throw new ConflictError(`bridge name ${bridgeName} is already used by network ${clash.Name}`);
+    // review4: a bridge of the host's own (libvirt's, another engine's, one made by hand) would be
+    // deleted, addresses and all, by netavark's teardown after the network's last container.
+    if (options['com.docker.network.bridge.name'] !== undefined && hostInterfaceExists(bridgeName)) {
+      throw new ConflictError(`bridge name ${bridgeName} names an existing interface of the host: berth makes a network's bridge and removes it with the network's last container, so it cannot use one it did not make`);
+    }
     const rec: NetworkRecord = {
       Id: id, Name: name, Created: new Date().toISOString(), Driver: 'bridge', Internal: !!body.Internal, Attachable: !!body.Attachable,
       IPAM: { Driver: 'default', Options: ipam.Options ? { ...ipam.Options } : null, Config: pools }, Options: options, Labels: { ...(body.Labels ?? {}) },

@@ -289,6 +289,16 @@ async function pinBridgeAddress(bridge: string): Promise<void> {
   await ip(['link', 'set', 'dev', bridge, 'address', mac]);
 }
 
+/**
+ * Whether the host has a network interface called `name` (in berthd's
+ * network namespace). A network's bridge is netavark's to make and to
+ * delete: its teardown after the network's last container removes the
+ * bridge with its addresses, whoever made it.
+ */
+export function hostInterfaceExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
 /** The anchor veth pair of a bridge: `bk<hash>` on the bridge, `bp<hash>` its idle peer (≤ 15 characters). */
 export function anchorNames(bridge: string): { name: string; peer: string } {
   const h = createHash('sha256').update(bridge).digest('hex').slice(0, 11);

@@ -47,7 +47,7 @@ class ConmonAttachStream extends EventEmitter implements AttachStream {
   constructor(private readonly socket: SeqpacketSocket) {
     super();
     socket.on('data', (packet: Buffer) => {
-      if (packet.length < 2) return;
+      if (this.closed || packet.length < 2) return;
       const id = packet[0];
       if (id === CONMON_STDOUT) this.emit('output', 1, packet.subarray(1));
       else if (id === CONMON_STDERR) this.emit('output', 2, packet.subarray(1));
@@ -99,7 +99,11 @@ class ConmonAttachStream extends EventEmitter implements AttachStream {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    // Never from inside the socket's own callbacks: node-unix-socket's receive loop panics (and
+    // aborts berthd) when the socket it is delivering packets of is destroyed under it, as a
+    // listener of 'output' that detaches does (api/attach-output.ts). Packets still delivered
+    // until then are dropped above.
+    setImmediate(() => this.socket.destroy());
     this.emit('close');
   }
 }
