@@ -11,7 +11,11 @@
  * tree, an upper dir being committed) cannot lead the walk, or the reads
  * that follow it, out of the tree. With `openFiles`, regular files are
  * opened (O_NOFOLLOW) as they are visited and handed over as descriptors,
- * so their content is read from the very inode that was stat'ed.
+ * so their content is read from the very inode that was stat'ed. Opening a
+ * file safely takes four calls through libuv's thread pool (O_PATH open,
+ * fstat, reopen through /proc, close), so the walk opens up to
+ * OPEN_AHEAD of a directory's next files at once instead of one after the
+ * other: a commit of 30,000 small files spent 5 of its 6 s waiting on them.
  */
 import type { BigIntStats, Dirent } from 'node:fs';
 import { constants } from 'node:fs';
@@ -146,7 +150,43 @@ async function descend(item: TreeItem, parentDev: bigint, opts: WalkOptions): Pr
   return dir;
 }
 
-interface Level { dir: DirHandle; dev: bigint; items: TreeItem[] }
+/** How many of a directory's next regular files are being opened ahead of the one visited. */
+const OPEN_AHEAD = 32;
+
+/**
+ * A directory's entries in visiting order, with the opens of the next
+ * OPEN_AHEAD regular files under way (openFiles). Descriptors opened ahead
+ * and never handed out are closed by drain().
+ */
+class Level {
+  private next = 0;
+  private readonly opening = new Map<number, Promise<TreeItem | null>>();
+  constructor(readonly dir: DirHandle, readonly dev: bigint, private readonly items: TreeItem[], private readonly openFiles: boolean) {}
+
+  /** The next entry (opened, for a regular file with openFiles); undefined at the end; null for one that vanished. */
+  async take(): Promise<TreeItem | null | undefined> {
+    if (this.next >= this.items.length) return undefined;
+    const i = this.next++;
+    if (!this.openFiles) return this.items[i];
+    for (let j = i; j < Math.min(this.items.length, i + OPEN_AHEAD); j++) {
+      if (!this.opening.has(j) && this.items[j].st.isFile()) this.opening.set(j, openVisited(this.items[j]));
+    }
+    const opened = this.opening.get(i);
+    if (!opened) return this.items[i];
+    this.opening.delete(i);
+    return opened;
+  }
+
+  /** Closes the descriptors of files opened ahead and not taken, then the directory. */
+  async drain(): Promise<void> {
+    const left = [...this.opening.values()];
+    this.opening.clear();
+    for (const r of await Promise.allSettled(left)) {
+      if (r.status === 'fulfilled' && r.value?.fd !== undefined) await closeFd(r.value.fd);
+    }
+    await this.dir.close();
+  }
+}
 
 /** Walks the tree below `root`: a trusted host directory, or a directory held open (its handle stays the caller's). */
 export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}): AsyncGenerator<TreeItem> {
@@ -172,22 +212,22 @@ export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}
     rootDir = new DirHandle(root.fd, '', false);
   }
   // Explicit stack of sibling lists: deep trees do not nest generators.
+  const openFiles = opts.openFiles === true;
   const stack: Level[] = [];
   try {
-    stack.push({ dir: rootDir, dev: top.st.dev, items: (await children(rootDir, '', opts)).reverse() });
+    stack.push(new Level(rootDir, top.st.dev, await children(rootDir, '', opts), openFiles));
     while (stack.length) {
       const level = stack[stack.length - 1];
-      const next = level.items.pop();
-      if (!next) { await stack.pop()!.dir.close(); continue; }
-      const item = opts.openFiles && next.st.isFile() ? await openVisited(next) : next;
+      const item = await level.take();
+      if (item === undefined) { await stack.pop()!.drain(); continue; }
       if (!item) continue;
       yield item;
       if (item.st.isDirectory()) {
         const dir = await descend(item, level.dev, opts);
-        if (dir) stack.push({ dir, dev: item.st.dev, items: (await children(dir, item.rel, opts)).reverse() });
+        if (dir) stack.push(new Level(dir, item.st.dev, await children(dir, item.rel, opts), openFiles));
       }
     }
   } finally {
-    for (const l of stack) await l.dir.close();
+    while (stack.length) await stack.pop()!.drain();
   }
 }
