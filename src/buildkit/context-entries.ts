@@ -122,12 +122,27 @@ export class ContextEntriesSink implements SyncSink {
         yield item;
       }
     } finally {
-      // The extraction is done with the entries, at their end or on its error: a file still waiting to be read
-      // never will be, and later pushes have no one to read them.
-      this.stopped = new InvalidParameterError('the build context was not read to its end');
-      for (const l of this.stopListeners) l(this.stopped);
-      this.stopListeners.clear();
+      // The extraction is done with the entries, at their end or on its error.
+      this.stop();
     }
+  }
+
+  /**
+   * Nothing reads the entries from now on (the extraction ended, or never
+   * started because the build failed before it): a file still waiting to be
+   * read never will be, and later pushes have no one to read them, so they
+   * fail and the transfer ends instead of waiting forever.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = new InvalidParameterError('the build context was not read to its end');
+    for (const l of this.stopListeners) l(this.stopped);
+    this.stopListeners.clear();
+  }
+
+  /** Whether `e` is this sink's own refusal after stop(), not an error of the transfer. */
+  isStopError(e: unknown): boolean {
+    return this.stopped !== undefined && e === this.stopped;
   }
 }
 

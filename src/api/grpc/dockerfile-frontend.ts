@@ -198,11 +198,16 @@ export async function runDockerfileFrontend(
     });
     sending.catch((e: unknown) => { try { sink.fail(e); } catch { /* the extraction has stopped already */ } });
     const preparing = engine.builds.prepare(params, sink);
+    // However the preparation ends, nothing reads the entries after it: a build refused before its extraction
+    // started (a bad cgroup parent) must end the transfer, not leave it waiting for a reader.
+    preparing.then(() => sink.stop(), () => sink.stop());
     const [sendResult, prepResult] = await Promise.allSettled([sending, preparing]);
     if (sendResult.status === 'rejected' || prepResult.status === 'rejected') {
       if (prepResult.status === 'fulfilled') await engine.builds.dispose(prepResult.value);
-      // The transfer's own error says more than the extraction's "the build context was not read to its end".
-      const err = sendResult.status === 'rejected' ? sendResult.reason : (prepResult as PromiseRejectedResult).reason;
+      // The transfer's own error says more than the extraction's "the build context was not read to its end";
+      // the preparation's says more than the sink's refusal that followed it.
+      const sendError = sendResult.status === 'rejected' && !sink.isStopError(sendResult.reason) ? sendResult.reason : undefined;
+      const err = sendError ?? (prepResult.status === 'rejected' ? prepResult.reason : (sendResult as PromiseRejectedResult).reason);
       v.complete(errorMessage(err));
       throw err;
     }
