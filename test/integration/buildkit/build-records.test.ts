@@ -19,13 +19,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http2 from 'node:http2';
 import net from 'node:net';
 import { startDaemon, skipUnlessRoot, waitFor, withTimeout, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { encode } from '../../../src/buildkit/messages.js';
-import { frame, readMessages } from '../../../src/buildkit/grpc-frames.js';
-import { fakeSession, grpcCallOn, upgradeH2c, type CallResult } from './hand-made-client.js';
+import { frame } from '../../../src/buildkit/grpc-frames.js';
+import { fakeSession, grpcCallOn, grpcConnection, upgradeH2c, type CallResult, type GrpcConnection } from './hand-made-client.js';
 
 let d!: Daemon;
 
@@ -41,36 +40,7 @@ const SOLVE = '/moby.buildkit.v1.Control/Solve';
 const STATUS = '/moby.buildkit.v1.Control/Status';
 const PING = '/moby.buildkit.v1.frontend.LLBBridge/Ping';
 
-interface Connection { call(path: string, body: Buffer, headers?: Record<string, string>): Promise<CallResult>; close(): void }
-
-/** A /grpc connection on which calls are made concurrently. */
-async function connect(): Promise<Connection> {
-  const socket = await upgradeH2c(d.socket, '/grpc');
-  const client = http2.connect('http://berth', { createConnection: () => socket });
-  client.on('error', () => undefined);
-  return {
-    async call(path, body, headers = {}) {
-      const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
-      req.on('error', () => undefined);
-      let status = '';
-      let message = '';
-      const take = (h: http2.IncomingHttpHeaders) => {
-        if (h['grpc-status'] !== undefined) { status = String(h['grpc-status']); message = decodeURIComponent(String(h['grpc-message'] ?? '')); }
-      };
-      req.on('response', take);
-      req.on('trailers', take);
-      req.end(body);
-      const messages: Buffer[] = [];
-      try {
-        for await (const m of readMessages(req)) messages.push(m);
-      } catch (e) {
-        if (!status) status = `reset: ${String(e)}`;
-      }
-      return { status, message, messages };
-    },
-    close() { client.destroy(); socket.destroy(); },
-  };
-}
+const connect = (): Promise<GrpcConnection> => grpcConnection(d.socket);
 
 /** A Solve with no frontend: its build runs until the client's gateway returns, or the call ends. */
 const gatewaySolve = (ref: string) => frame(encode('SolveRequest', { Ref: ref, Session: 'nosuchsession' }));
@@ -136,7 +106,7 @@ describe('BuildKit build records and sessions', { skip: skipUnlessRoot() }, () =
   });
 
   test('past 1024 running builds a Solve is RESOURCE_EXHAUSTED and makes nothing; finished builds make room', { timeout: 300_000 }, async () => {
-    const conns: Connection[] = [];
+    const conns: GrpcConnection[] = [];
     const probe = await connect();
     try {
       // 8 connections of 128 concurrent Solves (a connection's limit of streams): 1024 builds waiting for a gateway that never returns.

@@ -37,27 +37,50 @@ export function upgradeH2c(socketPath: string, path: string, headers: Record<str
 
 export interface CallResult { status: string; message: string; messages: Buffer[] }
 
-/** One gRPC call on a fresh /grpc connection, with `body` sent as is (already framed). */
-export async function grpcCallOn(socketPath: string, path: string, body: Buffer, headers: Record<string, string> = {}): Promise<CallResult> {
+/** A /grpc connection on which calls (bodies already framed) are made, concurrently if wished. */
+export interface GrpcConnection { call(path: string, body: Buffer, headers?: Record<string, string>): Promise<CallResult>; close(): void }
+
+/**
+ * `resetsAsStatus`: a stream that breaks off while read gives status
+ * `reset: …` instead of rejecting (for calls made concurrently, whose
+ * breaking off is what a test looks at).
+ */
+export async function grpcConnection(socketPath: string, opts: { resetsAsStatus?: boolean } = { resetsAsStatus: true }): Promise<GrpcConnection> {
   const socket = await upgradeH2c(socketPath, '/grpc');
   const client = http2.connect('http://berth', { createConnection: () => socket });
   client.on('error', () => undefined);
+  return {
+    async call(path, body, headers = {}) {
+      const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+      req.on('error', () => undefined);
+      let status = '';
+      let message = '';
+      const take = (h: http2.IncomingHttpHeaders) => {
+        if (h['grpc-status'] !== undefined) { status = String(h['grpc-status']); message = decodeURIComponent(String(h['grpc-message'] ?? '')); }
+      };
+      req.on('response', take);
+      req.on('trailers', take);
+      req.end(body);
+      const messages: Buffer[] = [];
+      try {
+        for await (const m of readMessages(req)) messages.push(m);
+      } catch (e) {
+        if (!opts.resetsAsStatus) throw e;
+        if (!status) status = `reset: ${String(e)}`;
+      }
+      return { status, message, messages };
+    },
+    close() { client.destroy(); socket.destroy(); },
+  };
+}
+
+/** One gRPC call on a fresh /grpc connection, with `body` sent as is (already framed). */
+export async function grpcCallOn(socketPath: string, path: string, body: Buffer, headers: Record<string, string> = {}): Promise<CallResult> {
+  const conn = await grpcConnection(socketPath, { resetsAsStatus: false });
   try {
-    const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
-    let status = '';
-    let message = '';
-    const take = (h: http2.IncomingHttpHeaders) => {
-      if (h['grpc-status'] !== undefined) { status = String(h['grpc-status']); message = decodeURIComponent(String(h['grpc-message'] ?? '')); }
-    };
-    req.on('response', take);
-    req.on('trailers', take);
-    req.end(body);
-    const messages: Buffer[] = [];
-    for await (const m of readMessages(req)) messages.push(m);
-    return { status, message, messages };
+    return await conn.call(path, body, headers);
   } finally {
-    client.close();
-    socket.destroy();
+    conn.close();
   }
 }
 
