@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     const berthRuntime = await firstLine(berth.cli('info', '--format', '{{.DefaultRuntime}}'));
     const engineNotes = [
       `berth ${version} (berthd default runtime ${berthRuntime}; the daemon is started by the bench on empty roots)`,
-      ...(docker && dockerOnBerthd ? [`Docker CLI ${await firstLine([docker, 'version', '--format', '{{.Client.Version}}'], dockerOnBerthd.env as Record<string, string>)} (classic builder: DOCKER_BUILDKIT=0)`] : []),
+      ...(docker && dockerOnBerthd ? [`Docker CLI ${await firstLine(dockerOnBerthd.cli('version', '--format', '{{.Client.Version}}'), dockerOnBerthd.env as Record<string, string>)} (classic builder: DOCKER_BUILDKIT=0)`] : []),
       ...peers.flatMap((e) => e.notes),
       ...await Promise.all(floors.map(async (f) => `floor: ${await firstLine([f.runtime, '--version'])}`)),
     ];
