@@ -11,22 +11,6 @@
  * netavark gets networks under their own names `berth-<12 hex of the id>`:
  * it names iptables chains after a hash of the network name, so Docker names
  * (`bridge`, `mynet`), which every berthd and Podman reuse, would share chains.
- *
- * Links on user-defined networks (`--link web:db`, compose's `links:`) are
- * the linking container's own names: dockerd's embedded DNS answers them per
- * client, for the linker only, resolving the target by name at each lookup.
- * aardvark-dns cannot: it answers every name of a network to every container
- * on it (1.4's lookup goes from the client's address to its networks, never
- * to the client itself), so a link alias given there leaks to all of them.
- * A DNS server per container would be a second resolver to run and keep
- * right. berth does what dockerd did for legacy links instead: the alias is
- * a line of the linker's own /etc/hosts, which every libc resolver reads
- * before DNS, and the line follows the target — rewritten in place (the file
- * is bind-mounted) whenever the target's endpoint on the network comes up
- * (start, restart, `network connect`) and removed whenever it goes (stop,
- * crash, `network disconnect`), so the alias never names an address the
- * target gave up. A tool that asks DNS itself (nslookup, dig) does not see
- * the alias, where dockerd's DNS would answer it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -293,6 +277,7 @@ export class EndpointService implements ContainerNetworking {
     }
     const first = sb.endpoints[0];
     const dnsServers = sb.endpoints.find((ep) => ep.dnsServers.length)?.dnsServers ?? [];
+    await this.refreshLinksTo(c, sb);
     return {
       namespace: { mode: 'path', path: sb.netnsPath },
       etc: {
@@ -319,10 +304,13 @@ export class EndpointService implements ContainerNetworking {
   }
 
   /**
-   * The /etc/hosts lines of a linker's links on user-defined networks (see the
-   * file's first comment), for the addresses their targets have there now: a
-   * target that is not up on the network gets no line (it gets one when it
-   * comes up, rewriteLinkLines), as dockerd's DNS would not answer for it.
+   * Links on user-defined networks (`--link web:www`, compose's `links:`): in
+   * dockerd the alias resolves for the linking container only, through its
+   * sandbox's DNS. Here it is an /etc/hosts line of the linking container, for
+   * the address the target has on that network when this container starts
+   * (compose starts linked services first), rewritten when the target starts
+   * again (refreshLinksTo); a target that is not running then gets no line,
+   * as dockerd's DNS would not answer for it either.
    */
   private linkEntries(eps: Record<string, Record<string, any>>): { ip: string; names: string }[] {
     const entries: { ip: string; names: string }[] = [];
@@ -344,27 +332,27 @@ export class EndpointService implements ContainerNetworking {
   }
 
   /**
-   * The target of links came up on network `networkId` or went from it: the
-   * link lines of every running container linking to it there are rewritten
-   * in place, with the target's address on the network, or removed when it
-   * has none (a stopped target's old address may soon be another's).
+   * A link target that starts (again) may have a new address: the /etc/hosts
+   * line of every running container linking to it on one of its networks is
+   * rewritten in place (the file is bind-mounted: same inode), as dockerd's
+   * DNS would answer with the new address.
    */
-  private async rewriteLinkLines(target: ContainerRecord, networkId: string): Promise<void> {
-    const n = this.networks.store.get(networkId);
-    if (!n || n.Predefined) return; // legacy links on the default bridge are legacy-links.ts's
-    const ip = this.sandboxes.get(target.Id)?.endpoints.find((e) => e.networkId === networkId && e.ready)?.ipAddress;
-    for (const linker of this.containerStore.all()) {
-      if (linker.Id === target.Id || !isRunning(linker)) continue;
-      const cfg = Object.entries(configuredNetworks(linker)).find(([name, e]) => e.NetworkID === networkId || name === n.Name)?.[1];
-      const names = ((cfg?.Links ?? []) as string[])
-        .map(splitLink)
-        .filter(([ref]) => this.refersTo(ref, target))
-        .map(([, alias]) => linkNames(alias, target.Name));
-      if (!names.length) continue;
-      await this.editHosts(linker, (lines) => [
-        ...lines.filter((l) => !names.includes(l.split('\t')[1] ?? '')),
-        ...(ip ? names.map((x) => `${ip}\t${x}`) : []),
-      ]);
+  private async refreshLinksTo(target: ContainerRecord, sb: Sandbox): Promise<void> {
+    for (const other of this.containerStore.all()) {
+      if (other.Id === target.Id || !isRunning(other)) continue;
+      const eps = configuredNetworks(other);
+      const lines = new Map<string, string>(); // alias → line
+      for (const [name, cfg] of Object.entries(eps)) {
+        const ep = sb.endpoints.find((e) => e.networkId === cfg.NetworkID || e.networkName === name);
+        if (!ep || this.networks.store.get(ep.networkId)?.Predefined) continue;
+        for (const link of (cfg.Links ?? []) as string[]) {
+          const [ref, alias] = splitLink(link);
+          if (ref !== target.Name && !target.Id.startsWith(ref)) continue;
+          lines.set(alias, `${ep.ipAddress}\t${linkNames(alias, target.Name)}`);
+        }
+      }
+      if (!lines.size) continue;
+      await this.editHosts(other, (current) => [...current.filter((l) => !lines.has(l.split('\t')[1]?.split(' ')[0] ?? '')), ...lines.values()]);
     }
   }
 
@@ -405,9 +393,9 @@ export class EndpointService implements ContainerNetworking {
 
   /**
    * Allocates the endpoint's addresses (IPv4, and IPv6 on networks with it)
-   * and sets it up; the sandbox file knows of it before netavark runs. Once
-   * it is up, the containers linking to this one there have their link lines
-   * point at its address.
+   * and sets it up; the sandbox file knows of it before netavark runs. The
+   * names aardvark-dns answers for the container include the link aliases
+   * that containers already up on the network gave it.
    */
   private async bringUp(c: ContainerRecord, sb: Sandbox, n: NetworkRecord, cfg: Record<string, any>, ifname: string, ports: PublishedPort[]): Promise<Endpoint> {
     const pool = n.IPAM.Config[0];
@@ -432,7 +420,7 @@ export class EndpointService implements ContainerNetworking {
       networks: {
         [netavarkName(n)]: {
           interface_name: ifname, static_ips: address6 ? [address, address6] : [address],
-          aliases: unique([...aliases, c.Id.slice(0, 12)]), static_mac: mac,
+          aliases: unique([...aliases, c.Id.slice(0, 12), ...this.linkAliasesFor(c, n)]), static_mac: mac,
         },
       },
       network_info: { [netavarkName(n)]: this.netavarkNetwork(n) },
@@ -446,6 +434,9 @@ export class EndpointService implements ContainerNetworking {
     };
     sb.endpoints.push(ep);
     this.sandboxes.save(sb);
+    // The aliases this container's links give their targets are written before netavark's setup,
+    // whose own reload of aardvark-dns then takes them in (see refreshLinkTargets).
+    await this.refreshLinkTargets(c, n, cfg);
     let result;
     try {
       result = (await this.driver.setup(sb.netnsPath, options))[netavarkName(n)];
@@ -461,8 +452,33 @@ export class EndpointService implements ContainerNetworking {
     ep.ready = true;
     this.sandboxes.save(sb);
     this.events.emit('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: n.Driver });
-    await this.rewriteLinkLines(c, n.Id);
     return ep;
+  }
+
+  // ---------------------------------------------------------------- links in DNS
+
+  /**
+   * The link aliases others gave container `target` on network `n`: one per
+   * `Links` entry (`target:alias`) of every container whose sandbox has an
+   * endpoint on `n` — up, or being set up.
+   */
+  private linkAliasesFor(
+    target: ContainerRecord, n: NetworkRecord, pending?: { containerId: string; cfg: Record<string, any> | undefined }, leaving?: string,
+  ): string[] {
+    const out: string[] = [];
+    for (const sb of this.sandboxes.all()) {
+      if (sb.containerId === target.Id || sb.containerId === leaving) continue;
+      const ep = sb.endpoints.find((e) => e.networkId === n.Id);
+      const other = ep && this.containerStore.get(sb.containerId);
+      if (!other) continue;
+      // A container being connected has its endpoint's configuration recorded only once it is up.
+      const cfg = pending?.containerId === other.Id ? pending.cfg : configuredNetworks(other)[ep.networkName];
+      for (const link of (cfg?.Links ?? []) as string[]) {
+        const [ref, alias] = splitLink(link);
+        if (DNS_NAME.test(alias) && this.refersTo(ref, target)) out.push(alias);
+      }
+    }
+    return out;
   }
 
   /** Whether a link's container reference (a name or an ID prefix) names `target`, as the lookup resolves it. */
@@ -471,8 +487,42 @@ export class EndpointService implements ContainerNetworking {
     try { return this.containers().lookup(ref).Id === target.Id; } catch { return false; }
   }
 
+  /**
+   * As `linker`'s endpoint on `n` comes up (or, with `leaving`, goes down):
+   * each running target of its links on `n` has aardvark-dns answer for
+   * exactly the aliases the containers on `n` then give it. dockerd resolves
+   * a link alias for the linking container only; aardvark-dns has no
+   * per-client names, so on berth the alias resolves for every container on
+   * the network. The names are written without a reload of their own, just
+   * before netavark's setup or teardown of the linker, which reloads
+   * aardvark-dns (SIGHUP) after its own edit: a second SIGHUP close behind
+   * netavark's can reach aardvark-dns while it re-arms its handler after the
+   * first, and end it (and the network's DNS) instead.
+   */
+  private async refreshLinkTargets(linker: ContainerRecord, n: NetworkRecord, cfg: Record<string, any> | undefined, leaving = false): Promise<void> {
+    if (!this.driver.setDnsNames || !n.DnsEnabled) return;
+    for (const link of (cfg?.Links ?? []) as string[]) {
+      const [ref] = splitLink(link);
+      let target: ContainerRecord;
+      try { target = this.containers().lookup(ref); } catch { continue; }
+      const ep = this.sandboxes.get(target.Id)?.endpoints.find((e) => e.networkId === n.Id && e.ready);
+      if (!ep) continue;
+      const others = leaving ? this.linkAliasesFor(target, n, undefined, linker.Id) : this.linkAliasesFor(target, n, { containerId: linker.Id, cfg });
+      const names = unique([target.Name, ...ep.aliases, target.Id.slice(0, 12), ...others]);
+      try {
+        await this.driver.setDnsNames(netavarkName(n), target.Id, names, { reload: false });
+      } catch (e) {
+        console.error(`berthd: updating the DNS names of ${target.Name} on ${n.Name}: ${errorMessage(e)}`);
+      }
+    }
+  }
+
   /** Undoes one endpoint: netavark teardown (best effort), then its address. */
   private async bringDown(sb: Sandbox, ep: Endpoint): Promise<void> {
+    // The aliases this container's links gave their targets on the network go with it (before netavark's reload).
+    const c = this.containerStore.get(sb.containerId);
+    const n = this.networks.store.get(ep.networkId);
+    if (c && n && ep.ready) await this.refreshLinkTargets(c, n, configuredNetworks(c)[ep.networkName], true);
     try {
       await this.driver.teardown(sb.netnsPath, ep.options);
     } catch (e) {
@@ -480,11 +530,7 @@ export class EndpointService implements ContainerNetworking {
     }
     this.networks.store.release(sb.containerId, ep.networkId);
     sb.endpoints = sb.endpoints.filter((x) => x !== ep);
-    if (!ep.ready) return;
-    this.events.emit('network', 'disconnect', ep.networkId, { container: sb.containerId, name: ep.networkName, type: 'bridge' });
-    // Those linking to this container there lose their line for it.
-    const c = this.containerStore.get(sb.containerId);
-    if (c) await this.rewriteLinkLines(c, ep.networkId);
+    if (ep.ready) this.events.emit('network', 'disconnect', ep.networkId, { container: sb.containerId, name: ep.networkName, type: 'bridge' });
   }
 
   /** At every exit: endpoints down in reverse order, namespace deleted, addresses and ports released. Idempotent. */
@@ -574,10 +620,8 @@ export class EndpointService implements ContainerNetworking {
       if (sb && ep) {
         await this.bringDown(sb, ep);
         this.sandboxes.save(sb);
-        // Its address on the network goes from its /etc/hosts, and so do the lines of its links there.
         const gone = endpointAddresses(ep).map((a) => `${a}\t`);
-        const links = this.linkEntries({ [n.Name]: eps[n.Name] }).map((e) => `${e.ip}\t${e.names}`);
-        await this.editHosts(c, (lines) => lines.filter((l) => !gone.some((g) => l.startsWith(g)) && !links.includes(l)));
+        await this.editHosts(c, (lines) => lines.filter((l) => !gone.some((g) => l.startsWith(g))));
       }
       delete eps[n.Name];
       c.NetworkingConfig = { ...(c.NetworkingConfig ?? {}), EndpointsConfig: eps };
@@ -640,7 +684,7 @@ function endpointLinks(links: unknown): string[] {
   });
 }
 
-/** A name aardvark-dns can carry: container names and network aliases. */
+/** A name aardvark-dns can carry: container names, network aliases, link aliases. */
 const DNS_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /**

@@ -32,6 +32,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createNetns, deleteNetns, ip, NETNS_DIR } from './netns.js';
@@ -70,6 +71,44 @@ export async function sweepReleaseNetns(): Promise<void> {
     const m = /^berth-release-(?:(\d+)-)?[0-9a-f]{8}$/.exec(n);
     if (!m || (m[1] !== undefined && processAlive(Number(m[1])))) continue;
     await deleteNetns(n).catch((e: unknown) => console.error(`berthd: cannot remove ${n}: ${(e as Error).message}`));
+  }
+}
+
+/**
+ * Whether process `pid` runs the very file `binary` (same device and inode
+ * as what `/proc/<pid>/exe` opens). A pid file outlives its process and the
+ * pid may since be anyone's, a container's process included, which chooses
+ * its own command line and, inside its own root, its executable's path (what
+ * a readlink of `exe` shows from here); the host file's inode it cannot
+ * have. A pid reused in the instant between this check and the signal is
+ * left open (Node has no pidfd_send_signal).
+ */
+export async function runsBinary(pid: number, binary: string): Promise<boolean> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    const [exe, bin] = await Promise.all([stat(`/proc/${pid}/exe`), stat(binary)]);
+    return exe.dev === bin.dev && exe.ino === bin.ino;
+  } catch {
+    return false; // gone, a kernel thread (no exe), or no such binary
+  }
+}
+
+/**
+ * Waits (up to `timeoutMs`) until process `pid` catches SIGHUP, from the
+ * SigCgt mask in /proc/<pid>/status. aardvark-dns is spawned by netavark and
+ * installs its SIGHUP handler a moment after its pid file is written; a
+ * SIGHUP before that takes the default action and ends it, and with it the
+ * network's DNS. False when it never does (or is gone).
+ */
+export async function catchesSighup(pid: number, timeoutMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+    if (!m) return false;
+    if (BigInt(`0x${m[1]}`) & 1n) return true; // bit 0 is signal 1, SIGHUP
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -129,6 +168,8 @@ export interface NetworkDriver {
   teardown(netnsPath: string, options: NetworkOptions): Promise<void>;
   /** Lets a network's bridge go when nothing is on it (daemon shutdown); `spareIp` is free in its subnet. */
   release?(network: NetavarkNetwork, spareIp: string): Promise<void>;
+  /** Sets the names aardvark-dns answers for a container that is up on a DNS-enabled network. */
+  setDnsNames?(networkName: string, containerId: string, names: string[], opts?: { reload?: boolean }): Promise<void>;
 }
 
 export class Netavark implements NetworkDriver {
@@ -218,6 +259,43 @@ export class Netavark implements NetworkDriver {
     } finally {
       await deleteNetns(ns);
     }
+  }
+
+  /**
+   * Rewrites the names column of `containerId`'s line in aardvark-dns's file
+   * for the network (`<config>/aardvark-dns/<network>`, lines `<id> <ipv4s>
+   * <ipv6s> <names> [<dns servers>]`, containers/netavark@v1.4.0
+   * src/dns/aardvark.rs) and has aardvark-dns reload it (SIGHUP), as
+   * netavark does after its own edits; netavark 1.4 has no command for it.
+   * Names with anything but [a-zA-Z0-9_.-] never get here.
+   */
+  async setDnsNames(networkName: string, containerId: string, names: string[], opts: { reload?: boolean } = {}): Promise<void> {
+    if (!names.length || names.some((n) => !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n))) throw new SystemError(`invalid DNS names for ${containerId}: ${names.join(',')}`);
+    const dir = join(this.configDir, 'aardvark-dns');
+    const file = join(dir, networkName);
+    await this.serial(async () => {
+      let text: string;
+      try { text = await readFile(file, 'utf8'); } catch { return; } // no DNS entries on the network (any more)
+      let changed = false;
+      const lines = text.split('\n').map((line, i) => {
+        const cols = line.split(' ');
+        if (i === 0 || cols[0] !== containerId || cols.length < 4) return line;
+        changed = true;
+        cols[3] = names.join(',');
+        return cols.join(' ');
+      });
+      if (!changed) return;
+      const tmp = `${file}.berth-tmp`;
+      await writeFile(tmp, lines.join('\n'));
+      await rename(tmp, file);
+      if (opts.reload === false) return; // the caller's next netavark setup or teardown reloads aardvark-dns
+      const pidText = (await readFile(join(dir, 'aardvark.pid'), 'utf8').catch(() => '')).trim();
+      const pid = /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : 0;
+      // Only our aardvark-dns gets the signal: a stale pid file must not make berthd signal another process.
+      if (pid > 0 && await runsBinary(pid, this.aardvarkBinary) && await catchesSighup(pid)) {
+        try { process.kill(pid, 'SIGHUP'); } catch { /* exited since: its successor reads the file afresh */ }
+      }
+    });
   }
 
   private run(command: 'setup' | 'teardown', netnsPath: string, options: NetworkOptions): Promise<string> {
