@@ -52,21 +52,11 @@ export function encodeFrame(stream: number, payload: Buffer | string): Buffer {
 }
 
 /**
- * Routes a frame to stdout/stderr; resolves after the write was accepted so
- * a slow reader applies backpressure. Stream 3 becomes an Error.
+ * Routes one frame to stdout/stderr, as writeFrames does a chunk's; stream
+ * 3 becomes an Error. The caller that cares for backpressure uses writeFrames.
  */
 export function writeFrame(frame: Frame, out: Writable, err: Writable): Error | undefined {
-  switch (frame.stream) {
-    case STDIN:
-    case STDOUT:
-      out.write(frame.payload);
-      return undefined;
-    case STDERR:
-      err.write(frame.payload);
-      return undefined;
-    default:
-      return new Error(frame.payload.toString('utf8'));
-  }
+  return writeFrames([frame], out, err).error;
 }
 
 /** What writing a chunk's frames gave: the daemon's error (stream 3) if one came, and the outputs that asked to wait. */
