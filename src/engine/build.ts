@@ -40,6 +40,8 @@ import { CacheMountDirs } from '../build/cache-mounts.js';
 import { BuildSecretsDir } from './build-secrets.js';
 import { buildCacheUsage, cacheMountRecordId, cacheRecordId, type BuildCacheRecord } from './build-cache-usage.js';
 import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
+import { UpperDirRemainder } from '../image/upper-remainder.js';
+import { startTrace } from '../trace.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import { listenAgentSocket } from '../build/ssh-mounts.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
@@ -372,6 +374,7 @@ export class BuildService {
 
   /** One RUN: create, attach, start, wait, commit on success, remove always. */
   private async runContainer(spec: RunSpec, hooks: RunHooks, lease: Lease): Promise<RunOutcome> {
+    const trace = startTrace('build run');
     const { Id: id } = await this.containers.create({
       Image: spec.image, Cmd: spec.argv, Entrypoint: [''], Env: spec.env, User: spec.user, WorkingDir: spec.workdir,
       AttachStdout: true, AttachStderr: true, Healthcheck: { Test: ['NONE'] }, Labels: { [BUILD_CONTAINER_LABEL]: this.session },
@@ -405,19 +408,30 @@ export class BuildService {
           throw e;
         }
         if (spec.signal.aborted) onAbort();
+        trace.step('create+start');
         const { StatusCode } = await exited;
+        trace.step('run');
         // Output nobody reads is not waited for. conmon closes the attach socket right after the exit; don't wait forever for it.
         if (spec.signal.aborted) return { containerId: id, exitCode: StatusCode || 137 };
         await Promise.race([ended, sleep(5000)]);
         if (spec.signal.aborted) return { containerId: id, exitCode: StatusCode || 137 };
         if (StatusCode !== 0) return { containerId: id, exitCode: StatusCode };
-        const upper = join(this.paths.containerDir(id), 'upper');
-        await removeMountStubs(upper, spec.stubs);
-        const layer = await this.layers.importLayer(
-          diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap: this.containers.idMapOf(this.containers.lookup(id)) }),
-          spec.parentLayer,
-          { lease },
-        );
+        const cdir = this.paths.containerDir(id);
+        const upper = join(cdir, 'upper');
+        // Held for the commit: nothing (a `docker cp`, a start) mounts the rootfs or writes the upper dir meanwhile.
+        const layer = await this.containers.exclusive(id, async (c) => {
+          await removeMountStubs(upper, spec.stubs);
+          const idMap = this.containers.idMapOf(c);
+          // The container goes right after: its upper dir becomes the layer (image/upper-remainder.ts), where that gives the same layer.
+          const inPlace = !idMap && spec.sourceDateEpoch === undefined && !c.State.Running && !(await isMounted(join(cdir, 'merged')));
+          const remainder = inPlace ? new UpperDirRemainder() : undefined;
+          return this.layers.importLayer(
+            diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap, remainder }),
+            spec.parentLayer,
+            { lease, ...(remainder ? { adopt: { dir: upper, remainder } } : {}) },
+          );
+        });
+        trace.step('commit');
         return { containerId: id, exitCode: 0, layer };
       } finally {
         spec.signal.removeEventListener('abort', onAbort);
@@ -427,6 +441,8 @@ export class BuildService {
       await this.containers.remove(id, { force: true, volumes: true }).catch((e) => {
         console.error(`berthd: build: removing intermediate container ${id.slice(0, 12)}: ${errorMessage(e)}`);
       });
+      trace.step('remove');
+      trace.end();
     }
   }
 }

@@ -23,9 +23,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { NotImplementedError, SystemError } from '../errors.js';
 
 // open_tree, move_mount and mount_setattr came after the unified numbering (≥ 403): the same on both.
-const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number; openTree: number; moveMount: number; mountSetattr: number; setns: number }> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 308 },
-  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 268 },
+const SYSCALLS: Record<string, { lsetxattr: number; lgetxattr: number; llistxattr: number; mknodat: number; mount: number; umount2: number; unshare: number; openTree: number; moveMount: number; mountSetattr: number; setns: number; lremovexattr: number }> = {
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259, mount: 165, umount2: 166, unshare: 272, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 308, lremovexattr: 198 },
+  arm64: { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33, mount: 40, umount2: 39, unshare: 97, openTree: 428, moveMount: 429, mountSetattr: 442, setns: 268, lremovexattr: 15 },
 };
 
 /** Whether this architecture's syscall numbers are known to the helper. */
@@ -42,6 +42,7 @@ const EPERM = 1;
  * Protocol, one request a line, fields separated by tabs, strings in hex:
  *   x <path> <name> <value>     lsetxattr            → K | E <errno>
  *   g <path> <name>             lgetxattr            → K <value> | E <errno>
+ *   r <path> <name>             lremovexattr         → K | E <errno>
  *   l <path>                    llistxattr + lgetxattr → K [<name>:<value>]… | E <errno>
  *   n <path> <mode> <dev>       mknodat(AT_FDCWD)    → K | E <errno>
  *   m <target> <source> <fstype> <flags> <data>   mount → K | E <errno>
@@ -73,7 +74,7 @@ const EPERM = 1;
 const HELPER = String.raw`
 use strict;
 use POSIX ();
-my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_MOUNT, $SETATTR, $SETNS) = @ARGV;
+my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_MOUNT, $SETATTR, $SETNS, $REMOVEX) = @ARGV;
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
@@ -166,6 +167,10 @@ while (defined(my $line = <STDIN>)) {
   if ($op eq 'x') {
     my $name = pack('H*', $f[2]); my $value = pack('H*', $f[3]);
     my $r = syscall($SETX + 0, $path, $name, $value, length($value) + 0, 0);
+    print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
+  } elsif ($op eq 'r') {
+    my $name = pack('H*', $f[2]);
+    my $r = syscall($REMOVEX + 0, $path, $name);
     print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
   } elsif ($op eq 'g') {
     my $name = pack('H*', $f[2]); my $buf = "\0" x $MAX;
@@ -294,7 +299,7 @@ export class SpecialFs {
     if (this.child) return this.child;
     const nums = SYSCALLS[process.arch];
     if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
-    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare, nums.openTree, nums.moveMount, nums.mountSetattr, nums.setns].map(String)], {
+    const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare, nums.openTree, nums.moveMount, nums.mountSetattr, nums.setns, nums.lremovexattr].map(String)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.setEncoding('latin1');
@@ -368,6 +373,15 @@ export class SpecialFs {
     const errno = Number(r[1]);
     if (opts.ignoreUnsupported && (errno === ENOTSUP || errno === EPERM)) return false;
     throw new SpecialFsError(`setxattr ${name}`, path, errno);
+  }
+
+  /** lremovexattr (never follows a symlink); false when the file had no such attribute. */
+  async removeXattr(path: string, name: string): Promise<boolean> {
+    const r = await this.call(['r', hexOf(helperPath(path)), hexOf(name)]);
+    if (r[0] === 'K') return true;
+    const errno = Number(r[1]);
+    if (errno === ENODATA) return false;
+    throw new SpecialFsError(`removexattr ${name}`, path, errno);
   }
 
   /** lgetxattr; undefined when the file has no such attribute. */

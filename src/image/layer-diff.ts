@@ -34,6 +34,7 @@ import { newHeader } from './tar-format.js';
 import { ownerInContainer, type IdMap } from '../runtime/id-map.js';
 import { entryFromStat, HardlinkTracker, packTar, type PackEntry } from './tar-pack.js';
 import { byteOrder, walkTree, type TreeItem } from './tree-walk.js';
+import type { UpperDirRemainder } from './upper-remainder.js';
 import { isOpaqueDir, isWhiteoutDevice, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts.js';
 
 export interface Change {
@@ -59,6 +60,12 @@ export interface DiffOptions {
    * overflow ID the container saw it as).
    */
   idMap?: IdMap;
+  /**
+   * Filled by the walk with what the upper dir holds that the tar leaves
+   * out or spells differently, for committing the dir in place
+   * (image/upper-remainder.ts).
+   */
+  remainder?: UpperDirRemainder;
 }
 
 const DEFAULT_MOUNT_POINTS = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/.dockerenv'];
@@ -205,9 +212,16 @@ function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEn
     const hardlinks = new HardlinkTracker();
     try {
       const skip = await withMountParents(upperDir, opts.lowerDirs, exclude, opts.mountPoints ?? DEFAULT_MOUNT_POINTS, fsx);
-      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel, st) => skip('/' + rel, st), compare: whiteoutsFirst, openFiles: true });
+      const remainder = opts.remainder;
+      const skipped = (rel: string, st: BigIntStats) => {
+        const out = skip('/' + rel, st);
+        if (out) remainder?.omit(rel);
+        return out;
+      };
+      const walk = walkTree(upperDir, { xattrs: fsx, skip: skipped, compare: whiteoutsFirst, openFiles: true });
       for await (const item of walk) {
         if (isWhiteoutDevice(item.st)) {
+          remainder?.whiteout(item.rel, item.xattrs);
           yield {
             header: newHeader({
               name: parentOf(item.rel) + WHITEOUT_PREFIX + item.name, type: 'file', mode: 0o600,
@@ -223,7 +237,11 @@ function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEn
           throw e;
         }
         const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd });
-        if (!entry) continue;
+        if (!entry) {
+          remainder?.omit(item.rel);
+          continue;
+        }
+        remainder?.entry(item.rel, item.st, item.xattrs, entry.header.type === 'file' ? entry.header.size : 0);
         yield entry;
         if (item.st.isDirectory() && isOpaqueDir(item.xattrs)) {
           yield {

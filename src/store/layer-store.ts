@@ -8,13 +8,15 @@
  * chainId(L0) = diffId(L0), chainId(Ln) = sha256(chainId(Ln-1) + " " + diffId(Ln)).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, readdir } from 'node:fs/promises';
+import { mkdir, rename, rm, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from './db.js';
 import { DataPaths, hex } from './paths.js';
-import { applyLayer } from '../image/layer-apply.js';
+import { applyLayer, type AppliedLayer } from '../image/layer-apply.js';
+import { withSpecialFs } from '../image/fs-special.js';
+import type { UpperDirRemainder } from '../image/upper-remainder.js';
 import { createGzip } from 'node:zlib';
 import type { ContentStore, BlobWriter } from './content-store.js';
 import { tee } from './tee.js';
@@ -25,8 +27,26 @@ export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.g
 
 export interface LayerBlob { digest: string; size: number; mediaType: string }
 
-/** How an imported layer's blob is known: already in the content store (pull), or to be kept from the stream. */
-export interface ImportLayerOptions { blob?: LayerBlob; lease?: Lease }
+/**
+ * How an imported layer's blob is known: already in the content store
+ * (pull), or to be kept from the stream. With `adopt`, the directory the
+ * tar was made from becomes the layer (moved, then settled to what applying
+ * the tar would give) instead of the tar being applied — when it is on the
+ * layer store's file system; otherwise the tar is applied as usual.
+ */
+export interface ImportLayerOptions { blob?: LayerBlob; lease?: Lease; adopt?: AdoptedDir }
+
+/** A stopped build step's upper dir, and what its diff walk recorded (image/upper-remainder.ts). */
+export interface AdoptedDir { dir: string; remainder: UpperDirRemainder }
+
+/** The layer an adopted directory's tar describes: its digest is read from the stream, its content is the directory, moved to `diffDir`. */
+async function adoptDir(tar: Readable, adopt: AdoptedDir, diffDir: string): Promise<AppliedLayer> {
+  const hash = createHash('sha256');
+  for await (const chunk of tar) hash.update(chunk as Buffer);
+  await rename(adopt.dir, diffDir);
+  await withSpecialFs((fsx) => adopt.remainder.settle(diffDir, fsx));
+  return { diffId: `sha256:${hash.digest('hex')}`, size: adopt.remainder.contentBytes };
+}
 
 /**
  * Layers an operation in flight (a pull, a load, a build) has imported but no
@@ -121,7 +141,10 @@ export class LayerStore {
   async importLayer(tar: Readable, parent: string | null, o: ImportLayerOptions = {}): Promise<LayerRecord> {
     if (parent && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
     const stage = join(this.paths.tmp, `layer-${randomBytes(8).toString('hex')}`);
-    await mkdir(join(stage, 'diff'), { recursive: true });
+    await mkdir(stage, { recursive: true });
+    // rename(2) moves a directory only within one file system.
+    const adopt = o.adopt && (await stat(o.adopt.dir)).dev === (await stat(stage)).dev ? o.adopt : undefined;
+    if (!adopt) await mkdir(join(stage, 'diff'));
     try {
       let written: Promise<BlobWriter> | undefined;
       let source: Readable = tar;
@@ -140,7 +163,10 @@ export class LayerStore {
         });
       }
       // Both settle before the stage is removed: a failed layer leaves no blob being written in tmp/.
-      const [applied, stored] = await Promise.allSettled([applyLayer(source, join(stage, 'diff')), written]);
+      const [applied, stored] = await Promise.allSettled([
+        adopt ? adoptDir(source, adopt, join(stage, 'diff')) : applyLayer(source, join(stage, 'diff')),
+        written,
+      ]);
       if (applied.status === 'rejected') {
         if (stored.status === 'fulfilled') await stored.value?.abort();
         throw applied.reason;
