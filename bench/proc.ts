@@ -176,6 +176,22 @@ export function rssMiB(pid: number): number {
   }
 }
 
+/**
+ * A process's proportional set size in MiB (0 when it is gone): its private
+ * pages plus its share of pages it maps with others. RSS counts a shared
+ * library's pages in full in every process that maps it, so the RSS of 1000
+ * monitors of one binary counts its code 1000 times; their PSS adds up to
+ * the memory they really take.
+ */
+export function pssMiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU time (user + system) a process has used, in seconds (0 when it is gone). */
 export function cpuSeconds(pid: number): number {
   try {

@@ -9,7 +9,7 @@
  */
 import type { BenchContext } from '../context.js';
 import { IMAGE, monitorPids, type Engine } from '../engines.js';
-import { check, isInterrupted, listProcesses, rssMiB, sleep, steadyReading } from '../proc.js';
+import { check, isInterrupted, listProcesses, pssMiB, rssMiB, sleep, steadyReading } from '../proc.js';
 import { newFigure, seriesOf, type Figure } from '../table.js';
 
 export const MEMORY_IDLE = 'memory: daemon idle (RSS)';
@@ -53,7 +53,8 @@ export async function perContainerMemoryFigure(ctx: BenchContext): Promise<Figur
       const monitorMiB = monitors.reduce((n, pid) => n + rssMiB(pid), 0);
       const growth = (await daemonRss(e)) - before;
       s.values.push((monitorMiB + growth) / CONTAINERS);
-      s.notes.push(`${rowLabel(e)}: ${CONTAINERS} containers, ${monitors.length} monitor processes (${names}) ${(monitorMiB / CONTAINERS).toFixed(1)} MiB per container + daemon growth ${(growth / CONTAINERS).toFixed(1)} MiB per container`);
+      const monitorPss = monitors.reduce((n, pid) => n + pssMiB(pid), 0);
+      s.notes.push(`${rowLabel(e)}: ${CONTAINERS} containers, ${monitors.length} monitor processes (${names}) ${(monitorMiB / CONTAINERS).toFixed(1)} MiB per container (PSS ${(monitorPss / CONTAINERS).toFixed(2)} MiB) + daemon growth ${(growth / CONTAINERS).toFixed(1)} MiB per container`);
     } catch (err) {
       if (isInterrupted()) throw err;
       s.error = (err instanceof Error ? err.message : String(err)).split('\n')[0];

@@ -11,7 +11,7 @@
 import { apiRequest, createContainer, removeContainer } from '../api.js';
 import type { BenchContext } from '../context.js';
 import { IMAGE, monitorPids, type Engine } from '../engines.js';
-import { check, cpuSeconds, rssMiB, runPool, sleep, steadyReading } from '../proc.js';
+import { check, cpuSeconds, pssMiB, rssMiB, runPool, sleep, steadyReading } from '../proc.js';
 import { alternate, type Subject } from '../alternate.js';
 import { newFigure, seriesOf, type Figure } from '../table.js';
 
@@ -68,7 +68,8 @@ export async function thousandRunningFigures(ctx: BenchContext, selected: Set<st
       const growth = (await daemonRss(e)) - rssBefore;
       const s = seriesOf(f, 'berthd');
       s.values.push((monitorMiB + growth) / COUNT);
-      s.notes.push(`berthd: ${monitors.length} monitor processes, ${(monitorMiB / COUNT).toFixed(2)} MiB per container + daemon growth ${(growth / COUNT).toFixed(3)} MiB per container`);
+      const monitorPss = monitors.reduce((n, pid) => n + pssMiB(pid), 0);
+      s.notes.push(`berthd: ${monitors.length} monitor processes, ${(monitorMiB / COUNT).toFixed(2)} MiB per container (PSS, shared pages counted once: ${(monitorPss / COUNT).toFixed(2)} MiB) + daemon growth ${(growth / COUNT).toFixed(3)} MiB per container`);
       figures.push(f);
     }
     if (selected.has(RUNNING_1000_IDLE_CPU)) {
