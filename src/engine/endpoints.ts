@@ -311,8 +311,9 @@ export class EndpointService implements ContainerNetworking {
       };
     };
     // Only aardvark-dns's addresses come from netavark's result; without DNS the files need not wait.
-    const dnsLater = networks.some((n) => n.DnsEnabled);
-    return { namespace: { mode: 'path', path: sb.netnsPath }, etc: dnsLater ? up.then(etc) : etc(), ready: up };
+    const later = networks.some((n) => n.DnsEnabled) ? up.then(etc) : undefined;
+    later?.catch(() => undefined); // a caller that meets the failure through `ready` first never awaits it
+    return { namespace: { mode: 'path', path: sb.netnsPath }, etc: later ?? etc(), ready: up };
   }
 
   /**
