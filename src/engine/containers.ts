@@ -390,11 +390,15 @@ export class ContainerService {
       const userns = idMap ? await this.containerUserns(c, idMap) : undefined;
       if (userns?.own) undo.push(() => deleteUserns(userns.path));
       const net = await this.networks.setUp(c, { userns: userns?.path });
-      undo.push(() => this.networks.tearDown(c));
+      // The interfaces may still be coming up (net.ready): their teardown waits for the setup to end.
+      undo.push(() => net.ready.then(() => this.networks.tearDown(c), () => this.networks.tearDown(c)));
+      // What the runtime does at create inside the namespace must find it set up as before: the
+      // container's net.* sysctls, and a restore, whose process runs at once.
+      if (restoreFrom || Object.keys(c.HostConfig.Sysctls ?? {}).some((k) => k.startsWith('net.'))) await net.ready;
       trace.step('network');
       cancelled();
       const etc = await writeEtcFiles(cdir, {
-        hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...net.etc, links: linked.hosts,
+        hostname: c.Config.Hostname, domainname: c.Config.Domainname, networkMode: c.HostConfig.NetworkMode, ...await net.etc, links: linked.hosts,
       });
       if (idMap) {
         // The /etc files are container root's to change, as in dockerd's remapped containers.
@@ -461,10 +465,16 @@ export class ContainerService {
         consoleSize: hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         logSizeMax: logFileMaxSize(hc.LogConfig),
         restoreFrom,
+      }).catch(async (e: unknown) => {
+        await net.ready; // a failed network setup is the error, as it would have been before the create
+        throw e;
       });
       undo.push(() => runtime.delete(c.Id, true));
       await subpaths.release(); // review1: the container's mount namespace holds its own copies now
       trace.step('conmon+create');
+      // The container's process runs nothing of its own before `start`: the interfaces are up by then.
+      await net.ready;
+      trace.step('network-wait');
       await this.connectPendingAttach(c.Id);
       // A restored container runs already (conmon's `restore --detach`).
       if (!restoreFrom) await runtime.start(c.Id);
@@ -586,11 +596,18 @@ export class ContainerService {
     const oom = existsSync(join(bundleDir, 'oom'));
     // The exit file's mtime is when the process ended, even if berthd learns of it later.
     const finishedAt = await stat(join(this.paths.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
+    const trace = startTrace(`exit ${id.slice(0, 12)}`);
+    // The network's teardown (netavark, under a host-wide lock) needs nothing of the runtime's
+    // state, the bundle or the rootfs: it runs alongside their removal.
+    const network = this.networks.tearDown(c).catch((e) => console.error(`berthd: network teardown of ${id}: ${errorMessage(e)}`));
     await this.runtimes.get(c.Runtime).delete(id, true).catch(() => undefined);
+    trace.step('delete');
     await rm(bundleDir, { recursive: true, force: true });
     await rm(join(this.paths.exitDir, id), { force: true });
     await unmount(join(this.paths.containerDir(id), 'merged')).catch(() => undefined);
-    await this.networks.tearDown(c).catch((e) => console.error(`berthd: network teardown of ${id}: ${errorMessage(e)}`));
+    trace.step('umount');
+    await network;
+    trace.step('network');
     await deleteUserns(this.paths.usernsFile(id)).catch((e) => console.error(`berthd: user namespace of ${id}: ${errorMessage(e)}`));
     c.State = {
       ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
@@ -602,6 +619,8 @@ export class ContainerService {
     this.events.emit('container', 'die', id, this.attributes(c, { exitCode: String(code) }));
     for (const w of this.exitWaiters.get(id) ?? []) w(code);
     this.exitWaiters.delete(id);
+    trace.step('record');
+    trace.end();
 
     if (this.startUpRestarts) {
       // An exit berthd learns of at start-up: restarted without a back-off, as dockerd's restore does (reconcile).
@@ -936,6 +955,7 @@ export class ContainerService {
       if (c.State.Paused) await runtime.resume(id).catch(() => undefined);
       await this.awaitExit(id, 30_000);
     }
+    const trace = startTrace(`remove ${id.slice(0, 12)}`);
     c.State = { ...c.State, Status: 'removing' };
     // The intent outlives a crash: start-up redoes the removal, volumes included.
     if (o.volumes) c.RemoveVolumes = true;
@@ -949,6 +969,7 @@ export class ContainerService {
     await releaseSubpaths(this.paths.execRoot, id); // a start or cp killed half way may have left a Subpath bound
     await rm(this.paths.bundleDir(id), { recursive: true, force: true });
     await removeContainerDir(cdir); // a layer nested past PATH_MAX too
+    trace.step('files');
     // Volumes before the record: a crash in between leaves a 'removing' record that start-up finishes.
     if (c.RemoveVolumes) {
       for (const m of c.Mounts) {
@@ -966,6 +987,8 @@ export class ContainerService {
     this.exitWaiters.delete(id);
     for (const h of this.pendingAttach.get(id) ?? []) h.end();
     this.pendingAttach.delete(id);
+    trace.step('record');
+    trace.end();
   }
 
   /**

@@ -42,10 +42,20 @@ export interface ContainerAccess {
   exclusive<T>(id: string, fn: (c: ContainerRecord) => Promise<T>): Promise<T>;
 }
 
-/** A started container's namespace and what its /etc files should say. */
+type NetworkEtc = Omit<EtcOptions, 'hostname' | 'domainname' | 'networkMode'>;
+
+/**
+ * A starting container's namespace and what its /etc files should say. The
+ * namespace exists when setUp returns; its interfaces (netavark's setup, tens
+ * of ms under a host-wide lock) may still be coming up, so the runtime can
+ * create the container meanwhile: `ready` settles when they are up, or
+ * rejects with setUp's error once everything it did is undone. `etc` is a
+ * promise when it depends on netavark's result (aardvark-dns's addresses).
+ */
 export interface NetworkSetup {
   namespace: NetworkNamespace;
-  etc: Omit<EtcOptions, 'hostname' | 'domainname' | 'networkMode'>;
+  etc: NetworkEtc | Promise<NetworkEtc>;
+  ready: Promise<void>;
 }
 
 /** The hooks ContainerService calls: at create, at start, at every exit. */
@@ -247,8 +257,9 @@ export class EndpointService implements ContainerNetworking {
     const hc = c.HostConfig;
     const dnsOpts = { search: hc.DnsSearch?.length ? hc.DnsSearch : undefined, options: hc.DnsOptions?.length ? hc.DnsOptions : undefined };
     const mode: string = hc.NetworkMode;
-    if (mode === 'host') return { namespace: { mode: 'host' }, etc: { extraHosts: this.extraHosts(hc.ExtraHosts, ''), nameservers: hc.Dns ?? [], ...dnsOpts } };
-    if (mode === 'none') return { namespace: { mode: 'new' }, etc: { extraHosts: this.extraHosts(hc.ExtraHosts, ''), nameservers: hc.Dns ?? [], ...dnsOpts } };
+    const ready = Promise.resolve();
+    if (mode === 'host') return { namespace: { mode: 'host' }, etc: { extraHosts: this.extraHosts(hc.ExtraHosts, ''), nameservers: hc.Dns ?? [], ...dnsOpts }, ready };
+    if (mode === 'none') return { namespace: { mode: 'new' }, etc: { extraHosts: this.extraHosts(hc.ExtraHosts, ''), nameservers: hc.Dns ?? [], ...dnsOpts }, ready };
     if (mode.startsWith('container:')) return this.joinContainer(mode.slice('container:'.length));
 
     await this.tearDown(c); // a sandbox a crash left behind
@@ -258,6 +269,7 @@ export class EndpointService implements ContainerNetworking {
       containerId: c.Id, sandboxId: randomBytes(32).toString('hex'), netnsName: netnsName(c.Id), netnsPath: '',
       endpoints: [], ports: [],
     };
+    const networks: NetworkRecord[] = [];
     try {
       // Recorded before the namespace exists: a daemon killed in between leaves a sandbox file
       // whose teardown (reconcile at start-up) deletes the namespace, not a namespace nobody knows.
@@ -267,27 +279,41 @@ export class EndpointService implements ContainerNetworking {
       sb.ports = await this.ports.reserve(c.Id, portRequests(hc.PortBindings, c.Config.ExposedPorts, !!hc.PublishAllPorts))
         .catch((e) => { throw this.portError(c, sb, e); });
       this.sandboxes.save(sb);
+      // Every address first (IPAM only), so the /etc files can be written while netavark runs.
       for (const [i, name] of names.entries()) {
         const n = this.networkOfEndpoint(name, eps[name]);
-        await this.bringUp(c, sb, n, eps[name], `eth${i}`, name === mode ? sb.ports : []);
+        this.addEndpoint(c, sb, n, eps[name], `eth${i}`, name === mode ? sb.ports : []);
+        networks.push(n);
       }
     } catch (e) {
       await this.tearDown(c).catch(() => undefined);
       throw e;
     }
+    const up = (async () => {
+      try {
+        for (const [i, n] of networks.entries()) await this.bringUp(c, sb, n, eps[names[i]], sb.endpoints[i]);
+      } catch (e) {
+        await this.tearDown(c).catch(() => undefined);
+        throw e;
+      }
+      await this.refreshLinksTo(c, sb);
+    })();
+    up.catch(() => undefined); // awaited by the caller, possibly only after the runtime's create
     const first = sb.endpoints[0];
-    const dnsServers = sb.endpoints.find((ep) => ep.dnsServers.length)?.dnsServers ?? [];
-    await this.refreshLinksTo(c, sb);
-    return {
-      namespace: { mode: 'path', path: sb.netnsPath },
-      etc: {
+    const etc = (): NetworkEtc => {
+      const dnsServers = sb.endpoints.find((ep) => ep.dnsServers.length)?.dnsServers ?? [];
+      return {
         addresses: sb.endpoints.flatMap(endpointAddresses),
         extraHosts: [...this.extraHosts(hc.ExtraHosts, first?.gateway ?? ''), ...this.linkEntries(eps).map((e) => `${e.names}:${e.ip}`)],
         // On networks with DNS the container asks aardvark-dns, which forwards other names to --dns (or the host's resolvers).
         nameservers: dnsServers.length ? dnsServers : hc.Dns ?? [],
         ...dnsOpts,
-      },
+      };
     };
+    // Only aardvark-dns's addresses come from netavark's result; without DNS the files need not wait.
+    const later = networks.some((n) => n.DnsEnabled) ? up.then(etc) : undefined;
+    later?.catch(() => undefined); // a caller that meets the failure through `ready` first never awaits it
+    return { namespace: { mode: 'path', path: sb.netnsPath }, etc: later ?? etc(), ready: up };
   }
 
   /**
@@ -376,7 +402,7 @@ export class EndpointService implements ContainerNetworking {
       readFile(join(dir, 'hosts'), 'utf8').catch(() => ''),
       readFile(join(dir, 'resolv.conf'), 'utf8').catch(() => ''),
     ]);
-    return { namespace: { mode: 'path', path: `/proc/${other.State.Pid}/ns/net` }, etc: { sharedFrom: { hosts, resolvConf } } };
+    return { namespace: { mode: 'path', path: `/proc/${other.State.Pid}/ns/net` }, etc: { sharedFrom: { hosts, resolvConf } }, ready: Promise.resolve() };
   }
 
   /** netavark's view of a network, under the host-unique name `berth-<id12>`. */
@@ -393,11 +419,11 @@ export class EndpointService implements ContainerNetworking {
 
   /**
    * Allocates the endpoint's addresses (IPv4, and IPv6 on networks with it)
-   * and sets it up; the sandbox file knows of it before netavark runs. The
+   * and records the endpoint in the sandbox (file included), not yet up. The
    * names aardvark-dns answers for the container include the link aliases
    * that containers already up on the network gave it.
    */
-  private async bringUp(c: ContainerRecord, sb: Sandbox, n: NetworkRecord, cfg: Record<string, any>, ifname: string, ports: PublishedPort[]): Promise<Endpoint> {
+  private addEndpoint(c: ContainerRecord, sb: Sandbox, n: NetworkRecord, cfg: Record<string, any>, ifname: string, ports: PublishedPort[]): Endpoint {
     const pool = n.IPAM.Config[0];
     const pool6 = ipv6Pool(n);
     const address = this.networks.store.allocate(n.Id, c.Id, (taken) => pickAddress(pool, taken, cfg.IPAMConfig?.IPv4Address || undefined));
@@ -434,6 +460,12 @@ export class EndpointService implements ContainerNetworking {
     };
     sb.endpoints.push(ep);
     this.sandboxes.save(sb);
+    return ep;
+  }
+
+  /** Sets up an endpoint addEndpoint recorded: netavark, then the --link-local-ip addresses. */
+  private async bringUp(c: ContainerRecord, sb: Sandbox, n: NetworkRecord, cfg: Record<string, any>, ep: Endpoint): Promise<Endpoint> {
+    const { options, interfaceName: ifname } = ep;
     // The aliases this container's links give their targets are written before netavark's setup,
     // whose own reload of aardvark-dns then takes them in (see refreshLinkTargets).
     await this.refreshLinkTargets(c, n, cfg);
@@ -572,7 +604,7 @@ export class EndpointService implements ContainerNetworking {
         while (used.has(`eth${i}`)) i++;
         let ep: Endpoint;
         try {
-          ep = await this.bringUp(c, sb, n, cfg, `eth${i}`, []);
+          ep = await this.bringUp(c, sb, n, cfg, this.addEndpoint(c, sb, n, cfg, `eth${i}`, []));
         } catch (e) {
           const half = sb.endpoints.find((x) => x.networkId === n.Id);
           if (half) await this.bringDown(sb, half);

@@ -136,6 +136,40 @@ describe('containers on networks', { skip: skipUnlessRoot() || skipWithoutDocker
     }
   });
 
+  test('a network setup that fails while the runtime creates the container: Docker\'s error, the container left created, nothing behind', async () => {
+    // The kernel refuses a multicast MAC address when netavark makes the veth pair: a failure of
+    // netavark itself, which berthd learns of while (or after) `crun create` runs.
+    const mac = '01:00:5e:00:00:01';
+    const refused = /failed to set up container networking on network bridge: netavark setup: create veth pair/;
+    try {
+      const r = await d.docker(['run', '-d', '--name', 'badmac', '--mac-address', mac, 'busybox', 'sleep', '300']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, refused);
+      const state = JSON.parse(await docker(['inspect', '-f', '{{json .State}}', 'badmac']));
+      assert.equal(state.Status, 'created');
+      assert.equal(state.Running, false);
+      assert.equal(state.Pid, 0);
+      assert.match(state.Error, refused);
+      // No process (conmon, the container's), mount, cgroup or namespace of it is left.
+      const gone = (l: Awaited<ReturnType<Daemon['leftovers']>>) => !l.processes.length && !l.mounts.length && !l.cgroups.length && !l.netns.length;
+      await waitFor(async () => gone(await d.leftovers()), 10_000).catch(() => undefined);
+      const left = await d.leftovers();
+      assert.ok(gone(left), formatLeftovers(left));
+      // With --rm the container is removed, as dockerd does after a failed start.
+      const r2 = await d.docker(['run', '--rm', '--name', 'badmac2', '--mac-address', mac, 'busybox', 'true']);
+      assert.notEqual(r2.code, 0);
+      assert.match(r2.stderr, refused);
+      await waitFor(async () => (await d.docker(['inspect', 'badmac2'])).code !== 0, 10_000);
+      // The same container starts once its address is one the kernel takes.
+      await docker(['rm', 'badmac']);
+      await docker(['run', '-d', '--name', 'badmac', '--mac-address', '02:42:ac:11:00:63', 'busybox', 'sleep', '300']);
+      const gw = d.net.bip.split('/')[0];
+      assert.match(await docker(['exec', 'badmac', 'ping', '-c', '1', '-W', '5', gw]), /1 packets received/);
+    } finally {
+      await cleanup(['badmac', 'badmac2']);
+    }
+  });
+
   test('-p CONTAINER and -P with EXPOSE publish on random host ports', async () => {
     try {
       await docker(['run', '-d', '--name', 'rnd1', '-p', '80', 'busybox', ...httpd('random')]);
