@@ -28,7 +28,7 @@ import type { BuildParams } from '../engine/build.js';
 import type { AuthConfig } from '../engine/distribution.js';
 import { parseFilters } from '../engine/container-views.js';
 import { BuildStepError } from '../build/errors.js';
-import { parseGoDuration } from '../build/parser/index.js';
+import { parseGoDuration } from '../build/parser/duration.js';
 import { boolParam, intParam, need, sendJson } from './context.js';
 import type { Router } from './router.js';
 import { JsonMessageStream, requestBody } from './stream.js';

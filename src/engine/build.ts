@@ -45,17 +45,17 @@ import { startTrace } from '../trace.js';
 import { BuildCacheStore } from '../store/build-cache.js';
 import { listenAgentSocket } from '../build/ssh-mounts.js';
 import type { BuildBackend, BuildOutput, RunHooks, RunNetwork, RunOutcome, RunSpec } from '../build/backend.js';
-import { Builder, type BuildRequest, type BuildResult } from '../build/builder.js';
-import { applyDockerignore, readDockerfile, readIgnoreFile, unpackContext, type ContextSource } from '../build/context.js';
-import { parseDockerfile, type Dockerfile } from '../build/parser/index.js';
-import { checkSyntax } from '../build/syntax.js';
-import { checkPlatform } from '../build/platform.js';
-import { applyChecks } from '../build/checks.js';
-import { cloneGitContext, fetchRemoteContext, isGitUrl } from '../build/remote.js';
+import type { BuildRequest, BuildResult } from '../build/builder.js';
+import type { ContextSource } from '../build/context.js';
+import type { Dockerfile } from '../build/parser/index.js';
 import type { ContainerService } from './containers.js';
 import type { EventBus } from './events.js';
 import type { ImageService } from './images.js';
 import type { AuthConfig, Distribution } from './distribution.js';
+
+/** The classic builder's modules, loaded by the first build (build/classic.ts says why). */
+let classicBuilderModule: Promise<typeof import('../build/classic.js')> | undefined;
+const classicBuilder = () => (classicBuilderModule ??= import('../build/classic.js'));
 
 /** `POST /build` parameters, decoded from the query (api/build.ts). */
 export interface BuildParams {
@@ -153,6 +153,7 @@ export class BuildService {
    * what this left on disk.
    */
   async prepare(params: BuildParams, body: ContextSource | null): Promise<PreparedBuild> {
+    const { applyChecks, applyDockerignore, checkPlatform, checkSyntax, cloneGitContext, fetchRemoteContext, isGitUrl, parseDockerfile, readDockerfile, readIgnoreFile, unpackContext } = await classicBuilder();
     if (params.version === '2') throw new NotImplementedError('BuildKit (version=2) is not supported: berth implements the classic builder (DOCKER_BUILDKIT=0)');
     if (params.squash) throw new NotImplementedError('--squash is not supported');
     // Refused before the response stream starts, in the words a `run --cgroup-parent` gets.
@@ -230,6 +231,7 @@ export class BuildService {
     // Layers a build imported are not garbage until its images reference them.
     const lease = this.layers.lease();
     const backend = this.backend(p, lease, signal);
+    const { Builder } = await classicBuilder();
     const builder = new Builder(backend, out, {
       ...(p.params.cacheFrom.length ? { cacheFrom: this.cacheSources(p.params.cacheFrom) } : {}),
       extraHosts: p.params.extraHosts,

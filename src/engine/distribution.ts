@@ -11,10 +11,9 @@ import {
   familiarName, familiarString, formatReference, parseReference, repositoryName, withDefaultTag, type Reference,
 } from '../image/reference.js';
 import type { ImageConfig } from '../image/config.js';
-import { RegistryClient, endpointFor, type RegistryCredentials, type RegistryEndpoint } from '../registry/client/registry-client.js';
-import { DOCKER_HUB_DOMAIN, mirrorEndpoint, parseMirrorFlag, type MirrorEntry } from '../registry/client/endpoint.js';
+import type { RegistryClient, RegistryCredentials } from '../registry/client/registry-client.js';
+import { DOCKER_HUB_DOMAIN, endpointFor, mirrorEndpoint, parseMirrorFlag, type MirrorEntry, type RegistryEndpoint } from '../registry/client/endpoint.js';
 import { digestOf, isDigest, parseDigest } from '../registry/client/digest.js';
-import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import { MediaType, isIndexMediaType } from '../registry/client/media-types.js';
 import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor } from '../registry/client/platform.js';
 import type { ImageService } from './images.js';
@@ -59,6 +58,15 @@ export interface DistributionInspect {
   Descriptor: { mediaType: string; digest: string; size: number };
   Platforms: Record<string, unknown>[];
 }
+
+/**
+ * The registry client (~15 modules with node:https and node:tls) and the
+ * resumable download, loaded by the first request that talks to a registry:
+ * a daemon that only runs local images never needs them, and their code is
+ * idle memory until then.
+ */
+let registryClientModule: Promise<typeof import('../registry/client/registry-client.js')> | undefined;
+const registryClient = () => (registryClientModule ??= import('../registry/client/registry-client.js'));
 
 export class Distribution {
   /**
@@ -106,7 +114,8 @@ export class Distribution {
     return this.clientAt(endpointFor(ref.domain, this.insecureRegistries), auth, signal);
   }
 
-  private clientAt(endpoint: RegistryEndpoint, auth?: AuthConfig, signal?: AbortSignal): RegistryClient {
+  private async clientAt(endpoint: RegistryEndpoint, auth?: AuthConfig, signal?: AbortSignal): Promise<RegistryClient> {
+    const { RegistryClient } = await registryClient();
     let creds: RegistryCredentials | undefined;
     if (auth && (auth.username || auth.identitytoken || auth.registrytoken)) {
       creds = { username: auth.username, password: auth.password, identityToken: auth.identitytoken, registryToken: auth.registrytoken };
@@ -139,7 +148,7 @@ export class Distribution {
   private async fromPullEndpoints<T>(ref: Reference, auth: AuthConfig | undefined, signal: AbortSignal | undefined, first: (c: RegistryClient) => Promise<T>): Promise<{ client: RegistryClient; value: T }> {
     const endpoints = this.pullEndpoints(ref);
     for (const [i, { endpoint: ep, mirror }] of endpoints.entries()) {
-      const client = this.clientAt(ep, mirror ? undefined : auth, signal);
+      const client = await this.clientAt(ep, mirror ? undefined : auth, signal);
       try {
         return { client, value: await first(client) };
       } catch (e) {
@@ -185,6 +194,7 @@ export class Distribution {
   async login(auth: AuthConfig): Promise<{ Status: string; IdentityToken?: string }> {
     const server = (auth.serveraddress || 'docker.io').replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '').replace(/\/$/, '');
     const domain = server === 'index.docker.io' ? 'docker.io' : server;
+    const { RegistryClient } = await registryClient();
     const client = new RegistryClient(endpointFor(domain, this.insecureRegistries), { username: auth.username, password: auth.password });
     try {
       await client.ping();
@@ -220,6 +230,7 @@ export class Distribution {
     let workers: Promise<void>[] = [];
     let ok = false;
     try {
+      const { DEFAULT_RESUME, resumableBlob } = await import('../registry/client/resumable-blob.js');
       const reference = ref.digest ?? ref.tag!;
       // A missing manifest is `manifest for … not found: manifest unknown: …`, a refused one
       // `pull access denied for …` (registry-client.ts words them as Docker does).

@@ -6,7 +6,7 @@
  * those that don't.
  */
 import { InvalidParameterError } from '../errors.js';
-import { parseGoDuration } from '../build/parser/index.js';
+import { parseGoDuration } from '../build/parser/duration.js';
 import { matchLabel } from './volumes.js';
 
 export interface PruneFilters {
