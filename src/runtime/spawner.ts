@@ -29,8 +29,8 @@ import { PassThrough, type Readable } from 'node:stream';
 
 /** What the helper is asked (internal to this module and spawner-process.ts). */
 export type SpawnerRequest =
-  | { type: 'exec'; id: number; file: string; args: string[]; maxBuffer: number }
-  | { type: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean }
+  | { type: 'exec'; id: number; file: string; args: string[]; maxBuffer: number; cwd?: string; env?: NodeJS.ProcessEnv; input?: string }
+  | { type: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean; input?: string }
   | { type: 'close'; id: number; fd: number }
   | { type: 'forget'; id: number };
 
@@ -161,34 +161,48 @@ function settleRelay(id: number, r: Relay): void {
   }
 }
 
-/** `execFile(file, args)`, spawned by the helper; never rejects for the command's own failure (see `failure`). */
-export function execFileInSpawner(file: string, args: string[], maxBuffer = 16 << 20): Promise<ExecReply> {
+/** How execFileInSpawner runs a command: execFile's options, and what its stdin gets. */
+export interface ExecOptions {
+  /** Bytes of stdout/stderr kept (execFile's maxBuffer: past it the command is killed and fails); default 16 MiB. */
+  maxBuffer?: number;
+  /** Default: the helper's, which is berthd's (berthd never changes its own). */
+  cwd?: string;
+  /** Default: the helper's, berthd's at the helper's start without NODE_EXTRA_CA_CERTS. */
+  env?: NodeJS.ProcessEnv;
+  /** Written to its stdin, which is closed after it (without it, at once). */
+  input?: string;
+}
+
+/** `execFile(file, args)`, spawned by the helper, output as UTF-8; never rejects for the command's own failure (see `failure`). */
+export function execFileInSpawner(file: string, args: string[], o: ExecOptions = {}): Promise<ExecReply> {
   const h = use();
   refHelper(h, true);
   const id = nextId++;
   return new Promise<ExecReply>((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    send(h, { type: 'exec', id, file, args, maxBuffer });
+    send(h, { type: 'exec', id, file, args, maxBuffer: o.maxBuffer ?? 16 << 20, cwd: o.cwd, env: o.env, input: o.input });
   });
 }
 
 /**
  * Spawns `file` from the helper; what the child writes on each
- * `'pipe'` fd is relayed to a readable here. Only output pipes: nothing is
- * written to the child.
+ * `'pipe'` fd is relayed to a readable here. Output pipes only, but for
+ * `input`: with it, stdin (fd 0, which must be `'pipe'`) gets that text and
+ * is closed, and has no readable here.
  */
-export function spawnInSpawner(file: string, args: string[], o: { cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean }): RelayedChild {
+export function spawnInSpawner(file: string, args: string[], o: { cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean; input?: string }): RelayedChild {
+  if (o.input !== undefined && o.stdio[0] !== 'pipe') throw new TypeError('spawnInSpawner: input needs a stdin pipe');
   const h = use();
   const id = nextId++;
   let onExit!: Relay['onExit'];
   const exited = new Promise<{ code: number | null; error?: string }>((resolve) => { onExit = resolve; });
-  const pipes = o.stdio.map((kind) => (kind === 'pipe' ? new PassThrough() : null));
+  const pipes = o.stdio.map((kind, fd) => (kind === 'pipe' && !(fd === 0 && o.input !== undefined) ? new PassThrough() : null));
   const relay: Relay = { pipes: [...pipes], open: pipes.filter(Boolean).length, exited: false, onExit };
   relays.set(id, relay);
   // Destroyed here (the reader is done): the helper closes its end too.
   pipes.forEach((p, fd) => p?.once('close', () => { if (relay.pipes[fd] === p) pipeDone(id, relay, fd, true); }));
   // Referenced until it has exited and its pipes are closed: a caller waiting on them keeps the process alive.
   refHelper(h, true);
-  send(h, { type: 'spawn', id, file, args, cwd: o.cwd, env: o.env, stdio: o.stdio, detached: o.detached });
+  send(h, { type: 'spawn', id, file, args, cwd: o.cwd, env: o.env, stdio: o.stdio, detached: o.detached, input: o.input });
   return { stdio: pipes, exited };
 }
