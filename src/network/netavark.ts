@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createNetns, deleteNetns, ip, NETNS_DIR } from './netns.js';
 import { CommandError, SystemError } from '../errors.js';
-import { spawnInSpawner } from '../runtime/spawner.js';
+import { currentEnv, spawnInSpawner } from '../runtime/spawner.js';
 
 export const NETAVARK_BINARY = '/usr/lib/podman/netavark';
 export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
@@ -309,9 +309,8 @@ export class Netavark implements NetworkDriver {
     ];
     const what = ['netavark', command, netnsPath];
     // Spawned by the spawner process (runtime/spawner.ts): a fork of berthd stalls its event loop.
-    const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
     const child = spawnInSpawner(argv[0], argv.slice(1), {
-      cwd: process.cwd(), env, stdio: ['pipe', 'pipe', 'pipe'], detached: false, input: JSON.stringify(options),
+      cwd: process.cwd(), env: currentEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: false, input: JSON.stringify(options),
     });
     const stdoutPipe = child.stdio[1]!;
     const stderrPipe = child.stdio[2]!;

@@ -184,6 +184,11 @@ export function execFileInSpawner(file: string, args: string[], o: ExecOptions =
   });
 }
 
+/** This process's environment as it is now (what a spawn from here would pass), for spawnInSpawner. */
+export function currentEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 /**
  * Spawns `file` from the helper; what the child writes on each
  * `'pipe'` fd is relayed to a readable here. Output pipes only, but for
