@@ -1,7 +1,8 @@
 /**
  * Child processes spawned by a small helper process (spawner-process.ts)
  * instead of by berthd: the OCI runtime's short commands (start, kill,
- * delete, state…) and conmon, which runs `runtime create`.
+ * delete, state…), conmon, which runs `runtime create`, netavark, and every
+ * program run-command.ts runs (ip, mount, rm, ps, git…).
  *
  * Spawning forks the process that spawns, and while a fork is under way
  * the kernel holds that process's memory map for writing and glibc holds
