@@ -19,9 +19,13 @@
  * waiting for the memory map, up to 76 ms each, ~2 s in a 15 s run). The
  * helper is a process of its own, so its forks lock nothing of berthd's.
  *
- * The helper starts at the first command (one fork of berthd per burst of
- * work) and ends after IDLE_MS with no command in flight and no relayed
- * child open, so an idle berthd does not carry it. It is in a session of
+ * The helper starts at the first command and ends after IDLE_MS with no
+ * command in flight and no relayed child open — except berthd's, which
+ * berthd starts before it serves and keeps (keepSpawner): started at the
+ * first command of a burst, its fork (of a berthd grown by the load, which
+ * waits for the child's exec) stalled the event loop ~300 ms at the start of
+ * the bench's 50 runs under 600 lists. Kept, it costs ~7 MB of private
+ * memory (its other ~36 MB are the node binary's pages, berthd's too). It is in a session of
  * its own (a Ctrl-C for berthd does not cut the runtime commands of its
  * shutdown short), and it exits when berthd does (its IPC channel closes).
  */
@@ -67,6 +71,7 @@ let nextId = 1;
 const pending = new Map<number, { resolve(r: ExecReply): void; reject(e: Error): void }>();
 const relays = new Map<number, Relay>();
 let idleTimer: NodeJS.Timeout | null = null;
+let kept = false;
 
 function startHelper(): ChildProcess {
   // No Node flags of berthd's (a profiler, a preload): the helper only spawns. Nor NODE_EXTRA_CA_CERTS: it
@@ -127,6 +132,7 @@ function use(): ChildProcess {
 function maybeIdle(h: ChildProcess): void {
   if (pending.size > 0 || relays.size > 0 || h !== helper || idleTimer) return;
   refHelper(h, false);
+  if (kept) return;
   idleTimer = setTimeout(() => {
     idleTimer = null;
     if (helper === h && pending.size === 0 && relays.size === 0) {
@@ -172,6 +178,16 @@ export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
   /** Written to its stdin, which is closed after it (without it, at once). */
   input?: string;
+}
+
+/**
+ * Starts the helper now and keeps it for this process's life (berthd's
+ * choice, see above): a helper that exits is started again at the next
+ * command and kept too. It never keeps this process alive.
+ */
+export function keepSpawner(): void {
+  kept = true;
+  maybeIdle(use());
 }
 
 /** `execFile(file, args)`, spawned by the helper, output as UTF-8; never rejects for the command's own failure (see `failure`). */
