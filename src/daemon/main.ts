@@ -17,6 +17,7 @@ import { resolveRemap } from '../runtime/remap-user.js';
 import { runRootlessLauncher } from '../rootless/launcher.js';
 import { containerIdentity, daemonPid, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
 import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
+import { keepSpawner } from '../runtime/spawner.js';
 
 async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     cri = new CriListener(engine);
     await cri.listen(flags.criSocket, flags.criStreamAddress);
   }
+  // Before the first client: its fork is cheapest now, not under load (runtime/spawner.ts).
+  keepSpawner();
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
     (l) => { if (flags.logLevel === 'debug') console.error(l); });
   console.error(`berthd ${BERTH_VERSION}: API listening on ${flags.hosts.join(', ')}${cri ? `, CRI on ${flags.criSocket}` : ''} (data root ${flags.dataRoot}, runtime ${engine.runtimes.defaultName})`);

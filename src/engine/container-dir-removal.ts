@@ -9,11 +9,8 @@
  * (--one-file-system: nothing left mounted below is entered). The
  * container is stopped by then, so nothing changes the tree meanwhile.
  */
-import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { runCommand } from '../run-command.js';
 
 function tooDeep(e: unknown): boolean {
   if (e instanceof RangeError) return true;
@@ -27,6 +24,6 @@ export async function removeContainerDir(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   } catch (e) {
     if (!tooDeep(e)) throw e;
-    await run('rm', ['-rf', '--one-file-system', '--', dir], { maxBuffer: 1 << 20 });
+    await runCommand(['rm', '-rf', '--one-file-system', '--', dir]);
   }
 }

@@ -29,7 +29,6 @@
  * and its rules then live on like docker0. DNS-enabled networks are left as
  * they are: their aardvark-dns must still go when their last container does.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -37,6 +36,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createNetns, deleteNetns, ip, NETNS_DIR } from './netns.js';
 import { CommandError, SystemError } from '../errors.js';
+import { currentEnv, spawnInSpawner } from '../runtime/spawner.js';
 
 export const NETAVARK_BINARY = '/usr/lib/podman/netavark';
 export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
@@ -308,8 +308,13 @@ export class Netavark implements NetworkDriver {
       this.binary, '--config', this.configDir, '--rootless=false', `--aardvark-binary=${this.aardvarkBinary}`, command, netnsPath,
     ];
     const what = ['netavark', command, netnsPath];
+    // Spawned by the spawner process (runtime/spawner.ts): a fork of berthd stalls its event loop.
+    const child = spawnInSpawner(argv[0], argv.slice(1), {
+      cwd: process.cwd(), env: currentEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: false, input: JSON.stringify(options),
+    });
+    const stdoutPipe = child.stdio[1]!;
+    const stderrPipe = child.stdio[2]!;
     return new Promise((resolve, reject) => {
-      const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let exitCode: number | null | undefined;
@@ -318,8 +323,8 @@ export class Netavark implements NetworkDriver {
       const finish = () => {
         if (settled || exitCode === undefined) return;
         settled = true;
-        child.stdout.destroy();
-        child.stderr.destroy();
+        stdoutPipe.destroy();
+        stderrPipe.destroy();
         const stdout = Buffer.concat(out).toString('utf8').trim();
         const stderr = Buffer.concat(err).toString('utf8').trim();
         if (exitCode === 0) return resolve(stdout);
@@ -327,19 +332,21 @@ export class Netavark implements NetworkDriver {
         try { message = (JSON.parse(stdout) as { error?: string }).error ?? ''; } catch { /* not JSON */ }
         reject(new CommandError(what, exitCode, message || stderr || stdout));
       };
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stdout.on('end', () => { ended = true; finish(); });
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.stdin.on('error', () => { /* a failing netavark may not read its input */ });
-      child.on('error', (e) => { if (!settled) { settled = true; reject(new CommandError(what, null, e.message)); } });
-      // The aardvark-dns daemon netavark starts may inherit and hold the
-      // pipes: after the exit, wait for the end of stdout only briefly.
-      child.on('exit', (code) => {
+      stdoutPipe.on('data', (b: Buffer) => out.push(b));
+      stdoutPipe.on('end', () => { ended = true; finish(); });
+      stderrPipe.on('data', (b: Buffer) => err.push(b));
+      void child.exited.then(({ code, error }) => {
+        // It could not run (no flock): spawn's error, as spawn from here reported it.
+        if (error !== undefined) {
+          if (!settled) { settled = true; stdoutPipe.destroy(); stderrPipe.destroy(); reject(new CommandError(what, null, error)); }
+          return;
+        }
+        // The aardvark-dns daemon netavark starts may inherit and hold the
+        // pipes: after the exit, wait for the end of stdout only briefly.
         exitCode = code;
         if (ended) finish();
         else setTimeout(finish, 300);
       });
-      child.stdin.end(JSON.stringify(options));
     });
   }
 }

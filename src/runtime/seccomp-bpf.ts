@@ -17,10 +17,11 @@
  * Compiled programs are kept in memory and under the exec root, keyed by
  * the SHA-256 of the section, so a restarted berthd does not compile again.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { currentEnv, spawnInSpawner } from './spawner.js';
 
 export const SECCOMP_BPF_ANNOTATION = 'run.oci.seccomp_bpf_data';
 
@@ -99,20 +100,21 @@ export class SeccompCompiler {
 }
 
 /** The program; undefined when this profile is left to the runtime; null when there is no compiler here. */
-function compile(json: string): Promise<Buffer | undefined | null> {
+async function compile(json: string): Promise<Buffer | undefined | null> {
+  // Spawned by the spawner process (spawner.ts): a fork of berthd stalls its event loop.
+  const child = spawnInSpawner(PYTHON, ['-c', COMPILER], { cwd: process.cwd(), env: currentEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: false, input: json });
+  const [out, err, exit] = await Promise.all([readAll(child.stdio[1]!), readAll(child.stdio[2]!), child.exited]);
+  if (exit.error !== undefined) return null; // no python3
+  if (exit.code === 0 && out.length) return out;
+  // No python3 binding for libseccomp on this host: stop asking.
+  return /ModuleNotFoundError|No module named/.test(err.toString()) ? null : undefined;
+}
+
+function readAll(s: Readable): Promise<Buffer> {
   return new Promise((resolve) => {
-    const child = spawn(PYTHON, ['-c', COMPILER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    child.stdin.on('error', () => undefined);
-    child.on('error', () => resolve(null));
-    child.on('close', (code) => {
-      if (code === 0 && out.length) return resolve(Buffer.concat(out));
-      // No python3 binding for libseccomp on this host: stop asking.
-      resolve(/ModuleNotFoundError|No module named/.test(err) ? null : undefined);
-    });
-    child.stdin.end(json);
+    const parts: Buffer[] = [];
+    s.on('data', (b: Buffer) => parts.push(b));
+    s.on('end', () => resolve(Buffer.concat(parts)));
+    s.on('error', () => resolve(Buffer.concat(parts)));
   });
 }

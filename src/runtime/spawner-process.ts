@@ -18,12 +18,14 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', (m: SpawnerRequest) => {
   if (m.type === 'exec') {
     try {
-      execFile(m.file, m.args, { maxBuffer: m.maxBuffer }, (err, stdout, stderr) => {
+      const child = execFile(m.file, m.args, { maxBuffer: m.maxBuffer, cwd: m.cwd, env: m.env, encoding: 'utf8' }, (err, stdout, stderr) => {
         post({
           type: 'exec', id: m.id, stdout, stderr,
           failure: err ? { code: typeof err.code === 'number' ? err.code : null, message: err.message } : undefined,
         });
       });
+      child.stdin?.on('error', () => undefined); // a command that exits without reading: its status tells
+      child.stdin?.end(m.input);
     } catch (e) {
       // Bad arguments (a NUL byte) throw at once: that command fails, not the helper and every other in it.
       post({ type: 'exec', id: m.id, stdout: '', stderr: '', failure: { code: null, message: (e as Error).message } });
@@ -40,8 +42,12 @@ process.on('message', (m: SpawnerRequest) => {
     let exited = false;
     child.once('error', (e) => { if (!exited) { exited = true; post({ type: 'exit', id: m.id, code: null, error: e.message }); } });
     child.once('exit', (code) => { if (!exited) { exited = true; post({ type: 'exit', id: m.id, code }); } });
+    if (m.input !== undefined) {
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(m.input);
+    }
     m.stdio.forEach((kind, fd) => {
-      if (kind !== 'pipe') return;
+      if (kind !== 'pipe' || (fd === 0 && m.input !== undefined)) return;
       const s = child.stdio[fd] as Readable;
       let ended = false;
       const end = () => { if (!ended) { ended = true; post({ type: 'end', id: m.id, fd }); } };

@@ -1,7 +1,8 @@
 /**
  * Child processes spawned by a small helper process (spawner-process.ts)
  * instead of by berthd: the OCI runtime's short commands (start, kill,
- * delete, state…) and conmon, which runs `runtime create`.
+ * delete, state…), conmon, which runs `runtime create`, netavark, and every
+ * program run-command.ts runs (ip, mount, rm, ps, git…).
  *
  * Spawning forks the process that spawns, and while a fork is under way
  * the kernel holds that process's memory map for writing and glibc holds
@@ -18,9 +19,13 @@
  * waiting for the memory map, up to 76 ms each, ~2 s in a 15 s run). The
  * helper is a process of its own, so its forks lock nothing of berthd's.
  *
- * The helper starts at the first command (one fork of berthd per burst of
- * work) and ends after IDLE_MS with no command in flight and no relayed
- * child open, so an idle berthd does not carry it. It is in a session of
+ * The helper starts at the first command and ends after IDLE_MS with no
+ * command in flight and no relayed child open — except berthd's, which
+ * berthd starts before it serves and keeps (keepSpawner): started at the
+ * first command of a burst, its fork (of a berthd grown by the load, which
+ * waits for the child's exec) stalled the event loop ~300 ms at the start of
+ * the bench's 50 runs under 600 lists. Kept, it costs ~7 MB of private
+ * memory (its other ~36 MB are the node binary's pages, berthd's too). It is in a session of
  * its own (a Ctrl-C for berthd does not cut the runtime commands of its
  * shutdown short), and it exits when berthd does (its IPC channel closes).
  */
@@ -29,8 +34,8 @@ import { PassThrough, type Readable } from 'node:stream';
 
 /** What the helper is asked (internal to this module and spawner-process.ts). */
 export type SpawnerRequest =
-  | { type: 'exec'; id: number; file: string; args: string[]; maxBuffer: number }
-  | { type: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean }
+  | { type: 'exec'; id: number; file: string; args: string[]; maxBuffer: number; cwd?: string; env?: NodeJS.ProcessEnv; input?: string }
+  | { type: 'spawn'; id: number; file: string; args: string[]; cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean; input?: string }
   | { type: 'close'; id: number; fd: number }
   | { type: 'forget'; id: number };
 
@@ -66,6 +71,7 @@ let nextId = 1;
 const pending = new Map<number, { resolve(r: ExecReply): void; reject(e: Error): void }>();
 const relays = new Map<number, Relay>();
 let idleTimer: NodeJS.Timeout | null = null;
+let kept = false;
 
 function startHelper(): ChildProcess {
   // No Node flags of berthd's (a profiler, a preload): the helper only spawns. Nor NODE_EXTRA_CA_CERTS: it
@@ -126,6 +132,7 @@ function use(): ChildProcess {
 function maybeIdle(h: ChildProcess): void {
   if (pending.size > 0 || relays.size > 0 || h !== helper || idleTimer) return;
   refHelper(h, false);
+  if (kept) return;
   idleTimer = setTimeout(() => {
     idleTimer = null;
     if (helper === h && pending.size === 0 && relays.size === 0) {
@@ -161,34 +168,63 @@ function settleRelay(id: number, r: Relay): void {
   }
 }
 
-/** `execFile(file, args)`, spawned by the helper; never rejects for the command's own failure (see `failure`). */
-export function execFileInSpawner(file: string, args: string[], maxBuffer = 16 << 20): Promise<ExecReply> {
+/** How execFileInSpawner runs a command: execFile's options, and what its stdin gets. */
+export interface ExecOptions {
+  /** Bytes of stdout/stderr kept (execFile's maxBuffer: past it the command is killed and fails); default 16 MiB. */
+  maxBuffer?: number;
+  /** Default: the helper's, which is berthd's (berthd never changes its own). */
+  cwd?: string;
+  /** Default: the helper's, berthd's at the helper's start without NODE_EXTRA_CA_CERTS. */
+  env?: NodeJS.ProcessEnv;
+  /** Written to its stdin, which is closed after it (without it, at once). */
+  input?: string;
+}
+
+/**
+ * Starts the helper now and keeps it for this process's life (berthd's
+ * choice, see above): a helper that exits is started again at the next
+ * command and kept too. It never keeps this process alive.
+ */
+export function keepSpawner(): void {
+  kept = true;
+  maybeIdle(use());
+}
+
+/** `execFile(file, args)`, spawned by the helper, output as UTF-8; never rejects for the command's own failure (see `failure`). */
+export function execFileInSpawner(file: string, args: string[], o: ExecOptions = {}): Promise<ExecReply> {
   const h = use();
   refHelper(h, true);
   const id = nextId++;
   return new Promise<ExecReply>((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    send(h, { type: 'exec', id, file, args, maxBuffer });
+    send(h, { type: 'exec', id, file, args, maxBuffer: o.maxBuffer ?? 16 << 20, cwd: o.cwd, env: o.env, input: o.input });
   });
+}
+
+/** This process's environment as it is now (what a spawn from here would pass), for spawnInSpawner. */
+export function currentEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 /**
  * Spawns `file` from the helper; what the child writes on each
- * `'pipe'` fd is relayed to a readable here. Only output pipes: nothing is
- * written to the child.
+ * `'pipe'` fd is relayed to a readable here. Output pipes only, but for
+ * `input`: with it, stdin (fd 0, which must be `'pipe'`) gets that text and
+ * is closed, and has no readable here.
  */
-export function spawnInSpawner(file: string, args: string[], o: { cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean }): RelayedChild {
+export function spawnInSpawner(file: string, args: string[], o: { cwd: string; env: Record<string, string>; stdio: ('ignore' | 'pipe')[]; detached: boolean; input?: string }): RelayedChild {
+  if (o.input !== undefined && o.stdio[0] !== 'pipe') throw new TypeError('spawnInSpawner: input needs a stdin pipe');
   const h = use();
   const id = nextId++;
   let onExit!: Relay['onExit'];
   const exited = new Promise<{ code: number | null; error?: string }>((resolve) => { onExit = resolve; });
-  const pipes = o.stdio.map((kind) => (kind === 'pipe' ? new PassThrough() : null));
+  const pipes = o.stdio.map((kind, fd) => (kind === 'pipe' && !(fd === 0 && o.input !== undefined) ? new PassThrough() : null));
   const relay: Relay = { pipes: [...pipes], open: pipes.filter(Boolean).length, exited: false, onExit };
   relays.set(id, relay);
   // Destroyed here (the reader is done): the helper closes its end too.
   pipes.forEach((p, fd) => p?.once('close', () => { if (relay.pipes[fd] === p) pipeDone(id, relay, fd, true); }));
   // Referenced until it has exited and its pipes are closed: a caller waiting on them keeps the process alive.
   refHelper(h, true);
-  send(h, { type: 'spawn', id, file, args, cwd: o.cwd, env: o.env, stdio: o.stdio, detached: o.detached });
+  send(h, { type: 'spawn', id, file, args, cwd: o.cwd, env: o.env, stdio: o.stdio, detached: o.detached, input: o.input });
   return { stdio: pipes, exited };
 }

@@ -51,7 +51,7 @@ async function librariesOf(host: string, interpreter: string): Promise<string[]>
   let out: string;
   try {
     // A clean environment: LD_LIBRARY_PATH or LD_PRELOAD of this shell must not decide what the image holds.
-    out = await runCommand([interpreter, '--list', host], { env: { PATH: '/usr/bin:/bin' } });
+    out = await runCommand([interpreter, '--list', host], { env: { PATH: '/usr/bin:/bin' }, inThisProcess: true });
   } catch (e) {
     const text = (e as { stderr?: string }).stderr ?? '';
     const { missing } = parseLoaderList(text);
