@@ -3,7 +3,7 @@
  * never a shell; its stdout on success, a CommandError carrying its exit
  * status and stderr otherwise.
  *
- * The program is spawned by the spawner process (runtime/spawner.ts), not
+ * The program is spawned by the spawner process (spawner.ts), not
  * by this one: a fork of berthd stalls all its threads (its event loop
  * among them) for as long as the fork takes. The CLI spawns its own
  * (`inThisProcess`): it is small, and its bundle carries no spawner process
@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { CommandError } from './errors.js';
-import { execFileInSpawner } from './runtime/spawner.js';
+import { execFileInSpawner } from './spawner.js';
 
 export interface RunCommandOptions {
   cwd?: string;

@@ -17,7 +17,7 @@ import { resolveRemap } from '../runtime/remap-user.js';
 import { runRootlessLauncher } from '../rootless/launcher.js';
 import { containerIdentity, daemonPid, enterRootlessNamespace, insideRootlessNamespace, slirpApiSocket } from '../rootless/inside.js';
 import { Slirp4netnsPorts } from '../rootless/slirp4netns.js';
-import { keepSpawner } from '../runtime/spawner.js';
+import { keepSpawner } from '../spawner.js';
 
 async function main(): Promise<void> {
   const flags = parseDaemonFlags(process.argv.slice(2));
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     cri = new CriListener(engine);
     await cri.listen(flags.criSocket, flags.criStreamAddress);
   }
-  // Before the first client: its fork is cheapest now, not under load (runtime/spawner.ts).
+  // Before the first client: its fork is cheapest now, not under load (spawner.ts).
   keepSpawner();
   const listeners = await openListeners(plan, () => createApiServer(engine, { debug: flags.logLevel === 'debug' }),
     (l) => { if (flags.logLevel === 'debug') console.error(l); });

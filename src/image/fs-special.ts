@@ -299,7 +299,7 @@ export class SpecialFs {
     if (this.child) return this.child;
     const nums = SYSCALLS[process.arch];
     if (!nums) throw new NotImplementedError(`xattrs and device nodes are not supported on ${process.arch}`);
-    // Spawned here, not by the spawner process (runtime/spawner.ts): once per job (or per berthd, for
+    // Spawned here, not by the spawner process (spawner.ts): once per job (or per berthd, for
     // its long-lived one), and a conversation over stdin and stdout, which the spawner does not relay.
     const child = spawn('perl', ['-e', HELPER, ...[nums.lsetxattr, nums.lgetxattr, nums.llistxattr, nums.mknodat, nums.mount, nums.umount2, nums.unshare, nums.openTree, nums.moveMount, nums.mountSetattr, nums.setns, nums.lremovexattr].map(String)], {
       stdio: ['pipe', 'pipe', 'pipe'],

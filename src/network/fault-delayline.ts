@@ -146,7 +146,7 @@ export class DelayLines {
     const setns = SETNS[process.arch];
     if (setns === undefined) throw new NotImplementedError(`delay without netem is not supported on ${process.arch}`);
     const args = queues.map(([q, d]) => `${q}:${d.delayUs}:${d.jitterUs}`);
-    // Spawned here, not by the spawner process (runtime/spawner.ts): a long-lived helper that berthd
+    // Spawned here, not by the spawner process (spawner.ts): a long-lived helper that berthd
     // stops and restarts with its pipes (fault injection, not a container's start or stop).
     const child = spawn('perl', ['-e', HELPER, netns, String(pid), String(setns), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createNetns, deleteNetns, ip, NETNS_DIR } from './netns.js';
 import { CommandError, SystemError } from '../errors.js';
-import { currentEnv, spawnInSpawner } from '../runtime/spawner.js';
+import { currentEnv, spawnInSpawner } from '../spawner.js';
 
 export const NETAVARK_BINARY = '/usr/lib/podman/netavark';
 export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
@@ -308,7 +308,7 @@ export class Netavark implements NetworkDriver {
       this.binary, '--config', this.configDir, '--rootless=false', `--aardvark-binary=${this.aardvarkBinary}`, command, netnsPath,
     ];
     const what = ['netavark', command, netnsPath];
-    // Spawned by the spawner process (runtime/spawner.ts): a fork of berthd stalls its event loop.
+    // Spawned by the spawner process (spawner.ts): a fork of berthd stalls its event loop.
     const child = spawnInSpawner(argv[0], argv.slice(1), {
       cwd: process.cwd(), env: currentEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: false, input: JSON.stringify(options),
     });

@@ -23,7 +23,7 @@ import { findExecutable } from '../executable.js';
 import { SystemError } from '../errors.js';
 import { lastRuntimeError, type OciRuntime } from './oci-runtime.js';
 import { criuErrors } from './criu.js';
-import { spawnInSpawner, type RelayedChild } from './spawner.js';
+import { spawnInSpawner, type RelayedChild } from '../spawner.js';
 
 export interface CreateOptions {
   id: string;

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { delimiter } from 'node:path';
 import { findExecutable } from '../executable.js';
-import { execFileInSpawner } from './spawner.js';
+import { execFileInSpawner } from '../spawner.js';
 
 let verdict: Promise<string | null> | undefined;
 

@@ -16,7 +16,7 @@ import { findExecutable } from '../executable.js';
 import { CommandError, InvalidParameterError, SystemError } from '../errors.js';
 import { cgroupDir } from './cgroup-stats.js';
 import { cgroupVersion } from './cgroup-version.js';
-import { execFileInSpawner } from './spawner.js';
+import { execFileInSpawner } from '../spawner.js';
 import type { LinuxResources } from './oci-types.js';
 
 export type RuntimeName = 'runc' | 'crun';

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { currentEnv, spawnInSpawner } from './spawner.js';
+import { currentEnv, spawnInSpawner } from '../spawner.js';
 
 export const SECCOMP_BPF_ANNOTATION = 'run.oci.seccomp_bpf_data';
 

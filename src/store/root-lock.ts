@@ -72,7 +72,7 @@ export function lockRoot(root: string, opts: LockRootOptions = {}): RootLock {
   const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   let ok = false;
   try {
-    // Spawned here, not by the spawner process (runtime/spawner.ts): flock(1) locks this process's own fd 3, at start-up.
+    // Spawned here, not by the spawner process (spawner.ts): flock(1) locks this process's own fd 3, at start-up.
     const r = spawnSync('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
       stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8',
     });

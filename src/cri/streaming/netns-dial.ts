@@ -74,7 +74,7 @@ exit 0;
 export function dialInNetns(netnsPath: string, port: number): ChildProcess {
   const setns = SETNS[process.arch];
   if (netnsPath && setns === undefined) throw new NotImplementedError(`port forwarding is not supported on ${process.arch}`);
-  // Spawned here, not by the spawner process (runtime/spawner.ts), which relays output only: this
+  // Spawned here, not by the spawner process (spawner.ts), which relays output only: this
   // helper's stdin is the client's side of a live connection, written for as long as it lasts.
   return spawn('perl', ['-e', HELPER, netnsPath, String(setns ?? 0), String(PRCTL[process.arch] ?? 0), String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
-import { execFileInSpawner, spawnInSpawner } from '../../../src/runtime/spawner.js';
+import { execFileInSpawner, spawnInSpawner } from '../../src/spawner.js';
 
 test('commands run by the spawner process give their output, exit code and stderr as execFile does', async () => {
   const [echo, failing, missing] = await Promise.all([
