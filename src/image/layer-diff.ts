@@ -205,7 +205,7 @@ function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEn
     const hardlinks = new HardlinkTracker();
     try {
       const skip = await withMountParents(upperDir, opts.lowerDirs, exclude, opts.mountPoints ?? DEFAULT_MOUNT_POINTS, fsx);
-      const walk = walkTree(upperDir, { xattrs: fsx, skip: (rel, st) => skip('/' + rel, st), compare: whiteoutsFirst, openFiles: true });
+      const walk = walkTree(upperDir, { xattrs: true, skip: (rel, st) => skip('/' + rel, st), compare: whiteoutsFirst, openFiles: true });
       for await (const item of walk) {
         if (isWhiteoutDevice(item.st)) {
           yield {
@@ -222,7 +222,7 @@ function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEn
           if (item.fd !== undefined) closeSync(item.fd);
           throw e;
         }
-        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd });
+        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd, content: item.content, linkname: item.linkname });
         if (!entry) continue;
         yield entry;
         if (item.st.isDirectory() && isOpaqueDir(item.xattrs)) {
@@ -322,7 +322,7 @@ export async function listChanges(upperDir: string, lowerDirs: string[], opts: {
       for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) if (opaqueUpper.has(rel.slice(0, i))) return true;
       return false;
     };
-    for await (const item of walkTree(upperDir, { skip: (rel, st) => exclude('/' + rel, st) })) {
+    for await (const item of walkTree(upperDir, { xattrs: true, skip: (rel, st) => exclude('/' + rel, st) })) {
       const path = '/' + item.rel;
       const isDir = item.st.isDirectory();
       let kind: 0 | 1 | 2;
@@ -330,7 +330,7 @@ export async function listChanges(upperDir: string, lowerDirs: string[], opts: {
         kind = DELETED;
       } else {
         const lower = belowOpaque(item.rel) ? undefined : await lowers.stat(item.rel);
-        const opaque = isDir && isOpaqueDir(await fsx.listXattrs(item.path));
+        const opaque = isDir && isOpaqueDir(item.xattrs);
         if (opaque) opaqueUpper.add(item.rel);
         if (opaque && lower) kind = DELETED;
         else if (!lower) kind = ADDED;
