@@ -43,7 +43,7 @@ const EPERM = 1;
  *   x <path> <name> <value>     lsetxattr            → K | E <errno>
  *   g <path> <name>             lgetxattr            → K <value> | E <errno>
  *   l <path>                    llistxattr + lgetxattr → K [<name>:<value>]… | E <errno>
- *   L <path>…                   `l` for each path, one answer line for all
+ *   L <prefix> <name>…          `l` for each <prefix><name>, one answer line for all
  *                               → K then per path K[<name>:<value>[,…]] | E<errno>
  *   n <path> <mode> <dev>       mknodat(AT_FDCWD)    → K | E <errno>
  *   m <target> <source> <fstype> <flags> <data>   mount → K | E <errno>
@@ -192,8 +192,8 @@ while (defined(my $line = <STDIN>)) {
   } elsif ($op eq 'L') {
     my @out = ('K');
     $LBUF = "\0" x $MAX unless defined $LBUF;
-    for my $i (1 .. $#f) {
-      my $p = pack('H*', $f[$i]);
+    for my $i (2 .. $#f) {
+      my $p = $path . pack('H*', $f[$i]);
       my $n = syscall($LISTX + 0, $p, $LBUF, $MAX + 0);
       if ($n == -1) { push @out, 'E' . ($! + 0); next; }
       my @pairs;
@@ -421,14 +421,17 @@ export class SpecialFs {
 
   /**
    * `listXattrs` of many files in one round trip to the helper (a walk
-   * asks for a directory's entries at once): per path its attributes, or
-   * the errno listing them failed with (ENOTSUP gives an empty map).
+   * asks for a directory's entries at once), each named `prefix` + name
+   * (`prefix` a directory's path with its trailing slash, or ''): per name
+   * its attributes, or the errno listing them failed with (ENOTSUP gives
+   * an empty map).
    */
-  async listXattrsOfMany(paths: string[]): Promise<(Map<string, Buffer> | number)[]> {
+  async listXattrsOfMany(prefix: string, names: string[]): Promise<(Map<string, Buffer> | number)[]> {
     const out: (Map<string, Buffer> | number)[] = [];
-    for (let i = 0; i < paths.length; i += LIST_BATCH) {
-      const part = paths.slice(i, i + LIST_BATCH);
-      const r = await this.call(['L', ...part.map((p) => hexOf(helperPath(p)))]);
+    const dir = hexOf(helperPath(prefix));
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      const part = names.slice(i, i + LIST_BATCH);
+      const r = await this.call(['L', dir, ...part.map((n) => hexOf(prefix ? n : helperPath(n)))]);
       if (r[0] !== 'K' || r.length !== part.length + 1) throw new SystemError(`listxattr: unexpected answer from the helper (${r[0]})`);
       for (const field of r.slice(1)) {
         if (field[0] === 'E') {

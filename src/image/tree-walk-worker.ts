@@ -180,15 +180,25 @@ function readRegular(path: string, batch: Batch, budget: number): WireRead | nul
 
 let fsx: SpecialFs | undefined;
 
-/** Every path's xattrs, or null for one that vanished. */
-async function xattrsOf(paths: string[]): Promise<([string, Uint8Array][] | null)[]> {
+/** The xattrs of every `prefix` + name, or null for one that vanished. */
+async function xattrsOf(prefix: string, names: string[]): Promise<([string, Uint8Array][] | null)[]> {
+  if (!names.length) return [];
   fsx ??= new SpecialFs();
-  const all = await fsx.listXattrsOfMany(paths);
+  const all = await fsx.listXattrsOfMany(prefix, names);
   return all.map((r, i) => {
     if (typeof r !== 'number') return [...r];
     if (r === 2 || r === 20 || r === 40) return null; // ENOENT, ENOTDIR, ELOOP: vanished
-    throw Object.assign(new Error(`listxattr ${paths[i]}: errno ${r}`), { errno: r });
+    throw Object.assign(new Error(`listxattr ${prefix}${names[i]}: errno ${r}`), { errno: r });
   });
+}
+
+/** xattrsOf the entries of a held directory, the mounts among them by their sources' paths. */
+async function xattrsIn(fd: number, names: string[], mounts: Map<string, string>): Promise<([string, Uint8Array][] | null)[]> {
+  const inDir = names.filter((n) => !mounts.has(n));
+  const [here, there] = await Promise.all([xattrsOf(`/proc/self/fd/${fd}/`, inDir), xattrsOf('', names.filter((n) => mounts.has(n)).map((n) => mounts.get(n)!))]);
+  let h = 0;
+  let t = 0;
+  return names.map((n) => (mounts.has(n) ? there[t++] : here[h++]));
 }
 
 function lstatOrNull(path: string): BigIntStats | null {
@@ -239,7 +249,7 @@ function heldEntry(name: string, path: string, batch: Batch, budget: number): Wi
 
 async function statOne(path: string, xattrs: boolean): Promise<WalkReply> {
   const batch = new Batch();
-  const pending = xattrs ? xattrsOf([path]) : undefined;
+  const pending = xattrs ? xattrsOf('', [path]) : undefined;
   const st = lstatOrNull(path);
   const x = pending ? (await pending)[0] : undefined;
   const entry = st && x !== null ? { name: '', stat: batch.addStat(st), ...(x ? { xattrs: x } : {}) } : null;
@@ -286,7 +296,7 @@ async function listDir(req: Extract<WalkRequest, { op: 'dir' }>): Promise<WalkRe
     for (const n of req.extra) if (!names.includes(n)) names.push(n);
     names.sort(byteOrder);
     const paths = names.map((n) => mounts.get(n) ?? `/proc/self/fd/${fd}/${n}`);
-    const xattrs = req.xattrs && paths.length ? xattrsOf(paths) : undefined;
+    const xattrs = req.xattrs && paths.length ? xattrsIn(fd, names, mounts) : undefined;
     xattrs?.catch(() => undefined); // awaited below; no unhandled rejection while the stats run
     const entries: (WireEntry | null)[] = [];
     for (let i = 0; i < names.length; i++) {

@@ -76,26 +76,39 @@ const EMPTY = new Map<string, Buffer>();
 
 export { byteOrder };
 
-const S_IFMT = 0o170000n;
+const S_IFMT = 0o170000;
 
-/** A stat as the worker sent it (STAT_FIELDS values in a BigInt64Array), behaving as fs.BigIntStats. */
+/**
+ * A stat as the worker sent it (STAT_FIELDS values in a BigInt64Array),
+ * behaving as fs.BigIntStats. Fields are read from the array when asked
+ * for: a bigint is an allocation, and most entries are asked for a few.
+ */
 class WireStats implements BigIntStats {
-  dev: bigint; ino: bigint; mode: bigint; nlink: bigint; uid: bigint; gid: bigint; rdev: bigint; size: bigint;
-  blksize: bigint; blocks: bigint; atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; birthtimeNs: bigint;
-  constructor(v: BigInt64Array, i: number) {
-    const o = i * STAT_FIELDS;
-    this.dev = v[o]; this.ino = v[o + 1]; this.mode = v[o + 2]; this.nlink = v[o + 3]; this.uid = v[o + 4]; this.gid = v[o + 5];
-    this.rdev = v[o + 6]; this.size = v[o + 7]; this.blksize = v[o + 8]; this.blocks = v[o + 9];
-    this.atimeNs = v[o + 10]; this.mtimeNs = v[o + 11]; this.ctimeNs = v[o + 12]; this.birthtimeNs = v[o + 13];
+  private readonly type: number;
+  constructor(private readonly v: BigInt64Array, private readonly o: number) {
+    this.type = Number(v[o + 2]) & S_IFMT;
   }
-  private is(type: bigint): boolean { return (this.mode & S_IFMT) === type; }
-  isFile(): boolean { return this.is(0o100000n); }
-  isDirectory(): boolean { return this.is(0o040000n); }
-  isBlockDevice(): boolean { return this.is(0o060000n); }
-  isCharacterDevice(): boolean { return this.is(0o020000n); }
-  isSymbolicLink(): boolean { return this.is(0o120000n); }
-  isFIFO(): boolean { return this.is(0o010000n); }
-  isSocket(): boolean { return this.is(0o140000n); }
+  get dev(): bigint { return this.v[this.o]; }
+  get ino(): bigint { return this.v[this.o + 1]; }
+  get mode(): bigint { return this.v[this.o + 2]; }
+  get nlink(): bigint { return this.v[this.o + 3]; }
+  get uid(): bigint { return this.v[this.o + 4]; }
+  get gid(): bigint { return this.v[this.o + 5]; }
+  get rdev(): bigint { return this.v[this.o + 6]; }
+  get size(): bigint { return this.v[this.o + 7]; }
+  get blksize(): bigint { return this.v[this.o + 8]; }
+  get blocks(): bigint { return this.v[this.o + 9]; }
+  get atimeNs(): bigint { return this.v[this.o + 10]; }
+  get mtimeNs(): bigint { return this.v[this.o + 11]; }
+  get ctimeNs(): bigint { return this.v[this.o + 12]; }
+  get birthtimeNs(): bigint { return this.v[this.o + 13]; }
+  isFile(): boolean { return this.type === 0o100000; }
+  isDirectory(): boolean { return this.type === 0o040000; }
+  isBlockDevice(): boolean { return this.type === 0o060000; }
+  isCharacterDevice(): boolean { return this.type === 0o020000; }
+  isSymbolicLink(): boolean { return this.type === 0o120000; }
+  isFIFO(): boolean { return this.type === 0o010000; }
+  isSocket(): boolean { return this.type === 0o140000; }
   get atimeMs(): bigint { return this.atimeNs / 1_000_000n; }
   get mtimeMs(): bigint { return this.mtimeNs / 1_000_000n; }
   get ctimeMs(): bigint { return this.ctimeNs / 1_000_000n; }
@@ -175,7 +188,7 @@ interface Opened { st: BigIntStats; content?: Buffer; fd?: number }
 const NOT_READ = Symbol('not read');
 
 function openedOf(r: WireRead, stats: BigInt64Array, chunks: ArrayBuffer[]): Opened {
-  const st = new WireStats(stats, r.stat);
+  const st = new WireStats(stats, r.stat * STAT_FIELDS);
   if ('fd' in r) return { st, fd: r.fd };
   return { st, content: Buffer.from(chunks[r.chunk], r.offset, Number(st.size)) };
 }
@@ -223,7 +236,7 @@ class Level {
     const slots: Slot[] = [];
     for (const e of reply.entries) {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
-      const st = new WireStats(reply.stats, e.stat);
+      const st = new WireStats(reply.stats, e.stat * STAT_FIELDS);
       const opened = e.read === undefined ? undefined : e.read === null ? null : openedOf(e.read, reply.stats, reply.chunks);
       if (opts.skip?.(childRel, st)) { closeOpened(opened); continue; }
       const item: TreeItem = { path: stand.get(e.name) ?? dir.child(e.name), rel: childRel, name: e.name, st, xattrs: xattrsOf(e), linkname: e.linkname };
@@ -248,7 +261,11 @@ class Level {
       if (opened === NOT_READ) { slot.opened = undefined; this.readAsked = i; this.askAhead(i); continue; }
       slot.opened = undefined;
       if (!opened) return null; // replaced by something else meanwhile (a FIFO, a device), or gone: left out
-      return { item: { ...slot.item, st: opened.st, content: opened.content, fd: opened.fd } };
+      const item = slot.item; // handed out once: completed in place
+      item.st = opened.st;
+      item.content = opened.content;
+      item.fd = opened.fd;
+      return slot;
     }
   }
 
@@ -324,7 +341,7 @@ export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}
   const path = typeof root === 'string' ? root : root.self;
   const stat = await worker.stat({ path, xattrs: opts.xattrs === true });
   if (!stat.entry) return;
-  const top: TreeItem = { path, rel: '', name: '', st: new WireStats(stat.stats, stat.entry.stat), xattrs: xattrsOf(stat.entry) };
+  const top: TreeItem = { path, rel: '', name: '', st: new WireStats(stat.stats, stat.entry.stat * STAT_FIELDS), xattrs: xattrsOf(stat.entry) };
   if (opts.includeRoot) yield top;
   if (!top.st.isDirectory()) return;
   const req = listRequest('', opts);
