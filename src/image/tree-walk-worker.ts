@@ -45,7 +45,7 @@ const PSEUDO_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x27e0eb /
   0x1cd1 /* devpts */, 0x19800202 /* mqueue */, 0x64626720 /* debugfs */, 0x74726163 /* tracefs */, 0x73636673 /* securityfs */,
   0xcafe4a11 /* bpf */, 0x6e736673 /* nsfs */, 0xf97cff8c /* selinuxfs */, 0x42494e4d /* binfmt_misc */]);
 
-/** A regular file as read: its bytes at `chunk`/`offset` (its stat's size of them), or held open as `fd`. */
+/** A regular file as read: its bytes at `chunk`/`offset` (its stat's size of them; chunk -1 for an empty file), or held open as `fd`. */
 export type WireRead = { stat: number; chunk: number; offset: number } | { stat: number; fd: number };
 
 export interface WireEntry {
@@ -146,8 +146,9 @@ function hold(path: string): number | null {
  * descriptor's magic link: the one that was stat'ed, never a FIFO or device.
  */
 function readHeld(held: number, st: BigIntStats, stat: number, batch: Batch, budget: number): WireRead {
-  const fd = openSync(`/proc/self/fd/${held}`, constants.O_RDONLY);
   const size = Number(st.size);
+  if (size === 0) return { stat, chunk: -1, offset: 0 }; // nothing to read: not opened
+  const fd = openSync(`/proc/self/fd/${held}`, constants.O_RDONLY);
   if (size > SMALL_FILE || batch.read + size > budget) return { stat, fd };
   try {
     const { chunk, offset, buf } = batch.room(size);

@@ -190,7 +190,7 @@ const NOT_READ = Symbol('not read');
 function openedOf(r: WireRead, stats: BigInt64Array, chunks: ArrayBuffer[]): Opened {
   const st = new WireStats(stats, r.stat * STAT_FIELDS);
   if ('fd' in r) return { st, fd: r.fd };
-  return { st, content: Buffer.from(chunks[r.chunk], r.offset, Number(st.size)) };
+  return { st, content: r.chunk < 0 ? Buffer.alloc(0) : Buffer.from(chunks[r.chunk], r.offset, Number(st.size)) };
 }
 
 function closeOpened(o: Opened | null | typeof NOT_READ | undefined): void {
