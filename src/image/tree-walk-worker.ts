@@ -37,6 +37,8 @@ export const SMALL_FILE = 1 << 20;
 /** Bytes of content in one content chunk (a file bigger than that gets a chunk of its own). */
 const CHUNK = 1 << 20;
 const FIRST_CHUNK = 16 << 10;
+/** Files one reply hands over open at most (bigger than SMALL_FILE, or past the byte budget): descriptors are a limited resource. */
+const MAX_OPEN = 32;
 /** The fields of a stat, in this order, STAT_FIELDS per entry in a reply's `stats`. */
 export const STAT_FIELDS = 14;
 
@@ -91,7 +93,14 @@ class Batch {
   private readonly statValues: bigint[] = [];
   readonly chunks: Buffer[] = [];
   private fill = 0;
+  /** Bytes of content read, and files handed over open, so far. */
   read = 0;
+  opened = 0;
+
+  /** Whether more files may be read or opened for this reply. */
+  roomFor(budget: number): boolean {
+    return this.read < budget && this.opened < MAX_OPEN;
+  }
 
   addStat(st: BigIntStats): number {
     this.statValues.push(st.dev, st.ino, st.mode, st.nlink, st.uid, st.gid, st.rdev, st.size, st.blksize, st.blocks,
@@ -149,7 +158,7 @@ function readHeld(held: number, st: BigIntStats, stat: number, batch: Batch, bud
   const size = Number(st.size);
   if (size === 0) return { stat, chunk: -1, offset: 0 }; // nothing to read: not opened
   const fd = openSync(`/proc/self/fd/${held}`, constants.O_RDONLY);
-  if (size > SMALL_FILE || batch.read + size > budget) return { stat, fd };
+  if (size > SMALL_FILE || batch.read + size > budget) { batch.opened++; return { stat, fd }; }
   try {
     const { chunk, offset, buf } = batch.room(size);
     let got = 0;
@@ -301,7 +310,7 @@ async function listDir(req: Extract<WalkRequest, { op: 'dir' }>): Promise<WalkRe
     xattrs?.catch(() => undefined); // awaited below; no unhandled rejection while the stats run
     const entries: (WireEntry | null)[] = [];
     for (let i = 0; i < names.length; i++) {
-      const reading = req.budget > 0 && batch.read < req.budget;
+      const reading = req.budget > 0 && batch.roomFor(req.budget);
       const e = reading && regular.has(names[i]) ? heldEntry(names[i], paths[i], batch, req.budget) : statEntry(names[i], paths[i], batch, reading ? req.budget : 0);
       entries.push(e);
     }
@@ -330,7 +339,7 @@ function readFiles(req: Extract<WalkRequest, { op: 'read' }>): WalkReply {
   const batch = new Batch();
   const reads: (WireRead | null | undefined)[] = [];
   for (const p of req.paths) {
-    if (batch.read >= req.budget && reads.length) break;
+    if (!batch.roomFor(req.budget) && reads.length) break;
     reads.push(readRegular(p, batch, req.budget));
   }
   return { id: req.id, op: 'read', reads, stats: batch.stats, chunks: batch.buffers };

@@ -180,7 +180,7 @@ const READ_BUDGET = 4 << 20;
 /** Files one read request opens at most. */
 const READ_BATCH = 256;
 /** How many of a directory's next subdirectories are listed ahead of the one visited. */
-const DIRS_AHEAD = 8;
+const DIRS_AHEAD = 4;
 
 /** A regular file opened by the worker: its stat, and its bytes or its descriptor. */
 interface Opened { st: BigIntStats; content?: Buffer; fd?: number }
@@ -359,13 +359,17 @@ export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}
       if (slot === undefined) { await stack.pop()!.drain(); continue; }
       if (!slot) continue;
       const below = slot.item.st.isDirectory() ? level.below(slot) : undefined;
+      let resumed = false;
       try {
         yield slot.item;
+        resumed = true;
       } finally {
-        if (below) {
-          const next = await below.catch((e: unknown) => { if (stack.length) throw e; return null; });
-          if (next) stack.push(next);
-        }
+        // Abandoned while a listing was under way: what it opened is closed.
+        if (below && !resumed) await (await below.catch(() => null))?.drain();
+      }
+      if (below) {
+        const next = await below;
+        if (next) stack.push(next);
       }
     }
   } finally {
