@@ -150,25 +150,20 @@ export interface WalkScope {
 
 /** The entries of a held directory's tree, named by `nameOf`; regular files read from the descriptors the walk opened. */
 async function* treeEntries(fs: RootedFs, top: DirHandle, nameOf: (rel: string) => string, includeRoot: boolean, scope: WalkScope): AsyncGenerator<PackEntry> {
-  const fsx = new SpecialFs();
   const hardlinks = new HardlinkTracker();
   const mounts = scope.withMounts ? fs.mountsBelow(top.path) : undefined;
-  try {
-    for await (const item of walkTree(top, { includeRoot, xattrs: fsx, openFiles: true, skipPseudoFs: scope.skipPseudoFs, ...mounts })) {
-      let entry: PackEntry | null;
-      try {
-        entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd });
-        if (entry && scope.idMap) Object.assign(entry.header, ownerInContainer(scope.idMap, entry.header.uid, entry.header.gid));
-      } catch (e) {
-        // A symlink replaced since the walk saw it (readlink: EINVAL, ENOENT): left out, like any entry that vanished.
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EINVAL' || code === 'ENOENT') continue;
-        throw e;
-      }
-      if (entry) yield entry;
+  for await (const item of walkTree(top, { includeRoot, xattrs: true, openFiles: true, skipPseudoFs: scope.skipPseudoFs, ...mounts })) {
+    let entry: PackEntry | null;
+    try {
+      entry = await entryFromStat(item.path, nameOf(item.rel), item.st, { xattrs: item.xattrs, hardlinks, fd: item.fd, content: item.content, linkname: item.linkname });
+      if (entry && scope.idMap) Object.assign(entry.header, ownerInContainer(scope.idMap, entry.header.uid, entry.header.gid));
+    } catch (e) {
+      // A symlink replaced since the walk saw it (readlink: EINVAL, ENOENT): left out, like any entry that vanished.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT') continue;
+      throw e;
     }
-  } finally {
-    await fsx.close();
+    if (entry) yield entry;
   }
 }
 

@@ -44,6 +44,8 @@ const EPERM = 1;
  *   g <path> <name>             lgetxattr            → K <value> | E <errno>
  *   r <path> <name>             lremovexattr         → K | E <errno>
  *   l <path>                    llistxattr + lgetxattr → K [<name>:<value>]… | E <errno>
+ *   L <prefix> <name>…          `l` for each <prefix><name>, one answer line for all
+ *                               → K then per path K[<name>:<value>[,…]] | E<errno>
  *   n <path> <mode> <dev>       mknodat(AT_FDCWD)    → K | E <errno>
  *   m <target> <source> <fstype> <flags> <data>   mount → K | E <errno>
  *   u <target> <flags>          umount2              → K | E <errno>
@@ -78,6 +80,7 @@ my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_M
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
+my $LBUF; # L's name-list buffer, made once: a fresh 64 KiB string per path cost more than the syscall
 # A child in new namespaces, bound on files by this process (which keeps the host's right to mount):
 # it joins the user namespace bound at $join (if any), unshares a user namespace whose maps this
 # process writes (if $umap), then a network namespace (if $net); each [name, file] of $binds is
@@ -191,6 +194,24 @@ while (defined(my $line = <STDIN>)) {
       }
       print join("\t", @out) . "\n";
     }
+  } elsif ($op eq 'L') {
+    my @out = ('K');
+    $LBUF = "\0" x $MAX unless defined $LBUF;
+    for my $i (2 .. $#f) {
+      my $p = $path . pack('H*', $f[$i]);
+      my $n = syscall($LISTX + 0, $p, $LBUF, $MAX + 0);
+      if ($n == -1) { push @out, 'E' . ($! + 0); next; }
+      my @pairs;
+      foreach my $name (split /\0/, substr($LBUF, 0, $n)) {
+        next if $name eq '';
+        my $nm = $name; my $v = "\0" x $MAX;
+        my $m = syscall($GETX + 0, $p, $nm, $v, $MAX + 0);
+        next if $m == -1;
+        push @pairs, unpack('H*', $name) . ':' . unpack('H*', substr($v, 0, $m));
+      }
+      push @out, 'K' . join(',', @pairs);
+    }
+    print join("\t", @out) . "\n";
   } elsif ($op eq 'n') {
     my $r = syscall($MKNOD + 0, -100, $path, $f[2] + 0, $f[3] + 0);
     print $r == -1 ? "E\t" . ($! + 0) . "\n" : "K\n";
@@ -227,6 +248,9 @@ while (defined(my $line = <STDIN>)) {
   }
 }
 `;
+
+/** Paths per `L` request: bounds one answer line. */
+const LIST_BATCH = 512;
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -407,6 +431,39 @@ export class SpecialFs {
     for (const pair of r.slice(1)) {
       const colon = pair.indexOf(':');
       out.set(Buffer.from(pair.slice(0, colon), 'hex').toString('utf8'), Buffer.from(pair.slice(colon + 1), 'hex'));
+    }
+    return out;
+  }
+
+  /**
+   * `listXattrs` of many files in one round trip to the helper (a walk
+   * asks for a directory's entries at once), each named `prefix` + name
+   * (`prefix` a directory's path with its trailing slash, or ''): per name
+   * its attributes, or the errno listing them failed with (ENOTSUP gives
+   * an empty map).
+   */
+  async listXattrsOfMany(prefix: string, names: string[]): Promise<(Map<string, Buffer> | number)[]> {
+    const out: (Map<string, Buffer> | number)[] = [];
+    const dir = hexOf(helperPath(prefix));
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      const part = names.slice(i, i + LIST_BATCH);
+      const r = await this.call(['L', dir, ...part.map((n) => hexOf(prefix ? n : helperPath(n)))]);
+      if (r[0] !== 'K' || r.length !== part.length + 1) throw new SystemError(`listxattr: unexpected answer from the helper (${r[0]})`);
+      for (const field of r.slice(1)) {
+        if (field[0] === 'E') {
+          const errno = Number(field.slice(1));
+          out.push(errno === ENOTSUP ? new Map() : errno);
+          continue;
+        }
+        const attrs = new Map<string, Buffer>();
+        if (field.length > 1) {
+          for (const pair of field.slice(1).split(',')) {
+            const colon = pair.indexOf(':');
+            attrs.set(Buffer.from(pair.slice(0, colon), 'hex').toString('utf8'), Buffer.from(pair.slice(colon + 1), 'hex'));
+          }
+        }
+        out.push(attrs);
+      }
     }
     return out;
   }

@@ -218,7 +218,7 @@ function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEn
         if (out) remainder?.omit(rel);
         return out;
       };
-      const walk = walkTree(upperDir, { xattrs: fsx, skip: skipped, compare: whiteoutsFirst, openFiles: true });
+      const walk = walkTree(upperDir, { xattrs: true, skip: skipped, compare: whiteoutsFirst, openFiles: true });
       for await (const item of walk) {
         if (isWhiteoutDevice(item.st)) {
           remainder?.whiteout(item.rel, item.xattrs);
@@ -236,7 +236,7 @@ function diffEntries(upperDir: string, opts: DiffOptions): AsyncGenerator<PackEn
           if (item.fd !== undefined) closeSync(item.fd);
           throw e;
         }
-        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd });
+        const entry = await entryFromStat(item.path, item.rel, item.st, { xattrs: item.xattrs, hardlinks, maxMtime: epoch, fd: item.fd, content: item.content, linkname: item.linkname });
         if (!entry) {
           remainder?.omit(item.rel);
           continue;
@@ -340,7 +340,7 @@ export async function listChanges(upperDir: string, lowerDirs: string[], opts: {
       for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) if (opaqueUpper.has(rel.slice(0, i))) return true;
       return false;
     };
-    for await (const item of walkTree(upperDir, { skip: (rel, st) => exclude('/' + rel, st) })) {
+    for await (const item of walkTree(upperDir, { xattrs: true, skip: (rel, st) => exclude('/' + rel, st) })) {
       const path = '/' + item.rel;
       const isDir = item.st.isDirectory();
       let kind: 0 | 1 | 2;
@@ -348,7 +348,7 @@ export async function listChanges(upperDir: string, lowerDirs: string[], opts: {
         kind = DELETED;
       } else {
         const lower = belowOpaque(item.rel) ? undefined : await lowers.stat(item.rel);
-        const opaque = isDir && isOpaqueDir(await fsx.listXattrs(item.path));
+        const opaque = isDir && isOpaqueDir(item.xattrs);
         if (opaque) opaqueUpper.add(item.rel);
         if (opaque && lower) kind = DELETED;
         else if (!lower) kind = ADDED;

@@ -77,6 +77,8 @@ export interface StatEntryOptions {
   fd?: number;
   /** A symlink's target, read already (when the path may name something else by now). */
   linkname?: string;
+  /** The file's content, read already from the inode `st` describes (TreeItem.content): `st.size` bytes. */
+  content?: Buffer;
 }
 
 /** The entry for a file as it is on disk; null for sockets. */
@@ -92,6 +94,7 @@ export async function entryFromStat(path: string, name: string, st: BigIntStats,
   if (opts.fd !== undefined) {
     if (entry?.contentPath !== undefined) { delete entry.contentPath; entry.fd = opts.fd; } else await closeFd(opts.fd);
   }
+  if (opts.content !== undefined && entry?.contentPath !== undefined) { delete entry.contentPath; entry.content = opts.content; }
   return entry;
 }
 
@@ -203,6 +206,27 @@ async function readSmall(e: PackEntry, size: number): Promise<Buffer> {
 
 interface Ahead { entry: PackEntry; content?: Promise<Buffer> }
 
+/** Bytes of small entries gathered into one chunk of the stream: a chunk per entry cost more than the entry. */
+const OUT_CHUNK = 64 * 1024;
+const ZEROS = Buffer.alloc(512);
+
+/** Small pieces of the archive, handed on as one buffer. */
+class Coalescer {
+  private parts: Buffer[] = [];
+  bytes = 0;
+  add(...bufs: Buffer[]): void {
+    for (const b of bufs) if (b.length) { this.parts.push(b); this.bytes += b.length; }
+  }
+  /** Everything gathered, with `last` at the end. */
+  take(last?: Buffer): Buffer {
+    if (last) this.add(last);
+    const all = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    return all;
+  }
+}
+
 /**
  * Encodes entries in order while reading the next small files' content
  * concurrently: one file at a time, a big tree spends most of its time
@@ -213,6 +237,7 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
   const window: Ahead[] = [];
   let held = 0;
   let done = false;
+  const out = new Coalescer();
   const isSmall = (e: PackEntry) => e.header.type === 'file' && e.header.size > 0 && e.header.size <= SMALL_FILE;
   try {
     for (;;) {
@@ -239,17 +264,19 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
       if (next.content) {
         const data = await next.content;
         held -= h.size;
-        yield Buffer.concat([encodeHeader(h), data, Buffer.alloc(padding(h.size))]);
+        out.add(encodeHeader(h), data, ZEROS.subarray(0, padding(h.size)));
       } else if (h.type === 'file' && h.size > 0) {
-        yield encodeHeader(h);
+        yield out.take(encodeHeader(h));
         yield* fileContent(next.entry, h.size);
         const pad = padding(h.size);
         if (pad) yield Buffer.alloc(pad);
       } else {
-        yield encodeHeader(h);
+        out.add(encodeHeader(h));
       }
+      if (out.bytes >= OUT_CHUNK) yield out.take();
     }
-    yield END_OF_ARCHIVE;
+    out.add(END_OF_ARCHIVE);
+    yield out.take();
   } finally {
     // Abandoned: descriptors of entries never read are closed (reads in flight close their own).
     for (const a of window) if (a.entry.fd !== undefined && !a.content) { const fd = a.entry.fd; a.entry.fd = undefined; await closeFd(fd).catch(() => undefined); }

@@ -122,10 +122,10 @@ test('walkTree names entries through held directories and opens files it visits'
   await symlink('/', join(root, 'd/l'));
   const seen: string[] = [];
   for await (const item of walkTree(root, { openFiles: true })) {
-    seen.push(`${item.rel}${item.fd !== undefined ? ' (open)' : ''}`);
+    seen.push(`${item.rel}${item.content !== undefined ? ` (read: ${item.content.toString()})` : ''}${item.fd !== undefined ? ' (open)' : ''}${item.linkname !== undefined ? ` -> ${item.linkname}` : ''}`);
     if (item.fd !== undefined) (await import('node:fs')).closeSync(item.fd);
   }
-  assert.deepEqual(seen, ['d', 'd/f (open)', 'd/l']);
+  assert.deepEqual(seen, ['d', 'd/f (read: content)', 'd/l -> /']);
 });
 
 test('readRegularFile reads inside the root only, and refuses what is not a small regular file', async (t) => {
