@@ -26,7 +26,18 @@ export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.g
 export interface LayerBlob { digest: string; size: number; mediaType: string }
 
 /** How an imported layer's blob is known: already in the content store (pull), or to be kept from the stream. */
-export interface ImportLayerOptions { blob?: LayerBlob; lease?: Lease }
+export interface ImportLayerOptions {
+  blob?: LayerBlob;
+  lease?: Lease;
+  /**
+   * Awaited once the tar is unpacked (into a staging directory nobody sees),
+   * before the layer becomes visible; a rejection discards it. A pull that
+   * unpacks while it downloads verifies the blob's digest and the diffID
+   * here, and waits for the parent layer, still being imported when the
+   * unpacking began: with this hook the parent is looked for only after it.
+   */
+  beforeCommit?: (diffId: string) => Promise<void>;
+}
 
 /**
  * Layers an operation in flight (a pull, a load, a build) has imported but no
@@ -119,7 +130,7 @@ export class LayerStore {
    * is renamed into place. An identical layer already present is reused.
    */
   async importLayer(tar: Readable, parent: string | null, o: ImportLayerOptions = {}): Promise<LayerRecord> {
-    if (parent && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
+    if (parent && !o.beforeCommit && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
     const stage = join(this.paths.tmp, `layer-${randomBytes(8).toString('hex')}`);
     await mkdir(join(stage, 'diff'), { recursive: true });
     try {
@@ -147,6 +158,15 @@ export class LayerStore {
       }
       if (stored.status === 'rejected') throw stored.reason;
       const { diffId, size } = applied.value;
+      if (o.beforeCommit) {
+        try {
+          await o.beforeCommit(diffId);
+          if (parent && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
+        } catch (e) {
+          await stored.value?.abort();
+          throw e;
+        }
+      }
       const blobInfo = stored.value ? await stored.value.commit() : undefined;
       const chainId = chainIdOf(parent, diffId);
       const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
