@@ -5,7 +5,6 @@
  * in-flight layers leased so garbage collection leaves them alone, and
  * cleans up everything a failed or cancelled pull fetched.
  */
-import { Transform } from 'node:stream';
 import { BerthError, InvalidParameterError, NotFoundError, SystemError, errorMessage } from '../errors.js';
 import {
   familiarName, familiarString, formatReference, parseReference, repositoryName, withDefaultTag, type Reference,
@@ -19,23 +18,18 @@ import { defaultPlatform, parsePlatform, selectManifest, type PlatformDescriptor
 import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
 import { chainIds, DOCKER_LAYER_GZIP, LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
+import { Slots } from './slots.js';
+import { pullLayers, type PullLayer } from './pull-layers.js';
 import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 
 export type Progress = (msg: Record<string, unknown>) => void;
-
-/** A promise with its resolve/reject at hand; never an unhandled rejection (awaiters still see it). */
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
 
 export interface AuthConfig { username?: string; password?: string; serveraddress?: string; identitytoken?: string; registrytoken?: string }
 
 const OCI_CONFIG_MEDIA = 'application/vnd.oci.image.config.v1+json';
 const PARALLEL_DOWNLOADS = 3;
+/** Blobs a push sends at a time: dockerd's default (--max-concurrent-uploads). */
+const PARALLEL_UPLOADS = 5;
 const LAYER_TYPES = new Set([
   'application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
@@ -227,7 +221,7 @@ export class Distribution {
     let client: RegistryClient | undefined;
     const lease = this.images.layers.lease();
     const fetched: string[] = [];
-    let workers: Promise<void>[] = [];
+    let layersDone: Promise<void> = Promise.resolve();
     let ok = false;
     try {
       const { DEFAULT_RESUME, resumableBlob } = await import('../registry/client/resumable-blob.js');
@@ -263,84 +257,17 @@ export class Distribution {
       const diffIds = config.rootfs?.diff_ids ?? [];
       if (diffIds.length !== m.layers.length) throw new InvalidParameterError(`invalid image config: ${diffIds.length} diff_ids for ${m.layers.length} layers`);
       const chains = chainIds(diffIds);
-      const present = chains.map((c) => this.images.layers.has(c));
-      m.layers.forEach((l, i) => o.progress(present[i] ? { status: 'Already exists', progressDetail: {}, id: short(l.digest) } : { status: 'Pulling fs layer', progressDetail: {}, id: short(l.digest) }));
-
-      // Download missing blobs in parallel, in layer order; each is verified by the content store
-      // before commit. Extraction (below) takes each layer as soon as it and the one beneath are in.
-      const queue = m.layers.map((l, i) => ({ l, i, ...deferred() })).filter(({ i }) => !present[i]);
-      const downloaded = new Map(queue.map((q) => [q.i, q.promise]));
-      // Downloads a cancellation stops before they begin must not leave the extraction waiting.
-      cancel.signal.addEventListener('abort', () => { for (const q of queue) q.reject(cancel.signal.reason); }, { once: true });
-      let next = 0;
-      const worker = async () => {
-        while (next < queue.length) {
-          cancel.signal.throwIfAborted();
-          const item = queue[next++];
-          try {
-            await download(item.l);
-            item.resolve();
-          } catch (e) {
-            item.reject(e);
-            throw e;
-          }
-        }
-      };
-      const download = async (l: { digest: string; size: number }) => {
-        if (await this.content.has(l.digest)) { o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) }); return; }
-        const body = resumableBlob(await registry.getBlob(ref.path, l.digest), (offset) => registry.getBlob(ref.path, l.digest, { offset }), {
-          ...DEFAULT_RESUME, signal: cancel.signal,
-          onResume: (_n, delay) => o.progress({ status: `Retrying in ${Math.max(1, Math.round(delay / 1000))} second${delay > 1500 ? 's' : ''}`, progressDetail: {}, id: short(l.digest) }),
-        });
-        let got = 0;
-        let lastReport = 0;
-        // Count in the pipe itself: a 'data' listener would start the flow before the writer exists.
-        const counted = body.pipe(new Transform({
-          transform(c: Buffer, _e, cb) {
-            got += c.length;
-            if (got - lastReport > 256 * 1024 || got === l.size) {
-              lastReport = got;
-              o.progress({ status: 'Downloading', progressDetail: { current: got, total: l.size }, id: short(l.digest) });
-            }
-            cb(null, c);
-          },
-        }));
-        body.once('error', (e) => counted.destroy(e));
-        fetched.push(l.digest);
-        await this.content.put(counted, { digest: l.digest, size: l.size }).catch((e) => {
-          cancel.signal.throwIfAborted();
-          throw new InvalidParameterError(`failed to verify layer ${l.digest}: ${errorMessage(e)}`);
-        });
-        o.progress({ status: 'Verifying Checksum', progressDetail: {}, id: short(l.digest) });
-        o.progress({ status: 'Download complete', progressDetail: {}, id: short(l.digest) });
-      };
-      // A failed download cancels the others and the extraction, and all downloads have
-      // stopped before anything is cleaned up (the finally below waits for them).
-      workers = Array.from({ length: Math.min(PARALLEL_DOWNLOADS, queue.length) }, () => worker().catch((e: unknown) => {
-        if (!cancel.signal.aborted) cancel.abort(e);
-        throw e;
+      // Leased at once (no await since has()): garbage collection cannot take a layer found here.
+      const layers: PullLayer[] = m.layers.map((l, i) => ({
+        digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: diffIds[i], chainId: chains[i], present: this.images.layers.has(chains[i]),
       }));
-
-      let parent: string | null = null;
-      for (let i = 0; i < m.layers.length; i++) {
-        const l = m.layers[i];
-        await downloaded.get(i)?.catch(() => { throw cancel.signal.reason; });
-        if (!present[i] || !this.images.layers.has(chains[i])) {
-          cancel.signal.throwIfAborted();
-          o.progress({ status: 'Extracting', progressDetail: {}, id: short(l.digest) });
-          const blob: LayerBlob = { digest: l.digest, size: l.size, mediaType: l.mediaType };
-          const tar = this.content.open(l.digest);
-          const cut = () => tar.destroy(cancel.signal.reason as Error);
-          cancel.signal.addEventListener('abort', cut, { once: true });
-          const rec = await this.images.layers.importLayer(tar, parent, { blob, lease })
-            .catch((e) => { cancel.signal.throwIfAborted(); throw e; })
-            .finally(() => cancel.signal.removeEventListener('abort', cut));
-          if (rec.diffId !== diffIds[i]) throw new InvalidParameterError(`layer ${l.digest}: its content has diffID ${rec.diffId}, the image config says ${diffIds[i]}`);
-          o.progress({ status: 'Pull complete', progressDetail: {}, id: short(l.digest) });
-        }
-        lease.layers.add(chains[i]);
-        parent = chains[i];
-      }
+      for (const l of layers) if (l.present) lease.layers.add(l.chainId);
+      for (const l of layers) o.progress({ status: l.present ? 'Already exists' : 'Pulling fs layer', progressDetail: {}, id: short(l.digest) });
+      layersDone = pullLayers({
+        registry, repo: ref.path, content: this.content, layers: this.images.layers, lease, cancel, progress: o.progress, fetched, parallel: PARALLEL_DOWNLOADS,
+      }, layers);
+      await layersDone;
+      const parent = chains.at(-1) ?? null;
       // The manifests go into the content store first (unreferenced, so a failure drops them);
       // from the image record on, nothing awaits: a pull cancelled now is a pull finished.
       for (const b of top === manifest ? [top.bytes] : [top.bytes, manifest.bytes]) {
@@ -369,7 +296,7 @@ export class Distribution {
       // A request cut by the cancellation fails with a network error; say why it was cut.
       throw cancel.signal.aborted ? cancel.signal.reason : e;
     } finally {
-      await Promise.allSettled(workers);
+      await layersDone.catch(() => undefined);
       o.signal?.removeEventListener('abort', stop);
       client?.close();
       lease.release();
@@ -392,36 +319,67 @@ export class Distribution {
     return { client: await this.client(ref, auth, signal), path: ref.path, reference: ref.digest ?? ref.tag! };
   }
 
-  /** Pushes one tag; aborting `signal` (the client went away) cuts the uploads in flight. */
+  /**
+   * Pushes one tag; aborting `signal` (the client went away) cuts the uploads
+   * in flight. Up to PARALLEL_UPLOADS blobs go at a time, the image's top
+   * layer first (as dockerd); the first failure cuts the others.
+   */
   async push(name: string, o: { tag?: string; auth?: AuthConfig; progress: Progress; signal?: AbortSignal }): Promise<void> {
     const ref = withDefaultTag(parseReference(o.tag ? `${name}:${o.tag}` : name));
     const img = this.images.resolve(formatReference(ref));
-    const client = await this.client(ref, o.auth, o.signal);
+    const cancel = new AbortController();
+    const stop = () => cancel.abort(o.signal?.reason);
+    if (o.signal?.aborted) stop();
+    else o.signal?.addEventListener('abort', stop, { once: true });
+    const client = await this.client(ref, o.auth, cancel.signal);
     try {
       o.progress({ status: `The push refers to repository [${familiarName(ref)}]` });
       const layers = this.images.layers.chain(img.topLayer);
       const descs: { mediaType: string; size: number; digest: string }[] = [];
       const otherRepos = this.images.store.repositoriesOf(img.id).filter((r) => r.startsWith(`${ref.domain}/`) && r !== repositoryName(ref));
-      for (const l of [...layers].reverse()) o.progress({ status: 'Preparing', progressDetail: {}, id: short(l.diffId) });
-      for (const l of [...layers].reverse()) {
+      const blobs = [...layers].reverse().map((l) => {
         const blob = this.images.layers.blobOf(l.diffId);
         if (!blob) throw new NotFoundError(`layer ${l.diffId} has no stored blob to push`);
-        const id = short(l.diffId);
-        if (await client.blobExists(ref.path, blob.digest)) { o.progress({ status: 'Layer already exists', progressDetail: {}, id }); continue; }
-        let mounted = false;
-        for (const r of otherRepos) {
-          if (await client.mountBlob(ref.path, blob.digest, r.slice(ref.domain.length + 1))) {
-            o.progress({ status: `Mounted from ${familiarName(parseReference(r))}`, progressDetail: {}, id });
-            mounted = true;
-            break;
+        return { id: short(l.diffId), blob };
+      });
+      for (const { id } of blobs) o.progress({ status: 'Preparing', progressDetail: {}, id });
+      const slots = new Slots(PARALLEL_UPLOADS);
+      const pushLayer = async ({ id, blob }: { id: string; blob: LayerBlob }) => {
+        await slots.take(cancel.signal);
+        try {
+          if (await client.blobExists(ref.path, blob.digest)) { o.progress({ status: 'Layer already exists', progressDetail: {}, id }); return; }
+          for (const r of otherRepos) {
+            if (await client.mountBlob(ref.path, blob.digest, r.slice(ref.domain.length + 1))) {
+              o.progress({ status: `Mounted from ${familiarName(parseReference(r))}`, progressDetail: {}, id });
+              return;
+            }
           }
+          await client.uploadBlob(ref.path, blob.digest, blob.size, () => this.content.open(blob.digest), {
+            onProgress: (n) => o.progress({ status: 'Pushing', progressDetail: { current: n, total: blob.size }, id }),
+          });
+          o.progress({ status: 'Pushed', progressDetail: {}, id });
+        } finally {
+          slots.give();
         }
-        if (mounted) continue;
-        await client.uploadBlob(ref.path, blob.digest, blob.size, () => this.content.open(blob.digest), {
-          onProgress: (n) => o.progress({ status: 'Pushing', progressDetail: { current: n, total: blob.size }, id }),
-        });
-        o.progress({ status: 'Pushed', progressDetail: {}, id });
-      }
+      };
+      // A blob two layers share (empty layers) is sent once.
+      const byDigest = new Map<string, Promise<void>>();
+      const uploads = blobs.map((b) => {
+        let p = byDigest.get(b.blob.digest);
+        if (!p) {
+          p = pushLayer(b).catch((e: unknown) => {
+            if (!cancel.signal.aborted) cancel.abort(e);
+            throw e;
+          });
+          p.catch(() => undefined);
+          byDigest.set(b.blob.digest, p);
+        }
+        return p;
+      });
+      const sent = await Promise.allSettled(uploads);
+      // The first failure, not the requests it cut.
+      if (cancel.signal.aborted) throw cancel.signal.reason;
+      for (const r of sent) if (r.status === 'rejected') throw r.reason;
       for (const l of layers) {
         const b = this.images.layers.blobOf(l.diffId)!;
         descs.push({ mediaType: b.mediaType === DOCKER_LAYER_GZIP ? LAYER_GZIP : b.mediaType, size: b.size, digest: b.digest });
@@ -449,6 +407,7 @@ export class Distribution {
       o.progress({ status: `${ref.tag}: digest: ${digest} size: ${bytes.length}` });
       o.progress({ progressDetail: {}, aux: { Tag: ref.tag, Digest: digest, Size: bytes.length } });
     } finally {
+      o.signal?.removeEventListener('abort', stop);
       client.close();
     }
   }

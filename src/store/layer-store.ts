@@ -29,12 +29,27 @@ export interface LayerBlob { digest: string; size: number; mediaType: string }
 
 /**
  * How an imported layer's blob is known: already in the content store
- * (pull), or to be kept from the stream. With `adopt`, the directory the
- * tar was made from becomes the layer (moved, then settled to what applying
- * the tar would give) instead of the tar being applied — when it is on the
- * layer store's file system; otherwise the tar is applied as usual.
+ * (pull), or to be kept from the stream.
  */
-export interface ImportLayerOptions { blob?: LayerBlob; lease?: Lease; adopt?: AdoptedDir }
+export interface ImportLayerOptions {
+  blob?: LayerBlob;
+  lease?: Lease;
+  /**
+   * Awaited once the tar is unpacked (into a staging directory nobody sees),
+   * before the layer becomes visible; a rejection discards it. A pull that
+   * unpacks while it downloads verifies the blob's digest and the diffID
+   * here, and waits for the parent layer, still being imported when the
+   * unpacking began: with this hook the parent is looked for only after it.
+   */
+  beforeCommit?: (diffId: string) => Promise<void>;
+  /**
+   * The directory the tar was made from becomes the layer (moved, then
+   * settled to what applying the tar would give) instead of the tar being
+   * applied — when it is on the layer store's file system; otherwise the
+   * tar is applied as usual.
+   */
+  adopt?: AdoptedDir;
+}
 
 /** A stopped build step's upper dir, and what its diff walk recorded (image/upper-remainder.ts). */
 export interface AdoptedDir { dir: string; remainder: UpperDirRemainder }
@@ -139,7 +154,7 @@ export class LayerStore {
    * is renamed into place. An identical layer already present is reused.
    */
   async importLayer(tar: Readable, parent: string | null, o: ImportLayerOptions = {}): Promise<LayerRecord> {
-    if (parent && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
+    if (parent && !o.beforeCommit && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
     const stage = join(this.paths.tmp, `layer-${randomBytes(8).toString('hex')}`);
     await mkdir(stage, { recursive: true });
     // rename(2) moves a directory only within one file system.
@@ -173,6 +188,15 @@ export class LayerStore {
       }
       if (stored.status === 'rejected') throw stored.reason;
       const { diffId, size } = applied.value;
+      if (o.beforeCommit) {
+        try {
+          await o.beforeCommit(diffId);
+          if (parent && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
+        } catch (e) {
+          await stored.value?.abort();
+          throw e;
+        }
+      }
       const blobInfo = stored.value ? await stored.value.commit() : undefined;
       const chainId = chainIdOf(parent, diffId);
       const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
