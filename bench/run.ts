@@ -55,6 +55,7 @@ import { pullTitle, pushPullFigures, pushTitle } from './figures/push-pull.js';
 import { RM_F_50, RUN_D_50, runDetachedFigures } from './figures/run-detached.js';
 import { RUN_RM_DEFAULT, RUN_RM_NONE, runRmFigures } from './figures/run-rm.js';
 import { BUILD_LAYER_HEAVY, layerHeavyBuildFigure } from './figures/layer-heavy-build.js';
+import { BUILD_REAL, realBuildFigure } from './figures/real-build.js';
 import { RUNNING_1000_TITLES, thousandRunningFigures } from './figures/thousand-running.js';
 import { THROUGHPUT_TITLES, throughputFigures } from './figures/throughput.js';
 import { renderTable, type Figure } from './table.js';
@@ -99,7 +100,7 @@ function parseArgs(argv: string[]): Options {
 const ALL_TITLES = [
   MEMORY_IDLE, MEMORY_PER_CONTAINER, RUN_RM_NONE, RUN_RM_DEFAULT, RUN_D_50, RM_F_50, PS_1000, ...PING_TITLES, ...BUILD_TITLES,
   pushTitle('docker-registry'), pullTitle('docker-registry'), pushTitle('berth registry serve'), pullTitle('berth registry serve'),
-  BUILD_LAYER_HEAVY, ...THROUGHPUT_TITLES, ...RUNNING_1000_TITLES,
+  BUILD_LAYER_HEAVY, BUILD_REAL, ...THROUGHPUT_TITLES, ...RUNNING_1000_TITLES,
 ];
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
     if (wants(...BUILD_TITLES)) figures.push(...await buildFigures(ctx, new Set(selected)));
     if (wants(...ALL_TITLES.filter((t) => t.startsWith('push') || t.startsWith('pull')))) figures.push(...await pushPullFigures(ctx, new Set(selected)));
     if (wants(BUILD_LAYER_HEAVY)) figures.push(...await layerHeavyBuildFigure(ctx));
+    if (wants(BUILD_REAL)) figures.push(...await realBuildFigure(ctx));
     if (wants(...THROUGHPUT_TITLES)) figures.push(...await throughputFigures(ctx, new Set(selected)));
     if (wants(...RUNNING_1000_TITLES)) figures.push(...await thousandRunningFigures(ctx, new Set(selected)));
 
