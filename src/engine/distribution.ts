@@ -19,10 +19,10 @@ import type { ImageService } from './images.js';
 import type { ContentStore } from '../store/content-store.js';
 import { chainIds, DOCKER_LAYER_GZIP, LAYER_GZIP, type LayerBlob } from '../store/layer-store.js';
 import { Slots } from './slots.js';
-import { pullLayers, type PullLayer } from './pull-layers.js';
+import type { Progress, PullLayer } from './pull-layers.js';
 import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 
-export type Progress = (msg: Record<string, unknown>) => void;
+export type { Progress } from './pull-layers.js';
 
 export interface AuthConfig { username?: string; password?: string; serveraddress?: string; identitytoken?: string; registrytoken?: string }
 
@@ -224,7 +224,8 @@ export class Distribution {
     let layersDone: Promise<void> = Promise.resolve();
     let ok = false;
     try {
-      const { DEFAULT_RESUME, resumableBlob } = await import('../registry/client/resumable-blob.js');
+      // Loaded on the first pull, with the registry client's download modules it uses (not at berthd's start).
+      const { pullLayers } = await import('./pull-layers.js');
       const reference = ref.digest ?? ref.tag!;
       // A missing manifest is `manifest for … not found: manifest unknown: …`, a refused one
       // `pull access denied for …` (registry-client.ts words them as Docker does).

@@ -24,8 +24,10 @@ import type { RegistryClient } from '../registry/client/registry-client.js';
 import { DEFAULT_RESUME, resumableBlob } from '../registry/client/resumable-blob.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { Lease, LayerBlob, LayerStore } from '../store/layer-store.js';
-import type { Progress } from './distribution.js';
 import { Slots } from './slots.js';
+
+/** A pull's or push's progress messages (JSON lines of `POST /images/create`). */
+export type Progress = (msg: Record<string, unknown>) => void;
 
 /** One layer of the manifest, with what the config says of it. */
 export interface PullLayer extends LayerBlob {
