@@ -28,13 +28,17 @@ function writeContext(dir: string): void {
   ].join('\n'));
 }
 
-function subject(e: Engine, contextDir: string): Subject {
+/**
+ * One cold build of `contextDir` per measure (`--no-cache`, then `extraFlags`),
+ * timed as `title`; the image is removed after it (not timed). Figures 9 and 11.
+ */
+export function coldBuildSubject(e: Engine, contextDir: string, title: string, tag: string, extraFlags: string[], timeoutMs: number): Subject {
   return {
     label: e.label,
     measure: async () => {
-      const r = await check(e.cli('build', ...e.buildFlags, '--no-cache', '-t', TAG, contextDir), { env: e.buildEnv, timeoutMs: 900_000 });
-      await run(e.cli('rmi', TAG), { env: e.env });
-      return { [BUILD_LAYER_HEAVY]: r.ms };
+      const r = await check(e.cli('build', ...e.buildFlags, '--no-cache', ...extraFlags, '-t', tag, contextDir), { env: e.buildEnv, timeoutMs });
+      await run(e.cli('rmi', tag), { env: e.env });
+      return { [title]: r.ms };
     },
   };
 }
@@ -44,6 +48,6 @@ export async function layerHeavyBuildFigure(ctx: BenchContext): Promise<Figure[]
   writeContext(contextDir);
   const figure = newFigure(BUILD_LAYER_HEAVY);
   ctx.progress(BUILD_LAYER_HEAVY);
-  await alternate(ctx.heavyRuns, [ctx.berth, ...ctx.peers].map((e) => subject(e, contextDir)), [figure], ctx.progress);
+  await alternate(ctx.heavyRuns, [ctx.berth, ...ctx.peers].map((e) => coldBuildSubject(e, contextDir, BUILD_LAYER_HEAVY, TAG, [], 900_000)), [figure], ctx.progress);
   return [figure];
 }

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import type { BenchContext } from '../context.js';
 import type { Engine } from '../engines.js';
 import { check, isInterrupted, run } from '../proc.js';
-import { alternate, type Subject } from '../alternate.js';
+import { alternate } from '../alternate.js';
+import { coldBuildSubject } from './layer-heavy-build.js';
 import { newFigure, seriesOf, type Figure } from '../table.js';
 
 export const BUILD_REAL = 'build, Debian base + apt-get install monit rabbitmq-server, cold';
@@ -55,17 +56,6 @@ function writeContext(dir: string): void {
   ].join('\n'));
 }
 
-function subject(e: Engine, contextDir: string): Subject {
-  return {
-    label: e.label,
-    measure: async () => {
-      const r = await check(e.cli('build', ...e.buildFlags, '--no-cache', '--network', 'host', '-t', TAG, contextDir), { env: e.buildEnv, timeoutMs: 1_800_000 });
-      await run(e.cli('rmi', TAG), { env: e.env });
-      return { [BUILD_REAL]: r.ms };
-    },
-  };
-}
-
 export async function realBuildFigure(ctx: BenchContext): Promise<Figure[]> {
   const figure = newFigure(BUILD_REAL);
   ctx.progress(BUILD_REAL);
@@ -91,6 +81,6 @@ export async function realBuildFigure(ctx: BenchContext): Promise<Figure[]> {
   }
   const contextDir = join(ctx.workDir, 'real-build-context');
   writeContext(contextDir);
-  await alternate(ctx.heavyRuns, engines.map((e) => subject(e, contextDir)), [figure], ctx.progress);
+  await alternate(ctx.heavyRuns, engines.map((e) => coldBuildSubject(e, contextDir, BUILD_REAL, TAG, ['--network', 'host'], 1_800_000)), [figure], ctx.progress);
   return [figure];
 }
