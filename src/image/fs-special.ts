@@ -80,11 +80,27 @@ my ($SETX, $GETX, $LISTX, $MKNOD, $MOUNT, $UMOUNT, $UNSHARE, $OPEN_TREE, $MOVE_M
 binmode STDIN; binmode STDOUT; $| = 1;
 umask 0;
 my $MAX = 65536;
-my $LBUF; # L's name-list buffer, made once: a fresh 64 KiB string per path cost more than the syscall
+my $LBUF; # the name-list buffer of xattr_pairs, made once: a fresh 64 KiB string per path cost more than the syscall
 # A child in new namespaces, bound on files by this process (which keeps the host's right to mount):
 # it joins the user namespace bound at $join (if any), unshares a user namespace whose maps this
 # process writes (if $umap), then a network namespace (if $net); each [name, file] of $binds is
 # then bound from /proc/<child>/ns/<name>. The child's errno comes back as its exit status (+100).
+# Every xattr of a path (not following a symlink) as hex name:value pairs; (errno) when it cannot be listed.
+sub xattr_pairs {
+  my ($p) = @_;
+  $LBUF = "\0" x $MAX unless defined $LBUF;
+  my $n = syscall($LISTX + 0, $p, $LBUF, $MAX + 0);
+  return ($! + 0) if $n == -1;
+  my @pairs;
+  foreach my $name (split /\0/, substr($LBUF, 0, $n)) {
+    next if $name eq '';
+    my $nm = $name; my $v = "\0" x $MAX;
+    my $m = syscall($GETX + 0, $p, $nm, $v, $MAX + 0);
+    next if $m == -1;
+    push @pairs, unpack('H*', $name) . ':' . unpack('H*', substr($v, 0, $m));
+  }
+  return (0, @pairs);
+}
 sub ns_child {
   my ($join, $umap, $gmap, $net, $binds) = @_;
   pipe(my $ready_r, my $ready_w) or return $! + 0;
@@ -180,35 +196,13 @@ while (defined(my $line = <STDIN>)) {
     my $n = syscall($GETX + 0, $path, $name, $buf, $MAX + 0);
     print $n == -1 ? "E\t" . ($! + 0) . "\n" : "K\t" . unpack('H*', substr($buf, 0, $n)) . "\n";
   } elsif ($op eq 'l') {
-    my $buf = "\0" x $MAX;
-    my $n = syscall($LISTX + 0, $path, $buf, $MAX + 0);
-    if ($n == -1) { print "E\t" . ($! + 0) . "\n"; }
-    else {
-      my @out = ('K');
-      foreach my $name (split /\0/, substr($buf, 0, $n)) {
-        next if $name eq '';
-        my $nm = $name; my $v = "\0" x $MAX;
-        my $m = syscall($GETX + 0, $path, $nm, $v, $MAX + 0);
-        next if $m == -1;
-        push @out, unpack('H*', $name) . ':' . unpack('H*', substr($v, 0, $m));
-      }
-      print join("\t", @out) . "\n";
-    }
+    my ($err, @pairs) = xattr_pairs($path);
+    print $err ? "E\t$err\n" : join("\t", 'K', @pairs) . "\n";
   } elsif ($op eq 'L') {
     my @out = ('K');
-    $LBUF = "\0" x $MAX unless defined $LBUF;
     for my $i (2 .. $#f) {
-      my $p = $path . pack('H*', $f[$i]);
-      my $n = syscall($LISTX + 0, $p, $LBUF, $MAX + 0);
-      if ($n == -1) { push @out, 'E' . ($! + 0); next; }
-      my @pairs;
-      foreach my $name (split /\0/, substr($LBUF, 0, $n)) {
-        next if $name eq '';
-        my $nm = $name; my $v = "\0" x $MAX;
-        my $m = syscall($GETX + 0, $p, $nm, $v, $MAX + 0);
-        next if $m == -1;
-        push @pairs, unpack('H*', $name) . ':' . unpack('H*', substr($v, 0, $m));
-      }
+      my ($err, @pairs) = xattr_pairs($path . pack('H*', $f[$i]));
+      if ($err) { push @out, 'E' . $err; next; }
       push @out, 'K' . join(',', @pairs);
     }
     print join("\t", @out) . "\n";
