@@ -46,7 +46,7 @@ export function registerCheckpointRoutes(r: Router, engine: Engine): void {
     sendNoContent(need(ctx));
   });
 
-  const archives = new CheckpointArchive({ containers: engine.containers, images: engine.images, content: engine.content, paths: engine.paths, checkpoints: cps });
+  const archives = new CheckpointArchive({ containers: engine.containers, images: engine.images, paths: engine.paths, checkpoints: cps });
   r.get('/containers/:id/checkpoints/:checkpoint/export', async (ctx) => {
     const tar = await archives.export(ctx.params.id, ctx.params.checkpoint);
     const res = need(ctx);

@@ -122,7 +122,7 @@ export function registerImageRoutes(r: Router, engine: Engine): void {
     const res = need(ctx);
     if (names.length === 0) throw new InvalidParameterError('no images given to save');
     if (ctx.query.get('platform')) throw new NotImplementedError('save --platform is not supported yet');
-    const archive = saveImages(is, engine.content, names);
+    const archive = saveImages(is, names);
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/x-tar' });
     await pipeline(archive, res).catch(() => res.destroy());
   };

@@ -19,6 +19,7 @@ import type { BuildCacheStore, CacheEntry } from '../store/build-cache.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { ImageRecord, ImageStore } from '../store/image-store.js';
 import type { LayerStore } from '../store/layer-store.js';
+import { NotFoundError } from '../errors.js';
 
 /**
  * A step key the build used, with the index of its stage; `own` is the
@@ -41,9 +42,12 @@ export interface CacheExportStores {
   content: ContentStore;
 }
 
-/** The steps to export for a build, in build order, each once. */
-export function stepsToExport(stores: CacheExportStores, used: readonly UsedStep[], finalStage: number, mode: CacheMode): CacheStep[] {
-  const out: CacheStep[] = [];
+/** A step to export, its layer (if it made one) still without the blob a registry gets. */
+interface ExportableStep { step: Omit<CacheStep, 'layer'>; layer?: Omit<NonNullable<CacheStep['layer']>, 'blob'> }
+
+/** The steps a build used that are still here to export, in build order, each once. */
+function exportableSteps(stores: CacheExportStores, used: readonly UsedStep[], finalStage: number, mode: CacheMode): ExportableStep[] {
+  const out: ExportableStep[] = [];
   const seen = new Set<string>();
   for (const u of used) {
     if (seen.has(u.key) || (mode === 'min' && u.stage !== finalStage)) continue;
@@ -55,13 +59,11 @@ export function stepsToExport(stores: CacheExportStores, used: readonly UsedStep
     if (row.parent && !parent) continue;
     // A step's parent outside the export (a base image) is fine: the importer must have it.
     const parentTop = parent?.topLayer ?? null;
-    let layer: CacheStep['layer'];
+    let layer: ExportableStep['layer'];
     if (img.topLayer !== parentTop) {
       const rec = img.topLayer ? stores.layers.get(img.topLayer) : undefined;
       if (!rec || rec.parent !== parentTop) continue;
-      const blob = stores.layers.blobOf(rec.diffId);
-      if (!blob) continue;
-      layer = { blob: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, diffId: rec.diffId, chainId: rec.chainId, parentChainId: rec.parent, created: rec.created };
+      layer = { diffId: rec.diffId, chainId: rec.chainId, parentChainId: rec.parent, created: rec.created };
     }
     let context = row.context;
     try {
@@ -71,10 +73,29 @@ export function stepsToExport(stores: CacheExportStores, used: readonly UsedStep
       context = JSON.stringify(c);
     } catch { /* kept as it is */ }
     out.push({
-      key: row.key, parent: row.parent, kind: row.kind, original: row.original, inputs: row.inputs, context,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.id, size: img.configBytes.length },
-      ...(layer ? { layer } : {}), created: row.created,
+      step: {
+        key: row.key, parent: row.parent, kind: row.kind, original: row.original, inputs: row.inputs, context,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.id, size: img.configBytes.length },
+        created: row.created,
+      },
+      ...(layer ? { layer } : {}),
     });
+  }
+  return out;
+}
+
+/**
+ * The steps to export for a build, in build order, each once, each layer
+ * with the blob a registry gets (pushBlob: a layer made here is gzipped at
+ * its first export). A step whose layer has no blob left is left out.
+ */
+export async function stepsToExport(stores: CacheExportStores, used: readonly UsedStep[], finalStage: number, mode: CacheMode): Promise<CacheStep[]> {
+  const out: CacheStep[] = [];
+  for (const { step, layer } of exportableSteps(stores, used, finalStage, mode)) {
+    if (!layer) { out.push(step); continue; }
+    const blob = await stores.layers.pushBlob(layer.diffId).catch((e: unknown) => { if (e instanceof NotFoundError) return undefined; throw e; });
+    if (!blob) continue;
+    out.push({ ...step, layer: { ...layer, blob: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size } } });
   }
   return out;
 }
@@ -121,12 +142,12 @@ export function imageWithInlineCache(stores: CacheExportStores, imageId: string,
   const img = stores.images.get(imageId);
   if (!img) throw new Error(`image ${imageId} is gone`);
   const steps: InlineStep[] = [];
-  for (const s of stepsToExport(stores, used, finalStage, 'min')) {
+  for (const { step: s, layer } of exportableSteps(stores, used, finalStage, 'min')) {
     const stepImage = stores.images.get(s.config.digest);
     const history = stepImage?.config.history;
     if (!Array.isArray(history) || history.length === 0) continue;
     const layers = history.filter((h) => !h.empty_layer).length;
-    steps.push({ key: s.key, history: history.length - 1, ...(s.layer ? { layer: layers - 1 } : {}) });
+    steps.push({ key: s.key, history: history.length - 1, ...(layer ? { layer: layers - 1 } : {}) });
   }
   const config = JSON.parse(img.configBytes.toString('utf8')) as Record<string, unknown>;
   config[INLINE_CACHE_FIELD] = inlineCacheValue(steps);

@@ -47,7 +47,6 @@ import {
 export interface CheckpointArchiveDeps {
   containers: ContainerService;
   images: ImageService;
-  content: ContentStore;
   paths: DataPaths;
   checkpoints: CheckpointService;
 }
@@ -69,7 +68,7 @@ export class CheckpointArchive {
 
   /** `GET /containers/{id}/checkpoints/{name}/export`: the archive as a stream. */
   async export(nameOrId: string, checkpoint: string): Promise<Readable> {
-    const { containers, images, content, paths, checkpoints } = this.d;
+    const { containers, images, paths, checkpoints } = this.d;
     const c = containers.lookup(nameOrId);
     const cpDir = checkpoints.existing(c.Id, checkpoint);
     const name = checkpoint;
@@ -83,7 +82,7 @@ export class CheckpointArchive {
     try {
       // The image by the reference the container was made with when it still names the same image.
       const ref = (() => { try { return images.resolve(c.ImageRef).id === img.id ? c.ImageRef : img.id; } catch { return img.id; } })();
-      await pipeline(saveImages(images, content, [ref]), createWriteStream(join(stage, IMAGE_FILE), { flags: 'wx' }));
+      await pipeline(saveImages(images, [ref]), createWriteStream(join(stage, IMAGE_FILE), { flags: 'wx' }));
       const upper = join(paths.containerDir(c.Id), 'upper');
       const leaveOut = containerDiffOptions(c.Mounts.map((m) => m.Destination), images.layers.lowerDirs(img.topLayer));
       await pipeline(diffUpperDir(upper, { ...leaveOut, idMap: containers.idMapOf(c) }), createWriteStream(join(stage, ROOTFS_FILE), { flags: 'wx' }));

@@ -310,6 +310,34 @@ export class Distribution {
   }
 
   /**
+   * A manifest kept for the image (it was pulled, or pushed before) that
+   * names one blob per layer, each still in the content store; undefined
+   * when there is none.
+   */
+  private async keptManifest(imageId: string, layerCount: number): Promise<{ bytes: Buffer; mediaType: string; layers: LayerBlob[] } | undefined> {
+    for (const m of this.images.store.manifestsOf(imageId)) {
+      if (isIndexMediaType(m.mediaType)) continue;
+      const bytes = await this.content.read(m.digest).catch(() => undefined);
+      if (!bytes) continue;
+      let layers: LayerBlob[];
+      try {
+        const parsed = JSON.parse(bytes.toString('utf8')) as { layers?: { mediaType?: unknown; digest?: unknown; size?: unknown }[] };
+        if (!Array.isArray(parsed.layers) || parsed.layers.length !== layerCount) continue;
+        layers = parsed.layers.map((l) => {
+          checkDescriptor({ digest: l.digest, size: l.size }, 'layer');
+          return { digest: l.digest as string, size: l.size as number, mediaType: typeof l.mediaType === 'string' ? l.mediaType : LAYER_GZIP };
+        });
+      } catch {
+        continue;
+      }
+      let complete = true;
+      for (const l of layers) if ((await this.content.info(l.digest))?.size !== l.size) complete = false;
+      if (complete) return { bytes, mediaType: m.mediaType, layers };
+    }
+    return undefined;
+  }
+
+  /**
    * A client of `name`'s registry with the repository path and the tag or
    * digest `name` gives (`latest` when none): what the build cache's
    * `type=registry` export and import talk to (build-cache-registry.ts).
@@ -336,68 +364,66 @@ export class Distribution {
     try {
       o.progress({ status: `The push refers to repository [${familiarName(ref)}]` });
       const layers = this.images.layers.chain(img.topLayer);
-      const descs: { mediaType: string; size: number; digest: string }[] = [];
       const otherRepos = this.images.store.repositoriesOf(img.id).filter((r) => r.startsWith(`${ref.domain}/`) && r !== repositoryName(ref));
-      const blobs = [...layers].reverse().map((l) => {
-        const blob = this.images.layers.blobOf(l.diffId);
-        if (!blob) throw new NotFoundError(`layer ${l.diffId} has no stored blob to push`);
-        return { id: short(l.diffId), blob };
-      });
-      for (const { id } of blobs) o.progress({ status: 'Preparing', progressDetail: {}, id });
+      // Re-send a manifest we already have for this image, with the very blobs it names (its digest
+      // must not change); else write an OCI manifest of each layer's push blob (a layer made here is
+      // gzipped now, at its first push), which skopeo, containerd and Docker ≥ 25 keep byte for byte.
+      const kept = await this.keptManifest(img.id, layers.length);
+      const blobOf = (i: number): Promise<LayerBlob> => kept ? Promise.resolve(kept.layers[i]) : this.images.layers.pushBlob(layers[i].diffId);
+      // Top layer first, as dockerd.
+      const order = layers.map((_, i) => i).reverse();
+      for (const i of order) o.progress({ status: 'Preparing', progressDetail: {}, id: short(layers[i].diffId) });
       const slots = new Slots(PARALLEL_UPLOADS);
-      const pushLayer = async ({ id, blob }: { id: string; blob: LayerBlob }) => {
+      const pushLayer = async (i: number): Promise<LayerBlob> => {
+        const id = short(layers[i].diffId);
         await slots.take(cancel.signal);
         try {
-          if (await client.blobExists(ref.path, blob.digest)) { o.progress({ status: 'Layer already exists', progressDetail: {}, id }); return; }
+          const blob = await blobOf(i);
+          if (await client.blobExists(ref.path, blob.digest)) { o.progress({ status: 'Layer already exists', progressDetail: {}, id }); return blob; }
           for (const r of otherRepos) {
             if (await client.mountBlob(ref.path, blob.digest, r.slice(ref.domain.length + 1))) {
               o.progress({ status: `Mounted from ${familiarName(parseReference(r))}`, progressDetail: {}, id });
-              return;
+              return blob;
             }
           }
           await client.uploadBlob(ref.path, blob.digest, blob.size, () => this.content.open(blob.digest), {
             onProgress: (n) => o.progress({ status: 'Pushing', progressDetail: { current: n, total: blob.size }, id }),
           });
           o.progress({ status: 'Pushed', progressDetail: {}, id });
+          return blob;
         } finally {
           slots.give();
         }
       };
-      // A blob two layers share (empty layers) is sent once.
-      const byDigest = new Map<string, Promise<void>>();
-      const uploads = blobs.map((b) => {
-        let p = byDigest.get(b.blob.digest);
+      // Layers of the chain with one diffId (empty layers) send their blob once.
+      const byKey = new Map<string, Promise<LayerBlob>>();
+      const uploads = new Map<number, Promise<LayerBlob>>();
+      for (const i of order) {
+        const key = kept ? kept.layers[i].digest : layers[i].diffId;
+        let p = byKey.get(key);
         if (!p) {
-          p = pushLayer(b).catch((e: unknown) => {
+          p = pushLayer(i).catch((e: unknown) => {
             if (!cancel.signal.aborted) cancel.abort(e);
             throw e;
           });
           p.catch(() => undefined);
-          byDigest.set(b.blob.digest, p);
+          byKey.set(key, p);
         }
-        return p;
-      });
-      const sent = await Promise.allSettled(uploads);
+        uploads.set(i, p);
+      }
+      const sent = await Promise.allSettled(layers.map((_, i) => uploads.get(i)!));
       // The first failure, not the requests it cut.
       if (cancel.signal.aborted) throw cancel.signal.reason;
-      for (const r of sent) if (r.status === 'rejected') throw r.reason;
-      for (const l of layers) {
-        const b = this.images.layers.blobOf(l.diffId)!;
-        descs.push({ mediaType: b.mediaType === DOCKER_LAYER_GZIP ? LAYER_GZIP : b.mediaType, size: b.size, digest: b.digest });
+      const descs: LayerBlob[] = [];
+      for (const r of sent) {
+        if (r.status === 'rejected') throw r.reason;
+        descs.push({ mediaType: r.value.mediaType === DOCKER_LAYER_GZIP ? LAYER_GZIP : r.value.mediaType, size: r.value.size, digest: r.value.digest });
       }
       if (!(await client.blobExists(ref.path, img.id))) {
         await client.uploadBlob(ref.path, img.id, img.configBytes.length, () => bufferStream(img.configBytes));
       }
-      // Re-send a manifest we already have for this image (its digest must not change); else write an
-      // OCI manifest, which skopeo, containerd and Docker ≥ 25 keep byte for byte when they copy it.
-      let bytes: Buffer | undefined;
-      let mediaType: string = MediaType.ociManifest;
-      for (const m of this.images.store.manifestsOf(img.id)) {
-        if (isIndexMediaType(m.mediaType)) continue;
-        const candidate = await this.content.read(m.digest).catch(() => undefined);
-        if (candidate) { bytes = candidate; mediaType = m.mediaType; break; }
-      }
-      bytes ??= Buffer.from(JSON.stringify({
+      const mediaType: string = kept?.mediaType ?? MediaType.ociManifest;
+      const bytes = kept?.bytes ?? Buffer.from(JSON.stringify({
         schemaVersion: 2, mediaType: MediaType.ociManifest,
         config: { mediaType: OCI_CONFIG_MEDIA, size: img.configBytes.length, digest: img.id },
         layers: descs,

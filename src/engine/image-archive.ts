@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import { familiarString, formatReference, parseReference, repositoryName } from '../image/reference.js';
@@ -22,7 +21,6 @@ import { UnpackedArchive, openArchiveFile, type ArchiveFile } from '../image/unp
 import type { ImageRecord } from '../store/image-store.js';
 import type { Lease } from '../store/layer-store.js';
 import type { ImageService } from './images.js';
-import type { ContentStore } from '../store/content-store.js';
 import type { DataPaths } from '../store/paths.js';
 import { hex } from '../store/paths.js';
 
@@ -34,8 +32,8 @@ const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Streams a save archive of the named images (`names` as given: refs or IDs). */
-export function saveImages(images: ImageService, content: ContentStore, names: string[]): Readable {
-  return saveArchive(images, content, saveTargets(images, names));
+export function saveImages(images: ImageService, names: string[]): Readable {
+  return saveArchive(images, saveTargets(images, names));
 }
 
 /**
@@ -43,7 +41,7 @@ export function saveImages(images: ImageService, content: ContentStore, names: s
  * references), whether or not the store has those tags: what a build's
  * `--output type=docker|oci,dest=…` writes.
  */
-export function saveArchive(images: ImageService, content: ContentStore, resolved: SaveTarget[]): Readable {
+export function saveArchive(images: ImageService, resolved: SaveTarget[]): Readable {
   const pack = tarStream.pack();
   const out = new PassThrough();
   void (async () => {
@@ -58,17 +56,13 @@ export function saveArchive(images: ImageService, content: ContentStore, resolve
       if (!written.has(configName)) { await addFile(configName, img.configBytes); written.add(configName); }
       const layerDescs: { mediaType: string; digest: string; size: number }[] = [];
       for (const layer of images.layers.chain(img.topLayer)) {
-        const blob = images.layers.blobOf(layer.diffId);
-        if (!blob) throw new NotFoundError(`layer ${layer.diffId} has no stored blob`);
         const layerName = `blobs/sha256/${hex(layer.diffId)}`;
-        // The uncompressed tar's size is only known by reading it; stream it through a counting pass first.
-        let size = 0;
-        await pipeline(content.open(blob.digest), createGunzip(), async function* (src) { for await (const c of src) size += (c as Buffer).length; yield* []; });
+        const tar = await images.layers.layerTar(layer.diffId);
         if (!written.has(layerName)) {
-          const entry = pack.entry({ name: layerName, size, mtime: new Date(0), mode: 0o644 });
-          await pipeline(content.open(blob.digest), createGunzip(), entry);
+          await pipeline(tar.open(), pack.entry({ name: layerName, size: tar.size, mtime: new Date(0), mode: 0o644 }));
           written.add(layerName);
         }
+        const size = tar.size;
         layerDescs.push({ mediaType: OCI_LAYER_TAR, digest: layer.diffId, size });
       }
       const manifest = Buffer.from(JSON.stringify({

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable, pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from './db.js';
 import { DataPaths, hex } from './paths.js';
@@ -18,12 +18,16 @@ import { applyLayer, type AppliedLayer } from '../image/layer-apply.js';
 import { withSpecialFs } from '../image/fs-special.js';
 import type { UpperDirRemainder } from '../image/upper-remainder.js';
 import { createGzip } from 'node:zlib';
+import { uncompressed } from '../image/decompress.js';
+import { NotFoundError } from '../errors.js';
 import type { ContentStore, BlobWriter } from './content-store.js';
 import { tee } from './tee.js';
 import { apparentSize } from './disk-usage.js';
 
 export const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+/** A layer's tar as it is: the blob kept for a layer made here (a build, a commit, an import, a load), whose digest is its diffId. */
+export const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 
 export interface LayerBlob { digest: string; size: number; mediaType: string }
 
@@ -116,6 +120,8 @@ interface LayerRow { chain_id: string; diff_id: string; parent: string | null; s
 export class LayerStore {
   private readonly leases = new Set<Lease>();
   private readonly diskSizes = new Map<string, number>();
+  /** Gzips being made for a push, by diffId: two pushes of one layer make it once. */
+  private readonly compressing = new Map<string, Promise<LayerBlob>>();
 
   constructor(private readonly db: Db, private readonly paths: DataPaths, private readonly content: ContentStore) {}
 
@@ -125,10 +131,60 @@ export class LayerStore {
     return l;
   }
 
-  /** The compressed blob kept for a layer (push sends it; digests stay stable). */
-  blobOf(diffId: string): LayerBlob | undefined {
-    const r = this.db.prepare('SELECT digest, size, media_type FROM layer_blobs WHERE diff_id = ? LIMIT 1').get(diffId) as { digest: string; size: number; media_type: string } | undefined;
-    return r && { digest: r.digest, size: r.size, mediaType: r.media_type };
+  /**
+   * The blobs kept for a layer: the one it was pulled as (compressed, or not,
+   * as the registry had it), or — for a layer made here — its tar, plus the
+   * gzip made of it at its first push.
+   */
+  blobsOf(diffId: string): LayerBlob[] {
+    const rows = this.db.prepare('SELECT digest, size, media_type FROM layer_blobs WHERE diff_id = ? ORDER BY rowid').all(diffId) as { digest: string; size: number; media_type: string }[];
+    return rows.map((r) => ({ digest: r.digest, size: r.size, mediaType: r.media_type }));
+  }
+
+  /**
+   * The blob a registry gets for a layer (a push, a cache export): a
+   * compressed one kept for it, or else the gzip of its tar, made now and
+   * kept, so every later push sends the same bytes. Layers are compressed
+   * only here, when something leaves the machine, as dockerd does: a build
+   * or an import pays no compression.
+   */
+  async pushBlob(diffId: string): Promise<LayerBlob> {
+    const kept = this.blobsOf(diffId);
+    const compressed = kept.find((b) => b.mediaType !== LAYER_TAR);
+    if (compressed) return compressed;
+    const tar = kept[0];
+    if (!tar) throw new NotFoundError(`layer ${diffId} has no stored blob`);
+    let making = this.compressing.get(diffId);
+    if (!making) {
+      making = (async () => {
+        const info = await this.content.put(pipe(this.content.open(tar.digest), createGzip(), () => undefined));
+        const blob: LayerBlob = { digest: info.digest, size: info.size, mediaType: LAYER_GZIP };
+        // The layer may have gone meanwhile (rmi during a push): no row then, and the file goes unless something names it.
+        const kept = this.db.prepare('INSERT OR IGNORE INTO layer_blobs (diff_id, digest, size, media_type) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM layers WHERE diff_id = ?)')
+          .run(diffId, blob.digest, blob.size, blob.mediaType, diffId).changes > 0;
+        if (!kept && !this.blobReferenced(blob.digest)) await this.content.delete(blob.digest);
+        return blob;
+      })().finally(() => this.compressing.delete(diffId));
+      this.compressing.set(diffId, making);
+    }
+    return making;
+  }
+
+  /**
+   * A layer's uncompressed tar, for a save archive: its kept tar, or its
+   * compressed blob decompressed (read once first to learn the size, which
+   * an archive entry's header needs).
+   */
+  async layerTar(diffId: string): Promise<{ size: number; open: () => Readable }> {
+    const kept = this.blobsOf(diffId);
+    const tar = kept.find((b) => b.mediaType === LAYER_TAR);
+    if (tar) return { size: tar.size, open: () => this.content.open(tar.digest) };
+    const blob = kept[0];
+    if (!blob) throw new NotFoundError(`layer ${diffId} has no stored blob`);
+    const open = () => Readable.from(uncompressed(this.content.open(blob.digest)));
+    let size = 0;
+    for await (const c of open()) size += (c as Buffer).length;
+    return { size, open };
   }
 
   blobReferenced(digest: string): boolean {
@@ -162,17 +218,19 @@ export class LayerStore {
     if (!adopt) await mkdir(join(stage, 'diff'));
     try {
       let written: Promise<BlobWriter> | undefined;
+      let compressed = false;
       let source: Readable = tar;
       if (!o.blob) {
-        // Keep a gzip blob of the layer as it streams in: push sends exactly these bytes later.
-        const compressed = isGzip(await peek(tar, 2));
+        // Keep the layer's bytes as they come, a gzip as gzip and a tar as its tar: nothing is
+        // compressed until a push needs it (pushBlob). A tar's blob is its diffId.
+        compressed = isGzip(await peek(tar, 2));
         const [forApply, forBlob] = tee(tar);
         source = forApply;
         const w = await this.content.writer();
-        // pipeline, not .pipe(): an error of the branch (the client went away) must reach the gzip
-        // stream and so the blob writer. The blob is committed only once the layer applied: a tar
-        // the layer refuses leaves no blob behind.
-        written = (compressed ? pipeline(forBlob, w) : pipeline(forBlob, createGzip(), w)).then(() => w, async (e: unknown) => {
+        // pipeline, not .pipe(): an error of the branch (the client went away) must reach the blob
+        // writer. The blob is committed only once the layer applied: a tar the layer refuses leaves
+        // no blob behind.
+        written = pipeline(forBlob, w).then(() => w, async (e: unknown) => {
           await w.abort();
           throw e;
         });
@@ -197,9 +255,9 @@ export class LayerStore {
           throw e;
         }
       }
-      const blobInfo = stored.value ? await stored.value.commit() : undefined;
+      const blobInfo = stored.value ? await stored.value.commit(compressed ? undefined : { digest: diffId }) : undefined;
       const chainId = chainIdOf(parent, diffId);
-      const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: LAYER_GZIP };
+      const layerBlob: LayerBlob = o.blob ?? { digest: blobInfo!.digest, size: blobInfo!.size, mediaType: compressed ? LAYER_GZIP : LAYER_TAR };
       o.lease?.layers.add(chainId);
       const existing = this.get(chainId);
       if (existing) {

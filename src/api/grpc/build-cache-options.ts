@@ -219,7 +219,7 @@ export async function exportCaches(
     const v = progress.vertex(ex.type === 'local' ? 'exporting cache to client directory' : 'exporting cache to registry');
     const say = (what: string) => { const st = v.status(what); return () => st.finish(); };
     try {
-      const steps = stepsToExport(stores(engine), used, finalStage, ex.mode);
+      const steps = await stepsToExport(stores(engine), used, finalStage, ex.mode);
       if (steps.length === 0) {
         v.log('no build steps to export\n');
         v.complete();

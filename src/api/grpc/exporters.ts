@@ -109,7 +109,7 @@ export async function runExporters(c: ExportContext, imageId: string, exporters:
         else await sendTree(session.conn, i, view, c.signal);
       } else {
         const tags = names(e).map((r) => familiarString(r));
-        await sendFile(session.conn, i, saveArchive(c.engine.images, c.engine.content, [{ img, tags }]), c.signal);
+        await sendFile(session.conn, i, saveArchive(c.engine.images, [{ img, tags }]), c.signal);
         response['containerimage.config.digest'] = imageId;
         response['containerimage.digest'] = imageId;
         if (tags.length) response['image.name'] = names(e).map(formatReference).join(',');

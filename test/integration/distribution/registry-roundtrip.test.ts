@@ -68,6 +68,42 @@ describe('pull and push against real registries', { skip: skipUnlessRoot() || sk
     assert.equal(index.manifests[0].digest, pushed, 'skopeo must see the digest berth reports');
   });
 
+  test('a layer made here is kept as its tar, and gzipped once, at its first push', async () => {
+    const id = await createContainer(d, { Image: 'busybox', Cmd: ['sh', '-c', 'seq 1 20000 > /numbers'] });
+    try {
+      await start(d, id);
+      assert.equal(await waitExit(d, id), 0);
+      const commit = await d.request('POST', `/commit?container=${id}&repo=127.0.0.1:${regPort}/lazy/one&tag=1`);
+      assert.equal(commit.status, 201, commit.text);
+    } finally {
+      await remove(d, id);
+    }
+    const ref = `127.0.0.1:${regPort}/lazy/one:1`;
+    const diffIds = (await d.request('GET', `/images/${ref}/json`)).json().RootFS.Layers as string[];
+    const top = diffIds[diffIds.length - 1];
+    const blobs = join(d.dataRoot, 'blobs', 'sha256');
+    // The commit compressed nothing: the layer's one blob is its tar, named by its diffId.
+    const before = new Set(await readdir(blobs));
+    assert.ok(before.has(top.slice('sha256:'.length)), 'the committed layer is kept as its tar');
+    const pushOnce = async (r: string) => {
+      const [repo, tag] = r.split(/:(?=[^:/]+$)/);
+      const push = await d.request('POST', `/images/${repo}/push?tag=${tag}`, undefined, { timeoutMs: 60_000 });
+      assert.ok(!messages(push.text).some((m) => m.error), push.text);
+      const manifest = JSON.parse(await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${r}`]));
+      return manifest.layers as { mediaType: string; digest: string; size: number }[];
+    };
+    const first = await pushOnce(ref);
+    const pushedTop = first[first.length - 1];
+    assert.equal(pushedTop.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    assert.notEqual(pushedTop.digest, top, 'a registry gets the gzip, not the tar');
+    const made = (await readdir(blobs)).filter((n) => !before.has(n));
+    assert.ok(made.includes(pushedTop.digest.slice('sha256:'.length)), 'the gzip made at the push is kept');
+    // Another repository: the same blobs again (mounted from the first), so the same layer digests.
+    assert.equal((await d.request('POST', `/images/${ref}/tag?repo=127.0.0.1:${regPort}/lazy/two&tag=1`)).status, 201);
+    assert.deepEqual(await pushOnce(`127.0.0.1:${regPort}/lazy/two:1`), first);
+    assert.equal((await readdir(blobs)).filter((n) => !before.has(n)).length, made.length, 'the second push compressed nothing new');
+  });
+
   test('an image skopeo put into the registry is pulled by berth and runs', async () => {
     const src = join(dir, 'oci');
     await run('skopeo', ['copy', '--dest-tls-verify=false', '--format', 'oci', `oci:${src}:bb`, `docker://127.0.0.1:${regPort}/other/bb:2`]);
