@@ -24,6 +24,7 @@ export class BlobWriter extends Writable {
   private readonly file;
   private written = 0;
   private finished: Promise<void>;
+  private info?: BlobInfo;
 
   constructor(private readonly tmpPath: string, private readonly blobsDir: string) {
     super();
@@ -52,8 +53,7 @@ export class BlobWriter extends Writable {
    * Call after the stream finished. On a mismatch nothing is committed.
    */
   async commit(expected?: { digest?: string; size?: number }): Promise<BlobInfo> {
-    await this.finished;
-    const digest = `sha256:${this.hash.digest('hex')}`;
+    const { digest } = await this.digest();
     try {
       if (expected?.digest && expected.digest !== digest) {
         throw new DigestMismatchError(`digest mismatch: expected ${expected.digest}, got ${digest}`);
@@ -67,6 +67,13 @@ export class BlobWriter extends Writable {
       throw e;
     }
     return { digest, size: this.written };
+  }
+
+  /** The digest and size of what was written, once the stream finished; before any commit. */
+  async digest(): Promise<BlobInfo> {
+    await this.finished;
+    this.info ??= { digest: `sha256:${this.hash.digest('hex')}`, size: this.written };
+    return this.info;
   }
 
   async abort(): Promise<void> {

@@ -58,13 +58,16 @@ export interface ImportLayerOptions {
 /** A stopped build step's upper dir, and what its diff walk recorded (image/upper-remainder.ts). */
 export interface AdoptedDir { dir: string; remainder: UpperDirRemainder }
 
-/** The layer an adopted directory's tar describes: its digest is read from the stream, its content is the directory, moved to `diffDir`. */
-async function adoptDir(tar: Readable, adopt: AdoptedDir, diffDir: string): Promise<AppliedLayer> {
-  const hash = createHash('sha256');
-  for await (const chunk of tar) hash.update(chunk as Buffer);
+/**
+ * The layer an adopted directory's tar describes: its content is the
+ * directory, moved to `diffDir`; its diffId is the digest of `tar`, read
+ * from the writer the tar was kept by (its one reader: one hash, no copy).
+ */
+async function adoptDir(tar: Promise<BlobWriter>, adopt: AdoptedDir, diffDir: string): Promise<AppliedLayer> {
+  const { digest } = await (await tar).digest();
   await rename(adopt.dir, diffDir);
   await withSpecialFs((fsx) => adopt.remainder.settle(diffDir, fsx));
-  return { diffId: `sha256:${hash.digest('hex')}`, size: adopt.remainder.contentBytes };
+  return { diffId: digest, size: adopt.remainder.contentBytes };
 }
 
 /**
@@ -213,18 +216,18 @@ export class LayerStore {
     if (parent && !o.beforeCommit && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the layer store`);
     const stage = join(this.paths.tmp, `layer-${randomBytes(8).toString('hex')}`);
     await mkdir(stage, { recursive: true });
-    // rename(2) moves a directory only within one file system.
-    const adopt = o.adopt && (await stat(o.adopt.dir)).dev === (await stat(stage)).dev ? o.adopt : undefined;
-    if (!adopt) await mkdir(join(stage, 'diff'));
     try {
+      // The layer's bytes are kept as they come, a gzip as gzip and a tar as its tar: nothing is
+      // compressed until a push needs it (pushBlob). A tar's blob is its diffId.
+      const compressed = !o.blob && isGzip(await peek(tar, 2));
+      // An adopted directory (a tar, ours, of it) needs only the tar's digest, which the blob writer
+      // computes anyway. rename(2) moves a directory only within one file system.
+      const adopt = o.adopt && !o.blob && !compressed && (await stat(o.adopt.dir)).dev === (await stat(stage)).dev ? o.adopt : undefined;
+      if (!adopt) await mkdir(join(stage, 'diff'));
       let written: Promise<BlobWriter> | undefined;
-      let compressed = false;
-      let source: Readable = tar;
+      let source: Readable | undefined = tar;
       if (!o.blob) {
-        // Keep the layer's bytes as they come, a gzip as gzip and a tar as its tar: nothing is
-        // compressed until a push needs it (pushBlob). A tar's blob is its diffId.
-        compressed = isGzip(await peek(tar, 2));
-        const [forApply, forBlob] = tee(tar);
+        const [forApply, forBlob] = adopt ? [undefined, tar] : tee(tar);
         source = forApply;
         const w = await this.content.writer();
         // pipeline, not .pipe(): an error of the branch (the client went away) must reach the blob
@@ -237,7 +240,7 @@ export class LayerStore {
       }
       // Both settle before the stage is removed: a failed layer leaves no blob being written in tmp/.
       const [applied, stored] = await Promise.allSettled([
-        adopt ? adoptDir(source, adopt, join(stage, 'diff')) : applyLayer(source, join(stage, 'diff')),
+        adopt ? adoptDir(written!, adopt, join(stage, 'diff')) : applyLayer(source!, join(stage, 'diff')),
         written,
       ]);
       if (applied.status === 'rejected') {
