@@ -253,13 +253,24 @@ export async function* readTar(source: AsyncIterable<Buffer | string | Uint8Arra
     const rawSize = parseNumber(block, 124, 12, 'size');
     const type = typeOf(flag, name);
 
-    if (type === 'meta' || type === null) {
-      if (type === 'meta' && rawSize > MAX_META_SIZE) throw new InvalidParameterError('invalid tar archive: extended header too large');
+    if (type === null) {
+      // Its data is read by nobody: skipped as it streams by, whatever size it declares.
+      await q.skip(rawSize + padding(rawSize));
+      continue;
+    }
+    if (type === 'meta') {
+      if (rawSize > MAX_META_SIZE) throw new InvalidParameterError('invalid tar archive: extended header too large');
       const data = rawSize > 0 ? await q.readExact(rawSize) : Buffer.alloc(0);
       if (rawSize > 0 && !data) throw new InvalidParameterError('unexpected end of tar archive');
       await q.skip(padding(rawSize));
       if (flag === 0x78) pax = parsePax(data!);
-      else if (flag === 0x67) globalPax = new Map([...globalPax, ...parsePax(data!)]);
+      else if (flag === 0x67) {
+        globalPax = new Map([...globalPax, ...parsePax(data!)]);
+        // Kept for the rest of the archive: all of them together are held to one header's bound.
+        let held = 0;
+        for (const [k, v] of globalPax) held += k.length + v.length;
+        if (held > MAX_META_SIZE) throw new InvalidParameterError('invalid tar archive: global extended headers too large');
+      }
       else if (flag === 0x4c) longName = cString(data!, 0, data!.length);
       else if (flag === 0x4b) longLink = cString(data!, 0, data!.length);
       continue;
