@@ -225,7 +225,7 @@ export class ContainerService {
       const mounts = await resolveMounts(eff.HostConfig, eff.Config, {
         ensureVolume: async (vname, anonymous, labels) => {
           const existed = vname ? this.volumes.list().some((v) => v.Name === vname) : false;
-          const v = await this.volumes.create({ Name: vname, Labels: labels }, anonymous);
+          const v = await this.volumes.create({ Name: vname, Labels: labels }, anonymous, id);
           if (!existed) createdVolumes.push(v.Name);
           return v;
         },
@@ -250,10 +250,14 @@ export class ContainerService {
         throw e;
       }
     } catch (e) {
+      // Released first: a volume this create made is removed unless another create in flight holds it meanwhile.
+      this.volumes.release(id);
       await rm(dir, { recursive: true, force: true });
       for (const v of createdVolumes) await this.volumes.remove(v, true).catch(() => undefined);
       throw e;
     }
+    // The record now says which volumes this container uses.
+    this.volumes.release(id);
     this.events.emit('container', 'create', id, this.attributes(this.store.get(id)!));
     return { Id: id, Warnings: warnings };
   }

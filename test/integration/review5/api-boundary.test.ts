@@ -15,7 +15,11 @@
  *   characters, which no registry takes;
  * - update stored negative CPU shares, which create refuses;
  * - a create losing a name race to a create still in flight was told the
- *   name is used "by container \"\"".
+ *   name is used "by container \"\"";
+ * - a `volume rm` (or prune) while a container create that mounts the
+ *   volume was in flight removed it: the container was created mounting a
+ *   volume that no longer existed (its record, which makes the volume in
+ *   use, is written at the create's end).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +130,27 @@ describe('review5: API boundary', { skip: skipUnlessRoot() }, () => {
       }
     } finally {
       await remove(d, id);
+    }
+  });
+
+  test('a volume removed while a create that mounts it is in flight: the container never outlives its volume', { timeout: 120_000 }, async () => {
+    for (let i = 0; i < 8; i++) {
+      const vol = `review5-held-${i}`;
+      assert.equal((await d.request('POST', '/volumes/create', { Name: vol })).status, 201);
+      const [created, removed] = await Promise.all([
+        d.request('POST', `/containers/create?name=review5-held-${i}`, { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: [`${vol}:/data`] } }),
+        d.request('DELETE', `/volumes/${vol}`),
+      ]);
+      try {
+        assert.equal(created.status, 201, created.text);
+        assert.ok(removed.status === 204 || removed.status === 409, removed.text);
+        if (removed.status === 409) assert.match(removed.json().message, new RegExp(`^remove ${vol}: volume is in use - \\[${created.json().Id}\\]$`));
+        const v = await d.request('GET', `/volumes/${vol}`);
+        assert.equal(v.status, 200, `round ${i}: the container was created, its volume is gone (remove answered ${removed.status})`);
+      } finally {
+        if (created.status === 201) await remove(d, created.json().Id);
+        await d.request('DELETE', `/volumes/${vol}`);
+      }
     }
   });
 });
