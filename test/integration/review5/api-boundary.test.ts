@@ -19,7 +19,12 @@
  * - a `volume rm` (or prune) while a container create that mounts the
  *   volume was in flight removed it: the container was created mounting a
  *   volume that no longer existed (its record, which makes the volume in
- *   use, is written at the create's end).
+ *   use, is written at the create's end);
+ * - `Mounts` entries with another type's options (`BindOptions` on a
+ *   volume, `VolumeOptions` on a bind, a tmpfs `Source`), a made-up bind
+ *   propagation (handed to the runtime as a mount option at start) or an
+ *   unknown type were taken or answered 501; `Binds` took `:/dst`,
+ *   `ro,rw` and `/host:/dst:nocopy`. dockerd refuses all of them with 400.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -152,5 +157,37 @@ describe('review5: API boundary', { skip: skipUnlessRoot() }, () => {
         await d.request('DELETE', `/volumes/${vol}`);
       }
     }
+  });
+
+  test('create refuses mounts dockerd refuses, in its words, and leaves nothing behind', async () => {
+    const refused: [unknown, string][] = [
+      [{ Mounts: [{ Type: 'volume', Source: 'review5-m', Target: '/x', BindOptions: { Propagation: 'shared' } }] },
+        'invalid mount config for type "volume": field BindOptions must not be specified'],
+      [{ Mounts: [{ Type: 'bind', Source: '/tmp', Target: '/x', BindOptions: { Propagation: 'bogus' } }] },
+        'invalid mount config for type "bind": invalid propagation mode: bogus'],
+      [{ Mounts: [{ Type: 'bind', Source: '/tmp', Target: '/x', VolumeOptions: {} }] },
+        'invalid mount config for type "bind": field VolumeOptions must not be specified'],
+      [{ Mounts: [{ Type: 'tmpfs', Source: '/tmp', Target: '/x' }] }, 'invalid mount config for type "tmpfs": field Source must not be specified'],
+      [{ Mounts: [{ Type: 'bogus', Target: '/x' }] }, 'invalid mount config for type "bogus": mount type unknown'],
+      [{ Binds: [':/x'] }, "invalid volume specification: ':/x'"],
+      [{ Binds: ['/tmp:/x:ro,rw'] }, 'invalid mode: ro,rw'],
+      [{ Binds: ['/tmp:/x:nocopy'] },
+        'invalid volume specification: \'/tmp:/x:nocopy\': invalid mount config for type "bind": field VolumeOptions must not be specified'],
+    ];
+    const before = (await d.request('GET', '/containers/json?all=1')).json().length as number;
+    for (const [hostConfig, message] of refused) {
+      const r = await d.request('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: hostConfig });
+      assert.equal(r.status, 400, `${JSON.stringify(hostConfig)}: ${r.text}`);
+      assert.equal(r.json().message, message);
+    }
+    assert.equal((await d.request('GET', '/containers/json?all=1')).json().length, before);
+    assert.equal((await d.request('GET', '/volumes/review5-m')).status, 404);
+    // What the docker CLI sends for these options still works.
+    const ok = await d.request('POST', '/containers/create', {
+      Image: 'busybox', Cmd: ['true'],
+      HostConfig: { Binds: ['/tmp:/a:ro,rshared'], Mounts: [{ Type: 'bind', Source: '/tmp', Target: '/b', BindOptions: { Propagation: 'rslave' } }, { Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1 << 20 } }] },
+    });
+    assert.equal(ok.status, 201, ok.text);
+    await remove(d, ok.json().Id);
   });
 });
