@@ -18,6 +18,7 @@ import {
 } from './context.js';
 import type { Router } from './router.js';
 import { logEntriesPayload, requestBody } from './stream.js';
+import { unixTimestampNs } from './unix-time.js';
 import { attach, attachWebSocket } from './attach.js';
 import { readLogBatches } from '../runtime/logs.js';
 import { firstOutputGrace, logWriterSettled } from '../runtime/log-settle.js';
@@ -26,22 +27,13 @@ import { restartingError, type WaitCondition } from '../engine/containers.js';
 import { containerStats } from '../engine/stats.js';
 import type { UpdateRequest } from '../engine/container-update.js';
 
-/** Docker timestamps in query strings: unix seconds with an optional fraction → ns. */
 /**
- * A logs `since`/`until` as dockerd reads it (seconds, optionally a
- * fraction: `1700000000.5`), in nanoseconds; refused with dockerd's words
- * (Go's strconv error) before the stream starts, when a status can still say so.
+ * A logs `since`/`until` in nanoseconds (unix-time.ts), refused with
+ * dockerd's words before the stream starts, when a status can still say so.
  */
 function unixNs(param: 'since' | 'until', v: string | null): bigint | undefined {
   if (!v || v === '0') return undefined;
-  const dot = v.indexOf('.');
-  const [sec, frac] = dot < 0 ? [v, undefined] : [v.slice(0, dot), v.slice(dot + 1)];
-  for (const part of frac === undefined ? [sec] : [sec, frac]) {
-    if (!/^[+-]?\d+$/.test(part)) throw new InvalidParameterError(`invalid value for ${JSON.stringify(param)}: strconv.ParseInt: parsing ${JSON.stringify(part)}: invalid syntax`);
-  }
-  // More than nine fraction digits are truncated, as dockerd's ParseTimestamps scales them.
-  const ns = frac === undefined ? 0n : BigInt(frac.replace(/^[+-]/, '').padEnd(9, '0').slice(0, 9)) * (frac.startsWith('-') ? -1n : 1n);
-  return BigInt(sec) * 1_000_000_000n + ns;
+  return unixTimestampNs(v, `invalid value for ${JSON.stringify(param)}: `);
 }
 
 /** Stop's and restart's `t`: Go's Atoi (dockerd answers 400 for stop, 500 for restart; both 400 here). */

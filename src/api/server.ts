@@ -27,6 +27,9 @@ import { registerCheckpointRoutes } from './checkpoints.js';
 
 export interface ServerOptions { debug?: boolean }
 
+/** The most header bytes a request may carry (Go's http.DefaultMaxHeaderBytes); more is a 431. */
+export const MAX_HEADER_BYTES = 1 << 20;
+
 /** A request target whose path `new URL` would return unchanged: no dot segment, nothing it percent-encodes, not `//host`. */
 const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
@@ -143,7 +146,9 @@ export function createApiServer(engine: Engine, opts: ServerOptions = {}): http.
     }
   };
 
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  // Headers up to 1 MiB, Go's http.DefaultMaxHeaderBytes, which dockerd keeps: a build's X-Registry-Config
+  // carries the client's credentials for every registry it knows, well past Node's default of 16 KiB.
+  const server = http.createServer({ keepAliveTimeout: 60_000, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     // A write that races the client's departure fails on the response: that concerns this request only.
     res.on('error', (e) => log(`berthd: ${req.method} ${req.url}: response: ${errorMessage(e)}`));
     // A request pipelined behind one whose answer closed the connection is read, never run.

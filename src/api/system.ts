@@ -13,6 +13,7 @@ import { InvalidParameterError } from '../errors.js';
 import { cgroupVersion } from '../runtime/cgroup-version.js';
 import { CGROUP_DRIVER } from '../runtime/cgroup-path.js';
 import { registerBuildkitRoutes } from './grpc/routes.js';
+import { unixTimestampNs } from './unix-time.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -23,14 +24,17 @@ function osName(): string {
   } catch { return 'Linux'; }
 }
 
-/** Docker's `since`/`until` for events: unix seconds (fraction allowed) or RFC 3339 → ns. */
+/** An events `since`/`until` (unix-time.ts) in nanoseconds; absent or empty: `dflt`. */
 function eventTime(v: string | null, dflt: number): number {
   if (!v) return dflt;
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1e9);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidParameterError(`invalid timestamp: ${v}`);
-  return t * 1e6;
+  return Number(unixTimestampNs(v));
 }
+
+/**
+ * The longest delay Node's setTimeout keeps (2^31-1 ms, 24.8 days): a longer
+ * one fires at once, with a warning.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function eventMatches(e: EngineEvent, f: Record<string, string[]>): boolean {
   if (f.type && !f.type.includes(e.Type)) return false;
@@ -118,8 +122,15 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     };
     await new Promise<void>((resolve) => {
       const unsubscribe = engine.events.subscribe(sendLive);
+      let timer: NodeJS.Timeout | undefined;
       const done = () => { clearTimeout(timer); unsubscribe(); resolve(); };
-      const timer = until !== Infinity ? setTimeout(done, (until - now) / 1e6) : undefined;
+      // An `until` further off than one timer can wait is reached by re-arming it on the way.
+      const armUntil = () => {
+        const left = (until - Date.now() * 1e6) / 1e6;
+        if (left <= 0) done();
+        else timer = setTimeout(armUntil, Math.min(left, MAX_TIMER_MS));
+      };
+      if (until !== Infinity) armUntil();
       res.on('close', done);
       stop = done;
     });

@@ -31,7 +31,7 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
 import { cgroupParentPath } from '../runtime/cgroup-path.js';
 import { diffUpperDir } from '../image/layer-diff.js';
-import { familiarString, formatReference, looksLikeId, parseReference, withDefaultTag } from '../image/reference.js';
+import { checkNameLength, familiarString, formatReference, looksLikeId, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Db } from '../store/db.js';
 import { imageIdOf, type ImageRecord } from '../store/image-store.js';
 import type { Lease, LayerStore } from '../store/layer-store.js';
@@ -174,7 +174,7 @@ export class BuildService {
     const tags = params.tags.filter((t) => t !== '').map((t) => {
       let ref;
       try {
-        ref = withDefaultTag(parseReference(t));
+        ref = withDefaultTag(checkNameLength(parseReference(t)));
       } catch (e) {
         throw new InvalidParameterError(`invalid tag ${JSON.stringify(t)}: ${errorMessage(e)}`);
       }

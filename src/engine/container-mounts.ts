@@ -43,7 +43,8 @@ function cleanDest(dest: string, raw: string): string {
 function parseBind(spec: string): { source: string; dest: string; opts: string[] } {
   const parts = spec.split(':');
   if (parts.length === 1 && parts[0] !== '') return { source: '', dest: parts[0], opts: [] };
-  if (parts.length < 2 || parts.length > 3) throw new InvalidParameterError(`invalid volume specification: '${spec}'`);
+  // An empty source before a colon (`:/dst`) is no anonymous volume: moby's parser refuses it.
+  if (parts.length < 2 || parts.length > 3 || parts[0] === '') throw new InvalidParameterError(`invalid volume specification: '${spec}'`);
   return { source: parts[0], dest: parts[1], opts: parts[2] ? parts[2].split(',') : [] };
 }
 
@@ -68,6 +69,38 @@ function checkDriver(driver: string | undefined, volumeName: string | undefined)
   if (driver && driver !== 'local') throw unknownVolumeDriver(volumeName ?? randomVolumeName(), driver);
 }
 
+/** Mount types the Engine API defines; berth mounts bind, volume and tmpfs. */
+const API_MOUNT_TYPES = new Set(['bind', 'volume', 'tmpfs', 'image', 'npipe', 'cluster']);
+
+/**
+ * moby's validateMountConfig on what a `Mounts` entry may carry for its type:
+ * options of another type (`BindOptions` on a volume, `VolumeOptions` on a
+ * bind, a tmpfs `Source`) are refused rather than ignored, as is a
+ * propagation mode Linux has not and a type the API does not know.
+ */
+function checkMountFields(m: Record<string, any>): void {
+  const invalid = (why: string) => new InvalidParameterError(`invalid mount config for type "${m.Type ?? ''}": ${why}`);
+  const extra = (field: string) => invalid(`field ${field} must not be specified`);
+  const given = (v: unknown) => v !== undefined && v !== null;
+  switch (m.Type) {
+    case 'bind': {
+      const propagation = m.BindOptions?.Propagation;
+      if (propagation && !PROPAGATIONS.has(propagation)) throw invalid(`invalid propagation mode: ${propagation}`);
+      if (given(m.VolumeOptions)) throw extra('VolumeOptions');
+      break;
+    }
+    case 'volume':
+      if (given(m.BindOptions)) throw extra('BindOptions');
+      break;
+    case 'tmpfs':
+      if (given(m.BindOptions)) throw extra('BindOptions');
+      if (m.Source) throw extra('Source');
+      break;
+    default:
+      if (!API_MOUNT_TYPES.has(m.Type)) throw invalid('mount type unknown');
+  }
+}
+
 export async function resolveMounts(hc: Record<string, any>, config: Record<string, any>, ctx: MountRequestContext): Promise<ResolvedMount[]> {
   const mounts: ResolvedMount[] = [];
   const containerDriver: string | undefined = hc.VolumeDriver || undefined;
@@ -84,19 +117,24 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
     let rw = true;
     let propagation = '';
     let noCopy = false;
+    // moby's linuxValidMountMode: each kind of mode at most once (`ro,rw` is refused), in its words (the whole mode).
+    const invalidMode = () => new InvalidParameterError(`invalid mode: ${opts.join(',')}`);
+    const seen = { rw: 0, propagation: 0, copy: 0 };
     for (const o of opts) {
-      if (o === 'ro') rw = false;
-      else if (o === 'rw') rw = true;
-      else if (PROPAGATIONS.has(o)) propagation = o;
-      else if (o === 'nocopy') noCopy = true;
+      if (o === 'ro' || o === 'rw') { rw = o === 'rw'; seen.rw++; }
+      else if (PROPAGATIONS.has(o)) { propagation = o; seen.propagation++; }
+      else if (o === 'nocopy') { noCopy = true; seen.copy++; }
       else if (o === 'z' || o === 'Z') throw new NotImplementedError(`SELinux relabeling (:${o}) is not supported: SELinux is not enabled`);
-      else throw new InvalidParameterError(`invalid mode: ${o}`);
+      else throw invalidMode();
     }
+    if (seen.rw > 1 || seen.propagation > 1 || seen.copy > 1) throw invalidMode();
     if (source === '') {
       checkDriver(containerDriver, undefined);
       const v = await ctx.ensureVolume(undefined, true);
       add({ Type: 'volume', Name: v.Name, Source: v.Mountpoint, Destination: destination, Driver: 'local', Mode: '', RW: true, Propagation: '' });
     } else if (isAbsolute(source)) {
+      // nocopy is a volume option: moby turns it into VolumeOptions, which a bind must not have.
+      if (noCopy) throw new InvalidParameterError(`invalid volume specification: '${spec}': invalid mount config for type "bind": field VolumeOptions must not be specified`);
       // `-v /host:/dst` creates a missing host directory, like dockerd.
       if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
       add({ Type: 'bind', Source: source, Destination: destination, Mode: opts.join(','), RW: rw, Propagation: propagation || 'rprivate' });
@@ -109,6 +147,7 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
   }
 
   for (const m of (hc.Mounts ?? []) as Record<string, any>[]) {
+    checkMountFields(m);
     const destination = cleanDest(m.Target ?? m.Destination ?? '', JSON.stringify(m));
     const rw = !m.ReadOnly;
     switch (m.Type) {
@@ -141,6 +180,7 @@ export async function resolveMounts(hc: Record<string, any>, config: Record<stri
         break;
       }
       default:
+        // A type of the API berth has no support for; checkMountFields refused any other.
         throw new NotImplementedError(`mount type "${m.Type}" is not supported`);
     }
   }

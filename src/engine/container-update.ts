@@ -27,7 +27,7 @@ import { canLimitSwap, readCgroupUsage } from '../runtime/cgroup-stats.js';
 import type { LinuxResources } from '../runtime/oci-types.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { containerCgroupPath } from '../runtime/cgroup-path.js';
-import { checkRestartPolicy } from './create-checks.js';
+import { checkCpuShares, checkRestartPolicy } from './create-checks.js';
 
 /** The body: Docker's `Resources` plus `RestartPolicy`. */
 export interface UpdateRequest {
@@ -80,14 +80,16 @@ function isSet(field: string, v: unknown): boolean {
 
 /**
  * Refuses what an update cannot do before anything changes: fields berth
- * does not update (501) and an invalid restart policy (400, moby's
- * `validateRestartPolicy` wording).
+ * does not update (501), an invalid restart policy (400, moby's
+ * `validateRestartPolicy` wording) and negative CPU shares (400, create's words).
  */
 export function checkUpdateRequest(u: UpdateRequest): void {
   for (const [field, why] of Object.entries(NOT_UPDATABLE)) {
     if (isSet(field, u[field])) throw new NotImplementedError(why);
   }
   checkRestartPolicy(u.RestartPolicy);
+  // A negative value would be stored as given (the runtime gets the minimum), where create refuses it.
+  checkCpuShares(u.CpuShares);
 }
 
 /**

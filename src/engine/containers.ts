@@ -87,8 +87,8 @@ export class ContainerService {
   private readonly exitWaiters = new Map<string, Set<(code: number) => void>>();
   private readonly removeWaiters = new Map<string, Set<(code: number) => void>>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
-  /** Names taken by creates in flight, before their rows exist. */
-  private readonly reservedNames = new Set<string>();
+  /** Names taken by creates in flight, before their rows exist: name → the ID the create chose (a conflict names it, as dockerd's does). */
+  private readonly reservedNames = new Map<string, string>();
   /**
    * Environment given to a container's process but kept out of its record
    * (a build's `RUN --mount=type=secret,env=`): in memory only, so inspect
@@ -187,11 +187,12 @@ export class ContainerService {
       cname = normalizeName(name);
       const other = this.store.idByName(cname);
       if (other) throw nameConflict(cname, other);
-      if (this.reservedNames.has(cname)) throw nameConflict(cname, '');
+      const reserving = this.reservedNames.get(cname);
+      if (reserving) throw nameConflict(cname, reserving);
     } else {
       cname = generateName((n) => this.store.idByName(n) !== undefined || this.reservedNames.has(n));
     }
-    this.reservedNames.add(cname);
+    this.reservedNames.set(cname, id);
     if (o.hiddenEnv?.length) this.hiddenEnv.set(id, o.hiddenEnv);
     try {
       return await this.createNamed(req, req.Image, id, cname, image, o.logPath);
@@ -224,7 +225,7 @@ export class ContainerService {
       const mounts = await resolveMounts(eff.HostConfig, eff.Config, {
         ensureVolume: async (vname, anonymous, labels) => {
           const existed = vname ? this.volumes.list().some((v) => v.Name === vname) : false;
-          const v = await this.volumes.create({ Name: vname, Labels: labels }, anonymous);
+          const v = await this.volumes.create({ Name: vname, Labels: labels }, anonymous, id);
           if (!existed) createdVolumes.push(v.Name);
           return v;
         },
@@ -249,10 +250,14 @@ export class ContainerService {
         throw e;
       }
     } catch (e) {
+      // Released first: a volume this create made is removed unless another create in flight holds it meanwhile.
+      this.volumes.release(id);
       await rm(dir, { recursive: true, force: true });
       for (const v of createdVolumes) await this.volumes.remove(v, true).catch(() => undefined);
       throw e;
     }
+    // The record now says which volumes this container uses.
+    this.volumes.release(id);
     this.events.emit('container', 'create', id, this.attributes(this.store.get(id)!));
     return { Id: id, Warnings: warnings };
   }
@@ -1060,7 +1065,7 @@ export class ContainerService {
     return this.serial(c.Id, async () => {
       const cur = this.store.get(c.Id)!;
       if (cur.Name === name) throw new InvalidParameterError(`Renaming a container with the same name as its current name`);
-      const other = this.store.idByName(name);
+      const other = this.store.idByName(name) ?? this.reservedNames.get(name);
       // dockerd's rename wraps the name reservation's conflict.
       if (other) throw new ConflictError(`Error when allocating new name: ${nameConflict(name, other).message}`);
       const old = cur.Name;

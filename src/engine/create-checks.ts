@@ -64,6 +64,11 @@ function checkContainerConfig(req: CreateRequest): void {
   }
 }
 
+/** runconfig's validateResources on CPU shares; update checks its value the same way. */
+export function checkCpuShares(shares: number | null | undefined): void {
+  if ((shares ?? 0) < 0) throw invalid(`invalid CPU shares (${shares}): value must be a positive integer`);
+}
+
 /** container.ValidateRestartPolicy, word for word. */
 export function checkRestartPolicy(p: { Name?: string; MaximumRetryCount?: number } | null | undefined): void {
   const name = p?.Name ?? '';
@@ -92,7 +97,7 @@ function checkHostConfig(req: CreateRequest, hc: Record<string, any>): void {
   if (hc.CpuRealtimePeriod && hc.CpuRealtimeRuntime && hc.CpuRealtimeRuntime > hc.CpuRealtimePeriod) {
     throw invalid('cpu real-time runtime cannot be higher than cpu real-time period');
   }
-  if ((hc.CpuShares ?? 0) < 0) throw invalid(`invalid CPU shares (${hc.CpuShares}): value must be a positive integer`);
+  checkCpuShares(hc.CpuShares);
 
   // dockerd parses these when it writes the spec and fails the start with a
   // 500 (moby `oci.AppendDevicePermissionsFromCgroupRules`); a rule is part

@@ -1,7 +1,8 @@
 /**
  * Volumes with the `local` driver: a directory under the data root, created
  * on demand by `-v name:/path`, by image VOLUMEs (anonymous) or by
- * `volume create`. In use = referenced by some container record.
+ * `volume create`. In use = referenced by some container record, or held
+ * by a container create in flight (its record is written last).
  */
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, rm, readdir, stat } from 'node:fs/promises';
@@ -58,6 +59,15 @@ export class VolumeService {
   dataOwner: { uid: number; gid: number } = { uid: 0, gid: 0 };
 
   /**
+   * Volumes a container create in flight will mount, by that container's
+   * ID: its record, which makes them in use, is written only at its end,
+   * and a `volume rm` or `volume prune` meanwhile would leave it mounting
+   * a volume that is gone. `create(…, holder)` takes the hold in the same
+   * step that finds or makes the volume; `release(holder)` ends it.
+   */
+  private readonly holds = new Map<string, Set<string>>();
+
+  /**
    * Creates a volume, or returns the existing one of that name. A volume
    * made without a name gets ANONYMOUS_LABEL, as in moby
    * `VolumesService.Create` (prune goes by it). `anonymous` says the volume
@@ -66,7 +76,7 @@ export class VolumeService {
    * mount, not the label, so a volume made by `POST /volumes/create` without
    * a name and mounted by its name is not one).
    */
-  async create(req: VolumeCreateRequest, anonymous = false): Promise<VolumeRecord> {
+  async create(req: VolumeCreateRequest, anonymous = false, holder?: string): Promise<VolumeRecord> {
     const unnamed = !req.Name;
     const name = req.Name || randomVolumeName();
     const driver = req.Driver || 'local';
@@ -82,7 +92,7 @@ export class VolumeService {
       throw new NotImplementedError(`create ${name}: volume options (${Object.keys(opts).sort().join(', ')}) are not supported yet by berth's local driver`);
     }
     const existing = this.store.get(name);
-    if (existing) return existing;
+    if (existing) return this.hold(existing, holder);
     await mkdir(this.paths.volumeData(name), { recursive: true, mode: 0o755 });
     if (this.dataOwner.uid !== 0 || this.dataOwner.gid !== 0) await chown(this.paths.volumeData(name), this.dataOwner.uid, this.dataOwner.gid);
     const rec = this.store.insert({
@@ -90,7 +100,21 @@ export class VolumeService {
       Labels: unnamed ? { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.Labels ?? {}), Options: opts, Scope: 'local', Anonymous: anonymous,
     });
     this.events.emit('volume', 'create', name, { driver: 'local' });
-    return rec;
+    return this.hold(rec, holder);
+  }
+
+  private hold(v: VolumeRecord, holder: string | undefined): VolumeRecord {
+    if (holder) {
+      const held = this.holds.get(holder) ?? new Set<string>();
+      held.add(v.Name);
+      this.holds.set(holder, held);
+    }
+    return v;
+  }
+
+  /** Ends the holds of a container create (its record now says which volumes it uses, or it failed). */
+  release(holder: string): void {
+    this.holds.delete(holder);
   }
 
   inspect(name: string): VolumeRecord {
@@ -103,7 +127,9 @@ export class VolumeService {
 
   /** Names of containers whose mounts reference the volume. */
   users(name: string): string[] {
-    return this.containers.all().filter((c) => c.Mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id);
+    const ids = this.containers.all().filter((c) => c.Mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id);
+    for (const [holder, held] of this.holds) if (held.has(name) && !ids.includes(holder)) ids.push(holder);
+    return ids;
   }
 
   /** Removes a volume no container uses; `exceptUser` is a container being removed itself (`rm -v`). */

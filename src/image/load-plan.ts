@@ -13,7 +13,7 @@
  */
 import { InvalidParameterError } from '../errors.js';
 import { blobPath, parseArchivePath, parseDigest, quoteName } from './archive-names.js';
-import { familiarString, formatReference, parseReference, withDefaultTag } from './reference.js';
+import { checkNameLength, familiarString, formatReference, parseReference, withDefaultTag } from './reference.js';
 import type { ArchiveFile, UnpackedArchive } from './unpacked-archive.js';
 
 export interface TagToLoad {
@@ -179,7 +179,7 @@ function tagOf(value: unknown, where: string): TagToLoad {
   if (typeof value !== 'string') throw new InvalidParameterError(`invalid tag ${quoteName(value)} in ${where}`);
   let ref;
   try {
-    ref = withDefaultTag(parseReference(value));
+    ref = withDefaultTag(checkNameLength(parseReference(value)));
   } catch {
     throw new InvalidParameterError(`invalid tag ${quoteName(value)} in ${where}: invalid reference format`);
   }

@@ -12,6 +12,8 @@ import { InvalidParameterError } from '../errors.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 export const DEFAULT_TAG = 'latest';
+/** The longest repository path a reference may name. */
+export const NAME_TOTAL_LENGTH_MAX = 255;
 
 export interface Reference {
   /** Registry host[:port], e.g. "docker.io", "127.0.0.1:5000". */
@@ -109,12 +111,26 @@ export function parseReference(input: string): Reference {
 }
 
 /**
+ * Refuses a repository path longer than distribution's NameTotalLengthMax
+ * (counted as normalised: `library/` too), as its Parse does, in its words;
+ * registries refuse such names. Applied where a name is given to an image
+ * (tag, commit, import, build, load), not where stored names are read back,
+ * so that a name an older berth stored can still be listed and removed.
+ */
+export function checkNameLength(ref: Reference): Reference {
+  if (ref.path.length > NAME_TOTAL_LENGTH_MAX) {
+    throw new InvalidParameterError(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+  }
+  return ref;
+}
+
+/**
  * The reference POST /images/{name}/tag and the `repo`/`tag` query parameters
  * of commit and import name (moby httputils.RepoTagReference): `repo` is a
  * name, perhaps with a tag, that `tag` replaces; `latest` when neither has one.
  */
 export function repoTagReference(repo: string, tag?: string): Reference {
-  const ref = parseReference(repo);
+  const ref = checkNameLength(parseReference(repo));
   if (ref.digest) throw new InvalidParameterError('cannot import digest reference');
   if (!tag) return withDefaultTag(ref);
   if (!tagRe.test(tag)) throw new InvalidParameterError('invalid tag format');

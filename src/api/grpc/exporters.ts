@@ -19,7 +19,7 @@
 import { InvalidParameterError, NotImplementedError, errorMessage } from '../../errors.js';
 import type { Engine } from '../../engine/engine.js';
 import { saveArchive } from '../../engine/image-archive.js';
-import { familiarString, formatReference, parseReference, withDefaultTag, type Reference } from '../../image/reference.js';
+import { checkNameLength, familiarString, formatReference, parseReference, withDefaultTag, type Reference } from '../../image/reference.js';
 import { FILESEND_METHOD, sendFile, sendTree, sendTreeTar } from '../../buildkit/image-export.js';
 import type { BuildProgress } from '../../buildkit/progress.js';
 import { sessionCredentials } from '../../buildkit/session-auth.js';
@@ -72,7 +72,7 @@ export function checkExporters(exporters: readonly ExporterEntry[]): void {
 function names(e: ExporterEntry): Reference[] {
   return (e.Attrs.name ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((n) => {
     try {
-      return withDefaultTag(parseReference(n));
+      return withDefaultTag(checkNameLength(parseReference(n)));
     } catch (err) {
       throw new InvalidParameterError(`invalid reference format: ${n}: ${errorMessage(err)}`);
     }
