@@ -429,13 +429,24 @@ export class BuildService {
           const remainder = inPlace ? new UpperDirRemainder() : undefined;
           // The rootfs was volatile (no fsync reached the disk): one syncfs makes the upper dir durable.
           // It runs alongside the diff and must end before the layer is recorded.
-          const durable = syncFileSystem(cdir);
+          const commitTrace = startTrace(`build commit ${id.slice(0, 12)}`);
+          const syncTrace = startTrace(`build syncfs ${id.slice(0, 12)}`);
+          const durable = syncFileSystem(cdir).finally(() => { syncTrace.step('syncfs'); syncTrace.end(); });
           durable.catch(() => undefined); // awaited below; a diff that fails first must not leave it unhandled
-          return this.layers.importLayer(
-            diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap, remainder }),
-            spec.parentLayer,
-            { lease, beforeCommit: () => durable, ...(remainder ? { adopt: { dir: upper, remainder } } : {}) },
-          );
+          try {
+            return await this.layers.importLayer(
+              diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap, remainder }),
+              spec.parentLayer,
+              {
+                lease,
+                beforeCommit: async () => { commitTrace.step('diff'); await durable; commitTrace.step('syncfs-wait'); },
+                ...(remainder ? { adopt: { dir: upper, remainder } } : {}),
+              },
+            );
+          } finally {
+            commitTrace.step('record');
+            commitTrace.end();
+          }
         });
         trace.step('commit');
         return { containerId: id, exitCode: 0, layer };
