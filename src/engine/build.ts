@@ -39,7 +39,7 @@ import type { DataPaths } from '../store/paths.js';
 import { CacheMountDirs } from '../build/cache-mounts.js';
 import { BuildSecretsDir } from './build-secrets.js';
 import { buildCacheUsage, cacheMountRecordId, cacheRecordId, type BuildCacheRecord } from './build-cache-usage.js';
-import { isMounted, mountOverlay, unmount } from '../store/mounts.js';
+import { isMounted, mountOverlay, syncFileSystem, unmount } from '../store/mounts.js';
 import { UpperDirRemainder } from '../image/upper-remainder.js';
 import { startTrace } from '../trace.js';
 import { BuildCacheStore } from '../store/build-cache.js';
@@ -385,7 +385,7 @@ export class BuildService {
         ...(spec.mounts.length ? { Mounts: spec.mounts } : {}),
         ...(spec.extraHosts.length ? { ExtraHosts: spec.extraHosts } : {}),
       },
-    }, undefined, spec.secretEnv?.length ? { hiddenEnv: spec.secretEnv } : {});
+    }, undefined, { volatileRootfs: true, ...(spec.secretEnv?.length ? { hiddenEnv: spec.secretEnv } : {}) });
     try {
       hooks.created(id);
       const handle = await this.containers.attach(id, { stdin: false, stdout: true, stderr: true });
@@ -427,11 +427,26 @@ export class BuildService {
           // The container goes right after: its upper dir becomes the layer (image/upper-remainder.ts), where that gives the same layer.
           const inPlace = !idMap && spec.sourceDateEpoch === undefined && !c.State.Running && !(await isMounted(join(cdir, 'merged')));
           const remainder = inPlace ? new UpperDirRemainder() : undefined;
-          return this.layers.importLayer(
-            diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap, remainder }),
-            spec.parentLayer,
-            { lease, ...(remainder ? { adopt: { dir: upper, remainder } } : {}) },
-          );
+          // The rootfs was volatile (no fsync reached the disk): one syncfs makes the upper dir durable.
+          // It runs alongside the diff and must end before the layer is recorded.
+          const commitTrace = startTrace(`build commit ${id.slice(0, 12)}`);
+          const syncTrace = startTrace(`build syncfs ${id.slice(0, 12)}`);
+          const durable = syncFileSystem(cdir).finally(() => { syncTrace.step('syncfs'); syncTrace.end(); });
+          durable.catch(() => undefined); // awaited below; a diff that fails first must not leave it unhandled
+          try {
+            return await this.layers.importLayer(
+              diffUpperDir(upper, { ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}), idMap, remainder }),
+              spec.parentLayer,
+              {
+                lease,
+                beforeCommit: async () => { commitTrace.step('diff'); await durable; commitTrace.step('syncfs-wait'); },
+                ...(remainder ? { adopt: { dir: upper, remainder } } : {}),
+              },
+            );
+          } finally {
+            commitTrace.step('record');
+            commitTrace.end();
+          }
         });
         trace.step('commit');
         return { containerId: id, exitCode: 0, layer };

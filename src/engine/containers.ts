@@ -95,6 +95,14 @@ export class ContainerService {
    * and the database never see it; forgotten at removal.
    */
   private readonly hiddenEnv = new Map<string, string[]>();
+  /**
+   * Containers whose rootfs overlay is mounted `volatile` (store/mounts.ts):
+   * a build's RUN containers, whose upper dir is made durable once, before
+   * it becomes a layer, instead of at each fsync of the RUN. In memory only:
+   * a restarted berthd removes an earlier one's RUN containers anyway, and
+   * a forgotten entry only means an ordinary mount.
+   */
+  private readonly volatileRootfs = new Set<string>();
   private shuttingDown = false;
   /**
    * Refuses resource limits this daemon cannot apply (rootless berthd
@@ -177,8 +185,9 @@ export class ContainerService {
   /**
    * `o.logPath`: where conmon writes the k8s-file log instead of ctr.log (the CRI's log_path; never from the Docker API).
    * `o.hiddenEnv`: `NAME=value` entries for the process that the record never holds (see hiddenEnv).
+   * `o.volatileRootfs`: the rootfs overlay skips syncs (see volatileRootfs).
    */
-  async create(req: CreateRequest, name?: string, o: { logPath?: string; hiddenEnv?: string[] } = {}): Promise<{ Id: string; Warnings: string[] }> {
+  async create(req: CreateRequest, name?: string, o: { logPath?: string; hiddenEnv?: string[]; volatileRootfs?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     const image = this.images.resolve(req.Image);
     const id = randomBytes(32).toString('hex');
@@ -194,10 +203,12 @@ export class ContainerService {
     }
     this.reservedNames.set(cname, id);
     if (o.hiddenEnv?.length) this.hiddenEnv.set(id, o.hiddenEnv);
+    if (o.volatileRootfs) this.volatileRootfs.add(id);
     try {
       return await this.createNamed(req, req.Image, id, cname, image, o.logPath);
     } catch (e) {
       this.hiddenEnv.delete(id);
+      this.volatileRootfs.delete(id);
       throw e;
     } finally {
       this.reservedNames.delete(cname);
@@ -316,7 +327,7 @@ export class ContainerService {
       lowers = [empty];
     }
     const idmapped = idMap && this.remap?.layers === 'idmapped' ? { map: idMap, scratch: join(dir, 'idmapped') } : undefined;
-    await mountOverlay(lowers, join(dir, 'upper'), join(dir, 'work'), merged, idmapped);
+    await mountOverlay(lowers, join(dir, 'upper'), join(dir, 'work'), merged, idmapped, this.volatileRootfs.has(c.Id));
     try {
       await addMtab(merged);
     } catch (e) {
@@ -985,6 +996,7 @@ export class ContainerService {
     }
     this.store.delete(id);
     this.hiddenEnv.delete(id);
+    this.volatileRootfs.delete(id);
     this.events.emit('container', 'destroy', id, this.attributes(c));
     for (const w of this.removeWaiters.get(id) ?? []) w(c.State.ExitCode);
     this.removeWaiters.delete(id);

@@ -5,9 +5,9 @@
  * milliseconds each time; mount(8)/umount(8) remain the fallback on
  * architectures the helper does not know.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommandError, NotImplementedError } from '../errors.js';
+import { CommandError, NotImplementedError, SystemError } from '../errors.js';
 import { procMapText, type IdMap } from '../runtime/id-map.js';
 import { runCommand } from '../run-command.js';
 import { EBUSY, EINVAL, ENOENT, SpecialFs, SpecialFsError, sharedSpecialFs, specialFsSupported } from '../image/fs-special.js';
@@ -40,9 +40,14 @@ export interface IdmappedLowers { map: IdMap; scratch: string }
  * directories stay as they are on disk (owned by container IDs) while the
  * container's user namespace sees them as its own. overlayfs keeps private
  * clones of its layers' mounts, so the binds are detached right after.
+ *
+ * With `volatile`, the overlay skips syncs (see VOLATILE_MARK below): for
+ * upper dirs made durable by syncFileSystem before anything keeps them.
  */
-export async function mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string, idmapped?: IdmappedLowers): Promise<void> {
-  if (!idmapped) return mountOverlayOf(lowerDirs, upperDir, workDir, target);
+export async function mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string, idmapped?: IdmappedLowers, volatile = false): Promise<void> {
+  await clearVolatileMark(workDir);
+  if (volatile) await writeFile(join(workDir, VOLATILE_BOOT_ID), await bootId());
+  if (!idmapped) return mountOverlayOf(lowerDirs, upperDir, workDir, target, volatile);
   const sys = syscalls();
   if (!sys) throw new NotImplementedError(`idmapped mounts are not supported on ${process.arch}`);
   const binds: string[] = [];
@@ -54,19 +59,58 @@ export async function mountOverlay(lowerDirs: string[], upperDir: string, workDi
       await sys.idmapBind(dir, b, procMapText(idmapped.map.uidMappings), procMapText(idmapped.map.gidMappings));
       binds.push(b);
     }
-    await mountOverlayOf(binds, upperDir, workDir, target);
+    await mountOverlayOf(binds, upperDir, workDir, target, volatile);
   } finally {
     for (const b of binds) await sys.umount(b, MNT_DETACH).catch(() => undefined);
     await rm(idmapped.scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
-async function mountOverlayOf(lowerDirs: string[], upperDir: string, workDir: string, target: string): Promise<void> {
-  const opts = `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir}`;
+async function mountOverlayOf(lowerDirs: string[], upperDir: string, workDir: string, target: string, volatile: boolean): Promise<void> {
+  const opts = `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir}${volatile ? ',volatile' : ''}`;
   if (opts.length > 4000) {
     throw new CommandError(['mount'], null, `too many layers for one overlay mount (${lowerDirs.length})`);
   }
   await mount('overlay', target, 'overlay', opts);
+}
+
+/*
+ * A `volatile` overlay ignores every sync of its files (fsync, syncfs, the
+ * sync of the upper file system at umount): a RUN of a build spends seconds
+ * in dpkg's fsync of each unpacked file otherwise, for an upper dir that is
+ * discarded or becomes a layer only after berth made it durable with one
+ * syncfs (syncFileSystem). overlayfs leaves `<work>/work/incompat/volatile`
+ * behind and refuses every later mount of that upper dir while it is there,
+ * since after a crash the upper dir may miss writes. berth stamps the work
+ * dir with the boot ID at a volatile mount: the same boot means no crash
+ * came in between (the writes are in the page cache or on disk), so the
+ * mark is removed and the mount goes ahead; another boot means the upper
+ * dir cannot be trusted, and the mount fails.
+ */
+const VOLATILE_MARK = join('work', 'incompat', 'volatile');
+const VOLATILE_BOOT_ID = 'volatile-boot-id';
+
+async function bootId(): Promise<string> {
+  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+}
+
+async function clearVolatileMark(workDir: string): Promise<void> {
+  const mark = join(workDir, VOLATILE_MARK);
+  if (!(await stat(mark).then(() => true, () => false))) return;
+  const stamp = await readFile(join(workDir, VOLATILE_BOOT_ID), 'utf8').then((t) => t.trim(), () => '');
+  if (stamp !== (await bootId())) {
+    throw new SystemError(`overlay work dir ${workDir} was mounted volatile before the host restarted: its upper dir may have lost writes`);
+  }
+  await rm(mark, { recursive: true, force: true });
+}
+
+/**
+ * Makes everything written to the file system holding `path` durable
+ * (syncfs(2), through `sync -f`): what a volatile overlay's upper dir
+ * needs before it becomes a layer.
+ */
+export async function syncFileSystem(path: string): Promise<void> {
+  await run(['sync', '-f', path]);
 }
 
 /**
