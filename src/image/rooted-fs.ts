@@ -58,6 +58,20 @@ export const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const MAX_LINKS = 255;
 /** How often one look-up starts a component again because it changed between two calls. */
 const MAX_RETRIES = 1000;
+/**
+ * How many directories deep below its root a resolution or a walk may go.
+ * Each directory it is in stays open (a descriptor) until it comes back up,
+ * and a container nests directories without end at one rename a level: a
+ * tree 26,000 deep ran berthd out of descriptors (and a walk's paths grew
+ * with the square of the depth). With one-byte names a path this deep is
+ * already PATH_MAX long: dockerd, which names paths whole, copies none deeper.
+ */
+export const MAX_DEPTH = 2048;
+
+/** The error for a path or tree that leads deeper than MAX_DEPTH. */
+export function tooDeep(what: string): InvalidParameterError {
+  return new InvalidParameterError(`${what.length > 80 ? `${what.slice(0, 80)}…` : what}: more than ${MAX_DEPTH} directories deep`);
+}
 
 export const closeFd = promisify(fsCb.close);
 export const fstatFd = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
@@ -223,6 +237,7 @@ export class RootedFs {
             return { dir: parent, name: basename(mount.source), path };
           }
           stack.push(new DirHandle(await openRawDir(mount.source), path));
+          if (stack.length > MAX_DEPTH) throw tooDeep(containerPath);
           continue;
         }
         if (last && !followLast) return { dir, name: c, path };
@@ -260,6 +275,7 @@ export class RootedFs {
           continue;
         }
         stack.push(new DirHandle(fd, path));
+        if (stack.length > MAX_DEPTH) throw tooDeep(containerPath);
       }
       // The whole path resolved to a directory (or the root): name it by its parent when there is one.
       const dir = top();

@@ -26,7 +26,7 @@ import { closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SystemError } from '../errors.js';
 import { byteOrder } from './byte-order.js';
-import { DirHandle } from './rooted-fs.js';
+import { DirHandle, MAX_DEPTH, tooDeep } from './rooted-fs.js';
 import { STAT_FIELDS, type WalkReply, type WalkRequest, type WireEntry, type WireRead } from './tree-walk-worker.js';
 
 export interface TreeItem {
@@ -425,6 +425,8 @@ export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}
       if (below) {
         const next = await below;
         if (next) {
+          // Every level the walk is in holds its directory open: a tree nested without end is refused.
+          if (stack.length >= MAX_DEPTH) { await next.drain(); throw tooDeep(slot.item.rel); }
           await level.descending();
           stack.push(next);
         }
