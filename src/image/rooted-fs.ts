@@ -412,9 +412,10 @@ async function openRawDir(path: string): Promise<number> {
  * parents are trusted) and, for a directory, everything below it, never
  * following a symlink: a directory is opened O_NOFOLLOW and emptied through
  * its own descriptor, so swapping it for a symlink meanwhile cannot make the
- * removal reach elsewhere.
+ * removal reach elsewhere. Each directory it is in stays open: a tree more
+ * than MAX_DEPTH deep is refused (what is above that depth stays).
  */
-export async function removeTree(path: string): Promise<void> {
+export async function removeTree(path: string, depth = 0): Promise<void> {
   let fd: number;
   try {
     fd = await openFd(path, DIR_FLAGS);
@@ -427,7 +428,8 @@ export async function removeTree(path: string): Promise<void> {
   }
   const dir = new DirHandle(fd, '');
   try {
-    for (const name of await readdir(dir.self)) await removeTree(dir.child(name));
+    if (depth >= MAX_DEPTH) throw tooDeep('the tree to remove');
+    for (const name of await readdir(dir.self)) await removeTree(dir.child(name), depth + 1);
   } finally {
     await dir.close();
   }

@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { skipUnlessRoot, startDaemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { createContainer, start, waitExit } from '../engine/api.js';
+import { tarOf } from '../../helpers/layer-fixtures.js';
 
 const LIMIT = 8192;
 // Chunks of 1000 levels wrapped around each other: 11 of them, ~11,000 levels.
@@ -43,6 +44,23 @@ test('a tree nested deeper than the descriptor limit is refused, not walked', { 
   const commit = await d.request('POST', `/commit?container=${id}&repo=deep`, {}, { timeoutMs: 240_000 });
   assert.equal(commit.status, 400, commit.text.slice(0, 300));
   assert.match(commit.text, /more than 2048 directories deep/);
+  assert.doesNotMatch(d.logs(), /EMFILE/);
+  assert.equal((await d.request('GET', '/_ping')).status, 200);
+});
+
+test('a copy that replaces a directory nested deeper than the descriptor limit is refused, not removed level by level', { skip: skipUnlessRoot(), timeout: 300_000 }, async (t) => {
+  const d = await startDaemon();
+  t.after(() => d.stop());
+  await importBusybox(d);
+  await promisify(execFile)('prlimit', ['--pid', String(d.pid), `--nofile=${LIMIT}:${LIMIT}`]);
+  const id = await createContainer(d, { Cmd: ['sh', '-c', DEEP], WorkingDir: '/' }, 'deep-replaced');
+  await start(d, id);
+  assert.equal(await waitExit(d, id), 0);
+  // The API's default (the CLI asks otherwise): a file may replace a directory.
+  const tar = tarOf([{ name: 't/x', content: 'replacement' }]);
+  const put = await d.request('PUT', `/containers/${id}/archive?path=/`, tar, { headers: { 'Content-Type': 'application/x-tar' }, timeoutMs: 240_000 });
+  assert.equal(put.status, 400, put.text.slice(0, 300));
+  assert.match(put.text, /more than 2048 directories deep/);
   assert.doesNotMatch(d.logs(), /EMFILE/);
   assert.equal((await d.request('GET', '/_ping')).status, 200);
 });
