@@ -119,6 +119,9 @@ function parseIds(text: string | undefined): Map<string, number> {
   return m;
 }
 
+/** The most of /etc/passwd or /etc/group read for a name (a container start reads as much, runtime/user.ts). */
+const USER_DB_MAX_BYTES = 4 << 20;
+
 /**
  * `--chown=user[:group]` as ids. Numeric parts are ids; names come from the
  * destination's /etc/passwd and /etc/group. Without a group the gid is the
@@ -129,7 +132,7 @@ export async function resolveChown(spec: string, dest: LayerView): Promise<Owner
   if (!user) fail(`invalid --chown value: ${JSON.stringify(spec)}`);
   const lookup = async (name: string, file: string, kind: string): Promise<number> => {
     if (/^\d+$/.test(name)) return Number(name);
-    const ids = parseIds(await dest.readText(file));
+    const ids = parseIds(await dest.readText(file, USER_DB_MAX_BYTES));
     const id = ids.get(name);
     if (id === undefined) fail(`unable to convert uid/gid chown string to host mapping: can't find ${kind} for ${name}: no such ${kind === 'uid' ? 'user' : 'group'}: ${name}`);
     return id;

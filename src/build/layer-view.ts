@@ -163,10 +163,16 @@ export class LayerView {
     return e && { ...e, rel };
   }
 
-  /** Text of a regular file (symlinks followed), or undefined when missing. */
-  async readText(path: string): Promise<string | undefined> {
+  /**
+   * Text of a regular file (symlinks followed), or undefined when missing.
+   * The layers are what RUN steps and pulled images made: a file over
+   * `limit` bytes (a sparse /etc/passwd costs its maker nothing) is an
+   * InvalidParameterError, not read.
+   */
+  async readText(path: string, limit: number): Promise<string | undefined> {
     const e = await this.stat(path);
     if (!e || !e.st.isFile()) return undefined;
+    if (e.st.size > BigInt(limit)) throw new InvalidParameterError(`/${e.rel} is too large (${e.st.size} bytes, at most ${limit})`);
     return readFile(e.host, 'utf8');
   }
 }

@@ -14,6 +14,7 @@
  */
 import { lstat, open, readFile, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { ConflictError } from '../errors.js';
 import { RootedFs } from '../image/rooted-fs.js';
 import { parseExtraHost } from '../network/extra-hosts.js';
 import { hostname as hostHostname } from 'node:os';
@@ -151,11 +152,45 @@ export async function addMtab(rootfs: string): Promise<void> {
 const HOSTS_MAX_BYTES = 1024 * 1024;
 
 /**
+ * A container's /etc/hosts and /etc/resolv.conf as they are now, for a
+ * container that joins its network (`--network container:<id>`) to start
+ * with. The container writes them: each is read through no symlink, as a
+ * regular file of at most HOSTS_MAX_BYTES, and a bigger one refuses the
+ * join (a sparse file costs the container nothing and berthd its size in
+ * memory); a missing one is empty.
+ */
+export async function sharedEtcFiles(containerDir: string, containerId: string): Promise<{ hosts: string; resolvConf: string }> {
+  const p = etcFilePaths(containerDir);
+  const read = async (path: string, name: string): Promise<string> => {
+    let fh;
+    try {
+      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw e;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > HOSTS_MAX_BYTES) {
+        throw new ConflictError(`cannot join the network of container ${containerId}: its ${name} is ${st.isFile() ? `larger than ${HOSTS_MAX_BYTES} bytes` : 'not a regular file'}`);
+      }
+      const buf = Buffer.alloc(st.size);
+      const { bytesRead } = await fh.read(buf, 0, st.size, 0);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  };
+  const [hosts, resolvConf] = await Promise.all([read(p.hosts, '/etc/hosts'), read(p.resolvConf, '/etc/resolv.conf')]);
+  return { hosts, resolvConf };
+}
+
+/**
  * Rewrites lines of a running container's /etc/hosts in place (the file is
  * bind-mounted: the same inode must keep it). The container can write the
  * file, so it is read as text of bounded size, through no symlink.
  */
-async function editHostsFile(path: string, edit: (lines: string[]) => string[]): Promise<void> {
+export async function editHostsFile(path: string, edit: (lines: string[]) => string[]): Promise<void> {
   const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
   try {
     const st = await fh.stat();

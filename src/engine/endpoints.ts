@@ -13,7 +13,7 @@
  * (`bridge`, `mynet`), which every berthd and Podman reuse, would share chains.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotImplementedError, SystemError, errorMessage } from '../errors.js';
 import type { ContainerRecord, ContainerStore } from '../store/container-store.js';
@@ -25,6 +25,7 @@ import { pickAddress } from '../network/ipam.js';
 import { contains, parseIp, parseSubnet } from '../network/ipv4.js';
 import { canonicalIp6, contains6, isIp6, parseIp6, parseSubnet6 } from '../network/ipv6.js';
 import type { NetavarkNetwork, NetworkDriver, NetworkOptions } from '../network/netavark.js';
+import { editHostsFile, sharedEtcFiles } from './container-files.js';
 import { addLinkLocalAddress, createNetns, deleteNetns, netnsName } from '../network/netns.js';
 import { PortInUseError, PortReservations, portRequests, type PublishedPort } from '../network/ports.js';
 import type { Endpoint, Sandbox, Sandboxes } from '../network/sandbox.js';
@@ -397,11 +398,7 @@ export class EndpointService implements ContainerNetworking {
   private async joinContainer(target: string): Promise<NetworkSetup> {
     const other = this.containers().lookup(target);
     if (!other.State.Running || !other.State.Pid) throw new ConflictError(`cannot join network of a non running container: ${other.Id}`);
-    const dir = this.paths.containerDir(other.Id);
-    const [hosts, resolvConf] = await Promise.all([
-      readFile(join(dir, 'hosts'), 'utf8').catch(() => ''),
-      readFile(join(dir, 'resolv.conf'), 'utf8').catch(() => ''),
-    ]);
+    const { hosts, resolvConf } = await sharedEtcFiles(this.paths.containerDir(other.Id), other.Id);
     return { namespace: { mode: 'path', path: `/proc/${other.State.Pid}/ns/net` }, etc: { sharedFrom: { hosts, resolvConf } }, ready: Promise.resolve() };
   }
 
@@ -626,8 +623,8 @@ export class EndpointService implements ContainerNetworking {
   private async editHosts(c: ContainerRecord, edit: (lines: string[]) => string[]): Promise<void> {
     const file = join(this.paths.containerDir(c.Id), 'hosts');
     try {
-      const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
-      await writeFile(file, `${edit(lines).join('\n')}\n`);
+      // The container writes the file: read bounded and through no symlink (container-files.ts).
+      await editHostsFile(file, (lines) => [...edit(lines.filter((l) => l !== '')), '']);
     } catch (e) {
       console.error(`berthd: updating /etc/hosts of ${c.Name}: ${errorMessage(e)}`);
     }

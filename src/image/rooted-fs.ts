@@ -58,6 +58,20 @@ export const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const MAX_LINKS = 255;
 /** How often one look-up starts a component again because it changed between two calls. */
 const MAX_RETRIES = 1000;
+/**
+ * How many directories deep below its root a resolution or a walk may go.
+ * Each directory it is in stays open (a descriptor) until it comes back up,
+ * and a container nests directories without end at one rename a level: a
+ * tree 26,000 deep ran berthd out of descriptors (and a walk's paths grew
+ * with the square of the depth). With one-byte names a path this deep is
+ * already PATH_MAX long: dockerd, which names paths whole, copies none deeper.
+ */
+export const MAX_DEPTH = 2048;
+
+/** The error for a path or tree that leads deeper than MAX_DEPTH. */
+export function tooDeep(what: string): InvalidParameterError {
+  return new InvalidParameterError(`${what.length > 80 ? `${what.slice(0, 80)}…` : what}: more than ${MAX_DEPTH} directories deep`);
+}
 
 export const closeFd = promisify(fsCb.close);
 export const fstatFd = promisify(fsCb.fstat) as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
@@ -223,6 +237,7 @@ export class RootedFs {
             return { dir: parent, name: basename(mount.source), path };
           }
           stack.push(new DirHandle(await openRawDir(mount.source), path));
+          if (stack.length > MAX_DEPTH) throw tooDeep(containerPath);
           continue;
         }
         if (last && !followLast) return { dir, name: c, path };
@@ -260,6 +275,7 @@ export class RootedFs {
           continue;
         }
         stack.push(new DirHandle(fd, path));
+        if (stack.length > MAX_DEPTH) throw tooDeep(containerPath);
       }
       // The whole path resolved to a directory (or the root): name it by its parent when there is one.
       const dir = top();
@@ -396,9 +412,10 @@ async function openRawDir(path: string): Promise<number> {
  * parents are trusted) and, for a directory, everything below it, never
  * following a symlink: a directory is opened O_NOFOLLOW and emptied through
  * its own descriptor, so swapping it for a symlink meanwhile cannot make the
- * removal reach elsewhere.
+ * removal reach elsewhere. Each directory it is in stays open: a tree more
+ * than MAX_DEPTH deep is refused (what is above that depth stays).
  */
-export async function removeTree(path: string): Promise<void> {
+export async function removeTree(path: string, depth = 0): Promise<void> {
   let fd: number;
   try {
     fd = await openFd(path, DIR_FLAGS);
@@ -411,7 +428,8 @@ export async function removeTree(path: string): Promise<void> {
   }
   const dir = new DirHandle(fd, '');
   try {
-    for (const name of await readdir(dir.self)) await removeTree(dir.child(name));
+    if (depth >= MAX_DEPTH) throw tooDeep('the tree to remove');
+    for (const name of await readdir(dir.self)) await removeTree(dir.child(name), depth + 1);
   } finally {
     await dir.close();
   }

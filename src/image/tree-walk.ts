@@ -26,7 +26,7 @@ import { closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SystemError } from '../errors.js';
 import { byteOrder } from './byte-order.js';
-import { DirHandle } from './rooted-fs.js';
+import { DirHandle, MAX_DEPTH, tooDeep } from './rooted-fs.js';
 import { STAT_FIELDS, type WalkReply, type WalkRequest, type WireEntry, type WireRead } from './tree-walk-worker.js';
 
 export interface TreeItem {
@@ -181,6 +181,27 @@ const READ_BUDGET = 4 << 20;
 const READ_BATCH = 256;
 /** How many of a directory's next subdirectories are listed ahead of the one visited. */
 const DIRS_AHEAD = 4;
+/**
+ * What one walk may hold ahead of its consumer, over all the directories it
+ * is in: content bytes read and descriptors open (files, directories) that
+ * were not handed out yet. The tree is the container's: without a bound
+ * each level the walk descends through kept its own read-ahead and its
+ * siblings' listings, megabytes and dozens of descriptors a level.
+ */
+const MAX_HELD_BYTES = 32 << 20;
+const MAX_HELD_FDS = 256;
+
+/** What a walk holds ahead (see MAX_HELD_BYTES), counted as replies come and entries go. */
+class Holding {
+  bytes = 0;
+  fds = 0;
+  get over(): boolean { return this.bytes > MAX_HELD_BYTES || this.fds > MAX_HELD_FDS; }
+  add(o: Opened | null | typeof NOT_READ | undefined, sign = 1): void {
+    if (!o || o === NOT_READ) return;
+    if (o.fd !== undefined) this.fds += sign;
+    else if (o.content) this.bytes += sign * o.content.length;
+  }
+}
 
 /** A regular file opened by the worker: its stat, and its bytes or its descriptor. */
 interface Opened { st: BigIntStats; content?: Buffer; fd?: number }
@@ -205,15 +226,15 @@ interface Slot {
   below?: Promise<Level | null>;
 }
 
-/** What the walk hands the worker about a directory to list besides where it is. */
-function listRequest(rel: string, opts: WalkOptions) {
+/** What the walk hands the worker about a directory to list besides where it is (files read with the listing unless the walk holds enough). */
+function listRequest(rel: string, opts: WalkOptions, held: Holding) {
   const extra = opts.mountNamesIn?.(rel) ?? [];
   const mounts: [string, string][] = [];
   for (const n of extra) {
     const m = opts.mountAt?.(rel ? `${rel}/${n}` : n);
     if (m) mounts.push([n, m.source]);
   }
-  return { extra, mounts, xattrs: opts.xattrs === true, budget: opts.openFiles ? READ_BUDGET : 0 };
+  return { extra, mounts, xattrs: opts.xattrs === true, budget: opts.openFiles && !held.over ? READ_BUDGET : 0 };
 }
 
 /**
@@ -226,12 +247,13 @@ class Level {
   private readAsked = 0;
   private dirsAsked = 0;
 
-  private constructor(readonly dir: DirHandle, readonly dev: bigint, private readonly slots: Slot[], private readonly opts: WalkOptions) {}
+  private constructor(readonly dir: DirHandle, readonly dev: bigint, private readonly slots: Slot[], private readonly opts: WalkOptions, private readonly held: Holding) {}
 
   /** The level for a listing the worker gave; null when the directory was gone (or left alone). */
-  static of(reply: Answer<'dir'>, owned: boolean, rel: string, dev: bigint, opts: WalkOptions, mounts: [string, string][]): Level | null {
+  static of(reply: Answer<'dir'>, owned: boolean, rel: string, dev: bigint, opts: WalkOptions, mounts: [string, string][], held: Holding): Level | null {
     if (reply.fd === null) return null;
     const dir = new DirHandle(reply.fd, rel, owned);
+    held.fds++;
     const stand = new Map(mounts);
     const slots: Slot[] = [];
     for (const e of reply.entries) {
@@ -241,12 +263,12 @@ class Level {
       if (opts.skip?.(childRel, st)) { closeOpened(opened); continue; }
       const item: TreeItem = { path: stand.get(e.name) ?? dir.child(e.name), rel: childRel, name: e.name, st, xattrs: xattrsOf(e), linkname: e.linkname };
       const slot: Slot = { item };
-      if (opts.openFiles && st.isFile()) slot.opened = opened === undefined ? undefined : Promise.resolve(opened);
+      if (opts.openFiles && st.isFile() && opened !== undefined) { held.add(opened); slot.opened = Promise.resolve(opened); }
       else closeOpened(opened);
       slots.push(slot);
     }
     slots.sort(opts.compare ? (a, b) => opts.compare!(a.item, b.item) : (a, b) => byteOrder(a.item.name, b.item.name));
-    return new Level(dir, dev, slots, opts);
+    return new Level(dir, dev, slots, opts, held);
   }
 
   /** The next entry (opened, for a regular file with openFiles); undefined at the end; null for one that vanished. */
@@ -260,6 +282,7 @@ class Level {
       const opened = await slot.opened!;
       if (opened === NOT_READ) { slot.opened = undefined; this.readAsked = i; this.askAhead(i); continue; }
       slot.opened = undefined;
+      this.held.add(opened, -1);
       if (!opened) return null; // replaced by something else meanwhile (a FIFO, a device), or gone: left out
       const item = slot.item; // handed out once: completed in place
       item.st = opened.st;
@@ -269,13 +292,18 @@ class Level {
     }
   }
 
-  /** Asks for the reads of the next files and the listings of the next directories. */
+  /**
+   * Asks for the reads of the next files and the listings of the next
+   * directories; once the walk holds enough, for entry `i` alone.
+   */
   private askAhead(i: number): void {
+    const over = this.held.over;
     if (this.opts.openFiles) {
       this.readAsked = Math.max(this.readAsked, i);
-      while (this.readAsked < this.slots.length && this.readAsked < i + READ_BATCH) {
+      const end = over ? i + 1 : i + READ_BATCH;
+      while (this.readAsked < this.slots.length && this.readAsked < end) {
         const batch: number[] = [];
-        for (let j = this.readAsked; j < this.slots.length && batch.length < READ_BATCH; j++) {
+        for (let j = this.readAsked; j < this.slots.length && batch.length < READ_BATCH && (!over || j < end); j++) {
           this.readAsked = j + 1;
           const s = this.slots[j];
           if (s.item.st.isFile() && !s.opened) batch.push(j);
@@ -285,13 +313,16 @@ class Level {
         batch.forEach((j, k) => {
           const opened = reply.then((r) => {
             const w = r.reads[k];
-            return w === undefined ? NOT_READ : w === null ? null : openedOf(w, r.stats, r.chunks);
+            const o = w === undefined ? NOT_READ : w === null ? null : openedOf(w, r.stats, r.chunks);
+            this.held.add(o);
+            return o;
           });
           opened.catch(() => undefined); // observed when its turn comes
           this.slots[j].opened = opened;
         });
       }
     }
+    if (over) return; // the directory entered is listed when it is (below())
     for (let seen = 0, j = Math.max(i, this.dirsAsked); j < this.slots.length && seen < DIRS_AHEAD; j++) {
       this.dirsAsked = j + 1;
       const s = this.slots[j];
@@ -302,11 +333,11 @@ class Level {
   }
 
   private listBelow(item: TreeItem): Promise<Level | null> {
-    const req = listRequest(item.rel, this.opts);
+    const req = listRequest(item.rel, this.opts, this.held);
     const p = worker.list({
       path: item.path, follow: !!this.opts.mountAt?.(item.rel),
       checkPseudo: this.opts.skipPseudoFs === true && item.st.dev !== this.dev, ...req,
-    }).then((r) => Level.of(r, true, item.rel, item.st.dev, this.opts, req.mounts));
+    }).then((r) => Level.of(r, true, item.rel, item.st.dev, this.opts, req.mounts, this.held));
     p.catch(() => undefined); // observed when visited, or by drain()
     return p;
   }
@@ -318,15 +349,38 @@ class Level {
     return p;
   }
 
-  /** Closes what was opened ahead and not taken, then the directory. */
-  async drain(): Promise<void> {
-    for (let j = 0; j < this.slots.length; j++) {
+  /**
+   * The walk descends below this level: when it holds enough, what this
+   * level read and listed ahead of its next entries is let go (asked for
+   * again when the walk comes back), so that a deep tree does not make
+   * every level on the way keep its own.
+   */
+  async descending(): Promise<void> {
+    if (!this.held.over) return;
+    await this.releaseFrom(this.next);
+    this.readAsked = this.next;
+    this.dirsAsked = this.next;
+  }
+
+  /** Closes what was opened or listed ahead for the entries from `from` on. */
+  private async releaseFrom(from: number): Promise<void> {
+    for (let j = from; j < this.slots.length; j++) {
       const s = this.slots[j];
-      if (s.opened) closeOpened(await s.opened.catch(() => undefined));
+      if (s.opened) {
+        const o = await s.opened.catch(() => undefined);
+        this.held.add(o, -1);
+        closeOpened(o);
+      }
       if (s.below) await (await s.below.catch(() => null))?.drain();
       s.opened = undefined;
       s.below = undefined;
     }
+  }
+
+  /** Closes what was opened ahead and not taken, then the directory. */
+  async drain(): Promise<void> {
+    await this.releaseFrom(0);
+    this.held.fds--;
     await this.dir.close();
   }
 }
@@ -344,11 +398,12 @@ export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}
   const top: TreeItem = { path, rel: '', name: '', st: new WireStats(stat.stats, stat.entry.stat * STAT_FIELDS), xattrs: xattrsOf(stat.entry) };
   if (opts.includeRoot) yield top;
   if (!top.st.isDirectory()) return;
-  const req = listRequest('', opts);
+  const held = new Holding();
+  const req = listRequest('', opts, held);
   const first = typeof root === 'string'
     ? await worker.list({ path: root, ...req })
     : await worker.list({ fd: root.fd, ...req });
-  const rootLevel = Level.of(first, typeof root === 'string', '', top.st.dev, opts, req.mounts);
+  const rootLevel = Level.of(first, typeof root === 'string', '', top.st.dev, opts, req.mounts, held);
   if (!rootLevel) return;
   // Explicit stack of levels: deep trees do not nest generators.
   const stack: Level[] = [rootLevel];
@@ -369,7 +424,12 @@ export async function* walkTree(root: string | DirHandle, opts: WalkOptions = {}
       }
       if (below) {
         const next = await below;
-        if (next) stack.push(next);
+        if (next) {
+          // Every level the walk is in holds its directory open: a tree nested without end is refused.
+          if (stack.length >= MAX_DEPTH) { await next.drain(); throw tooDeep(slot.item.rel); }
+          await level.descending();
+          stack.push(next);
+        }
       }
     }
   } finally {
