@@ -91,17 +91,22 @@ export function tarResource(sourcePath: string, rebaseName = ''): Readable {
   return pack as unknown as Readable;
 }
 
-/** RebaseArchiveEntries: the first path element `oldBase` becomes `newBase` in every entry. */
-export function rebaseArchive(src: Readable, oldBase: string, newBase: string): Readable {
-  const extract = tar.extract();
-  const pack = tar.pack();
-  const rename = (name: string) => {
+/** RebaseArchiveEntries' renaming: the first path element `oldBase` of an entry's name becomes `newBase`. */
+export function entryRenamer(oldBase: string, newBase: string): (name: string) => string {
+  return (name) => {
     const stripped = name.replace(/^\.\//, oldBase === '.' ? './' : '');
     if (stripped === oldBase || stripped === `${oldBase}/`) return stripped.replace(oldBase, newBase);
     if (stripped.startsWith(`${oldBase}/`)) return newBase + stripped.slice(oldBase.length);
     if (oldBase === '.') return `${newBase}/${stripped}`;
     return stripped;
   };
+}
+
+/** RebaseArchiveEntries: the first path element `oldBase` becomes `newBase` in every entry. */
+export function rebaseArchive(src: Readable, oldBase: string, newBase: string): Readable {
+  const extract = tar.extract();
+  const pack = tar.pack();
+  const rename = entryRenamer(oldBase, newBase);
   extract.on('entry', (header, stream, next) => {
     const h = { ...header, name: rename(header.name) };
     if (h.type === 'link' && h.linkname) h.linkname = rename(h.linkname);
@@ -126,7 +131,8 @@ async function writeBody(fd: number, body: AsyncIterable<Buffer>): Promise<numbe
 }
 
 /**
- * Untar into `dstDir`: parents created, nothing outside `dstDir`, no dir⇄file overwrite.
+ * Untar into `dstDir`: parents created, nothing outside `dstDir`, no dir⇄file overwrite;
+ * `rename` (entryRenamer) maps each entry's name, and a hard link's, first.
  *
  * The file system calls block (the *Sync ones): the CLI has nothing else to
  * do meanwhile, the daemon keeps filling the socket's buffer while a file is
@@ -135,11 +141,16 @@ async function writeBody(fd: number, body: AsyncIterable<Buffer>): Promise<numbe
  * from the goroutine that reads. Checks are unchanged: every entry's parents
  * are looked at again when it is written.
  */
-export async function untar(src: Readable, dstDir: string): Promise<number> {
+export async function untar(src: Readable, dstDir: string, rename?: (name: string) => string): Promise<number> {
   const root = resolve(dstDir);
   const dirTimes: [string, number][] = [];
   let total = 0;
   for await (const { header: h, body } of readTar(src)) {
+    // Renamed here rather than by rebaseArchive: one pass over the archive, not a second tar in between.
+    if (rename) {
+      h.name = rename(h.name);
+      if (h.type === 'link') h.linkname = rename(h.linkname);
+    }
     const name = h.name.replace(/\/+$/, '');
     const target = resolve(root, name);
     if (target !== root && !target.startsWith(root + sep)) throw new Error(`invalid tar header: ${h.name} points outside ${dstDir}`);
