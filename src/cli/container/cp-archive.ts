@@ -138,8 +138,9 @@ async function writeBody(fd: number, body: AsyncIterable<Buffer>): Promise<numbe
  * do meanwhile, the daemon keeps filling the socket's buffer while a file is
  * written, and each thread-pool round trip (several per entry, one per
  * chunk) costs more than the call itself — as Docker's CLI, which writes
- * from the goroutine that reads. Checks are unchanged: every entry's parents
- * are looked at again when it is written.
+ * from the goroutine that reads. Every entry's parents are still looked at
+ * again when it is written (an earlier entry may have made one a symlink),
+ * and so are a hard link's old name's.
  */
 export async function untar(src: Readable, dstDir: string, rename?: (name: string) => string): Promise<number> {
   const root = resolve(dstDir);
