@@ -142,7 +142,7 @@ async function writeBody(fd: number, body: AsyncIterable<Buffer>): Promise<numbe
  * again when it is written (an earlier entry may have made one a symlink),
  * and so are a hard link's old name's.
  */
-export async function untar(src: Readable, dstDir: string, rename?: (name: string) => string): Promise<number> {
+export async function untar(src: AsyncIterable<Buffer | Uint8Array>, dstDir: string, rename?: (name: string) => string): Promise<number> {
   const root = resolve(dstDir);
   const dirTimes: [string, number][] = [];
   let total = 0;

@@ -17,6 +17,7 @@ import { StatusError } from '../errors.js';
 import type { ParsedFlags } from '../flags.js';
 import { humanSize } from '../format/units.js';
 import { countBytes, type ByteCounter } from '../stream/byte-counter.js';
+import { FlowingChunks } from '../stream/flowing-chunks.js';
 import { assertsDirectory, entryRenamer, rebaseArchive, resolveLocalPath, splitPathDirEntry, tarResource, untar } from './cp-archive.js';
 
 export interface PathStat {
@@ -98,7 +99,7 @@ async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: str
   }
   const stat = decodePathStat(res.headers['x-docker-container-path-stat']);
   const srcIsDir = stat ? hasBit(stat.mode, MODE_DIR) : false;
-  const counter = countBytes(res);
+  const received = new FlowingChunks(res);
   const srcBaseRaw = splitPathDirEntry(srcPath)[1];
   // The archive's names, renamed while extracting (RebaseArchiveEntries, once or twice).
   const renames: ((name: string) => string)[] = [];
@@ -135,8 +136,8 @@ async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: str
     extractTo = dstDir;
     renames.push(entryRenamer(srcBase, dstBase));
   }
-  await untar(counter, extractTo, renames.length ? (name) => renames.reduce((n, r) => r(n), name) : undefined);
-  if (!quietFor(ctx, f)) ctx.err.write(`Successfully copied ${humanSize(counter.bytes)} to ${dstPath}\n`);
+  await untar(received, extractTo, renames.length ? (name) => renames.reduce((n, r) => r(n), name) : undefined);
+  if (!quietFor(ctx, f)) ctx.err.write(`Successfully copied ${humanSize(received.bytes)} to ${dstPath}\n`);
 }
 
 function lstatIf(p: string) {
