@@ -264,7 +264,14 @@ async function* encodeEntries(entries: AsyncIterable<PackEntry>): AsyncGenerator
       if (next.content) {
         const data = await next.content;
         held -= h.size;
-        out.add(encodeHeader(h), data, ZEROS.subarray(0, padding(h.size)));
+        if (data.length >= OUT_CHUNK) {
+          // Handed on as it is: gathering it with the header would copy every byte of it once more.
+          yield out.take(encodeHeader(h));
+          yield data;
+          out.add(ZEROS.subarray(0, padding(h.size)));
+        } else {
+          out.add(encodeHeader(h), data, ZEROS.subarray(0, padding(h.size)));
+        }
       } else if (h.type === 'file' && h.size > 0) {
         yield out.take(encodeHeader(h));
         yield* fileContent(next.entry, h.size);

@@ -6,13 +6,13 @@
  * and extracting a download into a directory without ever writing outside it
  * (Untar with NoLchown and NoOverwriteDirNonDir).
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { closeSync, constants, createReadStream, fchmodSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, promises as fsp, rmSync, symlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, normalize, resolve, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { parentsAreDirs } from '../../image/beneath.js';
+import { parentsAreDirsSync } from '../../image/beneath.js';
+import { readTar } from '../../image/tar-format.js';
 
 type HeaderArg = Partial<tar.Header> & { name: string };
 
@@ -91,17 +91,22 @@ export function tarResource(sourcePath: string, rebaseName = ''): Readable {
   return pack as unknown as Readable;
 }
 
-/** RebaseArchiveEntries: the first path element `oldBase` becomes `newBase` in every entry. */
-export function rebaseArchive(src: Readable, oldBase: string, newBase: string): Readable {
-  const extract = tar.extract();
-  const pack = tar.pack();
-  const rename = (name: string) => {
+/** RebaseArchiveEntries' renaming: the first path element `oldBase` of an entry's name becomes `newBase`. */
+export function entryRenamer(oldBase: string, newBase: string): (name: string) => string {
+  return (name) => {
     const stripped = name.replace(/^\.\//, oldBase === '.' ? './' : '');
     if (stripped === oldBase || stripped === `${oldBase}/`) return stripped.replace(oldBase, newBase);
     if (stripped.startsWith(`${oldBase}/`)) return newBase + stripped.slice(oldBase.length);
     if (oldBase === '.') return `${newBase}/${stripped}`;
     return stripped;
   };
+}
+
+/** RebaseArchiveEntries: the first path element `oldBase` becomes `newBase` in every entry. */
+export function rebaseArchive(src: Readable, oldBase: string, newBase: string): Readable {
+  const extract = tar.extract();
+  const pack = tar.pack();
+  const rename = entryRenamer(oldBase, newBase);
   extract.on('entry', (header, stream, next) => {
     const h = { ...header, name: rename(header.name) };
     if (h.type === 'link' && h.linkname) h.linkname = rename(h.linkname);
@@ -114,70 +119,106 @@ export function rebaseArchive(src: Readable, oldBase: string, newBase: string): 
   return pack as unknown as Readable;
 }
 
-/** Untar into `dstDir`: parents created, nothing outside `dstDir`, no dir⇄file overwrite. */
-export async function untar(src: Readable, dstDir: string): Promise<number> {
-  const root = resolve(dstDir);
-  const extract = tar.extract();
-  const dirTimes: [string, Date][] = [];
+/** An entry's content written to `fd` in full, one write(2) per chunk as it arrives. */
+async function writeBody(fd: number, body: AsyncIterable<Buffer>): Promise<number> {
   let total = 0;
-  const done = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const name = h.name.replace(/\/+$/, '');
-      const target = resolve(root, name);
-      if (target !== root && !target.startsWith(root + sep)) throw new Error(`invalid tar header: ${h.name} points outside ${dstDir}`);
-      // An earlier entry may have made a parent a symlink: nothing is written through one (as Docker's breakout check).
-      if (target !== root && !(await parentsAreDirs(root, target))) throw new Error(`invalid tar header: ${h.name} leads through a symlink out of ${dstDir}`);
-      const existing = await fsp.lstat(target).catch(() => undefined);
-      const isDir = h.type === 'directory';
-      if (existing && target !== root) {
-        if (existing.isDirectory() && !isDir) throw new Error(`cannot overwrite directory "${target}" with non-directory "${h.name}"`);
-        if (!existing.isDirectory() && isDir) throw new Error(`cannot overwrite non-directory "${target}" with directory "${h.name}"`);
-        if (!(existing.isDirectory() && isDir)) await fsp.rm(target, { force: true });
-      }
-      await fsp.mkdir(dirname(target), { recursive: true });
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      switch (h.type) {
-        case 'directory':
-          if (target !== root) await fsp.mkdir(target, { recursive: true, mode });
-          if (target !== root) await fsp.chmod(target, mode);
-          if (h.mtime) dirTimes.push([target, h.mtime]);
-          entry.resume();
-          break;
-        case 'symlink':
-          await fsp.symlink(h.linkname ?? '', target);
-          entry.resume();
-          break;
-        case 'link': {
-          const linkTarget = resolve(root, h.linkname ?? '');
-          if (!linkTarget.startsWith(root + sep)) throw new Error(`invalid hardlink ${h.linkname} in archive`);
-          await fsp.link(linkTarget, target);
-          entry.resume();
-          break;
-        }
-        case 'file':
-        case 'contiguous-file':
-        case undefined:
-        case null:
-          await pipeline(entry as unknown as Readable, createWriteStream(target, { mode }));
-          await fsp.chmod(target, mode);
-          total += h.size ?? 0;
-          break;
-        default:
-          // Device nodes and FIFOs need mknod, which Node lacks; Docker skips them too when not root.
-          entry.resume();
-          continue;
-      }
-      if (h.mtime && h.type !== 'directory') {
-        if (h.type === 'symlink') await fsp.lutimes(target, h.mtime, h.mtime).catch(() => undefined);
-        else await fsp.utimes(target, h.mtime, h.mtime);
-      }
+  for await (const chunk of body) {
+    let off = 0;
+    while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+    total += chunk.length;
+  }
+  return total;
+}
+
+/**
+ * Untar into `dstDir`: parents created, nothing outside `dstDir`, no dir⇄file overwrite;
+ * `rename` (entryRenamer) maps each entry's name, and a hard link's, first.
+ *
+ * The file system calls block (the *Sync ones): the CLI has nothing else to
+ * do meanwhile, the daemon keeps filling the socket's buffer while a file is
+ * written, and each thread-pool round trip (several per entry, one per
+ * chunk) costs more than the call itself — as Docker's CLI, which writes
+ * from the goroutine that reads. Every entry's parents are still looked at
+ * again when it is written (an earlier entry may have made one a symlink),
+ * and so are a hard link's old name's.
+ */
+export async function untar(src: AsyncIterable<Buffer | Uint8Array>, dstDir: string, rename?: (name: string) => string): Promise<number> {
+  const root = resolve(dstDir);
+  const dirTimes: [string, number][] = [];
+  let total = 0;
+  for await (const { header: h, body } of readTar(src)) {
+    // Renamed here rather than by rebaseArchive: one pass over the archive, not a second tar in between.
+    if (rename) {
+      h.name = rename(h.name);
+      if (h.type === 'link') h.linkname = rename(h.linkname);
     }
-    for (const [dir, t] of dirTimes.reverse()) if (await parentsAreDirs(root, dir)) await fsp.lutimes(dir, t, t).catch(() => undefined);
-  })();
-  src.on('error', (e) => extract.destroy(e));
-  src.pipe(extract as unknown as NodeJS.WritableStream);
-  await done;
+    const name = h.name.replace(/\/+$/, '');
+    const target = resolve(root, name);
+    if (target !== root && !target.startsWith(root + sep)) throw new Error(`invalid tar header: ${h.name} points outside ${dstDir}`);
+    // An earlier entry may have made a parent a symlink: nothing is written through one (as Docker's breakout check).
+    if (target !== root && !parentsAreDirsSync(root, target)) throw new Error(`invalid tar header: ${h.name} leads through a symlink out of ${dstDir}`);
+    const existing = lstatSync(target, { throwIfNoEntry: false });
+    const isDir = h.type === 'dir';
+    if (existing && target !== root) {
+      if (existing.isDirectory() && !isDir) throw new Error(`cannot overwrite directory "${target}" with non-directory "${h.name}"`);
+      if (!existing.isDirectory() && isDir) throw new Error(`cannot overwrite non-directory "${target}" with directory "${h.name}"`);
+      if (!(existing.isDirectory() && isDir)) rmSync(target, { force: true });
+    }
+    mkdirSync(dirname(target), { recursive: true });
+    const mode = h.mode & 0o7777;
+    switch (h.type) {
+      case 'dir': {
+        if (target !== root) {
+          mkdirSync(target, { recursive: true, mode });
+          // Opened without following a symlink at the name, then changed through the descriptor.
+          const fd = openSync(target, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+          try {
+            fchmodSync(fd, mode);
+          } finally {
+            closeSync(fd);
+          }
+        }
+        dirTimes.push([target, h.mtime]);
+        break;
+      }
+      case 'symlink':
+        symlinkSync(h.linkname, target);
+        try {
+          lutimesSync(target, h.mtime, h.mtime);
+        } catch { /* as before: a link's time is best effort */ }
+        break;
+      case 'link': {
+        const linkTarget = resolve(root, h.linkname);
+        if (!linkTarget.startsWith(root + sep)) throw new Error(`invalid hardlink ${h.linkname} in archive`);
+        // link(2) follows symlinks in the old name's parents: none may lead out.
+        if (!parentsAreDirsSync(root, linkTarget)) throw new Error(`invalid hardlink ${h.linkname} in archive: it leads through a symlink out of ${dstDir}`);
+        linkSync(linkTarget, target);
+        lutimesSync(target, h.mtime, h.mtime);
+        break;
+      }
+      case 'file': {
+        // Created new (what was there is gone): never opens through a symlink at the name.
+        const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          total += await writeBody(fd, body);
+          fchmodSync(fd, mode);
+          futimesSync(fd, h.mtime, h.mtime);
+        } finally {
+          closeSync(fd);
+        }
+        break;
+      }
+      default:
+        // Device nodes and FIFOs need mknod, which Node lacks; Docker skips them too when not root.
+        break;
+    }
+  }
+  for (const [dir, t] of dirTimes.reverse()) {
+    if (!parentsAreDirsSync(root, dir)) continue;
+    try {
+      lutimesSync(dir, t, t);
+    } catch { /* replaced or gone: as before, best effort */ }
+  }
   return total;
 }
 

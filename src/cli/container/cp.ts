@@ -17,7 +17,8 @@ import { StatusError } from '../errors.js';
 import type { ParsedFlags } from '../flags.js';
 import { humanSize } from '../format/units.js';
 import { countBytes, type ByteCounter } from '../stream/byte-counter.js';
-import { assertsDirectory, rebaseArchive, resolveLocalPath, splitPathDirEntry, tarResource, untar } from './cp-archive.js';
+import { FlowingChunks } from '../stream/flowing-chunks.js';
+import { assertsDirectory, entryRenamer, rebaseArchive, resolveLocalPath, splitPathDirEntry, tarResource, untar } from './cp-archive.js';
 
 export interface PathStat {
   name: string;
@@ -98,10 +99,11 @@ async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: str
   }
   const stat = decodePathStat(res.headers['x-docker-container-path-stat']);
   const srcIsDir = stat ? hasBit(stat.mode, MODE_DIR) : false;
-  const counter = countBytes(res);
-  let content: Readable = counter;
+  const received = new FlowingChunks(res);
   const srcBaseRaw = splitPathDirEntry(srcPath)[1];
-  if (rebaseName) content = rebaseArchive(content, srcBaseRaw, rebaseName);
+  // The archive's names, renamed while extracting (RebaseArchiveEntries, once or twice).
+  const renames: ((name: string) => string)[] = [];
+  if (rebaseName) renames.push(entryRenamer(srcBaseRaw, rebaseName));
   const srcBase = rebaseName || srcBaseRaw;
 
   // CopyInfoDestinationPath: follow symlinks, the parent must exist.
@@ -127,15 +129,15 @@ async function copyFromContainer(ctx: CliContext, f: ParsedFlags, container: str
     throw new Error('cannot copy directory');
   } else if (dstStat || srcIsDir) {
     extractTo = dstDir;
-    content = rebaseArchive(content, srcBase, dstBase);
+    renames.push(entryRenamer(srcBase, dstBase));
   } else if (assertsDirectory(dst)) {
     throw new Error('no such directory');
   } else {
     extractTo = dstDir;
-    content = rebaseArchive(content, srcBase, dstBase);
+    renames.push(entryRenamer(srcBase, dstBase));
   }
-  await untar(content, extractTo);
-  if (!quietFor(ctx, f)) ctx.err.write(`Successfully copied ${humanSize(counter.bytes)} to ${dstPath}\n`);
+  await untar(received, extractTo, renames.length ? (name) => renames.reduce((n, r) => r(n), name) : undefined);
+  if (!quietFor(ctx, f)) ctx.err.write(`Successfully copied ${humanSize(received.bytes)} to ${dstPath}\n`);
 }
 
 function lstatIf(p: string) {

@@ -1,4 +1,4 @@
-/** Stream framing (stdcopy), JSON progress rendering, and the detach-key scanner. */
+/** Stream framing (stdcopy), JSON progress rendering, the detach-key scanner, and flowing reads of a download. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { displayJsonMessages, JsonStreamError, JsonValueSplitter, progressString } from '../../../src/cli/stream/jsonmessage.js';
 import { DetachScanner, parseDetachKeys } from '../../../src/cli/terminal/detach-keys.js';
 import type { OutStream } from '../../../src/cli/context.js';
+import { FlowingChunks } from '../../../src/cli/stream/flowing-chunks.js';
 
 function sink(isTTY = false): OutStream & { text: string } {
   const s = { text: '', isTTY, write(c: string | Buffer) { s.text += c.toString(); return true; } };
@@ -107,4 +108,31 @@ test('detach keys: ctrl-p ctrl-q by default, partial matches passed through', ()
   assert.deepEqual(s.push(Buffer.from([104, 16])), { forward: Buffer.from([104]), detached: false });
   assert.deepEqual(s.push(Buffer.from([105])), { forward: Buffer.from([16, 105]), detached: false });
   assert.deepEqual(s.push(Buffer.from([16, 17, 106])), { forward: Buffer.from([]), detached: true });
+});
+
+test('a download read flowing: every byte in order and counted, the source paused only past its mark', async () => {
+  const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(64 << 10, i));
+  const src = new Readable({ read() {} });
+  let pauses = 0;
+  src.on('pause', () => { pauses++; });
+  const flowing = new FlowingChunks(src, 1 << 20);
+  for (const c of chunks) src.push(c);
+  src.push(null);
+  const got: Buffer[] = [];
+  for await (const c of flowing) got.push(c);
+  assert.deepEqual(Buffer.concat(got), Buffer.concat(chunks));
+  assert.equal(flowing.bytes, 40 * (64 << 10));
+  assert.ok(pauses <= 3, `paused ${pauses} times`);
+});
+
+test('a download that fails or is cut short fails its reader', async () => {
+  const failing = new Readable({ read() {} });
+  const flowing = new FlowingChunks(failing);
+  failing.push(Buffer.from('abc'));
+  setImmediate(() => failing.destroy(new Error('socket hang up')));
+  await assert.rejects((async () => { for await (const c of flowing) void c; })(), /socket hang up/);
+  const cut = new Readable({ read() {} });
+  const cutFlowing = new FlowingChunks(cut);
+  setImmediate(() => cut.destroy());
+  await assert.rejects((async () => { for await (const c of cutFlowing) void c; })(), /closed before its end/);
 });

@@ -219,3 +219,19 @@ test('extractToRoot with small files written in the background: a name written t
   await new Promise((r) => setTimeout(r, 50));
   assert.equal((await readdir(join(bad, 'many'))).length, settled, 'no write finished after the error');
 });
+
+test('archiveFrom hands files of every size on whole: chunked small ones, big ones read from their descriptor', needsRoot, async (t) => {
+  const root = await tempDir(t);
+  await mkdir(join(root, 'd'));
+  const sizes: [string, number][] = [['a', 100], ['b', 64 << 10], ['c', (100 << 10) + 3], ['e', 1 << 20], ['f', (1 << 20) + 1], ['g', 7]];
+  const bodies = new Map<string, Buffer>();
+  for (const [name, size] of sizes) {
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) body[i] = (i * 7 + name.charCodeAt(0)) & 0xff;
+    bodies.set(`d/${name}`, body);
+    await writeFile(join(root, 'd', name), body);
+  }
+  const got = await entriesOf(await archiveOf(root, '/d'));
+  assert.deepEqual(got.map((e) => e.header.name), ['d/', ...sizes.map(([n]) => `d/${n}`)]);
+  for (const e of got.slice(1)) assert.ok(e.content.equals(bodies.get(e.header.name)!), e.header.name);
+});
