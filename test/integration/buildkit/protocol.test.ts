@@ -14,6 +14,13 @@ import { StepVertexes } from '../../../src/buildkit/step-vertexes.js';
 import { paramsFromFrontendOpts } from '../../../src/api/grpc/dockerfile-frontend.js';
 import { parseDockerfile } from '../../../src/build/parser/index.js';
 
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  for (; n > 127; n = Math.floor(n / 128)) out.push((n & 127) | 128);
+  out.push(n);
+  return Buffer.from(out);
+}
+
 describe('message decoding', () => {
   test('a message round-trips, with maps, repeated and nested fields', () => {
     const bytes = encode('SolveRequest', { Ref: 'r1', Session: 's', FrontendAttrs: { a: 'b' }, Exporters: [{ Type: 'moby', Attrs: { name: 'x' } }] });
@@ -38,6 +45,23 @@ describe('message decoding', () => {
       assert.throws(() => decode('SolveRequest', Buffer.from(bytes)), { name: 'InvalidParameterError', message: /malformed SolveRequest/ });
     });
   }
+
+  // protobufjs makes an object per element: 16 MiB of empty Exporters (two bytes each) were 8 million of them, 2 GB of heap
+  // and half a minute of decoding in which berthd served nobody. 100,000 are refused before any is made.
+  test('a message of more fields than a message may hold is refused', () => {
+    const emptyExporters = Buffer.alloc(2 * 100_000);
+    for (let i = 0; i < emptyExporters.length; i += 2) emptyExporters[i] = 0x6a;
+    assert.throws(() => decode('SolveRequest', emptyExporters), { name: 'InvalidParameterError', message: /malformed SolveRequest message: more than 65536 fields/ });
+    // Nested fields count too: one RefMap whose entries are many.
+    const refs = encode('RefMap', { refs: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`r${i}`, { id: 'x' }])) });
+    assert.throws(() => decode('Result', Buffer.concat([Buffer.from([0x22]), varint(refs.length), refs])), /more than 65536 fields/);
+  });
+
+  test('a large but ordinary message decodes: 20,000 build args', () => {
+    const attrs = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`build-arg:A${i}`, `value ${i}`]));
+    const m = decode<{ FrontendAttrs: Record<string, string> }>('SolveRequest', encode('SolveRequest', { Ref: 'r', FrontendAttrs: attrs }));
+    assert.equal(Object.keys(m.FrontendAttrs).length, 20_000);
+  });
 });
 
 describe('gRPC framing', () => {
