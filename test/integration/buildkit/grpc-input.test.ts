@@ -13,12 +13,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { decode, encode } from '../../../src/buildkit/messages.js';
-import { frame } from '../../../src/buildkit/grpc-frames.js';
-import { GO_DIR, grpcCallOn, solveDockerfile, upgradeH2c, type CallResult, type Entry, type FinAnswer } from './hand-made-client.js';
+import { MAX_MESSAGE_BYTES, frame } from '../../../src/buildkit/grpc-frames.js';
+import { GO_DIR, grpcCallOn, grpcConnection, solveDockerfile, upgradeH2c, type CallResult, type Entry, type FinAnswer } from './hand-made-client.js';
 
 let d!: Daemon;
 
@@ -87,6 +88,52 @@ describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
     const c = Buffer.from([1, 0, 0, 0, 1, 0]);
     const z = await grpcCall('/moby.buildkit.v1.Control/Solve', c);
     assert.equal(z.status, '3', 'a compressed frame');
+    await alive();
+  });
+
+  test('connections that announce messages and never send them do not starve other clients', async () => {
+    // Each hog stream announces a message of the largest size and sends none of it: berthd sets its size aside
+    // when the prefix arrives. Four per connection fill a connection's share; four connections filled the
+    // daemon's, after which every other client's calls were RESOURCE_EXHAUSTED for as long as the hogs stayed.
+    const hogs: { socket: import('node:net').Socket; client: http2.ClientHttp2Session }[] = [];
+    const open = (client: http2.ClientHttp2Session, end: boolean) => {
+      const req = client.request({ ':method': 'POST', ':path': '/moby.buildkit.v1.Control/Solve', 'content-type': 'application/grpc', te: 'trailers' });
+      req.on('error', () => undefined);
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(MAX_MESSAGE_BYTES, 1);
+      req.write(head);
+      if (end) req.end();
+      return req;
+    };
+    try {
+      for (let c = 0; c < 5; c++) {
+        const socket = await upgrade('/grpc');
+        const client = http2.connect('http://berth', { createConnection: () => socket });
+        client.on('error', () => undefined);
+        hogs.push({ socket, client });
+        for (let i = 0; i < 4; i++) open(client, false);
+        // A fifth on the same connection is refused, which says its four before it hold the connection's share.
+        const fifth = open(client, false);
+        const status = await new Promise<string>((resolve) => {
+          fifth.on('trailers', (h) => resolve(String(h['grpc-status'])));
+          fifth.on('response', (h) => { if (h['grpc-status'] !== undefined) resolve(String(h['grpc-status'])); });
+          fifth.on('close', () => resolve('closed'));
+        });
+        assert.equal(status, '8', `connection ${c}'s fifth announced message`);
+      }
+      // Another client's ordinary call is served.
+      const conn = await grpcConnection(d.socket, { resetsAsStatus: false });
+      try {
+        const w = await conn.call('/moby.buildkit.v1.Control/ListWorkers', frame(encode('ListWorkersRequest', { filter: ['id==x'] })));
+        assert.equal(w.status, '0', w.message);
+        const solve = await conn.call('/moby.buildkit.v1.Control/Solve', frame(encode('SolveRequest', { Ref: 'starved', Session: 'x', Definition: Buffer.from([0x0a, 0x00]) })));
+        assert.equal(solve.status, '12', solve.message);
+      } finally {
+        conn.close();
+      }
+    } finally {
+      for (const h of hogs) { h.client.destroy(); h.socket.destroy(); }
+    }
     await alive();
   });
 

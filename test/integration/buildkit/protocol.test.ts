@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { decode, encode } from '../../../src/buildkit/messages.js';
-import { frame, readMessages } from '../../../src/buildkit/grpc-frames.js';
+import { ByteBudget, frame, readMessages } from '../../../src/buildkit/grpc-frames.js';
 import { BuildProgress } from '../../../src/buildkit/progress.js';
 import { StepVertexes } from '../../../src/buildkit/step-vertexes.js';
 import { paramsFromFrontendOpts } from '../../../src/api/grpc/dockerfile-frontend.js';
@@ -78,6 +78,25 @@ describe('gRPC framing', () => {
   test('a message over the limit is refused from its header alone', async () => {
     const head = Buffer.from([0, 0xff, 0xff, 0xff, 0xff]);
     await assert.rejects(async () => { for await (const m of readMessages(Readable.from([head]), 1024)) void m; }, { name: 'PayloadTooLargeError' });
+  });
+
+  test('a connection\'s own share is not drawn from the daemon\'s, and all is given back', () => {
+    const daemon = new ByteBudget('daemon', 100);
+    const hog = new ByteBudget('hog', 200, daemon, 10);
+    const other = new ByteBudget('other', 200, daemon, 10);
+    hog.take(110);
+    assert.equal(daemon.inUse, 100);
+    assert.throws(() => hog.take(1), { name: 'PayloadTooLargeError' });
+    other.take(10);
+    assert.equal(other.tryTake(1), false);
+    other.give(10);
+    hog.give(50);
+    assert.equal(daemon.inUse, 50);
+    assert.equal(other.tryTake(30), true);
+    assert.equal(daemon.inUse, 70);
+    other.give(30);
+    hog.give(60);
+    assert.equal(daemon.inUse, 0);
   });
 
   test('a stream that ends inside a message is an error, not a short message', async () => {
