@@ -155,6 +155,10 @@ describe('CRI requests at the boundary', { skip: skipUnlessRoot() }, () => {
     assert.equal(e.code, grpc.status.DEADLINE_EXCEEDED);
     const ps = await cri.call('ExecSync', { containerId, cmd: ['ps', '-o', 'args'] });
     assert.doesNotMatch(ps.stdout.toString(), /sleep 30/);
+    // A timeout past what a Node timer holds (2^31 ms, ~24.8 days) is a long one, not an immediate DEADLINE_EXCEEDED:
+    // Node fires such a timer at once, which killed the command as it started.
+    const long = await cri.call('ExecSync', { containerId, cmd: ['sh', '-c', 'sleep 1; echo done'], timeout: String(2 ** 32) });
+    assert.deepEqual([long.stdout.toString(), long.exitCode], ['done\n', 0]);
     await cri.call('RemoveContainer', { containerId });
   });
 });
