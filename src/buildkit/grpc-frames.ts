@@ -36,30 +36,39 @@ export function frame(message: Uint8Array): Buffer {
  * connection nor many connections can make berthd buffer without bound:
  * 128 streams each announcing 16 MiB would otherwise be 2 GiB per
  * connection.
+ *
+ * Its first `own` bytes are its own, not drawn from the parent: a client
+ * that holds the daemon's budget (streams that announce messages and never
+ * send them cost it nothing) must not starve every other client, whose
+ * ordinary messages are far smaller than that. Only what a budget uses
+ * beyond `own` is the parent's.
  */
 export class ByteBudget {
   private used = 0;
-  constructor(private readonly what: string, readonly limit: number, private readonly parent?: ByteBudget) {}
+  constructor(private readonly what: string, readonly limit: number, private readonly parent?: ByteBudget, private readonly own = 0) {}
+
+  /** What the parent lends when `used` bytes are in use. */
+  private drawn(used: number): number { return Math.max(0, used - this.own); }
 
   /** Takes `n` bytes, or throws PayloadTooLargeError (gRPC RESOURCE_EXHAUSTED) when this budget or its parent has not that many left. */
   take(n: number): void {
     if (this.used + n > this.limit) {
       throw new PayloadTooLargeError(`gRPC message of ${n} bytes refused: the messages in flight on ${this.what} would be over its limit of ${this.limit} bytes`);
     }
-    this.parent?.take(n);
+    this.parent?.take(this.drawn(this.used + n) - this.drawn(this.used));
     this.used += n;
   }
 
   /** Takes `n` bytes if this budget and its parent have them; false (nothing taken) when not. */
   tryTake(n: number): boolean {
-    if (this.used + n > this.limit || (this.parent && !this.parent.tryTake(n))) return false;
+    if (this.used + n > this.limit || (this.parent && !this.parent.tryTake(this.drawn(this.used + n) - this.drawn(this.used)))) return false;
     this.used += n;
     return true;
   }
 
   give(n: number): void {
+    this.parent?.give(this.drawn(this.used) - this.drawn(this.used - n));
     this.used -= n;
-    this.parent?.give(n);
   }
 
   get inUse(): number { return this.used; }

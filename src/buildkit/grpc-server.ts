@@ -42,6 +42,16 @@ const MAX_CONNECTION_QUEUED_BYTES = 64 << 20;
 const queuedReplyBytes = new ByteBudget('berthd\'s gRPC connections', 256 << 20);
 
 /**
+ * What each connection may use of both budgets without drawing on the
+ * daemon's (ByteBudget's `own`): a client that holds the daemon's share
+ * leaves the others this much each, which is gRPC's own default message
+ * limit and more than any BuildKit control message. It adds at most this
+ * to berthd's memory per connection, less than the HTTP/2 session's own
+ * bound (maxSessionMemory below).
+ */
+const CONNECTION_OWN_BYTES = 4 << 20;
+
+/**
  * Bytes of clients' messages being received at once, on one connection and
  * on all of them (ByteBudget): a message that would go over is refused
  * with RESOURCE_EXHAUSTED when its length prefix arrives. Each still takes
@@ -88,8 +98,8 @@ export function serveGrpc(socket: Duplex, head: Buffer | undefined, o: ServeOpti
     maxSessionMemory: 64,
   });
   const calls = new Set<AbortController>();
-  const budget = new ByteBudget('this connection', MAX_CONNECTION_MESSAGE_BYTES, servedMessageBytes);
-  const queued = new ByteBudget('this connection', MAX_CONNECTION_QUEUED_BYTES, queuedReplyBytes);
+  const budget = new ByteBudget('this connection', MAX_CONNECTION_MESSAGE_BYTES, servedMessageBytes, CONNECTION_OWN_BYTES);
+  const queued = new ByteBudget('this connection', MAX_CONNECTION_QUEUED_BYTES, queuedReplyBytes, CONNECTION_OWN_BYTES);
   session.on('stream', (stream, headers) => {
     const cancel = new AbortController();
     calls.add(cancel);

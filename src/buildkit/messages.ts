@@ -9,12 +9,14 @@
  * (`api/services/content/v1`) and google.rpc.Status. Fields a
  * client sends that are not listed here are skipped by the decoder.
  *
- * `decode` is the trust boundary for every message: malformed wire data is
- * an InvalidParameterError, never a crash, and 64-bit integers come out as
+ * `decode` is the trust boundary for every message: malformed wire data,
+ * or more fields than a message may have (protobuf-wire.ts), is an
+ * InvalidParameterError, never a crash, and 64-bit integers come out as
  * JS numbers (protobufjs would hand out Long objects otherwise).
  */
 import protobuf from 'protobufjs';
 import { InvalidParameterError, errorMessage } from '../errors.js';
+import { checkWire } from '../protobuf-wire.js';
 
 type FieldSpec = { type: string; id: number; rule?: 'repeated'; keyType?: string };
 type MessageSpec = { fields: Record<string, FieldSpec>; oneofs?: Record<string, { oneof: string[] }> };
@@ -158,60 +160,10 @@ export function encode(name: MessageName, value: Record<string, unknown>): Buffe
 export function decode<T = Record<string, unknown>>(name: MessageName, bytes: Uint8Array): T {
   const t = typeOf(name);
   try {
-    checkWire(t, bytes, 0);
+    checkWire(t, bytes);
     return t.toObject(t.decode(bytes), { longs: Number, defaults: true, arrays: true, objects: true, oneofs: true }) as T;
   } catch (e) {
     throw new InvalidParameterError(`malformed ${name} message: ${errorMessage(e)}`);
-  }
-}
-
-/** How deep messages may nest (BuildKit's are a few levels deep). */
-const MAX_DEPTH = 32;
-
-/**
- * Walks the wire format before protobufjs decodes it: protobufjs reads a
- * string whose length runs past the end of its message without complaint
- * (a truncated message decodes to a shorter string). Every field's length
- * must fit in its message, nested messages (by the type's own fields,
- * maps' entries too) likewise, and only the four wire types proto3 uses.
- */
-function checkWire(type: protobuf.Type | null, b: Uint8Array, depth: number): void {
-  if (depth > MAX_DEPTH) throw new Error('messages nested too deeply');
-  let pos = 0;
-  const varint = (): number => {
-    let v = 0;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= b.length) throw new Error('varint runs past the end');
-      const byte = b[pos++];
-      if (i < 7) v += (byte & 0x7f) * 2 ** (7 * i);
-      if (!(byte & 0x80)) return v;
-    }
-    throw new Error('varint longer than 10 bytes');
-  };
-  while (pos < b.length) {
-    const tag = varint();
-    const id = Math.floor(tag / 8);
-    if (id === 0) throw new Error('field number 0');
-    switch (tag & 7) {
-      case 0: varint(); break;
-      case 1: pos += 8; break;
-      case 5: pos += 4; break;
-      case 2: {
-        const len = varint();
-        if (len > b.length - pos) throw new Error(`field ${id}: length ${len} runs past the end`);
-        const field = type?.fieldsById[id];
-        if (field) {
-          field.resolve();
-          const nested = field.resolvedType instanceof protobuf.Type ? field.resolvedType : null;
-          if (field.map) checkWire(null, b.subarray(pos, pos + len), depth + 1);
-          if (nested) checkWire(nested, b.subarray(pos, pos + len), depth + 1);
-        }
-        pos += len;
-        break;
-      }
-      default: throw new Error(`field ${id}: wire type ${tag & 7} is not supported`);
-    }
-    if (pos > b.length) throw new Error(`field ${id} runs past the end`);
   }
 }
 

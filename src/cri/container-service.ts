@@ -270,7 +270,8 @@ export class ContainerService {
     const ended = handle ? new Promise<void>((resolve) => handle.once('end', () => resolve())) : Promise.resolve();
     const finished = exec.get(Id).finished;
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = timeout > 0 ? new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeout * 1000); }) : null;
+    // Capped at what a Node timer holds (~24.8 days): past it, Node fires the timer at once.
+    const timedOut = timeout > 0 ? new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), Math.min(timeout * 1000, 2 ** 31 - 1)); }) : null;
     try {
       const r = await Promise.race([finished.then(async (code) => { await ended; return code; }), ...(timedOut ? [timedOut] : [])]);
       if (r === 'timeout') {

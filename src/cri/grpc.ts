@@ -1,7 +1,8 @@
 /**
  * The gRPC side of the CRI: service definitions built from schema.ts, the
  * codec (protobuf ⇄ plain objects), and one wrapper that turns every
- * handler's outcome into a gRPC status. A request that does not decode is
+ * handler's outcome into a gRPC status. A request that does not decode, or
+ * that holds more fields than a message may (protobuf-wire.ts), is
  * INVALID_ARGUMENT (grpc-js alone would say INTERNAL); an error in a handler
  * fails that call only, never berthd.
  */
@@ -9,6 +10,7 @@ import grpc from '@grpc/grpc-js';
 import { errorKind, errorMessage, type ErrorKind } from '../errors.js';
 import { messageType, PACKAGE } from './schema.js';
 import { CriError } from './errors.js';
+import { checkWire } from '../protobuf-wire.js';
 
 /** What a request decodes to when its bytes are not the message. */
 const UNDECODABLE = Symbol('undecodable');
@@ -37,6 +39,7 @@ function codec(typeName: string) {
     serialize: (obj: Record<string, unknown> | Buffer): Buffer => (Buffer.isBuffer(obj) ? obj : Buffer.from(t.encode(t.fromObject(obj)).finish())),
     deserialize: (buf: Buffer): Record<string, unknown> => {
       try {
+        checkWire(t, buf);
         // Every field present (defaults), 64-bit integers as decimal strings, enums by name.
         return t.toObject(t.decode(buf), { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true });
       } catch (e) {

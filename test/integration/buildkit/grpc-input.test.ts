@@ -13,12 +13,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import { startDaemon, skipUnlessRoot, type Daemon } from '../../helpers/daemon.js';
 import { importBusybox } from '../../helpers/busybox.js';
 import { decode, encode } from '../../../src/buildkit/messages.js';
-import { frame } from '../../../src/buildkit/grpc-frames.js';
-import { GO_DIR, grpcCallOn, solveDockerfile, upgradeH2c, type CallResult, type Entry, type FinAnswer } from './hand-made-client.js';
+import { MAX_MESSAGE_BYTES, frame } from '../../../src/buildkit/grpc-frames.js';
+import { GO_DIR, grpcCallOn, grpcConnection, solveDockerfile, upgradeH2c, type CallResult, type Entry, type FinAnswer } from './hand-made-client.js';
 
 let d!: Daemon;
 
@@ -63,6 +64,16 @@ describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
     assert.equal(workers.record[0].platforms[0].OS, 'linux');
   });
 
+  test('a Solve of more fields than a message may hold is INVALID_ARGUMENT before it is decoded', async () => {
+    // 70,000 empty Exporters: each was an object with its defaults (8 MiB of them held berthd for 18 s and took 1 GB).
+    const body = Buffer.alloc(2 * 70_000);
+    for (let i = 0; i < body.length; i += 2) body[i] = 0x6a;
+    const r = await grpcCall('/moby.buildkit.v1.Control/Solve', frame(body));
+    assert.equal(r.status, '3', r.message);
+    assert.match(r.message, /malformed SolveRequest message: more than 65536 fields/);
+    await alive();
+  });
+
   test('a Solve of an LLB definition is refused by name, not left waiting', async () => {
     const r = await grpcCall('/moby.buildkit.v1.Control/Solve', frame(encode('SolveRequest', { Ref: 'llb1', Session: 'x', Definition: Buffer.from([0x0a, 0x00]) })));
     assert.equal(r.status, '12', r.message);
@@ -77,6 +88,48 @@ describe('BuildKit API input checks', { skip: skipUnlessRoot() }, () => {
     const c = Buffer.from([1, 0, 0, 0, 1, 0]);
     const z = await grpcCall('/moby.buildkit.v1.Control/Solve', c);
     assert.equal(z.status, '3', 'a compressed frame');
+    await alive();
+  });
+
+  test('connections that announce messages and never send them do not starve other clients', async () => {
+    // Each hog stream announces a message of the largest size and sends none of it: berthd sets its size aside
+    // when the prefix arrives. Four per connection fill a connection's share; four connections filled the
+    // daemon's, after which every other client's calls were RESOURCE_EXHAUSTED for as long as the hogs stayed.
+    const hogs: { socket: import('node:net').Socket; client: http2.ClientHttp2Session }[] = [];
+    /** A stream announcing the largest message, sent no further; resolves with its status if berthd ends it. */
+    const announce = (client: http2.ClientHttp2Session) => new Promise<string>((resolve) => {
+      const req = client.request({ ':method': 'POST', ':path': '/moby.buildkit.v1.Control/Solve', 'content-type': 'application/grpc', te: 'trailers' });
+      req.on('error', () => undefined);
+      req.on('trailers', (h) => resolve(String(h['grpc-status'])));
+      req.on('response', (h) => { if (h['grpc-status'] !== undefined) resolve(String(h['grpc-status'])); });
+      req.on('close', () => resolve('closed'));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(MAX_MESSAGE_BYTES, 1);
+      req.write(head);
+    });
+    try {
+      for (let c = 0; c < 5; c++) {
+        const socket = await upgrade('/grpc');
+        const client = http2.connect('http://berth', { createConnection: () => socket });
+        client.on('error', () => undefined);
+        hogs.push({ socket, client });
+        // Five on one connection: one is refused, which says the other four hold the connection's share.
+        const first = await Promise.race(Array.from({ length: 5 }, () => announce(client)));
+        assert.equal(first, '8', `connection ${c}: the first stream to end`);
+      }
+      // Another client's ordinary call is served.
+      const conn = await grpcConnection(d.socket, { resetsAsStatus: false });
+      try {
+        const w = await conn.call('/moby.buildkit.v1.Control/ListWorkers', frame(encode('ListWorkersRequest', { filter: ['id==x'] })));
+        assert.equal(w.status, '0', w.message);
+        const solve = await conn.call('/moby.buildkit.v1.Control/Solve', frame(encode('SolveRequest', { Ref: 'starved', Session: 'x', Definition: Buffer.from([0x0a, 0x00]) })));
+        assert.equal(solve.status, '12', solve.message);
+      } finally {
+        conn.close();
+      }
+    } finally {
+      for (const h of hogs) { h.client.destroy(); h.socket.destroy(); }
+    }
     await alive();
   });
 

@@ -53,6 +53,22 @@ describe('CRI requests at the boundary', { skip: skipUnlessRoot() }, () => {
     await stillServing();
   });
 
+  test('a request of more fields than a message may hold is INVALID_ARGUMENT before it is decoded', async () => {
+    // CreateContainer{pod_sandbox_id, config{mounts: 70,000 empty}}: each mount was an object with its defaults
+    // (16 MiB of them held berthd for 48 s and took 2.5 GB).
+    const mounts = Buffer.alloc(2 * 70_000);
+    for (let i = 0; i < mounts.length; i += 2) mounts[i] = 0x3a;
+    const len: number[] = [];
+    for (let n = mounts.length; ; n = Math.floor(n / 128)) { if (n < 128) { len.push(n); break; } len.push((n & 127) | 128); }
+    const id = Buffer.from(pod);
+    const bytes = Buffer.concat([Buffer.from([0x0a, id.length]), id, Buffer.from([0x12, ...len]), mounts]);
+    const e = await cri.raw('/runtime.v1.RuntimeService/CreateContainer', bytes).then(() => null, (x: grpc.ServiceError) => x);
+    assert.equal(e?.code, grpc.status.INVALID_ARGUMENT, e?.details);
+    assert.match(e?.details ?? '', /malformed CreateContainerRequest: more than 65536 fields/);
+    assert.deepEqual((await cri.call('ListContainers')).containers, []);
+    await stillServing();
+  });
+
   test('a method berth does not serve is UNIMPLEMENTED', async () => {
     const e = await cri.raw('/runtime.v1.RuntimeService/CheckpointContainer', Buffer.alloc(0)).then(() => null, (x: grpc.ServiceError) => x);
     assert.equal(e?.code, grpc.status.UNIMPLEMENTED);
@@ -139,6 +155,10 @@ describe('CRI requests at the boundary', { skip: skipUnlessRoot() }, () => {
     assert.equal(e.code, grpc.status.DEADLINE_EXCEEDED);
     const ps = await cri.call('ExecSync', { containerId, cmd: ['ps', '-o', 'args'] });
     assert.doesNotMatch(ps.stdout.toString(), /sleep 30/);
+    // A timeout past what a Node timer holds (2^31 ms, ~24.8 days) is a long one, not an immediate DEADLINE_EXCEEDED:
+    // Node fires such a timer at once, which killed the command as it started.
+    const long = await cri.call('ExecSync', { containerId, cmd: ['sh', '-c', 'sleep 1; echo done'], timeout: String(2 ** 32) });
+    assert.deepEqual([long.stdout.toString(), long.exitCode], ['done\n', 0]);
     await cri.call('RemoveContainer', { containerId });
   });
 });
