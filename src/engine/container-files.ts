@@ -12,7 +12,7 @@
  * a line per legacy link (engine/legacy-links.ts), which a linked container's
  * restart rewrites in place (updateHostsEntries).
  */
-import { lstat, open, readFile, symlink, writeFile } from 'node:fs/promises';
+import { lstat, open, readFile, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { ConflictError } from '../errors.js';
 import { RootedFs } from '../image/rooted-fs.js';
@@ -151,6 +151,16 @@ export async function addMtab(rootfs: string): Promise<void> {
 /** Beyond this a container's /etc/hosts (which it may write) is not read back. */
 const HOSTS_MAX_BYTES = 1024 * 1024;
 
+/** The text of an open file the container can write: a regular file of at most HOSTS_MAX_BYTES, or why it is refused. */
+async function readBoundedText(fh: FileHandle): Promise<{ text: string } | { refused: string }> {
+  const st = await fh.stat();
+  if (!st.isFile()) return { refused: 'not a regular file' };
+  if (st.size > HOSTS_MAX_BYTES) return { refused: `larger than ${HOSTS_MAX_BYTES} bytes` };
+  const buf = Buffer.alloc(st.size);
+  const { bytesRead } = await fh.read(buf, 0, st.size, 0);
+  return { text: buf.subarray(0, bytesRead).toString('utf8') };
+}
+
 /**
  * A container's /etc/hosts and /etc/resolv.conf as they are now, for a
  * container that joins its network (`--network container:<id>`) to start
@@ -170,13 +180,9 @@ export async function sharedEtcFiles(containerDir: string, containerId: string):
       throw e;
     }
     try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > HOSTS_MAX_BYTES) {
-        throw new ConflictError(`cannot join the network of container ${containerId}: its ${name} is ${st.isFile() ? `larger than ${HOSTS_MAX_BYTES} bytes` : 'not a regular file'}`);
-      }
-      const buf = Buffer.alloc(st.size);
-      const { bytesRead } = await fh.read(buf, 0, st.size, 0);
-      return buf.subarray(0, bytesRead).toString('utf8');
+      const r = await readBoundedText(fh);
+      if ('refused' in r) throw new ConflictError(`cannot join the network of container ${containerId}: its ${name} is ${r.refused}`);
+      return r.text;
     } finally {
       await fh.close();
     }
@@ -193,12 +199,9 @@ export async function sharedEtcFiles(containerDir: string, containerId: string):
 export async function editHostsFile(path: string, edit: (lines: string[]) => string[]): Promise<void> {
   const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
-    if (st.size > HOSTS_MAX_BYTES) throw new Error(`${path} is larger than ${HOSTS_MAX_BYTES} bytes`);
-    const buf = Buffer.alloc(st.size);
-    const { bytesRead } = await fh.read(buf, 0, st.size, 0);
-    const before = buf.subarray(0, bytesRead).toString('utf8');
+    const r = await readBoundedText(fh);
+    if ('refused' in r) throw new Error(`${path} is ${r.refused}`);
+    const before = r.text;
     const after = edit(before.split('\n')).join('\n');
     if (after === before) return;
     const out = Buffer.from(after);

@@ -234,7 +234,8 @@ function typeOf(flag: number, name: string): TarEntryType | 'meta' | null {
  */
 export async function* readTar(source: AsyncIterable<Buffer | string | Uint8Array>): AsyncGenerator<TarEntry> {
   const q = new ChunkQueue(source[Symbol.asyncIterator]());
-  let globalPax = new Map<string, Buffer>();
+  const globalPax = new Map<string, Buffer>();
+  let globalPaxBytes = 0;
   let pax: Map<string, Buffer> | null = null;
   let longName: string | null = null;
   let longLink: string | null = null;
@@ -265,11 +266,14 @@ export async function* readTar(source: AsyncIterable<Buffer | string | Uint8Arra
       await q.skip(padding(rawSize));
       if (flag === 0x78) pax = parsePax(data!);
       else if (flag === 0x67) {
-        globalPax = new Map([...globalPax, ...parsePax(data!)]);
-        // Kept for the rest of the archive: all of them together are held to one header's bound.
-        let held = 0;
-        for (const [k, v] of globalPax) held += k.length + v.length;
-        if (held > MAX_META_SIZE) throw new InvalidParameterError('invalid tar archive: global extended headers too large');
+        // Kept for the rest of the archive: all of them together are held to one header's bound,
+        // counted as they merge (a rebuild and a recount per header would cost the whole map each).
+        for (const [k, v] of parsePax(data!)) {
+          const old = globalPax.get(k);
+          globalPaxBytes += k.length + v.length - (old === undefined ? 0 : k.length + old.length);
+          globalPax.set(k, v);
+        }
+        if (globalPaxBytes > MAX_META_SIZE) throw new InvalidParameterError('invalid tar archive: global extended headers too large');
       }
       else if (flag === 0x4c) longName = cString(data!, 0, data!.length);
       else if (flag === 0x4b) longLink = cString(data!, 0, data!.length);

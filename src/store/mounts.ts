@@ -45,7 +45,6 @@ export interface IdmappedLowers { map: IdMap; scratch: string }
  * upper dirs made durable by syncFileSystem before anything keeps them.
  */
 export async function mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string, idmapped?: IdmappedLowers, volatile = false): Promise<void> {
-  await clearVolatileMark(workDir);
   if (volatile) await writeFile(join(workDir, VOLATILE_BOOT_ID), await bootId());
   if (!idmapped) return mountOverlayOf(lowerDirs, upperDir, workDir, target, volatile);
   const sys = syscalls();
@@ -71,7 +70,14 @@ async function mountOverlayOf(lowerDirs: string[], upperDir: string, workDir: st
   if (opts.length > 4000) {
     throw new CommandError(['mount'], null, `too many layers for one overlay mount (${lowerDirs.length})`);
   }
-  await mount('overlay', target, 'overlay', opts);
+  try {
+    await mount('overlay', target, 'overlay', opts);
+  } catch (e) {
+    // A volatile mount's mark refuses every later mount of the upper dir: looked for only when a
+    // mount failed, so a container's start pays nothing for it.
+    if (!(await clearVolatileMark(workDir))) throw e;
+    await mount('overlay', target, 'overlay', opts);
+  }
 }
 
 /*
@@ -94,14 +100,16 @@ async function bootId(): Promise<string> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
 }
 
-async function clearVolatileMark(workDir: string): Promise<void> {
+/** Removes a volatile mount's mark left in the same boot; false when there was none. */
+async function clearVolatileMark(workDir: string): Promise<boolean> {
   const mark = join(workDir, VOLATILE_MARK);
-  if (!(await stat(mark).then(() => true, () => false))) return;
+  if (!(await stat(mark).then(() => true, () => false))) return false;
   const stamp = await readFile(join(workDir, VOLATILE_BOOT_ID), 'utf8').then((t) => t.trim(), () => '');
   if (stamp !== (await bootId())) {
     throw new SystemError(`overlay work dir ${workDir} was mounted volatile before the host restarted: its upper dir may have lost writes`);
   }
   await rm(mark, { recursive: true, force: true });
+  return true;
 }
 
 /**
