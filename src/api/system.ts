@@ -14,6 +14,7 @@ import { cgroupVersion } from '../runtime/cgroup-version.js';
 import { CGROUP_DRIVER } from '../runtime/cgroup-path.js';
 import { registerBuildkitRoutes } from './grpc/routes.js';
 import { unixTimestampNs } from './unix-time.js';
+import { setLongTimeout, type LongTimer } from '../long-timer.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -29,12 +30,6 @@ function eventTime(v: string | null, dflt: number): number {
   if (!v) return dflt;
   return Number(unixTimestampNs(v));
 }
-
-/**
- * The longest delay Node's setTimeout keeps (2^31-1 ms, 24.8 days): a longer
- * one fires at once, with a warning.
- */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function eventMatches(e: EngineEvent, f: Record<string, string[]>): boolean {
   if (f.type && !f.type.includes(e.Type)) return false;
@@ -122,15 +117,9 @@ export function registerSystemRoutes(r: Router, engine: Engine): void {
     };
     await new Promise<void>((resolve) => {
       const unsubscribe = engine.events.subscribe(sendLive);
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => { clearTimeout(timer); unsubscribe(); resolve(); };
-      // An `until` further off than one timer can wait is reached by re-arming it on the way.
-      const armUntil = () => {
-        const left = (until - Date.now() * 1e6) / 1e6;
-        if (left <= 0) done();
-        else timer = setTimeout(armUntil, Math.min(left, MAX_TIMER_MS));
-      };
-      if (until !== Infinity) armUntil();
+      let timer: LongTimer | undefined;
+      const done = () => { timer?.clear(); unsubscribe(); resolve(); };
+      if (until !== Infinity) timer = setLongTimeout(done, (until - Date.now() * 1e6) / 1e6);
       res.on('close', done);
       stop = done;
     });

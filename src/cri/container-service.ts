@@ -22,6 +22,7 @@ import { namespaceMode } from './sandbox-service.js';
 import { memberLabels } from '../engine/pods.js';
 import type { PodShm } from './pod-shm.js';
 import { isMounted } from '../store/mounts.js';
+import { setLongTimeout, type LongTimer } from '../long-timer.js';
 
 type Req = Record<string, any>;
 
@@ -269,9 +270,8 @@ export class ContainerService {
     });
     const ended = handle ? new Promise<void>((resolve) => handle.once('end', () => resolve())) : Promise.resolve();
     const finished = exec.get(Id).finished;
-    let timer: NodeJS.Timeout | undefined;
-    // Capped at what a Node timer holds (~24.8 days): past it, Node fires the timer at once.
-    const timedOut = timeout > 0 ? new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), Math.min(timeout * 1000, 2 ** 31 - 1)); }) : null;
+    let timer: LongTimer | undefined;
+    const timedOut = timeout > 0 ? new Promise<'timeout'>((resolve) => { timer = setLongTimeout(() => resolve('timeout'), timeout * 1000); }) : null;
     try {
       const r = await Promise.race([finished.then(async (code) => { await ended; return code; }), ...(timedOut ? [timedOut] : [])]);
       if (r === 'timeout') {
@@ -282,7 +282,7 @@ export class ContainerService {
       }
       return { stdout: Buffer.concat(out[0]), stderr: Buffer.concat(out[1]), exitCode: r };
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 }

@@ -56,6 +56,7 @@ import { SECCOMP_BPF_ANNOTATION, SeccompCompiler } from '../runtime/seccomp-bpf.
 import { remappedRoot, type IdMap } from '../runtime/id-map.js';
 import { checkUsernsMode, type UsernsRemap } from './userns-remap.js';
 import { createUserns, deleteUserns } from '../runtime/userns.js';
+import { setLongTimeout, type LongTimer } from '../long-timer.js';
 
 /** A checkpoint's images to start a container from (conmon `--restore`). */
 export type RestoreSource = NonNullable<CreateOptions['restoreFrom']>;
@@ -735,12 +736,12 @@ export class ContainerService {
       exit = this.awaitExit(id, Number.MAX_SAFE_INTEGER).then(() => undefined).finally(() => this.exitWatches.delete(id));
       this.exitWatches.set(id, exit);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.min(ms, 2 ** 31 - 1)); });
+    let timer: LongTimer | undefined;
+    const timedOut = new Promise<false>((resolve) => { timer = setLongTimeout(() => resolve(false), ms); });
     try {
       return await Promise.race([exit.then(() => true as const), timedOut]);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 
