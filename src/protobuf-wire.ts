@@ -1,7 +1,7 @@
 /**
  * The check every protobuf message a client sends passes before protobufjs
  * decodes it (BuildKit's messages in buildkit/messages.ts, the CRI's in
- * cri/grpc.ts): a walk of the wire format that allocates nothing.
+ * cri/grpc.ts): a walk of the wire format that makes no objects of it.
  *
  * - Every length-delimited field fits in its message, nested messages
  *   (by the type's own fields, maps' entries too) likewise: protobufjs
@@ -9,7 +9,8 @@
  * - Only the four wire types proto3 uses (no groups, which protobufjs
  *   skips by recursion).
  * - At most MAX_DEPTH levels of nesting, and at most MAX_FIELDS fields in
- *   all, at every level. protobufjs makes an object (with every default
+ *   all, at every level (a packed repeated number counts each of its
+ *   bytes: each may be an element). protobufjs makes an object (with every default
  *   filled in) per element of a repeated message field: 16 MiB of two-byte
  *   empty elements were 8 million objects, 2 GB of berthd's heap and tens
  *   of seconds in which it served no other client.
@@ -33,18 +34,27 @@ export function checkWire(type: protobuf.Type, bytes: Uint8Array): void {
 }
 
 /** The type of field `id` of `type` when it is a message (a map entry's value, field 2, when `type` is a map's field). */
-function nestedType(type: protobuf.Type | protobuf.Field | null, id: number): { type: protobuf.Type | protobuf.Field | null } | undefined {
+function nestedType(type: protobuf.Type | protobuf.Field | null, id: number): protobuf.Type | protobuf.Field | undefined {
   if (type instanceof protobuf.Field) {
     // A map entry: field 1 the key (a string), field 2 the value, a message or not.
     if (id !== 2) return undefined;
     type.resolve();
-    return type.resolvedType instanceof protobuf.Type ? { type: type.resolvedType } : undefined;
+    return type.resolvedType instanceof protobuf.Type ? type.resolvedType : undefined;
   }
   const field = type?.fieldsById[id];
   if (!field) return undefined;
   field.resolve();
-  if (field.map) return { type: field };
-  return field.resolvedType instanceof protobuf.Type ? { type: field.resolvedType } : undefined;
+  if (field.map) return field;
+  return field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+}
+
+/** Whether field `id` of `type` is a packed repeated number: each of its bytes may be one element of the array protobufjs makes. */
+function packedNumbers(type: protobuf.Type | protobuf.Field | null, id: number): boolean {
+  if (!(type instanceof protobuf.Type)) return false;
+  const field = type.fieldsById[id];
+  if (!field || !field.repeated || field.map || field.type === 'string' || field.type === 'bytes') return false;
+  field.resolve();
+  return !(field.resolvedType instanceof protobuf.Type);
 }
 
 /** Walks the message `b` of `type` (a map's field: one of its entries; null: unknown, walked at its top level only). */
@@ -74,7 +84,8 @@ function walk(type: protobuf.Type | protobuf.Field | null, b: Uint8Array, depth:
         const len = varint();
         if (len > b.length - pos) throw new Error(`field ${id}: length ${len} runs past the end`);
         const nested = nestedType(type, id);
-        if (nested) walk(nested.type, b.subarray(pos, pos + len), depth + 1, counter);
+        if (nested) walk(nested, b.subarray(pos, pos + len), depth + 1, counter);
+        else if (packedNumbers(type, id) && (counter.fields += len) > MAX_FIELDS) throw new Error(`more than ${MAX_FIELDS} fields`);
         pos += len;
         break;
       }
